@@ -1,0 +1,535 @@
+//! The engine owns every socket and worker thread of a running Ferry. The
+//! window and the CLI talk to it only through [`Command`]s in and [`Event`]s
+//! out over bounded channels, plus a waker called after each event. It never
+//! depends on the UI and never blocks on it: progress is dropped when the UI
+//! lags rather than slowing a transfer.
+
+use std::collections::HashMap;
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::thread::{self, JoinHandle};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::{DeviceInfo, Entry, EntryKind};
+use crate::transfer::progress::Progress;
+use crate::transfer::{Direction, Outcome, TransferId, incoming, outgoing};
+
+/// Called after every event so a sleeping UI wakes up to drain it.
+pub type Waker = Arc<dyn Fn() + Send + Sync>;
+
+/// Most connections served at once; more are closed on arrival.
+pub const MAX_CONNECTIONS: usize = 128;
+
+/// Capacity of the event channel. Progress events are dropped when it is
+/// full; all other events wait for room.
+const EVENT_CAPACITY: usize = 4096;
+
+/// When an incoming offer may be accepted without asking.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum AcceptPolicy {
+    /// Ask every time.
+    #[default]
+    Ask,
+    /// Accept everything (`ferry receive --yes`).
+    Everyone,
+    /// Accept without asking from these device ids only.
+    Trusted(Vec<String>),
+}
+
+impl AcceptPolicy {
+    /// True if an offer from `device_id` needs no question.
+    pub fn auto_accepts(&self, device_id: &str) -> bool {
+        match self {
+            AcceptPolicy::Ask => false,
+            AcceptPolicy::Everyone => true,
+            AcceptPolicy::Trusted(ids) => ids.iter().any(|id| id == device_id),
+        }
+    }
+}
+
+/// Settings that affect incoming transfers; may change while running.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReceiveSettings {
+    /// Where received files go.
+    pub download_dir: PathBuf,
+    /// Who is accepted without a question.
+    pub accept: AcceptPolicy,
+}
+
+/// How to start an engine.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Who we are; the port is filled in from the bound listener.
+    pub device: DeviceInfo,
+    /// Where to accept transfers; `None` for a send-only engine. Port 0 picks one.
+    pub listen: Option<SocketAddr>,
+    /// Incoming-transfer settings.
+    pub receive: ReceiveSettings,
+}
+
+/// The receiver's answer to an offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Take everything.
+    AcceptAll,
+    /// Take only these entry indices.
+    AcceptSome(Vec<u32>),
+    /// Take nothing.
+    Decline,
+}
+
+/// What the UI or CLI asks the engine to do.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Send files and folders. The caller picks the id (see [`TransferId::fresh`]).
+    Send {
+        /// Id for the events of this transfer.
+        id: TransferId,
+        /// The receiver's address.
+        to: SocketAddr,
+        /// Files and folders.
+        paths: Vec<PathBuf>,
+    },
+    /// Send a text message.
+    SendText {
+        /// Id for the events of this transfer.
+        id: TransferId,
+        /// The receiver's address.
+        to: SocketAddr,
+        /// The message.
+        text: String,
+    },
+    /// Answer an [`Event::Incoming`].
+    Decide {
+        /// Which offer.
+        id: TransferId,
+        /// The answer.
+        decision: Decision,
+    },
+    /// Stop a transfer in either direction.
+    Cancel {
+        /// Which transfer.
+        id: TransferId,
+    },
+    /// Change where files go and who is auto-accepted.
+    UpdateReceive(ReceiveSettings),
+    /// Change the name other devices see.
+    SetAlias(String),
+    /// Cancel everything and stop all threads.
+    Shutdown,
+}
+
+/// What an incoming offer contains, for the prompt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfferSummary {
+    /// All entries as offered (paths are the sender's, unsanitised, for display).
+    pub entries: Vec<Entry>,
+    /// Number of files.
+    pub files: u32,
+    /// Number of folders.
+    pub folders: u32,
+    /// Bytes of all files.
+    pub total_bytes: u64,
+    /// Free bytes in the download folder, if known.
+    pub free_bytes: Option<u64>,
+    /// Text messages.
+    pub texts: Vec<String>,
+}
+
+impl OfferSummary {
+    /// Summarises a checked offer.
+    pub fn of(entries: &[Entry], free_bytes: Option<u64>) -> Self {
+        let count = |kind: &EntryKind| entries.iter().filter(|e| &e.kind == kind).count() as u32;
+        OfferSummary {
+            entries: entries.to_vec(),
+            files: count(&EntryKind::File),
+            folders: count(&EntryKind::Directory),
+            total_bytes: entries
+                .iter()
+                .filter(|e| e.kind == EntryKind::File)
+                .map(|e| e.size)
+                .fold(0, u64::saturating_add),
+            free_bytes,
+            texts: entries
+                .iter()
+                .filter_map(|e| match &e.kind {
+                    EntryKind::Text(t) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// What the engine reports.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The listener is up.
+    Listening {
+        /// Bound address.
+        addr: SocketAddr,
+    },
+    /// An offer waits for a [`Command::Decide`].
+    Incoming {
+        /// Transfer id to answer with.
+        id: TransferId,
+        /// The sender as it describes itself.
+        from: DeviceInfo,
+        /// The sender's address.
+        addr: SocketAddr,
+        /// What is offered.
+        offer: OfferSummary,
+    },
+    /// An outgoing offer was sent; waiting for the receiver's answer.
+    Offered {
+        /// Which transfer.
+        id: TransferId,
+        /// The receiver.
+        to: SocketAddr,
+        /// What was offered.
+        offer: OfferSummary,
+    },
+    /// Bytes are about to flow (accepted, with how much is resumed).
+    Started {
+        /// Which transfer.
+        id: TransferId,
+        /// Which way.
+        direction: Direction,
+        /// Files accepted.
+        files: u32,
+        /// Bytes of the accepted files.
+        bytes: u64,
+        /// Bytes already present from an earlier try.
+        resumed_bytes: u64,
+    },
+    /// Throttled progress (about ten a second per transfer; may be dropped).
+    Progress(Progress),
+    /// One file passed its checksum (receiver: final path; sender: relative name).
+    FileVerified {
+        /// Which transfer.
+        id: TransferId,
+        /// Where it is.
+        path: PathBuf,
+    },
+    /// A text message arrived.
+    TextReceived {
+        /// Which transfer.
+        id: TransferId,
+        /// From whom.
+        from: DeviceInfo,
+        /// The text.
+        text: String,
+    },
+    /// A transfer ended.
+    Finished {
+        /// Which transfer.
+        id: TransferId,
+        /// Which way.
+        direction: Direction,
+        /// How.
+        outcome: Outcome,
+    },
+    /// Something a person should know that belongs to no transfer.
+    Problem(String),
+    /// A device appeared or changed (discovery or a peer added by address).
+    PeerSeen(crate::discovery::Peer),
+    /// A device said goodbye or stopped beaconing.
+    PeerGone {
+        /// Its device id.
+        device_id: String,
+    },
+}
+
+/// Where workers send events; wakes the UI after each one.
+#[derive(Clone)]
+pub struct EventSink {
+    tx: Sender<Event>,
+    waker: Waker,
+}
+
+impl EventSink {
+    /// Delivers an event that must not be lost (waits for room).
+    pub fn emit(&self, event: Event) {
+        if self.tx.send(event).is_ok() {
+            (self.waker)();
+        }
+    }
+
+    /// Delivers an event that may be dropped when the UI lags (progress).
+    pub fn emit_lossy(&self, event: Event) {
+        if self.tx.try_send(event).is_ok() {
+            (self.waker)();
+        }
+    }
+}
+
+/// A message from the engine to one running transfer.
+#[derive(Debug, Clone)]
+pub enum Control {
+    /// The person's answer to the offer.
+    Decide(Decision),
+    /// Stop.
+    Cancel,
+}
+
+/// Running transfers, by id, with the channel that reaches each worker.
+pub type Registry = Arc<Mutex<HashMap<TransferId, Sender<Control>>>>;
+
+/// What every worker needs from the engine.
+#[derive(Clone)]
+pub struct Shared {
+    /// Event output.
+    pub sink: EventSink,
+    /// Who we are.
+    pub device: Arc<RwLock<DeviceInfo>>,
+    /// Incoming-transfer settings.
+    pub receive: Arc<RwLock<ReceiveSettings>>,
+    /// Running transfers.
+    pub registry: Registry,
+    /// Set when the engine shuts down.
+    pub stopping: Arc<AtomicBool>,
+    /// Device ids whose beacons we heard lately, reported to peers in hellos
+    /// (kept up to date by discovery; empty when discovery is off).
+    pub heard: Arc<RwLock<Vec<String>>>,
+}
+
+impl Shared {
+    /// A copy of our device description.
+    pub fn device(&self) -> DeviceInfo {
+        self.device.read().map(|d| d.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// A copy of the current receive settings.
+    pub fn receive_settings(&self) -> ReceiveSettings {
+        self.receive.read().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Registers a transfer and returns its control channel.
+    pub fn register(&self, id: TransferId) -> Receiver<Control> {
+        let (tx, rx) = bounded(8);
+        if let Ok(mut map) = self.registry.lock() {
+            map.insert(id, tx);
+        }
+        rx
+    }
+
+    /// Forgets a finished transfer.
+    pub fn unregister(&self, id: TransferId) {
+        if let Ok(mut map) = self.registry.lock() {
+            map.remove(&id);
+        }
+    }
+}
+
+/// Why the engine could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The TCP port could not be bound.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A thread could not be started.
+    #[error("cannot start a worker thread: {0}")]
+    Thread(std::io::Error),
+}
+
+/// A running engine. Dropping it shuts everything down.
+pub struct Engine {
+    commands: Sender<Command>,
+    events: Receiver<Event>,
+    local_addr: Option<SocketAddr>,
+    shared: Shared,
+    threads: Vec<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Binds the listener (if any) and starts the engine's threads.
+    pub fn start(config: EngineConfig, waker: Waker) -> Result<Engine, EngineError> {
+        let (event_tx, events) = bounded(EVENT_CAPACITY);
+        let (commands, command_rx) = bounded::<Command>(256);
+        let sink = EventSink { tx: event_tx, waker };
+        let mut device = config.device;
+        let listener = match config.listen {
+            Some(addr) => {
+                let listener =
+                    TcpListener::bind(addr).map_err(|source| EngineError::Bind { addr, source })?;
+                let bound = listener.local_addr().map_err(|source| EngineError::Bind { addr, source })?;
+                device.port = bound.port();
+                Some((listener, bound))
+            }
+            None => None,
+        };
+        let shared = Shared {
+            sink: sink.clone(),
+            device: Arc::new(RwLock::new(device)),
+            receive: Arc::new(RwLock::new(config.receive)),
+            registry: Arc::default(),
+            stopping: Arc::default(),
+            heard: Arc::default(),
+        };
+        let mut threads = Vec::new();
+        let local_addr = listener.as_ref().map(|(_, addr)| *addr);
+        if let Some((listener, addr)) = listener {
+            let shared = shared.clone();
+            threads.push(
+                thread::Builder::new()
+                    .name("ferry-listener".into())
+                    .spawn(move || accept_loop(listener, shared))
+                    .map_err(EngineError::Thread)?,
+            );
+            sink.emit(Event::Listening { addr });
+        }
+        {
+            let shared = shared.clone();
+            threads.push(
+                thread::Builder::new()
+                    .name("ferry-engine".into())
+                    .spawn(move || command_loop(command_rx, shared, local_addr))
+                    .map_err(EngineError::Thread)?,
+            );
+        }
+        Ok(Engine { commands, events, local_addr, shared, threads })
+    }
+
+    /// Where commands go.
+    pub fn commands(&self) -> &Sender<Command> {
+        &self.commands
+    }
+
+    /// Where events come from.
+    pub fn events(&self) -> &Receiver<Event> {
+        &self.events
+    }
+
+    /// The bound transfer address, if listening.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.local_addr
+    }
+
+    /// Our device description (with the bound port).
+    pub fn device(&self) -> DeviceInfo {
+        self.shared.device()
+    }
+
+    /// Internals shared with extensions that run beside the engine (discovery).
+    pub fn shared(&self) -> &Shared {
+        &self.shared
+    }
+
+    /// Sends a command; errors only if the engine has stopped.
+    pub fn send(&self, command: Command) -> bool {
+        self.commands.send(command).is_ok()
+    }
+
+    /// Cancels running transfers and waits for the engine's own threads.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.commands.send(Command::Shutdown);
+        for handle in self.threads.drain(..) {
+            let _ = handle.join();
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn command_loop(commands: Receiver<Command>, shared: Shared, local_addr: Option<SocketAddr>) {
+    while let Ok(command) = commands.recv() {
+        match command {
+            Command::Send { id, to, paths } => outgoing::spawn(shared.clone(), id, to, outgoing::What::Paths(paths)),
+            Command::SendText { id, to, text } => {
+                outgoing::spawn(shared.clone(), id, to, outgoing::What::Text(text))
+            }
+            Command::Decide { id, decision } => deliver(&shared, id, Control::Decide(decision)),
+            Command::Cancel { id } => deliver(&shared, id, Control::Cancel),
+            Command::UpdateReceive(settings) => {
+                if let Ok(mut current) = shared.receive.write() {
+                    *current = settings;
+                }
+            }
+            Command::SetAlias(alias) => {
+                if let Ok(mut device) = shared.device.write() {
+                    device.alias = alias;
+                }
+            }
+            Command::Shutdown => break,
+        }
+    }
+    shared.stopping.store(true, Ordering::SeqCst);
+    let running: Vec<Sender<Control>> =
+        shared.registry.lock().map(|map| map.values().cloned().collect()).unwrap_or_default();
+    for control in running {
+        let _ = control.try_send(Control::Cancel);
+    }
+    // Wake the blocking accept() so the listener thread sees the flag.
+    if let Some(mut addr) = local_addr {
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let _ = TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500));
+    }
+}
+
+fn deliver(shared: &Shared, id: TransferId, control: Control) {
+    let target = shared.registry.lock().ok().and_then(|map| map.get(&id).cloned());
+    match target {
+        Some(tx) => {
+            let _ = tx.try_send(control);
+        }
+        None => tracing::debug!(%id, "command for a transfer that is not running"),
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: Shared) {
+    let active = Arc::new(AtomicUsize::new(0));
+    for stream in listener.incoming() {
+        if shared.stopping.load(Ordering::SeqCst) {
+            break;
+        }
+        let stream = match stream {
+            Ok(stream) => stream,
+            Err(e) => {
+                tracing::warn!("accept failed: {e}");
+                continue;
+            }
+        };
+        if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
+            tracing::warn!("too many connections; closing one from {:?}", stream.peer_addr());
+            continue;
+        }
+        active.fetch_add(1, Ordering::SeqCst);
+        let shared = shared.clone();
+        let guard = ActiveGuard(active.clone());
+        let spawned = thread::Builder::new().name("ferry-conn".into()).spawn(move || {
+            let _guard = guard;
+            incoming::serve(stream, shared);
+        });
+        if let Err(e) = spawned {
+            tracing::error!("cannot start a connection thread: {e}");
+        }
+    }
+}
+
+/// Decrements the connection count when a connection thread ends, however it ends.
+struct ActiveGuard(Arc<AtomicUsize>);
+
+impl Drop for ActiveGuard {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}

@@ -1,0 +1,14 @@
+//! Ferry moves files between computers on the same local network: it finds
+//! other Ferry devices, offers files, folders or text, waits for the other
+//! side to accept, streams the bytes with a SHA-256 check on both ends, and
+//! only then gives each file its final name.
+//!
+//! The library does all the work; the `ferry` binary is a thin face over it.
+//! [`engine::Engine`] owns sockets and threads and is driven by commands and
+//! events, so the desktop window, the CLI and the tests share one code path.
+
+#![forbid(unsafe_code)]
+
+pub mod engine;
+pub mod protocol;
+pub mod transfer;

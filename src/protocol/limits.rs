@@ -1,0 +1,53 @@
+//! Every hard limit of the wire, in one place. Each constant is documented in
+//! `docs/PROTOCOL.md` and pinned by a test, so changing one is a visible,
+//! deliberate protocol change. This module only states numbers; it enforces nothing.
+
+/// Largest control frame payload (a bincode message), in bytes. An offer of
+/// [`MAX_OFFER_ENTRIES`] long paths still fits.
+pub const MAX_CONTROL_FRAME: u32 = 16 * 1024 * 1024;
+
+/// Largest data frame payload (raw file bytes), in bytes.
+pub const MAX_DATA_FRAME: u32 = 1024 * 1024;
+
+/// Size of the data frames a sender emits while streaming a file. Large enough
+/// that the 5-byte frame header is noise (0.002 %), small enough to keep memory low.
+pub const DATA_CHUNK: usize = 512 * 1024;
+
+/// Most entries (files, folders and texts together) one offer may carry.
+pub const MAX_OFFER_ENTRIES: usize = 100_000;
+
+/// Most path components in one entry's relative path.
+pub const MAX_PATH_DEPTH: usize = 48;
+
+/// Longest single path component (file or folder name), in UTF-8 bytes.
+pub const MAX_NAME_BYTES: usize = 255;
+
+/// Largest total size of all text entries in one offer, in UTF-8 bytes.
+pub const MAX_TEXT_BYTES: usize = 256 * 1024;
+
+/// Longest device alias, in UTF-8 bytes.
+pub const MAX_ALIAS_BYTES: usize = 64;
+
+/// Longest free-form reason (decline, cancel, failure), in UTF-8 bytes.
+pub const MAX_REASON_BYTES: usize = 1024;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// These numbers are part of the protocol: a change here must also change
+    /// docs/PROTOCOL.md and, usually, the protocol version.
+    #[test]
+    fn limits_are_pinned() {
+        assert_eq!(MAX_CONTROL_FRAME, 16_777_216);
+        assert_eq!(MAX_DATA_FRAME, 1_048_576);
+        assert_eq!(DATA_CHUNK, 524_288);
+        assert_eq!(MAX_OFFER_ENTRIES, 100_000);
+        assert_eq!(MAX_PATH_DEPTH, 48);
+        assert_eq!(MAX_NAME_BYTES, 255);
+        assert_eq!(MAX_TEXT_BYTES, 262_144);
+        assert_eq!(MAX_ALIAS_BYTES, 64);
+        assert_eq!(MAX_REASON_BYTES, 1024);
+        assert!(DATA_CHUNK as u32 <= MAX_DATA_FRAME);
+    }
+}

@@ -1,0 +1,328 @@
+//! The control messages two Ferry devices exchange over a connection, and the
+//! structural checks every received message must pass before anyone acts on
+//! it (counts, lengths, depth). This module defines shapes and limits only: it
+//! does not decide what a name means on disk (that is `transfer::paths`).
+
+use serde::{Deserialize, Serialize};
+
+use super::limits::{
+    MAX_ALIAS_BYTES, MAX_NAME_BYTES, MAX_OFFER_ENTRIES, MAX_PATH_DEPTH, MAX_REASON_BYTES,
+    MAX_TEXT_BYTES,
+};
+
+/// Who a device says it is. Carried in offers and hellos.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeviceInfo {
+    /// Stable random identifier of the device, lowercase hex.
+    pub device_id: String,
+    /// Human-readable name chosen by the user (defaults to the host name).
+    pub alias: String,
+    /// Operating system family, e.g. "linux", "windows", "macos".
+    pub os: String,
+    /// TCP port the device accepts transfers on (0 when it does not listen).
+    pub port: u16,
+}
+
+/// What one entry of an offer is.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum EntryKind {
+    /// A regular file whose bytes follow after acceptance.
+    File,
+    /// A folder (possibly empty) to create.
+    Directory,
+    /// A short text message carried inline.
+    Text(String),
+}
+
+/// One item of an offer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// Relative path as separate components; never contains separators.
+    /// Empty for text entries.
+    pub path: Vec<String>,
+    /// File, folder or text.
+    pub kind: EntryKind,
+    /// Size in bytes (files only; 0 otherwise).
+    pub size: u64,
+    /// Modification time in milliseconds since the Unix epoch, if known.
+    pub modified_ms: Option<i64>,
+}
+
+/// A proposed transfer: everything the receiver needs to decide.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Offer {
+    /// Random identifier chosen by the sender for this transfer.
+    pub transfer_id: u64,
+    /// The sending device.
+    pub sender: DeviceInfo,
+    /// Files, folders and texts, parents before children.
+    pub entries: Vec<Entry>,
+}
+
+/// One file the receiver wants, and from which byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WantedFile {
+    /// Index into the offer's entries.
+    pub index: u32,
+    /// Bytes the receiver already holds (a partial file from an earlier try).
+    pub offset: u64,
+}
+
+/// Why a transfer is being stopped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CancelReason {
+    /// A person pressed Cancel (or Ctrl-C).
+    User,
+    /// Something failed on the cancelling side; the text says what.
+    Error(String),
+}
+
+/// What the receiver concluded about one file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FileVerdict {
+    /// Size and SHA-256 matched; the file has its final name.
+    Verified,
+    /// The SHA-256 or size differed; the data was discarded.
+    Mismatch,
+    /// The receiver could not store the file; the text says why.
+    Failed(String),
+}
+
+/// Every control message. The first message on a connection is either
+/// [`Message::Offer`] or [`Message::Hello`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Message {
+    /// A probe: "who are you?" (and the answer). Used for peers added by address.
+    Hello(Hello),
+    /// Sender → receiver: the proposed transfer.
+    Offer(Offer),
+    /// Receiver → sender: the files wanted (a subset is fine) with resume offsets.
+    Accept(Vec<WantedFile>),
+    /// Receiver → sender: no thanks.
+    Decline(String),
+    /// Sender → receiver: bytes of file `index` follow, starting at `offset`.
+    FileStart {
+        /// Entry index.
+        index: u32,
+        /// First byte that follows.
+        offset: u64,
+    },
+    /// Sender → receiver: the file is complete; SHA-256 of the whole file.
+    FileEnd {
+        /// Entry index.
+        index: u32,
+        /// SHA-256 of the file from byte 0.
+        sha256: [u8; 32],
+    },
+    /// Sender → receiver: the file could not be sent whole (e.g. it changed on disk).
+    FileAbandoned {
+        /// Entry index.
+        index: u32,
+        /// Why, in a sentence.
+        reason: String,
+    },
+    /// Receiver → sender: the outcome for one file.
+    FileResult {
+        /// Entry index.
+        index: u32,
+        /// What happened.
+        verdict: FileVerdict,
+    },
+    /// Sender → receiver: nothing more follows.
+    Done,
+    /// Receiver → sender: final count, the last message of a transfer.
+    Summary {
+        /// Files verified under their final name.
+        verified: u32,
+        /// Files that failed.
+        failed: u32,
+    },
+    /// Either side: stop now.
+    Cancel(CancelReason),
+    /// Either side: "still here". Sent after a few idle seconds so a dead peer
+    /// is noticed by its silence; carries nothing and needs no answer.
+    Ping,
+}
+
+/// Payload of [`Message::Hello`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    /// The device speaking.
+    pub device: DeviceInfo,
+    /// Device ids whose beacons this device heard recently (lets a peer tell
+    /// whether its own beacons arrive). Capped at [`MAX_HEARD`].
+    pub heard: Vec<String>,
+}
+
+/// Most device ids one hello may list.
+pub const MAX_HEARD: usize = 256;
+
+/// A received message broke a structural limit.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LimitError {
+    /// Too many entries.
+    #[error("the offer has {0} entries; at most {MAX_OFFER_ENTRIES} are allowed")]
+    TooManyEntries(usize),
+    /// A path too deep.
+    #[error("a path has {0} levels; at most {MAX_PATH_DEPTH} are allowed")]
+    TooDeep(usize),
+    /// A name too long.
+    #[error("a name is {0} bytes long; at most {MAX_NAME_BYTES} are allowed")]
+    NameTooLong(usize),
+    /// Too much text.
+    #[error("the offer carries {0} bytes of text; at most {MAX_TEXT_BYTES} are allowed")]
+    TooMuchText(usize),
+    /// An alias too long.
+    #[error("the device name is {0} bytes long; at most {MAX_ALIAS_BYTES} are allowed")]
+    AliasTooLong(usize),
+    /// A reason too long.
+    #[error("a message of {0} bytes is longer than the {MAX_REASON_BYTES} allowed")]
+    ReasonTooLong(usize),
+    /// An entry shape that makes no sense (e.g. a file with no path).
+    #[error("the offer is malformed: {0}")]
+    Malformed(&'static str),
+}
+
+impl DeviceInfo {
+    /// Checks lengths of the fields a peer controls.
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        if self.alias.len() > MAX_ALIAS_BYTES {
+            return Err(LimitError::AliasTooLong(self.alias.len()));
+        }
+        if self.device_id.len() > MAX_ALIAS_BYTES || self.os.len() > MAX_ALIAS_BYTES {
+            return Err(LimitError::Malformed("device id or OS name too long"));
+        }
+        Ok(())
+    }
+}
+
+impl Offer {
+    /// Checks every structural limit; names are judged later by `transfer::paths`.
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        self.sender.check_limits()?;
+        if self.entries.len() > MAX_OFFER_ENTRIES {
+            return Err(LimitError::TooManyEntries(self.entries.len()));
+        }
+        let mut text_bytes = 0usize;
+        for entry in &self.entries {
+            if entry.path.len() > MAX_PATH_DEPTH {
+                return Err(LimitError::TooDeep(entry.path.len()));
+            }
+            if let Some(long) = entry.path.iter().find(|name| name.len() > MAX_NAME_BYTES) {
+                return Err(LimitError::NameTooLong(long.len()));
+            }
+            match &entry.kind {
+                EntryKind::Text(text) => text_bytes = text_bytes.saturating_add(text.len()),
+                EntryKind::File | EntryKind::Directory if entry.path.is_empty() => {
+                    return Err(LimitError::Malformed("a file or folder without a name"));
+                }
+                _ => {}
+            }
+        }
+        if text_bytes > MAX_TEXT_BYTES {
+            return Err(LimitError::TooMuchText(text_bytes));
+        }
+        Ok(())
+    }
+
+    /// Total bytes of all file entries.
+    pub fn total_file_bytes(&self) -> u64 {
+        self.entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::File)
+            .map(|e| e.size)
+            .fold(0u64, u64::saturating_add)
+    }
+}
+
+impl Message {
+    /// Checks the free-form strings of messages other than offers and hellos.
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        let reason_len = match self {
+            Message::Offer(offer) => return offer.check_limits(),
+            Message::Hello(hello) => {
+                if hello.heard.len() > MAX_HEARD {
+                    return Err(LimitError::Malformed("hello lists too many devices"));
+                }
+                return hello.device.check_limits();
+            }
+            Message::Decline(reason) => reason.len(),
+            Message::FileAbandoned { reason, .. } => reason.len(),
+            Message::FileResult { verdict: FileVerdict::Failed(reason), .. } => reason.len(),
+            Message::Cancel(CancelReason::Error(reason)) => reason.len(),
+            _ => 0,
+        };
+        if reason_len > MAX_REASON_BYTES {
+            return Err(LimitError::ReasonTooLong(reason_len));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::codec;
+
+    fn device() -> DeviceInfo {
+        DeviceInfo { device_id: "ab".into(), alias: "box".into(), os: "linux".into(), port: 1 }
+    }
+
+    fn offer_with(entries: Vec<Entry>) -> Offer {
+        Offer { transfer_id: 1, sender: device(), entries }
+    }
+
+    fn file(path: &[&str]) -> Entry {
+        Entry {
+            path: path.iter().map(|s| s.to_string()).collect(),
+            kind: EntryKind::File,
+            size: 1,
+            modified_ms: None,
+        }
+    }
+
+    #[test]
+    fn every_message_round_trips() {
+        let messages = vec![
+            Message::Offer(offer_with(vec![file(&["a", "b.txt"])])),
+            Message::Accept(vec![WantedFile { index: 0, offset: 5 }]),
+            Message::Decline("busy".into()),
+            Message::FileStart { index: 0, offset: 0 },
+            Message::FileEnd { index: 0, sha256: [9; 32] },
+            Message::FileAbandoned { index: 1, reason: "changed".into() },
+            Message::FileResult { index: 0, verdict: FileVerdict::Mismatch },
+            Message::Done,
+            Message::Summary { verified: 1, failed: 0 },
+            Message::Cancel(CancelReason::User),
+            Message::Ping,
+            Message::Hello(Hello { device: device(), heard: vec!["cd".into()] }),
+        ];
+        for message in messages {
+            let bytes = codec::encode(&message).expect("encode");
+            let back: Message = codec::decode(&bytes).expect("decode");
+            assert_eq!(back, message);
+        }
+    }
+
+    #[test]
+    fn limits_are_enforced() {
+        let too_many = offer_with(vec![file(&["x"]); MAX_OFFER_ENTRIES + 1]);
+        assert_eq!(too_many.check_limits(), Err(LimitError::TooManyEntries(MAX_OFFER_ENTRIES + 1)));
+        let deep: Vec<&str> = vec!["d"; MAX_PATH_DEPTH + 1];
+        assert!(matches!(offer_with(vec![file(&deep)]).check_limits(), Err(LimitError::TooDeep(_))));
+        let long = "n".repeat(MAX_NAME_BYTES + 1);
+        assert!(matches!(
+            offer_with(vec![file(&[&long])]).check_limits(),
+            Err(LimitError::NameTooLong(_))
+        ));
+        let text = Entry {
+            path: vec![],
+            kind: EntryKind::Text("t".repeat(MAX_TEXT_BYTES + 1)),
+            size: 0,
+            modified_ms: None,
+        };
+        assert!(matches!(offer_with(vec![text]).check_limits(), Err(LimitError::TooMuchText(_))));
+        assert!(offer_with(vec![file(&[])]).check_limits().is_err());
+        assert!(offer_with(vec![file(&["ok", "fine.txt"])]).check_limits().is_ok());
+    }
+}

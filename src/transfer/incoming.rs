@@ -1,0 +1,632 @@
+//! The receiving worker: greets a new connection, answers hellos, checks an
+//! offer (limits and names) before anything else, waits for the person's
+//! decision (or a trust rule), then writes each file to a partial file while
+//! hashing it and gives it its final name only after size and SHA-256 match.
+//! Nothing touches the disk before the offer is accepted.
+
+use std::collections::HashSet;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use crossbeam_channel::{Receiver, select};
+use sha2::{Digest, Sha256};
+
+use super::outgoing::{frame_name, hash_in_pieces};
+use super::paths;
+use super::progress::{Meter, human_bytes};
+use super::pump::{self, Pump};
+use super::resume::{self, FilePlan, Plan};
+use super::transport::{Closer, Link};
+use super::{Direction, Outcome, Party, TransferId};
+use crate::engine::{Control, Decision, Event, OfferSummary, Shared};
+use crate::protocol::frame::{read_greeting, write_greeting};
+use crate::protocol::{
+    CancelReason, EntryKind, FileVerdict, Frame, FrameReader, FrameWriter, HANDSHAKE_TIMEOUT, Hello,
+    IDLE_TIMEOUT, Message, Offer, PING_INTERVAL, WantedFile, WireError,
+};
+
+type Writer = FrameWriter<Box<dyn Write + Send>>;
+
+/// Serves one accepted TCP connection until it ends.
+pub fn serve(stream: TcpStream, shared: Shared) {
+    let peer = match stream.peer_addr() {
+        Ok(peer) => peer,
+        Err(_) => return,
+    };
+    let mut link = match Link::plain(stream) {
+        Ok(link) => link,
+        Err(e) => return tracing::debug!(%peer, "connection setup failed: {e}"),
+    };
+    let Ok(closer) = link.closer() else { return };
+    let _ = link.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
+    if write_greeting(&mut link.writer).is_err() {
+        return;
+    }
+    match read_greeting(&mut link.reader) {
+        Ok(()) => {}
+        Err(e @ WireError::VersionMismatch { .. }) => {
+            shared.sink.emit(Event::Problem(format!("A device at {peer} could not connect: {e}.")));
+            return;
+        }
+        Err(e) => return tracing::debug!(%peer, "not a Ferry greeting: {e}"),
+    }
+    let mut reader = FrameReader::new(link.reader);
+    let mut writer: Writer = FrameWriter::new(link.writer);
+    let first = match reader.read_message() {
+        Ok(message) => message,
+        Err(e) => {
+            // Hostile or broken offers (too large, too many entries) end here.
+            if !e.is_disconnect() {
+                let reason = format!("Refused a connection from {peer}: {e}.");
+                let _ = writer.send_now(&Message::Decline(e.to_string()));
+                shared.sink.emit(Event::Problem(reason));
+            }
+            return;
+        }
+    };
+    match first {
+        Message::Hello(_) => {
+            let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
+            let _ = writer.send_now(&Message::Hello(Hello { device: shared.device(), heard }));
+        }
+        Message::Offer(offer) => {
+            let _ = closer.set_read_timeout(Some(IDLE_TIMEOUT));
+            let id = TransferId::fresh();
+            let control = shared.register(id);
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                receive(&shared, id, peer, offer, reader, writer, &control, &closer)
+            }))
+            .unwrap_or_else(|_| Some(Outcome::Failed("Internal error in the receiving worker.".into())));
+            shared.unregister(id);
+            if let Some(outcome) = outcome {
+                shared.sink.emit(Event::Finished { id, direction: Direction::Incoming, outcome });
+            }
+        }
+        other => tracing::debug!(%peer, "unexpected first message: {}", frame_name(&Frame::Message(other))),
+    }
+    closer.close();
+}
+
+/// Free bytes at `dir` or its nearest existing ancestor.
+fn free_space(dir: &Path) -> Option<u64> {
+    dir.ancestors().find(|p| p.exists()).and_then(|p| fs4::available_space(p).ok())
+}
+
+/// Receives one offer. `None` means the offer was refused before it was
+/// shown to anyone (a Problem event was sent instead).
+#[allow(clippy::too_many_arguments)]
+fn receive(
+    shared: &Shared,
+    id: TransferId,
+    peer: SocketAddr,
+    offer: Offer,
+    reader: FrameReader<Box<dyn Read + Send>>,
+    mut writer: Writer,
+    control: &Receiver<Control>,
+    closer: &Closer,
+) -> Option<Outcome> {
+    // Every name is judged before anyone is asked: a hostile offer never reaches a prompt.
+    let mut safe_paths = Vec::with_capacity(offer.entries.len());
+    for entry in &offer.entries {
+        match entry.kind {
+            EntryKind::Text(_) => safe_paths.push(None),
+            _ => match paths::sanitize_relative(&entry.path) {
+                Ok(path) => safe_paths.push(Some(path)),
+                Err(e) => {
+                    let _ = writer.send_now(&Message::Decline(format!("unsafe name: {e}")));
+                    shared.sink.emit(Event::Problem(format!(
+                        "Refused an offer from {} ({peer}): {e}.",
+                        offer.sender.alias
+                    )));
+                    return None;
+                }
+            },
+        }
+    }
+    let pump = match pump::start(reader, format!("ferry-recv-rx-{}", id.0)) {
+        Ok(pump) => pump,
+        Err(e) => return Some(Outcome::Failed(format!("Cannot start a thread: {e}."))),
+    };
+    let mut session = Receiving {
+        shared,
+        id,
+        peer,
+        offer,
+        pump,
+        writer,
+        control,
+        last_write: Instant::now(),
+        plan: Plan::default(),
+        verified: 0,
+        verified_bytes: 0,
+        failures: Vec::new(),
+    };
+    let outcome = session.run(&safe_paths);
+    if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
+        closer.close_write();
+        session.linger();
+    }
+    Some(outcome)
+}
+
+struct Receiving<'a> {
+    shared: &'a Shared,
+    id: TransferId,
+    peer: SocketAddr,
+    offer: Offer,
+    pump: Pump,
+    writer: Writer,
+    control: &'a Receiver<Control>,
+    last_write: Instant,
+    plan: Plan,
+    verified: u32,
+    verified_bytes: u64,
+    failures: Vec<String>,
+}
+
+/// The file being written right now.
+struct Current {
+    slot: usize,
+    file: File,
+    hasher: Sha256,
+    received: u64,
+}
+
+enum Stop {
+    Cancelled(Party),
+    /// Connection trouble: partial files stay for a resume.
+    Lost(String),
+    /// We failed locally (disk): the peer is told.
+    Local(String),
+    /// The peer misbehaved or reported an error.
+    Remote(String),
+}
+
+impl Receiving<'_> {
+    fn sender_name(&self) -> String {
+        format!("{} ({})", self.offer.sender.alias, self.peer)
+    }
+
+    fn run(&mut self, safe_paths: &[Option<PathBuf>]) -> Outcome {
+        let settings = self.shared.receive_settings();
+        let summary = OfferSummary::of(&self.offer.entries, free_space(&settings.download_dir));
+        let decision = if settings.accept.auto_accepts(&self.offer.sender.device_id) {
+            Decision::AcceptAll
+        } else {
+            self.shared.sink.emit(Event::Incoming {
+                id: self.id,
+                from: self.offer.sender.clone(),
+                addr: self.peer,
+                offer: summary,
+            });
+            match self.await_decision() {
+                Ok(decision) => decision,
+                Err(stop) => return self.finish_stop(stop, None),
+            }
+        };
+        let wanted: HashSet<u32> = match decision {
+            Decision::Decline => {
+                let _ = self.writer.send_now(&Message::Decline(String::new()));
+                return Outcome::Declined(String::new());
+            }
+            Decision::AcceptAll => (0..self.offer.entries.len() as u32).collect(),
+            Decision::AcceptSome(indices) => indices.into_iter().collect(),
+        };
+        // Settings may have changed while the prompt was open: use the current folder.
+        let download_dir = self.shared.receive_settings().download_dir;
+        if let Err(reason) = self.prepare(&download_dir, safe_paths, &wanted) {
+            let _ = self.writer.send_now(&Message::Decline(reason.clone()));
+            return Outcome::Failed(reason);
+        }
+        let accept: Vec<WantedFile> =
+            self.plan.files.iter().map(|f| WantedFile { index: f.index, offset: f.offset }).collect();
+        if let Err(e) = self.writer.send_now(&Message::Accept(accept)) {
+            return self.finish_stop(Stop::Lost(format!("The connection to {} was lost: {e}.", self.sender_name())), None);
+        }
+        self.last_write = Instant::now();
+        for text in &self.plan.texts {
+            self.shared.sink.emit(Event::TextReceived {
+                id: self.id,
+                from: self.offer.sender.clone(),
+                text: text.clone(),
+            });
+        }
+        let bytes: u64 = self.plan.files.iter().map(|f| f.size).sum();
+        let resumed: u64 = self.plan.files.iter().map(|f| f.offset).sum();
+        self.shared.sink.emit(Event::Started {
+            id: self.id,
+            direction: Direction::Incoming,
+            files: self.plan.files.len() as u32,
+            bytes,
+            resumed_bytes: resumed,
+        });
+        let mut meter = Meter::new(self.id, Direction::Incoming, bytes, self.plan.files.len() as u32);
+        let mut current: Option<Current> = None;
+        let result = self.stream(&mut meter, &mut current);
+        if let Some(report) = meter.poll(true) {
+            self.shared.sink.emit_lossy(Event::Progress(report));
+        }
+        match result {
+            Ok(()) => {
+                let total = self.plan.files.len();
+                if self.failures.is_empty() {
+                    for root in &self.plan.roots {
+                        resume::finish_root(root);
+                    }
+                    set_dir_times(&self.plan.dirs);
+                    Outcome::Completed { files: self.verified, bytes: self.verified_bytes }
+                } else {
+                    Outcome::Failed(format!(
+                        "{} of {total} file(s) failed: {}.",
+                        self.failures.len(),
+                        self.failures.join("; ")
+                    ))
+                }
+            }
+            Err(stop) => self.finish_stop(stop, current),
+        }
+    }
+
+    /// Checks space, creates folders and picks names; nothing else is written.
+    fn prepare(&mut self, dir: &Path, safe_paths: &[Option<PathBuf>], wanted: &HashSet<u32>) -> Result<(), String> {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("Cannot use the download folder {}: {e}.", dir.display()))?;
+        let probe = tempfile_probe(dir);
+        probe.map_err(|e| format!("Cannot write to the download folder {}: {e}.", dir.display()))?;
+        let plan = resume::plan(dir, &self.offer, safe_paths, wanted)
+            .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
+        let needed: u64 = plan.files.iter().map(|f| f.size - f.offset).sum();
+        if let Some(free) = free_space(dir) {
+            if needed > free {
+                return Err(format!(
+                    "Not enough space on the receiving device: {} needed, {} free in {}.",
+                    human_bytes(needed),
+                    human_bytes(free),
+                    dir.display()
+                ));
+            }
+        }
+        self.plan = plan;
+        Ok(())
+    }
+
+    fn ping_if_idle(&mut self) -> Result<(), Stop> {
+        if self.last_write.elapsed() >= PING_INTERVAL {
+            self.writer.send_now(&Message::Ping).map_err(|e| self.lost(&e))?;
+            self.last_write = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn lost(&self, e: &WireError) -> Stop {
+        let who = self.sender_name();
+        match e {
+            WireError::Closed => Stop::Lost(format!("{who} closed the connection before the transfer finished.")),
+            WireError::Io(io) if matches!(io.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
+                Stop::Lost(format!("{who} stopped responding."))
+            }
+            e if e.is_disconnect() => Stop::Lost(format!("The connection to {who} was lost.")),
+            other => Stop::Remote(format!("{who} sent something invalid: {other}.")),
+        }
+    }
+
+    fn await_decision(&mut self) -> Result<Decision, Stop> {
+        let tick = crossbeam_channel::tick(Duration::from_secs(1));
+        loop {
+            select! {
+                recv(self.control) -> control => match control {
+                    Ok(Control::Decide(decision)) => return Ok(decision),
+                    Ok(Control::Cancel) | Err(_) => return Ok(Decision::Decline),
+                },
+                recv(self.pump.frames) -> frame => match frame {
+                    Ok(Ok(Frame::Message(Message::Cancel(_)))) => return Err(Stop::Cancelled(Party::Remote)),
+                    Ok(Ok(other)) => {
+                        return Err(Stop::Remote(format!("unexpected {} before the answer", frame_name(&other))));
+                    }
+                    Ok(Err(e)) => return Err(self.lost(&e)),
+                    Err(_) => return Err(Stop::Lost("The connection reader stopped.".into())),
+                },
+                recv(tick) -> _ => self.ping_if_idle()?,
+            }
+        }
+    }
+
+    fn stream(&mut self, meter: &mut Meter, current: &mut Option<Current>) -> Result<(), Stop> {
+        let tick = crossbeam_channel::tick(Duration::from_secs(1));
+        let mut next_slot = 0usize;
+        loop {
+            let frame = select! {
+                recv(self.pump.frames) -> frame => match frame {
+                    Ok(frame) => frame,
+                    Err(_) => return Err(Stop::Lost("The connection reader stopped.".into())),
+                },
+                recv(self.control) -> control => {
+                    if matches!(control, Ok(Control::Cancel) | Err(_)) {
+                        return Err(Stop::Cancelled(Party::Local));
+                    }
+                    continue;
+                },
+                recv(tick) -> _ => {
+                    self.ping_if_idle()?;
+                    continue;
+                },
+            };
+            match frame {
+                Ok(Frame::Data(bytes)) => {
+                    let Some(open) = current.as_mut() else {
+                        return Err(Stop::Remote("file data arrived outside a file".into()));
+                    };
+                    let plan = &self.plan.files[open.slot];
+                    if open.received + bytes.len() as u64 > plan.size {
+                        return Err(Stop::Remote(format!("more data than announced for {}", plan.display)));
+                    }
+                    if let Err(e) = open.file.write_all(&bytes) {
+                        return Err(Stop::Local(format!("Cannot write {}: {}.", plan.display, describe_io(&e))));
+                    }
+                    hash_in_pieces(&mut open.hasher, &bytes);
+                    open.received += bytes.len() as u64;
+                    meter.advance(bytes.len() as u64);
+                    let _ = self.pump.recycle.try_send(bytes);
+                    if let Some(report) = meter.poll(false) {
+                        self.shared.sink.emit_lossy(Event::Progress(report));
+                    }
+                }
+                Ok(Frame::Message(Message::FileStart { index, offset })) => {
+                    if current.is_some() {
+                        return Err(Stop::Remote("a file started before the previous one ended".into()));
+                    }
+                    let slot = self.plan.files[next_slot..]
+                        .iter()
+                        .position(|f| f.index == index)
+                        .map(|p| p + next_slot)
+                        .ok_or_else(|| Stop::Remote(format!("file {index} was not requested or came twice")))?;
+                    next_slot = slot + 1;
+                    let plan = &self.plan.files[slot];
+                    if offset != plan.offset {
+                        return Err(Stop::Remote(format!("{} resumed at the wrong byte", plan.display)));
+                    }
+                    meter.set_current(&plan.display);
+                    meter.skip(offset);
+                    *current = Some(self.open(slot)?);
+                }
+                Ok(Frame::Message(Message::FileEnd { index, sha256 })) => {
+                    let Some(open) = current.take() else {
+                        return Err(Stop::Remote("a file ended that never started".into()));
+                    };
+                    if self.plan.files[open.slot].index != index {
+                        return Err(Stop::Remote("a file ended out of order".into()));
+                    }
+                    self.finish_file(open, sha256)?;
+                    meter.file_done();
+                }
+                Ok(Frame::Message(Message::FileAbandoned { index, reason })) => {
+                    let slot = match current.take() {
+                        Some(open) if self.plan.files[open.slot].index == index => open.slot,
+                        Some(_) => return Err(Stop::Remote("a file was abandoned out of order".into())),
+                        None => {
+                            let slot = self.plan.files[next_slot..]
+                                .iter()
+                                .position(|f| f.index == index)
+                                .map(|p| p + next_slot)
+                                .ok_or_else(|| Stop::Remote("an unknown file was abandoned".into()))?;
+                            next_slot = slot + 1;
+                            slot
+                        }
+                    };
+                    let plan = &self.plan.files[slot];
+                    resume::discard_part(plan);
+                    self.failures.push(format!("{}: {reason}", plan.display));
+                    self.reply(Message::FileResult { index, verdict: FileVerdict::Failed(reason) })?;
+                }
+                Ok(Frame::Message(Message::Done)) => {
+                    if current.is_some() {
+                        return Err(Stop::Remote("the transfer ended in the middle of a file".into()));
+                    }
+                    for missing in &self.plan.files[next_slot..] {
+                        self.failures.push(format!("{}: never sent", missing.display));
+                    }
+                    let summary = Message::Summary { verified: self.verified, failed: self.failures.len() as u32 };
+                    self.writer.send_now(&summary).map_err(|e| self.lost(&e))?;
+                    return Ok(());
+                }
+                Ok(Frame::Message(Message::Cancel(CancelReason::User))) => {
+                    return Err(Stop::Cancelled(Party::Remote));
+                }
+                Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason)))) => {
+                    return Err(Stop::Remote(format!("The sender stopped the transfer: {reason}")));
+                }
+                Ok(Frame::Message(other)) => {
+                    return Err(Stop::Remote(format!("unexpected {}", frame_name(&Frame::Message(other)))));
+                }
+                Err(e) => return Err(self.lost(&e)),
+            }
+        }
+    }
+
+    fn reply(&mut self, message: Message) -> Result<(), Stop> {
+        // Verdicts are small; buffer them unless the line has been quiet a while.
+        self.writer.send(&message).map_err(|e| self.lost(&e))?;
+        if self.pump.frames.is_empty() {
+            self.writer.flush().map_err(|e| self.lost(&e))?;
+        }
+        self.last_write = Instant::now();
+        Ok(())
+    }
+
+    /// Opens (or reopens for resume) the partial file of plan slot `slot`,
+    /// hashing the bytes already there.
+    fn open(&mut self, slot: usize) -> Result<Current, Stop> {
+        let plan = &self.plan.files[slot];
+        let sender = self.offer.sender.device_id.clone();
+        let fail = |what: &str, e: io::Error| Stop::Local(format!("Cannot {what} {}: {}.", plan.display, describe_io(&e)));
+        let mut hasher = Sha256::new();
+        if plan.already_final {
+            // Completed in an earlier try: only its checksum needs confirming.
+            let mut file = File::open(&plan.final_path).map_err(|e| fail("read", e))?;
+            hash_prefix(&mut file, &mut hasher, plan.offset).map_err(|e| fail("read", e))?;
+            return Ok(Current { slot, file, hasher, received: plan.offset });
+        }
+        let part = plan.part_path();
+        let file = if plan.offset > 0 {
+            let mut file = OpenOptions::new().read(true).write(true).open(&part).map_err(|e| fail("reopen", e))?;
+            hash_prefix(&mut file, &mut hasher, plan.offset).map_err(|e| fail("read", e))?;
+            file.set_len(plan.offset).map_err(|e| fail("resume", e))?;
+            file.seek(SeekFrom::Start(plan.offset)).map_err(|e| fail("resume", e))?;
+            file
+        } else {
+            // create_new: never clobber, never follow a planted symlink.
+            let file = OpenOptions::new().write(true).create_new(true).open(&part).map_err(|e| fail("create", e))?;
+            resume::write_part_meta(plan, &sender).map_err(|e| fail("create", e))?;
+            file
+        };
+        Ok(Current { slot, file, hasher, received: plan.offset })
+    }
+
+    fn finish_file(&mut self, open: Current, sha256: [u8; 32]) -> Result<(), Stop> {
+        let plan = self.plan.files[open.slot].clone();
+        let ours: [u8; 32] = open.hasher.finalize().into();
+        let verdict = if open.received != plan.size || ours != sha256 {
+            drop(open.file);
+            if !plan.already_final {
+                resume::discard_part(&plan);
+            }
+            self.failures.push(format!("{}: checksum mismatch", plan.display));
+            FileVerdict::Mismatch
+        } else if plan.already_final {
+            self.count_verified(&plan, plan.final_path.clone());
+            FileVerdict::Verified
+        } else {
+            if let Some(ms) = plan.modified_ms {
+                let _ = open.file.set_modified(time_from_ms(ms));
+            }
+            drop(open.file);
+            match resume::promote(&plan) {
+                Ok(path) => {
+                    resume::forget_part_meta(&plan);
+                    self.count_verified(&plan, path);
+                    FileVerdict::Verified
+                }
+                Err(e) => {
+                    let reason = format!("cannot be renamed into place: {e}");
+                    self.failures.push(format!("{}: {reason}", plan.display));
+                    FileVerdict::Failed(reason)
+                }
+            }
+        };
+        self.reply(Message::FileResult { index: plan.index, verdict })
+    }
+
+    fn count_verified(&mut self, plan: &FilePlan, path: PathBuf) {
+        self.verified += 1;
+        self.verified_bytes += plan.size;
+        self.shared.sink.emit(Event::FileVerified { id: self.id, path });
+    }
+
+    /// Says the right thing to the peer, cleans up, and describes the end.
+    fn finish_stop(&mut self, stop: Stop, current: Option<Current>) -> Outcome {
+        let in_flight = current.map(|open| {
+            drop(open.file);
+            open.slot
+        });
+        let discard = |this: &Self| {
+            if let Some(slot) = in_flight {
+                let plan = &this.plan.files[slot];
+                if !plan.already_final {
+                    resume::discard_part(plan);
+                }
+            }
+        };
+        match stop {
+            Stop::Cancelled(Party::Local) => {
+                let _ = self.writer.send_now(&Message::Cancel(CancelReason::User));
+                discard(self);
+                Outcome::Cancelled { by: Party::Local }
+            }
+            Stop::Cancelled(Party::Remote) => {
+                discard(self);
+                Outcome::Cancelled { by: Party::Remote }
+            }
+            Stop::Lost(reason) => {
+                let kept = if in_flight.is_some() { " The partial file was kept: send again to resume." } else { "" };
+                Outcome::Failed(format!("{reason}{} {}", self.progress_note(), kept).trim_end().to_string())
+            }
+            Stop::Local(reason) => {
+                let _ = self.writer.send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
+                Outcome::Failed(format!("{reason} The partial file was kept: free space and send again to resume."))
+            }
+            Stop::Remote(reason) => {
+                let _ = self.writer.send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
+                discard(self);
+                Outcome::Failed(format!("Transfer from {} failed: {reason}.", self.sender_name()))
+            }
+        }
+    }
+
+    fn progress_note(&self) -> String {
+        if self.plan.files.is_empty() {
+            String::new()
+        } else {
+            format!(" {} of {} file(s) had arrived.", self.verified, self.plan.files.len())
+        }
+    }
+
+    fn linger(&self) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while let Ok(Ok(_)) = self.pump.frames.recv_deadline(deadline) {}
+    }
+}
+
+/// Checks that the folder accepts new files, without leaving anything behind.
+fn tempfile_probe(dir: &Path) -> io::Result<()> {
+    let probe = dir.join(format!(".ferry-probe-{}", std::process::id()));
+    OpenOptions::new().write(true).create_new(true).open(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
+fn hash_prefix(file: &mut File, hasher: &mut Sha256, len: u64) -> io::Result<()> {
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let want = buffer.len().min(left as usize);
+        let got = file.read(&mut buffer[..want])?;
+        if got == 0 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the partial file is shorter than expected"));
+        }
+        hash_in_pieces(hasher, &buffer[..got]);
+        left -= got as u64;
+    }
+    Ok(())
+}
+
+fn time_from_ms(ms: i64) -> SystemTime {
+    if ms >= 0 {
+        UNIX_EPOCH + Duration::from_millis(ms as u64)
+    } else {
+        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
+    }
+}
+
+fn set_dir_times(dirs: &[(PathBuf, Option<i64>)]) {
+    // Deepest first, so setting a child does not bump its parent afterwards.
+    for (dir, ms) in dirs.iter().rev() {
+        if let Some(ms) = ms {
+            if let Ok(handle) = File::open(dir) {
+                let _ = handle.set_modified(time_from_ms(*ms));
+            }
+        }
+    }
+}
+
+/// "No space left on device" and friends, for people.
+pub fn describe_io(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::StorageFull => "not enough space on the disk".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        io::ErrorKind::ReadOnlyFilesystem => "the disk is read-only".into(),
+        _ => e.to_string(),
+    }
+}

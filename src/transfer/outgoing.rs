@@ -1,0 +1,513 @@
+//! The sending worker: offers entries to one receiver, waits for its answer,
+//! then streams each accepted file (hashing it as it goes, including any
+//! prefix the receiver already has) and collects the receiver's verdicts.
+//! It reads local files and writes the socket; it never writes to disk.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvTimeoutError, select};
+use sha2::{Digest, Sha256};
+
+use super::progress::Meter;
+use super::pump::{self, Pump};
+use super::source::{self, SourceEntry};
+use super::transport::Link;
+use super::{Direction, Outcome, Party, TransferId};
+use crate::engine::{Control, Event, OfferSummary, Shared};
+use crate::protocol::frame::{read_greeting, write_greeting};
+use crate::protocol::limits::DATA_CHUNK;
+use crate::protocol::{
+    CancelReason, FileVerdict, Frame, FrameReader, FrameWriter, IDLE_TIMEOUT, Message, Offer,
+    PING_INTERVAL, WantedFile, WireError,
+};
+
+/// Bytes fed to SHA-256 per call: L2-sized pieces hash markedly faster than
+/// the whole 512 KiB chunk at once.
+pub const HASH_PIECE: usize = 64 * 1024;
+
+/// What to send.
+#[derive(Debug, Clone)]
+pub enum What {
+    /// Files and folders.
+    Paths(Vec<PathBuf>),
+    /// A text message.
+    Text(String),
+}
+
+/// Starts a sending worker on its own thread; its end is always reported as
+/// [`Event::Finished`], even if it panics.
+pub fn spawn(shared: Shared, id: TransferId, to: SocketAddr, what: What) {
+    let control = shared.register(id);
+    let worker_shared = shared.clone();
+    let spawned = thread::Builder::new().name(format!("ferry-send-{}", id.0)).spawn(move || {
+        let shared = worker_shared;
+        let outcome = catch_unwind(AssertUnwindSafe(|| run(&shared, id, to, what, &control)))
+            .unwrap_or_else(|_| Outcome::Failed("Internal error in the sending worker.".into()));
+        shared.unregister(id);
+        shared.sink.emit(Event::Finished { id, direction: Direction::Outgoing, outcome });
+    });
+    if let Err(e) = spawned {
+        shared.unregister(id);
+        let outcome = Outcome::Failed(format!("Cannot start a sending thread: {e}"));
+        shared.sink.emit(Event::Finished { id, direction: Direction::Outgoing, outcome });
+    }
+}
+
+/// How streaming stopped early.
+enum Stop {
+    Cancelled(Party),
+    Failed(String),
+}
+
+impl From<Stop> for Outcome {
+    fn from(stop: Stop) -> Outcome {
+        match stop {
+            Stop::Cancelled(by) => Outcome::Cancelled { by },
+            Stop::Failed(reason) => Outcome::Failed(reason),
+        }
+    }
+}
+
+/// Turns a connect error into a sentence with a hint.
+pub fn describe_connect_error(to: SocketAddr, e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::ConnectionRefused => {
+            format!("Nothing is accepting transfers at {to} (is Ferry running there, on that port?).")
+        }
+        io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
+            format!("{to} did not answer (wrong address, or a firewall dropping the port?).")
+        }
+        _ => format!("Cannot reach {to}: {e}."),
+    }
+}
+
+fn describe_wire_error(to: SocketAddr, e: &WireError) -> String {
+    match e {
+        WireError::Closed => format!("The receiver at {to} closed the connection."),
+        WireError::Io(io) if matches!(io.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
+            format!("The receiver at {to} stopped responding.")
+        }
+        e if e.is_disconnect() => format!("The connection to {to} was lost."),
+        WireError::VersionMismatch { .. } => format!("{e}."),
+        other => format!("Transfer to {to} failed: {other}."),
+    }
+}
+
+struct Sending<'a> {
+    shared: &'a Shared,
+    id: TransferId,
+    to: SocketAddr,
+    control: &'a Receiver<Control>,
+    pump: Pump,
+    writer: FrameWriter<Box<dyn io::Write + Send>>,
+    last_write: Instant,
+    entries: Vec<SourceEntry>,
+    verified: u32,
+    verified_bytes: u64,
+    failures: Vec<String>,
+    results_pending: usize,
+}
+
+fn run(shared: &Shared, id: TransferId, to: SocketAddr, what: What, control: &Receiver<Control>) -> Outcome {
+    let entries = match what {
+        What::Paths(paths) => match source::collect(&paths) {
+            Ok(entries) => entries,
+            Err(e) => return Outcome::Failed(format!("Cannot send: {e}.")),
+        },
+        What::Text(text) => vec![source::text_entry(text)],
+    };
+    let offer = Offer {
+        transfer_id: random_u64(),
+        sender: shared.device(),
+        entries: entries.iter().map(|e| e.entry.clone()).collect(),
+    };
+    if let Err(e) = offer.check_limits() {
+        return Outcome::Failed(format!("Cannot send: {e}."));
+    }
+    let mut link = match Link::connect(to) {
+        Ok(link) => link,
+        Err(e) => return Outcome::Failed(describe_connect_error(to, &e)),
+    };
+    let closer = match link.closer() {
+        Ok(closer) => closer,
+        Err(e) => return Outcome::Failed(format!("Connection to {to} failed: {e}.")),
+    };
+    if let Err(e) = link.set_read_timeout(Some(IDLE_TIMEOUT)) {
+        return Outcome::Failed(format!("Connection to {to} failed: {e}."));
+    }
+    if let Err(e) = write_greeting(&mut link.writer) {
+        return Outcome::Failed(describe_wire_error(to, &WireError::Io(e)));
+    }
+    if let Err(e) = read_greeting(&mut link.reader) {
+        return Outcome::Failed(describe_wire_error(to, &e));
+    }
+    let mut writer = FrameWriter::new(link.writer);
+    if let Err(e) = writer.send_now(&Message::Offer(offer.clone())) {
+        return Outcome::Failed(describe_wire_error(to, &e));
+    }
+    let pump = match pump::start(FrameReader::new(link.reader), format!("ferry-send-rx-{}", id.0)) {
+        Ok(pump) => pump,
+        Err(e) => return Outcome::Failed(format!("Cannot start a thread: {e}.")),
+    };
+    shared.sink.emit(Event::Offered { id, to, offer: OfferSummary::of(&offer.entries, None) });
+    let mut sending = Sending {
+        shared,
+        id,
+        to,
+        control,
+        pump,
+        writer,
+        last_write: Instant::now(),
+        entries,
+        verified: 0,
+        verified_bytes: 0,
+        failures: Vec::new(),
+        results_pending: 0,
+    };
+    let outcome = sending.run_accepted();
+    if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
+        // Let the Cancel frame reach the peer before the connection goes.
+        closer.close_write();
+        sending.linger();
+    }
+    closer.close();
+    outcome
+}
+
+fn random_u64() -> u64 {
+    let mut bytes = [0u8; 8];
+    // An id collision only confuses logs, so a failing RNG is not fatal.
+    let _ = getrandom::fill(&mut bytes);
+    u64::from_le_bytes(bytes)
+}
+
+impl Sending<'_> {
+    fn run_accepted(&mut self) -> Outcome {
+        let wanted = match self.await_answer() {
+            Ok(wanted) => wanted,
+            Err(outcome) => return outcome,
+        };
+        if let Err(reason) = self.check_wanted(&wanted) {
+            let _ = self.writer.send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
+            return Outcome::Failed(reason);
+        }
+        let bytes: u64 = wanted.iter().map(|w| self.entries[w.index as usize].entry.size).sum();
+        let resumed: u64 = wanted.iter().map(|w| w.offset).sum();
+        self.shared.sink.emit(Event::Started {
+            id: self.id,
+            direction: Direction::Outgoing,
+            files: wanted.len() as u32,
+            bytes,
+            resumed_bytes: resumed,
+        });
+        let mut meter = Meter::new(self.id, Direction::Outgoing, bytes, wanted.len() as u32);
+        self.results_pending = wanted.len();
+        let mut buffer = vec![0u8; DATA_CHUNK];
+        for want in &wanted {
+            if let Err(stop) = self.send_file(*want, &mut meter, &mut buffer) {
+                return self.stop(stop);
+            }
+        }
+        if let Err(e) = self.writer.send_now(&Message::Done) {
+            return self.stop(self.wire_stop(&e));
+        }
+        self.last_write = Instant::now();
+        if let Some(report) = meter.poll(true) {
+            self.shared.sink.emit_lossy(Event::Progress(report));
+        }
+        match self.await_summary() {
+            Ok(()) if self.failures.is_empty() => {
+                Outcome::Completed { files: self.verified, bytes: self.verified_bytes }
+            }
+            Ok(()) => Outcome::Failed(format!(
+                "{} of {} file(s) failed: {}.",
+                self.failures.len(),
+                wanted.len(),
+                self.failures.join("; ")
+            )),
+            Err(stop) => self.stop(stop),
+        }
+    }
+
+    /// Sends our Cancel when we are the ones stopping, and turns `stop` into an outcome.
+    fn stop(&mut self, stop: Stop) -> Outcome {
+        match &stop {
+            Stop::Cancelled(Party::Local) => {
+                let _ = self.writer.send_now(&Message::Cancel(CancelReason::User));
+            }
+            Stop::Failed(reason) => {
+                let _ = self.writer.send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
+            }
+            Stop::Cancelled(Party::Remote) => {}
+        }
+        stop.into()
+    }
+
+    /// After our Cancel: read (and drop) what the peer still sends until it closes, briefly.
+    fn linger(&self) {
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while let Ok(Ok(_)) = self.pump.frames.recv_deadline(deadline) {}
+    }
+
+    fn ping_if_idle(&mut self) -> Result<(), Stop> {
+        if self.last_write.elapsed() >= PING_INTERVAL {
+            self.writer.send_now(&Message::Ping).map_err(|e| self.wire_stop(&e))?;
+            self.last_write = Instant::now();
+        }
+        Ok(())
+    }
+
+    fn wire_stop(&self, e: &WireError) -> Stop {
+        // A write error often means the peer cancelled and closed: look for its Cancel first.
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while let Ok(frame) = self.pump.frames.recv_deadline(deadline) {
+            match frame {
+                Ok(Frame::Message(Message::Cancel(CancelReason::User))) => return Stop::Cancelled(Party::Remote),
+                Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason)))) => {
+                    return Stop::Failed(format!("The receiver stopped the transfer: {reason}"));
+                }
+                Ok(_) => continue,
+                Err(_) => break,
+            }
+        }
+        Stop::Failed(describe_wire_error(self.to, e))
+    }
+
+    fn await_answer(&mut self) -> Result<Vec<WantedFile>, Outcome> {
+        let tick = crossbeam_channel::tick(Duration::from_secs(1));
+        loop {
+            select! {
+                recv(self.pump.frames) -> frame => match frame {
+                    Ok(Ok(Frame::Message(Message::Accept(wanted)))) => return Ok(wanted),
+                    Ok(Ok(Frame::Message(Message::Decline(reason)))) => return Err(Outcome::Declined(reason)),
+                    Ok(Ok(Frame::Message(Message::Cancel(CancelReason::User)))) => {
+                        return Err(Outcome::Cancelled { by: Party::Remote });
+                    }
+                    Ok(Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason))))) => {
+                        return Err(Outcome::Failed(format!("The receiver refused: {reason}")));
+                    }
+                    Ok(Ok(other)) => {
+                        return Err(Outcome::Failed(format!(
+                            "The receiver answered with an unexpected message ({}).",
+                            frame_name(&other)
+                        )));
+                    }
+                    Ok(Err(e)) => return Err(Outcome::Failed(describe_wire_error(self.to, &e))),
+                    Err(_) => return Err(Outcome::Failed("The connection reader stopped.".into())),
+                },
+                recv(self.control) -> control => {
+                    if matches!(control, Ok(Control::Cancel) | Err(_)) {
+                        return Err(self.stop(Stop::Cancelled(Party::Local)));
+                    }
+                },
+                recv(tick) -> _ => {
+                    if let Err(stop) = self.ping_if_idle() {
+                        return Err(stop.into());
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_wanted(&self, wanted: &[WantedFile]) -> Result<(), String> {
+        let mut previous: Option<u32> = None;
+        for want in wanted {
+            let entry = self.entries.get(want.index as usize).map(|e| &e.entry);
+            let valid = entry.is_some_and(|e| {
+                e.kind == crate::protocol::EntryKind::File && want.offset <= e.size
+            }) && previous.is_none_or(|p| p < want.index);
+            if !valid {
+                return Err("The receiver's answer was malformed.".into());
+            }
+            previous = Some(want.index);
+        }
+        Ok(())
+    }
+
+    /// Handles whatever the receiver said meanwhile, without waiting.
+    fn poll_peer(&mut self) -> Result<(), Stop> {
+        while let Ok(frame) = self.pump.frames.try_recv() {
+            self.handle_peer(frame)?;
+        }
+        match self.control.try_recv() {
+            Ok(Control::Cancel) => Err(Stop::Cancelled(Party::Local)),
+            _ => Ok(()),
+        }
+    }
+
+    fn handle_peer(&mut self, frame: Result<Frame, WireError>) -> Result<bool, Stop> {
+        match frame {
+            Ok(Frame::Message(Message::FileResult { index, verdict })) => {
+                self.results_pending = self.results_pending.saturating_sub(1);
+                let Some(entry) = self.entries.get(index as usize).map(|e| &e.entry) else {
+                    return Err(Stop::Failed("The receiver reported on a file that was not sent.".into()));
+                };
+                let name = entry.path.join("/");
+                match verdict {
+                    FileVerdict::Verified => {
+                        self.verified += 1;
+                        self.verified_bytes += entry.size;
+                        self.shared.sink.emit(Event::FileVerified { id: self.id, path: PathBuf::from(name) });
+                    }
+                    FileVerdict::Mismatch => self.failures.push(format!("{name}: checksum mismatch")),
+                    FileVerdict::Failed(reason) => self.failures.push(format!("{name}: {reason}")),
+                }
+                Ok(false)
+            }
+            Ok(Frame::Message(Message::Summary { .. })) => Ok(true),
+            Ok(Frame::Message(Message::Cancel(CancelReason::User))) => Err(Stop::Cancelled(Party::Remote)),
+            Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason)))) => {
+                Err(Stop::Failed(format!("The receiver stopped the transfer: {reason}")))
+            }
+            Ok(other) => Err(Stop::Failed(format!(
+                "The receiver sent an unexpected message ({}).",
+                frame_name(&other)
+            ))),
+            Err(e) => Err(Stop::Failed(describe_wire_error(self.to, &e))),
+        }
+    }
+
+    fn await_summary(&mut self) -> Result<(), Stop> {
+        loop {
+            match self.pump.frames.recv_timeout(Duration::from_secs(1)) {
+                Ok(frame) => {
+                    if self.handle_peer(frame)? {
+                        return Ok(());
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => self.ping_if_idle()?,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(Stop::Failed("The connection reader stopped.".into()));
+                }
+            }
+            if let Ok(Control::Cancel) = self.control.try_recv() {
+                return Err(Stop::Cancelled(Party::Local));
+            }
+        }
+    }
+
+    fn send_file(&mut self, want: WantedFile, meter: &mut Meter, buffer: &mut [u8]) -> Result<(), Stop> {
+        let source = &self.entries[want.index as usize];
+        let name = source.entry.path.join("/");
+        let size = source.entry.size;
+        let offered_mtime = source.entry.modified_ms;
+        meter.set_current(&name);
+        meter.skip(want.offset);
+        let Some(local) = source.local.clone() else {
+            return Err(Stop::Failed(format!("{name} has no local file")));
+        };
+        let abandon = |this: &mut Self, reason: String| -> Result<(), Stop> {
+            this.writer
+                .send(&Message::FileAbandoned { index: want.index, reason })
+                .map_err(|e| this.wire_stop(&e))
+        };
+        let mut file = match File::open(&local) {
+            Ok(file) => file,
+            Err(e) => return abandon(self, format!("cannot be read on the sending device: {e}")),
+        };
+        match file.metadata() {
+            Ok(meta) if meta.len() == size => {}
+            Ok(_) => return abandon(self, "changed on the sending device since it was offered".into()),
+            Err(e) => return abandon(self, format!("cannot be read on the sending device: {e}")),
+        }
+        let mut hasher = Sha256::new();
+        // The receiver has bytes [0, offset): hash them here without sending them.
+        let mut skipped = 0u64;
+        while skipped < want.offset {
+            let want_now = buffer.len().min((want.offset - skipped) as usize);
+            let got = match fill(&mut file, &mut buffer[..want_now]) {
+                Ok(0) => return abandon(self, "shrank on the sending device".into()),
+                Ok(got) => got,
+                Err(e) => return abandon(self, format!("read error on the sending device: {e}")),
+            };
+            hash_in_pieces(&mut hasher, &buffer[..got]);
+            skipped += got as u64;
+        }
+        self.writer
+            .send(&Message::FileStart { index: want.index, offset: want.offset })
+            .map_err(|e| self.wire_stop(&e))?;
+        let mut sent = want.offset;
+        loop {
+            let got = match fill(&mut file, buffer) {
+                Ok(got) => got,
+                Err(e) => return abandon(self, format!("read error on the sending device: {e}")),
+            };
+            if got == 0 {
+                break;
+            }
+            if sent + got as u64 > size {
+                return abandon(self, "grew on the sending device while being sent".into());
+            }
+            hash_in_pieces(&mut hasher, &buffer[..got]);
+            self.writer.send_data(&buffer[..got]).map_err(|e| self.wire_stop(&e))?;
+            self.last_write = Instant::now();
+            sent += got as u64;
+            meter.advance(got as u64);
+            if let Some(report) = meter.poll(false) {
+                self.shared.sink.emit_lossy(Event::Progress(report));
+            }
+            self.poll_peer()?;
+        }
+        if sent != size {
+            return abandon(self, "shrank on the sending device while being sent".into());
+        }
+        let now_mtime = file.metadata().ok().and_then(|m| {
+            m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis().try_into().ok()
+        });
+        if offered_mtime.is_some() && now_mtime.is_some() && now_mtime != offered_mtime {
+            return abandon(self, "changed on the sending device while being sent".into());
+        }
+        let sha256: [u8; 32] = hasher.finalize().into();
+        self.writer.send(&Message::FileEnd { index: want.index, sha256 }).map_err(|e| self.wire_stop(&e))?;
+        meter.file_done();
+        self.poll_peer()
+    }
+}
+
+/// Feeds the hasher L2-sized pieces.
+pub fn hash_in_pieces(hasher: &mut Sha256, bytes: &[u8]) {
+    for piece in bytes.chunks(HASH_PIECE) {
+        hasher.update(piece);
+    }
+}
+
+/// Reads until `buffer` is full or the file ends; returns bytes read.
+fn fill(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        match file.read(&mut buffer[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// A short name of a frame for error messages.
+pub fn frame_name(frame: &Frame) -> &'static str {
+    match frame {
+        Frame::Data(_) => "file data",
+        Frame::Message(message) => match message {
+            Message::Hello(_) => "hello",
+            Message::Offer(_) => "offer",
+            Message::Accept(_) => "accept",
+            Message::Decline(_) => "decline",
+            Message::FileStart { .. } => "file start",
+            Message::FileEnd { .. } => "file end",
+            Message::FileAbandoned { .. } => "file abandoned",
+            Message::FileResult { .. } => "file result",
+            Message::Done => "done",
+            Message::Summary { .. } => "summary",
+            Message::Cancel(_) => "cancel",
+            Message::Ping => "ping",
+        },
+    }
+}

@@ -1,0 +1,257 @@
+//! Turning untrusted names from the wire into paths inside the download
+//! folder, and choosing names that never overwrite anything. This module owns
+//! the promise "a received name never escapes the chosen folder, not even
+//! through a symlink". It creates folders but never writes file contents.
+
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+use crate::protocol::limits::{MAX_NAME_BYTES, MAX_PATH_DEPTH};
+
+/// Suffix of a file still being received.
+pub const PART_SUFFIX: &str = ".ferry-part";
+
+/// Bytes kept free in a name for " (NNNN)" and [`PART_SUFFIX`].
+const NAME_HEADROOM: usize = 7 + PART_SUFFIX.len();
+
+/// A received name that cannot be used.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NameError {
+    /// Empty, `.` or `..`.
+    #[error("the name {0:?} tries to leave the download folder")]
+    Traversal(String),
+    /// A `/` or `\` inside one component, or a drive letter.
+    #[error("the name {0:?} contains a path separator or drive letter")]
+    Separator(String),
+    /// A NUL byte.
+    #[error("a name contains a NUL character")]
+    Nul,
+    /// Too long.
+    #[error("a name is longer than {MAX_NAME_BYTES} bytes")]
+    TooLong,
+    /// Too deep.
+    #[error("a path is deeper than {MAX_PATH_DEPTH} folders")]
+    TooDeep,
+    /// No components at all.
+    #[error("an entry has an empty path")]
+    Empty,
+}
+
+fn is_windows_reserved(stem: &str) -> bool {
+    let upper = stem.to_ascii_uppercase();
+    matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$")
+        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+            && upper.len() == 4
+            && upper.as_bytes()[3].is_ascii_digit())
+}
+
+/// Validates one received path component and returns the name to use on disk.
+///
+/// Refused: empty, `.`, `..`, separators, drive letters, NUL, over-long.
+/// Made safe: control characters become `_`; on Windows also the characters
+/// it cannot store, trailing dots/spaces and reserved device names.
+pub fn sanitize_component(raw: &str) -> Result<String, NameError> {
+    if raw.is_empty() || raw == "." || raw == ".." {
+        return Err(NameError::Traversal(raw.to_string()));
+    }
+    if raw.contains('/') || raw.contains('\\') {
+        return Err(NameError::Separator(raw.to_string()));
+    }
+    let bytes = raw.as_bytes();
+    if bytes.len() >= 2 && bytes[0].is_ascii_alphabetic() && bytes[1] == b':' {
+        return Err(NameError::Separator(raw.to_string()));
+    }
+    if raw.contains('\0') {
+        return Err(NameError::Nul);
+    }
+    if raw.len() > MAX_NAME_BYTES {
+        return Err(NameError::TooLong);
+    }
+    let mut name: String =
+        raw.chars().map(|c| if c.is_control() { '_' } else { c }).collect();
+    if cfg!(windows) {
+        name = name
+            .chars()
+            .map(|c| if matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') { '_' } else { c })
+            .collect();
+        let trimmed = name.trim_end_matches(['.', ' ']);
+        name = if trimmed.is_empty() { "_".to_string() } else { trimmed.to_string() };
+        let (stem, ext) = split_extension(&name);
+        if is_windows_reserved(stem) {
+            name = format!("{stem}_{ext}");
+        }
+    }
+    Ok(shorten(&name, MAX_NAME_BYTES - NAME_HEADROOM))
+}
+
+/// Validates a whole received path and returns it relative to the download folder.
+pub fn sanitize_relative(components: &[String]) -> Result<PathBuf, NameError> {
+    if components.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if components.len() > MAX_PATH_DEPTH {
+        return Err(NameError::TooDeep);
+    }
+    let mut path = PathBuf::new();
+    for raw in components {
+        path.push(sanitize_component(raw)?);
+    }
+    // Belt and braces: whatever the rules above let through must be plain names.
+    debug_assert!(path.components().all(|c| matches!(c, Component::Normal(_))));
+    Ok(path)
+}
+
+/// Splits `report.tar.gz` into (`report.tar`, `.gz`); dotfiles have no extension.
+fn split_extension(name: &str) -> (&str, &str) {
+    match name.rfind('.') {
+        Some(0) | None => (name, ""),
+        Some(dot) => (&name[..dot], &name[dot..]),
+    }
+}
+
+/// Shortens `name` to at most `max` bytes, keeping the extension when it can.
+fn shorten(name: &str, max: usize) -> String {
+    if name.len() <= max {
+        return name.to_string();
+    }
+    let (stem, ext) = split_extension(name);
+    let ext = if ext.len() < max / 2 { ext } else { "" };
+    let mut cut = max - ext.len();
+    while !stem.is_char_boundary(cut.min(stem.len())) {
+        cut -= 1;
+    }
+    format!("{}{}", &stem[..cut.min(stem.len())], ext)
+}
+
+/// The `n`-th alternative of a name: `report.pdf` → `report (n).pdf`, `photos` → `photos (n)`.
+pub fn numbered(name: &str, n: u32) -> String {
+    if n == 0 {
+        return name.to_string();
+    }
+    let (stem, ext) = split_extension(name);
+    format!("{stem} ({n}){ext}")
+}
+
+/// The partial-file path belonging to a final path.
+pub fn part_path(final_path: &Path) -> PathBuf {
+    let mut name = final_path.file_name().unwrap_or_default().to_os_string();
+    name.push(PART_SUFFIX);
+    final_path.with_file_name(name)
+}
+
+/// True if something (file, folder, or dangling symlink) sits at `path`.
+pub fn occupied(path: &Path) -> bool {
+    path.symlink_metadata().is_ok()
+}
+
+/// Picks the first of `name`, `name (1)`, … in `dir` for which `free` is true.
+pub fn first_free(dir: &Path, name: &str, mut free: impl FnMut(&Path) -> bool) -> io::Result<PathBuf> {
+    for n in 0..10_000 {
+        let candidate = dir.join(numbered(name, n));
+        if free(&candidate) {
+            return Ok(candidate);
+        }
+    }
+    Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("no free name for {name:?}")))
+}
+
+/// Creates `root/rel` folder by folder, refusing to pass through anything that
+/// is not a real directory (a symlink planted inside the download folder must
+/// not carry a write outside it). Returns the full path.
+pub fn create_dirs_inside(root: &Path, rel: &Path) -> io::Result<PathBuf> {
+    let mut current = root.to_path_buf();
+    for component in rel.components() {
+        let Component::Normal(name) = component else {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "unsafe path component"));
+        };
+        current.push(name);
+        match current.symlink_metadata() {
+            Ok(meta) if meta.is_dir() => {}
+            Ok(_) => {
+                return Err(io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    format!("{} exists and is not a folder (or is a link)", current.display()),
+                ));
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => match std::fs::create_dir(&current) {
+                Ok(()) => {}
+                // Another transfer may have created it a moment ago; re-check it next loop.
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+                    if !current.symlink_metadata()?.is_dir() {
+                        return Err(e);
+                    }
+                }
+                Err(e) => return Err(e),
+            },
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(current)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn comps(parts: &[&str]) -> Vec<String> {
+        parts.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn hostile_names_are_refused() {
+        for bad in [
+            comps(&[".."]),
+            comps(&["a", "..", "..", "x"]),
+            comps(&["/etc/x"]),
+            comps(&["C:\\x"]),
+            comps(&["C:"]),
+            comps(&["a\\..\\x"]),
+            comps(&[""]),
+            comps(&["."]),
+            comps(&["x\0y"]),
+            comps(&[]),
+        ] {
+            assert!(sanitize_relative(&bad).is_err(), "{bad:?} must be refused");
+        }
+        let deep = vec!["d".to_string(); MAX_PATH_DEPTH + 1];
+        assert_eq!(sanitize_relative(&deep), Err(NameError::TooDeep));
+    }
+
+    #[test]
+    fn ordinary_names_pass_and_control_characters_are_replaced() {
+        let path = sanitize_relative(&comps(&["Fotos 2024", "été ☀.jpg"])).expect("ok");
+        assert_eq!(path, PathBuf::from("Fotos 2024").join("été ☀.jpg"));
+        assert_eq!(sanitize_component("a\nb\tc").expect("ok"), "a_b_c");
+    }
+
+    #[test]
+    fn long_names_leave_room_for_suffixes_and_keep_the_extension() {
+        let long = format!("{}.pdf", "x".repeat(250));
+        let name = sanitize_component(&long).expect("ok");
+        assert!(name.len() + NAME_HEADROOM <= MAX_NAME_BYTES);
+        assert!(name.ends_with(".pdf"));
+        let multibyte = "é".repeat(127);
+        assert!(sanitize_component(&multibyte).is_ok());
+    }
+
+    #[test]
+    fn numbering_keeps_extensions() {
+        assert_eq!(numbered("report.pdf", 1), "report (1).pdf");
+        assert_eq!(numbered("photos", 2), "photos (2)");
+        assert_eq!(numbered(".bashrc", 1), ".bashrc (1)");
+        assert_eq!(numbered("a.tar.gz", 1), "a.tar (1).gz");
+    }
+
+    #[test]
+    fn folders_are_not_created_through_symlinks() {
+        let root = tempfile::tempdir().expect("tmp");
+        let outside = tempfile::tempdir().expect("tmp");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(outside.path(), root.path().join("link")).expect("symlink");
+        #[cfg(unix)]
+        assert!(create_dirs_inside(root.path(), Path::new("link/sub")).is_err());
+        let made = create_dirs_inside(root.path(), Path::new("a/b")).expect("create");
+        assert!(made.is_dir() && made.starts_with(root.path()));
+        assert_eq!(std::fs::read_dir(outside.path()).expect("read").count(), 0);
+    }
+}

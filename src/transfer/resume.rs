@@ -1,0 +1,392 @@
+//! The receiver's plan for an accepted offer: which folder and file names to
+//! use, which partial files from an earlier, interrupted try can be continued
+//! and from which byte, and the small markers that make that decision safe.
+//! It creates folders and markers; file contents are written by `incoming`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::paths;
+use crate::protocol::{EntryKind, Offer};
+
+/// Name of the marker inside a received folder that is not complete yet.
+pub const FOLDER_MARKER: &str = ".ferry-incomplete";
+/// Suffix of the small file beside a partial file that says what it belongs to.
+pub const PART_META_SUFFIX: &str = ".meta";
+
+/// What a partial file or unfinished folder belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Provenance {
+    sender: String,
+    size: u64,
+    modified_ms: Option<i64>,
+    fingerprint: String,
+}
+
+/// Where one accepted file goes.
+#[derive(Debug, Clone)]
+pub struct FilePlan {
+    /// Entry index in the offer.
+    pub index: u32,
+    /// Relative path for people ("photos/a.jpg").
+    pub display: String,
+    /// Final path, if nothing takes it before the file is verified.
+    pub final_path: PathBuf,
+    /// Size promised by the offer.
+    pub size: u64,
+    /// Modification time promised by the offer.
+    pub modified_ms: Option<i64>,
+    /// Bytes already on disk that need not cross the wire again.
+    pub offset: u64,
+    /// The whole file is already under `final_path` from an earlier try.
+    pub already_final: bool,
+}
+
+impl FilePlan {
+    /// The partial file being written.
+    pub fn part_path(&self) -> PathBuf {
+        paths::part_path(&self.final_path)
+    }
+}
+
+/// The receiver's complete plan for one transfer.
+#[derive(Debug, Default)]
+pub struct Plan {
+    /// Accepted files in offer order.
+    pub files: Vec<FilePlan>,
+    /// Folders to create, with their modification times.
+    pub dirs: Vec<(PathBuf, Option<i64>)>,
+    /// Top-level folders of this transfer (their markers go when it completes).
+    pub roots: Vec<PathBuf>,
+    /// Text messages of the offer.
+    pub texts: Vec<String>,
+}
+
+fn meta_path(part: &Path) -> PathBuf {
+    let mut name = part.file_name().unwrap_or_default().to_os_string();
+    name.push(PART_META_SUFFIX);
+    part.with_file_name(name)
+}
+
+fn read_provenance(path: &Path) -> Option<Provenance> {
+    // Never follow a link planted where a marker should be.
+    if !path.symlink_metadata().ok()?.is_file() {
+        return None;
+    }
+    serde_json::from_slice(&fs::read(path).ok()?).ok()
+}
+
+fn write_provenance(path: &Path, provenance: &Provenance) -> io::Result<()> {
+    let bytes = serde_json::to_vec(provenance).map_err(io::Error::other)?;
+    fs::write(path, bytes)
+}
+
+/// Records what a partial file belongs to, so a later offer can resume it.
+pub fn write_part_meta(plan: &FilePlan, sender: &str) -> io::Result<()> {
+    let provenance = Provenance {
+        sender: sender.to_string(),
+        size: plan.size,
+        modified_ms: plan.modified_ms,
+        fingerprint: String::new(),
+    };
+    write_provenance(&meta_path(&plan.part_path()), &provenance)
+}
+
+/// Removes a partial file and its metadata (best effort: they may not exist).
+pub fn discard_part(plan: &FilePlan) {
+    let part = plan.part_path();
+    let _ = fs::remove_file(meta_path(&part));
+    let _ = fs::remove_file(part);
+}
+
+/// Removes the metadata of a partial file that has just become final.
+pub fn forget_part_meta(plan: &FilePlan) {
+    let _ = fs::remove_file(meta_path(&plan.part_path()));
+}
+
+/// Marks a top-level folder complete.
+pub fn finish_root(root: &Path) {
+    let _ = fs::remove_file(root.join(FOLDER_MARKER));
+}
+
+/// Length of a resumable partial at `part` for the given file, if any.
+fn resumable_part(part: &Path, sender: &str, size: u64, modified_ms: Option<i64>) -> Option<u64> {
+    let meta = part.symlink_metadata().ok()?;
+    let provenance = read_provenance(&meta_path(part))?;
+    (meta.is_file()
+        && provenance.sender == sender
+        && provenance.size == size
+        && provenance.modified_ms == modified_ms)
+        .then(|| meta.len().min(size))
+}
+
+fn fingerprint(offer: &Offer, members: &[usize]) -> String {
+    let mut hasher = Sha256::new();
+    for &i in members {
+        let e = &offer.entries[i];
+        hasher.update(e.path.join("/").as_bytes());
+        hasher.update([0]);
+        hasher.update(e.size.to_le_bytes());
+        hasher.update(e.modified_ms.unwrap_or(i64::MIN).to_le_bytes());
+        hasher.update([matches!(e.kind, EntryKind::Directory) as u8]);
+    }
+    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Plans where each wanted entry of `offer` goes inside `root_dir`, creating
+/// the folders. `safe_paths[i]` is entry i's sanitised relative path (None for
+/// texts); `wanted` holds the accepted indices.
+pub fn plan(
+    root_dir: &Path,
+    offer: &Offer,
+    safe_paths: &[Option<PathBuf>],
+    wanted: &HashSet<u32>,
+) -> io::Result<Plan> {
+    let sender = offer.sender.device_id.as_str();
+    let mut result = Plan::default();
+    // Group wanted entries by their top-level name, in offer order.
+    let mut groups: BTreeMap<usize, (String, Vec<usize>)> = BTreeMap::new();
+    let mut first_seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, entry) in offer.entries.iter().enumerate() {
+        if let EntryKind::Text(text) = &entry.kind {
+            if wanted.contains(&(i as u32)) {
+                result.texts.push(text.clone());
+            }
+            continue;
+        }
+        if !wanted.contains(&(i as u32)) {
+            continue;
+        }
+        let Some(Some(path)) = safe_paths.get(i) else { continue };
+        let top = path.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+        let Some(top) = top else { continue };
+        let is_single_file = path.components().count() == 1 && entry.kind == EntryKind::File;
+        // A single top-level file never shares a group: two files of one name are two roots.
+        let key = if is_single_file { format!("\u{0}{i}") } else { top.clone() };
+        let group = *first_seen.entry(key).or_insert(i);
+        groups.entry(group).or_insert_with(|| (top, Vec::new())).1.push(i);
+    }
+
+    let mut taken: HashSet<PathBuf> = HashSet::new();
+    for (first, (top, members)) in groups {
+        let first_entry = &offer.entries[first];
+        let single_file = members.len() == 1
+            && first_entry.kind == EntryKind::File
+            && first_entry.path.len() == 1;
+        if single_file {
+            let (size, modified_ms) = (first_entry.size, first_entry.modified_ms);
+            let mut offset = 0;
+            let final_path = paths::first_free(root_dir, &top, |candidate| {
+                if taken.contains(candidate) {
+                    return false;
+                }
+                let part = paths::part_path(candidate);
+                if let Some(len) = resumable_part(&part, sender, size, modified_ms) {
+                    offset = len;
+                    return true;
+                }
+                !paths::occupied(candidate) && !paths::occupied(&part)
+            })?;
+            taken.insert(final_path.clone());
+            result.files.push(FilePlan {
+                index: first as u32,
+                display: top.clone(),
+                final_path,
+                size,
+                modified_ms,
+                offset,
+                already_final: false,
+            });
+            continue;
+        }
+
+        // A folder root: reuse an unfinished one from the same sender and offer, else a free name.
+        let print = fingerprint(offer, &members);
+        let mut resumed = false;
+        let root = paths::first_free(root_dir, &top, |candidate| {
+            if taken.contains(candidate) {
+                return false;
+            }
+            if candidate.symlink_metadata().is_ok_and(|m| m.is_dir()) {
+                let marker = read_provenance(&candidate.join(FOLDER_MARKER));
+                if marker.is_some_and(|m| m.sender == sender && m.fingerprint == print) {
+                    resumed = true;
+                    return true;
+                }
+            }
+            !paths::occupied(candidate)
+        })?;
+        taken.insert(root.clone());
+        let root_name = root.file_name().unwrap_or_default().to_os_string();
+        paths::create_dirs_inside(root_dir, Path::new(&root_name))?;
+        if !resumed {
+            let marker = Provenance {
+                sender: sender.to_string(),
+                size: 0,
+                modified_ms: None,
+                fingerprint: print,
+            };
+            write_provenance(&root.join(FOLDER_MARKER), &marker)?;
+        }
+        result.roots.push(root.clone());
+        for &i in &members {
+            let entry = &offer.entries[i];
+            let Some(Some(path)) = safe_paths.get(i) else { continue };
+            // Swap the top component for the root actually chosen ("photos (1)").
+            let mut rel = PathBuf::from(&root_name);
+            rel.extend(path.components().skip(1));
+            let display = entry.path.join("/");
+            match entry.kind {
+                EntryKind::Directory => {
+                    let dir = paths::create_dirs_inside(root_dir, &rel)?;
+                    result.dirs.push((dir, entry.modified_ms));
+                }
+                EntryKind::File => {
+                    let parent = rel.parent().unwrap_or(Path::new(""));
+                    let dir = paths::create_dirs_inside(root_dir, parent)?;
+                    let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                    let (size, modified_ms) = (entry.size, entry.modified_ms);
+                    let mut offset = 0;
+                    let mut already_final = false;
+                    let final_path = paths::first_free(&dir, &name, |candidate| {
+                        if taken.contains(candidate) {
+                            return false;
+                        }
+                        let part = paths::part_path(candidate);
+                        if resumed {
+                            if let Some(len) = resumable_part(&part, sender, size, modified_ms) {
+                                offset = len;
+                                return true;
+                            }
+                            let done = candidate.symlink_metadata();
+                            if done.is_ok_and(|m| m.is_file() && m.len() == size) {
+                                offset = size;
+                                already_final = true;
+                                return true;
+                            }
+                        }
+                        !paths::occupied(candidate) && !paths::occupied(&part)
+                    })?;
+                    taken.insert(final_path.clone());
+                    result.files.push(FilePlan {
+                        index: i as u32,
+                        display,
+                        final_path,
+                        size,
+                        modified_ms,
+                        offset,
+                        already_final,
+                    });
+                }
+                EntryKind::Text(_) => {}
+            }
+        }
+    }
+    result.files.sort_by_key(|f| f.index);
+    Ok(result)
+}
+
+/// Gives a verified partial file its final name without ever replacing an
+/// existing file: if the planned name was taken meanwhile, the next free
+/// numbered name is used. Returns the name used.
+pub fn promote(plan: &FilePlan) -> io::Result<PathBuf> {
+    let part = plan.part_path();
+    let dir = plan.final_path.parent().unwrap_or(Path::new("."));
+    let name = plan.final_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    // The planned name may itself be numbered already; count on from it.
+    let mut n = 0;
+    loop {
+        let candidate = if n == 0 { plan.final_path.clone() } else { dir.join(paths::numbered(&name, n)) };
+        // A hard link fails if the target exists, which makes "never overwrite" atomic.
+        match fs::hard_link(&part, &candidate) {
+            Ok(()) => {
+                fs::remove_file(&part)?;
+                return Ok(candidate);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+            Err(_) => {
+                // File systems without hard links (FAT, some network shares).
+                if !paths::occupied(&candidate) {
+                    fs::rename(&part, &candidate)?;
+                    return Ok(candidate);
+                }
+            }
+        }
+        n += 1;
+        if n > 10_000 {
+            return Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free name"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{DeviceInfo, Entry};
+
+    fn offer(entries: Vec<Entry>) -> Offer {
+        let sender = DeviceInfo { device_id: "s1".into(), alias: "a".into(), os: "linux".into(), port: 0 };
+        Offer { transfer_id: 1, sender, entries }
+    }
+
+    fn entry(path: &str, kind: EntryKind, size: u64) -> Entry {
+        Entry { path: path.split('/').map(String::from).collect(), kind, size, modified_ms: Some(5) }
+    }
+
+    fn plan_all(dir: &Path, offer: &Offer) -> Plan {
+        let safe: Vec<Option<PathBuf>> =
+            offer.entries.iter().map(|e| paths::sanitize_relative(&e.path).ok()).collect();
+        let wanted = (0..offer.entries.len() as u32).collect();
+        plan(dir, offer, &safe, &wanted).expect("plan")
+    }
+
+    #[test]
+    fn existing_names_get_numbers_and_folders_too() {
+        let dir = tempfile::tempdir().expect("tmp");
+        fs::write(dir.path().join("report.pdf"), b"old").expect("write");
+        fs::create_dir(dir.path().join("photos")).expect("mkdir");
+        let o = offer(vec![
+            entry("report.pdf", EntryKind::File, 3),
+            entry("photos", EntryKind::Directory, 0),
+            entry("photos/a.jpg", EntryKind::File, 1),
+        ]);
+        let p = plan_all(dir.path(), &o);
+        assert_eq!(p.files[0].final_path, dir.path().join("report (1).pdf"));
+        assert_eq!(p.files[1].final_path, dir.path().join("photos (1)").join("a.jpg"));
+        assert_eq!(fs::read(dir.path().join("report.pdf")).expect("read"), b"old");
+    }
+
+    #[test]
+    fn a_matching_partial_is_resumed_and_a_foreign_one_is_not() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let o = offer(vec![entry("big.bin", EntryKind::File, 100)]);
+        let first = plan_all(dir.path(), &o);
+        fs::write(first.files[0].part_path(), [0u8; 40]).expect("write");
+        write_part_meta(&first.files[0], "s1").expect("meta");
+        let again = plan_all(dir.path(), &o);
+        assert_eq!(again.files[0].offset, 40);
+        assert_eq!(again.files[0].final_path, first.files[0].final_path);
+        let changed = offer(vec![entry("big.bin", EntryKind::File, 101)]);
+        let other = plan_all(dir.path(), &changed);
+        assert_eq!(other.files[0].offset, 0);
+        assert_eq!(other.files[0].final_path, dir.path().join("big (1).bin"));
+    }
+
+    #[test]
+    fn promote_never_overwrites() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let o = offer(vec![entry("a.txt", EntryKind::File, 3)]);
+        let p = plan_all(dir.path(), &o);
+        fs::write(p.files[0].part_path(), b"new").expect("write");
+        fs::write(dir.path().join("a.txt"), b"raced").expect("write");
+        let landed = promote(&p.files[0]).expect("promote");
+        assert_eq!(landed, dir.path().join("a (1).txt"));
+        assert_eq!(fs::read(dir.path().join("a.txt")).expect("read"), b"raced");
+        assert_eq!(fs::read(landed).expect("read"), b"new");
+    }
+}
