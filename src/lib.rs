@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod discovery;
 pub mod engine;
 pub mod protocol;
 pub mod transfer;
