@@ -300,12 +300,18 @@ pub struct Shared {
 impl Shared {
     /// A copy of our device description.
     pub fn device(&self) -> DeviceInfo {
-        self.device.read().map(|d| d.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+        self.device
+            .read()
+            .map(|d| d.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
     /// A copy of the current receive settings.
     pub fn receive_settings(&self) -> ReceiveSettings {
-        self.receive.read().map(|s| s.clone()).unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+        self.receive
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
     /// Registers a transfer and returns its control channel.
@@ -355,13 +361,18 @@ impl Engine {
     pub fn start(config: EngineConfig, waker: Waker) -> Result<Engine, EngineError> {
         let (event_tx, events) = bounded(EVENT_CAPACITY);
         let (commands, command_rx) = bounded::<Command>(256);
-        let sink = EventSink { tx: event_tx, waker };
+        let sink = EventSink {
+            tx: event_tx,
+            waker,
+        };
         let mut device = config.device;
         let listener = match config.listen {
             Some(addr) => {
                 let listener =
                     TcpListener::bind(addr).map_err(|source| EngineError::Bind { addr, source })?;
-                let bound = listener.local_addr().map_err(|source| EngineError::Bind { addr, source })?;
+                let bound = listener
+                    .local_addr()
+                    .map_err(|source| EngineError::Bind { addr, source })?;
                 device.port = bound.port();
                 Some((listener, bound))
             }
@@ -396,7 +407,13 @@ impl Engine {
                     .map_err(EngineError::Thread)?,
             );
         }
-        Ok(Engine { commands, events, local_addr, shared, threads })
+        Ok(Engine {
+            commands,
+            events,
+            local_addr,
+            shared,
+            threads,
+        })
     }
 
     /// Where commands go.
@@ -451,7 +468,9 @@ impl Drop for Engine {
 fn command_loop(commands: Receiver<Command>, shared: Shared, local_addr: Option<SocketAddr>) {
     while let Ok(command) = commands.recv() {
         match command {
-            Command::Send { id, to, paths } => outgoing::spawn(shared.clone(), id, to, outgoing::What::Paths(paths)),
+            Command::Send { id, to, paths } => {
+                outgoing::spawn(shared.clone(), id, to, outgoing::What::Paths(paths))
+            }
             Command::SendText { id, to, text } => {
                 outgoing::spawn(shared.clone(), id, to, outgoing::What::Text(text))
             }
@@ -471,8 +490,11 @@ fn command_loop(commands: Receiver<Command>, shared: Shared, local_addr: Option<
         }
     }
     shared.stopping.store(true, Ordering::SeqCst);
-    let running: Vec<Sender<Control>> =
-        shared.registry.lock().map(|map| map.values().cloned().collect()).unwrap_or_default();
+    let running: Vec<Sender<Control>> = shared
+        .registry
+        .lock()
+        .map(|map| map.values().cloned().collect())
+        .unwrap_or_default();
     for control in running {
         let _ = control.try_send(Control::Cancel);
     }
@@ -486,7 +508,11 @@ fn command_loop(commands: Receiver<Command>, shared: Shared, local_addr: Option<
 }
 
 fn deliver(shared: &Shared, id: TransferId, control: Control) {
-    let target = shared.registry.lock().ok().and_then(|map| map.get(&id).cloned());
+    let target = shared
+        .registry
+        .lock()
+        .ok()
+        .and_then(|map| map.get(&id).cloned());
     match target {
         Some(tx) => {
             let _ = tx.try_send(control);
@@ -509,16 +535,21 @@ fn accept_loop(listener: TcpListener, shared: Shared) {
             }
         };
         if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-            tracing::warn!("too many connections; closing one from {:?}", stream.peer_addr());
+            tracing::warn!(
+                "too many connections; closing one from {:?}",
+                stream.peer_addr()
+            );
             continue;
         }
         active.fetch_add(1, Ordering::SeqCst);
         let shared = shared.clone();
         let guard = ActiveGuard(active.clone());
-        let spawned = thread::Builder::new().name("ferry-conn".into()).spawn(move || {
-            let _guard = guard;
-            incoming::serve(stream, shared);
-        });
+        let spawned = thread::Builder::new()
+            .name("ferry-conn".into())
+            .spawn(move || {
+                let _guard = guard;
+                incoming::serve(stream, shared);
+            });
         if let Err(e) = spawned {
             tracing::error!("cannot start a connection thread: {e}");
         }

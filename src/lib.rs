@@ -9,6 +9,8 @@
 
 #![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod config;
 pub mod discovery;
 pub mod engine;
 pub mod protocol;

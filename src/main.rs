@@ -1,1 +1,32 @@
-fn main(){}
+//! The `ferry` binary: parse the command line, start logging, then open the
+//! window (no subcommand) or run a headless command. All work is in the library.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use ferry::cli::{Cli, EXIT_FAILED};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let result = match cli.command {
+        Some(command) => ferry::cli::run(command, cli.interfaces),
+        None => Err(anyhow::anyhow!(
+            "the window is not available in this build yet"
+        )),
+    };
+    match result {
+        Ok(code) => ExitCode::from(code as u8),
+        Err(e) => {
+            // One readable sentence with its causes, never a Debug dump.
+            eprintln!("ferry: {e:#}");
+            ExitCode::from(EXIT_FAILED as u8)
+        }
+    }
+}

@@ -6,7 +6,7 @@
 //! The configuration is bincode's "fixed-int, little-endian" flavour, chosen
 //! because it is trivial to describe byte by byte in docs/PROTOCOL.md.
 
-use bincode::config::{self, Configuration, Fixint, LittleEndian, Limit};
+use bincode::config::{self, Configuration, Fixint, Limit, LittleEndian};
 use serde::{Serialize, de::DeserializeOwned};
 
 use super::limits::MAX_CONTROL_FRAME;
@@ -39,7 +39,8 @@ pub enum CodecError {
 
 /// Serialises `value` into a fresh buffer.
 pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
-    bincode::serde::encode_to_vec(value, wire_config()).map_err(|e| CodecError::Encode(e.to_string()))
+    bincode::serde::encode_to_vec(value, wire_config())
+        .map_err(|e| CodecError::Encode(e.to_string()))
 }
 
 /// Deserialises exactly one value that must span all of `bytes`. Allocation is
@@ -64,7 +65,9 @@ mod tests {
         // u32 LE, then u64 LE length + UTF-8, then u64 LE length + bytes.
         assert_eq!(
             bytes,
-            [7, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, b'h', b'i', 2, 0, 0, 0, 0, 0, 0, 0, 1, 2]
+            [
+                7, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, b'h', b'i', 2, 0, 0, 0, 0, 0, 0, 0, 1, 2
+            ]
         );
         let back: (u32, String, Vec<u8>) = decode(&bytes).expect("decode");
         assert_eq!(back, value);
@@ -82,6 +85,9 @@ mod tests {
     fn trailing_bytes_are_an_error() {
         let mut bytes = encode(&5u32).expect("encode");
         bytes.push(0);
-        assert!(matches!(decode::<u32>(&bytes), Err(CodecError::TrailingBytes(1))));
+        assert!(matches!(
+            decode::<u32>(&bytes),
+            Err(CodecError::TrailingBytes(1))
+        ));
     }
 }

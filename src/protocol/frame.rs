@@ -92,14 +92,21 @@ pub fn write_greeting(w: &mut impl Write) -> io::Result<()> {
 pub fn read_greeting(r: &mut impl Read) -> Result<(), WireError> {
     let mut greeting = [0u8; 8];
     r.read_exact(&mut greeting).map_err(|e| {
-        if e.kind() == io::ErrorKind::UnexpectedEof { WireError::Closed } else { WireError::Io(e) }
+        if e.kind() == io::ErrorKind::UnexpectedEof {
+            WireError::Closed
+        } else {
+            WireError::Io(e)
+        }
     })?;
     if greeting[..6] != MAGIC {
         return Err(WireError::NotFerry);
     }
     let theirs = u16::from_be_bytes([greeting[6], greeting[7]]);
     if theirs != PROTOCOL_VERSION {
-        return Err(WireError::VersionMismatch { ours: PROTOCOL_VERSION, theirs });
+        return Err(WireError::VersionMismatch {
+            ours: PROTOCOL_VERSION,
+            theirs,
+        });
     }
     Ok(())
 }
@@ -121,7 +128,9 @@ pub struct FrameReader<R: Read> {
 impl<R: Read> FrameReader<R> {
     /// Wraps a stream; the greeting must already have been consumed.
     pub fn new(stream: R) -> Self {
-        FrameReader { inner: BufReader::with_capacity(STREAM_BUFFER, stream) }
+        FrameReader {
+            inner: BufReader::with_capacity(STREAM_BUFFER, stream),
+        }
     }
 
     /// Reads the next frame. A data frame is read into `recycled` when given,
@@ -157,7 +166,9 @@ impl<R: Read> FrameReader<R> {
         // Grow with what actually arrives, so a peer that claims 16 MiB and
         // sends nothing costs us nothing.
         let mut payload = Vec::with_capacity((len as usize).min(64 * 1024));
-        let got = (&mut self.inner).take(u64::from(len)).read_to_end(&mut payload)?;
+        let got = (&mut self.inner)
+            .take(u64::from(len))
+            .read_to_end(&mut payload)?;
         if got != len as usize {
             return Err(io::Error::from(io::ErrorKind::UnexpectedEof).into());
         }
@@ -186,7 +197,9 @@ pub struct FrameWriter<W: Write> {
 impl<W: Write> FrameWriter<W> {
     /// Wraps a stream; the greeting must already have been written.
     pub fn new(stream: W) -> Self {
-        FrameWriter { inner: BufWriter::with_capacity(STREAM_BUFFER, stream) }
+        FrameWriter {
+            inner: BufWriter::with_capacity(STREAM_BUFFER, stream),
+        }
     }
 
     /// Queues one control message.
@@ -195,7 +208,10 @@ impl<W: Write> FrameWriter<W> {
         let len = u32::try_from(payload.len())
             .ok()
             .filter(|&len| len <= MAX_CONTROL_FRAME)
-            .ok_or(WireError::FrameTooLarge { len: u32::MAX, limit: MAX_CONTROL_FRAME })?;
+            .ok_or(WireError::FrameTooLarge {
+                len: u32::MAX,
+                limit: MAX_CONTROL_FRAME,
+            })?;
         self.write_header(KIND_CONTROL, len)?;
         self.inner.write_all(&payload)?;
         Ok(())
@@ -206,7 +222,10 @@ impl<W: Write> FrameWriter<W> {
         let len = u32::try_from(bytes.len())
             .ok()
             .filter(|&len| len <= MAX_DATA_FRAME)
-            .ok_or(WireError::FrameTooLarge { len: u32::MAX, limit: MAX_DATA_FRAME })?;
+            .ok_or(WireError::FrameTooLarge {
+                len: u32::MAX,
+                limit: MAX_DATA_FRAME,
+            })?;
         self.write_header(KIND_DATA, len)?;
         self.inner.write_all(bytes)?;
         Ok(())
@@ -247,27 +266,44 @@ mod tests {
             w.flush().expect("flush");
         }
         let mut r = FrameReader::new(&wire[..]);
-        assert!(matches!(r.read_frame(None), Ok(Frame::Message(Message::Done))));
+        assert!(matches!(
+            r.read_frame(None),
+            Ok(Frame::Message(Message::Done))
+        ));
         assert!(matches!(r.read_frame(None), Ok(Frame::Data(d)) if d == b"hello"));
-        assert!(matches!(r.read_message(), Ok(Message::Cancel(CancelReason::User))));
+        assert!(matches!(
+            r.read_message(),
+            Ok(Message::Cancel(CancelReason::User))
+        ));
         assert!(matches!(r.read_frame(None), Err(WireError::Closed)));
     }
 
     #[test]
     fn oversized_lengths_are_refused_before_reading() {
-        for (kind, limit) in [(KIND_CONTROL, MAX_CONTROL_FRAME), (KIND_DATA, MAX_DATA_FRAME)] {
+        for (kind, limit) in [
+            (KIND_CONTROL, MAX_CONTROL_FRAME),
+            (KIND_DATA, MAX_DATA_FRAME),
+        ] {
             let mut wire = vec![kind];
             wire.extend_from_slice(&u32::MAX.to_be_bytes());
-            let err = FrameReader::new(&wire[..]).read_frame(None).expect_err("must refuse");
-            assert!(matches!(err, WireError::FrameTooLarge { len: u32::MAX, limit: l } if l == limit));
+            let err = FrameReader::new(&wire[..])
+                .read_frame(None)
+                .expect_err("must refuse");
+            assert!(
+                matches!(err, WireError::FrameTooLarge { len: u32::MAX, limit: l } if l == limit)
+            );
         }
     }
 
     #[test]
     fn unknown_kind_and_truncation_are_errors() {
-        let err = FrameReader::new(&[7u8, 0, 0, 0, 0][..]).read_frame(None).expect_err("kind");
+        let err = FrameReader::new(&[7u8, 0, 0, 0, 0][..])
+            .read_frame(None)
+            .expect_err("kind");
         assert!(matches!(err, WireError::UnknownKind(7)));
-        let err = FrameReader::new(&[0u8, 0, 0, 0, 9, 1][..]).read_frame(None).expect_err("short");
+        let err = FrameReader::new(&[0u8, 0, 0, 0, 9, 1][..])
+            .read_frame(None)
+            .expect_err("short");
         assert!(err.is_disconnect());
     }
 
@@ -279,8 +315,17 @@ mod tests {
         let mut other = ok.clone();
         other[7] = other[7].wrapping_add(1);
         let err = read_greeting(&mut &other[..]).expect_err("version");
-        assert!(matches!(err, WireError::VersionMismatch { ours: PROTOCOL_VERSION, .. }));
+        assert!(matches!(
+            err,
+            WireError::VersionMismatch {
+                ours: PROTOCOL_VERSION,
+                ..
+            }
+        ));
         assert!(err.to_string().contains("version"));
-        assert!(matches!(read_greeting(&mut &b"GET / HTTP/1.1"[..]), Err(WireError::NotFerry)));
+        assert!(matches!(
+            read_greeting(&mut &b"GET / HTTP/1.1"[..]),
+            Err(WireError::NotFerry)
+        ));
     }
 }

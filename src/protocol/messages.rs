@@ -248,7 +248,10 @@ impl Message {
             }
             Message::Decline(reason) => reason.len(),
             Message::FileAbandoned { reason, .. } => reason.len(),
-            Message::FileResult { verdict: FileVerdict::Failed(reason), .. } => reason.len(),
+            Message::FileResult {
+                verdict: FileVerdict::Failed(reason),
+                ..
+            } => reason.len(),
             Message::Cancel(CancelReason::Error(reason)) => reason.len(),
             _ => 0,
         };
@@ -265,11 +268,20 @@ mod tests {
     use crate::protocol::codec;
 
     fn device() -> DeviceInfo {
-        DeviceInfo { device_id: "ab".into(), alias: "box".into(), os: "linux".into(), port: 1 }
+        DeviceInfo {
+            device_id: "ab".into(),
+            alias: "box".into(),
+            os: "linux".into(),
+            port: 1,
+        }
     }
 
     fn offer_with(entries: Vec<Entry>) -> Offer {
-        Offer { transfer_id: 1, sender: device(), entries }
+        Offer {
+            transfer_id: 1,
+            sender: device(),
+            entries,
+        }
     }
 
     fn file(path: &[&str]) -> Entry {
@@ -285,17 +297,38 @@ mod tests {
     fn every_message_round_trips() {
         let messages = vec![
             Message::Offer(offer_with(vec![file(&["a", "b.txt"])])),
-            Message::Accept(vec![WantedFile { index: 0, offset: 5 }]),
+            Message::Accept(vec![WantedFile {
+                index: 0,
+                offset: 5,
+            }]),
             Message::Decline("busy".into()),
-            Message::FileStart { index: 0, offset: 0 },
-            Message::FileEnd { index: 0, sha256: [9; 32] },
-            Message::FileAbandoned { index: 1, reason: "changed".into() },
-            Message::FileResult { index: 0, verdict: FileVerdict::Mismatch },
+            Message::FileStart {
+                index: 0,
+                offset: 0,
+            },
+            Message::FileEnd {
+                index: 0,
+                sha256: [9; 32],
+            },
+            Message::FileAbandoned {
+                index: 1,
+                reason: "changed".into(),
+            },
+            Message::FileResult {
+                index: 0,
+                verdict: FileVerdict::Mismatch,
+            },
             Message::Done,
-            Message::Summary { verified: 1, failed: 0 },
+            Message::Summary {
+                verified: 1,
+                failed: 0,
+            },
             Message::Cancel(CancelReason::User),
             Message::Ping,
-            Message::Hello(Hello { device: device(), heard: vec!["cd".into()] }),
+            Message::Hello(Hello {
+                device: device(),
+                heard: vec!["cd".into()],
+            }),
         ];
         for message in messages {
             let bytes = codec::encode(&message).expect("encode");
@@ -307,9 +340,15 @@ mod tests {
     #[test]
     fn limits_are_enforced() {
         let too_many = offer_with(vec![file(&["x"]); MAX_OFFER_ENTRIES + 1]);
-        assert_eq!(too_many.check_limits(), Err(LimitError::TooManyEntries(MAX_OFFER_ENTRIES + 1)));
+        assert_eq!(
+            too_many.check_limits(),
+            Err(LimitError::TooManyEntries(MAX_OFFER_ENTRIES + 1))
+        );
         let deep: Vec<&str> = vec!["d"; MAX_PATH_DEPTH + 1];
-        assert!(matches!(offer_with(vec![file(&deep)]).check_limits(), Err(LimitError::TooDeep(_))));
+        assert!(matches!(
+            offer_with(vec![file(&deep)]).check_limits(),
+            Err(LimitError::TooDeep(_))
+        ));
         let long = "n".repeat(MAX_NAME_BYTES + 1);
         assert!(matches!(
             offer_with(vec![file(&[&long])]).check_limits(),
@@ -321,8 +360,15 @@ mod tests {
             size: 0,
             modified_ms: None,
         };
-        assert!(matches!(offer_with(vec![text]).check_limits(), Err(LimitError::TooMuchText(_))));
+        assert!(matches!(
+            offer_with(vec![text]).check_limits(),
+            Err(LimitError::TooMuchText(_))
+        ));
         assert!(offer_with(vec![file(&[])]).check_limits().is_err());
-        assert!(offer_with(vec![file(&["ok", "fine.txt"])]).check_limits().is_ok());
+        assert!(
+            offer_with(vec![file(&["ok", "fine.txt"])])
+                .check_limits()
+                .is_ok()
+        );
     }
 }

@@ -25,8 +25,8 @@ use super::{Direction, Outcome, Party, TransferId};
 use crate::engine::{Control, Decision, Event, OfferSummary, Shared};
 use crate::protocol::frame::{read_greeting, write_greeting};
 use crate::protocol::{
-    CancelReason, EntryKind, FileVerdict, Frame, FrameReader, FrameWriter, HANDSHAKE_TIMEOUT, Hello,
-    IDLE_TIMEOUT, Message, Offer, PING_INTERVAL, WantedFile, WireError,
+    CancelReason, EntryKind, FileVerdict, Frame, FrameReader, FrameWriter, HANDSHAKE_TIMEOUT,
+    Hello, IDLE_TIMEOUT, Message, Offer, PING_INTERVAL, WantedFile, WireError,
 };
 
 type Writer = FrameWriter<Box<dyn Write + Send>>;
@@ -49,7 +49,9 @@ pub fn serve(stream: TcpStream, shared: Shared) {
     match read_greeting(&mut link.reader) {
         Ok(()) => {}
         Err(e @ WireError::VersionMismatch { .. }) => {
-            shared.sink.emit(Event::Problem(format!("A device at {peer} could not connect: {e}.")));
+            shared.sink.emit(Event::Problem(format!(
+                "A device at {peer} could not connect: {e}."
+            )));
             return;
         }
         Err(e) => return tracing::debug!(%peer, "not a Ferry greeting: {e}"),
@@ -71,7 +73,10 @@ pub fn serve(stream: TcpStream, shared: Shared) {
     match first {
         Message::Hello(_) => {
             let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
-            let _ = writer.send_now(&Message::Hello(Hello { device: shared.device(), heard }));
+            let _ = writer.send_now(&Message::Hello(Hello {
+                device: shared.device(),
+                heard,
+            }));
         }
         Message::Offer(offer) => {
             let _ = closer.set_read_timeout(Some(IDLE_TIMEOUT));
@@ -80,20 +85,32 @@ pub fn serve(stream: TcpStream, shared: Shared) {
             let outcome = catch_unwind(AssertUnwindSafe(|| {
                 receive(&shared, id, peer, offer, reader, writer, &control, &closer)
             }))
-            .unwrap_or_else(|_| Some(Outcome::Failed("Internal error in the receiving worker.".into())));
+            .unwrap_or_else(|_| {
+                Some(Outcome::Failed(
+                    "Internal error in the receiving worker.".into(),
+                ))
+            });
             shared.unregister(id);
             if let Some(outcome) = outcome {
-                shared.sink.emit(Event::Finished { id, direction: Direction::Incoming, outcome });
+                shared.sink.emit(Event::Finished {
+                    id,
+                    direction: Direction::Incoming,
+                    outcome,
+                });
             }
         }
-        other => tracing::debug!(%peer, "unexpected first message: {}", frame_name(&Frame::Message(other))),
+        other => {
+            tracing::debug!(%peer, "unexpected first message: {}", frame_name(&Frame::Message(other)))
+        }
     }
     closer.close();
 }
 
 /// Free bytes at `dir` or its nearest existing ancestor.
 fn free_space(dir: &Path) -> Option<u64> {
-    dir.ancestors().find(|p| p.exists()).and_then(|p| fs4::available_space(p).ok())
+    dir.ancestors()
+        .find(|p| p.exists())
+        .and_then(|p| fs4::available_space(p).ok())
 }
 
 /// Receives one offer. `None` means the offer was refused before it was
@@ -222,10 +239,23 @@ impl Receiving<'_> {
             let _ = self.writer.send_now(&Message::Decline(reason.clone()));
             return Outcome::Failed(reason);
         }
-        let accept: Vec<WantedFile> =
-            self.plan.files.iter().map(|f| WantedFile { index: f.index, offset: f.offset }).collect();
+        let accept: Vec<WantedFile> = self
+            .plan
+            .files
+            .iter()
+            .map(|f| WantedFile {
+                index: f.index,
+                offset: f.offset,
+            })
+            .collect();
         if let Err(e) = self.writer.send_now(&Message::Accept(accept)) {
-            return self.finish_stop(Stop::Lost(format!("The connection to {} was lost: {e}.", self.sender_name())), None);
+            return self.finish_stop(
+                Stop::Lost(format!(
+                    "The connection to {} was lost: {e}.",
+                    self.sender_name()
+                )),
+                None,
+            );
         }
         self.last_write = Instant::now();
         for text in &self.plan.texts {
@@ -244,7 +274,12 @@ impl Receiving<'_> {
             bytes,
             resumed_bytes: resumed,
         });
-        let mut meter = Meter::new(self.id, Direction::Incoming, bytes, self.plan.files.len() as u32);
+        let mut meter = Meter::new(
+            self.id,
+            Direction::Incoming,
+            bytes,
+            self.plan.files.len() as u32,
+        );
         let mut current: Option<Current> = None;
         let result = self.stream(&mut meter, &mut current);
         if let Some(report) = meter.poll(true) {
@@ -258,7 +293,10 @@ impl Receiving<'_> {
                         resume::finish_root(root);
                     }
                     set_dir_times(&self.plan.dirs);
-                    Outcome::Completed { files: self.verified, bytes: self.verified_bytes }
+                    Outcome::Completed {
+                        files: self.verified,
+                        bytes: self.verified_bytes,
+                    }
                 } else {
                     Outcome::Failed(format!(
                         "{} of {total} file(s) failed: {}.",
@@ -272,11 +310,21 @@ impl Receiving<'_> {
     }
 
     /// Checks space, creates folders and picks names; nothing else is written.
-    fn prepare(&mut self, dir: &Path, safe_paths: &[Option<PathBuf>], wanted: &HashSet<u32>) -> Result<(), String> {
+    fn prepare(
+        &mut self,
+        dir: &Path,
+        safe_paths: &[Option<PathBuf>],
+        wanted: &HashSet<u32>,
+    ) -> Result<(), String> {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("Cannot use the download folder {}: {e}.", dir.display()))?;
         let probe = tempfile_probe(dir);
-        probe.map_err(|e| format!("Cannot write to the download folder {}: {e}.", dir.display()))?;
+        probe.map_err(|e| {
+            format!(
+                "Cannot write to the download folder {}: {e}.",
+                dir.display()
+            )
+        })?;
         let plan = resume::plan(dir, &self.offer, safe_paths, wanted)
             .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
         let needed: u64 = plan.files.iter().map(|f| f.size - f.offset).sum();
@@ -296,7 +344,9 @@ impl Receiving<'_> {
 
     fn ping_if_idle(&mut self) -> Result<(), Stop> {
         if self.last_write.elapsed() >= PING_INTERVAL {
-            self.writer.send_now(&Message::Ping).map_err(|e| self.lost(&e))?;
+            self.writer
+                .send_now(&Message::Ping)
+                .map_err(|e| self.lost(&e))?;
             self.last_write = Instant::now();
         }
         Ok(())
@@ -305,8 +355,15 @@ impl Receiving<'_> {
     fn lost(&self, e: &WireError) -> Stop {
         let who = self.sender_name();
         match e {
-            WireError::Closed => Stop::Lost(format!("{who} closed the connection before the transfer finished.")),
-            WireError::Io(io) if matches!(io.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
+            WireError::Closed => Stop::Lost(format!(
+                "{who} closed the connection before the transfer finished."
+            )),
+            WireError::Io(io)
+                if matches!(
+                    io.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
                 Stop::Lost(format!("{who} stopped responding."))
             }
             e if e.is_disconnect() => Stop::Lost(format!("The connection to {who} was lost.")),
@@ -362,10 +419,17 @@ impl Receiving<'_> {
                     };
                     let plan = &self.plan.files[open.slot];
                     if open.received + bytes.len() as u64 > plan.size {
-                        return Err(Stop::Remote(format!("more data than announced for {}", plan.display)));
+                        return Err(Stop::Remote(format!(
+                            "more data than announced for {}",
+                            plan.display
+                        )));
                     }
                     if let Err(e) = open.file.write_all(&bytes) {
-                        return Err(Stop::Local(format!("Cannot write {}: {}.", plan.display, describe_io(&e))));
+                        return Err(Stop::Local(format!(
+                            "Cannot write {}: {}.",
+                            plan.display,
+                            describe_io(&e)
+                        )));
                     }
                     hash_in_pieces(&mut open.hasher, &bytes);
                     open.received += bytes.len() as u64;
@@ -377,17 +441,24 @@ impl Receiving<'_> {
                 }
                 Ok(Frame::Message(Message::FileStart { index, offset })) => {
                     if current.is_some() {
-                        return Err(Stop::Remote("a file started before the previous one ended".into()));
+                        return Err(Stop::Remote(
+                            "a file started before the previous one ended".into(),
+                        ));
                     }
                     let slot = self.plan.files[next_slot..]
                         .iter()
                         .position(|f| f.index == index)
                         .map(|p| p + next_slot)
-                        .ok_or_else(|| Stop::Remote(format!("file {index} was not requested or came twice")))?;
+                        .ok_or_else(|| {
+                            Stop::Remote(format!("file {index} was not requested or came twice"))
+                        })?;
                     next_slot = slot + 1;
                     let plan = &self.plan.files[slot];
                     if offset != plan.offset {
-                        return Err(Stop::Remote(format!("{} resumed at the wrong byte", plan.display)));
+                        return Err(Stop::Remote(format!(
+                            "{} resumed at the wrong byte",
+                            plan.display
+                        )));
                     }
                     meter.set_current(&plan.display);
                     meter.skip(offset);
@@ -406,13 +477,17 @@ impl Receiving<'_> {
                 Ok(Frame::Message(Message::FileAbandoned { index, reason })) => {
                     let slot = match current.take() {
                         Some(open) if self.plan.files[open.slot].index == index => open.slot,
-                        Some(_) => return Err(Stop::Remote("a file was abandoned out of order".into())),
+                        Some(_) => {
+                            return Err(Stop::Remote("a file was abandoned out of order".into()));
+                        }
                         None => {
                             let slot = self.plan.files[next_slot..]
                                 .iter()
                                 .position(|f| f.index == index)
                                 .map(|p| p + next_slot)
-                                .ok_or_else(|| Stop::Remote("an unknown file was abandoned".into()))?;
+                                .ok_or_else(|| {
+                                    Stop::Remote("an unknown file was abandoned".into())
+                                })?;
                             next_slot = slot + 1;
                             slot
                         }
@@ -420,16 +495,25 @@ impl Receiving<'_> {
                     let plan = &self.plan.files[slot];
                     resume::discard_part(plan);
                     self.failures.push(format!("{}: {reason}", plan.display));
-                    self.reply(Message::FileResult { index, verdict: FileVerdict::Failed(reason) })?;
+                    self.reply(Message::FileResult {
+                        index,
+                        verdict: FileVerdict::Failed(reason),
+                    })?;
                 }
                 Ok(Frame::Message(Message::Done)) => {
                     if current.is_some() {
-                        return Err(Stop::Remote("the transfer ended in the middle of a file".into()));
+                        return Err(Stop::Remote(
+                            "the transfer ended in the middle of a file".into(),
+                        ));
                     }
                     for missing in &self.plan.files[next_slot..] {
-                        self.failures.push(format!("{}: never sent", missing.display));
+                        self.failures
+                            .push(format!("{}: never sent", missing.display));
                     }
-                    let summary = Message::Summary { verified: self.verified, failed: self.failures.len() as u32 };
+                    let summary = Message::Summary {
+                        verified: self.verified,
+                        failed: self.failures.len() as u32,
+                    };
                     self.writer.send_now(&summary).map_err(|e| self.lost(&e))?;
                     return Ok(());
                 }
@@ -437,10 +521,15 @@ impl Receiving<'_> {
                     return Err(Stop::Cancelled(Party::Remote));
                 }
                 Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason)))) => {
-                    return Err(Stop::Remote(format!("The sender stopped the transfer: {reason}")));
+                    return Err(Stop::Remote(format!(
+                        "The sender stopped the transfer: {reason}"
+                    )));
                 }
                 Ok(Frame::Message(other)) => {
-                    return Err(Stop::Remote(format!("unexpected {}", frame_name(&Frame::Message(other)))));
+                    return Err(Stop::Remote(format!(
+                        "unexpected {}",
+                        frame_name(&Frame::Message(other))
+                    )));
                 }
                 Err(e) => return Err(self.lost(&e)),
             }
@@ -462,28 +551,53 @@ impl Receiving<'_> {
     fn open(&mut self, slot: usize) -> Result<Current, Stop> {
         let plan = &self.plan.files[slot];
         let sender = self.offer.sender.device_id.clone();
-        let fail = |what: &str, e: io::Error| Stop::Local(format!("Cannot {what} {}: {}.", plan.display, describe_io(&e)));
+        let fail = |what: &str, e: io::Error| {
+            Stop::Local(format!(
+                "Cannot {what} {}: {}.",
+                plan.display,
+                describe_io(&e)
+            ))
+        };
         let mut hasher = Sha256::new();
         if plan.already_final {
             // Completed in an earlier try: only its checksum needs confirming.
             let mut file = File::open(&plan.final_path).map_err(|e| fail("read", e))?;
             hash_prefix(&mut file, &mut hasher, plan.offset).map_err(|e| fail("read", e))?;
-            return Ok(Current { slot, file, hasher, received: plan.offset });
+            return Ok(Current {
+                slot,
+                file,
+                hasher,
+                received: plan.offset,
+            });
         }
         let part = plan.part_path();
         let file = if plan.offset > 0 {
-            let mut file = OpenOptions::new().read(true).write(true).open(&part).map_err(|e| fail("reopen", e))?;
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&part)
+                .map_err(|e| fail("reopen", e))?;
             hash_prefix(&mut file, &mut hasher, plan.offset).map_err(|e| fail("read", e))?;
             file.set_len(plan.offset).map_err(|e| fail("resume", e))?;
-            file.seek(SeekFrom::Start(plan.offset)).map_err(|e| fail("resume", e))?;
+            file.seek(SeekFrom::Start(plan.offset))
+                .map_err(|e| fail("resume", e))?;
             file
         } else {
             // create_new: never clobber, never follow a planted symlink.
-            let file = OpenOptions::new().write(true).create_new(true).open(&part).map_err(|e| fail("create", e))?;
+            let file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&part)
+                .map_err(|e| fail("create", e))?;
             resume::write_part_meta(plan, &sender).map_err(|e| fail("create", e))?;
             file
         };
-        Ok(Current { slot, file, hasher, received: plan.offset })
+        Ok(Current {
+            slot,
+            file,
+            hasher,
+            received: plan.offset,
+        })
     }
 
     fn finish_file(&mut self, open: Current, sha256: [u8; 32]) -> Result<(), Stop> {
@@ -494,7 +608,8 @@ impl Receiving<'_> {
             if !plan.already_final {
                 resume::discard_part(&plan);
             }
-            self.failures.push(format!("{}: checksum mismatch", plan.display));
+            self.failures
+                .push(format!("{}: checksum mismatch", plan.display));
             FileVerdict::Mismatch
         } else if plan.already_final {
             self.count_verified(&plan, plan.final_path.clone());
@@ -517,13 +632,18 @@ impl Receiving<'_> {
                 }
             }
         };
-        self.reply(Message::FileResult { index: plan.index, verdict })
+        self.reply(Message::FileResult {
+            index: plan.index,
+            verdict,
+        })
     }
 
     fn count_verified(&mut self, plan: &FilePlan, path: PathBuf) {
         self.verified += 1;
         self.verified_bytes += plan.size;
-        self.shared.sink.emit(Event::FileVerified { id: self.id, path });
+        self.shared
+            .sink
+            .emit(Event::FileVerified { id: self.id, path });
     }
 
     /// Says the right thing to the peer, cleans up, and describes the end.
@@ -551,17 +671,34 @@ impl Receiving<'_> {
                 Outcome::Cancelled { by: Party::Remote }
             }
             Stop::Lost(reason) => {
-                let kept = if in_flight.is_some() { " The partial file was kept: send again to resume." } else { "" };
-                Outcome::Failed(format!("{reason}{} {}", self.progress_note(), kept).trim_end().to_string())
+                let kept = if in_flight.is_some() {
+                    " The partial file was kept: send again to resume."
+                } else {
+                    ""
+                };
+                Outcome::Failed(
+                    format!("{reason}{} {}", self.progress_note(), kept)
+                        .trim_end()
+                        .to_string(),
+                )
             }
             Stop::Local(reason) => {
-                let _ = self.writer.send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
-                Outcome::Failed(format!("{reason} The partial file was kept: free space and send again to resume."))
+                let _ = self
+                    .writer
+                    .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
+                Outcome::Failed(format!(
+                    "{reason} The partial file was kept: free space and send again to resume."
+                ))
             }
             Stop::Remote(reason) => {
-                let _ = self.writer.send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
+                let _ = self
+                    .writer
+                    .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
                 discard(self);
-                Outcome::Failed(format!("Transfer from {} failed: {reason}.", self.sender_name()))
+                Outcome::Failed(format!(
+                    "Transfer from {} failed: {reason}.",
+                    self.sender_name()
+                ))
             }
         }
     }
@@ -570,7 +707,11 @@ impl Receiving<'_> {
         if self.plan.files.is_empty() {
             String::new()
         } else {
-            format!(" {} of {} file(s) had arrived.", self.verified, self.plan.files.len())
+            format!(
+                " {} of {} file(s) had arrived.",
+                self.verified,
+                self.plan.files.len()
+            )
         }
     }
 
@@ -583,7 +724,10 @@ impl Receiving<'_> {
 /// Checks that the folder accepts new files, without leaving anything behind.
 fn tempfile_probe(dir: &Path) -> io::Result<()> {
     let probe = dir.join(format!(".ferry-probe-{}", std::process::id()));
-    OpenOptions::new().write(true).create_new(true).open(&probe)?;
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)?;
     std::fs::remove_file(&probe)
 }
 
@@ -594,7 +738,10 @@ fn hash_prefix(file: &mut File, hasher: &mut Sha256, len: u64) -> io::Result<()>
         let want = buffer.len().min(left as usize);
         let got = file.read(&mut buffer[..want])?;
         if got == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the partial file is shorter than expected"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the partial file is shorter than expected",
+            ));
         }
         hash_in_pieces(hasher, &buffer[..got]);
         left -= got as u64;

@@ -89,7 +89,10 @@ impl Outcome {
         };
         match self {
             Outcome::Completed { files, bytes } => {
-                format!("{files} file(s), {}, verified", progress::human_bytes(*bytes))
+                format!(
+                    "{files} file(s), {}, verified",
+                    progress::human_bytes(*bytes)
+                )
             }
             Outcome::Declined(reason) if reason.is_empty() => format!("Declined by {other}"),
             Outcome::Declined(reason) => format!("Declined by {other}: {reason}"),

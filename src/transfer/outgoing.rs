@@ -45,17 +45,29 @@ pub enum What {
 pub fn spawn(shared: Shared, id: TransferId, to: SocketAddr, what: What) {
     let control = shared.register(id);
     let worker_shared = shared.clone();
-    let spawned = thread::Builder::new().name(format!("ferry-send-{}", id.0)).spawn(move || {
-        let shared = worker_shared;
-        let outcome = catch_unwind(AssertUnwindSafe(|| run(&shared, id, to, what, &control)))
-            .unwrap_or_else(|_| Outcome::Failed("Internal error in the sending worker.".into()));
-        shared.unregister(id);
-        shared.sink.emit(Event::Finished { id, direction: Direction::Outgoing, outcome });
-    });
+    let spawned = thread::Builder::new()
+        .name(format!("ferry-send-{}", id.0))
+        .spawn(move || {
+            let shared = worker_shared;
+            let outcome = catch_unwind(AssertUnwindSafe(|| run(&shared, id, to, what, &control)))
+                .unwrap_or_else(|_| {
+                    Outcome::Failed("Internal error in the sending worker.".into())
+                });
+            shared.unregister(id);
+            shared.sink.emit(Event::Finished {
+                id,
+                direction: Direction::Outgoing,
+                outcome,
+            });
+        });
     if let Err(e) = spawned {
         shared.unregister(id);
         let outcome = Outcome::Failed(format!("Cannot start a sending thread: {e}"));
-        shared.sink.emit(Event::Finished { id, direction: Direction::Outgoing, outcome });
+        shared.sink.emit(Event::Finished {
+            id,
+            direction: Direction::Outgoing,
+            outcome,
+        });
     }
 }
 
@@ -78,7 +90,9 @@ impl From<Stop> for Outcome {
 pub fn describe_connect_error(to: SocketAddr, e: &io::Error) -> String {
     match e.kind() {
         io::ErrorKind::ConnectionRefused => {
-            format!("Nothing is accepting transfers at {to} (is Ferry running there, on that port?).")
+            format!(
+                "Nothing is accepting transfers at {to} (is Ferry running there, on that port?)."
+            )
         }
         io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => {
             format!("{to} did not answer (wrong address, or a firewall dropping the port?).")
@@ -90,7 +104,12 @@ pub fn describe_connect_error(to: SocketAddr, e: &io::Error) -> String {
 fn describe_wire_error(to: SocketAddr, e: &WireError) -> String {
     match e {
         WireError::Closed => format!("The receiver at {to} closed the connection."),
-        WireError::Io(io) if matches!(io.kind(), io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock) => {
+        WireError::Io(io)
+            if matches!(
+                io.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ) =>
+        {
             format!("The receiver at {to} stopped responding.")
         }
         e if e.is_disconnect() => format!("The connection to {to} was lost."),
@@ -114,7 +133,13 @@ struct Sending<'a> {
     results_pending: usize,
 }
 
-fn run(shared: &Shared, id: TransferId, to: SocketAddr, what: What, control: &Receiver<Control>) -> Outcome {
+fn run(
+    shared: &Shared,
+    id: TransferId,
+    to: SocketAddr,
+    what: What,
+    control: &Receiver<Control>,
+) -> Outcome {
     let entries = match what {
         What::Paths(paths) => match source::collect(&paths) {
             Ok(entries) => entries,
@@ -151,11 +176,18 @@ fn run(shared: &Shared, id: TransferId, to: SocketAddr, what: What, control: &Re
     if let Err(e) = writer.send_now(&Message::Offer(offer.clone())) {
         return Outcome::Failed(describe_wire_error(to, &e));
     }
-    let pump = match pump::start(FrameReader::new(link.reader), format!("ferry-send-rx-{}", id.0)) {
+    let pump = match pump::start(
+        FrameReader::new(link.reader),
+        format!("ferry-send-rx-{}", id.0),
+    ) {
         Ok(pump) => pump,
         Err(e) => return Outcome::Failed(format!("Cannot start a thread: {e}.")),
     };
-    shared.sink.emit(Event::Offered { id, to, offer: OfferSummary::of(&offer.entries, None) });
+    shared.sink.emit(Event::Offered {
+        id,
+        to,
+        offer: OfferSummary::of(&offer.entries, None),
+    });
     let mut sending = Sending {
         shared,
         id,
@@ -194,10 +226,15 @@ impl Sending<'_> {
             Err(outcome) => return outcome,
         };
         if let Err(reason) = self.check_wanted(&wanted) {
-            let _ = self.writer.send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
+            let _ = self
+                .writer
+                .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
             return Outcome::Failed(reason);
         }
-        let bytes: u64 = wanted.iter().map(|w| self.entries[w.index as usize].entry.size).sum();
+        let bytes: u64 = wanted
+            .iter()
+            .map(|w| self.entries[w.index as usize].entry.size)
+            .sum();
         let resumed: u64 = wanted.iter().map(|w| w.offset).sum();
         self.shared.sink.emit(Event::Started {
             id: self.id,
@@ -222,9 +259,10 @@ impl Sending<'_> {
             self.shared.sink.emit_lossy(Event::Progress(report));
         }
         match self.await_summary() {
-            Ok(()) if self.failures.is_empty() => {
-                Outcome::Completed { files: self.verified, bytes: self.verified_bytes }
-            }
+            Ok(()) if self.failures.is_empty() => Outcome::Completed {
+                files: self.verified,
+                bytes: self.verified_bytes,
+            },
             Ok(()) => Outcome::Failed(format!(
                 "{} of {} file(s) failed: {}.",
                 self.failures.len(),
@@ -242,7 +280,9 @@ impl Sending<'_> {
                 let _ = self.writer.send_now(&Message::Cancel(CancelReason::User));
             }
             Stop::Failed(reason) => {
-                let _ = self.writer.send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
+                let _ = self
+                    .writer
+                    .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
             }
             Stop::Cancelled(Party::Remote) => {}
         }
@@ -257,7 +297,9 @@ impl Sending<'_> {
 
     fn ping_if_idle(&mut self) -> Result<(), Stop> {
         if self.last_write.elapsed() >= PING_INTERVAL {
-            self.writer.send_now(&Message::Ping).map_err(|e| self.wire_stop(&e))?;
+            self.writer
+                .send_now(&Message::Ping)
+                .map_err(|e| self.wire_stop(&e))?;
             self.last_write = Instant::now();
         }
         Ok(())
@@ -268,7 +310,9 @@ impl Sending<'_> {
         let deadline = Instant::now() + Duration::from_millis(500);
         while let Ok(frame) = self.pump.frames.recv_deadline(deadline) {
             match frame {
-                Ok(Frame::Message(Message::Cancel(CancelReason::User))) => return Stop::Cancelled(Party::Remote),
+                Ok(Frame::Message(Message::Cancel(CancelReason::User))) => {
+                    return Stop::Cancelled(Party::Remote);
+                }
                 Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason)))) => {
                     return Stop::Failed(format!("The receiver stopped the transfer: {reason}"));
                 }
@@ -346,25 +390,34 @@ impl Sending<'_> {
             Ok(Frame::Message(Message::FileResult { index, verdict })) => {
                 self.results_pending = self.results_pending.saturating_sub(1);
                 let Some(entry) = self.entries.get(index as usize).map(|e| &e.entry) else {
-                    return Err(Stop::Failed("The receiver reported on a file that was not sent.".into()));
+                    return Err(Stop::Failed(
+                        "The receiver reported on a file that was not sent.".into(),
+                    ));
                 };
                 let name = entry.path.join("/");
                 match verdict {
                     FileVerdict::Verified => {
                         self.verified += 1;
                         self.verified_bytes += entry.size;
-                        self.shared.sink.emit(Event::FileVerified { id: self.id, path: PathBuf::from(name) });
+                        self.shared.sink.emit(Event::FileVerified {
+                            id: self.id,
+                            path: PathBuf::from(name),
+                        });
                     }
-                    FileVerdict::Mismatch => self.failures.push(format!("{name}: checksum mismatch")),
+                    FileVerdict::Mismatch => {
+                        self.failures.push(format!("{name}: checksum mismatch"))
+                    }
                     FileVerdict::Failed(reason) => self.failures.push(format!("{name}: {reason}")),
                 }
                 Ok(false)
             }
             Ok(Frame::Message(Message::Summary { .. })) => Ok(true),
-            Ok(Frame::Message(Message::Cancel(CancelReason::User))) => Err(Stop::Cancelled(Party::Remote)),
-            Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason)))) => {
-                Err(Stop::Failed(format!("The receiver stopped the transfer: {reason}")))
+            Ok(Frame::Message(Message::Cancel(CancelReason::User))) => {
+                Err(Stop::Cancelled(Party::Remote))
             }
+            Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason)))) => Err(Stop::Failed(
+                format!("The receiver stopped the transfer: {reason}"),
+            )),
             Ok(other) => Err(Stop::Failed(format!(
                 "The receiver sent an unexpected message ({}).",
                 frame_name(&other)
@@ -392,7 +445,12 @@ impl Sending<'_> {
         }
     }
 
-    fn send_file(&mut self, want: WantedFile, meter: &mut Meter, buffer: &mut [u8]) -> Result<(), Stop> {
+    fn send_file(
+        &mut self,
+        want: WantedFile,
+        meter: &mut Meter,
+        buffer: &mut [u8],
+    ) -> Result<(), Stop> {
         let source = &self.entries[want.index as usize];
         let name = source.entry.path.join("/");
         let size = source.entry.size;
@@ -404,7 +462,10 @@ impl Sending<'_> {
         };
         let abandon = |this: &mut Self, reason: String| -> Result<(), Stop> {
             this.writer
-                .send(&Message::FileAbandoned { index: want.index, reason })
+                .send(&Message::FileAbandoned {
+                    index: want.index,
+                    reason,
+                })
                 .map_err(|e| this.wire_stop(&e))
         };
         let mut file = match File::open(&local) {
@@ -413,7 +474,12 @@ impl Sending<'_> {
         };
         match file.metadata() {
             Ok(meta) if meta.len() == size => {}
-            Ok(_) => return abandon(self, "changed on the sending device since it was offered".into()),
+            Ok(_) => {
+                return abandon(
+                    self,
+                    "changed on the sending device since it was offered".into(),
+                );
+            }
             Err(e) => return abandon(self, format!("cannot be read on the sending device: {e}")),
         }
         let mut hasher = Sha256::new();
@@ -430,7 +496,10 @@ impl Sending<'_> {
             skipped += got as u64;
         }
         self.writer
-            .send(&Message::FileStart { index: want.index, offset: want.offset })
+            .send(&Message::FileStart {
+                index: want.index,
+                offset: want.offset,
+            })
             .map_err(|e| self.wire_stop(&e))?;
         let mut sent = want.offset;
         loop {
@@ -445,7 +514,9 @@ impl Sending<'_> {
                 return abandon(self, "grew on the sending device while being sent".into());
             }
             hash_in_pieces(&mut hasher, &buffer[..got]);
-            self.writer.send_data(&buffer[..got]).map_err(|e| self.wire_stop(&e))?;
+            self.writer
+                .send_data(&buffer[..got])
+                .map_err(|e| self.wire_stop(&e))?;
             self.last_write = Instant::now();
             sent += got as u64;
             meter.advance(got as u64);
@@ -458,13 +529,27 @@ impl Sending<'_> {
             return abandon(self, "shrank on the sending device while being sent".into());
         }
         let now_mtime = file.metadata().ok().and_then(|m| {
-            m.modified().ok()?.duration_since(std::time::UNIX_EPOCH).ok()?.as_millis().try_into().ok()
+            m.modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_millis()
+                .try_into()
+                .ok()
         });
         if offered_mtime.is_some() && now_mtime.is_some() && now_mtime != offered_mtime {
-            return abandon(self, "changed on the sending device while being sent".into());
+            return abandon(
+                self,
+                "changed on the sending device while being sent".into(),
+            );
         }
         let sha256: [u8; 32] = hasher.finalize().into();
-        self.writer.send(&Message::FileEnd { index: want.index, sha256 }).map_err(|e| self.wire_stop(&e))?;
+        self.writer
+            .send(&Message::FileEnd {
+                index: want.index,
+                sha256,
+            })
+            .map_err(|e| self.wire_stop(&e))?;
         meter.file_done();
         self.poll_peer()
     }

@@ -39,10 +39,12 @@ pub enum NameError {
 
 fn is_windows_reserved(stem: &str) -> bool {
     let upper = stem.to_ascii_uppercase();
-    matches!(upper.as_str(), "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$")
-        || ((upper.starts_with("COM") || upper.starts_with("LPT"))
-            && upper.len() == 4
-            && upper.as_bytes()[3].is_ascii_digit())
+    matches!(
+        upper.as_str(),
+        "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
+    ) || ((upper.starts_with("COM") || upper.starts_with("LPT"))
+        && upper.len() == 4
+        && upper.as_bytes()[3].is_ascii_digit())
 }
 
 /// Validates one received path component and returns the name to use on disk.
@@ -67,15 +69,27 @@ pub fn sanitize_component(raw: &str) -> Result<String, NameError> {
     if raw.len() > MAX_NAME_BYTES {
         return Err(NameError::TooLong);
     }
-    let mut name: String =
-        raw.chars().map(|c| if c.is_control() { '_' } else { c }).collect();
+    let mut name: String = raw
+        .chars()
+        .map(|c| if c.is_control() { '_' } else { c })
+        .collect();
     if cfg!(windows) {
         name = name
             .chars()
-            .map(|c| if matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') { '_' } else { c })
+            .map(|c| {
+                if matches!(c, '<' | '>' | ':' | '"' | '|' | '?' | '*') {
+                    '_'
+                } else {
+                    c
+                }
+            })
             .collect();
         let trimmed = name.trim_end_matches(['.', ' ']);
-        name = if trimmed.is_empty() { "_".to_string() } else { trimmed.to_string() };
+        name = if trimmed.is_empty() {
+            "_".to_string()
+        } else {
+            trimmed.to_string()
+        };
         let (stem, ext) = split_extension(&name);
         if is_windows_reserved(stem) {
             name = format!("{stem}_{ext}");
@@ -145,14 +159,21 @@ pub fn occupied(path: &Path) -> bool {
 }
 
 /// Picks the first of `name`, `name (1)`, … in `dir` for which `free` is true.
-pub fn first_free(dir: &Path, name: &str, mut free: impl FnMut(&Path) -> bool) -> io::Result<PathBuf> {
+pub fn first_free(
+    dir: &Path,
+    name: &str,
+    mut free: impl FnMut(&Path) -> bool,
+) -> io::Result<PathBuf> {
     for n in 0..10_000 {
         let candidate = dir.join(numbered(name, n));
         if free(&candidate) {
             return Ok(candidate);
         }
     }
-    Err(io::Error::new(io::ErrorKind::AlreadyExists, format!("no free name for {name:?}")))
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("no free name for {name:?}"),
+    ))
 }
 
 /// Creates `root/rel` folder by folder, refusing to pass through anything that
@@ -162,7 +183,10 @@ pub fn create_dirs_inside(root: &Path, rel: &Path) -> io::Result<PathBuf> {
     let mut current = root.to_path_buf();
     for component in rel.components() {
         let Component::Normal(name) = component else {
-            return Err(io::Error::new(io::ErrorKind::InvalidInput, "unsafe path component"));
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "unsafe path component",
+            ));
         };
         current.push(name);
         match current.symlink_metadata() {
@@ -170,7 +194,10 @@ pub fn create_dirs_inside(root: &Path, rel: &Path) -> io::Result<PathBuf> {
             Ok(_) => {
                 return Err(io::Error::new(
                     io::ErrorKind::AlreadyExists,
-                    format!("{} exists and is not a folder (or is a link)", current.display()),
+                    format!(
+                        "{} exists and is not a folder (or is a link)",
+                        current.display()
+                    ),
                 ));
             }
             Err(e) if e.kind() == io::ErrorKind::NotFound => match std::fs::create_dir(&current) {

@@ -96,7 +96,11 @@ impl Meter {
     /// Returns a report if enough time has passed since the last one (or if `force`).
     pub fn poll(&mut self, force: bool) -> Option<Progress> {
         let now = Instant::now();
-        if !force && self.last_emit.is_some_and(|t| now.duration_since(t) < PROGRESS_INTERVAL) {
+        if !force
+            && self
+                .last_emit
+                .is_some_and(|t| now.duration_since(t) < PROGRESS_INTERVAL)
+        {
             return None;
         }
         let window = now.duration_since(self.window_start).as_secs_f64();
@@ -111,7 +115,10 @@ impl Meter {
             self.window_start = now;
             self.window_bytes = 0;
         }
-        let left = self.report.bytes_total.saturating_sub(self.report.bytes_done);
+        let left = self
+            .report
+            .bytes_total
+            .saturating_sub(self.report.bytes_done);
         self.report.eta = (self.report.rate > 1.0)
             .then(|| Duration::from_secs_f64(left as f64 / self.report.rate));
         self.last_emit = Some(now);
@@ -128,7 +135,11 @@ pub fn human_bytes(bytes: u64) -> String {
         value /= 1024.0;
         unit += 1;
     }
-    if unit == 0 { format!("{bytes} B") } else { format!("{value:.1} {}", UNITS[unit]) }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
 }
 
 /// "1 h 02 min", "3 min 05 s", "12 s" for people.
@@ -150,7 +161,10 @@ mod tests {
         let mut meter = Meter::new(TransferId(1), Direction::Outgoing, 100, 1);
         assert!(meter.poll(false).is_some());
         meter.advance(10);
-        assert!(meter.poll(false).is_none(), "second report within 100 ms is dropped");
+        assert!(
+            meter.poll(false).is_none(),
+            "second report within 100 ms is dropped"
+        );
         let forced = meter.poll(true).expect("forced");
         assert_eq!(forced.bytes_done, 10);
     }

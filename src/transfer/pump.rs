@@ -24,10 +24,15 @@ pub struct Pump {
 }
 
 /// Starts the read thread for `reader`, which must be past the greeting.
-pub fn start<R: Read + Send + 'static>(reader: FrameReader<R>, name: String) -> std::io::Result<Pump> {
+pub fn start<R: Read + Send + 'static>(
+    reader: FrameReader<R>,
+    name: String,
+) -> std::io::Result<Pump> {
     let (frames_tx, frames) = bounded(READ_AHEAD);
     let (recycle, recycle_rx) = bounded::<Vec<u8>>(READ_AHEAD + 2);
-    thread::Builder::new().name(name).spawn(move || run(reader, &frames_tx, &recycle_rx))?;
+    thread::Builder::new()
+        .name(name)
+        .spawn(move || run(reader, &frames_tx, &recycle_rx))?;
     Ok(Pump { frames, recycle })
 }
 

@@ -135,7 +135,11 @@ fn fingerprint(offer: &Offer, members: &[usize]) -> String {
         hasher.update(e.modified_ms.unwrap_or(i64::MIN).to_le_bytes());
         hasher.update([matches!(e.kind, EntryKind::Directory) as u8]);
     }
-    hasher.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    hasher
+        .finalize()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Plans where each wanted entry of `offer` goes inside `root_dir`, creating
@@ -162,14 +166,27 @@ pub fn plan(
         if !wanted.contains(&(i as u32)) {
             continue;
         }
-        let Some(Some(path)) = safe_paths.get(i) else { continue };
-        let top = path.components().next().map(|c| c.as_os_str().to_string_lossy().into_owned());
+        let Some(Some(path)) = safe_paths.get(i) else {
+            continue;
+        };
+        let top = path
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned());
         let Some(top) = top else { continue };
         let is_single_file = path.components().count() == 1 && entry.kind == EntryKind::File;
         // A single top-level file never shares a group: two files of one name are two roots.
-        let key = if is_single_file { format!("\u{0}{i}") } else { top.clone() };
+        let key = if is_single_file {
+            format!("\u{0}{i}")
+        } else {
+            top.clone()
+        };
         let group = *first_seen.entry(key).or_insert(i);
-        groups.entry(group).or_insert_with(|| (top, Vec::new())).1.push(i);
+        groups
+            .entry(group)
+            .or_insert_with(|| (top, Vec::new()))
+            .1
+            .push(i);
     }
 
     let mut taken: HashSet<PathBuf> = HashSet::new();
@@ -236,7 +253,9 @@ pub fn plan(
         result.roots.push(root.clone());
         for &i in &members {
             let entry = &offer.entries[i];
-            let Some(Some(path)) = safe_paths.get(i) else { continue };
+            let Some(Some(path)) = safe_paths.get(i) else {
+                continue;
+            };
             // Swap the top component for the root actually chosen ("photos (1)").
             let mut rel = PathBuf::from(&root_name);
             rel.extend(path.components().skip(1));
@@ -249,7 +268,11 @@ pub fn plan(
                 EntryKind::File => {
                     let parent = rel.parent().unwrap_or(Path::new(""));
                     let dir = paths::create_dirs_inside(root_dir, parent)?;
-                    let name = path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+                    let name = path
+                        .file_name()
+                        .unwrap_or_default()
+                        .to_string_lossy()
+                        .into_owned();
                     let (size, modified_ms) = (entry.size, entry.modified_ms);
                     let mut offset = 0;
                     let mut already_final = false;
@@ -297,11 +320,20 @@ pub fn plan(
 pub fn promote(plan: &FilePlan) -> io::Result<PathBuf> {
     let part = plan.part_path();
     let dir = plan.final_path.parent().unwrap_or(Path::new("."));
-    let name = plan.final_path.file_name().unwrap_or_default().to_string_lossy().into_owned();
+    let name = plan
+        .final_path
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     // The planned name may itself be numbered already; count on from it.
     let mut n = 0;
     loop {
-        let candidate = if n == 0 { plan.final_path.clone() } else { dir.join(paths::numbered(&name, n)) };
+        let candidate = if n == 0 {
+            plan.final_path.clone()
+        } else {
+            dir.join(paths::numbered(&name, n))
+        };
         // A hard link fails if the target exists, which makes "never overwrite" atomic.
         match fs::hard_link(&part, &candidate) {
             Ok(()) => {
@@ -330,17 +362,34 @@ mod tests {
     use crate::protocol::{DeviceInfo, Entry};
 
     fn offer(entries: Vec<Entry>) -> Offer {
-        let sender = DeviceInfo { device_id: "s1".into(), alias: "a".into(), os: "linux".into(), port: 0 };
-        Offer { transfer_id: 1, sender, entries }
+        let sender = DeviceInfo {
+            device_id: "s1".into(),
+            alias: "a".into(),
+            os: "linux".into(),
+            port: 0,
+        };
+        Offer {
+            transfer_id: 1,
+            sender,
+            entries,
+        }
     }
 
     fn entry(path: &str, kind: EntryKind, size: u64) -> Entry {
-        Entry { path: path.split('/').map(String::from).collect(), kind, size, modified_ms: Some(5) }
+        Entry {
+            path: path.split('/').map(String::from).collect(),
+            kind,
+            size,
+            modified_ms: Some(5),
+        }
     }
 
     fn plan_all(dir: &Path, offer: &Offer) -> Plan {
-        let safe: Vec<Option<PathBuf>> =
-            offer.entries.iter().map(|e| paths::sanitize_relative(&e.path).ok()).collect();
+        let safe: Vec<Option<PathBuf>> = offer
+            .entries
+            .iter()
+            .map(|e| paths::sanitize_relative(&e.path).ok())
+            .collect();
         let wanted = (0..offer.entries.len() as u32).collect();
         plan(dir, offer, &safe, &wanted).expect("plan")
     }
@@ -357,8 +406,14 @@ mod tests {
         ]);
         let p = plan_all(dir.path(), &o);
         assert_eq!(p.files[0].final_path, dir.path().join("report (1).pdf"));
-        assert_eq!(p.files[1].final_path, dir.path().join("photos (1)").join("a.jpg"));
-        assert_eq!(fs::read(dir.path().join("report.pdf")).expect("read"), b"old");
+        assert_eq!(
+            p.files[1].final_path,
+            dir.path().join("photos (1)").join("a.jpg")
+        );
+        assert_eq!(
+            fs::read(dir.path().join("report.pdf")).expect("read"),
+            b"old"
+        );
     }
 
     #[test]

@@ -46,13 +46,19 @@ fn modified_ms(meta: &std::fs::Metadata) -> Option<i64> {
     let modified = meta.modified().ok()?;
     match modified.duration_since(UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_millis()).ok(),
-        Err(before) => i64::try_from(before.duration().as_millis()).ok().map(|ms| -ms),
+        Err(before) => i64::try_from(before.duration().as_millis())
+            .ok()
+            .map(|ms| -ms),
     }
 }
 
 fn name_of(path: &Path) -> Result<String, SourceError> {
-    let name = path.file_name().ok_or_else(|| SourceError::Nameless(path.to_path_buf()))?;
-    name.to_str().map(str::to_string).ok_or_else(|| SourceError::NotUnicode(path.to_path_buf()))
+    let name = path
+        .file_name()
+        .ok_or_else(|| SourceError::Nameless(path.to_path_buf()))?;
+    name.to_str()
+        .map(str::to_string)
+        .ok_or_else(|| SourceError::NotUnicode(path.to_path_buf()))
 }
 
 /// Builds offer entries from files and folders picked by a person.
@@ -64,7 +70,10 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
     if paths.is_empty() {
         return Err(SourceError::Empty);
     }
-    let unreadable = |path: &Path, source| SourceError::Unreadable { path: path.to_path_buf(), source };
+    let unreadable = |path: &Path, source| SourceError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    };
     let mut out = Vec::new();
     for top in paths {
         let top_name = name_of(top)?;
@@ -72,14 +81,24 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
         if meta.is_file() {
             out.push(file_entry(vec![top_name], &meta, top.clone()));
         } else if meta.is_dir() {
-            for item in walkdir::WalkDir::new(top).follow_links(false).sort_by_file_name() {
+            for item in walkdir::WalkDir::new(top)
+                .follow_links(false)
+                .sort_by_file_name()
+            {
                 let item = item.map_err(|e| {
                     let path = e.path().unwrap_or(top).to_path_buf();
-                    let source = e.into_io_error().unwrap_or_else(|| std::io::Error::other("loop"));
+                    let source = e
+                        .into_io_error()
+                        .unwrap_or_else(|| std::io::Error::other("loop"));
                     SourceError::Unreadable { path, source }
                 })?;
                 let mut components = vec![top_name.clone()];
-                for part in item.path().strip_prefix(top).unwrap_or(Path::new("")).components() {
+                for part in item
+                    .path()
+                    .strip_prefix(top)
+                    .unwrap_or(Path::new(""))
+                    .components()
+                {
                     let part = part.as_os_str();
                     let part = part
                         .to_str()
@@ -107,7 +126,9 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
                         Ok(meta) if meta.is_file() => {
                             out.push(file_entry(components, &meta, item.path().to_path_buf()));
                         }
-                        _ => tracing::info!(path = %item.path().display(), "skipping a link to a folder or nothing"),
+                        _ => {
+                            tracing::info!(path = %item.path().display(), "skipping a link to a folder or nothing")
+                        }
                     }
                 }
                 if out.len() > MAX_OFFER_ENTRIES {
@@ -129,7 +150,12 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
 
 fn file_entry(path: Vec<String>, meta: &std::fs::Metadata, local: PathBuf) -> SourceEntry {
     SourceEntry {
-        entry: Entry { path, kind: EntryKind::File, size: meta.len(), modified_ms: modified_ms(meta) },
+        entry: Entry {
+            path,
+            kind: EntryKind::File,
+            size: meta.len(),
+            modified_ms: modified_ms(meta),
+        },
         local: Some(local),
     }
 }
@@ -137,7 +163,12 @@ fn file_entry(path: Vec<String>, meta: &std::fs::Metadata, local: PathBuf) -> So
 /// A text message as an offer entry.
 pub fn text_entry(text: String) -> SourceEntry {
     SourceEntry {
-        entry: Entry { path: Vec::new(), kind: EntryKind::Text(text), size: 0, modified_ms: None },
+        entry: Entry {
+            path: Vec::new(),
+            kind: EntryKind::Text(text),
+            size: 0,
+            modified_ms: None,
+        },
         local: None,
     }
 }
@@ -154,8 +185,10 @@ mod tests {
         std::fs::write(top.join("b/z.txt"), b"z").expect("write");
         std::fs::write(top.join("a.txt"), b"aa").expect("write");
         let entries = collect(&[top]).expect("collect");
-        let listed: Vec<(String, u64)> =
-            entries.iter().map(|e| (e.entry.path.join("/"), e.entry.size)).collect();
+        let listed: Vec<(String, u64)> = entries
+            .iter()
+            .map(|e| (e.entry.path.join("/"), e.entry.size))
+            .collect();
         assert_eq!(
             listed,
             vec![
@@ -171,6 +204,9 @@ mod tests {
     #[test]
     fn missing_paths_are_a_clear_error() {
         let err = collect(&[PathBuf::from("/definitely/not/here")]).expect_err("missing");
-        assert!(err.to_string().starts_with("cannot read /definitely/not/here"));
+        assert!(
+            err.to_string()
+                .starts_with("cannot read /definitely/not/here")
+        );
     }
 }

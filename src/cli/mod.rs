@@ -1,0 +1,61 @@
+//! The headless face of Ferry: `ferry send`, `ferry receive` and friends, on
+//! the same [`Engine`](crate::engine::Engine) as the window. This module
+//! parses arguments, prints progress to the terminal and turns outcomes into
+//! exit codes; it holds no transfer logic of its own.
+
+pub mod receive;
+pub mod send;
+pub mod terminal;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+/// Exit code: everything verified.
+pub const EXIT_OK: i32 = 0;
+/// Exit code: the transfer failed (unreachable, mismatch, lost connection...).
+pub const EXIT_FAILED: i32 = 1;
+/// Exit code: bad usage (clap's own code).
+pub const EXIT_USAGE: i32 = 2;
+/// Exit code: the receiver declined.
+pub const EXIT_DECLINED: i32 = 3;
+/// Exit code: cancelled by either side.
+pub const EXIT_CANCELLED: i32 = 4;
+
+/// Ferry moves files between computers on the same network.
+///
+/// Run without a command to open the window (files given are ready to send).
+#[derive(Debug, Parser)]
+#[command(name = "ferry", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without one, the window opens.
+    #[command(subcommand)]
+    pub command: Option<Commands>,
+
+    /// Files or folders to put in the window's "to send" tray.
+    #[arg(value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+
+    /// Network interfaces for discovery, comma-separated (e.g. "lo" or "eth0,wlan0").
+    /// Also FERRY_INTERFACES. Default: every suitable IPv4 interface.
+    #[arg(long, global = true, value_delimiter = ',', env = "FERRY_INTERFACES")]
+    pub interfaces: Option<Vec<String>>,
+}
+
+/// The headless commands.
+#[derive(Debug, Subcommand)]
+pub enum Commands {
+    /// Send files, folders or a text message to another Ferry device.
+    Send(send::SendArgs),
+    /// Wait for transfers from other devices and save them.
+    Receive(receive::ReceiveArgs),
+}
+
+/// Runs a headless command and returns the process exit code.
+pub fn run(command: Commands, interfaces: Option<Vec<String>>) -> anyhow::Result<i32> {
+    let _ = interfaces;
+    match command {
+        Commands::Send(args) => send::run(args),
+        Commands::Receive(args) => receive::run(args),
+    }
+}

@@ -1,0 +1,185 @@
+//! `ferry receive`: accept transfers into a folder, asking y/N on the terminal
+//! for each offer unless `--yes`, and print where each file landed.
+
+use std::io::{BufRead, Write};
+use std::net::{Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+
+use super::{EXIT_CANCELLED, EXIT_DECLINED, EXIT_FAILED, EXIT_OK, terminal};
+use crate::config;
+use crate::engine::{
+    AcceptPolicy, Command, Decision, Engine, EngineConfig, Event, OfferSummary, ReceiveSettings,
+};
+use crate::protocol::{DeviceInfo, EntryKind};
+use crate::transfer::progress::human_bytes;
+use crate::transfer::{Direction, Outcome};
+
+/// Arguments of `ferry receive`.
+#[derive(Debug, Args)]
+pub struct ReceiveArgs {
+    /// Folder to save into (default: the settings' download folder, usually ~/Downloads).
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
+    /// TCP port to listen on (default 47813; 0 picks a free one).
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// Accept every offer without asking.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Exit after the first transfer ends (exit code tells how it ended).
+    #[arg(long)]
+    pub once: bool,
+}
+
+/// Prints an offer the way a person can judge it.
+pub fn print_offer(from: &DeviceInfo, addr: SocketAddr, offer: &OfferSummary) {
+    println!("Incoming from {} ({addr}, {}):", from.alias, from.os);
+    const SHOWN: usize = 10;
+    for entry in offer
+        .entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::File)
+        .take(SHOWN)
+    {
+        println!("  {}  ({})", entry.path.join("/"), human_bytes(entry.size));
+    }
+    if offer.files as usize > SHOWN {
+        println!("  ... and {} more file(s)", offer.files as usize - SHOWN);
+    }
+    for text in &offer.texts {
+        println!("  message: {text}");
+    }
+    let free = offer
+        .free_bytes
+        .map(|f| format!(", {} free here", human_bytes(f)))
+        .unwrap_or_default();
+    println!(
+        "  {} file(s), {} folder(s), {} in total{free}",
+        offer.files,
+        offer.folders,
+        human_bytes(offer.total_bytes)
+    );
+}
+
+fn ask_yes_no(question: &str) -> bool {
+    print!("{question} [y/N] ");
+    let _ = std::io::stdout().flush();
+    let mut line = String::new();
+    match std::io::stdin().lock().read_line(&mut line) {
+        Ok(0) | Err(_) => false,
+        Ok(_) => matches!(line.trim().to_ascii_lowercase().as_str(), "y" | "yes"),
+    }
+}
+
+/// Runs `ferry receive`.
+pub fn run(args: ReceiveArgs) -> anyhow::Result<i32> {
+    let dir = config::config_dir();
+    let settings = config::Settings::load(&dir);
+    let device_id = config::device_id(&dir)
+        .with_context(|| format!("cannot store this device's id in {}", dir.display()))?;
+    let download_dir = args.dir.unwrap_or(settings.download_dir.clone());
+    let accept = if args.yes {
+        AcceptPolicy::Everyone
+    } else {
+        AcceptPolicy::Trusted(settings.trusted_devices.clone())
+    };
+    let port = args.port.unwrap_or(settings.port);
+    let device = DeviceInfo {
+        device_id,
+        alias: settings.alias.clone(),
+        os: config::os_name(),
+        port,
+    };
+    let engine = Engine::start(
+        EngineConfig {
+            device,
+            listen: Some(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))),
+            receive: ReceiveSettings {
+                download_dir: download_dir.clone(),
+                accept,
+            },
+        },
+        Arc::new(|| {}),
+    )?;
+    if let Some(addr) = engine.local_addr() {
+        // Scripts read this line to learn the port when --port 0 is used.
+        println!(
+            "Listening on port {} as {:?}; saving to {}",
+            addr.port(),
+            settings.alias,
+            download_dir.display()
+        );
+    }
+    let mut bar = None;
+    while let Ok(event) = engine.events().recv() {
+        match event {
+            Event::Incoming {
+                id,
+                from,
+                addr,
+                offer,
+            } => {
+                print_offer(&from, addr, &offer);
+                let decision = if ask_yes_no("Accept?") {
+                    Decision::AcceptAll
+                } else {
+                    Decision::Decline
+                };
+                engine.send(Command::Decide { id, decision });
+            }
+            Event::Started {
+                bytes,
+                resumed_bytes,
+                ..
+            } => {
+                if resumed_bytes > 0 {
+                    println!("Resuming: {} already here.", human_bytes(resumed_bytes));
+                }
+                bar = Some(terminal::byte_bar(bytes));
+            }
+            Event::Progress(report) => {
+                if let Some(bar) = &bar {
+                    terminal::update(bar, &report);
+                }
+            }
+            Event::FileVerified { path, .. } => match &bar {
+                Some(bar) => bar.println(format!("Saved {}", path.display())),
+                None => println!("Saved {}", path.display()),
+            },
+            Event::TextReceived { from, text, .. } => {
+                println!("Message from {}: {text}", from.alias)
+            }
+            Event::Problem(problem) => eprintln!("ferry: {problem}"),
+            Event::Finished {
+                direction: Direction::Incoming,
+                outcome,
+                ..
+            } => {
+                if let Some(bar) = bar.take() {
+                    bar.finish_and_clear();
+                }
+                let sentence = outcome.describe(Direction::Incoming);
+                let code = match outcome {
+                    Outcome::Completed { .. } => EXIT_OK,
+                    Outcome::Declined(_) => EXIT_DECLINED,
+                    Outcome::Cancelled { .. } => EXIT_CANCELLED,
+                    Outcome::Failed(_) => EXIT_FAILED,
+                };
+                if code == EXIT_OK {
+                    println!("Received: {sentence}")
+                } else {
+                    eprintln!("ferry: {sentence}")
+                }
+                if args.once {
+                    return Ok(code);
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(EXIT_FAILED)
+}

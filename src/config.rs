@@ -1,0 +1,200 @@
+//! Where Ferry keeps its state on disk and what it keeps: the device id, the
+//! user's settings, and the folders for history and logs. Environment
+//! overrides (`FERRY_CONFIG_DIR`, `FERRY_DATA_DIR`) let tests and several
+//! instances on one machine keep separate state. Reading a damaged file falls
+//! back to defaults with a warning; this module never touches the network.
+
+use std::fs;
+use std::io;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::protocol::DEFAULT_TCP_PORT;
+
+/// Env var that replaces the configuration folder.
+pub const CONFIG_DIR_ENV: &str = "FERRY_CONFIG_DIR";
+/// Env var that replaces the data folder (history, logs).
+pub const DATA_DIR_ENV: &str = "FERRY_DATA_DIR";
+
+/// Colour scheme of the window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum Theme {
+    /// Follow the desktop.
+    #[default]
+    System,
+    /// Always light.
+    Light,
+    /// Always dark.
+    Dark,
+}
+
+/// Everything a person can set. Missing fields take their defaults, so old
+/// settings files keep loading after new settings are added.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Name other devices see.
+    pub alias: String,
+    /// Where received files go.
+    pub download_dir: PathBuf,
+    /// TCP port for transfers.
+    pub port: u16,
+    /// Interfaces discovery uses; empty means every suitable one.
+    pub interfaces: Vec<String>,
+    /// Device ids whose offers are accepted without asking.
+    pub trusted_devices: Vec<String>,
+    /// Peers added by address ("host:port").
+    pub manual_peers: Vec<String>,
+    /// Window colours.
+    pub theme: Theme,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            alias: default_alias(),
+            download_dir: default_download_dir(),
+            port: DEFAULT_TCP_PORT,
+            interfaces: Vec::new(),
+            trusted_devices: Vec::new(),
+            manual_peers: Vec::new(),
+            theme: Theme::System,
+        }
+    }
+}
+
+/// The host name, or "Ferry device" when it cannot be read.
+pub fn default_alias() -> String {
+    let from_env = std::env::var("HOSTNAME")
+        .ok()
+        .filter(|h| !h.trim().is_empty());
+    let from_file = || {
+        fs::read_to_string("/etc/hostname")
+            .ok()
+            .map(|h| h.trim().to_string())
+    };
+    let name = from_env.or_else(from_file).filter(|h| !h.is_empty());
+    let mut alias = name.unwrap_or_else(|| "Ferry device".to_string());
+    // Aliases are limited on the wire; cut at a character boundary.
+    while alias.len() > crate::protocol::limits::MAX_ALIAS_BYTES {
+        alias.pop();
+    }
+    alias
+}
+
+/// The user's Downloads folder, else the home folder, else the current one.
+pub fn default_download_dir() -> PathBuf {
+    let dirs = directories::UserDirs::new();
+    dirs.as_ref()
+        .and_then(|d| d.download_dir().map(Path::to_path_buf))
+        .or_else(|| dirs.as_ref().map(|d| d.home_dir().join("Downloads")))
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+fn project_dirs() -> Option<directories::ProjectDirs> {
+    directories::ProjectDirs::from("org", "Ferry", "ferry")
+}
+
+/// Folder for settings and identity.
+pub fn config_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(CONFIG_DIR_ENV) {
+        return PathBuf::from(dir);
+    }
+    project_dirs()
+        .map(|p| p.config_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".ferry"))
+}
+
+/// Folder for history and logs.
+pub fn data_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(DATA_DIR_ENV) {
+        return PathBuf::from(dir);
+    }
+    project_dirs()
+        .map(|p| p.data_dir().to_path_buf())
+        .unwrap_or_else(|| PathBuf::from(".ferry"))
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a crash
+/// never leaves a half-written settings file.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    if let Some(parent) = path.parent() {
+        fs::create_dir_all(parent)?;
+    }
+    let tmp = path.with_extension("tmp");
+    fs::write(&tmp, bytes)?;
+    fs::rename(&tmp, path)
+}
+
+impl Settings {
+    /// The settings file inside `dir`.
+    pub fn path_in(dir: &Path) -> PathBuf {
+        dir.join("settings.json")
+    }
+
+    /// Loads settings from `dir`; a missing file gives defaults, a damaged one
+    /// gives defaults and a warning.
+    pub fn load(dir: &Path) -> Settings {
+        let path = Settings::path_in(dir);
+        match fs::read(&path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
+                tracing::warn!("ignoring damaged settings file {}: {e}", path.display());
+                Settings::default()
+            }),
+            Err(_) => Settings::default(),
+        }
+    }
+
+    /// Saves settings into `dir`.
+    pub fn save(&self, dir: &Path) -> io::Result<()> {
+        let bytes = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
+        write_atomically(&Settings::path_in(dir), &bytes)
+    }
+}
+
+/// This device's stable random id, created on first use in `dir`.
+pub fn device_id(dir: &Path) -> io::Result<String> {
+    let path = dir.join("device-id");
+    if let Ok(existing) = fs::read_to_string(&path) {
+        let existing = existing.trim();
+        if existing.len() == 32 && existing.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(existing.to_string());
+        }
+    }
+    let mut bytes = [0u8; 16];
+    getrandom::fill(&mut bytes).map_err(|e| io::Error::other(e.to_string()))?;
+    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    write_atomically(&path, id.as_bytes())?;
+    Ok(id)
+}
+
+/// The operating system family as carried on the wire.
+pub fn os_name() -> String {
+    std::env::consts::OS.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_round_trip_and_survive_damage() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut settings = Settings::default();
+        settings.alias = "desk".into();
+        settings.trusted_devices.push("abc".into());
+        settings.save(dir.path()).expect("save");
+        assert_eq!(Settings::load(dir.path()), settings);
+        fs::write(Settings::path_in(dir.path()), b"{not json").expect("write");
+        assert_eq!(Settings::load(dir.path()), Settings::default());
+    }
+
+    #[test]
+    fn device_id_is_stable() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let first = device_id(dir.path()).expect("id");
+        assert_eq!(first.len(), 32);
+        assert_eq!(device_id(dir.path()).expect("id"), first);
+    }
+}
