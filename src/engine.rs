@@ -69,6 +69,8 @@ pub struct EngineConfig {
     pub listen: Option<SocketAddr>,
     /// Incoming-transfer settings.
     pub receive: ReceiveSettings,
+    /// Beacons and the peer list; `None` keeps this engine silent on UDP.
+    pub discovery: Option<crate::discovery::DiscoveryConfig>,
 }
 
 /// The receiver's answer to an offer.

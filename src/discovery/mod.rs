@@ -30,3 +30,27 @@ pub struct Peer {
     /// How we know it.
     pub source: PeerSource,
 }
+
+/// Default UDP port of discovery beacons.
+pub const DEFAULT_UDP_PORT: u16 = 47_812;
+
+/// How discovery runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DiscoveryConfig {
+    /// Interface names to beacon on; empty means every suitable IPv4 interface.
+    pub interfaces: Vec<String>,
+    /// UDP port for beacons.
+    pub udp_port: u16,
+    /// Peers to probe by address because broadcast may not reach them.
+    pub manual_peers: Vec<SocketAddr>,
+}
+
+impl Default for DiscoveryConfig {
+    fn default() -> Self {
+        DiscoveryConfig {
+            interfaces: Vec::new(),
+            udp_port: DEFAULT_UDP_PORT,
+            manual_peers: Vec::new(),
+        }
+    }
+}
