@@ -102,6 +102,7 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<i32> {
                 download_dir: download_dir.clone(),
                 accept,
             },
+            discovery: None,
         },
         Arc::new(|| {}),
     )?;

@@ -75,6 +75,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
                 download_dir: PathBuf::from("."),
                 accept: AcceptPolicy::Ask,
             },
+            discovery: None,
         },
         Arc::new(|| {}),
     )?;
