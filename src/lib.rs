@@ -14,4 +14,5 @@ pub mod config;
 pub mod discovery;
 pub mod engine;
 pub mod protocol;
+pub mod single_instance;
 pub mod transfer;
