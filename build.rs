@@ -23,7 +23,10 @@ mod windows {
         let mut res = winresource::WindowsResource::new();
         res.set_icon("assets/icon.ico")
             .set("ProductName", "Ferry")
-            .set("FileDescription", "Ferry - move files across your local network")
+            .set(
+                "FileDescription",
+                "Ferry - move files across your local network",
+            )
             .set("CompanyName", "Ferry developers")
             .set("LegalCopyright", "Ferry developers; MIT OR Apache-2.0")
             .set("OriginalFilename", "ferry.exe")
