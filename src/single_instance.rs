@@ -69,6 +69,7 @@ pub const REPLY_BUSY: u8 = 2;
 pub const REPLY_REFUSED: u8 = 3;
 
 const LOCK_FILE: &str = "instance.lock";
+#[cfg_attr(not(unix), allow(dead_code))] // named in tests everywhere
 const SOCKET_FILE: &str = "instance.sock";
 const PORT_FILE: &str = "instance.port";
 const PORT_FILE_HEADER: &str = "ferry-instance 1";
@@ -82,6 +83,7 @@ const QUEUE_TIMEOUT: Duration = Duration::from_secs(1);
 const STARTUP_GRACE: Duration = Duration::from_secs(3);
 /// Unix socket paths longer than this use the TCP endpoint instead
 /// (`sun_path` holds 108 bytes on Linux, 104 on macOS, with its NUL).
+#[cfg(unix)]
 const MAX_SOCKET_PATH_BYTES: usize = 100;
 
 /// Called after each request is queued, so the window can repaint and drain it.
@@ -798,6 +800,17 @@ mod tests {
         let first = primary(acquire_with(dir.path(), &[], EndpointKind::Tcp).expect("acquire"));
         assert!(forward_with(dir.path(), &[], EndpointKind::Tcp).expect("forward"));
         assert!(first.requests().recv_timeout(WAIT).is_ok());
+    }
+
+    #[test]
+    fn a_lock_holder_that_never_listens_is_an_error_not_a_second_primary() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let lock = File::create(dir.path().join(LOCK_FILE)).expect("lock file");
+        lock.try_lock().expect("lock");
+        let started = Instant::now();
+        let err = acquire(dir.path(), &[]).expect_err("must not become primary");
+        assert_eq!(err.kind(), io::ErrorKind::TimedOut);
+        assert!(started.elapsed() >= STARTUP_GRACE);
     }
 
     #[test]
