@@ -15,4 +15,5 @@ pub mod discovery;
 pub mod engine;
 pub mod identity;
 pub mod protocol;
+pub mod single_instance;
 pub mod transfer;
