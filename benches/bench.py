@@ -1,0 +1,675 @@
+#!/usr/bin/env python3
+"""Ferry's transfer benchmark, side by side with socat, in one run.
+
+Run it through benches/run.sh (which builds target/release/ferry first).
+It makes its own data, measures each tool several times (alternating, so a
+change in the machine's load hits both alike), verifies every Ferry copy
+outside the timed section, and prints the ratios last. Everything goes to
+127.0.0.1, or inside a sealed netlab of network namespaces (root only).
+See docs/BENCHMARKS.md.
+"""
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+MiB = 1024 * 1024
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+NETLAB = REPO.parent / "shared" / "netlab" / "netlab"
+SOCAT_BUF = "131072"
+TIME = "/usr/bin/time"
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------- machine
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+def busy_jiffies():
+    """Non-idle CPU time of the whole machine, in clock ticks."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields[:8]) - idle
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+NCPU = os.cpu_count() or 1
+
+
+def machine():
+    cpu = "?"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    flags = open("/proc/cpuinfo").read()
+    return {
+        "cpu": cpu,
+        "cores": NCPU,
+        "sha_ni": " sha_ni" in flags,
+        "aes_ni": " aes " in flags,
+        "kernel": os.uname().release,
+        "mem_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30, 1),
+    }
+
+
+# ---------------------------------------------------------------- data
+
+
+def make_random_file(path, size, _name):
+    # os.urandom is fast enough and incompressible.
+    with open(path, "wb") as f:
+        left = size
+        while left:
+            n = min(left, 8 * MiB)
+            f.write(os.urandom(n))
+            left -= n
+
+
+def make_small_tree(root, count, size):
+    """`count` files of `size` bytes in nested folders (10 x 10 x N)."""
+    root.mkdir(parents=True)
+    per_leaf = max(1, -(-count // 100))
+    made = 0
+    a = 0
+    while made < count:
+        for b in range(10):
+            leaf = root / f"d{a:02}" / f"e{b:02}"
+            leaf.mkdir(parents=True, exist_ok=True)
+            for c in range(per_leaf):
+                if made == count:
+                    break
+                (leaf / f"f{c:04}.bin").write_bytes(os.urandom(size))
+                made += 1
+            if made == count:
+                break
+        a += 1
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        while True:
+            b = f.read(MiB)
+            if not b:
+                return h.hexdigest()
+            h.update(b)
+
+
+def tree_digest(root):
+    """Relative path -> sha256 of every file under root, plus the folder list."""
+    files, dirs = {}, set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = os.path.relpath(dirpath, root)
+        dirs.add(rel)
+        for name in filenames:
+            p = os.path.join(dirpath, name)
+            files[os.path.normpath(os.path.join(rel, name))] = sha256_file(p)
+    return files, dirs
+
+
+def clear_dir(d):
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+
+
+# ---------------------------------------------------------------- running
+
+
+def parse_time_v(path):
+    out = {}
+    try:
+        text = Path(path).read_text()
+    except OSError:
+        return out
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("Maximum resident set size (kbytes):"):
+            out["rss_kib"] = int(line.split(":")[1])
+        elif line.startswith("User time (seconds):"):
+            out["user"] = float(line.split(":")[1])
+        elif line.startswith("System time (seconds):"):
+            out["sys"] = float(line.split(":")[1])
+        elif line.startswith("Exit status:"):
+            out["exit"] = int(line.split(":")[1])
+    return out
+
+
+def listening(pid, port):
+    """True when a socket of pid's network namespace listens on port."""
+    want = f":{port:04X}"
+    for name in ("tcp", "tcp6"):
+        try:
+            with open(f"/proc/{pid}/net/{name}") as f:
+                for line in f.readlines()[1:]:
+                    cols = line.split()
+                    if cols[1].endswith(want) and cols[3] == "0A":
+                        return True
+        except OSError:
+            pass
+    return False
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+class Env:
+    def __init__(self, work, ferry, netns=None):
+        self.work = work
+        self.ferry = str(ferry)
+        self.netns = netns  # None, or (prefix, rx_host, tx_host)
+
+    def prefix(self, host):
+        """Command prefix that runs in netlab host `host` ("rx"/"tx"), or nothing."""
+        if not self.netns:
+            return []
+        prefix, rx, tx = self.netns
+        return [str(NETLAB), "exec", str(rx if host == "rx" else tx)]
+
+    def env(self, who):
+        e = dict(os.environ)
+        e["FERRY_INTERFACES"] = "lo"
+        e["FERRY_CONFIG_DIR"] = str(self.work / f"cfg-{who}")
+        e["FERRY_DATA_DIR"] = str(self.work / f"data-{who}")
+        e["RUST_LOG"] = "warn"
+        if self.netns:
+            e["NETLAB_PREFIX"] = self.netns[0]
+            e["FERRY_INTERFACES"] = "eth0"
+        return e
+
+
+def run_pair(env, rx_cmd, tx_cmd_for_port, port=None, ferry=False, timeout=600):
+    """Starts the receiver, waits until it listens, then times the sender
+    until both have exited. Returns wall seconds and both /usr/bin/time records."""
+    rx_time = env.work / "rx.time"
+    tx_time = env.work / "tx.time"
+    rx_out = env.work / "rx.out"
+    for p in (rx_time, tx_time):
+        p.unlink(missing_ok=True)
+    with open(rx_out, "w") as out:
+        rx = subprocess.Popen(
+            env.prefix("rx") + [TIME, "-v", "-o", str(rx_time)] + rx_cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env.env("rx"),
+        )
+    deadline = time.monotonic() + 30
+    while True:
+        if rx.poll() is not None:
+            raise RuntimeError(f"receiver exited early: {rx_out.read_text()[-2000:]}")
+        if ferry:
+            first = rx_out.read_text().split("\n", 1)[0]
+            if first.startswith("Listening on port "):
+                port = int(first.split()[3].rstrip(";"))
+                break
+        elif listening(rx.pid, port):
+            break
+        if time.monotonic() > deadline:
+            rx.kill()
+            raise RuntimeError("receiver did not start listening")
+        time.sleep(0.005)
+    busy0 = busy_jiffies()
+    load = loadavg()
+    t0 = time.monotonic()
+    tx = subprocess.Popen(
+        env.prefix("tx") + [TIME, "-v", "-o", str(tx_time)] + tx_cmd_for_port(port),
+        stdout=subprocess.DEVNULL,
+        stderr=open(env.work / "tx.err", "w"),
+        env=env.env("tx"),
+    )
+    try:
+        tx_rc = tx.wait(timeout=timeout)
+        rx_rc = rx.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        tx.kill()
+        rx.kill()
+        raise RuntimeError("timed out")
+    wall = time.monotonic() - t0
+    busy = (busy_jiffies() - busy0) / TICK
+    rx_t, tx_t = parse_time_v(rx_time), parse_time_v(tx_time)
+    if tx_rc != 0 or rx_rc != 0:
+        raise RuntimeError(
+            f"failed: sender exit {tx_rc}, receiver exit {rx_rc}\n"
+            f"receiver: {rx_out.read_text()[-1500:]}\n"
+            f"sender: {(env.work / 'tx.err').read_text()[-1500:]}"
+        )
+    ours = sum(t.get("user", 0) + t.get("sys", 0) for t in (rx_t, tx_t))
+    # CPU the rest of the machine used meanwhile (other developers' builds...).
+    other = max(0.0, busy - ours) / (wall * NCPU)
+    return {
+        "wall": wall,
+        "load": load,
+        "other_cpu": other,
+        "cpu": ours,
+        "rx_rss_kib": rx_t.get("rss_kib"),
+        "tx_rss_kib": tx_t.get("rss_kib"),
+    }
+
+
+# --------------------------------------------------------------- the tools
+
+
+def socat_file(env, src, dst, host="127.0.0.1"):
+    port = free_port()
+    rx = ["socat", "-u", "-b", SOCAT_BUF, f"TCP-LISTEN:{port},reuseaddr", f"OPEN:{dst},creat,trunc"]
+    tx = lambda p: ["socat", "-u", "-b", SOCAT_BUF, f"OPEN:{src}", f"TCP:{host}:{p}"]
+    return run_pair(env, rx, tx, port=port)
+
+
+def tar_socat(env, src_root, dst_dir, host="127.0.0.1"):
+    port = free_port()
+    rx = [
+        "sh",
+        "-c",
+        f"socat -u -b {SOCAT_BUF} TCP-LISTEN:{port},reuseaddr - | tar -C '{dst_dir}' -xf -",
+    ]
+    tx = lambda p: [
+        "sh",
+        "-c",
+        f"tar -C '{src_root.parent}' -cf - '{src_root.name}' | "
+        f"socat -u -b {SOCAT_BUF} - TCP:{host}:{p}",
+    ]
+    return run_pair(env, rx, tx, port=port)
+
+
+def ferry_send(env, src, dst_dir, host="127.0.0.1", binary=None):
+    binary = binary or env.ferry
+    rx = [binary, "receive", "--port", "0", "--once", "--yes", "--dir", str(dst_dir)]
+    tx = lambda p: [binary, "send", "--to", f"{host}:{p}", str(src)]
+    return run_pair(env, rx, tx, ferry=True)
+
+
+def leftovers(dst_dir):
+    bad = []
+    for dirpath, _, names in os.walk(dst_dir):
+        for n in names:
+            if ".ferry-part" in n or n == ".ferry-incomplete":
+                bad.append(os.path.join(dirpath, n))
+    return bad
+
+
+# ---------------------------------------------------------------- stats
+
+
+def stats(values):
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+    }
+
+
+def fmt_runs(runs, key="wall"):
+    s = stats([r[key] for r in runs])
+    return f"{s['median']:.3f} s (min {s['min']:.3f}, max {s['max']:.3f})"
+
+
+def median(runs, key):
+    vals = [r[key] for r in runs if r.get(key) is not None]
+    return statistics.median(vals) if vals else float("nan")
+
+
+def describe(name, runs, size=None):
+    wall = median(runs, "wall")
+    rate = f", {size / wall / 1e6:7.0f} MB/s" if size else ""
+    rss = ""
+    if runs[0].get("rx_rss_kib") is not None:
+        rss = (
+            f", peak RSS rx {max(r['rx_rss_kib'] for r in runs) / 1024:.1f} MiB"
+            f" tx {max(r['tx_rss_kib'] for r in runs) / 1024:.1f} MiB"
+        )
+    load = ", ".join(f"{r['load']:.2f}" for r in runs)
+    other = ", ".join(f"{r['other_cpu'] * 100:.0f}%" for r in runs)
+    log(
+        f"  {name:<22} {fmt_runs(runs)}{rate}, CPU {median(runs, 'cpu'):.2f} s{rss}\n"
+        f"  {'':<22} load1 before each run: {load}; other processes' CPU during runs: {other}"
+    )
+
+
+# --------------------------------------------------------------- scenarios
+
+
+def alternate(repeats, pairs):
+    """Runs each (name, fn) in turn, `repeats` rounds; returns name -> runs."""
+    results = {name: [] for name, _ in pairs}
+    for i in range(repeats):
+        for name, fn in pairs:
+            r = fn()
+            results[name].append(r)
+            log(
+                f"    {name} #{i + 1}: {r['wall']:.3f} s, load {r['load']:.2f}, "
+                f"other CPU {r['other_cpu'] * 100:.0f}%"
+            )
+    return results
+
+
+def bench_big(env, args, src, size, label):
+    log(f"\n== {label}: one {size / MiB:.0f} MiB random file, file -> file on loopback")
+    want = sha256_file(src)
+    dst = env.work / "dst"
+    socat_dst = dst / "socat.bin"
+
+    def socat_run():
+        clear_dir(dst)
+        r = socat_file(env, src, socat_dst)
+        if os.path.getsize(socat_dst) != size:
+            raise RuntimeError("socat copy has the wrong size")
+        return r
+
+    def ferry_run(binary=None):
+        clear_dir(dst)
+        r = ferry_send(env, src, dst, binary=binary)
+        got = dst / src.name
+        if sha256_file(got) != want or leftovers(dst):
+            raise RuntimeError("Ferry's copy does not match (or left partial files)")
+        return r
+
+    log("  warm-up (untimed): identities, page cache")
+    socat_run()
+    ferry_run()
+    pairs = [("socat", socat_run), ("ferry", ferry_run)]
+    pairs += [(Path(b).name, lambda b=b: ferry_run(b)) for b in args.also]
+    res = alternate(args.repeats, pairs)
+    clear_dir(dst)
+    describe("socat -b 131072", res["socat"], size)
+    describe("ferry (TLS, SHA-256 x2)", res["ferry"], size)
+    for b in args.also:
+        describe(Path(b).name, res[Path(b).name], size)
+    ratio = median(res["socat"], "wall") / median(res["ferry"], "wall")
+    also = {
+        Path(b).name: median(res["socat"], "wall") / median(res[Path(b).name], "wall") for b in args.also
+    }
+    return {"label": label, "bytes": size, "socat": res["socat"], "ferry": res["ferry"], "ratio": ratio,
+            "also": also, "runs": res}
+
+
+def bench_small(env, args, tree, count):
+    log(f"\n== small files: {count} x {args.small_size} B in nested folders, into tmpfs")
+    want_files, want_dirs = tree_digest(tree)
+    dst = env.work / "dst"
+
+    def tar_run():
+        clear_dir(dst)
+        r = tar_socat(env, tree, dst)
+        if len(tree_digest(dst / tree.name)[0]) != count:
+            raise RuntimeError("tar copy is incomplete")
+        return r
+
+    def ferry_run(binary=None):
+        clear_dir(dst)
+        r = ferry_send(env, tree, dst, binary=binary)
+        files, dirs = tree_digest(dst / tree.name)
+        if files != want_files or dirs != want_dirs or leftovers(dst):
+            raise RuntimeError("Ferry's copy of the tree does not match")
+        return r
+
+    log("  warm-up (untimed)")
+    tar_run()
+    ferry_run()
+    pairs = [("tar|socat|tar", tar_run), ("ferry", ferry_run)]
+    pairs += [(Path(b).name, lambda b=b: ferry_run(b)) for b in args.also]
+    res = alternate(args.repeats, pairs)
+    clear_dir(dst)
+    describe("tar | socat | tar", res["tar|socat|tar"])
+    describe("ferry (every file verified)", res["ferry"])
+    for b in args.also:
+        describe(Path(b).name, res[Path(b).name])
+    ratio = median(res["ferry"], "wall") / median(res["tar|socat|tar"], "wall")
+    also = {
+        Path(b).name: median(res[Path(b).name], "wall") / median(res["tar|socat|tar"], "wall")
+        for b in args.also
+    }
+    return {"count": count, "tar": res["tar|socat|tar"], "ferry": res["ferry"], "ratio": ratio,
+            "also": also, "runs": res}
+
+
+def bench_memory(env, args, base):
+    """Peak RSS of both Ferry processes, small vs large inputs."""
+    log("\n== memory: peak RSS of ferry send / ferry receive")
+    out = {}
+    cases = []
+    small_file = base / "mem-16MiB.bin"
+    make_random_file(small_file, 16 * MiB, "m16")
+    cases.append(("1 file, 16 MiB", small_file))
+    big_file = base / "mem-2GiB.bin"
+    make_random_file(big_file, 2048 * MiB, "m2g")
+    cases.append(("1 file, 2 GiB", big_file))
+    ten = base / "mem-10"
+    make_small_tree(ten, 10, 4096)
+    cases.append(("10 files", ten))
+    many = base / "mem-10000"
+    make_small_tree(many, 10000, 4096)
+    cases.append(("10,000 files", many))
+    dst = env.work / "dst"
+    for label, src in cases:
+        runs = []
+        for _ in range(max(1, min(args.repeats, 2))):
+            clear_dir(dst)
+            runs.append(ferry_send(env, src, dst))
+        clear_dir(dst)
+        rx = max(r["rx_rss_kib"] for r in runs) / 1024
+        tx = max(r["tx_rss_kib"] for r in runs) / 1024
+        out[label] = {"rx_mib": rx, "tx_mib": tx}
+        log(f"  {label:<16} receive {rx:5.1f} MiB, send {tx:5.1f} MiB")
+    big_file.unlink()
+    return out
+
+
+def bench_netlab(env0, args, src, size):
+    prefix = f"fb{os.getpid() % 10**7}"
+    e = dict(os.environ, NETLAB_PREFIX=prefix)
+    log(f"\n== netlab ({prefix}): 2 hosts, host 1's link capped at {args.netlab_rate}")
+    subprocess.run([str(NETLAB), "up", "2"], check=True, env=e, stdout=subprocess.DEVNULL)
+    try:
+        subprocess.run([str(NETLAB), "rate", "1", args.netlab_rate], check=True, env=e)
+        env = Env(env0.work, env0.ferry, netns=(prefix, 2, 1))
+        host = subprocess.run(
+            [str(NETLAB), "ip", "2"], check=True, env=e, capture_output=True, text=True
+        ).stdout.strip()
+        want = sha256_file(src)
+        dst = env.work / "dst"
+
+        def socat_run():
+            clear_dir(dst)
+            return socat_file(env, src, dst / "socat.bin", host=host)
+
+        def ferry_run():
+            clear_dir(dst)
+            r = ferry_send(env, src, dst, host=host)
+            if sha256_file(dst / src.name) != want:
+                raise RuntimeError("Ferry's copy does not match")
+            return r
+
+        res = alternate(args.netlab_repeats, [("socat", socat_run), ("ferry", ferry_run)])
+        clear_dir(dst)
+        cap = rate_bytes(args.netlab_rate)
+        describe("socat (netlab)", res["socat"], size)
+        describe("ferry (netlab)", res["ferry"], size)
+        return {
+            "rate": args.netlab_rate,
+            "socat_of_cap": size / median(res["socat"], "wall") / cap,
+            "ferry_of_cap": size / median(res["ferry"], "wall") / cap,
+            "socat": res["socat"],
+            "ferry": res["ferry"],
+        }
+    finally:
+        subprocess.run([str(NETLAB), "down"], env=e)
+
+
+def rate_bytes(rate):
+    units = {"kbit": 1e3, "mbit": 1e6, "gbit": 1e9}
+    for u, m in units.items():
+        if rate.endswith(u):
+            return float(rate[: -len(u)]) * m / 8
+    raise ValueError(rate)
+
+
+# ---------------------------------------------------------------- main
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--ferry", default=str(REPO / "target" / "release" / "ferry"))
+    ap.add_argument("--repeats", type=int, default=5, help="timed runs per tool (default 5)")
+    ap.add_argument("--size-mib", type=int, default=1024, help="large file size (default 1024)")
+    ap.add_argument("--big", action="store_true", help="also a 4 GiB file")
+    ap.add_argument("--files", type=int, default=10000, help="small file count (default 10000)")
+    ap.add_argument("--small-size", type=int, default=4096)
+    ap.add_argument("--only", action="append", choices=["big", "small", "memory", "netlab"],
+                    help="run only these parts (repeatable)")
+    ap.add_argument("--no-netlab", action="store_true")
+    ap.add_argument("--no-memory", action="store_true")
+    ap.add_argument("--netlab-rate", default="1gbit")
+    ap.add_argument("--netlab-repeats", type=int, default=3)
+    ap.add_argument("--json", help="also write all measurements to this file")
+    ap.add_argument("--also", action="append", default=[], metavar="BIN",
+                    help="another ferry binary to measure in the same run (compare builds)")
+    args = ap.parse_args()
+
+    parts = set(args.only or ["big", "small", "memory", "netlab"])
+    if args.no_netlab:
+        parts.discard("netlab")
+    if args.no_memory:
+        parts.discard("memory")
+    if "netlab" in parts and (os.geteuid() != 0 or not NETLAB.exists() or not shutil.which("ip")):
+        log("netlab part skipped: it needs root, iproute2 and ../shared/netlab/netlab")
+        parts.discard("netlab")
+    for tool in ("socat", TIME, "tar"):
+        if not shutil.which(tool):
+            sys.exit(f"bench: {tool} is missing (apt-get install socat time tar)")
+    if not os.access(args.ferry, os.X_OK):
+        sys.exit(f"bench: no Ferry binary at {args.ferry} (cargo build --release)")
+
+    # Everything lives in one tmpfs: our own mount when root, else /dev/shm.
+    need = args.size_mib * 2 + 256
+    if args.big:
+        need = max(need, 4096 * 2 + 256)
+    if "memory" in parts:
+        need += 2048 * 2 + 128
+    mounted = False
+    if os.geteuid() == 0:
+        work = Path(tempfile.mkdtemp(prefix="ferry-bench-"))
+        subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={need}m", "tmpfs", str(work)], check=True)
+        mounted = True
+    else:
+        work = Path(tempfile.mkdtemp(prefix="ferry-bench-", dir="/dev/shm"))
+    report = {"machine": machine(), "args": vars(args), "work": str(work)}
+
+    def cleanup(*_):
+        if mounted:
+            subprocess.run(["umount", "-l", str(work)])
+            os.rmdir(work)
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    try:
+        m = report["machine"]
+        log(f"machine: {m['cpu']}, {m['cores']} cores, SHA-NI {m['sha_ni']}, AES-NI {m['aes_ni']}, "
+            f"kernel {m['kernel']}; data in tmpfs {work}")
+        log(f"ferry: {args.ferry}; load1 at start {loadavg():.2f}")
+        env = Env(work, args.ferry)
+        data = work / "src"
+        data.mkdir()
+        big = []
+        if "big" in parts or "netlab" in parts:
+            f = data / "random-1.bin"
+            log(f"making {args.size_mib} MiB of random data...")
+            make_random_file(f, args.size_mib * MiB, 1)
+            big.append((f, args.size_mib * MiB, f"{args.size_mib} MiB"))
+        results = {}
+        if "big" in parts:
+            results["big"] = [bench_big(env, args, big[0][0], big[0][1], big[0][2])]
+            if args.big:
+                f = data / "random-4g.bin"
+                make_random_file(f, 4096 * MiB, 4)
+                results["big"].append(bench_big(env, args, f, 4096 * MiB, "4 GiB"))
+                f.unlink()
+        if "small" in parts:
+            tree = data / "tree"
+            log(f"making {args.files} small files...")
+            make_small_tree(tree, args.files, args.small_size)
+            results["small"] = bench_small(env, args, tree, args.files)
+            shutil.rmtree(tree)
+        if "memory" in parts:
+            results["memory"] = bench_memory(env, args, data)
+        if "netlab" in parts:
+            results["netlab"] = bench_netlab(env, args, big[0][0], big[0][1])
+        report["results"] = results
+        report["load_end"] = loadavg()
+
+        # The summary, last.
+        print()
+        print(f"Ferry benchmark summary ({m['cpu']}, {m['cores']} cores; load1 at end {loadavg():.2f})")
+        for r in results.get("big", []):
+            print(
+                f"  {r['label']:>9} file, loopback:  ferry {r['bytes'] / median(r['ferry'], 'wall') / 1e6:6.0f} MB/s,"
+                f" socat {r['bytes'] / median(r['socat'], 'wall') / 1e6:6.0f} MB/s"
+                f"  ->  ratio {r['ratio']:.3f}x socat   (target >= 0.55, gate 0.50)"
+            )
+            print(
+                f"  {'':>9}   CPU seconds (both processes): ferry {median(r['ferry'], 'cpu'):.2f},"
+                f" socat {median(r['socat'], 'cpu'):.2f}"
+            )
+            for name, ratio in r.get("also", {}).items():
+                print(f"  {'':>9}   {name}: ratio {ratio:.3f}x socat, CPU {median(r['runs'][name], 'cpu'):.2f} s")
+        if "small" in results:
+            r = results["small"]
+            print(
+                f"  {r['count']} small files: ferry {median(r['ferry'], 'wall'):.3f} s,"
+                f" tar|socat|tar {median(r['tar'], 'wall'):.3f} s  ->  {r['ratio']:.2f}x the time"
+                f"   (target <= 1.5, gate 2.0)"
+            )
+            for name, ratio in r.get("also", {}).items():
+                print(f"  {'':>9}   {name}: {ratio:.2f}x the time, CPU {median(r['runs'][name], 'cpu'):.2f} s")
+        if "memory" in results:
+            mem = results["memory"]
+            peak = max(max(v["rx_mib"], v["tx_mib"]) for v in mem.values())
+            g_big = max(mem["1 file, 2 GiB"][k] - mem["1 file, 16 MiB"][k] for k in ("rx_mib", "tx_mib"))
+            g_many = max(mem["10,000 files"][k] - mem["10 files"][k] for k in ("rx_mib", "tx_mib"))
+            print(
+                f"  peak RSS: max {peak:.1f} MiB (target <= 16); growth 16 MiB->2 GiB {g_big:+.1f} MiB"
+                f" (target < 1), 10->10,000 files {g_many:+.1f} MiB (target < 2)"
+            )
+        if "netlab" in results:
+            r = results["netlab"]
+            print(
+                f"  netlab, link capped at {r['rate']}: ferry {r['ferry_of_cap']:.3f} of the cap,"
+                f" socat {r['socat_of_cap']:.3f}   (target >= 0.95)"
+            )
+        if args.json:
+            Path(args.json).write_text(json.dumps(report, indent=1, default=str))
+    finally:
+        cleanup()
+
+
+if __name__ == "__main__":
+    main()
