@@ -3,7 +3,7 @@
 //! that a length is checked against its limit before a single byte of payload
 //! is buffered; it does not interpret file bytes or decide protocol flow.
 
-use std::io::{self, BufReader, BufWriter, Read, Write};
+use std::io::{self, BufReader, IoSlice, Read, Write};
 
 use super::codec::{self, CodecError};
 use super::limits::{MAX_CONTROL_FRAME, MAX_DATA_FRAME};
@@ -15,8 +15,15 @@ pub const KIND_CONTROL: u8 = 0;
 /// Frame kind byte of raw file bytes.
 pub const KIND_DATA: u8 = 1;
 
-/// Size of the buffers between a frame reader/writer and the socket.
-const STREAM_BUFFER: usize = 256 * 1024;
+/// Size of the buffer that gathers small frames before they go to the
+/// stream. Large data frames bypass it (their header rides along).
+const WRITE_BUFFER: usize = 256 * 1024;
+
+/// Size of the buffer between the stream and a frame reader: large enough to
+/// take many small frames per read, small enough that the start of a large
+/// data frame is rarely copied twice (a data payload bypasses the buffer once
+/// the buffer is empty).
+const READ_BUFFER: usize = 32 * 1024;
 
 /// Everything that can go wrong reading or writing the wire.
 #[derive(Debug, thiserror::Error)]
@@ -129,7 +136,7 @@ impl<R: Read> FrameReader<R> {
     /// Wraps a stream; the greeting must already have been consumed.
     pub fn new(stream: R) -> Self {
         FrameReader {
-            inner: BufReader::with_capacity(STREAM_BUFFER, stream),
+            inner: BufReader::with_capacity(READ_BUFFER, stream),
         }
     }
 
@@ -157,8 +164,9 @@ impl<R: Read> FrameReader<R> {
             return Err(WireError::FrameTooLarge { len, limit });
         }
         if first == KIND_DATA {
+            // Resizing a recycled buffer of the right length touches nothing:
+            // the read overwrites every byte, so there is no need to zero it.
             let mut buf = recycled.unwrap_or_default();
-            buf.clear();
             buf.resize(len as usize, 0);
             self.inner.read_exact(&mut buf)?;
             return Ok(Frame::Data(buf));
@@ -191,14 +199,16 @@ impl<R: Read> FrameReader<R> {
 /// Writes frames to a byte stream through a buffer; call [`FrameWriter::flush`]
 /// before waiting for an answer.
 pub struct FrameWriter<W: Write> {
-    inner: BufWriter<W>,
+    inner: W,
+    buf: Vec<u8>,
 }
 
 impl<W: Write> FrameWriter<W> {
     /// Wraps a stream; the greeting must already have been written.
     pub fn new(stream: W) -> Self {
         FrameWriter {
-            inner: BufWriter::with_capacity(STREAM_BUFFER, stream),
+            inner: stream,
+            buf: Vec::with_capacity(WRITE_BUFFER),
         }
     }
 
@@ -212,8 +222,7 @@ impl<W: Write> FrameWriter<W> {
                 len: u32::MAX,
                 limit: MAX_CONTROL_FRAME,
             })?;
-        self.write_header(KIND_CONTROL, len)?;
-        self.inner.write_all(&payload)?;
+        self.queue(KIND_CONTROL, len, &payload)?;
         Ok(())
     }
 
@@ -226,8 +235,7 @@ impl<W: Write> FrameWriter<W> {
                 len: u32::MAX,
                 limit: MAX_DATA_FRAME,
             })?;
-        self.write_header(KIND_DATA, len)?;
-        self.inner.write_all(bytes)?;
+        self.queue(KIND_DATA, len, bytes)?;
         Ok(())
     }
 
@@ -239,6 +247,7 @@ impl<W: Write> FrameWriter<W> {
 
     /// Pushes buffered frames to the socket.
     pub fn flush(&mut self) -> Result<(), WireError> {
+        self.write_buffered(&[])?;
         self.inner.flush()?;
         Ok(())
     }
@@ -247,13 +256,48 @@ impl<W: Write> FrameWriter<W> {
     /// write bytes no well-behaved peer would).
     pub fn raw(&mut self) -> Result<&mut W, WireError> {
         self.flush()?;
-        Ok(self.inner.get_mut())
+        Ok(&mut self.inner)
     }
 
-    fn write_header(&mut self, kind: u8, len: u32) -> io::Result<()> {
+    /// Appends a frame to the buffer; a payload too large for it goes to the
+    /// stream at once, in the same write as everything buffered before it
+    /// (so a data frame's header never travels alone).
+    fn queue(&mut self, kind: u8, len: u32, payload: &[u8]) -> io::Result<()> {
         let mut header = [kind, 0, 0, 0, 0];
         header[1..].copy_from_slice(&len.to_be_bytes());
-        self.inner.write_all(&header)
+        if self.buf.len() + header.len() + payload.len() > WRITE_BUFFER {
+            if payload.len() < WRITE_BUFFER / 2 {
+                self.write_buffered(&[])?;
+            } else {
+                self.buf.extend_from_slice(&header);
+                return self.write_buffered(payload);
+            }
+        }
+        self.buf.extend_from_slice(&header);
+        self.buf.extend_from_slice(payload);
+        Ok(())
+    }
+
+    /// Writes the buffer and then `tail` to the stream, as one vectored write
+    /// where the stream allows it, and empties the buffer.
+    fn write_buffered(&mut self, tail: &[u8]) -> io::Result<()> {
+        let mut slices = [IoSlice::new(&self.buf), IoSlice::new(tail)];
+        let mut left: &mut [IoSlice<'_>] = &mut slices;
+        IoSlice::advance_slices(&mut left, 0);
+        while !left.is_empty() {
+            match self.inner.write_vectored(left) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => IoSlice::advance_slices(&mut left, n),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    // The stream is broken; what was buffered is lost either way.
+                    self.buf.clear();
+                    return Err(e);
+                }
+            }
+        }
+        self.buf.clear();
+        Ok(())
     }
 }
 

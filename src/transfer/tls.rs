@@ -30,18 +30,18 @@ pub fn split(conn: Connection, stream: TcpStream) -> io::Result<(TlsReader, TlsW
     // Encrypt whole frames at once instead of in 64 KiB pieces.
     conn.set_buffer_limit(None);
     let shared = Arc::new(Mutex::new(conn));
-    let mut reader = TlsReader {
+    // The handshake may have read past its own end: the peer's first message
+    // can already sit inside rustls. The reader drains rustls before it
+    // waits on the socket, so those bytes are not lost.
+    let reader = TlsReader {
         conn: shared.clone(),
         socket: stream.try_clone()?,
         raw: vec![0u8; RAW_READ],
-        plain: Vec::new(),
-        plain_pos: 0,
-        eof: false,
+        raw_pos: 0,
+        raw_len: 0,
+        socket_eof: false,
+        eof_told: false,
     };
-    // The handshake may have read past its own end: the peer's first message
-    // can already sit inside rustls. Take it now, or the reader would wait on
-    // the socket for bytes that already arrived.
-    reader.absorb_buffered()?;
     let writer = TlsWriter {
         conn: shared,
         socket: stream,
@@ -50,76 +50,80 @@ pub fn split(conn: Connection, stream: TcpStream) -> io::Result<(TlsReader, TlsW
     Ok((reader, writer))
 }
 
-/// The read half.
+/// The read half. Plaintext goes from rustls straight into the caller's
+/// buffer: no copy in between.
 pub struct TlsReader {
     conn: Arc<Mutex<Connection>>,
     socket: TcpStream,
+    /// Raw bytes from the socket; `raw[raw_pos..raw_len]` not yet given to rustls.
     raw: Vec<u8>,
-    plain: Vec<u8>,
-    plain_pos: usize,
-    eof: bool,
+    raw_pos: usize,
+    raw_len: usize,
+    /// The socket reached EOF.
+    socket_eof: bool,
+    /// rustls has been told about that EOF.
+    eof_told: bool,
 }
 
 impl TlsReader {
-    /// Moves plaintext rustls already holds into `plain`.
-    fn absorb_buffered(&mut self) -> io::Result<()> {
+    /// Under the lock: moves decrypted plaintext into `buf`, feeding rustls
+    /// the raw bytes already read while `buf` has room. Returns the bytes
+    /// moved, `Ok(0)` only at a clean close, or `None` when the socket must
+    /// be read first.
+    fn drain(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
         let mut conn = lock(&self.conn)?;
-        let state = conn.process_new_packets().map_err(tls_error)?;
-        let pending = state.plaintext_bytes_to_read();
-        if pending > 0 {
-            let start = self.plain.len();
-            self.plain.resize(start + pending, 0);
-            conn.reader().read_exact(&mut self.plain[start..])?;
-        }
-        if state.peer_has_closed() {
-            self.eof = true;
-        }
-        Ok(())
-    }
-
-    /// Feeds `n` raw bytes to rustls and moves all plaintext they yield into `plain`.
-    fn absorb(&mut self, n: usize) -> io::Result<()> {
-        let mut conn = lock(&self.conn)?;
-        let mut input = &self.raw[..n];
+        let mut filled = 0;
         loop {
-            if !input.is_empty() {
-                conn.read_tls(&mut input)?;
-            } else if n == 0 {
-                // EOF: tell rustls so it can tell a clean close from a cut one.
-                conn.read_tls(&mut input)?;
+            match conn.reader().read(&mut buf[filled..]) {
+                Ok(0) if filled == 0 => return Ok(Some(0)),
+                Ok(0) => return Ok(Some(filled)),
+                Ok(n) => {
+                    filled += n;
+                    if filled == buf.len() {
+                        return Ok(Some(filled));
+                    }
+                    continue;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(_) if filled > 0 => return Ok(Some(filled)),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        "connection cut without a TLS close",
+                    ));
+                }
+                Err(e) => return Err(e),
             }
-            let state = conn.process_new_packets().map_err(tls_error)?;
-            if state.plaintext_bytes_to_read() > 0 {
-                let start = self.plain.len();
-                self.plain
-                    .resize(start + state.plaintext_bytes_to_read(), 0);
-                conn.reader().read_exact(&mut self.plain[start..])?;
+            if self.raw_pos < self.raw_len {
+                let mut input = &self.raw[self.raw_pos..self.raw_len];
+                let fed = conn.read_tls(&mut input)?;
+                if fed == 0 {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "TLS error: input after the end of the stream",
+                    ));
+                }
+                self.raw_pos += fed;
+            } else if self.socket_eof && !self.eof_told {
+                // Tell rustls, so it can tell a clean close from a cut one.
+                conn.read_tls(&mut &[][..])?;
+                self.eof_told = true;
+            } else {
+                return Ok((filled > 0).then_some(filled));
             }
-            if state.peer_has_closed() {
-                self.eof = true;
-            }
-            if input.is_empty() {
-                return Ok(());
-            }
+            conn.process_new_packets().map_err(tls_error)?;
         }
     }
 }
 
 impl Read for TlsReader {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
         loop {
-            if self.plain_pos < self.plain.len() {
-                let n = buf.len().min(self.plain.len() - self.plain_pos);
-                buf[..n].copy_from_slice(&self.plain[self.plain_pos..self.plain_pos + n]);
-                self.plain_pos += n;
-                if self.plain_pos == self.plain.len() {
-                    self.plain.clear();
-                    self.plain_pos = 0;
-                }
+            if let Some(n) = self.drain(buf)? {
                 return Ok(n);
-            }
-            if self.eof {
-                return Ok(0);
             }
             // Block on the socket without holding the lock.
             let n = match self.socket.read(&mut self.raw) {
@@ -127,13 +131,9 @@ impl Read for TlsReader {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            self.absorb(n)?;
-            if n == 0 && !self.eof {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "connection cut without a TLS close",
-                ));
-            }
+            self.raw_pos = 0;
+            self.raw_len = n;
+            self.socket_eof = n == 0;
         }
     }
 }
@@ -163,6 +163,13 @@ impl TlsWriter {
 impl Write for TlsWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
         let n = lock(&self.conn)?.writer().write(buf)?;
+        self.flush_sealed()?;
+        Ok(n)
+    }
+
+    /// Encrypts all slices as one stream of records and sends them in one go.
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        let n = lock(&self.conn)?.writer().write_vectored(bufs)?;
         self.flush_sealed()?;
         Ok(n)
     }
