@@ -9,6 +9,7 @@ pub mod outgoing;
 pub mod paths;
 pub mod progress;
 pub mod pump;
+pub mod readahead;
 pub mod resume;
 pub mod source;
 pub mod tls;

@@ -3,8 +3,7 @@
 //! prefix the receiver already has) and collects the receiver's verdicts.
 //! It reads local files and writes the socket; it never writes to disk.
 
-use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::net::SocketAddr;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
@@ -16,12 +15,12 @@ use sha2::{Digest, Sha256};
 
 use super::progress::Meter;
 use super::pump::{self, Pump};
+use super::readahead::{self, Job, Piece};
 use super::source::{self, SourceEntry};
 use super::transport::{Link, LinkError};
 use super::{Direction, Outcome, Party, TransferId};
 use crate::engine::{Control, Event, OfferSummary, Shared};
 use crate::identity::short_code;
-use crate::protocol::limits::DATA_CHUNK;
 use crate::protocol::{
     CancelReason, FileVerdict, Frame, FrameReader, FrameWriter, IDLE_TIMEOUT, Message, Offer,
     PING_INTERVAL, WantedFile, WireError,
@@ -263,11 +262,8 @@ impl Sending<'_> {
         });
         let mut meter = Meter::new(self.id, Direction::Outgoing, bytes, wanted.len() as u32);
         self.results_pending = wanted.len();
-        let mut buffer = vec![0u8; DATA_CHUNK];
-        for want in &wanted {
-            if let Err(stop) = self.send_file(*want, &mut meter, &mut buffer) {
-                return self.stop(stop);
-            }
+        if let Err(stop) = self.stream(&wanted, &mut meter) {
+            return self.stop(stop);
         }
         if let Err(e) = self.writer.send_now(&Message::Done) {
             return self.stop(self.wire_stop(&e));
@@ -402,17 +398,6 @@ impl Sending<'_> {
         Ok(())
     }
 
-    /// Handles whatever the receiver said meanwhile, without waiting.
-    fn poll_peer(&mut self) -> Result<(), Stop> {
-        while let Ok(frame) = self.pump.frames.try_recv() {
-            self.handle_peer(frame)?;
-        }
-        match self.control.try_recv() {
-            Ok(Control::Cancel) => Err(Stop::Cancelled(Party::Local)),
-            _ => Ok(()),
-        }
-    }
-
     fn handle_peer(&mut self, frame: Result<Frame, WireError>) -> Result<bool, Stop> {
         match frame {
             Ok(Frame::Message(Message::FileResult { index, verdict })) => {
@@ -482,113 +467,83 @@ impl Sending<'_> {
         }
     }
 
-    fn send_file(
-        &mut self,
-        want: WantedFile,
-        meter: &mut Meter,
-        buffer: &mut [u8],
-    ) -> Result<(), Stop> {
-        let source = &self.entries[want.index as usize];
-        let name = source.entry.path.join("/");
-        let size = source.entry.size;
-        let offered_mtime = source.entry.modified_ms;
-        meter.set_current(&name);
-        meter.skip(want.offset);
-        let Some(local) = source.local.clone() else {
-            return Err(Stop::Failed(format!("{name} has no local file")));
-        };
-        let abandon = |this: &mut Self, reason: String| -> Result<(), Stop> {
-            this.writer
-                .send(&Message::FileAbandoned {
+    /// Sends every wanted file: a reader thread reads and hashes ahead while
+    /// this thread frames, encrypts and writes, and listens to the peer.
+    fn stream(&mut self, wanted: &[WantedFile], meter: &mut Meter) -> Result<(), Stop> {
+        let jobs = wanted
+            .iter()
+            .map(|want| {
+                let source = &self.entries[want.index as usize];
+                Job {
                     index: want.index,
-                    reason,
-                })
-                .map_err(|e| this.wire_stop(&e))
-        };
-        let mut file = match File::open(&local) {
-            Ok(file) => file,
-            Err(e) => return abandon(self, format!("cannot be read on the sending device: {e}")),
-        };
-        match file.metadata() {
-            Ok(meta) if meta.len() == size => {}
-            Ok(_) => {
-                return abandon(
-                    self,
-                    "changed on the sending device since it was offered".into(),
-                );
-            }
-            Err(e) => return abandon(self, format!("cannot be read on the sending device: {e}")),
-        }
-        let mut hasher = Sha256::new();
-        // The receiver has bytes [0, offset): hash them here without sending them.
-        let mut skipped = 0u64;
-        while skipped < want.offset {
-            let want_now = buffer.len().min((want.offset - skipped) as usize);
-            let got = match fill(&mut file, &mut buffer[..want_now]) {
-                Ok(0) => return abandon(self, "shrank on the sending device".into()),
-                Ok(got) => got,
-                Err(e) => return abandon(self, format!("read error on the sending device: {e}")),
-            };
-            hash_in_pieces(&mut hasher, &buffer[..got]);
-            skipped += got as u64;
-        }
-        self.writer
-            .send(&Message::FileStart {
-                index: want.index,
-                offset: want.offset,
+                    offset: want.offset,
+                    size: source.entry.size,
+                    modified_ms: source.entry.modified_ms,
+                    local: source.local.clone(),
+                    name: source.entry.path.join("/"),
+                }
             })
-            .map_err(|e| self.wire_stop(&e))?;
-        let mut sent = want.offset;
+            .collect();
+        let reader = readahead::start(jobs, format!("ferry-send-read-{}", self.id.0))
+            .map_err(|e| Stop::Failed(format!("Cannot start a thread: {e}.")))?;
+        let tick = crossbeam_channel::tick(Duration::from_secs(1));
         loop {
-            let got = match fill(&mut file, buffer) {
-                Ok(got) => got,
-                Err(e) => return abandon(self, format!("read error on the sending device: {e}")),
+            let piece = select! {
+                recv(reader.pieces) -> piece => piece,
+                recv(self.pump.frames) -> frame => match frame {
+                    Ok(frame) => {
+                        self.handle_peer(frame)?;
+                        continue;
+                    }
+                    Err(_) => return Err(Stop::Failed("The connection reader stopped.".into())),
+                },
+                recv(self.control) -> control => {
+                    if matches!(control, Ok(Control::Cancel) | Err(_)) {
+                        return Err(Stop::Cancelled(Party::Local));
+                    }
+                    continue;
+                },
+                recv(tick) -> _ => {
+                    // A slow disk must not look like a dead connection.
+                    self.ping_if_idle()?;
+                    continue;
+                },
             };
-            if got == 0 {
-                break;
-            }
-            if sent + got as u64 > size {
-                return abandon(self, "grew on the sending device while being sent".into());
-            }
-            hash_in_pieces(&mut hasher, &buffer[..got]);
-            self.writer
-                .send_data(&buffer[..got])
-                .map_err(|e| self.wire_stop(&e))?;
+            let message = match piece {
+                Ok(Piece::Data { buffer, len }) => {
+                    self.writer
+                        .send_data(&buffer[..len])
+                        .map_err(|e| self.wire_stop(&e))?;
+                    self.last_write = Instant::now();
+                    meter.advance(len as u64);
+                    if let Some(report) = meter.poll(false) {
+                        self.shared.sink.emit_lossy(Event::Progress(report));
+                    }
+                    let _ = reader.recycle.try_send(buffer);
+                    continue;
+                }
+                Ok(Piece::Start { index, offset }) => {
+                    let entry = &self.entries[index as usize].entry;
+                    meter.set_current(&entry.path.join("/"));
+                    meter.skip(offset);
+                    Message::FileStart { index, offset }
+                }
+                Ok(Piece::End { index, sha256 }) => {
+                    meter.file_done();
+                    Message::FileEnd { index, sha256 }
+                }
+                Ok(Piece::Abandoned { index, reason }) => Message::FileAbandoned { index, reason },
+                Ok(Piece::Failed(reason)) => return Err(Stop::Failed(reason)),
+                Ok(Piece::Finished) => return Ok(()),
+                Err(_) => {
+                    return Err(Stop::Failed(
+                        "Internal error in the file reading thread.".into(),
+                    ));
+                }
+            };
+            self.writer.send(&message).map_err(|e| self.wire_stop(&e))?;
             self.last_write = Instant::now();
-            sent += got as u64;
-            meter.advance(got as u64);
-            if let Some(report) = meter.poll(false) {
-                self.shared.sink.emit_lossy(Event::Progress(report));
-            }
-            self.poll_peer()?;
         }
-        if sent != size {
-            return abandon(self, "shrank on the sending device while being sent".into());
-        }
-        let now_mtime = file.metadata().ok().and_then(|m| {
-            m.modified()
-                .ok()?
-                .duration_since(std::time::UNIX_EPOCH)
-                .ok()?
-                .as_millis()
-                .try_into()
-                .ok()
-        });
-        if offered_mtime.is_some() && now_mtime.is_some() && now_mtime != offered_mtime {
-            return abandon(
-                self,
-                "changed on the sending device while being sent".into(),
-            );
-        }
-        let sha256: [u8; 32] = hasher.finalize().into();
-        self.writer
-            .send(&Message::FileEnd {
-                index: want.index,
-                sha256,
-            })
-            .map_err(|e| self.wire_stop(&e))?;
-        meter.file_done();
-        self.poll_peer()
     }
 }
 
@@ -597,20 +552,6 @@ pub fn hash_in_pieces(hasher: &mut Sha256, bytes: &[u8]) {
     for piece in bytes.chunks(HASH_PIECE) {
         hasher.update(piece);
     }
-}
-
-/// Reads until `buffer` is full or the file ends; returns bytes read.
-fn fill(file: &mut File, buffer: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buffer.len() {
-        match file.read(&mut buffer[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 /// A short name of a frame for error messages.

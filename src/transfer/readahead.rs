@@ -1,0 +1,234 @@
+//! The sender's disk side, on its own thread: it opens each accepted file,
+//! reads it in L2-sized pieces and hashes each piece while it is still in the
+//! cache, and hands full buffers to the sending worker over a bounded channel.
+//! Reading and hashing one buffer thus overlaps with encrypting and writing
+//! the previous one. Spent buffers come back to be refilled, so the steady
+//! state allocates nothing and memory stays at a few buffers. It reads files;
+//! it never touches the connection.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::PathBuf;
+use std::thread;
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+use sha2::{Digest, Sha256};
+
+use crate::protocol::limits::DATA_CHUNK;
+
+/// Bytes read from the file per system call, then hashed at once while they
+/// are hot in the cache (SHA-256 over 512 KiB pieces is markedly slower).
+pub const READ_PIECE: usize = 128 * 1024;
+
+/// Full buffers the reader may run ahead of the writer. With 512 KiB buffers
+/// the sender holds at most `READ_AHEAD + 2` of them (about 2 MiB).
+const READ_AHEAD: usize = 2;
+
+/// One accepted file, as the reader needs it.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// Entry index in the offer.
+    pub index: u32,
+    /// Bytes the receiver already has: hashed here, not sent.
+    pub offset: u64,
+    /// Size promised by the offer.
+    pub size: u64,
+    /// Modification time promised by the offer.
+    pub modified_ms: Option<i64>,
+    /// Where the bytes are.
+    pub local: Option<PathBuf>,
+    /// Relative path for messages.
+    pub name: String,
+}
+
+/// What the reader hands to the sending worker, in wire order.
+#[derive(Debug)]
+pub enum Piece {
+    /// The file's bytes from `offset` follow.
+    Start {
+        /// Entry index.
+        index: u32,
+        /// First byte that will be sent.
+        offset: u64,
+    },
+    /// The next bytes of the current file: `buffer[..len]` (never empty).
+    Data {
+        /// A `DATA_CHUNK`-long buffer.
+        buffer: Vec<u8>,
+        /// Bytes of it that hold data.
+        len: usize,
+    },
+    /// The current file ended; its SHA-256 from byte 0.
+    End {
+        /// Entry index.
+        index: u32,
+        /// Hash of the whole file.
+        sha256: [u8; 32],
+    },
+    /// The file cannot be sent (it may or may not have started).
+    Abandoned {
+        /// Entry index.
+        index: u32,
+        /// A phrase for people.
+        reason: String,
+    },
+    /// The transfer cannot go on.
+    Failed(String),
+    /// Every job is done.
+    Finished,
+}
+
+/// The worker's end of a reader.
+pub struct ReadAhead {
+    /// Pieces in wire order.
+    pub pieces: Receiver<Piece>,
+    /// Spent data buffers go back here.
+    pub recycle: Sender<Vec<u8>>,
+}
+
+/// Starts the reader thread for `jobs`. It stops early when `pieces` is dropped.
+pub fn start(jobs: Vec<Job>, name: String) -> io::Result<ReadAhead> {
+    let (tx, pieces) = bounded(READ_AHEAD);
+    let (recycle, spare) = bounded::<Vec<u8>>(READ_AHEAD + 2);
+    thread::Builder::new().name(name).spawn(move || {
+        let mut reader = Reader { tx, spare };
+        for job in &jobs {
+            if reader.file(job).is_err() {
+                return; // the worker hung up
+            }
+        }
+        let _ = reader.tx.send(Piece::Finished);
+    })?;
+    Ok(ReadAhead { pieces, recycle })
+}
+
+/// The worker went away; stop.
+struct Gone;
+
+struct Reader {
+    tx: Sender<Piece>,
+    spare: Receiver<Vec<u8>>,
+}
+
+impl Reader {
+    fn send(&self, piece: Piece) -> Result<(), Gone> {
+        self.tx.send(piece).map_err(|_| Gone)
+    }
+
+    fn abandon(&self, index: u32, reason: String) -> Result<(), Gone> {
+        self.send(Piece::Abandoned { index, reason })
+    }
+
+    fn buffer(&self) -> Vec<u8> {
+        match self.spare.try_recv() {
+            Ok(buffer) if buffer.len() == DATA_CHUNK => buffer,
+            _ => vec![0u8; DATA_CHUNK],
+        }
+    }
+
+    fn file(&mut self, job: &Job) -> Result<(), Gone> {
+        let index = job.index;
+        let Some(local) = &job.local else {
+            return self.send(Piece::Failed(format!("{} has no local file", job.name)));
+        };
+        let mut file = match File::open(local) {
+            Ok(file) => file,
+            Err(e) => {
+                return self.abandon(index, format!("cannot be read on the sending device: {e}"));
+            }
+        };
+        match file.metadata() {
+            Ok(meta) if meta.len() == job.size => {}
+            Ok(_) => {
+                return self.abandon(
+                    index,
+                    "changed on the sending device since it was offered".into(),
+                );
+            }
+            Err(e) => {
+                return self.abandon(index, format!("cannot be read on the sending device: {e}"));
+            }
+        }
+        let mut hasher = Sha256::new();
+        let mut buffer = self.buffer();
+        // The receiver has bytes [0, offset): hash them here without sending them.
+        let mut skipped = 0u64;
+        while skipped < job.offset {
+            let want = DATA_CHUNK.min((job.offset - skipped) as usize);
+            match fill(&mut file, &mut buffer[..want], &mut hasher) {
+                Ok(0) => return self.abandon(index, "shrank on the sending device".into()),
+                Ok(got) => skipped += got as u64,
+                Err(e) => {
+                    return self.abandon(index, format!("read error on the sending device: {e}"));
+                }
+            }
+        }
+        self.send(Piece::Start {
+            index,
+            offset: job.offset,
+        })?;
+        let mut sent = job.offset;
+        loop {
+            let got = match fill(&mut file, &mut buffer, &mut hasher) {
+                Ok(got) => got,
+                Err(e) => {
+                    return self.abandon(index, format!("read error on the sending device: {e}"));
+                }
+            };
+            if got == 0 {
+                break;
+            }
+            if sent + got as u64 > job.size {
+                return self.abandon(index, "grew on the sending device while being sent".into());
+            }
+            sent += got as u64;
+            self.send(Piece::Data { buffer, len: got })?;
+            buffer = self.buffer();
+        }
+        if sent != job.size {
+            return self.abandon(
+                index,
+                "shrank on the sending device while being sent".into(),
+            );
+        }
+        let now_mtime = file.metadata().ok().and_then(|m| {
+            m.modified()
+                .ok()?
+                .duration_since(std::time::UNIX_EPOCH)
+                .ok()?
+                .as_millis()
+                .try_into()
+                .ok()
+        });
+        if job.modified_ms.is_some() && now_mtime.is_some() && now_mtime != job.modified_ms {
+            return self.abandon(
+                index,
+                "changed on the sending device while being sent".into(),
+            );
+        }
+        self.send(Piece::End {
+            index,
+            sha256: hasher.finalize().into(),
+        })
+    }
+}
+
+/// Fills `buffer` from `file` in [`READ_PIECE`]s, each hashed right after it
+/// arrives. Returns the bytes read (fewer than the buffer only at the end of
+/// the file).
+fn fill(file: &mut File, buffer: &mut [u8], hasher: &mut Sha256) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buffer.len() {
+        let end = buffer.len().min(filled + READ_PIECE);
+        match file.read(&mut buffer[filled..end]) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buffer[filled..filled + n]);
+                filled += n;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
