@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -245,13 +246,16 @@ def run_pair(env, rx_cmd, tx_cmd_for_port, port=None, ferry=False, timeout=600):
         stderr=open(env.work / "tx.err", "w"),
         env=env.env("tx"),
     )
+    # Popen.wait(timeout=...) polls with sleeps of up to 50 ms, which would
+    # quantise the measurement: wait without a timeout, and let a watchdog
+    # kill both if they hang.
+    watchdog = threading.Timer(timeout, lambda: (tx.kill(), rx.kill()))
+    watchdog.start()
     try:
-        tx_rc = tx.wait(timeout=timeout)
-        rx_rc = rx.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        tx.kill()
-        rx.kill()
-        raise RuntimeError("timed out")
+        tx_rc = tx.wait()
+        rx_rc = rx.wait()
+    finally:
+        watchdog.cancel()
     wall = time.monotonic() - t0
     busy = (busy_jiffies() - busy0) / TICK
     rx_t, tx_t = parse_time_v(rx_time), parse_time_v(tx_time)

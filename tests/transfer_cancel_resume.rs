@@ -252,3 +252,98 @@ fn an_interrupted_folder_resumes_into_the_same_folder() {
         "resumed into the same folder"
     );
 }
+
+/// Files up to `EAGER_META_BYTES` get no `.meta` sidecar while they are
+/// written (it doubled the file system work for many small files). When the
+/// connection is lost mid-file, the receiver must write it then, so the
+/// partial is still resumed by the next send.
+#[test]
+fn a_small_file_cut_off_mid_way_gets_its_sidecar_and_resumes() {
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("notes.bin");
+    let size: u64 = 900 << 10;
+    assert!(size <= ferry::transfer::resume::EAGER_META_BYTES);
+    random_file(&file, size as usize, 4);
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let cut = Relay::start(
+        receiver.addr(),
+        RelayOptions {
+            cut_after: Some(700 << 10),
+            ..Default::default()
+        },
+    );
+    let identity = Arc::new(Identity::ephemeral().expect("identity"));
+    let mut sender = Node::sender_as("tx", identity.clone());
+    sender.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to: cut.addr,
+        paths: vec![file.clone()],
+    });
+    let outcome = receiver.finished();
+    let Outcome::Failed(reason) = &outcome else {
+        panic!("expected a failure, got {outcome:?}")
+    };
+    assert!(reason.contains("send again to resume"), "{reason}");
+    assert!(!sender.finished().is_success());
+    let part = receiver.root().join("notes.bin.ferry-part");
+    let kept = std::fs::metadata(&part).expect("partial kept").len();
+    assert!(kept > 0 && kept < size, "partial has {kept} bytes");
+    assert!(
+        receiver.root().join("notes.bin.ferry-part.meta").is_file(),
+        "the sidecar is written when the connection is lost"
+    );
+
+    let mut second = Node::sender_as("tx", identity);
+    second.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to: receiver.addr(),
+        paths: vec![file.clone()],
+    });
+    assert!(second.finished().is_success());
+    let resumed = receiver.wait("resumed start", |e| match e {
+        Event::Started { resumed_bytes, .. } => Some(*resumed_bytes),
+        _ => None,
+    });
+    assert_eq!(resumed, kept);
+    assert!(receiver.finished().is_success());
+    assert_eq!(
+        sha256_file(&receiver.root().join("notes.bin")),
+        sha256_file(&file)
+    );
+    assert!(partials(receiver.root()).is_empty());
+    assert!(!receiver.root().join("notes (1).bin").exists());
+}
+
+/// A completed small file leaves nothing behind: no partial, no sidecar.
+#[test]
+fn small_files_leave_no_sidecars_behind() {
+    let src = tempfile::tempdir().expect("tmp");
+    let top = src.path().join("many");
+    for i in 0..50u64 {
+        random_file(
+            &top.join(format!("d{}", i % 5)).join(format!("f{i}.bin")),
+            3000,
+            i,
+        );
+    }
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut sender = Node::sender("tx");
+    sender.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to: receiver.addr(),
+        paths: vec![top.clone()],
+    });
+    assert!(sender.finished().is_success());
+    assert!(receiver.finished().is_success());
+    assert_eq!(
+        common::tree(&receiver.root().join("many")),
+        common::tree(&top)
+    );
+    let leftovers: Vec<_> = walkdir::WalkDir::new(receiver.root())
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".ferry-"))
+        .map(|e| e.path().to_path_buf())
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

@@ -143,6 +143,22 @@ impl<R: Read> FrameReader<R> {
     /// Reads the next frame. A data frame is read into `recycled` when given,
     /// so the steady state allocates nothing.
     pub fn read_frame(&mut self, recycled: Option<Vec<u8>>) -> Result<Frame, WireError> {
+        let mut spare = recycled;
+        self.read_frame_with(&mut spare)
+    }
+
+    /// True when a whole frame is buffered, so reading it will not wait.
+    pub fn frame_buffered(&self) -> bool {
+        let buffered = self.inner.buffer();
+        buffered.len() >= 5
+            && buffered.len() - 5
+                >= u32::from_be_bytes([buffered[1], buffered[2], buffered[3], buffered[4]]) as usize
+    }
+
+    /// Like [`FrameReader::read_frame`], but takes the spare buffer only for
+    /// a data frame that fills a good part of it (a small frame gets a buffer
+    /// of its own size and leaves the spare for the next large one).
+    pub fn read_frame_with(&mut self, spare: &mut Option<Vec<u8>>) -> Result<Frame, WireError> {
         let mut header = [0u8; 5];
         // A clean EOF before the first header byte is a close, not an error.
         let first = loop {
@@ -166,8 +182,15 @@ impl<R: Read> FrameReader<R> {
         if first == KIND_DATA {
             // Resizing a recycled buffer of the right length touches nothing:
             // the read overwrites every byte, so there is no need to zero it.
-            let mut buf = recycled.unwrap_or_default();
-            buf.resize(len as usize, 0);
+            let len = len as usize;
+            let mut buf = match spare.take() {
+                Some(buf) if len >= buf.capacity() / 4 => buf,
+                other => {
+                    *spare = other;
+                    Vec::new()
+                }
+            };
+            buf.resize(len, 0);
             self.inner.read_exact(&mut buf)?;
             return Ok(Frame::Data(buf));
         }
@@ -327,6 +350,89 @@ mod tests {
             Ok(Message::Cancel(CancelReason::User))
         ));
         assert!(matches!(r.read_frame(None), Err(WireError::Closed)));
+    }
+
+    /// Counts the writes that reach the stream.
+    #[derive(Default)]
+    struct Counting {
+        bytes: Vec<u8>,
+        writes: usize,
+    }
+
+    impl Write for Counting {
+        fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+            self.writes += 1;
+            self.bytes.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn write_vectored(&mut self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+            self.writes += 1;
+            let mut n = 0;
+            for buf in bufs {
+                self.bytes.extend_from_slice(buf);
+                n += buf.len();
+            }
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A large data frame's header must not travel alone (one TLS record and
+    /// one send() per frame, not two), and small frames are gathered.
+    #[test]
+    fn small_frames_gather_and_a_large_payload_goes_in_one_write() {
+        let big = vec![7u8; 512 * 1024];
+        let mut w = FrameWriter::new(Counting::default());
+        w.send(&Message::Done).expect("send");
+        w.send_data(b"small").expect("data");
+        assert_eq!(w.inner.writes, 0, "small frames wait in the buffer");
+        w.send_data(&big).expect("data");
+        assert_eq!(w.inner.writes, 1, "buffer, header and payload in one write");
+        w.send(&Message::Ping).expect("send");
+        w.flush().expect("flush");
+        assert_eq!(w.inner.writes, 2);
+        let wire = std::mem::take(&mut w.inner.bytes);
+        let mut r = FrameReader::new(&wire[..]);
+        assert!(matches!(
+            r.read_frame(None),
+            Ok(Frame::Message(Message::Done))
+        ));
+        assert!(matches!(r.read_frame(None), Ok(Frame::Data(d)) if d == b"small"));
+        assert!(matches!(r.read_frame(None), Ok(Frame::Data(d)) if d == big));
+        assert!(matches!(
+            r.read_frame(None),
+            Ok(Frame::Message(Message::Ping))
+        ));
+        assert!(matches!(r.read_frame(None), Err(WireError::Closed)));
+    }
+
+    #[test]
+    fn frame_buffered_says_whether_a_read_would_wait() {
+        let mut wire = Vec::new();
+        {
+            let mut w = FrameWriter::new(&mut wire);
+            w.send(&Message::Done).expect("send");
+            w.send_data(&[1u8; 100]).expect("data");
+            w.flush().expect("flush");
+        }
+        wire.truncate(wire.len() - 1);
+        let mut r = FrameReader::new(&wire[..]);
+        assert!(!r.frame_buffered(), "nothing read yet");
+        assert!(matches!(
+            r.read_frame(None),
+            Ok(Frame::Message(Message::Done))
+        ));
+        assert!(!r.frame_buffered(), "the data frame lacks its last byte");
+        let mut spare = Some(vec![0u8; 4096]);
+        assert!(r.read_frame_with(&mut spare).is_err());
+        assert!(
+            spare.is_some(),
+            "a small frame leaves the spare buffer alone"
+        );
     }
 
     #[test]

@@ -123,6 +123,9 @@ fn identity_mismatch(peer: SocketAddr, alias: &str, announced: &str, proved: &st
     )
 }
 
+/// Longest a file's verdict waits in the write buffer before it is sent.
+const VERDICT_FLUSH: Duration = Duration::from_millis(100);
+
 /// Most wrong PINs one address may try within [`PIN_WINDOW`].
 pub const MAX_WRONG_PINS: u32 = 5;
 /// The window over which wrong PINs are counted, and the lock-out after too many.
@@ -231,6 +234,7 @@ fn receive(
         writer,
         control,
         last_write: Instant::now(),
+        unflushed: None,
         plan: Plan::default(),
         verified: 0,
         verified_bytes: 0,
@@ -253,6 +257,8 @@ struct Receiving<'a> {
     writer: Writer,
     control: &'a Receiver<Control>,
     last_write: Instant,
+    /// When the oldest verdict still in the write buffer was queued.
+    unflushed: Option<Instant>,
     plan: Plan,
     verified: u32,
     verified_bytes: u64,
@@ -265,6 +271,8 @@ struct Current {
     file: File,
     hasher: Sha256,
     received: u64,
+    /// Its partial file has a `.meta` sidecar (see [`resume::EAGER_META_BYTES`]).
+    meta: bool,
 }
 
 enum Stop {
@@ -463,43 +471,71 @@ impl Receiving<'_> {
 
     fn await_decision(&mut self) -> Result<Decision, Stop> {
         let tick = crossbeam_channel::tick(Duration::from_secs(1));
+        let arrivals = self.pump.arrivals();
         loop {
-            select! {
-                recv(self.control) -> control => match control {
-                    Ok(Control::Decide(decision)) => return Ok(decision),
-                    Ok(Control::Cancel) | Err(_) => return Ok(Decision::Decline),
+            let frame = match self.pump.queued() {
+                Some(frame) => frame,
+                None => select! {
+                    recv(self.control) -> control => match control {
+                        Ok(Control::Decide(decision)) => return Ok(decision),
+                        Ok(Control::Cancel) | Err(_) => return Ok(Decision::Decline),
+                    },
+                    recv(arrivals) -> batch => match batch {
+                        Ok(batch) => match self.pump.take(batch) {
+                            Some(frame) => frame,
+                            None => continue,
+                        },
+                        Err(_) => return Err(Stop::Lost("The connection reader stopped.".into())),
+                    },
+                    recv(tick) -> _ => {
+                        self.ping_if_idle()?;
+                        continue;
+                    },
                 },
-                recv(self.pump.frames) -> frame => match frame {
-                    Ok(Ok(Frame::Message(Message::Cancel(_)))) => return Err(Stop::Cancelled(Party::Remote)),
-                    Ok(Ok(other)) => {
-                        return Err(Stop::Remote(format!("unexpected {} before the answer", frame_name(&other))));
-                    }
-                    Ok(Err(e)) => return Err(self.lost(&e)),
-                    Err(_) => return Err(Stop::Lost("The connection reader stopped.".into())),
-                },
-                recv(tick) -> _ => self.ping_if_idle()?,
+            };
+            match frame {
+                Ok(Frame::Message(Message::Cancel(_))) => {
+                    return Err(Stop::Cancelled(Party::Remote));
+                }
+                Ok(other) => {
+                    return Err(Stop::Remote(format!(
+                        "unexpected {} before the answer",
+                        frame_name(&other)
+                    )));
+                }
+                Err(e) => return Err(self.lost(&e)),
             }
         }
     }
 
     fn stream(&mut self, meter: &mut Meter, current: &mut Option<Current>) -> Result<(), Stop> {
-        let tick = crossbeam_channel::tick(Duration::from_secs(1));
+        let tick = crossbeam_channel::tick(VERDICT_FLUSH);
         let mut next_slot = 0usize;
+        let arrivals = self.pump.arrivals();
         loop {
-            let frame = select! {
-                recv(self.pump.frames) -> frame => match frame {
-                    Ok(frame) => frame,
-                    Err(_) => return Err(Stop::Lost("The connection reader stopped.".into())),
-                },
-                recv(self.control) -> control => {
-                    if matches!(control, Ok(Control::Cancel) | Err(_)) {
-                        return Err(Stop::Cancelled(Party::Local));
-                    }
-                    continue;
-                },
-                recv(tick) -> _ => {
-                    self.ping_if_idle()?;
-                    continue;
+            // Frames that arrived together are handled together; Cancel and
+            // the timer are looked at between batches.
+            let frame = match self.pump.queued() {
+                Some(frame) => frame,
+                None => select! {
+                    recv(arrivals) -> batch => match batch {
+                        Ok(batch) => match self.pump.take(batch) {
+                            Some(frame) => frame,
+                            None => continue,
+                        },
+                        Err(_) => return Err(Stop::Lost("The connection reader stopped.".into())),
+                    },
+                    recv(self.control) -> control => {
+                        if matches!(control, Ok(Control::Cancel) | Err(_)) {
+                            return Err(Stop::Cancelled(Party::Local));
+                        }
+                        continue;
+                    },
+                    recv(tick) -> _ => {
+                        self.flush_verdicts()?;
+                        self.ping_if_idle()?;
+                        continue;
+                    },
                 },
             };
             match frame {
@@ -627,12 +663,25 @@ impl Receiving<'_> {
     }
 
     fn reply(&mut self, message: Message) -> Result<(), Stop> {
-        // Verdicts are small; buffer them unless the line has been quiet a while.
+        // Verdicts are small and the sender needs them only at the end: they
+        // go out together every VERDICT_FLUSH (10,000 small files would
+        // otherwise mean thousands of tiny TLS records and wake-ups).
         self.writer.send(&message).map_err(|e| self.lost(&e))?;
-        if self.pump.frames.is_empty() {
-            self.writer.flush().map_err(|e| self.lost(&e))?;
-        }
+        self.unflushed.get_or_insert_with(Instant::now);
+        self.flush_verdicts()?;
         self.last_write = Instant::now();
+        Ok(())
+    }
+
+    /// Sends buffered verdicts if they have waited long enough.
+    fn flush_verdicts(&mut self) -> Result<(), Stop> {
+        if self
+            .unflushed
+            .is_some_and(|since| since.elapsed() >= VERDICT_FLUSH)
+        {
+            self.writer.flush().map_err(|e| self.lost(&e))?;
+            self.unflushed = None;
+        }
         Ok(())
     }
 
@@ -658,9 +707,12 @@ impl Receiving<'_> {
                 file,
                 hasher,
                 received: plan.offset,
+                meta: true,
             });
         }
         let part = plan.part_path();
+        // A resumed partial always has its sidecar.
+        let mut meta = plan.offset > 0;
         let file = if plan.offset > 0 {
             let mut file = OpenOptions::new()
                 .read(true)
@@ -673,13 +725,21 @@ impl Receiving<'_> {
                 .map_err(|e| fail("resume", e))?;
             file
         } else {
+            if plan.stale_part {
+                // Ours, from a try cut before it had a sidecar; removing a
+                // link removes the link, never what it points to.
+                std::fs::remove_file(&part).map_err(|e| fail("replace", e))?;
+            }
             // create_new: never clobber, never follow a planted symlink.
             let file = OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .open(&part)
                 .map_err(|e| fail("create", e))?;
-            resume::write_part_meta(plan, &sender).map_err(|e| fail("create", e))?;
+            if plan.size > resume::EAGER_META_BYTES {
+                resume::write_part_meta(plan, &sender).map_err(|e| fail("create", e))?;
+                meta = true;
+            }
             file
         };
         Ok(Current {
@@ -687,6 +747,7 @@ impl Receiving<'_> {
             file,
             hasher,
             received: plan.offset,
+            meta,
         })
     }
 
@@ -711,7 +772,9 @@ impl Receiving<'_> {
             drop(open.file);
             match resume::promote(&plan) {
                 Ok(path) => {
-                    resume::forget_part_meta(&plan);
+                    if open.meta {
+                        resume::forget_part_meta(&plan);
+                    }
                     self.count_verified(&plan, path);
                     FileVerdict::Verified
                 }
@@ -740,8 +803,18 @@ impl Receiving<'_> {
     fn finish_stop(&mut self, stop: Stop, current: Option<Current>) -> Outcome {
         let in_flight = current.map(|open| {
             drop(open.file);
-            open.slot
+            (open.slot, open.meta)
         });
+        let in_flight_meta = in_flight.map(|(_, meta)| meta);
+        let in_flight = in_flight.map(|(slot, _)| slot);
+        // The partial of a small file is kept for a resume too: give it the
+        // sidecar it was created without (best effort: the disk may be full).
+        let keep = |this: &Self| {
+            if let (Some(slot), Some(false)) = (in_flight, in_flight_meta) {
+                let plan = &this.plan.files[slot];
+                let _ = resume::write_part_meta(plan, &this.offer.sender.device_id);
+            }
+        };
         let discard = |this: &Self| {
             if let Some(slot) = in_flight {
                 let plan = &this.plan.files[slot];
@@ -761,6 +834,7 @@ impl Receiving<'_> {
                 Outcome::Cancelled { by: Party::Remote }
             }
             Stop::Lost(reason) => {
+                keep(self);
                 let kept = if in_flight.is_some() {
                     " The partial file was kept: send again to resume."
                 } else {
@@ -773,6 +847,7 @@ impl Receiving<'_> {
                 )
             }
             Stop::Local(reason) => {
+                keep(self);
                 let _ = self
                     .writer
                     .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
@@ -805,9 +880,9 @@ impl Receiving<'_> {
         }
     }
 
-    fn linger(&self) {
+    fn linger(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(2);
-        while let Ok(Ok(_)) = self.pump.frames.recv_deadline(deadline) {}
+        while let Ok(Ok(_)) = self.pump.next_deadline(deadline) {}
     }
 }
 

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, select};
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError, select};
 use sha2::{Digest, Sha256};
 
 use super::progress::Meter;
@@ -266,7 +266,8 @@ impl Sending<'_> {
             return self.stop(stop);
         }
         if let Err(e) = self.writer.send_now(&Message::Done) {
-            return self.stop(self.wire_stop(&e));
+            let stop = self.wire_stop(&e);
+            return self.stop(stop);
         }
         self.last_write = Instant::now();
         if let Some(report) = meter.poll(true) {
@@ -304,9 +305,9 @@ impl Sending<'_> {
     }
 
     /// After our Cancel: read (and drop) what the peer still sends until it closes, briefly.
-    fn linger(&self) {
+    fn linger(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(2);
-        while let Ok(Ok(_)) = self.pump.frames.recv_deadline(deadline) {}
+        while let Ok(Ok(_)) = self.pump.next_deadline(deadline) {}
     }
 
     fn ping_if_idle(&mut self) -> Result<(), Stop> {
@@ -319,10 +320,10 @@ impl Sending<'_> {
         Ok(())
     }
 
-    fn wire_stop(&self, e: &WireError) -> Stop {
+    fn wire_stop(&mut self, e: &WireError) -> Stop {
         // A write error often means the peer cancelled and closed: look for its Cancel first.
         let deadline = Instant::now() + Duration::from_millis(500);
-        while let Ok(frame) = self.pump.frames.recv_deadline(deadline) {
+        while let Ok(frame) = self.pump.next_deadline(deadline) {
             match frame {
                 Ok(Frame::Message(Message::Cancel(CancelReason::User))) => {
                     return Stop::Cancelled(Party::Remote);
@@ -339,34 +340,18 @@ impl Sending<'_> {
 
     fn await_answer(&mut self) -> Result<Vec<WantedFile>, Outcome> {
         let tick = crossbeam_channel::tick(Duration::from_secs(1));
-        loop {
+        let arrivals = self.pump.arrivals();
+        let frame = loop {
+            if let Some(frame) = self.pump.queued() {
+                break frame;
+            }
             select! {
-                recv(self.pump.frames) -> frame => match frame {
-                    Ok(Ok(Frame::Message(Message::Accept(wanted)))) => return Ok(wanted),
-                    Ok(Ok(Frame::Message(Message::Decline(reason)))) => return Err(Outcome::Declined(reason)),
-                    Ok(Ok(Frame::Message(Message::NeedPin { wrong, retry_after_secs }))) => {
-                        self.shared.sink.emit(Event::PinRequired { id: self.id, to: self.to, wrong });
-                        return Err(Outcome::Failed(if retry_after_secs > 0 {
-                            format!("Too many wrong PINs: the receiver refuses this device for {retry_after_secs} s.")
-                        } else if wrong {
-                            "The PIN was wrong.".to_string()
-                        } else {
-                            "The receiver requires a PIN.".to_string()
-                        }));
+                recv(arrivals) -> batch => match batch {
+                    Ok(batch) => {
+                        if let Some(frame) = self.pump.take(batch) {
+                            break frame;
+                        }
                     }
-                    Ok(Ok(Frame::Message(Message::Cancel(CancelReason::User)))) => {
-                        return Err(Outcome::Cancelled { by: Party::Remote });
-                    }
-                    Ok(Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason))))) => {
-                        return Err(Outcome::Failed(format!("The receiver refused: {reason}")));
-                    }
-                    Ok(Ok(other)) => {
-                        return Err(Outcome::Failed(format!(
-                            "The receiver answered with an unexpected message ({}).",
-                            frame_name(&other)
-                        )));
-                    }
-                    Ok(Err(e)) => return Err(Outcome::Failed(describe_wire_error(self.to, &e))),
                     Err(_) => return Err(Outcome::Failed("The connection reader stopped.".into())),
                 },
                 recv(self.control) -> control => {
@@ -380,6 +365,40 @@ impl Sending<'_> {
                     }
                 }
             }
+        };
+        match frame {
+            Ok(Frame::Message(Message::Accept(wanted))) => Ok(wanted),
+            Ok(Frame::Message(Message::Decline(reason))) => Err(Outcome::Declined(reason)),
+            Ok(Frame::Message(Message::NeedPin {
+                wrong,
+                retry_after_secs,
+            })) => {
+                self.shared.sink.emit(Event::PinRequired {
+                    id: self.id,
+                    to: self.to,
+                    wrong,
+                });
+                Err(Outcome::Failed(if retry_after_secs > 0 {
+                    format!(
+                        "Too many wrong PINs: the receiver refuses this device for {retry_after_secs} s."
+                    )
+                } else if wrong {
+                    "The PIN was wrong.".to_string()
+                } else {
+                    "The receiver requires a PIN.".to_string()
+                }))
+            }
+            Ok(Frame::Message(Message::Cancel(CancelReason::User))) => {
+                Err(Outcome::Cancelled { by: Party::Remote })
+            }
+            Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason)))) => {
+                Err(Outcome::Failed(format!("The receiver refused: {reason}")))
+            }
+            Ok(other) => Err(Outcome::Failed(format!(
+                "The receiver answered with an unexpected message ({}).",
+                frame_name(&other)
+            ))),
+            Err(e) => Err(Outcome::Failed(describe_wire_error(self.to, &e))),
         }
     }
 
@@ -445,7 +464,7 @@ impl Sending<'_> {
     fn await_summary(&mut self) -> Result<(), Stop> {
         let mut cancel_sent = false;
         loop {
-            match self.pump.frames.recv_timeout(Duration::from_secs(1)) {
+            match self.pump.next_timeout(Duration::from_secs(1)) {
                 Ok(Err(_)) if cancel_sent => return Err(Stop::Cancelled(Party::Local)),
                 Ok(frame) => {
                     if self.handle_peer(frame)? {
@@ -487,12 +506,34 @@ impl Sending<'_> {
         let reader = readahead::start(jobs, format!("ferry-send-read-{}", self.id.0))
             .map_err(|e| Stop::Failed(format!("Cannot start a thread: {e}.")))?;
         let tick = crossbeam_channel::tick(Duration::from_secs(1));
+        let arrivals = self.pump.arrivals();
+        while let Some(frame) = self.pump.queued() {
+            self.handle_peer(frame)?;
+        }
         loop {
-            let piece = select! {
+            // The peer's verdicts and Cancel, without waiting: a try_recv on an
+            // empty channel costs next to nothing, a select per piece does not.
+            while let Ok(batch) = arrivals.try_recv() {
+                for frame in batch {
+                    self.handle_peer(frame)?;
+                }
+            }
+            if matches!(
+                self.control.try_recv(),
+                Ok(Control::Cancel) | Err(TryRecvError::Disconnected)
+            ) {
+                return Err(Stop::Cancelled(Party::Local));
+            }
+            let piece = match reader.pieces.try_recv() {
+                Ok(piece) => Ok(piece),
+                Err(TryRecvError::Disconnected) => Err(crossbeam_channel::RecvError),
+                Err(TryRecvError::Empty) => select! {
                 recv(reader.pieces) -> piece => piece,
-                recv(self.pump.frames) -> frame => match frame {
-                    Ok(frame) => {
-                        self.handle_peer(frame)?;
+                recv(arrivals) -> batch => match batch {
+                    Ok(batch) => {
+                        for frame in batch {
+                            self.handle_peer(frame)?;
+                        }
                         continue;
                     }
                     Err(_) => return Err(Stop::Failed("The connection reader stopped.".into())),
@@ -508,6 +549,7 @@ impl Sending<'_> {
                     self.ping_if_idle()?;
                     continue;
                 },
+                },
             };
             let message = match piece {
                 Ok(Piece::Data { buffer, len }) => {
@@ -521,6 +563,29 @@ impl Sending<'_> {
                     }
                     let _ = reader.recycle.try_send(buffer);
                     continue;
+                }
+                Ok(Piece::Whole {
+                    index,
+                    offset,
+                    bytes,
+                    sha256,
+                }) => {
+                    let entry = &self.entries[index as usize].entry;
+                    meter.set_current(&entry.path.join("/"));
+                    meter.skip(offset);
+                    let start = Message::FileStart { index, offset };
+                    self.writer.send(&start).map_err(|e| self.wire_stop(&e))?;
+                    if !bytes.is_empty() {
+                        self.writer
+                            .send_data(&bytes)
+                            .map_err(|e| self.wire_stop(&e))?;
+                        meter.advance(bytes.len() as u64);
+                    }
+                    meter.file_done();
+                    if let Some(report) = meter.poll(false) {
+                        self.shared.sink.emit_lossy(Event::Progress(report));
+                    }
+                    Message::FileEnd { index, sha256 }
                 }
                 Ok(Piece::Start { index, offset }) => {
                     let entry = &self.entries[index as usize].entry;

@@ -19,6 +19,14 @@ pub const FOLDER_MARKER: &str = ".ferry-incomplete";
 /// Suffix of the small file beside a partial file that says what it belongs to.
 pub const PART_META_SUFFIX: &str = ".meta";
 
+/// Files larger than this get their `.meta` sidecar when their partial file
+/// is created, so even a receiver that crashes leaves them resumable. Smaller
+/// files get it only if their transfer is interrupted in an orderly way
+/// (connection lost, disk full): for them the sidecar would cost more than
+/// sending the file again, and for 10,000 small files it doubled the file
+/// system work.
+pub const EAGER_META_BYTES: u64 = 1024 * 1024;
+
 /// What a partial file or unfinished folder belongs to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 struct Provenance {
@@ -45,6 +53,9 @@ pub struct FilePlan {
     pub offset: u64,
     /// The whole file is already under `final_path` from an earlier try.
     pub already_final: bool,
+    /// A partial file of ours without a sidecar sits at the partial path
+    /// (inside a resumed folder): it is replaced, not resumed.
+    pub stale_part: bool,
 }
 
 impl FilePlan {
@@ -224,6 +235,7 @@ pub fn plan(
                 modified_ms,
                 offset,
                 already_final: false,
+                stale_part: false,
             });
             continue;
         }
@@ -283,22 +295,36 @@ pub fn plan(
                     let (size, modified_ms) = (entry.size, entry.modified_ms);
                     let mut offset = 0;
                     let mut already_final = false;
+                    let mut stale_part = false;
                     let final_path = paths::first_free(&dir, &name, |candidate| {
                         if taken.contains(candidate) {
                             return false;
                         }
+                        if !resumed {
+                            // A new root did not exist a moment ago: nothing
+                            // inside it can be taken but by this plan (and
+                            // files are created with create_new regardless).
+                            return true;
+                        }
                         let part = paths::part_path(candidate);
-                        if resumed {
-                            if let Some(len) = resumable_part(&part, sender, size, modified_ms) {
-                                offset = len;
-                                return true;
-                            }
-                            let done = candidate.symlink_metadata();
-                            if done.is_ok_and(|m| m.is_file() && m.len() == size) {
-                                offset = size;
-                                already_final = true;
-                                return true;
-                            }
+                        if let Some(len) = resumable_part(&part, sender, size, modified_ms) {
+                            offset = len;
+                            return true;
+                        }
+                        let done = candidate.symlink_metadata();
+                        if done.is_ok_and(|m| m.is_file() && m.len() == size) {
+                            offset = size;
+                            already_final = true;
+                            return true;
+                        }
+                        if !paths::occupied(candidate)
+                            && part.symlink_metadata().is_ok_and(|m| m.is_file())
+                            && !paths::occupied(&meta_path(&part))
+                        {
+                            // A small file's partial, cut before it got a
+                            // sidecar, inside this sender's unfinished folder.
+                            stale_part = true;
+                            return true;
                         }
                         !paths::occupied(candidate) && !paths::occupied(&part)
                     })?;
@@ -311,6 +337,7 @@ pub fn plan(
                         modified_ms,
                         offset,
                         already_final,
+                        stale_part,
                     });
                 }
                 EntryKind::Text(_) => {}
@@ -356,26 +383,49 @@ pub fn promote(plan: &FilePlan) -> io::Result<PathBuf> {
         } else {
             dir.join(paths::numbered(&name, n))
         };
-        // A hard link fails if the target exists, which makes "never overwrite" atomic.
-        match fs::hard_link(&part, &candidate) {
-            Ok(()) => {
-                fs::remove_file(&part)?;
-                return Ok(candidate);
-            }
+        // An atomic rename that refuses to replace: one system call.
+        match rename_no_replace(&part, &candidate) {
+            Ok(true) => return Ok(candidate),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(_) => {
-                // File systems without hard links (FAT, some network shares).
-                if !paths::occupied(&candidate) {
-                    fs::rename(&part, &candidate)?;
+            // Not supported here: a hard link fails if the target exists,
+            // which makes "never overwrite" atomic too.
+            Ok(false) | Err(_) => match fs::hard_link(&part, &candidate) {
+                Ok(()) => {
+                    fs::remove_file(&part)?;
                     return Ok(candidate);
                 }
-            }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(_) => {
+                    // File systems without hard links (FAT, some network shares).
+                    if !paths::occupied(&candidate) {
+                        fs::rename(&part, &candidate)?;
+                        return Ok(candidate);
+                    }
+                }
+            },
         }
         n += 1;
         if n > 10_000 {
             return Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free name"));
         }
     }
+}
+
+/// Renames `from` to `to` unless `to` exists (`AlreadyExists` then), in one
+/// atomic step. `Ok(false)`: this system or file system cannot do that.
+#[cfg(target_os = "linux")]
+fn rename_no_replace(from: &Path, to: &Path) -> io::Result<bool> {
+    use rustix::fs::{CWD, RenameFlags, renameat_with};
+    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(true),
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => Ok(false),
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn rename_no_replace(_from: &Path, _to: &Path) -> io::Result<bool> {
+    Ok(false)
 }
 
 #[cfg(test)]
@@ -455,6 +505,44 @@ mod tests {
         let other = plan_all(dir.path(), &changed);
         assert_eq!(other.files[0].offset, 0);
         assert_eq!(other.files[0].final_path, dir.path().join("big (1).bin"));
+    }
+
+    /// Small files get no sidecar while they are written; if the receiver died
+    /// mid-file, their partial sits in the unfinished folder without one. A new
+    /// try of that folder must reuse the name (replacing the stale partial),
+    /// not add "a (1).txt" beside it.
+    #[test]
+    fn a_stale_partial_in_a_resumed_folder_is_replaced_not_renamed_around() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let o = offer(vec![
+            entry("album", EntryKind::Directory, 0),
+            entry("album/a.txt", EntryKind::File, 10),
+            entry("album/b.txt", EntryKind::File, 10),
+        ]);
+        let first = plan_all(dir.path(), &o);
+        assert!(first.files.iter().all(|f| !f.stale_part && f.offset == 0));
+        fs::write(first.files[0].part_path(), b"12345").expect("write");
+        let again = plan_all(dir.path(), &o);
+        assert_eq!(again.files[0].final_path, first.files[0].final_path);
+        assert!(again.files[0].stale_part);
+        assert_eq!(again.files[0].offset, 0);
+        assert!(!again.files[1].stale_part);
+        assert_eq!(again.files[1].final_path, first.files[1].final_path);
+    }
+
+    #[test]
+    fn a_partial_with_its_sidecar_in_a_resumed_folder_is_resumed() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let o = offer(vec![
+            entry("album", EntryKind::Directory, 0),
+            entry("album/a.txt", EntryKind::File, 10),
+        ]);
+        let first = plan_all(dir.path(), &o);
+        fs::write(first.files[0].part_path(), b"12345").expect("write");
+        write_part_meta(&first.files[0], "s1").expect("meta");
+        let again = plan_all(dir.path(), &o);
+        assert_eq!(again.files[0].offset, 5);
+        assert!(!again.files[0].stale_part);
     }
 
     #[test]

@@ -245,6 +245,9 @@ pub struct RelayOptions {
     pub flip_at: Option<u64>,
     /// Keep a copy of the first MiBs of client → server bytes.
     pub capture: bool,
+    /// Forward only this many client → server bytes, then cut the connection
+    /// (the server sees the stream end without a TLS close).
+    pub cut_after: Option<u64>,
 }
 
 impl Relay {
@@ -315,6 +318,13 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, options: RelayOptions, counters:
                 }
             }
         }
+        let n = match options.cut_after {
+            Some(cut) if total + n as u64 >= cut => {
+                let _ = to.write_all(&buf[..(cut - total) as usize]);
+                break;
+            }
+            _ => n,
+        };
         total += n as u64;
         if to.write_all(&buf[..n]).is_err() {
             break;
