@@ -240,7 +240,7 @@ fn receive(
         verified_bytes: 0,
         failures: Vec::new(),
     };
-    let outcome = session.run(&safe_paths);
+    let outcome = session.run(safe_paths);
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
         closer.close_write();
         session.linger();
@@ -290,9 +290,8 @@ impl Receiving<'_> {
         format!("{} ({})", self.offer.sender.alias, self.peer)
     }
 
-    fn run(&mut self, safe_paths: &[Option<PathBuf>]) -> Outcome {
+    fn run(&mut self, safe_paths: Vec<Option<PathBuf>>) -> Outcome {
         let settings = self.shared.receive_settings();
-        let summary = OfferSummary::of(&self.offer.entries, free_space(&settings.download_dir));
         let verdict = settings
             .accept
             .judge(&self.offer.sender.device_id, &self.offer.sender.alias);
@@ -310,6 +309,8 @@ impl Receiving<'_> {
                 short_code(&pinned)
             ));
         } else {
+            // Only when someone is asked: for 10,000 entries it is megabytes.
+            let summary = OfferSummary::of(&self.offer.entries, free_space(&settings.download_dir));
             self.shared.sink.emit(Event::Incoming {
                 id: self.id,
                 from: self.offer.sender.clone(),
@@ -331,7 +332,12 @@ impl Receiving<'_> {
         };
         // Settings may have changed while the prompt was open: use the current folder.
         let download_dir = self.shared.receive_settings().download_dir;
-        if let Err(reason) = self.prepare(&download_dir, safe_paths, &wanted) {
+        let prepared = self.prepare(&download_dir, &safe_paths, &wanted);
+        // The plan holds all that is needed from here on: free the entries
+        // (megabytes for 10,000 files) for the length of the transfer.
+        drop(safe_paths);
+        self.offer.entries = Vec::new();
+        if let Err(reason) = prepared {
             let _ = self.writer.send_now(&Message::Decline(reason.clone()));
             return Outcome::Failed(reason);
         }

@@ -16,14 +16,14 @@ use sha2::{Digest, Sha256};
 use super::progress::Meter;
 use super::pump::{self, Pump};
 use super::readahead::{self, Job, Piece};
-use super::source::{self, SourceEntry};
+use super::source;
 use super::transport::{Link, LinkError};
 use super::{Direction, Outcome, Party, TransferId};
 use crate::engine::{Control, Event, OfferSummary, Shared};
 use crate::identity::short_code;
 use crate::protocol::{
-    CancelReason, FileVerdict, Frame, FrameReader, FrameWriter, IDLE_TIMEOUT, Message, Offer,
-    PING_INTERVAL, WantedFile, WireError,
+    CancelReason, Entry, FileVerdict, Frame, FrameReader, FrameWriter, IDLE_TIMEOUT, Message,
+    Offer, PING_INTERVAL, WantedFile, WireError,
 };
 
 /// Bytes fed to SHA-256 per call: L2-sized pieces hash markedly faster than
@@ -125,7 +125,10 @@ struct Sending<'a> {
     pump: Pump,
     writer: FrameWriter<Box<dyn io::Write + Send>>,
     last_write: Instant,
-    entries: Vec<SourceEntry>,
+    /// The offered entries (moved out of the offer once it is sent).
+    entries: Vec<Entry>,
+    /// Where each file entry's bytes are, by entry index.
+    locals: Vec<Option<PathBuf>>,
     verified: u32,
     verified_bytes: u64,
     failures: Vec<String>,
@@ -139,13 +142,17 @@ fn run(
     what: What,
     control: &Receiver<Control>,
 ) -> Outcome {
-    let entries = match what {
+    let sources = match what {
         What::Paths(paths) => match source::collect(&paths) {
             Ok(entries) => entries,
             Err(e) => return Outcome::Failed(format!("Cannot send: {e}.")),
         },
         What::Text(text) => vec![source::text_entry(text)],
     };
+    // One copy of the entries, not three: they move into the offer, and back
+    // out of it once it is sent (10,000 entries are megabytes).
+    let (entries, locals): (Vec<Entry>, Vec<Option<PathBuf>>) =
+        sources.into_iter().map(|s| (s.entry, s.local)).unzip();
     let pin = shared
         .sender_pins
         .lock()
@@ -154,7 +161,7 @@ fn run(
     let offer = Offer {
         transfer_id: random_u64(),
         sender: shared.device(),
-        entries: entries.iter().map(|e| e.entry.clone()).collect(),
+        entries,
         pin,
     };
     if let Err(e) = offer.check_limits() {
@@ -189,9 +196,13 @@ fn run(
     }
     let peer_id = link.peer_id.clone();
     let mut writer = FrameWriter::new(link.writer);
-    if let Err(e) = writer.send_now(&Message::Offer(offer.clone())) {
+    let message = Message::Offer(offer);
+    if let Err(e) = writer.send_now(&message) {
         return Outcome::Failed(describe_wire_error(to, &e));
     }
+    let Message::Offer(offer) = message else {
+        unreachable!("built as an offer just above")
+    };
     let pump = match pump::start(
         FrameReader::new(link.reader),
         format!("ferry-send-rx-{}", id.0),
@@ -213,7 +224,8 @@ fn run(
         pump,
         writer,
         last_write: Instant::now(),
-        entries,
+        entries: offer.entries,
+        locals,
         verified: 0,
         verified_bytes: 0,
         failures: Vec::new(),
@@ -250,7 +262,7 @@ impl Sending<'_> {
         }
         let bytes: u64 = wanted
             .iter()
-            .map(|w| self.entries[w.index as usize].entry.size)
+            .map(|w| self.entries[w.index as usize].size)
             .sum();
         let resumed: u64 = wanted.iter().map(|w| w.offset).sum();
         self.shared.sink.emit(Event::Started {
@@ -405,7 +417,7 @@ impl Sending<'_> {
     fn check_wanted(&self, wanted: &[WantedFile]) -> Result<(), String> {
         let mut previous: Option<u32> = None;
         for want in wanted {
-            let entry = self.entries.get(want.index as usize).map(|e| &e.entry);
+            let entry = self.entries.get(want.index as usize);
             let valid = entry.is_some_and(|e| {
                 e.kind == crate::protocol::EntryKind::File && want.offset <= e.size
             }) && previous.is_none_or(|p| p < want.index);
@@ -421,7 +433,7 @@ impl Sending<'_> {
         match frame {
             Ok(Frame::Message(Message::FileResult { index, verdict })) => {
                 self.results_pending = self.results_pending.saturating_sub(1);
-                let Some(entry) = self.entries.get(index as usize).map(|e| &e.entry) else {
+                let Some(entry) = self.entries.get(index as usize) else {
                     return Err(Stop::Failed(
                         "The receiver reported on a file that was not sent.".into(),
                     ));
@@ -492,14 +504,13 @@ impl Sending<'_> {
         let jobs = wanted
             .iter()
             .map(|want| {
-                let source = &self.entries[want.index as usize];
+                let entry = &self.entries[want.index as usize];
                 Job {
                     index: want.index,
                     offset: want.offset,
-                    size: source.entry.size,
-                    modified_ms: source.entry.modified_ms,
-                    local: source.local.clone(),
-                    name: source.entry.path.join("/"),
+                    size: entry.size,
+                    modified_ms: entry.modified_ms,
+                    local: self.locals[want.index as usize].take(),
                 }
             })
             .collect();
@@ -570,7 +581,7 @@ impl Sending<'_> {
                     bytes,
                     sha256,
                 }) => {
-                    let entry = &self.entries[index as usize].entry;
+                    let entry = &self.entries[index as usize];
                     meter.set_current(&entry.path.join("/"));
                     meter.skip(offset);
                     let start = Message::FileStart { index, offset };
@@ -588,7 +599,7 @@ impl Sending<'_> {
                     Message::FileEnd { index, sha256 }
                 }
                 Ok(Piece::Start { index, offset }) => {
-                    let entry = &self.entries[index as usize].entry;
+                    let entry = &self.entries[index as usize];
                     meter.set_current(&entry.path.join("/"));
                     meter.skip(offset);
                     Message::FileStart { index, offset }

@@ -45,8 +45,6 @@ pub struct Job {
     pub modified_ms: Option<i64>,
     /// Where the bytes are.
     pub local: Option<PathBuf>,
-    /// Relative path for messages.
-    pub name: String,
 }
 
 /// What the reader hands to the sending worker, in wire order.
@@ -166,7 +164,9 @@ impl Reader {
     fn file(&mut self, job: &Job) -> Result<(), Gone> {
         let index = job.index;
         let Some(local) = &job.local else {
-            return self.send(Piece::Failed(format!("{} has no local file", job.name)));
+            return self.send(Piece::Failed(format!(
+                "entry {index} of the offer has no local file"
+            )));
         };
         let mut file = match File::open(local) {
             Ok(file) => file,

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
+use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -169,7 +170,10 @@ pub fn plan(
     wanted: &HashSet<u32>,
 ) -> io::Result<Plan> {
     let sender = offer.sender.device_id.as_str();
-    let mut result = Plan::default();
+    let mut result = Plan {
+        files: Vec::with_capacity(wanted.len()),
+        ..Plan::default()
+    };
     // Group wanted entries by their top-level name, in offer order.
     let mut groups: BTreeMap<usize, (String, Vec<usize>)> = BTreeMap::new();
     let mut first_seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -206,7 +210,11 @@ pub fn plan(
             .push(i);
     }
 
-    let mut taken: HashSet<PathBuf> = HashSet::new();
+    // Names this plan already gave out, as hashes: a clone of every path
+    // would cost megabytes for 10,000 files. A (vanishingly rare) collision
+    // only gives a file a numbered name.
+    let hasher = RandomState::new();
+    let mut taken: HashSet<u64> = HashSet::new();
     for (first, (top, members)) in groups {
         let first_entry = &offer.entries[first];
         let single_file = members.len() == 1
@@ -216,7 +224,7 @@ pub fn plan(
             let (size, modified_ms) = (first_entry.size, first_entry.modified_ms);
             let mut offset = 0;
             let final_path = paths::first_free(root_dir, &top, |candidate| {
-                if taken.contains(candidate) {
+                if taken.contains(&hasher.hash_one(candidate)) {
                     return false;
                 }
                 let part = paths::part_path(candidate);
@@ -226,7 +234,7 @@ pub fn plan(
                 }
                 !paths::occupied(candidate) && !paths::occupied(&part)
             })?;
-            taken.insert(final_path.clone());
+            taken.insert(hasher.hash_one(&final_path));
             result.files.push(FilePlan {
                 index: first as u32,
                 display: top.clone(),
@@ -244,7 +252,7 @@ pub fn plan(
         let print = fingerprint(offer, &members);
         let mut resumed = false;
         let root = paths::first_free(root_dir, &top, |candidate| {
-            if taken.contains(candidate) {
+            if taken.contains(&hasher.hash_one(candidate)) {
                 return false;
             }
             if candidate.symlink_metadata().is_ok_and(|m| m.is_dir()) {
@@ -256,7 +264,7 @@ pub fn plan(
             }
             !paths::occupied(candidate)
         })?;
-        taken.insert(root.clone());
+        taken.insert(hasher.hash_one(&root));
         let root_name = root.file_name().unwrap_or_default().to_os_string();
         result.create.push(PathBuf::from(&root_name));
         if !resumed {
@@ -286,7 +294,10 @@ pub fn plan(
                 EntryKind::File => {
                     let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();
                     let dir = root_dir.join(&parent);
-                    result.create.push(parent);
+                    // Files of one folder come together: list the folder once.
+                    if result.create.last() != Some(&parent) {
+                        result.create.push(parent);
+                    }
                     let name = path
                         .file_name()
                         .unwrap_or_default()
@@ -297,7 +308,7 @@ pub fn plan(
                     let mut already_final = false;
                     let mut stale_part = false;
                     let final_path = paths::first_free(&dir, &name, |candidate| {
-                        if taken.contains(candidate) {
+                        if taken.contains(&hasher.hash_one(candidate)) {
                             return false;
                         }
                         if !resumed {
@@ -328,7 +339,7 @@ pub fn plan(
                         }
                         !paths::occupied(candidate) && !paths::occupied(&part)
                     })?;
-                    taken.insert(final_path.clone());
+                    taken.insert(hasher.hash_one(&final_path));
                     result.files.push(FilePlan {
                         index: i as u32,
                         display,
@@ -344,7 +355,8 @@ pub fn plan(
             }
         }
     }
-    result.files.sort_by_key(|f| f.index);
+    // Indices are unique: an unstable sort needs no scratch copy of the plan.
+    result.files.sort_unstable_by_key(|f| f.index);
     Ok(result)
 }
 

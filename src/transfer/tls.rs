@@ -15,6 +15,11 @@ use rustls::Connection;
 /// Raw bytes read from the socket per system call.
 const RAW_READ: usize = 256 * 1024;
 
+/// Most plaintext sealed per write: a data frame with its header and a few
+/// small frames before it. It bounds the sealed records held at once (a
+/// 10,000-file offer is megabytes, and is sent in pieces).
+const MAX_SEAL: usize = 512 * 1024 + 16 * 1024;
+
 fn lock(conn: &Mutex<Connection>) -> io::Result<MutexGuard<'_, Connection>> {
     conn.lock()
         .map_err(|_| io::Error::other("TLS state poisoned by a panicked thread"))
@@ -162,14 +167,25 @@ impl TlsWriter {
 
 impl Write for TlsWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let buf = &buf[..buf.len().min(MAX_SEAL)];
         let n = lock(&self.conn)?.writer().write(buf)?;
         self.flush_sealed()?;
         Ok(n)
     }
 
-    /// Encrypts all slices as one stream of records and sends them in one go.
+    /// Encrypts the slices (up to [`MAX_SEAL`] bytes of them) as one stream
+    /// of records and sends them in one go.
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        let n = lock(&self.conn)?.writer().write_vectored(bufs)?;
+        let mut total = 0;
+        let mut take = Vec::with_capacity(bufs.len());
+        for buf in bufs {
+            let n = buf.len().min(MAX_SEAL - total);
+            if n > 0 {
+                take.push(io::IoSlice::new(&buf[..n]));
+            }
+            total += n;
+        }
+        let n = lock(&self.conn)?.writer().write_vectored(&take)?;
         self.flush_sealed()?;
         Ok(n)
     }
