@@ -141,19 +141,26 @@ impl Identity {
         let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key));
         let provider = provider();
         let algorithms = provider.signature_verification_algorithms;
-        let client = ClientConfig::builder_with_provider(provider.clone())
+        let mut client = ClientConfig::builder_with_provider(provider.clone())
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(crypto)?
             .dangerous()
             .with_custom_certificate_verifier(Arc::new(AnyPeerCert(algorithms)))
             .with_client_auth_cert(vec![cert.clone()], key.clone_key())
             .map_err(crypto)?;
-        let server = ServerConfig::builder_with_provider(provider)
+        let mut server = ServerConfig::builder_with_provider(provider)
             .with_protocol_versions(&[&rustls::version::TLS13])
             .map_err(crypto)?
             .with_client_cert_verifier(Arc::new(AnyPeerCert(algorithms)))
             .with_single_cert(vec![cert.clone()], key)
             .map_err(crypto)?;
+        // After the handshake rustls hands the traffic secrets to
+        // transfer::tls, which seals and opens the records itself (one copy
+        // per byte instead of three; see that module). Ferry never resumes
+        // sessions, so the server sends no tickets.
+        client.enable_secret_extraction = true;
+        server.enable_secret_extraction = true;
+        server.send_tls13_tickets = 0;
         Ok(Identity {
             cert,
             fingerprint,

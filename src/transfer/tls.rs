@@ -1,197 +1,608 @@
-//! A TLS 1.3 connection split into a read half and a write half that two
-//! threads can use at once. rustls keeps one state machine per connection, so
-//! both halves share it behind a mutex — but neither half ever holds the lock
-//! while blocked on the socket: the reader decrypts bytes it already read, the
-//! writer encrypts into its own buffer and writes after unlocking. That keeps
-//! a sender's streaming and its listening for a cancel from blocking each
-//! other. This module knows nothing of Ferry's frames.
+//! TLS 1.3 for a transfer connection, in two halves that two threads use at
+//! once. rustls makes the handshake (through its unbuffered API) and keeps
+//! the secrets (its "kernel connection" API, made for kTLS); the record layer
+//! — sealing and opening TLS 1.3 records (RFC 8446 §5) with the negotiated
+//! AEAD — is done here with ring, in place. That is one copy of each byte per
+//! direction instead of three, no allocation per record, and no lock between
+//! the read half and the write half: each owns its key and sequence number.
+//! rustls still derives the new secrets when a key is updated.
+//!
+//! What this layer does beyond encrypting application data: it sends a
+//! close_notify when the writer is dropped and reports a stream cut without
+//! one as an error; it updates its sending key (KeyUpdate) well before the
+//! cipher's confidentiality limit, and when the peer asks; it follows the
+//! peer's KeyUpdates; it ignores NewSessionTicket; any other alert or
+//! post-handshake message ends the connection. The records on the wire are
+//! ordinary TLS 1.3 records. This module knows nothing of Ferry's frames.
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
 
-use rustls::Connection;
+use ring::aead::{self, Aad, LessSafeKey, Nonce, UnboundKey};
+use rustls::client::{ClientConnectionData, UnbufferedClientConnection};
+use rustls::kernel::KernelConnection;
+use rustls::pki_types::ServerName;
+use rustls::server::{ServerConnectionData, UnbufferedServerConnection};
+use rustls::unbuffered::{ConnectionState, EncodeError, InsufficientSizeError, UnbufferedStatus};
+use rustls::{ClientConfig, ConnectionTrafficSecrets, ServerConfig, SupportedCipherSuite};
 
-/// Raw bytes read from the socket per system call.
+/// Raw bytes read from the socket per system call (at most).
 const RAW_READ: usize = 256 * 1024;
 
+/// Largest plaintext in one record (RFC 8446 §5.1).
+const MAX_PLAIN: usize = 16 * 1024;
+
+/// Largest record body (encrypted inner plaintext) a peer may send (§5.2).
+const MAX_BODY: usize = MAX_PLAIN + 256;
+
+/// Record header: type, legacy version, length.
+const HEADER: usize = 5;
+
+/// AEAD tag length of every TLS 1.3 cipher suite.
+const TAG: usize = 16;
+
 /// Most plaintext sealed per write: a data frame with its header and a few
-/// small frames before it. It bounds the sealed records held at once (a
-/// 10,000-file offer is megabytes, and is sent in pieces).
+/// small frames before it. It bounds the sealed records held at once.
 const MAX_SEAL: usize = 512 * 1024 + 16 * 1024;
 
-fn lock(conn: &Mutex<Connection>) -> io::Result<MutexGuard<'_, Connection>> {
-    conn.lock()
-        .map_err(|_| io::Error::other("TLS state poisoned by a panicked thread"))
+const CONTENT_ALERT: u8 = 21;
+const CONTENT_HANDSHAKE: u8 = 22;
+const CONTENT_DATA: u8 = 23;
+const HANDSHAKE_NEW_SESSION_TICKET: u8 = 4;
+const HANDSHAKE_KEY_UPDATE: u8 = 24;
+
+fn tls_error(what: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("TLS error: {what}"))
 }
 
-fn tls_error(e: rustls::Error) -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidData, format!("TLS error: {e}"))
+/// A connection after its handshake.
+pub struct Established {
+    /// Plaintext from the peer.
+    pub reader: TlsReader,
+    /// Plaintext to the peer.
+    pub writer: TlsWriter,
+    /// The certificate the peer presented (DER).
+    pub peer_certificate: Vec<u8>,
 }
 
-/// Splits an established (handshake finished) connection into two halves.
-pub fn split(conn: Connection, stream: TcpStream) -> io::Result<(TlsReader, TlsWriter)> {
-    let mut conn = conn;
-    // Encrypt whole frames at once instead of in 64 KiB pieces.
-    conn.set_buffer_limit(None);
-    let shared = Arc::new(Mutex::new(conn));
-    // The handshake may have read past its own end: the peer's first message
-    // can already sit inside rustls. The reader drains rustls before it
-    // waits on the socket, so those bytes are not lost.
+/// Makes the handshake as client on `stream` and splits the connection.
+pub fn connect(
+    stream: TcpStream,
+    config: Arc<ClientConfig>,
+    name: ServerName<'static>,
+) -> io::Result<Established> {
+    let conn = UnbufferedClientConnection::new(config, name).map_err(tls_error)?;
+    establish(conn, stream)
+}
+
+/// Makes the handshake as server on `stream` and splits the connection.
+pub fn accept(stream: TcpStream, config: Arc<ServerConfig>) -> io::Result<Established> {
+    let conn = UnbufferedServerConnection::new(config).map_err(tls_error)?;
+    establish(conn, stream)
+}
+
+/// The two kinds of unbuffered connection, as the handshake driver needs them.
+trait Handshaking:
+    std::ops::DerefMut<Target = rustls::unbuffered::UnbufferedConnectionCommon<Self::Data>>
+{
+    type Data: Send + Sync + 'static;
+    fn process<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data>;
+    fn into_kernel(
+        self,
+    ) -> Result<(rustls::ExtractedSecrets, KernelConnection<Self::Data>), rustls::Error>;
+}
+
+impl Handshaking for UnbufferedClientConnection {
+    type Data = ClientConnectionData;
+    fn process<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
+        self.process_tls_records(incoming)
+    }
+    fn into_kernel(
+        self,
+    ) -> Result<(rustls::ExtractedSecrets, KernelConnection<Self::Data>), rustls::Error> {
+        self.dangerous_into_kernel_connection()
+    }
+}
+
+impl Handshaking for UnbufferedServerConnection {
+    type Data = ServerConnectionData;
+    fn process<'c, 'i>(
+        &'c mut self,
+        incoming: &'i mut [u8],
+    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
+        self.process_tls_records(incoming)
+    }
+    fn into_kernel(
+        self,
+    ) -> Result<(rustls::ExtractedSecrets, KernelConnection<Self::Data>), rustls::Error> {
+        self.dangerous_into_kernel_connection()
+    }
+}
+
+/// New traffic secrets after a key update, from rustls.
+trait Rekey: Send {
+    fn next_tx(&mut self) -> Result<ConnectionTrafficSecrets, rustls::Error>;
+    fn next_rx(&mut self) -> Result<ConnectionTrafficSecrets, rustls::Error>;
+}
+
+impl<D> Rekey for KernelConnection<D>
+where
+    KernelConnection<D>: Send,
+{
+    fn next_tx(&mut self) -> Result<ConnectionTrafficSecrets, rustls::Error> {
+        self.update_tx_secret().map(|(_, secrets)| secrets)
+    }
+    fn next_rx(&mut self) -> Result<ConnectionTrafficSecrets, rustls::Error> {
+        self.update_rx_secret().map(|(_, secrets)| secrets)
+    }
+}
+
+/// What the halves share: rustls' key schedule (locked only to update a key)
+/// and the peer's request for a new sending key.
+struct Shared {
+    rekey: Mutex<Box<dyn Rekey>>,
+    update_requested: AtomicBool,
+}
+
+impl Shared {
+    fn next(&self, tx: bool) -> io::Result<ConnectionTrafficSecrets> {
+        let mut rekey = self
+            .rekey
+            .lock()
+            .map_err(|_| io::Error::other("TLS state poisoned by a panicked thread"))?;
+        if tx { rekey.next_tx() } else { rekey.next_rx() }.map_err(tls_error)
+    }
+}
+
+/// One direction's AEAD state.
+struct Cipher {
+    key: LessSafeKey,
+    iv: [u8; 12],
+    seq: u64,
+    /// Records after which this key must not be used any more.
+    limit: u64,
+}
+
+impl Cipher {
+    fn new(secrets: ConnectionTrafficSecrets, seq: u64, limit: u64) -> io::Result<Cipher> {
+        let (algorithm, key, iv) = match &secrets {
+            ConnectionTrafficSecrets::Aes128Gcm { key, iv } => (&aead::AES_128_GCM, key, iv),
+            ConnectionTrafficSecrets::Aes256Gcm { key, iv } => (&aead::AES_256_GCM, key, iv),
+            ConnectionTrafficSecrets::Chacha20Poly1305 { key, iv } => {
+                (&aead::CHACHA20_POLY1305, key, iv)
+            }
+            _ => return Err(tls_error("unsupported cipher suite")),
+        };
+        let key = UnboundKey::new(algorithm, key.as_ref()).map_err(|_| tls_error("bad key"))?;
+        let iv: [u8; 12] = iv
+            .as_ref()
+            .try_into()
+            .map_err(|_| tls_error("bad IV length"))?;
+        Ok(Cipher {
+            key: LessSafeKey::new(key),
+            iv,
+            seq,
+            limit,
+        })
+    }
+
+    /// The per-record nonce: the IV XOR the sequence number (RFC 8446 §5.3).
+    fn nonce(&self) -> Nonce {
+        let mut nonce = self.iv;
+        for (n, s) in nonce[4..].iter_mut().zip(self.seq.to_be_bytes()) {
+            *n ^= s;
+        }
+        Nonce::assume_unique_for_key(nonce)
+    }
+}
+
+/// Drives the handshake to its end, then hands the connection to the halves.
+fn establish<C: Handshaking>(mut conn: C, mut stream: TcpStream) -> io::Result<Established>
+where
+    KernelConnection<C::Data>: Send,
+{
+    let mut incoming = vec![0u8; 64 * 1024];
+    let mut used = 0;
+    let mut outgoing = vec![0u8; 16 * 1024];
+    let mut out_used = 0;
+    // Application data rustls decrypted while finishing the handshake.
+    let mut early = Vec::new();
+    loop {
+        let UnbufferedStatus { discard, state } = conn.process(&mut incoming[..used]);
+        let mut read_more = false;
+        let mut done = false;
+        match state.map_err(tls_error)? {
+            ConnectionState::EncodeTlsData(mut data) => loop {
+                match data.encode(&mut outgoing[out_used..]) {
+                    Ok(n) => {
+                        out_used += n;
+                        break;
+                    }
+                    Err(EncodeError::InsufficientSize(InsufficientSizeError { required_size })) => {
+                        outgoing.resize(out_used + required_size, 0);
+                    }
+                    Err(e) => return Err(tls_error(e)),
+                }
+            },
+            ConnectionState::TransmitTlsData(data) => {
+                stream.write_all(&outgoing[..out_used])?;
+                out_used = 0;
+                data.done();
+            }
+            ConnectionState::BlockedHandshake => read_more = true,
+            ConnectionState::ReadTraffic(mut data) => {
+                while let Some(record) = data.next_record() {
+                    early.extend_from_slice(record.map_err(tls_error)?.payload);
+                }
+            }
+            ConnectionState::WriteTraffic(_) => done = true,
+            ConnectionState::PeerClosed | ConnectionState::Closed => {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the peer closed the connection during the TLS handshake",
+                ));
+            }
+            other => return Err(tls_error(format!("unexpected state {other:?}"))),
+        }
+        if discard > 0 {
+            incoming.copy_within(discard..used, 0);
+            used -= discard;
+        }
+        if done {
+            break;
+        }
+        if read_more {
+            if used == incoming.len() {
+                // rustls caps handshake messages at 64 KiB; a record more.
+                if incoming.len() >= 128 * 1024 {
+                    return Err(tls_error("handshake too large"));
+                }
+                incoming.resize(incoming.len() * 2, 0);
+            }
+            let n = stream.read(&mut incoming[used..])?;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the peer closed the connection during the TLS handshake",
+                ));
+            }
+            used += n;
+        }
+    }
+    let peer_certificate = conn
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .map(|cert| cert.as_ref().to_vec())
+        .ok_or_else(|| tls_error("the peer presented no certificate"))?;
+    let (secrets, kernel) = conn.into_kernel().map_err(tls_error)?;
+    let limit = match kernel.negotiated_cipher_suite() {
+        SupportedCipherSuite::Tls13(suite) => suite.common.confidentiality_limit,
+        #[allow(unreachable_patterns)]
+        _ => return Err(tls_error("not TLS 1.3")),
+    };
+    let shared = Arc::new(Shared {
+        rekey: Mutex::new(Box::new(kernel)),
+        update_requested: AtomicBool::new(false),
+    });
+    let (tx_seq, tx_secrets) = secrets.tx;
+    let (rx_seq, rx_secrets) = secrets.rx;
+    // Bytes after the handshake that rustls left alone (a partial record).
+    let mut buf = vec![0u8; RAW_READ + HEADER + MAX_BODY];
+    buf[..used].copy_from_slice(&incoming[..used]);
     let reader = TlsReader {
-        conn: shared.clone(),
         socket: stream.try_clone()?,
-        raw: vec![0u8; RAW_READ],
-        raw_pos: 0,
-        raw_len: 0,
-        socket_eof: false,
-        eof_told: false,
+        buf,
+        start: 0,
+        end: used,
+        plain: 0..0,
+        early,
+        early_pos: 0,
+        rx: Cipher::new(rx_secrets, rx_seq, limit)?,
+        shared: shared.clone(),
+        closed: false,
     };
     let writer = TlsWriter {
-        conn: shared,
         socket: stream,
-        sealed: Vec::new(),
+        out: Vec::with_capacity(MAX_SEAL + MAX_SEAL / MAX_PLAIN * (HEADER + 1 + TAG) + 64),
+        tx: Cipher::new(tx_secrets, tx_seq, limit)?,
+        // Update the sending key at half the limit: far from it, whatever
+        // the peer does.
+        rekey_at: limit / 2,
+        shared,
+        failed: false,
     };
-    Ok((reader, writer))
+    Ok(Established {
+        reader,
+        writer,
+        peer_certificate,
+    })
 }
 
-/// The read half. Plaintext goes from rustls straight into the caller's
-/// buffer: no copy in between.
+/// The read half.
 pub struct TlsReader {
-    conn: Arc<Mutex<Connection>>,
     socket: TcpStream,
-    /// Raw bytes from the socket; `raw[raw_pos..raw_len]` not yet given to rustls.
-    raw: Vec<u8>,
-    raw_pos: usize,
-    raw_len: usize,
-    /// The socket reached EOF.
-    socket_eof: bool,
-    /// rustls has been told about that EOF.
-    eof_told: bool,
+    /// Raw bytes; `buf[start..end]` are not yet opened.
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+    /// Opened plaintext not yet handed out, inside `buf`.
+    plain: std::ops::Range<usize>,
+    /// Plaintext rustls opened during the handshake.
+    early: Vec<u8>,
+    early_pos: usize,
+    rx: Cipher,
+    shared: Arc<Shared>,
+    /// The peer sent close_notify.
+    closed: bool,
 }
 
 impl TlsReader {
-    /// Under the lock: moves decrypted plaintext into `buf`, feeding rustls
-    /// the raw bytes already read while `buf` has room. Returns the bytes
-    /// moved, `Ok(0)` only at a clean close, or `None` when the socket must
-    /// be read first.
-    fn drain(&mut self, buf: &mut [u8]) -> io::Result<Option<usize>> {
-        let mut conn = lock(&self.conn)?;
-        let mut filled = 0;
-        loop {
-            match conn.reader().read(&mut buf[filled..]) {
-                Ok(0) if filled == 0 => return Ok(Some(0)),
-                Ok(0) => return Ok(Some(filled)),
-                Ok(n) => {
-                    filled += n;
-                    if filled == buf.len() {
-                        return Ok(Some(filled));
-                    }
-                    continue;
-                }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-                Err(_) if filled > 0 => return Ok(Some(filled)),
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
-                    return Err(io::Error::new(
-                        io::ErrorKind::UnexpectedEof,
-                        "connection cut without a TLS close",
-                    ));
-                }
-                Err(e) => return Err(e),
-            }
-            if self.raw_pos < self.raw_len {
-                let mut input = &self.raw[self.raw_pos..self.raw_len];
-                let fed = conn.read_tls(&mut input)?;
-                if fed == 0 {
-                    return Err(io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        "TLS error: input after the end of the stream",
-                    ));
-                }
-                self.raw_pos += fed;
-            } else if self.socket_eof && !self.eof_told {
-                // Tell rustls, so it can tell a clean close from a cut one.
-                conn.read_tls(&mut &[][..])?;
-                self.eof_told = true;
-            } else {
-                return Ok((filled > 0).then_some(filled));
-            }
-            conn.process_new_packets().map_err(tls_error)?;
+    /// Opens the next whole record in the buffer, if there is one. Returns
+    /// false when more bytes must be read first.
+    fn open_next(&mut self) -> io::Result<bool> {
+        let available = self.end - self.start;
+        if available < HEADER {
+            return Ok(false);
         }
+        let mut header = [0u8; HEADER];
+        header.copy_from_slice(&self.buf[self.start..self.start + HEADER]);
+        let len = u16::from_be_bytes([header[3], header[4]]) as usize;
+        if header[0] != CONTENT_DATA || header[1] != 3 || !(TAG + 1..=MAX_BODY).contains(&len) {
+            return Err(tls_error(format!(
+                "malformed record (type {}, length {len})",
+                header[0]
+            )));
+        }
+        if available < HEADER + len {
+            return Ok(false);
+        }
+        if self.rx.seq >= self.rx.limit {
+            return Err(tls_error("the peer did not update its key in time"));
+        }
+        let body = self.start + HEADER;
+        let nonce = self.rx.nonce();
+        let opened = self
+            .rx
+            .key
+            .open_in_place(nonce, Aad::from(header), &mut self.buf[body..body + len])
+            .map_err(|_| tls_error("a record failed authentication"))?
+            .len();
+        self.rx.seq += 1;
+        self.start += HEADER + len;
+        // The content type is the last non-zero byte; zeros after it are padding.
+        let Some(last) = self.buf[body..body + opened].iter().rposition(|&b| b != 0) else {
+            return Err(tls_error("a record without a content type"));
+        };
+        let content = body..body + last;
+        match self.buf[body + last] {
+            CONTENT_DATA => self.plain = content,
+            CONTENT_ALERT => self.alert(content)?,
+            CONTENT_HANDSHAKE => self.handshake(content)?,
+            other => return Err(tls_error(format!("unexpected content type {other}"))),
+        }
+        Ok(true)
+    }
+
+    fn alert(&mut self, content: std::ops::Range<usize>) -> io::Result<()> {
+        match self.buf[content] {
+            [_, 0] => {
+                self.closed = true;
+                Ok(())
+            }
+            // user_canceled: a close_notify follows.
+            [_, 90] => Ok(()),
+            [_, description] => Err(tls_error(format!("the peer sent alert {description}"))),
+            _ => Err(tls_error("a malformed alert")),
+        }
+    }
+
+    /// Post-handshake messages; each must sit whole in one record.
+    fn handshake(&mut self, content: std::ops::Range<usize>) -> io::Result<()> {
+        let mut at = content.start;
+        while at < content.end {
+            let message = &self.buf[at..content.end];
+            if message.len() < 4 {
+                return Err(tls_error("a split handshake message"));
+            }
+            let len = u32::from_be_bytes([0, message[1], message[2], message[3]]) as usize;
+            if message.len() < 4 + len {
+                return Err(tls_error("a split handshake message"));
+            }
+            match (message[0], &message[4..4 + len]) {
+                (HANDSHAKE_NEW_SESSION_TICKET, _) => {}
+                (HANDSHAKE_KEY_UPDATE, &[request]) if request <= 1 => {
+                    // A key change ends the record (§5.1).
+                    if at + 4 + len != content.end {
+                        return Err(tls_error("data after a key update in one record"));
+                    }
+                    let secrets = self.shared.next(false)?;
+                    self.rx = Cipher::new(secrets, 0, self.rx.limit)?;
+                    if request == 1 {
+                        self.shared.update_requested.store(true, Ordering::SeqCst);
+                    }
+                }
+                (kind, _) => {
+                    return Err(tls_error(format!("unexpected handshake message {kind}")));
+                }
+            }
+            at += 4 + len;
+        }
+        Ok(())
     }
 }
 
 impl Read for TlsReader {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        loop {
-            if let Some(n) = self.drain(buf)? {
-                return Ok(n);
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let mut filled = 0;
+        while filled < out.len() {
+            if self.early_pos < self.early.len() {
+                let n = (out.len() - filled).min(self.early.len() - self.early_pos);
+                out[filled..filled + n]
+                    .copy_from_slice(&self.early[self.early_pos..self.early_pos + n]);
+                self.early_pos += n;
+                filled += n;
+                if self.early_pos == self.early.len() {
+                    self.early = Vec::new();
+                    self.early_pos = 0;
+                }
+                continue;
             }
-            // Block on the socket without holding the lock.
-            let n = match self.socket.read(&mut self.raw) {
+            if !self.plain.is_empty() {
+                let n = (out.len() - filled).min(self.plain.len());
+                out[filled..filled + n]
+                    .copy_from_slice(&self.buf[self.plain.start..self.plain.start + n]);
+                self.plain.start += n;
+                filled += n;
+                continue;
+            }
+            if self.closed || self.open_next()? {
+                if self.closed {
+                    break;
+                }
+                continue;
+            }
+            // Never wait on the socket with plaintext in hand.
+            if filled > 0 {
+                break;
+            }
+            if self.buf.len() - self.end < HEADER + MAX_BODY {
+                // Keep only the partial record, at the front.
+                self.buf.copy_within(self.start..self.end, 0);
+                self.end -= self.start;
+                self.start = 0;
+                self.plain = 0..0;
+            }
+            let n = match self.socket.read(&mut self.buf[self.end..]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             };
-            self.raw_pos = 0;
-            self.raw_len = n;
-            self.socket_eof = n == 0;
+            if n == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "connection cut without a TLS close",
+                ));
+            }
+            self.end += n;
         }
+        Ok(filled)
     }
 }
 
 /// The write half.
 pub struct TlsWriter {
-    conn: Arc<Mutex<Connection>>,
     socket: TcpStream,
-    sealed: Vec<u8>,
+    /// Sealed records waiting to be written.
+    out: Vec<u8>,
+    tx: Cipher,
+    /// Sequence number at which the sending key is updated.
+    rekey_at: u64,
+    shared: Arc<Shared>,
+    /// A write failed: no close_notify then.
+    failed: bool,
 }
 
 impl TlsWriter {
-    fn flush_sealed(&mut self) -> io::Result<()> {
+    /// Starts a record in `out`; returns where it starts.
+    fn begin(&mut self) -> io::Result<usize> {
+        if self.tx.seq >= self.rekey_at
+            || self.shared.update_requested.swap(false, Ordering::SeqCst)
         {
-            let mut conn = lock(&self.conn)?;
-            while conn.wants_write() {
-                conn.write_tls(&mut self.sealed)?;
-            }
+            // KeyUpdate(update_not_requested) under the old key, then the new key.
+            let start = self.open_record();
+            self.out
+                .extend_from_slice(&[HANDSHAKE_KEY_UPDATE, 0, 0, 1, 0]);
+            self.seal(start, CONTENT_HANDSHAKE)?;
+            let secrets = self.shared.next(true)?;
+            self.tx = Cipher::new(secrets, 0, self.tx.limit)?;
         }
-        // Outside the lock: this may block until the peer reads.
-        self.socket.write_all(&self.sealed)?;
-        self.sealed.clear();
+        Ok(self.open_record())
+    }
+
+    fn open_record(&mut self) -> usize {
+        let start = self.out.len();
+        self.out.extend_from_slice(&[CONTENT_DATA, 3, 3, 0, 0]);
+        start
+    }
+
+    /// Seals the record begun at `start` whose plaintext is everything after
+    /// its header, as `content` (RFC 8446 §5.2).
+    fn seal(&mut self, start: usize, content: u8) -> io::Result<()> {
+        self.out.push(content);
+        let len = self.out.len() - start - HEADER + TAG;
+        let len16 = u16::try_from(len).map_err(|_| tls_error("record too long"))?;
+        self.out[start + 3..start + HEADER].copy_from_slice(&len16.to_be_bytes());
+        let mut header = [0u8; HEADER];
+        header.copy_from_slice(&self.out[start..start + HEADER]);
+        if self.tx.seq >= self.tx.limit {
+            return Err(tls_error("sending key used up"));
+        }
+        let nonce = self.tx.nonce();
+        let tag = self
+            .tx
+            .key
+            .seal_in_place_separate_tag(nonce, Aad::from(header), &mut self.out[start + HEADER..])
+            .map_err(|_| tls_error("sealing failed"))?;
+        self.tx.seq += 1;
+        self.out.extend_from_slice(tag.as_ref());
         Ok(())
+    }
+
+    fn send(&mut self) -> io::Result<()> {
+        let result = self.socket.write_all(&self.out);
+        self.out.clear();
+        if result.is_err() {
+            self.failed = true;
+        }
+        result
     }
 }
 
 impl Write for TlsWriter {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let buf = &buf[..buf.len().min(MAX_SEAL)];
-        let n = lock(&self.conn)?.writer().write(buf)?;
-        self.flush_sealed()?;
-        Ok(n)
+        self.write_vectored(&[io::IoSlice::new(buf)])
     }
 
-    /// Encrypts the slices (up to [`MAX_SEAL`] bytes of them) as one stream
-    /// of records and sends them in one go.
+    /// Seals the slices (up to [`MAX_SEAL`] bytes of them) as one stream of
+    /// full records and sends them in one go.
     fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
         let mut total = 0;
-        let mut take = Vec::with_capacity(bufs.len());
+        let mut record: Option<(usize, usize)> = None; // (start, plaintext so far)
         for buf in bufs {
-            let n = buf.len().min(MAX_SEAL - total);
-            if n > 0 {
-                take.push(io::IoSlice::new(&buf[..n]));
+            let mut buf: &[u8] = buf;
+            while !buf.is_empty() && total < MAX_SEAL {
+                let (start, so_far) = match record {
+                    Some(open) => open,
+                    None => (self.begin()?, 0),
+                };
+                let n = buf.len().min(MAX_PLAIN - so_far).min(MAX_SEAL - total);
+                self.out.extend_from_slice(&buf[..n]);
+                buf = &buf[n..];
+                total += n;
+                if so_far + n == MAX_PLAIN {
+                    self.seal(start, CONTENT_DATA)?;
+                    record = None;
+                } else {
+                    record = Some((start, so_far + n));
+                }
             }
-            total += n;
         }
-        let n = lock(&self.conn)?.writer().write_vectored(&take)?;
-        self.flush_sealed()?;
-        Ok(n)
+        if let Some((start, _)) = record {
+            self.seal(start, CONTENT_DATA)?;
+        }
+        self.send()?;
+        Ok(total)
     }
 
     fn flush(&mut self) -> io::Result<()> {
-        self.flush_sealed()?;
         self.socket.flush()
     }
 }
@@ -200,12 +611,20 @@ impl Drop for TlsWriter {
     fn drop(&mut self) {
         // A clean close lets the peer tell "finished" from "cut off".
         // Never hang here on a peer that stopped reading.
+        if self.failed {
+            return;
+        }
         let _ = self
             .socket
             .set_write_timeout(Some(std::time::Duration::from_secs(1)));
-        if let Ok(mut conn) = self.conn.lock() {
-            conn.send_close_notify();
+        self.out.clear();
+        let start = self.open_record();
+        self.out.extend_from_slice(&[1, 0]); // warning, close_notify
+        if self.seal(start, CONTENT_ALERT).is_ok() {
+            let _ = self.send();
         }
-        let _ = self.flush_sealed();
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -8,8 +8,6 @@ use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
-use rustls::{ClientConnection, Connection, ServerConnection};
-
 use super::tls;
 use crate::identity::{Identity, fingerprint_of};
 use crate::protocol::frame::{read_greeting, write_greeting};
@@ -58,29 +56,14 @@ fn greet(stream: &mut TcpStream) -> Result<(), WireError> {
     read_greeting(stream)
 }
 
-fn handshake(
-    mut conn: Connection,
-    mut stream: TcpStream,
-    peer: SocketAddr,
-) -> Result<Link, LinkError> {
-    let tls_err = |e: io::Error| LinkError::Tls(e.to_string());
-    while conn.is_handshaking() {
-        conn.complete_io(&mut stream).map_err(tls_err)?;
-    }
-    let peer_cert = conn
-        .peer_certificates()
-        .and_then(|certs| certs.first())
-        .ok_or_else(|| LinkError::Tls("the peer presented no certificate".into()))?;
-    let peer_id = fingerprint_of(peer_cert);
-    let closer = stream.try_clone().map_err(tls_err)?;
-    let (reader, writer) = tls::split(conn, stream).map_err(tls_err)?;
-    Ok(Link {
-        reader: Box::new(reader),
-        writer: Box::new(writer),
+fn split(established: tls::Established, closer: TcpStream, peer: SocketAddr) -> Link {
+    Link {
+        reader: Box::new(established.reader),
+        writer: Box::new(established.writer),
         peer,
-        peer_id,
+        peer_id: fingerprint_of(&established.peer_certificate),
         closer,
-    })
+    }
 }
 
 impl Link {
@@ -90,9 +73,10 @@ impl Link {
             TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map_err(LinkError::Connect)?;
         configure(&stream).map_err(LinkError::Connect)?;
         greet(&mut stream)?;
-        let conn = ClientConnection::new(identity.client_config(), Identity::server_name())
+        let closer = stream.try_clone().map_err(LinkError::Connect)?;
+        let established = tls::connect(stream, identity.client_config(), Identity::server_name())
             .map_err(|e| LinkError::Tls(e.to_string()))?;
-        handshake(conn.into(), stream, addr)
+        Ok(split(established, closer, addr))
     }
 
     /// Serves an accepted TCP stream: greeting, TLS as server requiring the
@@ -101,9 +85,10 @@ impl Link {
         let peer = stream.peer_addr().map_err(LinkError::Connect)?;
         configure(&stream).map_err(LinkError::Connect)?;
         greet(&mut stream)?;
-        let conn = ServerConnection::new(identity.server_config())
+        let closer = stream.try_clone().map_err(LinkError::Connect)?;
+        let established = tls::accept(stream, identity.server_config())
             .map_err(|e| LinkError::Tls(e.to_string()))?;
-        handshake(conn.into(), stream, peer)
+        Ok(split(established, closer, peer))
     }
 
     /// Returns a handle that can tear the connection down from any thread,

@@ -1,0 +1,183 @@
+//! The record layer against itself and against plain rustls (so it speaks
+//! ordinary TLS 1.3): data both ways, close_notify, a cut stream, a flipped
+//! bit, and key updates in both directions.
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::thread;
+
+use rustls::{ClientConnection, ServerConnection, StreamOwned};
+
+use super::*;
+use crate::identity::Identity;
+
+fn pattern(len: usize, seed: u8) -> Vec<u8> {
+    (0..len)
+        .map(|i| (i as u8).wrapping_mul(31) ^ seed)
+        .collect()
+}
+
+fn pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
+    let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+    let (server, _) = listener.accept().expect("accept");
+    (client, server)
+}
+
+fn ours() -> (Established, Established) {
+    let (c, s) = pair();
+    let server_id = Identity::ephemeral().expect("identity");
+    let server = thread::spawn(move || accept(s, server_id.server_config()).expect("accept"));
+    let client_id = Identity::ephemeral().expect("identity");
+    let client = connect(c, client_id.client_config(), Identity::server_name()).expect("connect");
+    (client, server.join().expect("server"))
+}
+
+fn read_all(r: &mut impl Read, len: usize) -> Vec<u8> {
+    let mut got = vec![0u8; len];
+    r.read_exact(&mut got).expect("read");
+    got
+}
+
+#[test]
+fn data_flows_both_ways_and_close_notify_ends_the_stream() {
+    let (client, server) = ours();
+    let (mut c_r, mut c_w) = (client.reader, client.writer);
+    let (mut s_r, mut s_w) = (server.reader, server.writer);
+    let big = pattern(3 * 1024 * 1024 + 17, 1);
+    let sent = big.clone();
+    let writer = thread::spawn(move || {
+        // Odd sizes and slices that straddle records.
+        let mut at = 0;
+        for size in [1, 5, 16 * 1024 - 3, 100_000, 512 * 1024 + 5]
+            .iter()
+            .cycle()
+        {
+            if at == sent.len() {
+                break;
+            }
+            let n = (*size).min(sent.len() - at);
+            let (a, b) = sent[at..at + n].split_at(n / 2);
+            let w = c_w
+                .write_vectored(&[io::IoSlice::new(a), io::IoSlice::new(b)])
+                .expect("write");
+            at += w;
+        }
+        c_w
+    });
+    assert_eq!(read_all(&mut s_r, big.len()), big);
+    s_w.write_all(b"and back").expect("write");
+    assert_eq!(read_all(&mut c_r, 8), b"and back");
+    drop(writer.join().expect("writer"));
+    let mut rest = Vec::new();
+    assert_eq!(s_r.read_to_end(&mut rest).expect("clean close"), 0);
+}
+
+#[test]
+fn a_stream_cut_without_close_notify_is_an_error() {
+    let (client, server) = ours();
+    let mut s_r = server.reader;
+    let mut c_w = client.writer;
+    c_w.write_all(b"partial").expect("write");
+    c_w.failed = true; // no close_notify
+    drop(c_w);
+    drop(client.reader);
+    assert_eq!(read_all(&mut s_r, 7), b"partial");
+    let err = s_r.read(&mut [0u8; 8]).expect_err("cut");
+    assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+}
+
+#[test]
+fn a_flipped_bit_fails_authentication() {
+    // Flip a bit of a sealed record between sealing and sending.
+    let (client, server) = ours();
+    let mut c_w = client.writer;
+    let mut s_r = server.reader;
+    let start = c_w.begin().expect("begin");
+    c_w.out.extend_from_slice(&pattern(1000, 3));
+    c_w.seal(start, CONTENT_DATA).expect("seal");
+    c_w.out[start + 100] ^= 1;
+    c_w.send().expect("send");
+    let err = s_r.read(&mut [0u8; 1000]).expect_err("tampered");
+    assert!(err.to_string().contains("authentication"), "{err}");
+}
+
+#[test]
+fn our_key_updates_are_followed_by_the_peer() {
+    let (client, server) = ours();
+    let mut c_w = client.writer;
+    let mut s_r = server.reader;
+    c_w.rekey_at = 3; // a new key every 3 records
+    let data = pattern(40 * MAX_PLAIN + 99, 7);
+    let sent = data.clone();
+    let writer = thread::spawn(move || {
+        c_w.write_all(&sent).expect("write");
+        c_w.write_all(&sent).expect("write");
+        c_w
+    });
+    assert_eq!(read_all(&mut s_r, data.len()), data);
+    assert_eq!(read_all(&mut s_r, data.len()), data);
+    let c_w = writer.join().expect("writer");
+    assert!(c_w.tx.seq < 4, "the key was updated (seq {})", c_w.tx.seq);
+}
+
+/// Our client against a plain rustls server: ordinary TLS 1.3 both ways,
+/// including a key update the server asks for.
+#[test]
+fn it_speaks_tls_1_3_with_plain_rustls() {
+    let (c, s) = pair();
+    let server_id = Identity::ephemeral().expect("identity");
+    let server = thread::spawn(move || {
+        let conn = ServerConnection::new(server_id.server_config()).expect("server");
+        let mut tls = StreamOwned::new(conn, s);
+        let got = read_all(&mut tls, 100_000);
+        assert_eq!(got, pattern(100_000, 9));
+        // Ask the client for a new key too, then send under our new key.
+        tls.conn.refresh_traffic_keys().expect("key update");
+        tls.write_all(&pattern(70_000, 4)).expect("write");
+        tls.flush().expect("flush");
+        let got = read_all(&mut tls, 50_000);
+        assert_eq!(got, pattern(50_000, 5));
+        tls.conn.send_close_notify();
+        tls.flush().expect("flush");
+        let mut rest = Vec::new();
+        tls.read_to_end(&mut rest).expect("client closes cleanly");
+    });
+    let client_id = Identity::ephemeral().expect("identity");
+    let ours = connect(c, client_id.client_config(), Identity::server_name()).expect("connect");
+    let (mut r, mut w) = (ours.reader, ours.writer);
+    w.write_all(&pattern(100_000, 9)).expect("write");
+    assert_eq!(read_all(&mut r, 70_000), pattern(70_000, 4));
+    assert!(w.shared.update_requested.load(Ordering::SeqCst));
+    w.write_all(&pattern(50_000, 5))
+        .expect("write after the key update");
+    assert!(w.tx.seq < 10, "our sending key was updated");
+    let mut rest = Vec::new();
+    assert_eq!(r.read_to_end(&mut rest).expect("server closes cleanly"), 0);
+    drop(w);
+    server.join().expect("server");
+}
+
+/// A plain rustls client against our server.
+#[test]
+fn plain_rustls_clients_are_served() {
+    let (c, s) = pair();
+    let server_id = Identity::ephemeral().expect("identity");
+    let server = thread::spawn(move || {
+        let ours = accept(s, server_id.server_config()).expect("accept");
+        let (mut r, mut w) = (ours.reader, ours.writer);
+        let got = read_all(&mut r, 200_000);
+        w.write_all(&got).expect("echo");
+        let mut rest = Vec::new();
+        assert_eq!(r.read_to_end(&mut rest).expect("clean close"), 0);
+    });
+    let client_id = Identity::ephemeral().expect("identity");
+    let conn =
+        ClientConnection::new(client_id.client_config(), Identity::server_name()).expect("client");
+    let mut tls = StreamOwned::new(conn, c);
+    tls.write_all(&pattern(200_000, 6)).expect("write");
+    assert_eq!(read_all(&mut tls, 200_000), pattern(200_000, 6));
+    tls.conn.send_close_notify();
+    tls.flush().expect("flush");
+    server.join().expect("server");
+}
