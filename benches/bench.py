@@ -358,13 +358,65 @@ def describe(name, runs, size=None):
     )
 
 
+QUIET = 0.15  # "quiet" run: other processes used < 15% of the machine
+
+
+def paired(ref, runs, ferry_over_ref=False):
+    """Ratios of runs made back to back (round i of each), which see about
+    the same machine load: median, min, max, and the median over rounds in
+    which both runs were quiet (None if there were none)."""
+    ratios, quiet = [], []
+    for a, b in zip(ref, runs):
+        r = b["wall"] / a["wall"] if ferry_over_ref else a["wall"] / b["wall"]
+        ratios.append(r)
+        if a["other_cpu"] < QUIET and b["other_cpu"] < QUIET:
+            quiet.append(r)
+    out = stats(ratios)
+    out["quiet"] = statistics.median(quiet) if quiet else None
+    out["quiet_n"] = len(quiet)
+    out["n"] = len(ratios)
+    return out
+
+
+def fmt_ratio(p, unit):
+    q = f"{p['quiet']:.3f}{unit} in {p['quiet_n']}" if p["quiet"] is not None else "none"
+    return (
+        f"{p['median']:.3f}{unit} (median of {p['n']} back-to-back pairs, range "
+        f"{p['min']:.3f}-{p['max']:.3f}; quiet pairs: {q})"
+    )
+
+
 # --------------------------------------------------------------- scenarios
+
+
+def machine_busy(seconds=0.5):
+    """Fraction of the machine's CPU in use over `seconds`."""
+    b0, t0 = busy_jiffies(), time.monotonic()
+    time.sleep(seconds)
+    return (busy_jiffies() - b0) / TICK / ((time.monotonic() - t0) * NCPU)
+
+
+QUIET_WAIT = 0  # seconds to wait for a quiet machine before each round (--quiet-wait)
+
+
+def wait_quiet():
+    """Waits (up to QUIET_WAIT s) until other processes leave the machine idle."""
+    if QUIET_WAIT <= 0:
+        return
+    deadline = time.monotonic() + QUIET_WAIT
+    while True:
+        busy = machine_busy()
+        if busy < QUIET or time.monotonic() > deadline:
+            if busy >= QUIET:
+                log(f"    (machine still {busy * 100:.0f}% busy after {QUIET_WAIT} s; measuring anyway)")
+            return
 
 
 def alternate(repeats, pairs):
     """Runs each (name, fn) in turn, `repeats` rounds; returns name -> runs."""
     results = {name: [] for name, _ in pairs}
     for i in range(repeats):
+        wait_quiet()
         for name, fn in pairs:
             r = fn()
             results[name].append(r)
@@ -407,10 +459,8 @@ def bench_big(env, args, src, size, label):
     describe("ferry (TLS, SHA-256 x2)", res["ferry"], size)
     for b in args.also:
         describe(Path(b).name, res[Path(b).name], size)
-    ratio = median(res["socat"], "wall") / median(res["ferry"], "wall")
-    also = {
-        Path(b).name: median(res["socat"], "wall") / median(res[Path(b).name], "wall") for b in args.also
-    }
+    ratio = paired(res["socat"], res["ferry"])
+    also = {Path(b).name: paired(res["socat"], res[Path(b).name]) for b in args.also}
     return {"label": label, "bytes": size, "socat": res["socat"], "ferry": res["ferry"], "ratio": ratio,
             "also": also, "runs": res}
 
@@ -446,9 +496,9 @@ def bench_small(env, args, tree, count):
     describe("ferry (every file verified)", res["ferry"])
     for b in args.also:
         describe(Path(b).name, res[Path(b).name])
-    ratio = median(res["ferry"], "wall") / median(res["tar|socat|tar"], "wall")
+    ratio = paired(res["tar|socat|tar"], res["ferry"], ferry_over_ref=True)
     also = {
-        Path(b).name: median(res[Path(b).name], "wall") / median(res["tar|socat|tar"], "wall")
+        Path(b).name: paired(res["tar|socat|tar"], res[Path(b).name], ferry_over_ref=True)
         for b in args.also
     }
     return {"count": count, "tar": res["tar|socat|tar"], "ferry": res["ferry"], "ratio": ratio,
@@ -554,10 +604,14 @@ def main():
     ap.add_argument("--netlab-rate", default="1gbit")
     ap.add_argument("--netlab-repeats", type=int, default=3)
     ap.add_argument("--json", help="also write all measurements to this file")
+    ap.add_argument("--quiet-wait", type=float, default=0, metavar="S",
+                    help="before each round, wait up to S seconds for other processes to go quiet")
     ap.add_argument("--also", action="append", default=[], metavar="BIN",
                     help="another ferry binary to measure in the same run (compare builds)")
     args = ap.parse_args()
 
+    global QUIET_WAIT
+    QUIET_WAIT = args.quiet_wait
     parts = set(args.only or ["big", "small", "memory", "netlab"])
     if args.no_netlab:
         parts.discard("netlab")
@@ -635,25 +689,24 @@ def main():
         print(f"Ferry benchmark summary ({m['cpu']}, {m['cores']} cores; load1 at end {loadavg():.2f})")
         for r in results.get("big", []):
             print(
-                f"  {r['label']:>9} file, loopback:  ferry {r['bytes'] / median(r['ferry'], 'wall') / 1e6:6.0f} MB/s,"
-                f" socat {r['bytes'] / median(r['socat'], 'wall') / 1e6:6.0f} MB/s"
-                f"  ->  ratio {r['ratio']:.3f}x socat   (target >= 0.55, gate 0.50)"
+                f"  {r['label']:>9} file, loopback (medians): ferry"
+                f" {r['bytes'] / median(r['ferry'], 'wall') / 1e6:.0f} MB/s, socat"
+                f" {r['bytes'] / median(r['socat'], 'wall') / 1e6:.0f} MB/s; CPU seconds of both"
+                f" processes: ferry {median(r['ferry'], 'cpu'):.2f}, socat {median(r['socat'], 'cpu'):.2f}"
             )
-            print(
-                f"  {'':>9}   CPU seconds (both processes): ferry {median(r['ferry'], 'cpu'):.2f},"
-                f" socat {median(r['socat'], 'cpu'):.2f}"
-            )
+            print(f"      ferry / socat throughput: {fmt_ratio(r['ratio'], 'x')}   (target >= 0.55, gate 0.50)")
             for name, ratio in r.get("also", {}).items():
-                print(f"  {'':>9}   {name}: ratio {ratio:.3f}x socat, CPU {median(r['runs'][name], 'cpu'):.2f} s")
+                print(f"      {name}: {fmt_ratio(ratio, 'x')}, CPU {median(r['runs'][name], 'cpu'):.2f} s")
         if "small" in results:
             r = results["small"]
             print(
-                f"  {r['count']} small files: ferry {median(r['ferry'], 'wall'):.3f} s,"
-                f" tar|socat|tar {median(r['tar'], 'wall'):.3f} s  ->  {r['ratio']:.2f}x the time"
-                f"   (target <= 1.5, gate 2.0)"
+                f"  {r['count']} small files (medians): ferry {median(r['ferry'], 'wall'):.3f} s,"
+                f" tar|socat|tar {median(r['tar'], 'wall'):.3f} s; CPU seconds: ferry"
+                f" {median(r['ferry'], 'cpu'):.2f}, tar|socat|tar {median(r['tar'], 'cpu'):.2f}"
             )
+            print(f"      ferry / tar|socat|tar wall time: {fmt_ratio(r['ratio'], 'x')}   (target <= 1.5, gate 2.0)")
             for name, ratio in r.get("also", {}).items():
-                print(f"  {'':>9}   {name}: {ratio:.2f}x the time, CPU {median(r['runs'][name], 'cpu'):.2f} s")
+                print(f"      {name}: {fmt_ratio(ratio, 'x')}, CPU {median(r['runs'][name], 'cpu'):.2f} s")
         if "memory" in results:
             mem = results["memory"]
             peak = max(max(v["rx_mib"], v["tx_mib"]) for v in mem.values())
