@@ -121,6 +121,13 @@ pub enum Command {
     UpdateReceive(ReceiveSettings),
     /// Change the name other devices see.
     SetAlias(String),
+    /// Ask a device at `addr` who it is (a hello over TCP); it is reported as
+    /// [`Event::PeerSeen`] with [`PeerSource::Manual`](crate::discovery::PeerSource::Manual),
+    /// or as an [`Event::Problem`] when nothing answers.
+    AddPeer {
+        /// The device's transfer address (IP and TCP port).
+        addr: SocketAddr,
+    },
     /// Cancel everything and stop all threads.
     Shutdown,
 }
@@ -178,6 +185,18 @@ pub enum Event {
     /// An offer waits for a [`Command::Decide`].
     Incoming {
         /// Transfer id to answer with.
+        id: TransferId,
+        /// The sender as it describes itself.
+        from: DeviceInfo,
+        /// The sender's address.
+        addr: SocketAddr,
+        /// What is offered.
+        offer: OfferSummary,
+    },
+    /// An offer was accepted by a trust rule without asking (no
+    /// [`Event::Incoming`] comes for it); tells the UI who is sending.
+    AutoAccepted {
+        /// Transfer id of the incoming transfer.
         id: TransferId,
         /// The sender as it describes itself.
         from: DeviceInfo,
@@ -488,6 +507,7 @@ fn command_loop(commands: Receiver<Command>, shared: Shared, local_addr: Option<
                     device.alias = alias;
                 }
             }
+            Command::AddPeer { addr } => spawn_probe(shared.clone(), addr),
             Command::Shutdown => break,
         }
     }
@@ -564,5 +584,49 @@ struct ActiveGuard(Arc<AtomicUsize>);
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Probes `addr` with a hello on its own thread and reports the answer.
+fn spawn_probe(shared: Shared, addr: SocketAddr) {
+    let sink = shared.sink.clone();
+    let spawned = thread::Builder::new()
+        .name("ferry-probe".into())
+        .spawn(move || match probe(&shared, addr) {
+            Ok(device) => shared.sink.emit(Event::PeerSeen(crate::discovery::Peer {
+                device,
+                addrs: vec![addr],
+                last_seen: std::time::SystemTime::now(),
+                source: crate::discovery::PeerSource::Manual,
+            })),
+            Err(reason) => shared.sink.emit(Event::Problem(reason)),
+        });
+    if let Err(e) = spawned {
+        sink.emit(Event::Problem(format!("Cannot start a probe thread: {e}")));
+    }
+}
+
+/// One hello exchange: who is at `addr`?
+fn probe(shared: &Shared, addr: SocketAddr) -> Result<crate::protocol::DeviceInfo, String> {
+    use crate::protocol::frame::{read_greeting, write_greeting};
+    use crate::protocol::{FrameReader, FrameWriter, HANDSHAKE_TIMEOUT, Hello, Message};
+    let mut link = crate::transfer::transport::Link::connect(addr)
+        .map_err(|e| outgoing::describe_connect_error(addr, &e))?;
+    let fail = |e: &dyn std::fmt::Display| format!("No Ferry device answered at {addr}: {e}.");
+    link.set_read_timeout(Some(HANDSHAKE_TIMEOUT))
+        .map_err(|e| fail(&e))?;
+    write_greeting(&mut link.writer).map_err(|e| fail(&e))?;
+    read_greeting(&mut link.reader).map_err(|e| fail(&e))?;
+    let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
+    FrameWriter::new(link.writer)
+        .send_now(&Message::Hello(Hello {
+            device: shared.device(),
+            heard,
+        }))
+        .map_err(|e| fail(&e))?;
+    match FrameReader::new(link.reader).read_message() {
+        Ok(Message::Hello(hello)) => Ok(hello.device),
+        Ok(_) => Err(fail(&"it answered with something other than a hello")),
+        Err(e) => Err(fail(&e)),
     }
 }

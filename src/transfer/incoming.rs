@@ -212,6 +212,12 @@ impl Receiving<'_> {
         let settings = self.shared.receive_settings();
         let summary = OfferSummary::of(&self.offer.entries, free_space(&settings.download_dir));
         let decision = if settings.accept.auto_accepts(&self.offer.sender.device_id) {
+            self.shared.sink.emit(Event::AutoAccepted {
+                id: self.id,
+                from: self.offer.sender.clone(),
+                addr: self.peer,
+                offer: summary,
+            });
             Decision::AcceptAll
         } else {
             self.shared.sink.emit(Event::Incoming {
