@@ -17,9 +17,7 @@ fn main() -> ExitCode {
         .init();
     let result = match cli.command {
         Some(command) => ferry::cli::run(command, cli.interfaces),
-        None => Err(anyhow::anyhow!(
-            "the window is not available in this build yet"
-        )),
+        None => ferry::app::run(cli.files, cli.interfaces).map(|()| ferry::cli::EXIT_OK),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

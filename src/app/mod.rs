@@ -1,0 +1,579 @@
+//! The desktop window: [`FerryApp`] wires one [`Engine`] to an egui window
+//! and [`run`] opens it. The window owns only UI state ([`state::UiState`]
+//! plus dialog drafts); every network or disk action is a [`Command`] to the
+//! engine or a job for a helper thread ([`tasks`]). Each frame `logic` drains
+//! engine events within a time budget, then `ui` draws one view per file
+//! (peers, tray, incoming, transfers, history, settings) and collects
+//! [`Action`]s, which [`FerryApp`] carries out after drawing. The UI thread never
+//! blocks and holds no lock across frames; it repaints only when an event,
+//! a helper result or input arrives.
+
+mod actions;
+pub mod history;
+mod incoming;
+mod peers;
+mod settings;
+pub mod state;
+pub mod style;
+mod tasks;
+mod transfers;
+mod tray;
+mod window;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::Context as _;
+
+use crate::config::{self, Settings};
+use crate::discovery::{DEFAULT_UDP_PORT, DiscoveryConfig};
+use crate::engine::{
+    AcceptPolicy, Command, Engine, EngineConfig, EngineError, ReceiveSettings, Waker,
+};
+use crate::protocol::DeviceInfo;
+
+pub use actions::Action;
+use state::{Effect, UiState};
+use tasks::Tasks;
+
+/// Longest time one frame spends draining engine events.
+const EVENT_BUDGET: Duration = Duration::from_millis(6);
+
+/// The window's id for the desktop (matches the .desktop file's StartupWMClass).
+pub const APP_ID: &str = "org.ferry.Ferry";
+
+/// Where an app instance keeps its state and how its engine runs. Tests
+/// build one by hand with temporary folders, port 0 and discovery off.
+#[derive(Debug, Clone)]
+pub struct AppOptions {
+    /// Settings, device id and window geometry.
+    pub config_dir: PathBuf,
+    /// History.
+    pub data_dir: PathBuf,
+    /// IP to accept transfers on (all interfaces normally).
+    pub bind_ip: IpAddr,
+    /// TCP port instead of the one in settings (tests: `Some(0)`).
+    pub port: Option<u16>,
+    /// Whether to run discovery beacons.
+    pub discovery: bool,
+    /// UDP port for discovery.
+    pub udp_port: u16,
+    /// Interfaces for discovery instead of the ones in settings.
+    pub interfaces: Option<Vec<String>>,
+    /// Files to put in the tray at start.
+    pub files: Vec<PathBuf>,
+}
+
+impl AppOptions {
+    /// The normal options: the user's folders, the settings' port, discovery on.
+    pub fn from_env(files: Vec<PathBuf>, interfaces: Option<Vec<String>>) -> Self {
+        AppOptions {
+            config_dir: config::config_dir(),
+            data_dir: config::data_dir(),
+            bind_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            port: None,
+            discovery: true,
+            udp_port: DEFAULT_UDP_PORT,
+            interfaces,
+            files,
+        }
+    }
+}
+
+/// Which page the central area shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Tab {
+    /// Running and recent transfers.
+    #[default]
+    Transfers,
+    /// Finished transfers, persisted.
+    History,
+    /// Preferences.
+    Settings,
+}
+
+/// The "Add by address…" dialog.
+#[derive(Debug, Default)]
+struct AddPeerDialog {
+    input: String,
+    busy: bool,
+    error: Option<String>,
+}
+
+/// The "Send text…" dialog.
+#[derive(Debug, Default)]
+struct ComposeDialog {
+    text: String,
+    targets: Vec<String>,
+}
+
+/// Drafts and dialogs: UI-only state that is not part of the model.
+#[derive(Debug, Default)]
+struct ViewState {
+    tab: Tab,
+    add_peer: Option<AddPeerDialog>,
+    compose: Option<ComposeDialog>,
+    /// `Some(None)` while the check runs, then its report.
+    doctor: Option<Option<String>>,
+    dialog_open: bool,
+    settings: settings::Draft,
+    /// Addresses typed by the person whose probe is pending (to save them once found).
+    pending_manual: Vec<String>,
+}
+
+/// The Ferry window.
+pub struct FerryApp {
+    engine: Engine,
+    state: UiState,
+    settings: Settings,
+    config_dir: PathBuf,
+    data_dir: PathBuf,
+    tasks: Tasks,
+    view: ViewState,
+    discovery_on: bool,
+    logo: Option<egui::TextureHandle>,
+    attention: Option<String>,
+    title: String,
+    geometry: window::Geometry,
+    /// Texts to put on the clipboard at the end of the frame.
+    copy_requests: Vec<String>,
+    /// Names of trusted devices seen this session (settings keep only ids).
+    trusted_names: std::collections::HashMap<String, String>,
+    /// The theme changed; re-apply the style at the end of the frame.
+    theme_dirty: bool,
+}
+
+impl FerryApp {
+    /// Starts the engine and loads settings and history from `options`' folders.
+    ///
+    /// Loading happens once, before the first frame; afterwards the UI thread
+    /// never touches the disk.
+    pub fn new(ctx: &egui::Context, options: AppOptions) -> anyhow::Result<FerryApp> {
+        let settings = Settings::load(&options.config_dir);
+        let device_id = config::device_id(&options.config_dir).with_context(|| {
+            format!(
+                "cannot store this device's id in {}",
+                options.config_dir.display()
+            )
+        })?;
+        let repaint = ctx.clone();
+        let waker: Waker = Arc::new(move || repaint.request_repaint());
+        let interfaces = options
+            .interfaces
+            .clone()
+            .unwrap_or_else(|| settings.interfaces.clone());
+        let discovery = options.discovery.then(|| DiscoveryConfig {
+            interfaces,
+            udp_port: options.udp_port,
+            manual_peers: settings
+                .manual_peers
+                .iter()
+                .filter_map(|s| s.parse().ok())
+                .collect(),
+        });
+        let port = options.port.unwrap_or(settings.port);
+        let config = EngineConfig {
+            device: DeviceInfo {
+                device_id: device_id.clone(),
+                alias: settings.alias.clone(),
+                os: config::os_name(),
+                port,
+            },
+            listen: Some(SocketAddr::new(options.bind_ip, port)),
+            receive: receive_settings(&settings),
+            discovery: discovery.clone(),
+        };
+        let mut notices = Vec::new();
+        let engine = match Engine::start(config.clone(), waker.clone()) {
+            Ok(engine) => engine,
+            Err(EngineError::Bind { .. }) if port != 0 => {
+                let mut fallback = config;
+                fallback.listen = Some(SocketAddr::new(options.bind_ip, 0));
+                let engine = Engine::start(fallback, waker.clone())?;
+                notices.push(format!(
+                    "Port {port} is in use (is Ferry already running?). This window listens on port {} instead; devices that only know port {port} cannot reach it.",
+                    engine.local_addr().map(|a| a.port()).unwrap_or(0)
+                ));
+                engine
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let tasks = Tasks::new(waker).context("cannot start the window's helper thread")?;
+        let mut state = UiState {
+            own_id: device_id,
+            listening: engine.local_addr(),
+            history: history::load(&options.data_dir),
+            notices,
+            ..UiState::default()
+        };
+        let added = state.add_to_tray(&options.files);
+        tasks.measure(added);
+        for saved in &settings.manual_peers {
+            tasks.resolve(saved.clone());
+        }
+        style::apply(ctx, settings.theme);
+        let logo = ctx.load_texture(
+            "ferry-logo",
+            egui::ColorImage::from_rgba_unmultiplied(
+                [style::ICON_SIZE, style::ICON_SIZE],
+                &style::icon_rgba(),
+            ),
+            egui::TextureOptions::LINEAR,
+        );
+        let view = ViewState {
+            settings: settings::Draft::from(&settings),
+            ..ViewState::default()
+        };
+        Ok(FerryApp {
+            engine,
+            state,
+            settings,
+            config_dir: options.config_dir,
+            data_dir: options.data_dir,
+            tasks,
+            view,
+            discovery_on: discovery.is_some(),
+            logo: Some(logo),
+            attention: None,
+            title: "Ferry".into(),
+            geometry: window::Geometry::default(),
+            copy_requests: Vec::new(),
+            trusted_names: std::collections::HashMap::new(),
+            theme_dirty: false,
+        })
+    }
+
+    /// The model, for tests and inspection.
+    pub fn state(&self) -> &UiState {
+        &self.state
+    }
+
+    /// The saved settings as the window currently uses them.
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Where this window's engine accepts transfers.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.engine.local_addr()
+    }
+
+    /// Puts files in the tray as if they were dropped with no target
+    /// (e.g. handed over by a second launch).
+    pub fn add_files(&mut self, paths: &[PathBuf]) {
+        let added = self.state.add_to_tray(paths);
+        self.tasks.measure(added);
+    }
+
+    /// Non-drawing work of one frame: engine events, helper results,
+    /// dropped files, window title and geometry.
+    pub fn logic(&mut self, ctx: &egui::Context) {
+        let deadline = Instant::now() + EVENT_BUDGET;
+        while let Ok(event) = self.engine.events().try_recv() {
+            let effects = self.state.apply(event, now_ms());
+            self.effects(effects);
+            if Instant::now() >= deadline {
+                // More may be waiting: come back next frame instead of stalling this one.
+                ctx.request_repaint();
+                break;
+            }
+        }
+        let results: Vec<_> = self.tasks.ready().collect();
+        for result in results {
+            self.task_done(result);
+        }
+        let dropped: Vec<PathBuf> = ctx.input(|i| {
+            i.raw
+                .dropped_files
+                .iter()
+                .map(|f| f.path().to_path_buf())
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        });
+        if !dropped.is_empty() {
+            self.handle(Action::Drop(dropped));
+        }
+        self.update_title(ctx);
+        self.geometry.observe(ctx);
+    }
+
+    /// Draws the window and carries out what the person asked for.
+    pub fn draw(&mut self, ui: &mut egui::Ui) {
+        let mut actions = Vec::new();
+        self.top_bar(ui, &mut actions);
+        self.status_bar(ui);
+        egui::Panel::left("peers")
+            .resizable(true)
+            .default_size(310.0)
+            .size_range(260.0..=460.0)
+            .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::same(12)))
+            .show(ui, |ui| {
+                peers::show(ui, &self.state, self.discovery_on, &mut actions);
+            });
+        egui::CentralPanel::default()
+            .frame(egui::Frame::central_panel(ui.style()).inner_margin(egui::Margin::same(14)))
+            .show(ui, |ui| self.central(ui, &mut actions));
+        peers::dialogs(ui.ctx(), &mut self.view, &self.state, &mut actions);
+        tray::drop_overlay(ui.ctx(), &self.state);
+        for action in actions {
+            self.handle(action);
+        }
+        for text in self.copy_requests.drain(..) {
+            ui.ctx().copy_text(text);
+        }
+        if self.theme_dirty {
+            self.theme_dirty = false;
+            style::apply(ui.ctx(), self.settings.theme);
+        }
+    }
+
+    /// One whole frame, as eframe runs it: [`Self::logic`] then [`Self::draw`].
+    pub fn frame(&mut self, ui: &mut egui::Ui) {
+        self.logic(ui.ctx());
+        self.draw(ui);
+    }
+
+    fn top_bar(&self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+        egui::Panel::top("top")
+            .frame(
+                egui::Frame::side_top_panel(ui.style())
+                    .inner_margin(egui::Margin::symmetric(14, 10)),
+            )
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    if let Some(logo) = &self.logo {
+                        ui.add(egui::Image::new((logo.id(), egui::vec2(30.0, 30.0))));
+                    }
+                    ui.vertical(|ui| {
+                        ui.spacing_mut().item_spacing.y = 0.0;
+                        ui.label(egui::RichText::new("Ferry").size(19.0).strong());
+                        ui.label(
+                            egui::RichText::new(format!("This device: {}", self.settings.alias))
+                                .small()
+                                .weak(),
+                        );
+                    });
+                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                        let busy = !self.view.dialog_open;
+                        if ui
+                            .add_enabled(busy, egui::Button::new("💬 Send text…"))
+                            .clicked()
+                        {
+                            actions.push(Action::OpenCompose);
+                        }
+                        if ui
+                            .add_enabled(busy, egui::Button::new("📁 Send folder…"))
+                            .clicked()
+                        {
+                            actions.push(Action::Pick(tasks::Pick::Folder));
+                        }
+                        if ui
+                            .add_enabled(busy, style::primary(ui, "📄 Send files…"))
+                            .clicked()
+                        {
+                            actions.push(Action::Pick(tasks::Pick::Files));
+                        }
+                    });
+                });
+            });
+    }
+
+    fn status_bar(&self, ui: &mut egui::Ui) {
+        egui::Panel::bottom("status")
+            .frame(
+                egui::Frame::side_top_panel(ui.style())
+                    .inner_margin(egui::Margin::symmetric(14, 5)),
+            )
+            .show(ui, |ui| {
+                ui.horizontal(|ui| {
+                    let listening = match self.state.listening {
+                        Some(addr) => format!("Receiving on port {}", addr.port()),
+                        None => "Not receiving".to_string(),
+                    };
+                    ui.label(egui::RichText::new("●").color(style::green()).small());
+                    ui.label(egui::RichText::new(listening).small().weak());
+                    ui.label(egui::RichText::new("·").small().weak());
+                    ui.label(
+                        egui::RichText::new(format!(
+                            "Saving to {}",
+                            self.settings.download_dir.display()
+                        ))
+                        .small()
+                        .weak(),
+                    );
+                });
+            });
+    }
+
+    fn central(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
+        for (i, notice) in self.state.notices.iter().enumerate() {
+            incoming::notice(ui, i, notice, actions);
+        }
+        incoming::show(ui, &self.state, actions);
+        tray::show(ui, &self.state, actions);
+        ui.horizontal(|ui| {
+            let active = self
+                .state
+                .transfers
+                .iter()
+                .filter(|r| r.is_active())
+                .count();
+            let transfers = if active > 0 {
+                format!("Transfers ({active})")
+            } else {
+                "Transfers".to_string()
+            };
+            for (tab, label) in [
+                (Tab::Transfers, transfers.as_str()),
+                (Tab::History, "History"),
+                (Tab::Settings, "Settings"),
+            ] {
+                if ui.selectable_label(self.view.tab == tab, label).clicked() {
+                    self.view.tab = tab;
+                }
+            }
+        });
+        ui.separator();
+        match self.view.tab {
+            Tab::Transfers => transfers::show(ui, &self.state, actions),
+            Tab::History => {
+                history::show(ui, &self.state.history, now_ms(), actions);
+                // Keep "5 min ago" honest without busy repainting.
+                ui.ctx().request_repaint_after(Duration::from_secs(30));
+            }
+            Tab::Settings => settings::show(
+                ui,
+                &mut self.view.settings,
+                &self.settings,
+                &self.state,
+                &self.trusted_names,
+                self.view.dialog_open,
+                actions,
+            ),
+        }
+    }
+
+    fn effects(&mut self, effects: Vec<Effect>) {
+        for effect in effects {
+            match effect {
+                Effect::Attention(sentence) => self.attention = Some(sentence),
+                Effect::Record(entry) => {
+                    history::push(&mut self.state.history, entry);
+                    self.save_history();
+                }
+            }
+        }
+    }
+
+    fn update_title(&mut self, ctx: &egui::Context) {
+        let focused = ctx.input(|i| i.viewport().focused.unwrap_or(i.focused));
+        if focused {
+            self.attention = None;
+        }
+        let title = match &self.attention {
+            Some(sentence) => {
+                let waiting = self.state.waiting_count();
+                if waiting > 0 {
+                    format!("({waiting}) Ferry — {sentence}")
+                } else {
+                    format!("Ferry — {sentence}")
+                }
+            }
+            None => "Ferry".to_string(),
+        };
+        if title != self.title {
+            if self.attention.is_some() {
+                ctx.send_viewport_cmd(egui::ViewportCommand::RequestUserAttention(
+                    egui::UserAttentionType::Informational,
+                ));
+            }
+            ctx.send_viewport_cmd(egui::ViewportCommand::Title(title.clone()));
+            self.title = title;
+        }
+    }
+
+    fn save_history(&self) {
+        self.tasks.save(
+            history::path_in(&self.data_dir),
+            history::to_json(&self.state.history),
+        );
+    }
+
+    fn save_settings(&self) {
+        match serde_json::to_vec_pretty(&self.settings) {
+            Ok(bytes) => self.tasks.save(Settings::path_in(&self.config_dir), bytes),
+            Err(e) => tracing::error!("cannot encode settings: {e}"),
+        }
+    }
+
+    fn apply_receive_settings(&self) {
+        self.engine
+            .send(Command::UpdateReceive(receive_settings(&self.settings)));
+    }
+
+    fn send_command(&mut self, command: Command) {
+        if !self.engine.send(command) {
+            self.state
+                .notice("Ferry's engine has stopped; restart Ferry to keep transferring.".into());
+        }
+    }
+}
+
+impl eframe::App for FerryApp {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        FerryApp::logic(self, ctx);
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.draw(ui);
+    }
+
+    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
+        if let Some(bytes) = self.geometry.to_json() {
+            self.tasks.save(window::path_in(&self.config_dir), bytes);
+        }
+    }
+}
+
+/// The receive settings the engine should use for `settings`.
+fn receive_settings(settings: &Settings) -> ReceiveSettings {
+    ReceiveSettings {
+        download_dir: settings.download_dir.clone(),
+        accept: AcceptPolicy::Trusted(settings.trusted_devices.clone()),
+    }
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+pub fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+/// Opens the window and runs until it closes.
+pub fn run(files: Vec<PathBuf>, interfaces: Option<Vec<String>>) -> anyhow::Result<()> {
+    let options = AppOptions::from_env(files, interfaces);
+    let geometry = window::Geometry::load(&options.config_dir);
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Ferry")
+        .with_app_id(APP_ID)
+        .with_icon(Arc::new(style::icon_data()))
+        .with_inner_size(geometry.size())
+        .with_min_inner_size([720.0, 480.0]);
+    if let Some(position) = geometry.position() {
+        viewport = viewport.with_position(position);
+    }
+    let native = eframe::NativeOptions {
+        viewport,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Ferry",
+        native,
+        Box::new(move |cc| Ok(Box::new(FerryApp::new(&cc.egui_ctx, options)?))),
+    )
+    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
+}

@@ -1,0 +1,212 @@
+//! The Transfers tab: one card per transfer in either direction — peer, what,
+//! progress bar, bytes, speed, ETA, current file and Cancel while it runs;
+//! Open folder / Show file when done; the reason in a sentence and Retry
+//! (which resumes) when it failed. Views only read state and return actions.
+
+use egui::{Align, Layout, ProgressBar, RichText};
+
+use super::state::{Phase, TransferRow, UiState};
+use super::{Action, style};
+use crate::transfer::progress::{human_bytes, human_duration};
+use crate::transfer::{Direction, Outcome};
+
+/// Draws the Transfers tab.
+pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
+    if state.transfers.is_empty() {
+        style::empty_state(
+            ui,
+            "Nothing on the move",
+            "Drop files or folders anywhere on this window, or use Send files… above.",
+        );
+        return;
+    }
+    if state.transfers.iter().any(|r| !r.is_active()) {
+        ui.with_layout(Layout::right_to_left(Align::Min), |ui| {
+            if ui.button("Clear finished").clicked() {
+                actions.push(Action::ClearFinished);
+            }
+        });
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("transfers")
+        .auto_shrink([false, false])
+        .show(ui, |ui| {
+            for row in &state.transfers {
+                ui.push_id(row.id.0, |ui| card(ui, row, actions));
+                ui.add_space(8.0);
+            }
+        });
+}
+
+fn card(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
+    style::card(ui).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal(|ui| {
+            let (arrow, way) = match row.direction {
+                Direction::Outgoing => ("↗", "to"),
+                Direction::Incoming => ("↙", "from"),
+            };
+            ui.label(RichText::new(arrow).size(18.0).color(style::accent(ui)));
+            ui.label(RichText::new(row.title()).strong());
+            ui.label(RichText::new(format!("{way} {}", row.peer)).weak());
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                buttons(ui, row, actions);
+            });
+        });
+        if row.is_text {
+            ui.label(RichText::new(status(row)).weak());
+            return;
+        }
+        let fraction = row.fraction();
+        let bar = ProgressBar::new(fraction)
+            .desired_height(14.0)
+            .text(format!("{:.0}%", fraction * 100.0));
+        let bar = match &row.phase {
+            Phase::Finished(Outcome::Completed { .. }) => bar.fill(style::green()),
+            Phase::Finished(_) => bar.fill(ui.visuals().weak_text_color()),
+            _ => bar.fill(style::accent(ui)),
+        };
+        ui.add(bar);
+        let line = status(row);
+        match &row.phase {
+            Phase::Finished(Outcome::Failed(_)) => {
+                ui.label(RichText::new(line).color(style::red()));
+            }
+            _ => {
+                ui.label(RichText::new(line).weak());
+            }
+        }
+    });
+}
+
+fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
+    match &row.phase {
+        Phase::Finished(outcome) => {
+            if ui
+                .small_button("✕")
+                .on_hover_text("Remove from this list")
+                .clicked()
+            {
+                actions.push(Action::Dismiss(row.id));
+            }
+            let retry = row.direction == Direction::Outgoing
+                && !row.paths.is_empty()
+                && matches!(outcome, Outcome::Failed(_) | Outcome::Cancelled { .. });
+            if retry
+                && ui
+                    .button("Retry")
+                    .on_hover_text("Send again; what already arrived is not sent twice")
+                    .clicked()
+            {
+                actions.push(Action::Retry(row.id));
+            }
+            if outcome.is_success() && !row.is_text {
+                if let Some(file) = row.single_file()
+                    && ui.button("Show file").clicked()
+                {
+                    actions.push(Action::ShowFile(file));
+                }
+                if let Some(folder) = row.folder()
+                    && ui.button("Open folder").clicked()
+                {
+                    actions.push(Action::OpenFolder(folder));
+                }
+            }
+            style::outcome_label(ui, outcome, row.direction);
+        }
+        _ => {
+            let cancel = egui::Button::new(if row.cancelling {
+                "Cancelling…"
+            } else {
+                "Cancel"
+            });
+            if ui.add_enabled(!row.cancelling, cancel).clicked() {
+                actions.push(Action::Cancel(row.id));
+            }
+        }
+    }
+}
+
+/// The line under the bar: where the transfer stands, in words and numbers.
+pub fn status(row: &TransferRow) -> String {
+    match &row.phase {
+        Phase::Connecting => format!("Connecting to {}…", row.peer),
+        Phase::WaitingForAnswer => format!(
+            "Waiting for {} to accept {}…",
+            row.peer,
+            if row.is_text {
+                "the message".to_string()
+            } else {
+                format!(
+                    "{} file(s), {}",
+                    row.files_total,
+                    human_bytes(row.bytes_total)
+                )
+            }
+        ),
+        Phase::Running if row.is_text => "Sending the message…".to_string(),
+        Phase::Running => {
+            let mut parts = vec![format!(
+                "{} of {}",
+                human_bytes(row.bytes_done),
+                human_bytes(row.bytes_total)
+            )];
+            if row.rate > 0.0 {
+                parts.push(format!("{}/s", human_bytes(row.rate as u64)));
+            }
+            if let Some(eta) = row.eta {
+                parts.push(format!("{} left", human_duration(eta)));
+            }
+            if row.files_total > 1 {
+                parts.push(format!(
+                    "file {} of {}",
+                    (row.files_done + 1).min(row.files_total),
+                    row.files_total
+                ));
+            }
+            if !row.current.is_empty() {
+                parts.push(row.current.clone());
+            }
+            if row.resumed_bytes > 0 {
+                parts.push(format!("resumed after {}", human_bytes(row.resumed_bytes)));
+            }
+            parts.join(" · ")
+        }
+        Phase::Finished(outcome) => {
+            let sentence = style::outcome_sentence(outcome, row.direction);
+            match outcome {
+                Outcome::Failed(_) if row.direction == Direction::Incoming => format!(
+                    "{sentence} What arrived is kept: when {} sends again, the transfer resumes.",
+                    row.peer
+                ),
+                _ => sentence,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transfer::{Party, TransferId};
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+
+    #[test]
+    fn status_lines_read_as_sentences() {
+        let mut state = UiState::default();
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        state.start_outgoing(TransferId(1), "bob", addr, vec![PathBuf::from("/a/b")]);
+        let row = &mut state.transfers[0];
+        assert_eq!(status(row), "Connecting to bob…");
+        row.phase = Phase::Running;
+        row.bytes_total = 2048;
+        row.bytes_done = 1024;
+        row.rate = 1024.0;
+        row.eta = Some(std::time::Duration::from_secs(1));
+        row.current = "b".into();
+        assert_eq!(status(row), "1.0 KiB of 2.0 KiB · 1.0 KiB/s · 1 s left · b");
+        row.phase = Phase::Finished(Outcome::Cancelled { by: Party::Remote });
+        assert_eq!(status(row), "Cancelled by the receiver");
+    }
+}
