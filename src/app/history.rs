@@ -117,8 +117,14 @@ pub fn push(entries: &mut Vec<HistoryEntry>, entry: HistoryEntry) {
     entries.truncate(MAX_HISTORY);
 }
 
-/// The History tab.
-pub fn show(ui: &mut egui::Ui, entries: &[HistoryEntry], now_ms: u64, actions: &mut Vec<Action>) {
+/// The History tab: `entries` are the newest of `total`.
+pub fn show(
+    ui: &mut egui::Ui,
+    entries: &[HistoryEntry],
+    total: usize,
+    now_ms: u64,
+    actions: &mut Vec<Action>,
+) {
     if entries.is_empty() {
         style::empty_state(
             ui,
@@ -128,7 +134,12 @@ pub fn show(ui: &mut egui::Ui, entries: &[HistoryEntry], now_ms: u64, actions: &
         return;
     }
     ui.horizontal(|ui| {
-        ui.label(RichText::new(format!("{} finished transfer(s)", entries.len())).weak());
+        let count = if total > entries.len() {
+            format!("The latest {} of {total} finished transfers", entries.len())
+        } else {
+            format!("{total} finished transfer(s)")
+        };
+        ui.label(RichText::new(count).weak());
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             if ui.button("Clear history").clicked() {
                 actions.push(Action::ClearHistory);
@@ -136,14 +147,9 @@ pub fn show(ui: &mut egui::Ui, entries: &[HistoryEntry], now_ms: u64, actions: &
         });
     });
     ui.add_space(4.0);
-    egui::ScrollArea::vertical()
-        .id_salt("history")
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            for (i, entry) in entries.iter().enumerate() {
-                ui.push_id(i, |ui| entry_row(ui, entry, now_ms, actions));
-            }
-        });
+    for (i, entry) in entries.iter().enumerate() {
+        ui.push_id(i, |ui| entry_row(ui, entry, now_ms, actions));
+    }
 }
 
 fn entry_row(ui: &mut egui::Ui, entry: &HistoryEntry, now_ms: u64, actions: &mut Vec<Action>) {

@@ -30,7 +30,7 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
                     ui.label(RichText::new("💬").size(18.0));
                     ui.label(RichText::new(format!("Message from {}", message.from)).strong());
                     ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                        if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                        if ui.small_button("🗙").on_hover_text("Dismiss").clicked() {
                             actions.push(Action::DismissMessage(message.id));
                         }
                         if ui.button("Copy").clicked() {
@@ -78,9 +78,13 @@ fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, actions: &mut Vec<Actio
                             .strong(),
                     );
                     ui.label(
-                        RichText::new(format!("{} · {}", prompt.from.os, prompt.addr))
-                            .small()
-                            .weak(),
+                        RichText::new(format!(
+                            "{} · {}",
+                            style::os_name(&prompt.from.os),
+                            prompt.addr
+                        ))
+                        .small()
+                        .weak(),
                     );
                 });
             });
@@ -206,7 +210,7 @@ pub fn notice(ui: &mut egui::Ui, index: usize, text: &str, actions: &mut Vec<Act
             ui.horizontal(|ui| {
                 ui.label(RichText::new("⚠").color(amber));
                 ui.with_layout(Layout::right_to_left(Align::Min), |ui| {
-                    if ui.small_button("✕").on_hover_text("Dismiss").clicked() {
+                    if ui.small_button("🗙").on_hover_text("Dismiss").clicked() {
                         actions.push(Action::DismissNotice(index));
                     }
                     ui.with_layout(Layout::left_to_right(Align::Min), |ui| {

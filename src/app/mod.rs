@@ -11,6 +11,7 @@
 mod actions;
 pub mod history;
 mod incoming;
+mod layout;
 mod peers;
 mod settings;
 pub mod state;
@@ -22,7 +23,7 @@ mod window;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
@@ -133,6 +134,8 @@ pub struct FerryApp {
     tasks: Tasks,
     view: ViewState,
     discovery_on: bool,
+    /// The egui context the waker repaints, set by [`FerryApp::attach`].
+    context: Arc<OnceLock<egui::Context>>,
     logo: Option<egui::TextureHandle>,
     attention: Option<String>,
     title: String,
@@ -149,8 +152,10 @@ impl FerryApp {
     /// Starts the engine and loads settings and history from `options`' folders.
     ///
     /// Loading happens once, before the first frame; afterwards the UI thread
-    /// never touches the disk.
-    pub fn new(ctx: &egui::Context, options: AppOptions) -> anyhow::Result<FerryApp> {
+    /// never touches the disk. The app attaches to its egui context on the
+    /// first frame (or through [`Self::attach`]); until then, events wait in
+    /// the engine's channel.
+    pub fn new(options: AppOptions) -> anyhow::Result<FerryApp> {
         let settings = Settings::load(&options.config_dir);
         let device_id = config::device_id(&options.config_dir).with_context(|| {
             format!(
@@ -158,8 +163,13 @@ impl FerryApp {
                 options.config_dir.display()
             )
         })?;
-        let repaint = ctx.clone();
-        let waker: Waker = Arc::new(move || repaint.request_repaint());
+        let context: Arc<OnceLock<egui::Context>> = Arc::default();
+        let repaint = context.clone();
+        let waker: Waker = Arc::new(move || {
+            if let Some(ctx) = repaint.get() {
+                ctx.request_repaint();
+            }
+        });
         let interfaces = options
             .interfaces
             .clone()
@@ -213,15 +223,6 @@ impl FerryApp {
         for saved in &settings.manual_peers {
             tasks.resolve(saved.clone());
         }
-        style::apply(ctx, settings.theme);
-        let logo = ctx.load_texture(
-            "ferry-logo",
-            egui::ColorImage::from_rgba_unmultiplied(
-                [style::ICON_SIZE, style::ICON_SIZE],
-                &style::icon_rgba(),
-            ),
-            egui::TextureOptions::LINEAR,
-        );
         let view = ViewState {
             settings: settings::Draft::from(&settings),
             ..ViewState::default()
@@ -235,7 +236,8 @@ impl FerryApp {
             tasks,
             view,
             discovery_on: discovery.is_some(),
-            logo: Some(logo),
+            context,
+            logo: None,
             attention: None,
             title: "Ferry".into(),
             geometry: window::Geometry::default(),
@@ -267,9 +269,28 @@ impl FerryApp {
         self.tasks.measure(added);
     }
 
+    /// Binds the app to its egui context: the waker repaints it, and the
+    /// style and logo are set up. Called by the first [`Self::logic`] if not before.
+    pub fn attach(&mut self, ctx: &egui::Context) {
+        if self.context.get().is_some() {
+            return;
+        }
+        let _ = self.context.set(ctx.clone());
+        style::apply(ctx, self.settings.theme);
+        self.logo = Some(ctx.load_texture(
+            "ferry-logo",
+            egui::ColorImage::from_rgba_unmultiplied(
+                [style::ICON_SIZE, style::ICON_SIZE],
+                &style::icon_rgba(),
+            ),
+            egui::TextureOptions::LINEAR,
+        ));
+    }
+
     /// Non-drawing work of one frame: engine events, helper results,
     /// dropped files, window title and geometry.
     pub fn logic(&mut self, ctx: &egui::Context) {
+        self.attach(ctx);
         let deadline = Instant::now() + EVENT_BUDGET;
         while let Ok(event) = self.engine.events().try_recv() {
             let effects = self.state.apply(event, now_ms());
@@ -297,162 +318,6 @@ impl FerryApp {
         }
         self.update_title(ctx);
         self.geometry.observe(ctx);
-    }
-
-    /// Draws the window and carries out what the person asked for.
-    pub fn draw(&mut self, ui: &mut egui::Ui) {
-        let mut actions = Vec::new();
-        self.top_bar(ui, &mut actions);
-        self.status_bar(ui);
-        egui::Panel::left("peers")
-            .resizable(true)
-            .default_size(310.0)
-            .size_range(260.0..=460.0)
-            .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(egui::Margin::same(12)))
-            .show(ui, |ui| {
-                peers::show(ui, &self.state, self.discovery_on, &mut actions);
-            });
-        egui::CentralPanel::default()
-            .frame(egui::Frame::central_panel(ui.style()).inner_margin(egui::Margin::same(14)))
-            .show(ui, |ui| self.central(ui, &mut actions));
-        peers::dialogs(ui.ctx(), &mut self.view, &self.state, &mut actions);
-        tray::drop_overlay(ui.ctx(), &self.state);
-        for action in actions {
-            self.handle(action);
-        }
-        for text in self.copy_requests.drain(..) {
-            ui.ctx().copy_text(text);
-        }
-        if self.theme_dirty {
-            self.theme_dirty = false;
-            style::apply(ui.ctx(), self.settings.theme);
-        }
-    }
-
-    /// One whole frame, as eframe runs it: [`Self::logic`] then [`Self::draw`].
-    pub fn frame(&mut self, ui: &mut egui::Ui) {
-        self.logic(ui.ctx());
-        self.draw(ui);
-    }
-
-    fn top_bar(&self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-        egui::Panel::top("top")
-            .frame(
-                egui::Frame::side_top_panel(ui.style())
-                    .inner_margin(egui::Margin::symmetric(14, 10)),
-            )
-            .show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    if let Some(logo) = &self.logo {
-                        ui.add(egui::Image::new((logo.id(), egui::vec2(30.0, 30.0))));
-                    }
-                    ui.vertical(|ui| {
-                        ui.spacing_mut().item_spacing.y = 0.0;
-                        ui.label(egui::RichText::new("Ferry").size(19.0).strong());
-                        ui.label(
-                            egui::RichText::new(format!("This device: {}", self.settings.alias))
-                                .small()
-                                .weak(),
-                        );
-                    });
-                    ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
-                        let busy = !self.view.dialog_open;
-                        if ui
-                            .add_enabled(busy, egui::Button::new("💬 Send text…"))
-                            .clicked()
-                        {
-                            actions.push(Action::OpenCompose);
-                        }
-                        if ui
-                            .add_enabled(busy, egui::Button::new("📁 Send folder…"))
-                            .clicked()
-                        {
-                            actions.push(Action::Pick(tasks::Pick::Folder));
-                        }
-                        if ui
-                            .add_enabled(busy, style::primary(ui, "📄 Send files…"))
-                            .clicked()
-                        {
-                            actions.push(Action::Pick(tasks::Pick::Files));
-                        }
-                    });
-                });
-            });
-    }
-
-    fn status_bar(&self, ui: &mut egui::Ui) {
-        egui::Panel::bottom("status")
-            .frame(
-                egui::Frame::side_top_panel(ui.style())
-                    .inner_margin(egui::Margin::symmetric(14, 5)),
-            )
-            .show(ui, |ui| {
-                ui.horizontal(|ui| {
-                    let listening = match self.state.listening {
-                        Some(addr) => format!("Receiving on port {}", addr.port()),
-                        None => "Not receiving".to_string(),
-                    };
-                    ui.label(egui::RichText::new("●").color(style::green()).small());
-                    ui.label(egui::RichText::new(listening).small().weak());
-                    ui.label(egui::RichText::new("·").small().weak());
-                    ui.label(
-                        egui::RichText::new(format!(
-                            "Saving to {}",
-                            self.settings.download_dir.display()
-                        ))
-                        .small()
-                        .weak(),
-                    );
-                });
-            });
-    }
-
-    fn central(&mut self, ui: &mut egui::Ui, actions: &mut Vec<Action>) {
-        for (i, notice) in self.state.notices.iter().enumerate() {
-            incoming::notice(ui, i, notice, actions);
-        }
-        incoming::show(ui, &self.state, actions);
-        tray::show(ui, &self.state, actions);
-        ui.horizontal(|ui| {
-            let active = self
-                .state
-                .transfers
-                .iter()
-                .filter(|r| r.is_active())
-                .count();
-            let transfers = if active > 0 {
-                format!("Transfers ({active})")
-            } else {
-                "Transfers".to_string()
-            };
-            for (tab, label) in [
-                (Tab::Transfers, transfers.as_str()),
-                (Tab::History, "History"),
-                (Tab::Settings, "Settings"),
-            ] {
-                if ui.selectable_label(self.view.tab == tab, label).clicked() {
-                    self.view.tab = tab;
-                }
-            }
-        });
-        ui.separator();
-        match self.view.tab {
-            Tab::Transfers => transfers::show(ui, &self.state, actions),
-            Tab::History => {
-                history::show(ui, &self.state.history, now_ms(), actions);
-                // Keep "5 min ago" honest without busy repainting.
-                ui.ctx().request_repaint_after(Duration::from_secs(30));
-            }
-            Tab::Settings => settings::show(
-                ui,
-                &mut self.view.settings,
-                &self.settings,
-                &self.state,
-                &self.trusted_names,
-                self.view.dialog_open,
-                actions,
-            ),
-        }
     }
 
     fn effects(&mut self, effects: Vec<Effect>) {
@@ -573,7 +438,11 @@ pub fn run(files: Vec<PathBuf>, interfaces: Option<Vec<String>>) -> anyhow::Resu
     eframe::run_native(
         "Ferry",
         native,
-        Box::new(move |cc| Ok(Box::new(FerryApp::new(&cc.egui_ctx, options)?))),
+        Box::new(move |cc| {
+            let mut app = FerryApp::new(options)?;
+            app.attach(&cc.egui_ctx);
+            Ok(Box::new(app))
+        }),
     )
     .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }

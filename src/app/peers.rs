@@ -148,12 +148,7 @@ fn tile(ui: &mut egui::Ui, peer: &PeerEntry, tray_full: bool, actions: &mut Vec<
         .addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|| "no address".into());
-    let manual = if peer.source == PeerSource::Manual {
-        " · added"
-    } else {
-        ""
-    };
-    let sub = format!("{state} · {} · {addr}{manual}", os_name(&peer.device.os));
+    let sub = format!("{state} · {addr}");
     let sub_pos = egui::pos2(text_left, rect.top() + 35.0);
     painter.circle_filled(sub_pos + Vec2::new(4.0, 7.0), 4.0, dot);
     let sub = one_line(
@@ -179,6 +174,16 @@ fn tile(ui: &mut egui::Ui, peer: &PeerEntry, tray_full: bool, actions: &mut Vec<
         painter.circle_stroke(ring, 9.0, Stroke::new(1.5, weak));
     }
     let id = peer.device.device_id.clone();
+    let how = match peer.source {
+        PeerSource::Beacon => "found on this network",
+        PeerSource::Manual => "added by address",
+    };
+    let response = response.on_hover_text(format!(
+        "{} ({}, {how}). Click to {} it as a target.",
+        peer.device.alias,
+        style::os_name(&peer.device.os),
+        if peer.selected { "unselect" } else { "select" }
+    ));
     if response.clicked() {
         actions.push(Action::TogglePeer(id.clone()));
     }
@@ -209,17 +214,6 @@ fn one_line(
     let mut job = egui::text::LayoutJob::simple_singleline(text.to_string(), font, colour);
     job.wrap = egui::text::TextWrapping::truncate_at_width(width);
     ui.fonts_mut(|f| f.layout_job(job))
-}
-
-fn os_name(os: &str) -> &str {
-    match os {
-        "linux" => "Linux",
-        "macos" => "macOS",
-        "windows" => "Windows",
-        "android" => "Android",
-        "ios" => "iOS",
-        other => other,
-    }
 }
 
 /// The peer dialogs, drawn over everything when open.

@@ -103,42 +103,39 @@ pub fn show(
     dialog_open: bool,
     actions: &mut Vec<Action>,
 ) {
-    egui::ScrollArea::vertical()
-        .id_salt("settings")
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            style::card(ui).show(ui, |ui| {
-                ui.set_width(ui.available_width());
-                form(ui, draft, dialog_open, actions);
-                ui.add_space(8.0);
-                ui.horizontal(|ui| {
-                    let changed = draft.validate(saved).ok().as_ref() != Some(saved);
-                    if ui
-                        .add_enabled(changed, style::primary(ui, "Save"))
-                        .clicked()
-                    {
-                        actions.push(Action::SaveSettings);
+    ui.scope(|ui| {
+        style::card(ui).show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            form(ui, draft, dialog_open, actions);
+            ui.add_space(8.0);
+            ui.horizontal(|ui| {
+                let changed = draft.validate(saved).ok().as_ref() != Some(saved);
+                if ui
+                    .add_enabled(changed, style::primary(ui, "Save"))
+                    .clicked()
+                {
+                    actions.push(Action::SaveSettings);
+                }
+                if ui
+                    .add_enabled(changed, egui::Button::new("Undo changes"))
+                    .clicked()
+                {
+                    *draft = Draft::from(saved);
+                }
+                match &draft.note {
+                    Some(Note::Saved(text)) => {
+                        ui.label(RichText::new(text).color(style::green()));
                     }
-                    if ui
-                        .add_enabled(changed, egui::Button::new("Undo changes"))
-                        .clicked()
-                    {
-                        *draft = Draft::from(saved);
+                    Some(Note::Problem(text)) => {
+                        ui.label(RichText::new(text).color(style::red()));
                     }
-                    match &draft.note {
-                        Some(Note::Saved(text)) => {
-                            ui.label(RichText::new(text).color(style::green()));
-                        }
-                        Some(Note::Problem(text)) => {
-                            ui.label(RichText::new(text).color(style::red()));
-                        }
-                        None => {}
-                    }
-                });
+                    None => {}
+                }
             });
-            ui.add_space(12.0);
-            trusted(ui, saved, state, trusted_names, actions);
         });
+        ui.add_space(12.0);
+        trusted(ui, saved, state, trusted_names, actions);
+    });
 }
 
 fn form(ui: &mut egui::Ui, draft: &mut Draft, dialog_open: bool, actions: &mut Vec<Action>) {

@@ -401,6 +401,10 @@ impl UiState {
         if peer.source == PeerSource::Beacon {
             entry.source = PeerSource::Beacon;
         }
+        // A notice that nothing answers at one of its addresses is now wrong.
+        let answering: Vec<String> = peer.addrs.iter().map(|a| a.to_string()).collect();
+        self.notices
+            .retain(|n| !answering.iter().any(|a| n.contains(a.as_str())));
         // Fresh addresses first, then the ones we knew that it no longer lists.
         let mut addrs = peer.addrs;
         for old in entry.addrs.drain(..) {

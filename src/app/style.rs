@@ -96,8 +96,9 @@ pub fn card(ui: &egui::Ui) -> Frame {
 }
 
 /// A primary (accent-filled) button.
-pub fn primary(ui: &egui::Ui, text: &str) -> egui::Button<'static> {
-    egui::Button::new(RichText::new(text.to_string()).color(Color32::WHITE)).fill(accent(ui))
+pub fn primary(_ui: &egui::Ui, text: &str) -> egui::Button<'static> {
+    // The deeper blue in both themes: white text stays readable on it.
+    egui::Button::new(RichText::new(text.to_string()).color(Color32::WHITE)).fill(ACCENT_LIGHT)
 }
 
 /// A friendly block for a list with nothing in it.
@@ -162,6 +163,18 @@ pub fn relative_time(now_ms: u64, then_ms: u64) -> String {
         3600..86_400 => format!("{} h ago", secs / 3600),
         86_400..172_800 => "yesterday".to_string(),
         _ => format!("{} days ago", secs / 86_400),
+    }
+}
+
+/// An OS name as people write it.
+pub fn os_name(os: &str) -> &str {
+    match os {
+        "linux" => "Linux",
+        "macos" => "macOS",
+        "windows" => "Windows",
+        "android" => "Android",
+        "ios" => "iOS",
+        other => other,
     }
 }
 

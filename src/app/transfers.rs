@@ -27,15 +27,10 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
             }
         });
     }
-    egui::ScrollArea::vertical()
-        .id_salt("transfers")
-        .auto_shrink([false, false])
-        .show(ui, |ui| {
-            for row in &state.transfers {
-                ui.push_id(row.id.0, |ui| card(ui, row, actions));
-                ui.add_space(8.0);
-            }
-        });
+    for row in &state.transfers {
+        ui.push_id(row.id.0, |ui| card(ui, row, actions));
+        ui.add_space(8.0);
+    }
 }
 
 fn card(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
@@ -83,7 +78,7 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
     match &row.phase {
         Phase::Finished(outcome) => {
             if ui
-                .small_button("✕")
+                .small_button("🗙")
                 .on_hover_text("Remove from this list")
                 .clicked()
             {

@@ -56,7 +56,7 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
                                 .on_hover_text(item.path.display().to_string());
                             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                                 if ui
-                                    .small_button("✕")
+                                    .small_button("🗙")
                                     .on_hover_text("Remove from the tray")
                                     .clicked()
                                 {

@@ -71,7 +71,17 @@ pub fn serve(stream: TcpStream, shared: Shared) {
         }
     };
     match first {
-        Message::Hello(_) => {
+        Message::Hello(hello) => {
+            // A device that probes us by address can receive too: list it here
+            // as well, so adding by address works from either side.
+            if hello.device.port != 0 && hello.device.check_limits().is_ok() {
+                shared.sink.emit(Event::PeerSeen(crate::discovery::Peer {
+                    addrs: vec![SocketAddr::new(peer.ip(), hello.device.port)],
+                    device: hello.device,
+                    last_seen: std::time::SystemTime::now(),
+                    source: crate::discovery::PeerSource::Manual,
+                }));
+            }
             let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
             let _ = writer.send_now(&Message::Hello(Hello {
                 device: shared.device(),
