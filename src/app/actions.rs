@@ -212,6 +212,9 @@ impl FerryApp {
             };
             let id = TransferId::fresh();
             self.state.start_outgoing(id, &alias, addr, paths.clone());
+            if let Some(row) = self.state.row_mut(id) {
+                row.peer_id = Some(device_id.clone());
+            }
             self.send_command(Command::Send {
                 id,
                 to: addr,
@@ -260,11 +263,14 @@ impl FerryApp {
             return;
         }
         let Some(addr) = row.addr else { return };
-        let (peer, paths) = (row.peer.clone(), row.paths.clone());
+        let (peer, peer_id, paths) = (row.peer.clone(), row.peer_id.clone(), row.paths.clone());
         self.state.transfers.retain(|r| r.id != id);
         let new_id = TransferId::fresh();
         self.state
             .start_outgoing(new_id, &peer, addr, paths.clone());
+        if let Some(row) = self.state.row_mut(new_id) {
+            row.peer_id = peer_id;
+        }
         self.send_command(Command::Send {
             id: new_id,
             to: addr,

@@ -32,6 +32,9 @@ pub struct HistoryEntry {
     pub direction: Direction,
     /// The other device's name.
     pub peer: String,
+    /// The other device's id, when known (names trusted devices in Settings).
+    #[serde(default)]
+    pub peer_id: Option<String>,
     /// The other device's address, if known.
     pub addr: Option<SocketAddr>,
     /// What was moved: "report.pdf and 2 more", "Message".
@@ -61,6 +64,7 @@ impl HistoryEntry {
             finished_ms: now_ms,
             direction: row.direction,
             peer: row.peer.clone(),
+            peer_id: row.peer_id.clone(),
             addr: row.addr,
             what: row.title(),
             files,
@@ -201,6 +205,7 @@ mod tests {
             finished_ms: n,
             direction: Direction::Incoming,
             peer: "p".into(),
+            peer_id: None,
             addr: None,
             what: format!("f{n}"),
             files: 1,

@@ -224,6 +224,13 @@ fn trusted(
                 .get(id)
                 .map(|p| p.device.alias.clone())
                 .or_else(|| trusted_names.get(id).cloned())
+                .or_else(|| {
+                    state
+                        .history
+                        .iter()
+                        .find(|h| h.peer_id.as_deref() == Some(id.as_str()))
+                        .map(|h| h.peer.clone())
+                })
                 .unwrap_or_else(|| format!("Device {}", short(id, 8)));
             ui.horizontal(|ui| {
                 ui.label(RichText::new("🔓").size(14.0));

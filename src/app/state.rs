@@ -95,6 +95,8 @@ pub struct TransferRow {
     pub direction: Direction,
     /// The other device's name.
     pub peer: String,
+    /// The other device's id, when known.
+    pub peer_id: Option<String>,
     /// The other device's address.
     pub addr: Option<SocketAddr>,
     /// Where it stands.
@@ -135,6 +137,7 @@ impl TransferRow {
             id,
             direction,
             peer,
+            peer_id: None,
             addr,
             phase: Phase::Connecting,
             is_text: false,
@@ -539,6 +542,7 @@ fn incoming_row(
     download_dir: Option<PathBuf>,
 ) -> TransferRow {
     let mut row = TransferRow::new(id, Direction::Incoming, from.alias.clone(), Some(addr));
+    row.peer_id = Some(from.device_id.clone());
     row.phase = Phase::Running;
     row.is_text = offer.files == 0 && offer.folders == 0 && !offer.texts.is_empty();
     row.files_total = offer.files;
