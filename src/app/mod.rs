@@ -12,7 +12,9 @@ mod actions;
 pub mod history;
 mod incoming;
 mod layout;
+mod native;
 mod peers;
+mod rows;
 mod settings;
 pub mod state;
 pub mod style;
@@ -36,6 +38,7 @@ use crate::engine::{
 use crate::protocol::DeviceInfo;
 
 pub use actions::Action;
+pub use native::run;
 use state::{Effect, UiState};
 use tasks::Tasks;
 
@@ -386,22 +389,6 @@ impl FerryApp {
     }
 }
 
-impl eframe::App for FerryApp {
-    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
-        FerryApp::logic(self, ctx);
-    }
-
-    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
-        self.draw(ui);
-    }
-
-    fn on_exit(&mut self, _gl: Option<&eframe::glow::Context>) {
-        if let Some(bytes) = self.geometry.to_json() {
-            self.tasks.save(window::path_in(&self.config_dir), bytes);
-        }
-    }
-}
-
 /// The receive settings the engine should use for `settings`.
 fn receive_settings(settings: &Settings) -> ReceiveSettings {
     ReceiveSettings {
@@ -416,33 +403,4 @@ pub fn now_ms() -> u64 {
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
         .unwrap_or(0)
-}
-
-/// Opens the window and runs until it closes.
-pub fn run(files: Vec<PathBuf>, interfaces: Option<Vec<String>>) -> anyhow::Result<()> {
-    let options = AppOptions::from_env(files, interfaces);
-    let geometry = window::Geometry::load(&options.config_dir);
-    let mut viewport = egui::ViewportBuilder::default()
-        .with_title("Ferry")
-        .with_app_id(APP_ID)
-        .with_icon(Arc::new(style::icon_data()))
-        .with_inner_size(geometry.size())
-        .with_min_inner_size([720.0, 480.0]);
-    if let Some(position) = geometry.position() {
-        viewport = viewport.with_position(position);
-    }
-    let native = eframe::NativeOptions {
-        viewport,
-        ..Default::default()
-    };
-    eframe::run_native(
-        "Ferry",
-        native,
-        Box::new(move |cc| {
-            let mut app = FerryApp::new(options)?;
-            app.attach(&cc.egui_ctx);
-            Ok(Box::new(app))
-        }),
-    )
-    .map_err(|e| anyhow::anyhow!("cannot open the window: {e}"))
 }

@@ -8,7 +8,6 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::discovery::{Peer, PeerSource};
 use crate::engine::{Event, OfferSummary};
@@ -16,6 +15,7 @@ use crate::protocol::{DeviceInfo, EntryKind};
 use crate::transfer::{Direction, Outcome, TransferId};
 
 use super::history::HistoryEntry;
+pub use super::rows::{Phase, TransferRow};
 
 /// Most notices kept; older ones drop off.
 pub const MAX_NOTICES: usize = 6;
@@ -71,141 +71,6 @@ pub struct TextMessage {
     pub from: String,
     /// The message.
     pub text: String,
-}
-
-/// Where a transfer is in its life.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Phase {
-    /// Outgoing: connecting and offering.
-    Connecting,
-    /// Outgoing: offered; the receiver has not answered yet.
-    WaitingForAnswer,
-    /// Bytes are flowing (or about to, after an accept).
-    Running,
-    /// Ended.
-    Finished(Outcome),
-}
-
-/// One transfer in either direction, as the transfer list shows it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct TransferRow {
-    /// Engine id.
-    pub id: TransferId,
-    /// Which way.
-    pub direction: Direction,
-    /// The other device's name.
-    pub peer: String,
-    /// The other device's id, when known.
-    pub peer_id: Option<String>,
-    /// The other device's address.
-    pub addr: Option<SocketAddr>,
-    /// Where it stands.
-    pub phase: Phase,
-    /// True for a text message.
-    pub is_text: bool,
-    /// Top-level names, for the row title and history.
-    pub names: Vec<String>,
-    /// Files in the transfer (accepted files once started).
-    pub files_total: u32,
-    /// Files finished.
-    pub files_done: u32,
-    /// Bytes in the transfer.
-    pub bytes_total: u64,
-    /// Bytes done (including resumed ones).
-    pub bytes_done: u64,
-    /// Bytes that were already there from an earlier try.
-    pub resumed_bytes: u64,
-    /// Smoothed bytes per second.
-    pub rate: f64,
-    /// Estimated time left.
-    pub eta: Option<Duration>,
-    /// The file in flight.
-    pub current: String,
-    /// Outgoing: the local paths sent (Retry sends them again).
-    pub paths: Vec<PathBuf>,
-    /// Incoming: final paths of verified files.
-    pub saved: Vec<PathBuf>,
-    /// Incoming: the download folder used.
-    pub download_dir: Option<PathBuf>,
-    /// Cancel was pressed; waiting for the engine to confirm.
-    pub cancelling: bool,
-}
-
-impl TransferRow {
-    fn new(id: TransferId, direction: Direction, peer: String, addr: Option<SocketAddr>) -> Self {
-        TransferRow {
-            id,
-            direction,
-            peer,
-            peer_id: None,
-            addr,
-            phase: Phase::Connecting,
-            is_text: false,
-            names: Vec::new(),
-            files_total: 0,
-            files_done: 0,
-            bytes_total: 0,
-            bytes_done: 0,
-            resumed_bytes: 0,
-            rate: 0.0,
-            eta: None,
-            current: String::new(),
-            paths: Vec::new(),
-            saved: Vec::new(),
-            download_dir: None,
-            cancelling: false,
-        }
-    }
-
-    /// True until the engine reports the end.
-    pub fn is_active(&self) -> bool {
-        !matches!(self.phase, Phase::Finished(_))
-    }
-
-    /// Fraction done, 0..=1.
-    pub fn fraction(&self) -> f32 {
-        match &self.phase {
-            Phase::Finished(Outcome::Completed { .. }) => 1.0,
-            _ if self.bytes_total == 0 => 0.0,
-            _ => (self.bytes_done as f64 / self.bytes_total as f64).clamp(0.0, 1.0) as f32,
-        }
-    }
-
-    /// "report.pdf", "report.pdf and 2 more", or "Message".
-    pub fn title(&self) -> String {
-        if self.is_text {
-            return "Message".to_string();
-        }
-        match self.names.as_slice() {
-            [] => format!("{} file(s)", self.files_total),
-            [one] => one.clone(),
-            [first, rest @ ..] => format!("{first} and {} more", rest.len()),
-        }
-    }
-
-    /// The folder "Open folder" shows.
-    pub fn folder(&self) -> Option<PathBuf> {
-        match self.direction {
-            Direction::Incoming => self
-                .saved
-                .first()
-                .and_then(|p| p.parent().map(PathBuf::from))
-                .or_else(|| self.download_dir.clone()),
-            Direction::Outgoing => self
-                .paths
-                .first()
-                .and_then(|p| p.parent().map(PathBuf::from)),
-        }
-    }
-
-    /// The single file "Show file" reveals, when there is exactly one.
-    pub fn single_file(&self) -> Option<PathBuf> {
-        match self.direction {
-            Direction::Incoming if self.saved.len() == 1 => self.saved.first().cloned(),
-            Direction::Outgoing if self.paths.len() == 1 => self.paths.first().cloned(),
-            _ => None,
-        }
-    }
 }
 
 /// A file or folder waiting in the "to send" tray.
