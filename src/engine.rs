@@ -14,6 +14,7 @@ use std::thread::{self, JoinHandle};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use serde::{Deserialize, Serialize};
 
+use crate::identity::Identity;
 use crate::protocol::{DeviceInfo, Entry, EntryKind};
 use crate::transfer::progress::Progress;
 use crate::transfer::{Direction, Outcome, TransferId, incoming, outgoing};
@@ -28,25 +29,59 @@ pub const MAX_CONNECTIONS: usize = 128;
 /// full; all other events wait for room.
 const EVENT_CAPACITY: usize = 4096;
 
+/// A device the person chose to trust ("always accept from this device"):
+/// pinned by its certificate fingerprint, with the name it had then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedDevice {
+    /// The pinned device id (certificate fingerprint).
+    pub device_id: String,
+    /// Its alias when it was trusted, to recognise an impostor by name.
+    pub alias: String,
+}
+
 /// When an incoming offer may be accepted without asking.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum AcceptPolicy {
     /// Ask every time.
     #[default]
     Ask,
-    /// Accept everything (`ferry receive --yes`).
+    /// Accept everything (`ferry receive --yes`, for scripts).
     Everyone,
-    /// Accept without asking from these device ids only.
-    Trusted(Vec<String>),
+    /// Accept without asking from these pinned devices only.
+    Trusted(Vec<TrustedDevice>),
+}
+
+/// What the accept policy says about one sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustVerdict {
+    /// Accept without asking.
+    Accept,
+    /// Ask the person.
+    Ask,
+    /// The sender uses the name of a trusted device but not its key: refuse.
+    Impostor {
+        /// The id that was pinned for that name.
+        pinned: String,
+    },
 }
 
 impl AcceptPolicy {
-    /// True if an offer from `device_id` needs no question.
-    pub fn auto_accepts(&self, device_id: &str) -> bool {
+    /// Judges an offer from a device that proved `device_id` and calls itself `alias`.
+    pub fn judge(&self, device_id: &str, alias: &str) -> TrustVerdict {
         match self {
-            AcceptPolicy::Ask => false,
-            AcceptPolicy::Everyone => true,
-            AcceptPolicy::Trusted(ids) => ids.iter().any(|id| id == device_id),
+            AcceptPolicy::Ask => TrustVerdict::Ask,
+            AcceptPolicy::Everyone => TrustVerdict::Accept,
+            AcceptPolicy::Trusted(devices) => {
+                if devices.iter().any(|d| d.device_id == device_id) {
+                    TrustVerdict::Accept
+                } else if let Some(pinned) = devices.iter().find(|d| d.alias == alias) {
+                    TrustVerdict::Impostor {
+                        pinned: pinned.device_id.clone(),
+                    }
+                } else {
+                    TrustVerdict::Ask
+                }
+            }
         }
     }
 }
@@ -58,13 +93,18 @@ pub struct ReceiveSettings {
     pub download_dir: PathBuf,
     /// Who is accepted without a question.
     pub accept: AcceptPolicy,
+    /// A PIN senders must supply, if set.
+    pub pin: Option<String>,
 }
 
 /// How to start an engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Who we are; the port is filled in from the bound listener.
+    /// Who we are; the id is replaced by the identity's fingerprint and the
+    /// port by the bound listener's.
     pub device: DeviceInfo,
+    /// Our key and certificate.
+    pub identity: Arc<Identity>,
     /// Where to accept transfers; `None` for a send-only engine. Port 0 picks one.
     pub listen: Option<SocketAddr>,
     /// Incoming-transfer settings.
@@ -127,6 +167,13 @@ pub enum Command {
     AddPeer {
         /// The device's transfer address (IP and TCP port).
         addr: SocketAddr,
+    },
+    /// Remember the PIN to present when sending to `to` (asked by the receiver).
+    ProvidePin {
+        /// The receiver.
+        to: SocketAddr,
+        /// The PIN.
+        pin: String,
     },
     /// Cancel everything and stop all threads.
     Shutdown,
@@ -211,6 +258,8 @@ pub enum Event {
         id: TransferId,
         /// The receiver.
         to: SocketAddr,
+        /// The device id the receiver proved (compare its short code).
+        peer_id: String,
         /// What was offered.
         offer: OfferSummary,
     },
@@ -256,6 +305,16 @@ pub enum Event {
     },
     /// Something a person should know that belongs to no transfer.
     Problem(String),
+    /// The receiver wants a PIN (none was given, or it was wrong). Answer with
+    /// [`Command::ProvidePin`] and send again.
+    PinRequired {
+        /// Which transfer (it finishes as failed right after).
+        id: TransferId,
+        /// The receiver.
+        to: SocketAddr,
+        /// True if a PIN was given and rejected.
+        wrong: bool,
+    },
     /// A device appeared or changed (discovery or a peer added by address).
     PeerSeen(crate::discovery::Peer),
     /// A device said goodbye or stopped beaconing.
@@ -270,14 +329,40 @@ pub enum Event {
 pub struct EventSink {
     tx: Sender<Event>,
     waker: Waker,
+    known: Arc<RwLock<HashMap<SocketAddr, String>>>,
 }
 
 impl EventSink {
     /// Delivers an event that must not be lost (waits for room).
     pub fn emit(&self, event: Event) {
+        // Remember which device answers at which address, so a send to that
+        // address can insist on that device's key.
+        match &event {
+            Event::PeerSeen(peer) => {
+                if let Ok(mut known) = self.known.write() {
+                    for addr in &peer.addrs {
+                        known.insert(*addr, peer.device.device_id.clone());
+                    }
+                }
+            }
+            Event::PeerGone { device_id } => {
+                if let Ok(mut known) = self.known.write() {
+                    known.retain(|_, id| id != device_id);
+                }
+            }
+            _ => {}
+        }
         if self.tx.send(event).is_ok() {
             (self.waker)();
         }
+    }
+
+    /// The device id last seen answering at `addr`, if any.
+    pub fn expected_device(&self, addr: SocketAddr) -> Option<String> {
+        self.known
+            .read()
+            .ok()
+            .and_then(|known| known.get(&addr).cloned())
     }
 
     /// Delivers an event that may be dropped when the UI lags (progress).
@@ -316,6 +401,12 @@ pub struct Shared {
     /// Device ids whose beacons we heard lately, reported to peers in hellos
     /// (kept up to date by discovery; empty when discovery is off).
     pub heard: Arc<RwLock<Vec<String>>>,
+    /// Our key and certificate.
+    pub identity: Arc<Identity>,
+    /// PINs to present per receiver address.
+    pub sender_pins: Arc<Mutex<HashMap<SocketAddr, String>>>,
+    /// Wrong PINs per sender address: (count, window start).
+    pub pin_failures: Arc<Mutex<HashMap<std::net::IpAddr, (u32, std::time::Instant)>>>,
 }
 
 impl Shared {
@@ -385,8 +476,10 @@ impl Engine {
         let sink = EventSink {
             tx: event_tx,
             waker,
+            known: Arc::default(),
         };
         let mut device = config.device;
+        device.device_id = config.identity.device_id().to_string();
         let listener = match config.listen {
             Some(addr) => {
                 let listener =
@@ -406,6 +499,9 @@ impl Engine {
             registry: Arc::default(),
             stopping: Arc::default(),
             heard: Arc::default(),
+            identity: config.identity,
+            sender_pins: Arc::default(),
+            pin_failures: Arc::default(),
         };
         let mut threads = Vec::new();
         let local_addr = listener.as_ref().map(|(_, addr)| *addr);
@@ -508,6 +604,11 @@ fn command_loop(commands: Receiver<Command>, shared: Shared, local_addr: Option<
                 }
             }
             Command::AddPeer { addr } => spawn_probe(shared.clone(), addr),
+            Command::ProvidePin { to, pin } => {
+                if let Ok(mut pins) = shared.sender_pins.lock() {
+                    pins.insert(to, pin);
+                }
+            }
             Command::Shutdown => break,
         }
     }
@@ -606,17 +707,17 @@ fn spawn_probe(shared: Shared, addr: SocketAddr) {
     }
 }
 
-/// One hello exchange: who is at `addr`?
+/// One hello exchange over TLS: who is at `addr`? The answer counts only if
+/// the device's hello names the key it proved in the handshake.
 fn probe(shared: &Shared, addr: SocketAddr) -> Result<crate::protocol::DeviceInfo, String> {
-    use crate::protocol::frame::{read_greeting, write_greeting};
-    use crate::protocol::{FrameReader, FrameWriter, HANDSHAKE_TIMEOUT, Hello, Message};
-    let mut link = crate::transfer::transport::Link::connect(addr)
-        .map_err(|e| outgoing::describe_connect_error(addr, &e))?;
+    use crate::protocol::{FrameReader, FrameWriter, Hello, Message};
+    use crate::transfer::transport::{Link, LinkError};
     let fail = |e: &dyn std::fmt::Display| format!("No Ferry device answered at {addr}: {e}.");
-    link.set_read_timeout(Some(HANDSHAKE_TIMEOUT))
-        .map_err(|e| fail(&e))?;
-    write_greeting(&mut link.writer).map_err(|e| fail(&e))?;
-    read_greeting(&mut link.reader).map_err(|e| fail(&e))?;
+    let link = match Link::connect(addr, &shared.identity) {
+        Ok(link) => link,
+        Err(LinkError::Connect(e)) => return Err(outgoing::describe_connect_error(addr, &e)),
+        Err(e) => return Err(fail(&e)),
+    };
     let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
     FrameWriter::new(link.writer)
         .send_now(&Message::Hello(Hello {
@@ -625,7 +726,10 @@ fn probe(shared: &Shared, addr: SocketAddr) -> Result<crate::protocol::DeviceInf
         }))
         .map_err(|e| fail(&e))?;
     match FrameReader::new(link.reader).read_message() {
-        Ok(Message::Hello(hello)) => Ok(hello.device),
+        Ok(Message::Hello(hello)) if hello.device.device_id == link.peer_id => Ok(hello.device),
+        Ok(Message::Hello(_)) => Err(format!(
+            "The device at {addr} announced one identity and proved another; it was not added."
+        )),
         Ok(_) => Err(fail(&"it answered with something other than a hello")),
         Err(e) => Err(fail(&e)),
     }

@@ -3,17 +3,17 @@
 //! by the sender shows "Cancelled by the sender" in the window; Retry sends
 //! the same files again to the same device.
 
-mod common;
+mod ui_support;
 
 use std::fs::File;
 
-use common::{
-    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, wait_for_label, wait_until,
-};
 use egui_kittest::kittest::Queryable;
 use ferry::app::state::Phase;
 use ferry::engine::{AcceptPolicy, Command, Event};
 use ferry::transfer::{Direction, Outcome, Party, TransferId};
+use ui_support::{
+    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, wait_for_label, wait_until,
+};
 
 /// Big enough to still be running when Cancel is pressed; sparse, so cheap to make.
 const BIG: u64 = 2 << 30;

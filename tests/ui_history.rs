@@ -2,13 +2,13 @@
 //! there after a restart (history.json in the data folder), and "Clear
 //! history" empties it for good.
 
-mod common;
+mod ui_support;
 
-use common::{
-    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, wait_for_label, write_file,
-};
 use egui_kittest::kittest::Queryable;
 use ferry::engine::AcceptPolicy;
+use ui_support::{
+    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, wait_for_label, write_file,
+};
 
 #[test]
 fn finished_transfer_is_listed_kept_and_clearable() {
@@ -33,7 +33,7 @@ fn finished_transfer_is_listed_kept_and_clearable() {
     drop(harness);
     assert!(dirs.data().join("history.json").exists());
 
-    let mut harness = common::harness(&dirs);
+    let mut harness = ui_support::harness(&dirs);
     harness.run_steps(2);
     harness.get_by_label("History").click();
     wait_for_label(&mut harness, "holiday.jpg");
@@ -42,7 +42,7 @@ fn finished_transfer_is_listed_kept_and_clearable() {
     wait_for_label(&mut harness, "No finished transfers yet");
     drop(harness);
 
-    let mut harness = common::harness(&dirs);
+    let mut harness = ui_support::harness(&dirs);
     harness.run_steps(2);
     harness.get_by_label("History").click();
     wait_for_label(&mut harness, "No finished transfers yet");

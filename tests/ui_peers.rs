@@ -2,11 +2,11 @@
 //! device added by address (answering a real hello over loopback) appears
 //! with its name and state, selectable with the mouse.
 
-mod common;
+mod ui_support;
 
-use common::{AppDirs, TestPeer, add_peer_by_address, harness};
 use egui_kittest::kittest::Queryable;
 use ferry::engine::AcceptPolicy;
+use ui_support::{AppDirs, TestPeer, add_peer_by_address, harness};
 
 #[test]
 fn empty_list_says_what_to_check() {
@@ -27,12 +27,12 @@ fn peer_added_by_address_appears_and_can_be_selected() {
     harness.run_steps(2);
     add_peer_by_address(&mut harness, &peer, "Laptop");
     assert!(harness.query_by_label("No devices found yet").is_none());
-    let entry = &harness.state().state().peers["test-peer-Laptop"];
+    let entry = &harness.state().state().peers[&peer.id()];
     assert!(entry.online);
     assert_eq!(entry.addr(), Some(peer.addr()));
     harness.get_by_label("Laptop").click();
     harness.run_steps(2);
-    assert!(harness.state().state().peers["test-peer-Laptop"].selected);
+    assert!(harness.state().state().peers[&peer.id()].selected);
     // The address is remembered for the next start.
     let saved = ferry::config::Settings::load(&dirs.config());
     // Saving happens on a helper thread; dropping the app waits for it.

@@ -3,12 +3,12 @@
 //! nothing and the sender hears "declined"; several prompts can wait at once;
 //! a text message shows with a Copy button that fills the clipboard.
 
-mod common;
+mod ui_support;
 
-use common::{AppDirs, TestPeer, harness, wait_for_label, wait_until, write_file};
 use egui_kittest::kittest::Queryable;
 use ferry::engine::{AcceptPolicy, Command, Event};
 use ferry::transfer::{Outcome, TransferId};
+use ui_support::{AppDirs, TestPeer, harness, wait_for_label, wait_until, write_file};
 
 fn finished(peer: &mut TestPeer, id: TransferId) -> Option<Outcome> {
     match peer.find(|e| matches!(e, Event::Finished { id: i, .. } if *i == id)) {

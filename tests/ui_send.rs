@@ -3,14 +3,14 @@
 //! same bytes; a drop with no clear target waits in the tray until the person
 //! presses a device's Send.
 
-mod common;
+mod ui_support;
 
-use common::{
-    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, wait_until, write_file,
-};
 use egui_kittest::kittest::Queryable;
 use ferry::engine::{AcceptPolicy, Event};
 use ferry::transfer::{Direction, Outcome};
+use ui_support::{
+    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, wait_until, write_file,
+};
 
 #[test]
 fn drop_on_selected_peer_sends_and_completes() {

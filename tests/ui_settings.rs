@@ -2,13 +2,13 @@
 //! after a restart, and an "Always accept" trust rule is saved, auto-accepts
 //! the next offer after a restart, and can be revoked.
 
-mod common;
+mod ui_support;
 
-use common::{AppDirs, TestPeer, harness, type_into, wait_for_label, wait_until, write_file};
 use egui_kittest::kittest::Queryable;
 use ferry::config::{Settings, Theme};
 use ferry::engine::{AcceptPolicy, Command, Event};
 use ferry::transfer::{Outcome, TransferId};
+use ui_support::{AppDirs, TestPeer, harness, type_into, wait_for_label, wait_until, write_file};
 
 #[test]
 fn settings_survive_a_restart() {
@@ -32,7 +32,7 @@ fn settings_survive_a_restart() {
     let saved = Settings::load(&dirs.config());
     assert_eq!(saved.alias, "Studio");
     assert_eq!(saved.theme, Theme::Dark);
-    let mut harness = common::harness(&dirs);
+    let mut harness = ui_support::harness(&dirs);
     harness.run_steps(2);
     harness.get_by_label("This device: Studio");
     assert_eq!(harness.state().settings().theme, Theme::Dark);
@@ -61,13 +61,13 @@ fn trust_rule_is_saved_applied_after_restart_and_revocable() {
     harness.get_by_label("Always accept from Laptop").click();
     wait_for_label(&mut harness, "Done");
     drop(harness);
-    assert_eq!(
-        Settings::load(&dirs.config()).trusted_devices,
-        vec!["test-peer-Laptop".to_string()]
-    );
+    let trusted = Settings::load(&dirs.config()).trusted_devices;
+    assert_eq!(trusted.len(), 1);
+    assert_eq!(trusted[0].device_id, peer.id(), "the key is pinned");
+    assert_eq!(trusted[0].alias, "Laptop");
 
     // After a restart the next offer from Laptop is accepted without a prompt.
-    let mut harness = common::harness(&dirs);
+    let mut harness = ui_support::harness(&dirs);
     harness.run_steps(2);
     let to = harness.state().local_addr().expect("listening");
     let id = TransferId::fresh();

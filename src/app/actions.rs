@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use super::state::{DropTarget, Phase};
 use super::tasks::{Pick, TaskResult};
 use super::{AddPeerDialog, ComposeDialog, FerryApp, Tab, settings};
-use crate::engine::{Command, Decision};
+use crate::engine::{Command, Decision, TrustedDevice};
 use crate::transfer::{Direction, TransferId};
 
 /// Something the person asked for in the window.
@@ -70,6 +70,17 @@ pub enum Action {
     DismissMessage(TransferId),
     /// Hide a notice.
     DismissNotice(usize),
+    /// Answer a receiver's PIN request and send again.
+    SubmitPin {
+        /// The refused transfer.
+        id: TransferId,
+        /// The receiver.
+        to: std::net::SocketAddr,
+        /// The PIN.
+        pin: String,
+    },
+    /// Close a PIN request without sending again.
+    DismissPin(TransferId),
     /// Save the settings draft.
     SaveSettings,
     /// Stop trusting a device.
@@ -153,7 +164,7 @@ impl FerryApp {
                     let (alias, addr) = (peer.device.alias.clone(), peer.addr());
                     let Some(addr) = addr else { continue };
                     let id = TransferId::fresh();
-                    self.state.start_text(id, &alias, addr);
+                    self.state.start_text(id, &alias, addr, &text);
                     self.send_command(Command::SendText {
                         id,
                         to: addr,
@@ -185,9 +196,21 @@ impl FerryApp {
                     self.state.notices.remove(i);
                 }
             }
+            Action::SubmitPin { id, to, pin } => {
+                self.state.pin_requests.retain(|p| p.id != id);
+                self.view.pin_input.clear();
+                self.send_command(Command::ProvidePin { to, pin });
+                self.retry(id);
+            }
+            Action::DismissPin(id) => {
+                self.state.pin_requests.retain(|p| p.id != id);
+                self.view.pin_input.clear();
+            }
             Action::SaveSettings => self.save_draft(),
             Action::Revoke(device_id) => {
-                self.settings.trusted_devices.retain(|d| d != &device_id);
+                self.settings
+                    .trusted_devices
+                    .retain(|d| d.device_id != device_id);
                 self.save_settings();
                 self.apply_receive_settings();
             }
@@ -229,17 +252,16 @@ impl FerryApp {
         let Some(prompt) = self.state.answer(id, accept, download_dir) else {
             return;
         };
-        if trust
-            && !self
-                .settings
-                .trusted_devices
-                .contains(&prompt.from.device_id)
-        {
-            self.settings
-                .trusted_devices
-                .push(prompt.from.device_id.clone());
-            self.trusted_names
-                .insert(prompt.from.device_id.clone(), prompt.from.alias.clone());
+        let known = self
+            .settings
+            .trusted_devices
+            .iter()
+            .any(|d| d.device_id == prompt.from.device_id);
+        if trust && !known {
+            self.settings.trusted_devices.push(TrustedDevice {
+                device_id: prompt.from.device_id.clone(),
+                alias: prompt.from.alias.clone(),
+            });
             self.save_settings();
             self.apply_receive_settings();
         }
@@ -251,31 +273,44 @@ impl FerryApp {
         self.send_command(Command::Decide { id, decision });
     }
 
+    /// Sends a failed or cancelled outgoing transfer again to the same
+    /// address; files resume from what the receiver kept.
     fn retry(&mut self, id: TransferId) {
         let Some(row) = self.state.transfers.iter().find(|r| r.id == id) else {
             return;
         };
-        if row.direction != Direction::Outgoing
-            || row.is_active()
-            || row.paths.is_empty()
-            || matches!(row.phase, Phase::Finished(ref o) if o.is_success())
-        {
+        let done = matches!(row.phase, Phase::Finished(ref o) if o.is_success());
+        if row.direction != Direction::Outgoing || row.is_active() || done {
             return;
         }
         let Some(addr) = row.addr else { return };
-        let (peer, peer_id, paths) = (row.peer.clone(), row.peer_id.clone(), row.paths.clone());
-        self.state.transfers.retain(|r| r.id != id);
+        let old = row.clone();
         let new_id = TransferId::fresh();
-        self.state
-            .start_outgoing(new_id, &peer, addr, paths.clone());
+        let command = match &old.text {
+            Some(text) => {
+                self.state.start_text(new_id, &old.peer, addr, text);
+                Command::SendText {
+                    id: new_id,
+                    to: addr,
+                    text: text.clone(),
+                }
+            }
+            None if !old.paths.is_empty() => {
+                self.state
+                    .start_outgoing(new_id, &old.peer, addr, old.paths.clone());
+                Command::Send {
+                    id: new_id,
+                    to: addr,
+                    paths: old.paths.clone(),
+                }
+            }
+            None => return,
+        };
+        self.state.transfers.retain(|r| r.id != id);
         if let Some(row) = self.state.row_mut(new_id) {
-            row.peer_id = peer_id;
+            row.peer_id = old.peer_id;
         }
-        self.send_command(Command::Send {
-            id: new_id,
-            to: addr,
-            paths,
-        });
+        self.send_command(command);
     }
 
     fn save_draft(&mut self) {

@@ -8,6 +8,7 @@ use egui::{Align, Layout, RichText, Stroke};
 
 use super::state::{PendingOffer, UiState};
 use super::{Action, style};
+use crate::identity::{pairing_code, short_code};
 use crate::protocol::EntryKind;
 use crate::transfer::progress::human_bytes;
 
@@ -18,7 +19,7 @@ const SHOWN_ENTRIES: usize = 4;
 pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     for prompt in &state.prompts {
         ui.push_id(("prompt", prompt.id.0), |ui| {
-            prompt_card(ui, prompt, actions)
+            prompt_card(ui, prompt, &state.own_id, actions)
         });
         ui.add_space(10.0);
     }
@@ -49,7 +50,7 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     }
 }
 
-fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, actions: &mut Vec<Action>) {
+fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str, actions: &mut Vec<Action>) {
     let accent = style::accent(ui);
     style::card(ui)
         .stroke(Stroke::new(2.0, accent))
@@ -79,9 +80,10 @@ fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, actions: &mut Vec<Actio
                     );
                     ui.label(
                         RichText::new(format!(
-                            "{} · {}",
+                            "{} · {} · device {}",
                             style::os_name(&prompt.from.os),
-                            prompt.addr
+                            prompt.addr,
+                            short_code(&prompt.from.device_id)
                         ))
                         .small()
                         .weak(),
@@ -115,6 +117,21 @@ fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, actions: &mut Vec<Actio
                     }
                 });
             }
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("Pairing code").weak());
+                ui.label(
+                    RichText::new(pairing_code(own_id, &prompt.from.device_id))
+                        .monospace()
+                        .strong(),
+                );
+                ui.label(
+                    RichText::new(format!(
+                        "— {} shows the same code if nobody is in between.",
+                        prompt.from.alias
+                    ))
+                    .weak(),
+                );
+            });
             ui.add_space(6.0);
             ui.horizontal(|ui| {
                 if ui.add(style::primary(ui, "Accept")).clicked() {

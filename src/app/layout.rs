@@ -38,6 +38,12 @@ impl FerryApp {
                     .show(ui, |ui| self.central(ui, &mut actions));
             });
         peers::dialogs(ui.ctx(), &mut self.view, &self.state, &mut actions);
+        transfers::pin_dialog(
+            ui.ctx(),
+            &mut self.view.pin_input,
+            &self.state,
+            &mut actions,
+        );
         tray::drop_overlay(ui.ctx(), &self.state);
         for action in actions {
             self.handle(action);
@@ -175,8 +181,6 @@ impl FerryApp {
                 ui,
                 &mut self.view.settings,
                 &self.settings,
-                &self.state,
-                &self.trusted_names,
                 self.view.dialog_open,
                 actions,
             ),

@@ -125,6 +125,8 @@ struct ViewState {
     settings: settings::Draft,
     /// Addresses typed by the person whose probe is pending (to save them once found).
     pending_manual: Vec<String>,
+    /// The PIN being typed for a receiver that asked for one.
+    pin_input: String,
 }
 
 /// The Ferry window.
@@ -145,8 +147,6 @@ pub struct FerryApp {
     geometry: window::Geometry,
     /// Texts to put on the clipboard at the end of the frame.
     copy_requests: Vec<String>,
-    /// Names of trusted devices seen this session (settings keep only ids).
-    trusted_names: std::collections::HashMap<String, String>,
     /// The theme changed; re-apply the style at the end of the frame.
     theme_dirty: bool,
 }
@@ -160,12 +160,13 @@ impl FerryApp {
     /// the engine's channel.
     pub fn new(options: AppOptions) -> anyhow::Result<FerryApp> {
         let settings = Settings::load(&options.config_dir);
-        let device_id = config::device_id(&options.config_dir).with_context(|| {
+        let identity = Arc::new(config::identity(&options.config_dir).with_context(|| {
             format!(
-                "cannot store this device's id in {}",
+                "cannot load or create this device's key in {}",
                 options.config_dir.display()
             )
-        })?;
+        })?);
+        let device_id = identity.device_id().to_string();
         let context: Arc<OnceLock<egui::Context>> = Arc::default();
         let repaint = context.clone();
         let waker: Waker = Arc::new(move || {
@@ -195,6 +196,7 @@ impl FerryApp {
                 port,
             },
             listen: Some(SocketAddr::new(options.bind_ip, port)),
+            identity,
             receive: receive_settings(&settings),
             discovery: discovery.clone(),
         };
@@ -245,7 +247,6 @@ impl FerryApp {
             title: "Ferry".into(),
             geometry: window::Geometry::default(),
             copy_requests: Vec::new(),
-            trusted_names: std::collections::HashMap::new(),
             theme_dirty: false,
         })
     }
@@ -394,6 +395,7 @@ fn receive_settings(settings: &Settings) -> ReceiveSettings {
     ReceiveSettings {
         download_dir: settings.download_dir.clone(),
         accept: AcceptPolicy::Trusted(settings.trusted_devices.clone()),
+        pin: settings.pin.clone().filter(|p| !p.trim().is_empty()),
     }
 }
 

@@ -39,6 +39,11 @@ pub struct TransferRow {
     pub phase: Phase,
     /// True for a text message.
     pub is_text: bool,
+    /// Outgoing message text (Retry sends it again).
+    pub text: Option<String>,
+    /// Six digits both screens show for this pair of devices, once the
+    /// receiver proved its key (outgoing).
+    pub pairing: Option<String>,
     /// Top-level names, for the row title and history.
     pub names: Vec<String>,
     /// Files in the transfer (accepted files once started).
@@ -82,6 +87,8 @@ impl TransferRow {
             addr,
             phase: Phase::Connecting,
             is_text: false,
+            text: None,
+            pairing: None,
             names: Vec::new(),
             files_total: 0,
             files_done: 0,

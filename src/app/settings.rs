@@ -4,15 +4,14 @@
 //! validation is plain code ([`Draft::validate`]), and saving is the caller's
 //! job (helper thread) through [`Action::SaveSettings`].
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use egui::{Align, Layout, RichText};
 
-use super::state::UiState;
 use super::tasks::Pick;
 use super::{Action, style};
 use crate::config::{Settings, Theme};
+use crate::identity::short_code;
 use crate::protocol::limits::MAX_ALIAS_BYTES;
 
 /// What the last Save said.
@@ -35,6 +34,8 @@ pub struct Draft {
     pub port: String,
     /// Interfaces, comma-separated, as typed.
     pub interfaces: String,
+    /// PIN senders must give; empty for none.
+    pub pin: String,
     /// Theme.
     pub theme: Theme,
     /// Result of the last Save.
@@ -48,6 +49,7 @@ impl From<&Settings> for Draft {
             download_dir: settings.download_dir.display().to_string(),
             port: settings.port.to_string(),
             interfaces: settings.interfaces.join(", "),
+            pin: settings.pin.clone().unwrap_or_default(),
             theme: settings.theme,
             note: None,
         }
@@ -82,8 +84,13 @@ impl Draft {
             .filter(|s| !s.is_empty())
             .map(String::from)
             .collect();
+        let pin = self.pin.trim();
+        if pin.chars().count() > 32 {
+            return Err("The PIN is too long (at most 32 characters).".into());
+        }
         Ok(Settings {
             alias: alias.to_string(),
+            pin: (!pin.is_empty()).then(|| pin.to_string()),
             download_dir: PathBuf::from(dir),
             port,
             interfaces,
@@ -98,8 +105,6 @@ pub fn show(
     ui: &mut egui::Ui,
     draft: &mut Draft,
     saved: &Settings,
-    state: &UiState,
-    trusted_names: &HashMap<String, String>,
     dialog_open: bool,
     actions: &mut Vec<Action>,
 ) {
@@ -134,7 +139,7 @@ pub fn show(
             });
         });
         ui.add_space(12.0);
-        trusted(ui, saved, state, trusted_names, actions);
+        trusted(ui, saved, actions);
     });
 }
 
@@ -189,6 +194,25 @@ fn form(ui: &mut egui::Ui, draft: &mut Draft, dialog_open: bool, actions: &mut V
             });
             ui.end_row();
 
+            let label = ui.label("PIN for senders");
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::TextEdit::singleline(&mut draft.pin)
+                        .hint_text("none")
+                        .password(true)
+                        .desired_width(120.0),
+                )
+                .labelled_by(label.id);
+                ui.label(
+                    RichText::new(
+                        "Optional: devices that are not trusted must type it to send here",
+                    )
+                    .small()
+                    .weak(),
+                );
+            });
+            ui.end_row();
+
             ui.label("Theme");
             ui.horizontal(|ui| {
                 ui.radio_value(&mut draft.theme, Theme::System, "Follow system");
@@ -199,13 +223,7 @@ fn form(ui: &mut egui::Ui, draft: &mut Draft, dialog_open: bool, actions: &mut V
         });
 }
 
-fn trusted(
-    ui: &mut egui::Ui,
-    saved: &Settings,
-    state: &UiState,
-    trusted_names: &HashMap<String, String>,
-    actions: &mut Vec<Action>,
-) {
+fn trusted(ui: &mut egui::Ui, saved: &Settings, actions: &mut Vec<Action>) {
     style::card(ui).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.label(RichText::new("Accepted without asking").size(16.0).strong());
@@ -218,37 +236,31 @@ fn trusted(
             );
             return;
         }
-        for id in &saved.trusted_devices {
-            let name = state
-                .peers
-                .get(id)
-                .map(|p| p.device.alias.clone())
-                .or_else(|| trusted_names.get(id).cloned())
-                .or_else(|| {
-                    state
-                        .history
-                        .iter()
-                        .find(|h| h.peer_id.as_deref() == Some(id.as_str()))
-                        .map(|h| h.peer.clone())
-                })
-                .unwrap_or_else(|| format!("Device {}", short(id, 8)));
+        ui.label(
+            RichText::new(
+                "Offers from these devices are accepted at once. The trust is tied to each device's key: \
+                 another device using the same name is refused.",
+            )
+            .weak(),
+        );
+        for device in &saved.trusted_devices {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("🔓").size(14.0));
-                ui.label(&name);
-                ui.label(RichText::new(short(id, 12)).small().weak().monospace());
+                ui.label(&device.alias);
+                ui.label(
+                    RichText::new(short_code(&device.device_id))
+                        .small()
+                        .weak()
+                        .monospace(),
+                );
                 ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                    if ui.button(format!("Revoke {name}")).clicked() {
-                        actions.push(Action::Revoke(id.clone()));
+                    if ui.button(format!("Revoke {}", device.alias)).clicked() {
+                        actions.push(Action::Revoke(device.device_id.clone()));
                     }
                 });
             });
         }
     });
-}
-
-/// The first `n` characters of a device id.
-fn short(id: &str, n: usize) -> String {
-    id.chars().take(n).collect()
 }
 
 #[cfg(test)]

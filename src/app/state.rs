@@ -82,6 +82,19 @@ pub struct TrayItem {
     pub size: Option<Result<(u64, u64), String>>,
 }
 
+/// A receiver that wants a PIN before it looks at an offer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PinRequest {
+    /// The transfer that was refused (it ends as failed).
+    pub id: TransferId,
+    /// The receiver's address.
+    pub to: SocketAddr,
+    /// The receiver's name.
+    pub peer: String,
+    /// True if a PIN was given and was wrong.
+    pub wrong: bool,
+}
+
 /// Something the window should do because of an event; the caller does it.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
@@ -112,6 +125,8 @@ pub struct UiState {
     pub history: Vec<HistoryEntry>,
     /// Sentences about problems that belong to no transfer.
     pub notices: Vec<String>,
+    /// Receivers asking for a PIN.
+    pub pin_requests: Vec<PinRequest>,
 }
 
 impl UiState {
@@ -157,9 +172,14 @@ impl UiState {
                 let row = incoming_row(id, &from, addr, &offer, None);
                 self.transfers.insert(0, row);
             }
-            Event::Offered { id, offer, .. } => {
+            Event::Offered {
+                id, offer, peer_id, ..
+            } => {
+                let pairing = crate::identity::pairing_code(&self.own_id, &peer_id);
                 if let Some(row) = self.row_mut(id) {
                     row.phase = Phase::WaitingForAnswer;
+                    row.peer_id = Some(peer_id);
+                    row.pairing = Some(pairing);
                     row.files_total = offer.files;
                     row.bytes_total = offer.total_bytes;
                 }
@@ -246,6 +266,19 @@ impl UiState {
                 }
             }
             Event::Problem(sentence) => self.notice(sentence),
+            Event::PinRequired { id, to, wrong } => {
+                let peer = self
+                    .row_mut(id)
+                    .map(|r| r.peer.clone())
+                    .unwrap_or_else(|| to.to_string());
+                self.pin_requests.retain(|p| p.to != to);
+                self.pin_requests.push(PinRequest {
+                    id,
+                    to,
+                    peer,
+                    wrong,
+                });
+            }
         }
         effects
     }
@@ -320,9 +353,10 @@ impl UiState {
     }
 
     /// Records an outgoing text message.
-    pub fn start_text(&mut self, id: TransferId, peer: &str, addr: SocketAddr) {
+    pub fn start_text(&mut self, id: TransferId, peer: &str, addr: SocketAddr, text: &str) {
         let mut row = TransferRow::new(id, Direction::Outgoing, peer.to_string(), Some(addr));
         row.is_text = true;
+        row.text = Some(text.to_string());
         self.transfers.insert(0, row);
     }
 

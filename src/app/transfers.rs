@@ -85,7 +85,7 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
                 actions.push(Action::Dismiss(row.id));
             }
             let retry = row.direction == Direction::Outgoing
-                && !row.paths.is_empty()
+                && (!row.paths.is_empty() || row.text.is_some())
                 && matches!(outcome, Outcome::Failed(_) | Outcome::Cancelled { .. });
             if retry
                 && ui
@@ -126,10 +126,8 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
 pub fn status(row: &TransferRow) -> String {
     match &row.phase {
         Phase::Connecting => format!("Connecting to {}…", row.peer),
-        Phase::WaitingForAnswer => format!(
-            "Waiting for {} to accept {}…",
-            row.peer,
-            if row.is_text {
+        Phase::WaitingForAnswer => {
+            let what = if row.is_text {
                 "the message".to_string()
             } else {
                 format!(
@@ -137,8 +135,14 @@ pub fn status(row: &TransferRow) -> String {
                     row.files_total,
                     human_bytes(row.bytes_total)
                 )
-            }
-        ),
+            };
+            let pairing = row
+                .pairing
+                .as_ref()
+                .map(|code| format!(" Pairing code {code}: {} shows the same.", row.peer))
+                .unwrap_or_default();
+            format!("Waiting for {} to accept {what}…{pairing}", row.peer)
+        }
         Phase::Running if row.is_text => "Sending the message…".to_string(),
         Phase::Running => {
             let mut parts = vec![format!(
@@ -178,6 +182,56 @@ pub fn status(row: &TransferRow) -> String {
             }
         }
     }
+}
+
+/// Asks for the PIN a receiver wants, then sends again with it.
+pub fn pin_dialog(
+    ctx: &egui::Context,
+    input: &mut String,
+    state: &UiState,
+    actions: &mut Vec<Action>,
+) {
+    let Some(request) = state.pin_requests.first() else {
+        return;
+    };
+    egui::Modal::new(egui::Id::unique("pin")).show(ctx, |ui| {
+        ui.set_width(360.0);
+        ui.heading(format!("{} asks for a PIN", request.peer));
+        let why = if request.wrong {
+            "That PIN was not right. Ask the person at that device for its PIN."
+        } else {
+            "This device only accepts offers with its PIN. Ask the person there for it."
+        };
+        ui.label(RichText::new(why).weak());
+        ui.add_space(4.0);
+        let label = ui.label("PIN");
+        let edit = ui
+            .add(
+                egui::TextEdit::singleline(input)
+                    .password(true)
+                    .desired_width(160.0),
+            )
+            .labelled_by(label.id);
+        let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            let ready = !input.trim().is_empty();
+            if ui
+                .add_enabled(ready, style::primary(ui, "Send with PIN"))
+                .clicked()
+                || (ready && enter)
+            {
+                actions.push(Action::SubmitPin {
+                    id: request.id,
+                    to: request.to,
+                    pin: input.trim().to_string(),
+                });
+            }
+            if ui.button("Cancel").clicked() {
+                actions.push(Action::DismissPin(request.id));
+            }
+        });
+    });
 }
 
 #[cfg(test)]

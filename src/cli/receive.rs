@@ -6,14 +6,13 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use clap::Args;
 
 use super::{EXIT_CANCELLED, EXIT_DECLINED, EXIT_FAILED, EXIT_OK, terminal};
-use crate::config;
 use crate::engine::{
     AcceptPolicy, Command, Decision, Engine, EngineConfig, Event, OfferSummary, ReceiveSettings,
 };
+use crate::identity::{pairing_code, short_code};
 use crate::protocol::{DeviceInfo, EntryKind};
 use crate::transfer::progress::human_bytes;
 use crate::transfer::{Direction, Outcome};
@@ -30,14 +29,23 @@ pub struct ReceiveArgs {
     /// Accept every offer without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Require senders to give this PIN (`ferry send --pin`).
+    #[arg(long)]
+    pub pin: Option<String>,
     /// Exit after the first transfer ends (exit code tells how it ended).
     #[arg(long)]
     pub once: bool,
 }
 
 /// Prints an offer the way a person can judge it.
-pub fn print_offer(from: &DeviceInfo, addr: SocketAddr, offer: &OfferSummary) {
-    println!("Incoming from {} ({addr}, {}):", from.alias, from.os);
+pub fn print_offer(own_id: &str, from: &DeviceInfo, addr: SocketAddr, offer: &OfferSummary) {
+    println!(
+        "Incoming from {} ({addr}, {}), device {}, pairing code {}:",
+        from.alias,
+        from.os,
+        short_code(&from.device_id),
+        pairing_code(own_id, &from.device_id)
+    );
     const SHOWN: usize = 10;
     for entry in offer
         .entries
@@ -77,10 +85,7 @@ fn ask_yes_no(question: &str) -> bool {
 
 /// Runs `ferry receive`.
 pub fn run(args: ReceiveArgs) -> anyhow::Result<i32> {
-    let dir = config::config_dir();
-    let settings = config::Settings::load(&dir);
-    let device_id = config::device_id(&dir)
-        .with_context(|| format!("cannot store this device's id in {}", dir.display()))?;
+    let (settings, identity, mut device) = super::send::local_device()?;
     let download_dir = args.dir.unwrap_or(settings.download_dir.clone());
     let accept = if args.yes {
         AcceptPolicy::Everyone
@@ -88,19 +93,17 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<i32> {
         AcceptPolicy::Trusted(settings.trusted_devices.clone())
     };
     let port = args.port.unwrap_or(settings.port);
-    let device = DeviceInfo {
-        device_id,
-        alias: settings.alias.clone(),
-        os: config::os_name(),
-        port,
-    };
+    device.port = port;
+    let pin = args.pin.or(settings.pin.clone()).filter(|p| !p.is_empty());
     let engine = Engine::start(
         EngineConfig {
             device,
+            identity: identity.clone(),
             listen: Some(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))),
             receive: ReceiveSettings {
                 download_dir: download_dir.clone(),
                 accept,
+                pin,
             },
             discovery: None,
         },
@@ -124,7 +127,7 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<i32> {
                 addr,
                 offer,
             } => {
-                print_offer(&from, addr, &offer);
+                print_offer(identity.device_id(), &from, addr, &offer);
                 let decision = if ask_yes_no("Accept?") {
                     Decision::AcceptAll
                 } else {

@@ -1,239 +1,331 @@
-//! Helpers for the window tests: an isolated app (temporary config, data and
-//! download folders, TCP port 0 on 127.0.0.1, discovery off) inside an
-//! egui_kittest harness, a headless engine playing the other device, and
-//! bounded waits that step the harness until a condition holds.
+//! Shared helpers for the end-to-end tests: engines on 127.0.0.1 with their
+//! own temporary folders, bounded waits on events, random files, tree
+//! comparison, and a TCP relay that can throttle, count or corrupt bytes.
 #![allow(dead_code)]
 
-use std::net::{Ipv4Addr, SocketAddr};
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
-use ferry::app::{AppOptions, FerryApp};
-use ferry::config::Settings;
-use ferry::discovery::DEFAULT_UDP_PORT;
 use ferry::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
+use ferry::identity::Identity;
 use ferry::protocol::DeviceInfo;
-use tempfile::TempDir;
+use sha2::{Digest, Sha256};
 
-/// How long any wait may take before the test fails.
-pub const DEADLINE: Duration = Duration::from_secs(30);
+/// Generous bound for any single wait; tests normally finish far sooner.
+pub const WAIT: Duration = Duration::from_secs(60);
 
-/// Folders of one app instance; they outlive restarts of the app.
-pub struct AppDirs {
-    root: TempDir,
-}
-
-impl AppDirs {
-    /// Fresh folders, with settings naming the app `alias`.
-    pub fn new(alias: &str) -> AppDirs {
-        let dirs = AppDirs {
-            root: tempfile::tempdir().expect("tempdir"),
-        };
-        std::fs::create_dir_all(dirs.downloads()).expect("mkdir");
-        let settings = Settings {
-            alias: alias.into(),
-            download_dir: dirs.downloads(),
-            ..Settings::default()
-        };
-        settings.save(&dirs.config()).expect("save settings");
-        dirs
-    }
-
-    /// Settings and identity.
-    pub fn config(&self) -> PathBuf {
-        self.root.path().join("config")
-    }
-
-    /// History.
-    pub fn data(&self) -> PathBuf {
-        self.root.path().join("data")
-    }
-
-    /// Where the app saves received files.
-    pub fn downloads(&self) -> PathBuf {
-        self.root.path().join("downloads")
-    }
-
-    /// A scratch folder for files to send.
-    pub fn scratch(&self) -> PathBuf {
-        let dir = self.root.path().join("scratch");
-        std::fs::create_dir_all(&dir).expect("mkdir");
-        dir
-    }
-
-    /// Options for an isolated app over these folders.
-    pub fn options(&self) -> AppOptions {
-        AppOptions {
-            config_dir: self.config(),
-            data_dir: self.data(),
-            bind_ip: Ipv4Addr::LOCALHOST.into(),
-            port: Some(0),
-            discovery: false,
-            udp_port: DEFAULT_UDP_PORT,
-            interfaces: Some(vec!["lo".into()]),
-            files: Vec::new(),
-        }
-    }
-}
-
-/// The real app in a headless harness.
-pub fn harness(dirs: &AppDirs) -> Harness<'static, FerryApp> {
-    let app = FerryApp::new(dirs.options()).expect("app starts");
-    Harness::builder()
-        .with_size([1200.0, 1000.0])
-        .build_ui_state(|ui, app: &mut FerryApp| app.frame(ui), app)
-}
-
-/// A headless engine playing the other device, listening on 127.0.0.1.
-pub struct TestPeer {
-    /// The engine.
+/// One engine with its own download folder.
+pub struct Node {
     pub engine: Engine,
-    /// Where it saves received files.
-    pub downloads: TempDir,
-    /// Events seen so far.
+    pub dir: tempfile::TempDir,
     pub seen: Vec<Event>,
 }
 
-impl TestPeer {
-    /// Starts a peer called `alias` that accepts offers per `accept`.
-    pub fn start(alias: &str, accept: AcceptPolicy) -> TestPeer {
-        let downloads = tempfile::tempdir().expect("tempdir");
-        let engine = Engine::start(
-            EngineConfig {
-                device: DeviceInfo {
-                    device_id: format!("test-peer-{alias}"),
-                    alias: alias.into(),
-                    os: "linux".into(),
-                    port: 0,
-                },
-                listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
-                receive: ReceiveSettings {
-                    download_dir: downloads.path().to_path_buf(),
-                    accept,
-                },
-                discovery: None,
-            },
-            Arc::new(|| {}),
+pub fn device(name: &str) -> DeviceInfo {
+    DeviceInfo {
+        device_id: format!("{name}-id"),
+        alias: name.to_string(),
+        os: "linux".into(),
+        port: 0,
+    }
+}
+
+impl Node {
+    /// A receiving engine on 127.0.0.1 (port 0) with the given policy.
+    pub fn receiver(name: &str, accept: AcceptPolicy) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Node::with_dir(name, accept, dir)
+    }
+
+    pub fn with_dir(name: &str, accept: AcceptPolicy, dir: tempfile::TempDir) -> Node {
+        Node::with_identity(
+            name,
+            accept,
+            None,
+            dir,
+            Identity::ephemeral().expect("identity"),
         )
-        .expect("peer engine starts");
-        TestPeer {
+    }
+
+    /// A receiver that requires `pin`.
+    pub fn with_pin(name: &str, pin: &str) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let identity = Identity::ephemeral().expect("identity");
+        Node::with_identity(
+            name,
+            AcceptPolicy::Everyone,
+            Some(pin.to_string()),
+            dir,
+            identity,
+        )
+    }
+
+    pub fn with_identity(
+        name: &str,
+        accept: AcceptPolicy,
+        pin: Option<String>,
+        dir: tempfile::TempDir,
+        identity: Identity,
+    ) -> Node {
+        let config = EngineConfig {
+            device: device(name),
+            identity: Arc::new(identity),
+            listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+            receive: ReceiveSettings {
+                download_dir: dir.path().to_path_buf(),
+                accept,
+                pin,
+            },
+            discovery: None,
+        };
+        let engine = Engine::start(config, Arc::new(|| {})).expect("engine starts");
+        Node {
             engine,
-            downloads,
+            dir,
             seen: Vec::new(),
         }
     }
 
-    /// Its transfer address.
+    /// A send-only engine.
+    pub fn sender(name: &str) -> Node {
+        Node::sender_as(name, Arc::new(Identity::ephemeral().expect("identity")))
+    }
+
+    /// A send-only engine with a given identity (the same device again).
+    pub fn sender_as(name: &str, identity: Arc<Identity>) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = EngineConfig {
+            device: device(name),
+            identity,
+            listen: None,
+            receive: ReceiveSettings {
+                download_dir: dir.path().to_path_buf(),
+                accept: AcceptPolicy::Ask,
+                pin: None,
+            },
+            discovery: None,
+        };
+        let engine = Engine::start(config, Arc::new(|| {})).expect("engine starts");
+        Node {
+            engine,
+            dir,
+            seen: Vec::new(),
+        }
+    }
+
     pub fn addr(&self) -> SocketAddr {
         self.engine.local_addr().expect("listening")
     }
 
-    /// Collects events that arrived, without waiting.
-    pub fn poll(&mut self) {
-        self.seen.extend(self.engine.events().try_iter());
+    pub fn root(&self) -> &Path {
+        self.dir.path()
     }
 
-    /// The first event seen that matches.
-    pub fn find(&mut self, matches: impl Fn(&Event) -> bool) -> Option<Event> {
-        self.poll();
-        self.seen.iter().find(|e| matches(e)).cloned()
-    }
-}
-
-/// Steps the harness until `done` holds; fails after [`DEADLINE`].
-pub fn wait_until(
-    harness: &mut Harness<'static, FerryApp>,
-    what: &str,
-    mut done: impl FnMut(&mut Harness<'static, FerryApp>) -> bool,
-) {
-    let deadline = Instant::now() + DEADLINE;
-    loop {
-        harness.step();
-        if done(harness) {
-            harness.step();
-            return;
+    /// Waits (bounded) for the first event for which `pick` returns Some.
+    pub fn wait<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.engine.events().recv_timeout(left) {
+                Ok(event) => {
+                    let found = pick(&event);
+                    self.seen.push(event);
+                    if let Some(found) = found {
+                        return found;
+                    }
+                }
+                Err(_) => panic!(
+                    "timed out waiting for {what}; events so far: {:#?}",
+                    self.seen
+                ),
+            }
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(15));
-    }
-}
-
-/// Steps until a node with exactly this label exists.
-pub fn wait_for_label(harness: &mut Harness<'static, FerryApp>, label: &str) {
-    wait_until(harness, label, |h| h.query_by_label(label).is_some());
-}
-
-/// Adds `peer` by address through the "Add by address…" dialog and waits for its tile.
-pub fn add_peer_by_address(harness: &mut Harness<'static, FerryApp>, peer: &TestPeer, alias: &str) {
-    harness.get_by_label("➕ Add by address…").click();
-    // The dialog fades in over a few frames; it is not reachable before.
-    let field = "Address (IP or host name, optionally :port)";
-    wait_for_label(harness, field);
-    type_into(harness, field, &peer.addr().to_string());
-    harness.get_by_label("Add").click();
-    wait_for_label(harness, alias);
-}
-
-/// Focuses the text field labelled `label` and types `text` into it.
-pub fn type_into(harness: &mut Harness<'static, FerryApp>, label: &str, text: &str) {
-    harness.get_by_label(label).focus();
-    harness.step();
-    harness.get_by_label(label).type_text(text);
-    harness.step();
-    let typed = harness.get_by_label(label).value().unwrap_or_default();
-    assert!(
-        typed.ends_with(text),
-        "typed {text:?}, field holds {typed:?}"
-    );
-}
-
-/// A dropped file as the windowing layer would hand it over.
-#[derive(Debug)]
-pub struct Dropped(pub PathBuf);
-
-impl egui::DroppedFile for Dropped {
-    fn path(&self) -> &Path {
-        &self.0
     }
 
-    fn bytes(&self) -> Result<Vec<u8>, String> {
-        std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
-}
-
-/// Hovers `paths` over the window for a few frames, then drops them.
-pub fn drag_and_drop(harness: &mut Harness<'static, FerryApp>, paths: &[PathBuf]) {
-    harness.input_mut().hovered_files = paths
-        .iter()
-        .map(|p| egui::HoveredFile {
-            path: Some(p.clone()),
-            mime: String::new(),
+    /// Waits for a transfer to finish and returns its outcome.
+    pub fn finished(&mut self) -> ferry::transfer::Outcome {
+        self.wait("Finished", |e| match e {
+            Event::Finished { outcome, .. } => Some(outcome.clone()),
+            _ => None,
         })
-        .collect();
-    // run() would panic while files hover (egui keeps repainting): step instead.
-    harness.run_steps(3);
-    harness.input_mut().hovered_files.clear();
-    harness.input_mut().dropped_files = paths
-        .iter()
-        .map(|p| Arc::new(Dropped(p.clone())) as egui::DroppedFileHandle)
-        .collect();
-    harness.step();
+    }
 }
 
-/// Writes `len` pseudo-random bytes to `path`.
-pub fn write_file(path: &Path, len: usize) -> Vec<u8> {
-    let mut state = 0x2545_f491_4f6c_dd1du64 ^ len as u64;
-    let bytes: Vec<u8> = (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect();
-    std::fs::write(path, &bytes).expect("write");
-    bytes
+/// Writes `len` pseudo-random bytes (fast, deterministic per seed).
+pub fn random_file(path: &Path, len: usize, seed: u64) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let mut block = vec![0u8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        for chunk in block.chunks_mut(8) {
+            // xorshift64*
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            let v = state.wrapping_mul(0x2545F4914F6CDD1D).to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+        let n = left.min(block.len());
+        out.write_all(&block[..n]).expect("write");
+        left -= n;
+    }
+    out.flush().expect("flush");
+}
+
+pub fn sha256_file(path: &Path) -> [u8; 32] {
+    let mut file =
+        std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    hasher.finalize().into()
+}
+
+/// Every file and folder under `root`, relative, sorted, with file hashes.
+pub fn tree(root: &Path) -> Vec<(PathBuf, Option<[u8; 32]>)> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
+        let entry = entry.expect("walk");
+        let rel = entry
+            .path()
+            .strip_prefix(root)
+            .expect("prefix")
+            .to_path_buf();
+        let hash = entry
+            .file_type()
+            .is_file()
+            .then(|| sha256_file(entry.path()));
+        out.push((rel, hash));
+    }
+    out
+}
+
+/// Files ending in .ferry-part (or their .meta) anywhere under `root`.
+pub fn partials(root: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".ferry-part"))
+        .map(|e| e.path().to_path_buf())
+        .collect()
+}
+
+/// A TCP relay on 127.0.0.1 in front of `target`: counts the bytes it passes
+/// from client to server, can throttle them, and can flip one byte.
+pub struct Relay {
+    pub addr: SocketAddr,
+    pub forwarded: Arc<AtomicU64>,
+    pub captured: Arc<Mutex<Vec<u8>>>,
+    stop: Arc<AtomicBool>,
+}
+
+#[derive(Clone, Copy, Default)]
+pub struct RelayOptions {
+    /// Bytes per second client → server (0 = unlimited).
+    pub rate: u64,
+    /// Flip the byte at this offset of the client → server stream.
+    pub flip_at: Option<u64>,
+    /// Keep a copy of the first MiBs of client → server bytes.
+    pub capture: bool,
+}
+
+impl Relay {
+    pub fn start(target: SocketAddr, options: RelayOptions) -> Relay {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind relay");
+        let addr = listener.local_addr().expect("addr");
+        let forwarded = Arc::new(AtomicU64::new(0));
+        let captured = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (fwd, cap, stop2) = (forwarded.clone(), captured.clone(), stop.clone());
+        thread::spawn(move || {
+            for client in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let (c2, s2) = (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                );
+                let (fwd, cap) = (fwd.clone(), cap.clone());
+                thread::spawn(move || pipe(client, server, options, Some((fwd, cap))));
+                thread::spawn(move || pipe(s2, c2, RelayOptions::default(), None));
+            }
+        });
+        Relay {
+            addr,
+            forwarded,
+            captured,
+            stop,
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+type Counters = (Arc<AtomicU64>, Arc<Mutex<Vec<u8>>>);
+
+fn pipe(mut from: TcpStream, mut to: TcpStream, options: RelayOptions, counters: Option<Counters>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let started = Instant::now();
+    let mut total = 0u64;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if let Some(at) = options
+            .flip_at
+            .filter(|&at| at >= total && at < total + n as u64)
+        {
+            buf[(at - total) as usize] ^= 0x55;
+        }
+        if let Some((count, capture)) = &counters {
+            count.fetch_add(n as u64, Ordering::SeqCst);
+            if options.capture {
+                let mut cap = capture.lock().expect("lock");
+                if cap.len() < 64 << 20 {
+                    cap.extend_from_slice(&buf[..n]);
+                }
+            }
+        }
+        total += n as u64;
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        if options.rate > 0 {
+            // Pace to the rate: sleep until the bytes so far are "due".
+            let due = Duration::from_secs_f64(total as f64 / options.rate as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                thread::sleep(wait);
+            }
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
 }
