@@ -149,6 +149,9 @@ pub struct FerryApp {
     copy_requests: Vec<String>,
     /// The theme changed; re-apply the style at the end of the frame.
     theme_dirty: bool,
+    /// This window as the one Ferry window of the user: later launches hand
+    /// their files over through it.
+    instance: Option<crate::single_instance::Primary>,
 }
 
 impl FerryApp {
@@ -248,6 +251,7 @@ impl FerryApp {
             geometry: window::Geometry::default(),
             copy_requests: Vec::new(),
             theme_dirty: false,
+            instance: None,
         })
     }
 
@@ -266,6 +270,15 @@ impl FerryApp {
         self.engine.local_addr()
     }
 
+    /// Makes this window the one later launches hand their files to.
+    pub fn set_instance(&mut self, primary: crate::single_instance::Primary) {
+        if let Some(ctx) = self.context.get() {
+            let ctx = ctx.clone();
+            primary.set_waker(Arc::new(move || ctx.request_repaint()));
+        }
+        self.instance = Some(primary);
+    }
+
     /// Puts files in the tray as if they were dropped with no target
     /// (e.g. handed over by a second launch).
     pub fn add_files(&mut self, paths: &[PathBuf]) {
@@ -280,15 +293,19 @@ impl FerryApp {
             return;
         }
         let _ = self.context.set(ctx.clone());
+        if let Some(primary) = &self.instance {
+            let ctx = ctx.clone();
+            primary.set_waker(Arc::new(move || ctx.request_repaint()));
+        }
         style::apply(ctx, self.settings.theme);
-        self.logo = Some(ctx.load_texture(
-            "ferry-logo",
-            egui::ColorImage::from_rgba_unmultiplied(
-                [style::ICON_SIZE, style::ICON_SIZE],
-                &style::icon_rgba(),
-            ),
-            egui::TextureOptions::LINEAR,
-        ));
+        self.logo = style::icon_data().map(|icon| {
+            let size = [icon.width as usize, icon.height as usize];
+            ctx.load_texture(
+                "ferry-logo",
+                egui::ColorImage::from_rgba_unmultiplied(size, &icon.rgba),
+                egui::TextureOptions::LINEAR,
+            )
+        });
     }
 
     /// Non-drawing work of one frame: engine events, helper results,
@@ -304,6 +321,17 @@ impl FerryApp {
                 ctx.request_repaint();
                 break;
             }
+        }
+        // A later launch (a double-click, "Open with") asks us to come forward.
+        let activations: Vec<_> = self
+            .instance
+            .as_ref()
+            .map(|p| p.requests().try_iter().collect())
+            .unwrap_or_default();
+        if !activations.is_empty() {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Focus);
+            let files: Vec<PathBuf> = activations.into_iter().flat_map(|a| a.files).collect();
+            self.add_files(&files);
         }
         let results: Vec<_> = self.tasks.ready().collect();
         for result in results {

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{APP_ID, AppOptions, FerryApp, style, window};
+use crate::single_instance::{self, Instance};
 
 impl eframe::App for FerryApp {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
@@ -25,15 +26,35 @@ impl eframe::App for FerryApp {
 }
 
 /// Opens the window and runs until it closes.
+///
+/// When a Ferry window is already open for this user, `files` are handed to
+/// it (it comes to the front) and this returns at once.
 pub fn run(files: Vec<PathBuf>, interfaces: Option<Vec<String>>) -> anyhow::Result<()> {
+    let files: Vec<PathBuf> = files
+        .into_iter()
+        .map(|f| std::path::absolute(&f).unwrap_or(f))
+        .collect();
+    let primary = match single_instance::acquire(&single_instance::default_dir(), &files) {
+        Ok(Instance::Primary(primary)) => Some(primary),
+        Ok(Instance::Secondary { files_passed }) => {
+            println!("{}", single_instance::already_running_message(files_passed));
+            return Ok(());
+        }
+        Err(e) => {
+            tracing::warn!("cannot check for another Ferry window ({e}); opening this one anyway");
+            None
+        }
+    };
     let options = AppOptions::from_env(files, interfaces);
     let geometry = window::Geometry::load(&options.config_dir);
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Ferry")
         .with_app_id(APP_ID)
-        .with_icon(Arc::new(style::icon_data()))
         .with_inner_size(geometry.size())
         .with_min_inner_size([720.0, 480.0]);
+    if let Some(icon) = style::icon_data() {
+        viewport = viewport.with_icon(Arc::new(icon));
+    }
     if let Some(position) = geometry.position() {
         viewport = viewport.with_position(position);
     }
@@ -47,6 +68,9 @@ pub fn run(files: Vec<PathBuf>, interfaces: Option<Vec<String>>) -> anyhow::Resu
         Box::new(move |cc| {
             let mut app = FerryApp::new(options)?;
             app.attach(&cc.egui_ctx);
+            if let Some(primary) = primary {
+                app.set_instance(primary);
+            }
             Ok(Box::new(app))
         }),
     )

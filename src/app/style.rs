@@ -1,7 +1,7 @@
 //! Ferry's look: the accent colour, text sizes and spacing for the light and
 //! dark themes, shared little widgets (cards, empty states, outcome labels,
-//! OS badges), wording helpers, and the app icon drawn in code (RGBA, no image
-//! decoder needed). Pure presentation: no state, no I/O.
+//! OS badges), wording helpers, and the app icon (assets/icon-256.png, compiled
+//! in and decoded by eframe's PNG loader). Pure presentation: no state, no I/O.
 
 use egui::{Color32, CornerRadius, FontId, Frame, Margin, RichText, Stroke, TextStyle, Vec2};
 
@@ -202,74 +202,19 @@ pub fn paint_os_badge(painter: &egui::Painter, center: egui::Pos2, size: f32, os
     );
 }
 
-/// Side of the generated icon, in pixels.
-pub const ICON_SIZE: usize = 128;
+/// Ferry's icon (assets/icon-256.png), compiled in.
+const ICON_PNG: &[u8] = include_bytes!("../../assets/icon-256.png");
 
-/// Ferry's icon as RGBA pixels: a blue rounded square with two white arrows
-/// (one each way). Drawn in code with 4×4 supersampling so no image decoder
-/// is needed; a packaged PNG may replace it later.
-pub fn icon_rgba() -> Vec<u8> {
-    let n = ICON_SIZE as f32;
-    let mut rgba = Vec::with_capacity(ICON_SIZE * ICON_SIZE * 4);
-    let top = [0x3b as f32, 0x8d as f32, 0xf0 as f32];
-    let bottom = [0x17 as f32, 0x5c as f32, 0xc4 as f32];
-    for y in 0..ICON_SIZE {
-        for x in 0..ICON_SIZE {
-            let (mut bg, mut fg) = (0.0f32, 0.0f32);
-            for sy in 0..4 {
-                for sx in 0..4 {
-                    let px = (x as f32 + (sx as f32 + 0.5) / 4.0) / n;
-                    let py = (y as f32 + (sy as f32 + 0.5) / 4.0) / n;
-                    if in_rounded_square(px, py) {
-                        bg += 1.0 / 16.0;
-                        if in_arrows(px, py) {
-                            fg += 1.0 / 16.0;
-                        }
-                    }
-                }
-            }
-            let t = y as f32 / n;
-            let base: Vec<f32> = (0..3).map(|i| top[i] + (bottom[i] - top[i]) * t).collect();
-            let mix = if bg > 0.0 { fg / bg } else { 0.0 };
-            for channel in base {
-                rgba.push((channel + (255.0 - channel) * mix).round() as u8);
-            }
-            rgba.push((bg * 255.0).round() as u8);
+/// Ferry's icon as RGBA pixels for the window manager and the top bar;
+/// `None` only if the compiled-in PNG were damaged.
+pub fn icon_data() -> Option<egui::IconData> {
+    match eframe::icon_data::from_png_bytes(ICON_PNG) {
+        Ok(icon) => Some(icon),
+        Err(e) => {
+            tracing::warn!("the built-in icon cannot be decoded: {e}");
+            None
         }
     }
-    rgba
-}
-
-/// The icon for the window manager.
-pub fn icon_data() -> egui::IconData {
-    egui::IconData {
-        rgba: icon_rgba(),
-        width: ICON_SIZE as u32,
-        height: ICON_SIZE as u32,
-    }
-}
-
-fn in_rounded_square(x: f32, y: f32) -> bool {
-    let (margin, radius) = (0.04, 0.2);
-    let (lo, hi) = (margin + radius, 1.0 - margin - radius);
-    let dx = (lo - x).max(x - hi).max(0.0);
-    let dy = (lo - y).max(y - hi).max(0.0);
-    x >= margin && x <= 1.0 - margin && y >= margin && y <= 1.0 - margin && {
-        dx * dx + dy * dy <= radius * radius
-    }
-}
-
-fn in_arrows(x: f32, y: f32) -> bool {
-    // Upper arrow points right, lower arrow points left.
-    arrow(x, y, 0.36, true) || arrow(x, y, 0.64, false)
-}
-
-fn arrow(x: f32, y: f32, cy: f32, right: bool) -> bool {
-    let x = if right { x } else { 1.0 - x };
-    let shaft = (0.22..=0.62).contains(&x) && (y - cy).abs() <= 0.045;
-    // Head: a triangle from x=0.58 (half-height 0.13) to the tip at x=0.8.
-    let head = (0.56..=0.8).contains(&x) && (y - cy).abs() <= 0.13 * (0.8 - x) / 0.24;
-    shaft || head
 }
 
 #[cfg(test)]
@@ -277,13 +222,10 @@ mod tests {
     use super::*;
 
     #[test]
-    fn icon_has_transparent_corners_and_white_arrows() {
-        let rgba = icon_rgba();
-        assert_eq!(rgba.len(), ICON_SIZE * ICON_SIZE * 4);
-        assert_eq!(rgba[3], 0, "corner is transparent");
-        let at = |x: usize, y: usize| &rgba[(y * ICON_SIZE + x) * 4..][..4];
-        let shaft = at(ICON_SIZE * 45 / 100, ICON_SIZE * 36 / 100);
-        assert_eq!(shaft, &[255, 255, 255, 255]);
+    fn icon_decodes() {
+        let icon = icon_data().expect("icon");
+        assert_eq!((icon.width, icon.height), (256, 256));
+        assert_eq!(icon.rgba.len(), 256 * 256 * 4);
     }
 
     #[test]
