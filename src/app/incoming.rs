@@ -31,7 +31,7 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
                     ui.label(RichText::new("💬").size(18.0));
                     ui.label(RichText::new(format!("Message from {}", message.from)).strong());
                     ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                        if ui.small_button("🗙").on_hover_text("Dismiss").clicked() {
+                        if style::close_button(ui).on_hover_text("Dismiss").clicked() {
                             actions.push(Action::DismissMessage(message.id));
                         }
                         if ui.button("Copy").clicked() {
@@ -178,9 +178,9 @@ fn entries(ui: &mut egui::Ui, prompt: &PendingOffer) {
     let line = |ui: &mut egui::Ui, entry: &crate::protocol::Entry| {
         ui.horizontal(|ui| {
             let icon = if entry.kind == EntryKind::Directory {
-                "📁"
+                style::FOLDER
             } else {
-                "📄"
+                style::FILE
             };
             ui.label(icon);
             ui.label(entry.path.join("/"));
@@ -227,7 +227,7 @@ pub fn notice(ui: &mut egui::Ui, index: usize, text: &str, actions: &mut Vec<Act
             ui.horizontal(|ui| {
                 ui.label(RichText::new("⚠").color(amber));
                 ui.with_layout(Layout::right_to_left(Align::Min), |ui| {
-                    if ui.small_button("🗙").on_hover_text("Dismiss").clicked() {
+                    if style::close_button(ui).on_hover_text("Dismiss").clicked() {
                         actions.push(Action::DismissNotice(index));
                     }
                     ui.with_layout(Layout::left_to_right(Align::Min), |ui| {

@@ -23,8 +23,8 @@ impl FerryApp {
         self.status_bar(ui);
         egui::Panel::left("peers")
             .resizable(true)
-            .default_size(310.0)
-            .size_range(260.0..=460.0)
+            .default_size(330.0)
+            .size_range(270.0..=480.0)
             .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(Margin::same(12)))
             .show(ui, |ui| {
                 peers::show(ui, &self.state, self.discovery_on, &mut actions);
@@ -89,13 +89,19 @@ impl FerryApp {
                             actions.push(Action::OpenCompose);
                         }
                         if ui
-                            .add_enabled(free, egui::Button::new("📁 Send folder…"))
+                            .add_enabled(
+                                free,
+                                egui::Button::new(format!("{} Send folder…", style::FOLDER)),
+                            )
                             .clicked()
                         {
                             actions.push(Action::Pick(Pick::Folder));
                         }
                         if ui
-                            .add_enabled(free, style::primary(ui, "📄 Send files…"))
+                            .add_enabled(
+                                free,
+                                style::primary(ui, &format!("{} Send files…", style::FILE)),
+                            )
                             .clicked()
                         {
                             actions.push(Action::Pick(Pick::Files));

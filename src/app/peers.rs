@@ -126,7 +126,7 @@ fn tile(ui: &mut egui::Ui, peer: &PeerEntry, tray_full: bool, actions: &mut Vec<
         painter.circle_filled(badge, 18.0, base.gamma_multiply(0.55));
     }
     // Room on the right: the selection ring, plus a Send button when the tray has items.
-    let right_room = if tray_full { 110.0 } else { 40.0 };
+    let right_room = if tray_full { 112.0 } else { 40.0 };
     let text_left = rect.left() + 56.0;
     let text_width = (rect.right() - right_room - text_left).max(20.0);
     let strong = visuals.strong_text_color();

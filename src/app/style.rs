@@ -70,7 +70,9 @@ pub fn apply(ctx: &egui::Context, theme: Theme) {
                 v.panel_fill = Color32::from_rgb(0xf4, 0xf6, 0xf9);
                 v.window_fill = Color32::WHITE;
                 v.faint_bg_color = Color32::from_rgb(0xee, 0xf1, 0xf5);
-                v.extreme_bg_color = Color32::WHITE;
+                // Progress-bar rails and scroll tracks: visible on white cards.
+                v.extreme_bg_color = Color32::from_rgb(0xe4, 0xe8, 0xee);
+                v.text_edit_bg_color = Some(Color32::WHITE);
                 v.widgets.inactive.weak_bg_fill = Color32::from_rgb(0xe6, 0xea, 0xf0);
                 v.widgets.inactive.bg_fill = Color32::from_rgb(0xe6, 0xea, 0xf0);
                 v.widgets.noninteractive.bg_stroke =
@@ -99,6 +101,23 @@ pub fn card(ui: &egui::Ui) -> Frame {
 pub fn primary(_ui: &egui::Ui, text: &str) -> egui::Button<'static> {
     // The deeper blue in both themes: white text stays readable on it.
     egui::Button::new(RichText::new(text.to_string()).color(Color32::WHITE)).fill(ACCENT_LIGHT)
+}
+
+/// Glyph for a file in lists.
+pub const FILE: &str = "🗋";
+/// Glyph for a folder in lists.
+pub const FOLDER: &str = "🗁";
+
+/// A quiet "×" button that removes or dismisses something.
+pub fn close_button(ui: &mut egui::Ui) -> egui::Response {
+    ui.add(
+        egui::Button::new(
+            RichText::new("×")
+                .size(17.0)
+                .color(ui.visuals().weak_text_color()),
+        )
+        .frame(false),
+    )
 }
 
 /// A friendly block for a list with nothing in it.

@@ -53,9 +53,12 @@ fn card(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
             return;
         }
         let fraction = row.fraction();
+        let percent = RichText::new(format!("{:.0}%", fraction * 100.0))
+            .size(12.0)
+            .color(ui.visuals().strong_text_color());
         let bar = ProgressBar::new(fraction)
-            .desired_height(14.0)
-            .text(format!("{:.0}%", fraction * 100.0));
+            .desired_height(18.0)
+            .text(percent);
         let bar = match &row.phase {
             Phase::Finished(Outcome::Completed { .. }) => bar.fill(style::green()),
             Phase::Finished(_) => bar.fill(ui.visuals().weak_text_color()),
@@ -77,8 +80,7 @@ fn card(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
 fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
     match &row.phase {
         Phase::Finished(outcome) => {
-            if ui
-                .small_button("🗙")
+            if style::close_button(ui)
                 .on_hover_text("Remove from this list")
                 .clicked()
             {
@@ -163,7 +165,7 @@ pub fn status(row: &TransferRow) -> String {
                     row.files_total
                 ));
             }
-            if !row.current.is_empty() {
+            if row.files_total > 1 && !row.current.is_empty() {
                 parts.push(row.current.clone());
             }
             if row.resumed_bytes > 0 {
@@ -254,7 +256,12 @@ mod tests {
         row.rate = 1024.0;
         row.eta = Some(std::time::Duration::from_secs(1));
         row.current = "b".into();
-        assert_eq!(status(row), "1.0 KiB of 2.0 KiB · 1.0 KiB/s · 1 s left · b");
+        assert_eq!(status(row), "1.0 KiB of 2.0 KiB · 1.0 KiB/s · 1 s left");
+        row.files_total = 3;
+        assert_eq!(
+            status(row),
+            "1.0 KiB of 2.0 KiB · 1.0 KiB/s · 1 s left · file 1 of 3 · b"
+        );
         row.phase = Phase::Finished(Outcome::Cancelled { by: Party::Remote });
         assert_eq!(status(row), "Cancelled by the receiver");
     }

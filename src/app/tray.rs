@@ -47,16 +47,15 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
                                 .as_ref()
                                 .is_some_and(|s| s.as_ref().is_ok_and(|(_, files)| *files != 1))
                             {
-                                "📁"
+                                style::FOLDER
                             } else {
-                                "📄"
+                                style::FILE
                             };
                             ui.label(icon);
                             ui.label(name)
                                 .on_hover_text(item.path.display().to_string());
                             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                                if ui
-                                    .small_button("🗙")
+                                if style::close_button(ui)
                                     .on_hover_text("Remove from the tray")
                                     .clicked()
                                 {
