@@ -24,7 +24,15 @@ fn drop_on_selected_peer_sends_and_completes() {
 
     let file = dirs.scratch().join("report.pdf");
     let bytes = write_file(&file, 3 * 1024 * 1024 + 17);
+    // While the file hovers, the whole window says where it will go.
+    harness.input_mut().hovered_files = vec![egui::HoveredFile {
+        path: Some(file.clone()),
+        mime: String::new(),
+    }];
+    harness.run_steps(3);
+    harness.get_by_label("Drop to send to Laptop");
     drag_and_drop(&mut harness, &[file]);
+    assert!(harness.query_by_label("Drop to send to Laptop").is_none());
 
     wait_until(&mut harness, "Done", |h| h.query_by_label("Done").is_some());
     harness.get_by_label("100%");
@@ -58,6 +66,12 @@ fn drop_without_target_waits_in_tray_until_send() {
 
     let file = dirs.scratch().join("notes.txt");
     write_file(&file, 1500);
+    harness.input_mut().hovered_files = vec![egui::HoveredFile {
+        path: Some(file.clone()),
+        mime: String::new(),
+    }];
+    harness.run_steps(3);
+    harness.get_by_label("Drop to add to “To send”, then choose a device");
     drag_and_drop(&mut harness, &[file]);
     // Two devices, none selected: nothing is sent, the file waits with its size.
     wait_until(&mut harness, "the tray with the size", |h| {

@@ -227,6 +227,15 @@ fn measure(path: &Path) -> Result<(u64, u64), String> {
 }
 
 fn run_doctor() -> String {
+    // Without the subcommand, `ferry doctor` would open a window with a file
+    // called "doctor" in its tray: check first.
+    use clap::CommandFactory;
+    if crate::cli::Cli::command()
+        .find_subcommand("doctor")
+        .is_none()
+    {
+        return "The network check (`ferry doctor`) is not part of this build of Ferry.".into();
+    }
     let exe = match std::env::current_exe() {
         Ok(exe) => exe,
         Err(e) => return format!("Cannot find the ferry program to run the check: {e}."),

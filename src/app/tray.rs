@@ -5,7 +5,7 @@
 //! during an OS drag, so the target is the selection (or the only peer), never
 //! "the tile under the pointer". Views only read state and return actions.
 
-use egui::{Align, Align2, Color32, FontId, Id, LayerId, Layout, Order, RichText, Stroke};
+use egui::{Align, Align2, Color32, Id, LayerId, Layout, Order, RichText, Stroke};
 
 use super::state::{DropTarget, UiState};
 use super::{Action, style};
@@ -179,14 +179,6 @@ pub fn drop_overlay(ctx: &egui::Context, state: &UiState) {
         Stroke::new(3.0, accent),
         egui::StrokeKind::Inside,
     );
-    let center = inner.center();
-    painter.text(
-        center - egui::vec2(0.0, 26.0),
-        Align2::CENTER_CENTER,
-        drop_sentence(state),
-        FontId::proportional(24.0),
-        accent,
-    );
     let names: Vec<String> = hovered
         .iter()
         .filter_map(|f| f.path.as_ref())
@@ -202,11 +194,17 @@ pub fn drop_overlay(ctx: &egui::Context, state: &UiState) {
     } else {
         Color32::from_gray(60)
     };
-    painter.text(
-        center + egui::vec2(0.0, 14.0),
-        Align2::CENTER_CENTER,
-        detail,
-        FontId::proportional(15.0),
-        text,
-    );
+    // Real labels (not just paint), so screen readers and tests can read them.
+    egui::Area::new(egui::Id::unique("drop-overlay-text"))
+        .order(Order::Tooltip)
+        .pivot(Align2::CENTER_CENTER)
+        .fixed_pos(inner.center())
+        .interactable(false)
+        .show(ctx, |ui| {
+            ui.vertical_centered(|ui| {
+                ui.label(RichText::new(drop_sentence(state)).size(24.0).color(accent));
+                ui.add_space(6.0);
+                ui.label(RichText::new(detail).size(15.0).color(text));
+            });
+        });
 }
