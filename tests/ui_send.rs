@@ -9,7 +9,8 @@ use egui_kittest::kittest::Queryable;
 use ferry::engine::{AcceptPolicy, Event};
 use ferry::transfer::{Direction, Outcome};
 use ui_support::{
-    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, wait_until, write_file,
+    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, type_into, wait_for_label,
+    wait_until, write_file,
 };
 
 #[test]
@@ -82,10 +83,11 @@ fn drop_without_target_waits_in_tray_until_send() {
     assert!(harness.state().state().transfers.is_empty());
 
     // Each tile now has a Send button; press the one on Tablet's tile.
+    let tile = harness.get_by_label("Tablet").rect();
     let tablet_send = harness
         .get_all_by_label("Send")
-        .max_by(|a, b| a.rect().top().total_cmp(&b.rect().top()))
-        .expect("a Send button");
+        .find(|b| tile.contains(b.rect().center()))
+        .expect("a Send button on Tablet's tile");
     tablet_send.click();
     wait_until(&mut harness, "Done", |h| h.query_by_label("Done").is_some());
     assert!(
@@ -94,4 +96,23 @@ fn drop_without_target_waits_in_tray_until_send() {
     );
     assert!(two.downloads.path().join("notes.txt").exists());
     assert!(!one.downloads.path().join("notes.txt").exists());
+}
+
+#[test]
+fn send_text_reaches_the_selected_device() {
+    let dirs = AppDirs::new("Desk");
+    let mut peer = TestPeer::start("Laptop", AcceptPolicy::Everyone);
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    add_peer_by_address(&mut harness, &peer, "Laptop");
+    harness.get_by_label("💬 Send text…").click();
+    wait_for_label(&mut harness, "Message");
+    // The only device is already ticked as the recipient.
+    type_into(&mut harness, "Message", "see you at 8");
+    harness.get_by_label("Send message").click();
+    wait_until(&mut harness, "the text at the receiver", |_| {
+        peer.find(|e| matches!(e, Event::TextReceived { text, .. } if text == "see you at 8"))
+            .is_some()
+    });
+    wait_for_label(&mut harness, "Message delivered");
 }

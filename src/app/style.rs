@@ -77,6 +77,9 @@ pub fn apply(ctx: &egui::Context, theme: Theme) {
                 v.widgets.inactive.bg_fill = Color32::from_rgb(0xe6, 0xea, 0xf0);
                 v.widgets.noninteractive.bg_stroke =
                     Stroke::new(1.0, Color32::from_rgb(0xdc, 0xe1, 0xe8));
+                // Text fields need an edge to read as fields on white cards.
+                v.widgets.inactive.bg_stroke =
+                    Stroke::new(1.0, Color32::from_rgb(0xcf, 0xd6, 0xdf));
             }
         });
     }

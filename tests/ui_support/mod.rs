@@ -1,5 +1,6 @@
 //! Helpers for the window tests: an isolated app (temporary config, data and
-//! download folders, TCP port 0 on 127.0.0.1, discovery off) inside an
+//! download folders, TCP port 0 on 127.0.0.1, discovery confined to `lo` on a
+//! UDP port of its own) inside an
 //! egui_kittest harness, a headless engine playing the other device, and
 //! bounded waits that step the harness until a condition holds.
 #![allow(dead_code)]
@@ -13,7 +14,6 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use ferry::app::{AppOptions, FerryApp};
 use ferry::config::Settings;
-use ferry::discovery::DEFAULT_UDP_PORT;
 use ferry::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
 use ferry::identity::Identity;
 use ferry::protocol::DeviceInfo;
@@ -72,12 +72,23 @@ impl AppDirs {
             data_dir: self.data(),
             bind_ip: Ipv4Addr::LOCALHOST.into(),
             port: Some(0),
-            discovery: false,
-            udp_port: DEFAULT_UDP_PORT,
+            // Discovery on loopback only, on a UDP port of its own, so tests
+            // running side by side never hear each other (and nothing leaves
+            // this machine).
+            discovery: true,
+            udp_port: free_udp_port(),
             interfaces: Some(vec!["lo".into()]),
             files: Vec::new(),
         }
     }
+}
+
+/// A UDP port nothing on 127.0.0.1 uses right now.
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind((Ipv4Addr::LOCALHOST, 0))
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("a free UDP port")
 }
 
 /// The real app in a headless harness.
