@@ -106,13 +106,20 @@ pub fn load(dir: &Path) -> Vec<HistoryEntry> {
     }
 }
 
-/// The file's bytes for `entries`.
-pub fn to_json(entries: &[HistoryEntry]) -> Vec<u8> {
+/// The file's bytes for `entries` (`None` if they cannot be encoded, so a
+/// caller never replaces a good file with an empty one).
+pub fn to_json(entries: &[HistoryEntry]) -> Option<Vec<u8>> {
     let file = HistoryFile {
         version: HISTORY_VERSION,
         entries: entries.iter().take(MAX_HISTORY).cloned().collect(),
     };
-    serde_json::to_vec_pretty(&file).unwrap_or_default()
+    match serde_json::to_vec_pretty(&file) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            tracing::error!("cannot encode the history: {e}");
+            None
+        }
+    }
 }
 
 /// Puts `entry` first and drops the oldest beyond [`MAX_HISTORY`].
@@ -228,7 +235,8 @@ mod tests {
             "newest first"
         );
         let dir = tempfile::tempdir().expect("tmp");
-        crate::config::write_atomically(&path_in(dir.path()), &to_json(&entries)).expect("write");
+        crate::config::write_atomically(&path_in(dir.path()), &to_json(&entries).expect("json"))
+            .expect("write");
         assert_eq!(load(dir.path()), entries);
         fs::write(path_in(dir.path()), b"[oops").expect("write");
         assert!(

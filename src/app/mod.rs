@@ -392,10 +392,9 @@ impl FerryApp {
     }
 
     fn save_history(&self) {
-        self.tasks.save(
-            history::path_in(&self.data_dir),
-            history::to_json(&self.state.history),
-        );
+        if let Some(bytes) = history::to_json(&self.state.history) {
+            self.tasks.save(history::path_in(&self.data_dir), bytes);
+        }
     }
 
     fn save_settings(&self) {

@@ -128,18 +128,12 @@ impl Tasks {
     /// Opens a file or folder dialog.
     pub fn pick(&self, purpose: Pick) {
         self.spawn("ferry-dialog", move || {
-            let dialog = rfd::FileDialog::new();
-            let paths = match purpose {
-                Pick::Files => dialog.set_title("Choose files to send").pick_files(),
-                Pick::Folder => dialog
-                    .set_title("Choose a folder to send")
-                    .pick_folder()
-                    .map(|p| vec![p]),
-                Pick::DownloadDir => dialog
-                    .set_title("Choose where received files go")
-                    .pick_folder()
-                    .map(|p| vec![p]),
-            };
+            // Whatever happens in the dialog, report back: the window keeps
+            // its Send buttons disabled until this result arrives.
+            let paths = std::panic::catch_unwind(|| pick_blocking(purpose)).unwrap_or_else(|_| {
+                tracing::error!("the file dialog failed");
+                None
+            });
             Some(TaskResult::Picked {
                 purpose,
                 paths: paths.unwrap_or_default(),
@@ -213,6 +207,22 @@ impl Drop for Tasks {
         if let Some(thread) = self.saver_thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Shows the file dialog for `purpose` and waits for the person.
+fn pick_blocking(purpose: Pick) -> Option<Vec<PathBuf>> {
+    let dialog = rfd::FileDialog::new();
+    match purpose {
+        Pick::Files => dialog.set_title("Choose files to send").pick_files(),
+        Pick::Folder => dialog
+            .set_title("Choose a folder to send")
+            .pick_folder()
+            .map(|p| vec![p]),
+        Pick::DownloadDir => dialog
+            .set_title("Choose where received files go")
+            .pick_folder()
+            .map(|p| vec![p]),
     }
 }
 
