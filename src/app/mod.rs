@@ -49,7 +49,7 @@ const EVENT_BUDGET: Duration = Duration::from_millis(6);
 pub const APP_ID: &str = "org.ferry.Ferry";
 
 /// Where an app instance keeps its state and how its engine runs. Tests
-/// build one by hand with temporary folders, port 0 and discovery off.
+/// build one by hand with temporary folders, port 0 and discovery on `lo`.
 #[derive(Debug, Clone)]
 pub struct AppOptions {
     /// Settings, device id and window geometry.
@@ -141,6 +141,8 @@ pub struct FerryApp {
     discovery_on: bool,
     /// The egui context the waker repaints, set by [`FerryApp::attach`].
     context: Arc<OnceLock<egui::Context>>,
+    /// Repaints the window from any thread (a no-op until attached).
+    waker: Waker,
     logo: Option<egui::TextureHandle>,
     attention: Option<String>,
     title: String,
@@ -149,6 +151,8 @@ pub struct FerryApp {
     copy_requests: Vec<String>,
     /// The theme changed; re-apply the style at the end of the frame.
     theme_dirty: bool,
+    /// History changed since it was last handed to the saver.
+    history_dirty: bool,
     /// This window as the one Ferry window of the user: later launches hand
     /// their files over through it.
     instance: Option<crate::single_instance::Primary>,
@@ -218,7 +222,7 @@ impl FerryApp {
             }
             Err(e) => return Err(e.into()),
         };
-        let tasks = Tasks::new(waker).context("cannot start the window's helper thread")?;
+        let tasks = Tasks::new(waker.clone()).context("cannot start the window's helper thread")?;
         let mut state = UiState {
             own_id: device_id,
             listening: engine.local_addr(),
@@ -245,12 +249,14 @@ impl FerryApp {
             view,
             discovery_on: discovery.is_some(),
             context,
+            waker,
             logo: None,
             attention: None,
             title: "Ferry".into(),
             geometry: window::Geometry::default(),
             copy_requests: Vec::new(),
             theme_dirty: false,
+            history_dirty: false,
             instance: None,
         })
     }
@@ -272,10 +278,7 @@ impl FerryApp {
 
     /// Makes this window the one later launches hand their files to.
     pub fn set_instance(&mut self, primary: crate::single_instance::Primary) {
-        if let Some(ctx) = self.context.get() {
-            let ctx = ctx.clone();
-            primary.set_waker(Arc::new(move || ctx.request_repaint()));
-        }
+        primary.set_waker(self.waker.clone());
         self.instance = Some(primary);
     }
 
@@ -293,10 +296,6 @@ impl FerryApp {
             return;
         }
         let _ = self.context.set(ctx.clone());
-        if let Some(primary) = &self.instance {
-            let ctx = ctx.clone();
-            primary.set_waker(Arc::new(move || ctx.request_repaint()));
-        }
         style::apply(ctx, self.settings.theme);
         self.logo = style::icon_data().map(|icon| {
             let size = [icon.width as usize, icon.height as usize];
@@ -348,6 +347,10 @@ impl FerryApp {
         if !dropped.is_empty() {
             self.handle(Action::Drop(dropped));
         }
+        if std::mem::take(&mut self.history_dirty) {
+            // Once per frame, however many transfers ended in it.
+            self.save_history();
+        }
         self.update_title(ctx);
         self.geometry.observe(ctx);
     }
@@ -358,7 +361,7 @@ impl FerryApp {
                 Effect::Attention(sentence) => self.attention = Some(sentence),
                 Effect::Record(entry) => {
                     history::push(&mut self.state.history, entry);
-                    self.save_history();
+                    self.history_dirty = true;
                 }
             }
         }
@@ -404,15 +407,21 @@ impl FerryApp {
         }
     }
 
-    fn apply_receive_settings(&self) {
-        self.engine
-            .send(Command::UpdateReceive(receive_settings(&self.settings)));
+    fn apply_receive_settings(&mut self) {
+        self.send_command(Command::UpdateReceive(receive_settings(&self.settings)));
     }
 
+    /// Hands a command to the engine without ever waiting for it.
     fn send_command(&mut self, command: Command) {
-        if !self.engine.send(command) {
-            self.state
-                .notice("Ferry's engine has stopped; restart Ferry to keep transferring.".into());
+        use crossbeam_channel::TrySendError;
+        match self.engine.commands().try_send(command) {
+            Ok(()) => {}
+            Err(TrySendError::Full(_)) => self
+                .state
+                .notice("Ferry is busy and could not take that request; please try again.".into()),
+            Err(TrySendError::Disconnected(_)) => self
+                .state
+                .notice("Ferry's engine has stopped; restart Ferry to keep transferring.".into()),
         }
     }
 }
