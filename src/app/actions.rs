@@ -134,21 +134,10 @@ impl FerryApp {
                 }
             }
             Action::OpenCompose => {
-                let selected: Vec<String> = self
-                    .state
-                    .peers
-                    .values()
-                    .filter(|p| p.selected)
-                    .map(|p| p.device.device_id.clone())
-                    .collect();
-                let targets = if selected.is_empty() {
-                    let online: Vec<_> = self.state.online_peers().collect();
-                    match online.as_slice() {
-                        [only] => vec![only.device.device_id.clone()],
-                        _ => Vec::new(),
-                    }
-                } else {
-                    selected
+                // The same devices a drop would go to are ticked to start with.
+                let targets = match self.state.drop_target() {
+                    DropTarget::Peers(ids) => ids,
+                    DropTarget::Tray => Vec::new(),
                 };
                 self.view.compose = Some(ComposeDialog {
                     text: String::new(),
