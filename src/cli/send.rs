@@ -8,12 +8,12 @@ use std::sync::Arc;
 use anyhow::{Context, bail};
 use clap::Args;
 
-use super::{EXIT_CANCELLED, EXIT_DECLINED, EXIT_FAILED, EXIT_OK, terminal};
+use super::{EXIT_OK, terminal};
 use crate::config;
 use crate::engine::{AcceptPolicy, Command, Engine, EngineConfig, Event, ReceiveSettings};
 use crate::identity::{Identity, short_code};
 use crate::protocol::{DEFAULT_TCP_PORT, DeviceInfo};
-use crate::transfer::{Direction, Outcome, TransferId};
+use crate::transfer::{Direction, TransferId};
 
 /// Arguments of `ferry send`.
 #[derive(Debug, Args)]
@@ -154,19 +154,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
                 if let Some(bar) = bar.take() {
                     bar.finish_and_clear();
                 }
-                let sentence = outcome.describe(Direction::Outgoing);
-                let code = match outcome {
-                    Outcome::Completed { .. } => EXIT_OK,
-                    Outcome::Declined(_) => EXIT_DECLINED,
-                    Outcome::Cancelled { .. } => EXIT_CANCELLED,
-                    Outcome::Failed(_) => EXIT_FAILED,
-                };
-                if code == EXIT_OK {
-                    println!("Sent: {sentence}");
-                } else {
-                    eprintln!("ferry: {sentence}");
-                    exit = exit.max(code);
-                }
+                exit = exit.max(terminal::report_outcome(&outcome, Direction::Outgoing));
             }
             _ => {}
         }
