@@ -13,5 +13,6 @@ pub mod cli;
 pub mod config;
 pub mod discovery;
 pub mod engine;
+pub mod http;
 pub mod protocol;
 pub mod transfer;
