@@ -87,10 +87,10 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
     println!();
     println!("  {}", server.url());
     println!();
-    if !args.no_qr {
-        if let Some(qr) = qr_terminal(server.url()) {
-            println!("{qr}");
-        }
+    if !args.no_qr
+        && let Some(qr) = qr_terminal(server.url())
+    {
+        println!("{qr}");
     }
     if args.bind.is_unspecified() && url_host.is_none() {
         println!("(No network address found: only this computer can open the link.)");

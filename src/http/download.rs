@@ -23,7 +23,7 @@ use super::server::{respond_text, with_common_headers};
 use super::{ShareEvent, State};
 use crate::transfer::TransferId;
 
-fn header_str<'a>(req: &'a Request<Incoming>, name: header::HeaderName) -> Option<&'a str> {
+fn header_str(req: &Request<Incoming>, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())
 }
 

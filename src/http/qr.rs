@@ -62,7 +62,10 @@ mod tests {
     fn the_matrix_is_square_with_finder_patterns() {
         let m = qr_matrix("http://192.168.1.20:47814/s/AAAAAAAAAAAAAAAAAAAAAA/").expect("qr");
         let n = m.len();
-        assert!(n >= 21 && (n - 17) % 4 == 0, "version size, got {n}");
+        assert!(
+            n >= 21 && (n - 17).is_multiple_of(4),
+            "version size, got {n}"
+        );
         assert!(m.iter().all(|row| row.len() == n));
         // The three finder patterns: dark 7x7 rings in three corners.
         for (r, c) in [(0, 0), (0, n - 7), (n - 7, 0)] {

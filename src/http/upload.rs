@@ -163,10 +163,10 @@ pub async fn ask(
         return json_error(StatusCode::INSUFFICIENT_STORAGE, &no_room(total, free));
     }
     let id = TransferId::fresh();
-    if state.policy == UploadPolicy::Ask {
-        if let Err(why) = consent(&state, id, peer, names.clone(), Some(total)).await {
-            return json_error(StatusCode::FORBIDDEN, &why);
-        }
+    if state.policy == UploadPolicy::Ask
+        && let Err(why) = consent(&state, id, peer, names.clone(), Some(total)).await
+    {
+        return json_error(StatusCode::FORBIDDEN, &why);
     }
     let ticket = match token::random_token() {
         Ok(t) => t,
@@ -445,10 +445,10 @@ pub async fn upload(
             );
         }
         let id = TransferId::fresh();
-        if state.policy == UploadPolicy::Ask {
-            if let Err(why) = consent(&state, id, peer, Vec::new(), content_length).await {
-                return refuse(StatusCode::FORBIDDEN, &why);
-            }
+        if state.policy == UploadPolicy::Ask
+            && let Err(why) = consent(&state, id, peer, Vec::new(), content_length).await
+        {
+            return refuse(StatusCode::FORBIDDEN, &why);
         }
         (id, None, state.max_upload_bytes, content_length)
     };
