@@ -4,6 +4,7 @@
 //! arguments and prints.
 
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -88,7 +89,7 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
     println!("  {}", server.url());
     println!();
     if !args.no_qr
-        && let Some(qr) = qr_terminal(server.url())
+        && let Some(qr) = qr_terminal(server.url(), std::io::stdout().is_terminal())
     {
         println!("{qr}");
     }

@@ -19,34 +19,42 @@ pub fn qr_matrix(text: &str) -> Option<Vec<Vec<bool>>> {
     )
 }
 
-/// The QR code of `text` drawn with Unicode half blocks, two modules per
-/// character cell, with a quiet zone, in the terminal's default colours
-/// inverted (light modules are drawn, dark ones are spaces) so it scans on
-/// dark and light terminals alike when the terminal's background is dark.
-/// Returns `None` if the text is too long for a QR code.
-pub fn qr_terminal(text: &str) -> Option<String> {
+/// The QR code of `text` drawn with Unicode half blocks (two modules per
+/// character cell) inside a quiet zone. With `colors`, ANSI escapes paint
+/// black modules on a white background, which scans on any terminal theme;
+/// without, light modules are drawn as blocks and dark ones left blank,
+/// which scans on a dark background (like `qrencode -t UTF8`). Returns
+/// `None` if the text is too long for a QR code.
+pub fn qr_terminal(text: &str, colors: bool) -> Option<String> {
     let matrix = qr_matrix(text)?;
-    const QUIET: usize = 2;
-    let size = matrix.len();
-    let light = |row: isize, col: isize| -> bool {
-        if row < 0 || col < 0 || row as usize >= size || col as usize >= size {
-            return true;
-        }
-        !matrix[row as usize][col as usize]
+    const QUIET: isize = 2;
+    let size = matrix.len() as isize;
+    let dark = |row: isize, col: isize| -> bool {
+        (0..size).contains(&row) && (0..size).contains(&col) && matrix[row as usize][col as usize]
     };
-    let total = (size + 2 * QUIET) as isize;
     let mut out = String::new();
-    let mut row = -(QUIET as isize);
-    while row < total - QUIET as isize {
-        for col in -(QUIET as isize)..(total - QUIET as isize) {
-            let top = light(row, col);
-            let bottom = light(row + 1, col);
+    let mut row = -QUIET;
+    while row < size + QUIET {
+        if colors {
+            out.push_str("\x1b[30;107m");
+        }
+        for col in -QUIET..size + QUIET {
+            let (top, bottom) = (dark(row, col), dark(row + 1, col));
+            // The drawn part of a cell: dark modules with colours, light ones without.
+            let (top, bottom) = if colors {
+                (top, bottom)
+            } else {
+                (!top, !bottom)
+            };
             out.push(match (top, bottom) {
                 (true, true) => '█',
                 (true, false) => '▀',
                 (false, true) => '▄',
                 (false, false) => ' ',
             });
+        }
+        if colors {
+            out.push_str("\x1b[0m");
         }
         out.push('\n');
         row += 2;
@@ -76,9 +84,18 @@ mod tests {
 
     #[test]
     fn the_terminal_drawing_has_a_quiet_zone() {
-        let text = qr_terminal("http://10.0.0.2:1/s/x/").expect("qr");
+        let text = qr_terminal("http://10.0.0.2:1/s/x/", false).expect("qr");
         let first = text.lines().next().expect("line");
         assert!(first.chars().all(|c| c == '█'));
+        let colored = qr_terminal("http://10.0.0.2:1/s/x/", true).expect("qr");
+        let first = colored.lines().next().expect("line");
+        assert_eq!(
+            first,
+            format!(
+                "\x1b[30;107m{}\x1b[0m",
+                " ".repeat(first.chars().count() - 13)
+            )
+        );
         assert_eq!(
             text.lines().count(),
             (qr_matrix("http://10.0.0.2:1/s/x/").expect("qr").len() + 4).div_ceil(2)

@@ -30,22 +30,38 @@ use super::{HEADER_TIMEOUT, MAX_CONNECTIONS, STALL_TIMEOUT, State, download, pag
 /// Largest request head (request line and headers) accepted, in bytes.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
 
-/// The first IPv4 address of an interface that is up and not loopback,
-/// preferring the named interfaces when given. This goes into the URL.
+/// The IPv4 address to put in the share link: of an interface that is not
+/// loopback, not link-local and not down, preferring (in order) the named
+/// interfaces when given, interfaces reported up, and real interfaces over
+/// container and VM bridges. `None` when there is none.
 pub fn lan_ipv4(interfaces: Option<&[String]>) -> Option<Ipv4Addr> {
     let all = if_addrs::get_if_addrs().ok()?;
-    let candidates = all.into_iter().filter(|i| {
-        !i.is_loopback()
-            && i.is_oper_up()
-            && !i.is_link_local()
-            && interfaces.is_none_or(|names| names.iter().any(|n| n == &i.name))
-    });
-    candidates
-        .filter_map(|i| match i.ip() {
-            std::net::IpAddr::V4(v4) => Some(v4),
-            std::net::IpAddr::V6(_) => None,
+    let mut candidates: Vec<(u8, Ipv4Addr)> = all
+        .into_iter()
+        .filter(|i| {
+            !i.is_loopback()
+                && !i.is_link_local()
+                && !matches!(
+                    i.oper_status,
+                    if_addrs::IfOperStatus::Down | if_addrs::IfOperStatus::NotPresent
+                )
         })
-        .next()
+        .filter_map(|i| {
+            let std::net::IpAddr::V4(v4) = i.ip() else {
+                return None;
+            };
+            let named = interfaces.is_some_and(|names| names.iter().any(|n| n == &i.name));
+            let bridge = [
+                "docker", "br-", "veth", "virbr", "vmnet", "vboxnet", "lxc", "cni",
+            ]
+            .iter()
+            .any(|prefix| i.name.starts_with(prefix));
+            let rank = u8::from(!named) * 4 + u8::from(!i.is_oper_up()) * 2 + u8::from(bridge);
+            Some((rank, v4))
+        })
+        .collect();
+    candidates.sort_by_key(|(rank, _)| *rank);
+    candidates.first().map(|(_, ip)| *ip)
 }
 
 /// Accepts connections until `shutdown` flips.
