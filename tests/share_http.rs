@@ -478,6 +478,92 @@ fn with_ask_an_upload_waits_for_the_persons_answer() {
     }
 }
 
+#[test]
+fn the_pages_ask_then_upload_flow_uses_one_time_tickets() {
+    if !curl_available() {
+        return;
+    }
+    let share = start(UploadPolicy::Allow, 1 << 20);
+    let ask = |body: &str| {
+        let out = curl(&[
+            "-H",
+            "Content-Type: application/json",
+            "-H",
+            "Accept: application/json",
+            "--data-binary",
+            body,
+            "-w",
+            "\n%{http_code}",
+            &share.url("ask"),
+        ]);
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        let (body, status) = text.rsplit_once('\n').expect("status line");
+        (status.trim().to_string(), body.to_string())
+    };
+    let (status, body) = ask(r#"{"files":[{"name":"a.txt","size":5}]}"#);
+    assert_eq!(status, "200", "{body}");
+    let ticket: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let ticket = ticket["ticket"].as_str().expect("ticket").to_string();
+    let src = tempfile::tempdir().expect("tmp");
+    let (a, b) = (src.path().join("a"), src.path().join("b"));
+    std::fs::write(&a, b"hello").expect("write");
+    std::fs::write(&b, b"other").expect("write");
+    let with_ticket = |files: &[(&str, &Path)]| {
+        let forms: Vec<String> = files
+            .iter()
+            .map(|(name, path)| format!("file=@{};filename={name}", path.display()))
+            .collect();
+        let url = share.url(&format!("upload?ticket={ticket}"));
+        let mut args = vec!["-H", "Accept: application/json", "-w", "\n%{http_code}"];
+        for form in &forms {
+            args.extend(["-F", form.as_str()]);
+        }
+        args.push(&url);
+        let out = curl(&args);
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    // A name that was not announced is skipped; the announced one is saved.
+    let answer = with_ticket(&[("sneaky.txt", &b), ("a.txt", &a)]);
+    assert!(answer.ends_with("\n200"), "{answer}");
+    assert!(
+        answer.contains("not part of the approved upload"),
+        "{answer}"
+    );
+    assert_eq!(share.inbox_names(), ["a.txt"]);
+    // The ticket is spent.
+    let again = with_ticket(&[("a.txt", &a)]);
+    assert!(
+        again.ends_with("\n403") && again.contains("not approved"),
+        "{again}"
+    );
+    // Asking for more than the limit, or a name the TCP path refuses, is answered in words.
+    let (status, body) = ask(r#"{"files":[{"name":"big","size":99999999}]}"#);
+    assert_eq!(status, "413", "{body}");
+    assert!(body.contains("accepts at most"), "{body}");
+    let (status, body) = ask(r#"{"files":[{"name":"..","size":1}]}"#);
+    assert_eq!(status, "400", "{body}");
+}
+
+#[test]
+fn over_the_connection_cap_a_client_gets_503() {
+    if !curl_available() {
+        return;
+    }
+    let share = start(UploadPolicy::Off, 1);
+    let addr = share.server.local_addr();
+    let held: Vec<std::net::TcpStream> = (0..ferry::http::MAX_CONNECTIONS)
+        .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
+        .collect();
+    // Let the server count them all before the next one arrives.
+    std::thread::sleep(Duration::from_millis(300));
+    let (status, _, body) = get(&share.url(""), &[]);
+    assert_eq!(status, 503);
+    assert!(String::from_utf8_lossy(&body).contains("Too many connections"));
+    drop(held);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(get(&share.url(""), &[]).0, 200);
+}
+
 /// Regression: tiny_http 0.12 (the first choice) aborted the whole process
 /// when a request declared a huge Content-Length it did not send; the server
 /// must shrug that off, with or without the token.

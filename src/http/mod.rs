@@ -18,6 +18,7 @@
 //! self-signed certificate a LAN device could offer. See `docs/SHARE.md`.
 
 mod body;
+mod consent;
 mod download;
 mod items;
 mod page;
@@ -233,7 +234,7 @@ pub(crate) struct State {
     /// Uploads waiting for the person's answer.
     pub(crate) pending: Mutex<HashMap<TransferId, tokio::sync::oneshot::Sender<bool>>>,
     /// Uploads the page announced and that were approved, by ticket.
-    pub(crate) tickets: Mutex<HashMap<String, upload::Ticket>>,
+    pub(crate) tickets: Mutex<HashMap<String, consent::Ticket>>,
     /// Connections being served.
     pub(crate) connections: std::sync::atomic::AtomicUsize,
 }

@@ -25,7 +25,9 @@ use tokio::time::Sleep;
 
 use super::body::{self, ResponseBody};
 use super::items::ItemKind;
-use super::{HEADER_TIMEOUT, MAX_CONNECTIONS, STALL_TIMEOUT, State, download, page, token, upload};
+use super::{
+    HEADER_TIMEOUT, MAX_CONNECTIONS, STALL_TIMEOUT, State, consent, download, page, token, upload,
+};
 
 /// Largest request head (request line and headers) accepted, in bytes.
 const MAX_HEAD_BYTES: usize = 64 * 1024;
@@ -173,6 +175,22 @@ pub fn respond_text(status: StatusCode, text: &str) -> Response<ResponseBody> {
     response
 }
 
+/// A JSON answer.
+pub fn json(status: StatusCode, value: serde_json::Value) -> Response<ResponseBody> {
+    let mut response = with_common_headers(Response::new(body::full(value.to_string())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    response
+}
+
+/// A JSON answer `{"error": "a sentence"}`.
+pub fn json_error(status: StatusCode, message: &str) -> Response<ResponseBody> {
+    json(status, serde_json::json!({ "error": message }))
+}
+
 /// A strict decimal index: digits only, no sign, no leading zeros, small.
 fn index(segment: &str) -> Option<usize> {
     let ok = !segment.is_empty()
@@ -233,7 +251,7 @@ async fn route(
                 None => not_found(),
             }
         }
-        ["ask"] if method == Method::POST => upload::ask(req, state, peer).await,
+        ["ask"] if method == Method::POST => consent::ask(req, state, peer).await,
         ["upload"] if method == Method::POST => upload::upload(req, state, peer).await,
         _ => not_found(),
     }

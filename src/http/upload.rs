@@ -1,40 +1,31 @@
-//! Uploads from a browser into the download folder. The page first asks
-//! (`POST ask` with the names and sizes it is about to send), which waits for
-//! the person's consent when the share says so and returns a one-time
-//! ticket; then it posts the files as `multipart/form-data` with that ticket.
-//! A client without a ticket (a plain form, curl) asks and uploads in one
-//! request. Each file streams into `NAME.ferry-part`, is synced, and only
-//! then takes its final name through [`resume::promote_part`], which never
-//! overwrites; names are cleaned by the same rules as TCP transfers
-//! ([`paths::sanitize_component`]). An incomplete file is removed: a browser
-//! cannot resume an upload, so a partial file would only be litter.
+//! Uploads from a browser into the download folder. The page posts the
+//! files as `multipart/form-data` with the ticket [`super::consent`] gave it;
+//! a client without a ticket (a plain form, curl) is asked about, when the
+//! share says so, in the same request. Each file streams into
+//! `NAME.ferry-part`, is synced, and only then takes its final name through
+//! [`resume::promote_part`], which never overwrites; names are cleaned by the
+//! same rules as TCP transfers ([`paths::sanitize_component`]). An
+//! incomplete file is removed: a browser cannot resume an upload, so a
+//! partial file would only be litter. Nothing is written outside the
+//! download folder, and nothing before the upload is allowed.
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use http_body_util::{BodyDataStream, BodyExt, Limited};
+use http_body_util::BodyDataStream;
 use hyper::body::Incoming;
-use hyper::header::{self, HeaderValue};
+use hyper::header;
 use hyper::{Request, Response, StatusCode};
-use serde::Deserialize;
 use tokio::io::AsyncWriteExt;
 
 use super::body::ResponseBody;
-use super::server::with_common_headers;
-use super::{CONSENT_TIMEOUT, STALL_TIMEOUT, ShareEvent, State, UploadPolicy, body, page, token};
+use super::consent::consent;
+use super::server::{json, json_error};
+use super::{STALL_TIMEOUT, ShareEvent, State, UploadPolicy, page};
 use crate::transfer::progress::{PROGRESS_INTERVAL, human_bytes};
 use crate::transfer::{TransferId, paths, resume};
-
-/// Most files one upload may announce.
-pub const MAX_UPLOAD_FILES: usize = 10_000;
-
-/// Largest `ask` request body (a JSON list of names and sizes).
-const MAX_ASK_BYTES: usize = 1024 * 1024;
-
-/// How long an approval (ticket) stays valid before its upload starts.
-const TICKET_LIFETIME: Duration = Duration::from_secs(10 * 60);
 
 /// Room for multipart boundaries and part headers on top of the file bytes.
 const MULTIPART_OVERHEAD: u64 = 16 * 1024 * 1024;
@@ -43,50 +34,15 @@ const MULTIPART_OVERHEAD: u64 = 16 * 1024 * 1024;
 /// (the exact limit on file bytes is enforced while receiving).
 const UPFRONT_SLACK: u64 = 1024 * 1024;
 
-/// An approved upload the page may now send.
-#[derive(Debug, Clone)]
-pub struct Ticket {
-    id: TransferId,
-    names: Vec<String>,
-    size: u64,
-    from: IpAddr,
-    expires: Instant,
-}
-
-#[derive(Debug, Deserialize)]
-struct AskBody {
-    files: Vec<AskFile>,
-}
-
-#[derive(Debug, Deserialize)]
-struct AskFile {
-    name: String,
-    size: u64,
-}
-
 /// The name a browser sent, without any folder part (old browsers send
 /// `C:\Users\...\photo.jpg`, folder uploads `album/photo.jpg`).
 pub fn leaf_name(raw: &str) -> &str {
     raw.rsplit(['/', '\\']).next().unwrap_or(raw)
 }
 
-fn json(status: StatusCode, value: serde_json::Value) -> Response<ResponseBody> {
-    let mut response = with_common_headers(Response::new(body::full(value.to_string())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    response
-}
+pub(super) const NOT_ALLOWED: &str = "Uploads are not allowed for this share.";
 
-fn json_error(status: StatusCode, message: &str) -> Response<ResponseBody> {
-    json(status, serde_json::json!({ "error": message }))
-}
-
-const NOT_ALLOWED: &str = "Uploads are not allowed for this share.";
-
-fn too_big(total: u64, max: u64) -> String {
+pub(super) fn too_big(total: u64, max: u64) -> String {
     format!(
         "That is {} in total; this share accepts at most {} at once.",
         human_bytes(total),
@@ -95,166 +51,17 @@ fn too_big(total: u64, max: u64) -> String {
 }
 
 /// Bytes free where uploads go (the nearest existing folder on the way).
-fn free_space(dir: &Path) -> Option<u64> {
+pub(super) fn free_space(dir: &Path) -> Option<u64> {
     let existing = dir.ancestors().find(|p| p.is_dir())?;
     fs4::available_space(existing).ok()
 }
 
-fn no_room(needed: u64, free: u64) -> String {
+pub(super) fn no_room(needed: u64, free: u64) -> String {
     format!(
         "Not enough space on the computer: {} needed, {} free.",
         human_bytes(needed),
         human_bytes(free)
     )
-}
-
-/// `POST ask`: the page announces names and sizes; answers with a ticket
-/// once the upload is allowed, or a sentence why not.
-pub async fn ask(
-    req: Request<Incoming>,
-    state: Arc<State>,
-    peer: SocketAddr,
-) -> Response<ResponseBody> {
-    if state.policy == UploadPolicy::Off {
-        return json_error(StatusCode::FORBIDDEN, NOT_ALLOWED);
-    }
-    let bytes = match Limited::new(req.into_body(), MAX_ASK_BYTES).collect().await {
-        Ok(collected) => collected.to_bytes(),
-        Err(_) => return json_error(StatusCode::PAYLOAD_TOO_LARGE, "Too many files at once."),
-    };
-    let Ok(asked) = serde_json::from_slice::<AskBody>(&bytes) else {
-        return json_error(
-            StatusCode::BAD_REQUEST,
-            "The upload request was not understood.",
-        );
-    };
-    if asked.files.is_empty() {
-        return json_error(StatusCode::BAD_REQUEST, "No file was chosen.");
-    }
-    if asked.files.len() > MAX_UPLOAD_FILES {
-        return json_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("At most {MAX_UPLOAD_FILES} files can be sent at once."),
-        );
-    }
-    let total = asked
-        .files
-        .iter()
-        .map(|f| f.size)
-        .fold(0, u64::saturating_add);
-    if total > state.max_upload_bytes {
-        return json_error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &too_big(total, state.max_upload_bytes),
-        );
-    }
-    let mut names = Vec::with_capacity(asked.files.len());
-    for f in &asked.files {
-        let leaf = leaf_name(&f.name);
-        if let Err(e) = paths::sanitize_component(leaf) {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                &format!("“{leaf}” cannot be saved: {e}."),
-            );
-        }
-        names.push(leaf.to_string());
-    }
-    if let Some(free) = free_space(&state.download_dir).filter(|free| *free < total) {
-        return json_error(StatusCode::INSUFFICIENT_STORAGE, &no_room(total, free));
-    }
-    let id = TransferId::fresh();
-    if state.policy == UploadPolicy::Ask
-        && let Err(why) = consent(&state, id, peer, names.clone(), Some(total)).await
-    {
-        return json_error(StatusCode::FORBIDDEN, &why);
-    }
-    let ticket = match token::random_token() {
-        Ok(t) => t,
-        Err(e) => {
-            tracing::error!("no randomness for an upload ticket: {e}");
-            return json_error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "The computer could not start the upload.",
-            );
-        }
-    };
-    if let Ok(mut tickets) = state.tickets.lock() {
-        let now = Instant::now();
-        tickets.retain(|_, t| t.expires > now);
-        tickets.insert(
-            ticket.clone(),
-            Ticket {
-                id,
-                names,
-                size: total,
-                from: peer.ip(),
-                expires: now + TICKET_LIFETIME,
-            },
-        );
-    }
-    json(StatusCode::OK, serde_json::json!({ "ticket": ticket }))
-}
-
-/// Removes a consent request that nobody answered when its request ends early.
-struct PendingGuard<'a> {
-    state: &'a State,
-    id: TransferId,
-    armed: bool,
-}
-
-impl Drop for PendingGuard<'_> {
-    fn drop(&mut self) {
-        if let Ok(mut pending) = self.state.pending.lock() {
-            pending.remove(&self.id);
-        }
-        if self.armed {
-            self.state.events.emit(ShareEvent::UploadFinished {
-                id: self.id,
-                result: Err("The browser left before the upload was accepted.".to_string()),
-            });
-        }
-    }
-}
-
-/// Asks the person and waits for the answer (at most [`CONSENT_TIMEOUT`]).
-async fn consent(
-    state: &State,
-    id: TransferId,
-    peer: SocketAddr,
-    names: Vec<String>,
-    size: Option<u64>,
-) -> Result<(), String> {
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    if let Ok(mut pending) = state.pending.lock() {
-        pending.insert(id, tx);
-    }
-    let mut guard = PendingGuard {
-        state,
-        id,
-        armed: true,
-    };
-    state.events.emit(ShareEvent::UploadRequest {
-        id,
-        from: peer,
-        names,
-        size,
-    });
-    let answer = tokio::time::timeout(CONSENT_TIMEOUT, rx).await;
-    guard.armed = false;
-    drop(guard);
-    let refusal = match answer {
-        Ok(Ok(true)) => return Ok(()),
-        Ok(_) => "The person at the computer declined this upload.".to_string(),
-        Err(_) => format!(
-            "Nobody accepted this upload at the computer within {} minutes.",
-            CONSENT_TIMEOUT.as_secs() / 60
-        ),
-    };
-    state.events.emit(ShareEvent::UploadFinished {
-        id,
-        result: Err(refusal.clone()),
-    });
-    Err(refusal)
 }
 
 /// A file being received: removed on drop unless it got its final name.
