@@ -1,7 +1,8 @@
 //! Guards the share page in a real browser: headless Chromium, driven over
 //! its DevTools protocol, loads the page from 127.0.0.1, saves a file and a
 //! folder's ZIP that match the originals, and uploads a file chosen in the
-//! form (with the person's consent) that arrives byte-exact. When
+//! form and a file dropped on the page (each with the person's consent) that
+//! arrive byte-exact. When
 //! /usr/bin/chromium is absent the test says it skipped and why.
 
 use std::io::{BufRead, BufReader};
@@ -199,13 +200,19 @@ fn chromium_loads_the_page_downloads_and_uploads() {
             .name("consent".into())
             .spawn(move || {
                 let mut asked: Vec<Vec<String>> = Vec::new();
+                let mut finished = 0;
                 while let Ok(event) = events.recv_timeout(Duration::from_secs(90)) {
                     match event {
                         ShareEvent::UploadRequest { id, names, .. } => {
                             asked.push(names);
                             server.decide_upload(id, true);
                         }
-                        ShareEvent::UploadFinished { .. } => break,
+                        ShareEvent::UploadFinished { .. } => {
+                            finished += 1;
+                            if finished == 2 {
+                                break;
+                            }
+                        }
                         _ => {}
                     }
                 }
@@ -292,6 +299,30 @@ fn chromium_loads_the_page_downloads_and_uploads() {
         page.eval("document.querySelector('.up-state').textContent"),
         json!("Saved")
     );
+    // Drag and drop: files dropped anywhere on the page are sent too.
+    let dropped = src.path().join("dropped.jpg");
+    std::fs::write(&dropped, b"not really a jpeg").expect("write");
+    let zone = page.eval(
+        "(() => { const r = document.getElementById('drop').getBoundingClientRect(); \
+         return [r.x + r.width / 2, r.y + r.height / 2]; })()",
+    );
+    let (x, y) = (zone[0].clone(), zone[1].clone());
+    for kind in ["dragEnter", "dragOver", "drop"] {
+        page.call(
+            "Input.dispatchDragEvent",
+            json!({ "type": kind, "x": x, "y": y, "data": {
+                "items": [], "files": [dropped], "dragOperationsMask": 1
+            } }),
+        );
+    }
+    let arrived = wait_until("the dropped file", || {
+        std::fs::read(inbox.path().join("dropped.jpg")).ok()
+    });
+    assert_eq!(arrived, b"not really a jpeg");
+    wait_until("both rows saved", || {
+        (page.eval("document.querySelectorAll('.up.ok').length") == json!(2)).then_some(())
+    });
+
     let no_part_left = std::fs::read_dir(inbox.path())
         .expect("inbox")
         .filter_map(|e| e.ok())
@@ -307,7 +338,13 @@ fn chromium_loads_the_page_downloads_and_uploads() {
         std::fs::write(path, png).expect("write screenshot");
     }
     let asked = asked.join().expect("consent thread");
-    assert_eq!(asked, vec![vec!["from the phone.txt".to_string()]]);
+    assert_eq!(
+        asked,
+        vec![
+            vec!["from the phone.txt".to_string()],
+            vec!["dropped.jpg".to_string()]
+        ]
+    );
 }
 
 /// Standard base64 (the screenshot's encoding).
