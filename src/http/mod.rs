@@ -293,7 +293,7 @@ impl ShareServer {
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
-            .max_blocking_threads(32)
+            .max_blocking_threads(2 * MAX_CONNECTIONS + 8)
             .thread_name("ferry-http")
             .enable_io()
             .enable_time()
