@@ -5,6 +5,7 @@
 
 pub mod receive;
 pub mod send;
+pub mod share;
 pub mod terminal;
 
 use std::path::PathBuf;
@@ -49,13 +50,15 @@ pub enum Commands {
     Send(send::SendArgs),
     /// Wait for transfers from other devices and save them.
     Receive(receive::ReceiveArgs),
+    /// Share files with any browser on the network (a web page with a QR code).
+    Share(share::ShareArgs),
 }
 
 /// Runs a headless command and returns the process exit code.
 pub fn run(command: Commands, interfaces: Option<Vec<String>>) -> anyhow::Result<i32> {
-    let _ = interfaces;
     match command {
         Commands::Send(args) => send::run(args),
         Commands::Receive(args) => receive::run(args),
+        Commands::Share(args) => share::run(args, interfaces),
     }
 }
