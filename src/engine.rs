@@ -14,6 +14,7 @@ use std::thread::{self, JoinHandle};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use serde::{Deserialize, Serialize};
 
+use crate::discovery::{Controller, Discovery};
 use crate::protocol::{DeviceInfo, Entry, EntryKind};
 use crate::transfer::progress::Progress;
 use crate::transfer::{Direction, Outcome, TransferId, incoming, outgoing};
@@ -119,8 +120,16 @@ pub enum Command {
     },
     /// Change where files go and who is auto-accepted.
     UpdateReceive(ReceiveSettings),
-    /// Change the name other devices see.
+    /// Change the name other devices see (beaconed at once when discovery runs).
     SetAlias(String),
+    /// Probe a device by address (a hello over TCP) and list it like a
+    /// discovered one ([`crate::discovery::PeerSource::Manual`]); it is
+    /// probed again every few seconds and expires when it stops answering.
+    /// Needs discovery on.
+    AddPeer {
+        /// The device's transfer address.
+        addr: SocketAddr,
+    },
     /// Cancel everything and stop all threads.
     Shutdown,
 }
@@ -261,6 +270,28 @@ impl EventSink {
         }
     }
 
+    /// Delivers an event that must not be lost, waiting for room only while
+    /// `keep_waiting` says so (a thread that must notice a shutdown uses
+    /// this, so a UI that stopped draining cannot hang it). False if dropped.
+    pub fn emit_while(&self, event: Event, keep_waiting: impl Fn() -> bool) -> bool {
+        let mut event = event;
+        loop {
+            match self
+                .tx
+                .send_timeout(event, std::time::Duration::from_millis(100))
+            {
+                Ok(()) => {
+                    (self.waker)();
+                    return true;
+                }
+                Err(crossbeam_channel::SendTimeoutError::Timeout(back)) if keep_waiting() => {
+                    event = back
+                }
+                Err(_) => return false,
+            }
+        }
+    }
+
     /// Delivers an event that may be dropped when the UI lags (progress).
     pub fn emit_lossy(&self, event: Event) {
         if self.tx.try_send(event).is_ok() {
@@ -347,6 +378,9 @@ pub enum EngineError {
     /// A thread could not be started.
     #[error("cannot start a worker thread: {0}")]
     Thread(std::io::Error),
+    /// Discovery was asked for but could not open a UDP socket.
+    #[error("cannot start discovery: {0}")]
+    Discovery(std::io::Error),
 }
 
 /// A running engine. Dropping it shuts everything down.
@@ -356,6 +390,7 @@ pub struct Engine {
     local_addr: Option<SocketAddr>,
     shared: Shared,
     threads: Vec<JoinHandle<()>>,
+    discovery: Option<Discovery>,
 }
 
 impl Engine {
@@ -390,6 +425,15 @@ impl Engine {
         };
         let mut threads = Vec::new();
         let local_addr = listener.as_ref().map(|(_, addr)| *addr);
+        // A listening engine announces itself; a send-only one only looks.
+        let discovery = match config.discovery {
+            Some(discovery) => Some(
+                Discovery::start(discovery, shared.clone(), listener.is_some())
+                    .map_err(EngineError::Discovery)?,
+            ),
+            None => None,
+        };
+        let controller = discovery.as_ref().map(Discovery::controller);
         if let Some((listener, addr)) = listener {
             let shared = shared.clone();
             threads.push(
@@ -405,7 +449,7 @@ impl Engine {
             threads.push(
                 thread::Builder::new()
                     .name("ferry-engine".into())
-                    .spawn(move || command_loop(command_rx, shared, local_addr))
+                    .spawn(move || command_loop(command_rx, shared, local_addr, controller))
                     .map_err(EngineError::Thread)?,
             );
         }
@@ -415,6 +459,7 @@ impl Engine {
             local_addr,
             shared,
             threads,
+            discovery,
         })
     }
 
@@ -443,6 +488,16 @@ impl Engine {
         &self.shared
     }
 
+    /// A snapshot of discovery (interfaces, sockets, recent beacons, peers,
+    /// counters), or `None` when discovery is off. Waits up to a second:
+    /// for the CLI and tests, not for a UI thread (which has the events).
+    pub fn discovery_report(&self) -> Option<crate::discovery::Report> {
+        self.discovery
+            .as_ref()?
+            .controller()
+            .report(std::time::Duration::from_secs(1))
+    }
+
     /// Sends a command; errors only if the engine has stopped.
     pub fn send(&self, command: Command) -> bool {
         self.commands.send(command).is_ok()
@@ -458,6 +513,11 @@ impl Engine {
         for handle in self.threads.drain(..) {
             let _ = handle.join();
         }
+        // After the command loop: the stopping flag is set, so discovery
+        // says goodbye and its threads end.
+        if let Some(discovery) = self.discovery.take() {
+            discovery.stop();
+        }
     }
 }
 
@@ -467,7 +527,12 @@ impl Drop for Engine {
     }
 }
 
-fn command_loop(commands: Receiver<Command>, shared: Shared, local_addr: Option<SocketAddr>) {
+fn command_loop(
+    commands: Receiver<Command>,
+    shared: Shared,
+    local_addr: Option<SocketAddr>,
+    discovery: Option<Controller>,
+) {
     while let Ok(command) = commands.recv() {
         match command {
             Command::Send { id, to, paths } => {
@@ -487,7 +552,22 @@ fn command_loop(commands: Receiver<Command>, shared: Shared, local_addr: Option<
                 if let Ok(mut device) = shared.device.write() {
                     device.alias = alias;
                 }
+                if let Some(discovery) = &discovery {
+                    discovery.announce();
+                }
             }
+            Command::AddPeer { addr } => match &discovery {
+                Some(discovery) => {
+                    if !discovery.add_peer(addr) {
+                        shared.sink.emit(Event::Problem(format!(
+                            "Cannot add {addr} now: discovery is busy or stopped."
+                        )));
+                    }
+                }
+                None => shared.sink.emit(Event::Problem(format!(
+                    "Cannot add {addr}: discovery is off in this engine."
+                ))),
+            },
             Command::Shutdown => break,
         }
     }

@@ -86,25 +86,30 @@ pub enum BeaconError {
     Limit(#[from] LimitError),
 }
 
+/// Checks a device description received from the network (beacon or
+/// hello): lengths, a non-empty device id of ASCII letters, digits, `-` and
+/// `_`, and no control characters in the alias or OS name (they would reach
+/// terminals and windows).
+pub fn check_device(device: &DeviceInfo) -> Result<(), LimitError> {
+    device.check_limits()?;
+    let id = &device.device_id;
+    if id.is_empty()
+        || !id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(LimitError::Malformed("bad device id"));
+    }
+    if device.alias.chars().any(char::is_control) || device.os.chars().any(char::is_control) {
+        return Err(LimitError::Malformed("control characters in a name"));
+    }
+    Ok(())
+}
+
 impl Beacon {
-    /// Checks the fields a sender controls: lengths, a non-empty device id
-    /// of letters, digits, `-` and `_`, and no control characters anywhere.
+    /// Checks the fields a sender controls (see [`check_device`]).
     pub fn check(&self) -> Result<(), LimitError> {
-        self.device.check_limits()?;
-        let id = &self.device.device_id;
-        if id.is_empty()
-            || !id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
-        {
-            return Err(LimitError::Malformed("bad device id"));
-        }
-        if self.device.alias.chars().any(char::is_control)
-            || self.device.os.chars().any(char::is_control)
-        {
-            return Err(LimitError::Malformed("control characters in a name"));
-        }
-        Ok(())
+        check_device(&self.device)
     }
 
     /// The datagram for this beacon. Fails if a field breaks a limit.
