@@ -42,6 +42,8 @@ pub struct Settings {
     pub port: u16,
     /// Interfaces discovery uses; empty means every suitable one.
     pub interfaces: Vec<String>,
+    /// UDP port of discovery beacons (all devices must agree).
+    pub udp_port: u16,
     /// Device ids whose offers are accepted without asking.
     pub trusted_devices: Vec<String>,
     /// Peers added by address ("host:port").
@@ -57,6 +59,7 @@ impl Default for Settings {
             download_dir: default_download_dir(),
             port: DEFAULT_TCP_PORT,
             interfaces: Vec::new(),
+            udp_port: crate::discovery::DEFAULT_UDP_PORT,
             trusted_devices: Vec::new(),
             manual_peers: Vec::new(),
             theme: Theme::System,

@@ -160,11 +160,13 @@ impl Discovery {
                 chosen_names(&selection)
             )));
         }
-        // Confined to loopback: bind there too, so nothing can leave the machine.
-        let bind_ip = if selection.loopback_only() {
-            Ipv4Addr::LOCALHOST
-        } else {
-            Ipv4Addr::UNSPECIFIED
+        // Confined to loopback: bind there too, so nothing can leave the
+        // machine. The beacon port then binds the loopback broadcast address
+        // itself: on Linux a socket bound to 127.0.0.1 does not receive
+        // datagrams sent to 127.255.255.255, one bound to that address does.
+        let (bind_ip, port_ip) = match selection.chosen.first() {
+            Some(first) if selection.loopback_only() => (Ipv4Addr::LOCALHOST, first.broadcast),
+            _ => (Ipv4Addr::UNSPECIFIED, Ipv4Addr::UNSPECIFIED),
         };
         let counters = Arc::new(Counters::default());
         let halt = Arc::new(AtomicBool::new(false));
@@ -178,7 +180,7 @@ impl Discovery {
             addr: own.local_addr().unwrap_or(own_addr),
             error: None,
         });
-        let port_addr = SocketAddr::from((bind_ip, config.udp_port));
+        let port_addr = SocketAddr::from((port_ip, config.udp_port));
         let port_socket = match udp_socket(port_addr, true) {
             Ok(socket) => {
                 sockets.push(SocketStatus {
