@@ -270,25 +270,15 @@ impl EventSink {
         }
     }
 
-    /// Delivers an event that must not be lost, waiting for room only while
-    /// `keep_waiting` says so (a thread that must notice a shutdown uses
-    /// this, so a UI that stopped draining cannot hang it). False if dropped.
-    pub fn emit_while(&self, event: Event, keep_waiting: impl Fn() -> bool) -> bool {
-        let mut event = event;
-        loop {
-            match self
-                .tx
-                .send_timeout(event, std::time::Duration::from_millis(100))
-            {
-                Ok(()) => {
-                    (self.waker)();
-                    return true;
-                }
-                Err(crossbeam_channel::SendTimeoutError::Timeout(back)) if keep_waiting() => {
-                    event = back
-                }
-                Err(_) => return false,
+    /// Delivers an event if there is room now; otherwise hands it back, so
+    /// a producer that must never wait (discovery) can keep it and retry.
+    pub fn try_emit(&self, event: Event) -> Result<(), Event> {
+        match self.tx.try_send(event) {
+            Ok(()) => {
+                (self.waker)();
+                Ok(())
             }
+            Err(e) => Err(e.into_inner()),
         }
     }
 

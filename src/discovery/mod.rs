@@ -23,6 +23,7 @@
 
 pub mod interfaces;
 pub mod limiter;
+pub mod outbox;
 pub mod probe;
 mod service;
 pub mod table;

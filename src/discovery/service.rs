@@ -3,9 +3,10 @@
 //! replies) parse and rate-limit datagrams and pass beacons over a bounded
 //! channel to one discovery thread, which alone owns the peer table, sends
 //! beacons, answers newcomers, expires the silent, and emits engine events.
-//! Peers added by address each get a prober thread. Nothing here blocks the
-//! engine: commands arrive with `try_send`, events leave with a wait that
-//! gives up on shutdown.
+//! Peers added by address each get a prober thread. Nothing here waits on
+//! the engine or its reader: commands arrive with `try_send`, and events wait
+//! in an [`Outbox`] until the event channel has room, so a UI that stops
+//! draining never stops the beacons.
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::io;
@@ -20,6 +21,7 @@ use socket2::{Domain, Protocol, Socket, Type};
 
 use super::interfaces::{self, Selection};
 use super::limiter::RateLimiter;
+use super::outbox::Outbox;
 use super::table::{Change, Heard, PeerTable};
 use super::{
     BEACON_INTERVAL, BURST, DiscoveryConfig, HeardBeacon, MAX_MANUAL_PEERS, ManualStatus,
@@ -45,6 +47,8 @@ const CONTROL_CAPACITY: usize = 64;
 const LOG_CAPACITY: usize = 64;
 /// Receive buffer asked of the kernel for each socket, to ride out bursts.
 const SOCKET_BUFFER: usize = 256 * 1024;
+/// How soon undelivered events are retried when the event reader lags.
+const OUTBOX_RETRY: Duration = Duration::from_millis(20);
 /// Devices whose protocol-version mismatch was already reported.
 const MAX_WARNED: usize = 256;
 
@@ -231,6 +235,7 @@ impl Discovery {
             table: PeerTable::new(PEER_EXPIRY),
             heard: Heard::new(PEER_EXPIRY),
             log: VecDeque::with_capacity(LOG_CAPACITY),
+            outbox: Outbox::new(),
             sockets,
             counters,
             incoming,
@@ -408,6 +413,7 @@ struct Service {
     table: PeerTable,
     heard: Heard,
     log: VecDeque<HeardBeacon>,
+    outbox: Outbox,
     sockets: Vec<SocketStatus>,
     counters: Arc<Counters>,
     incoming: Receiver<Incoming>,
@@ -444,10 +450,16 @@ impl Service {
             if now >= self.next_sweep {
                 self.sweep(now);
             }
-            let wait = self
+            let sink = self.shared.sink.clone();
+            self.outbox.flush(|event| sink.try_emit(event));
+            let mut wait = self
                 .next_beacon
                 .min(self.next_sweep)
                 .saturating_duration_since(Instant::now());
+            if !self.outbox.is_empty() {
+                // The reader lags: try again soon, without ever waiting on it.
+                wait = wait.min(OUTBOX_RETRY);
+            }
             select! {
                 recv(self.incoming) -> got => match got {
                     Ok(incoming) => self.on_beacon(incoming),
@@ -475,6 +487,8 @@ impl Service {
     /// Goodbye, then stop the probers.
     fn finish(&mut self) {
         self.halt.store(true, Ordering::SeqCst);
+        let sink = self.shared.sink.clone();
+        self.outbox.flush(|event| sink.try_emit(event));
         if self.announce {
             // Twice: a lost goodbye costs the others a full expiry.
             self.broadcast(BeaconKind::Goodbye);
@@ -660,15 +674,20 @@ impl Service {
         }
     }
 
-    fn emit(&self, event: Event) {
-        let halt = self.halt.clone();
-        let stopping = self.shared.stopping.clone();
-        self.shared.sink.emit_while(event, move || {
-            !halt.load(Ordering::SeqCst) && !stopping.load(Ordering::SeqCst)
-        });
+    /// Queues an event; [`Service::run`] delivers when the reader has room.
+    fn emit(&mut self, event: Event) {
+        match event {
+            Event::PeerSeen(peer) => self.outbox.seen(peer),
+            Event::PeerGone { device_id } => self.outbox.gone(device_id),
+            Event::Problem(text) => self.outbox.problem(text),
+            other => tracing::error!("discovery does not emit {other:?}"),
+        }
     }
 
     fn apply(&mut self, change: Change) {
+        for device_id in self.table.take_evicted() {
+            self.emit(Event::PeerGone { device_id });
+        }
         match change {
             Change::Appeared(peer) | Change::Updated(peer) => self.emit(Event::PeerSeen(peer)),
             Change::Gone(device_id) => self.emit(Event::PeerGone { device_id }),

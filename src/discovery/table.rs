@@ -6,7 +6,10 @@
 //!
 //! It stays bounded whatever arrives: at most [`MAX_PEERS`] entries, at most
 //! [`MAX_IDS_PER_SOURCE`] device ids per UDP source, and at most
-//! [`MAX_ADDRS_PER_PEER`] addresses per device.
+//! [`MAX_ADDRS_PER_PEER`] addresses per device. When the table is full, a
+//! newcomer takes the place of the oldest *unconfirmed* entry (heard only
+//! once, as made-up ids in a flood are), so a flood cannot lock real devices
+//! out; confirmed entries are never evicted, only expired.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -53,9 +56,15 @@ struct Entry {
     last_beacon: Option<Instant>,
     last_probe: Option<Instant>,
     addr_seen: Vec<(SocketAddr, Instant)>,
+    beacons: u32,
 }
 
 impl Entry {
+    /// Heard more than once, or answering probes: not a one-off.
+    fn confirmed(&self) -> bool {
+        self.beacons >= 2 || self.last_probe.is_some()
+    }
+
     fn alive(&self, now: Instant, expiry: Duration) -> bool {
         let fresh =
             |t: Option<Instant>| t.is_some_and(|t| now.saturating_duration_since(t) < expiry);
@@ -101,6 +110,7 @@ impl Entry {
 pub struct PeerTable {
     entries: HashMap<String, Entry>,
     expiry: Duration,
+    evicted: Vec<String>,
 }
 
 impl PeerTable {
@@ -109,6 +119,7 @@ impl PeerTable {
         PeerTable {
             entries: HashMap::new(),
             expiry,
+            evicted: Vec::new(),
         }
     }
 
@@ -130,6 +141,33 @@ impl PeerTable {
                 .cmp(&(b.device.alias.to_lowercase(), &b.device.device_id))
         });
         peers
+    }
+
+    /// Ids removed to make room since the last call (each was listed, so
+    /// its removal must be reported like a departure).
+    pub fn take_evicted(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.evicted)
+    }
+
+    /// Frees one place if the table is full; false if it cannot.
+    fn make_room(&mut self) -> bool {
+        if self.entries.len() < MAX_PEERS {
+            return true;
+        }
+        let victim = self
+            .entries
+            .iter()
+            .filter(|(_, e)| !e.confirmed())
+            .min_by_key(|(_, e)| e.last_beacon)
+            .map(|(id, _)| id.clone());
+        match victim {
+            Some(id) => {
+                self.entries.remove(&id);
+                self.evicted.push(id);
+                true
+            }
+            None => false,
+        }
     }
 
     /// One device, if listed.
@@ -162,6 +200,7 @@ impl PeerTable {
             entry.peer.device = beacon.device.clone();
             entry.peer.last_seen = wall;
             entry.last_beacon = Some(now);
+            entry.beacons = entry.beacons.saturating_add(1);
             entry.touch_addr(addr, now, expiry);
             let changed = entry.publish(now, expiry) || device_changed;
             let change = if changed {
@@ -171,15 +210,12 @@ impl PeerTable {
             };
             return (change, new_run);
         }
-        if self.entries.len() >= MAX_PEERS {
-            return (Change::Refused, false);
-        }
         let from_source = self
             .entries
             .values()
             .filter(|e| e.udp_source == Some(from))
             .count();
-        if from_source >= MAX_IDS_PER_SOURCE {
+        if from_source >= MAX_IDS_PER_SOURCE || !self.make_room() {
             return (Change::Refused, false);
         }
         let mut entry = Entry {
@@ -194,6 +230,7 @@ impl PeerTable {
             last_beacon: Some(now),
             last_probe: None,
             addr_seen: Vec::new(),
+            beacons: 1,
         };
         entry.touch_addr(addr, now, expiry);
         entry.publish(now, expiry);
@@ -223,7 +260,7 @@ impl PeerTable {
                 Change::Refreshed
             };
         }
-        if self.entries.len() >= MAX_PEERS {
+        if !self.make_room() {
             return Change::Refused;
         }
         let mut entry = Entry {
@@ -238,6 +275,7 @@ impl PeerTable {
             last_beacon: None,
             last_probe: Some(now),
             addr_seen: Vec::new(),
+            beacons: 0,
         };
         entry.touch_addr(addr, now, expiry);
         entry.publish(now, expiry);
@@ -427,23 +465,44 @@ mod tests {
             );
         }
         assert_eq!(t.len(), MAX_IDS_PER_SOURCE);
-        // Many sources fill the table up to its cap, never beyond.
+        // A real device heard twice is confirmed.
+        let real = src(100, 5);
+        t.beacon(&beacon("real", "desk", 1, 7), real, now, wall);
+        t.beacon(&beacon("real", "desk", 1, 7), real, now, wall);
+        // Many sources fill the table up to its cap, never beyond; one-off
+        // ids make room for each other, oldest first.
         for i in 0..(MAX_PEERS * 3) {
             let from = SocketAddr::from(([10, 1, (i / 250) as u8, (i % 250) as u8], 7));
-            t.beacon(&beacon(&format!("many{i}"), "x", 1, 0), from, now, wall);
+            let later = now + Duration::from_millis(i as u64);
+            t.beacon(&beacon(&format!("many{i}"), "x", 1, 0), from, later, wall);
         }
         assert_eq!(t.len(), MAX_PEERS);
+        assert!(t.get("real").is_some(), "a confirmed device was evicted");
+        assert!(t.get(&format!("many{}", MAX_PEERS * 3 - 1)).is_some());
+        assert!(t.get("many0").is_none());
+        let evicted = t.take_evicted();
+        assert!(evicted.contains(&"many0".to_string()));
+        assert!(!evicted.contains(&"real".to_string()));
+        // Listed devices keep being refreshed while full.
+        let (c, _) = t.beacon(&beacon("real", "desk", 1, 7), real, now, wall);
+        assert_eq!(c, Change::Refreshed);
+        // Once every entry is confirmed, newcomers wait for expiry.
+        for (id, _) in t.entries.clone() {
+            let from = t.entries[&id].udp_source.expect("source");
+            let b = Beacon {
+                instance: t.entries[&id].instance,
+                ..beacon(&id, "x", 1, 0)
+            };
+            t.beacon(&b, from, now, wall);
+        }
         let (c, _) = t.beacon(&beacon("late", "x", 1, 0), src(200, 1), now, wall);
         assert_eq!(c, Change::Refused);
-        // Listed devices keep being refreshed while full.
-        let (c, _) = t.beacon(&beacon("fake0", "x", 1, 0), src(9, 9), now, wall);
-        assert_eq!(c, Change::Refreshed);
         // Addresses per peer are capped too.
         for port in 0..100u16 {
-            t.beacon(&beacon("fake0", "x", port, 0), src(9, 9), now, wall);
+            t.beacon(&beacon("real", "desk", port, 7), real, now, wall);
         }
         assert_eq!(
-            t.get("fake0").map(|p| p.addrs.len()),
+            t.get("real").map(|p| p.addrs.len()),
             Some(MAX_ADDRS_PER_PEER)
         );
     }
