@@ -76,7 +76,7 @@ pub fn run(args: DoctorArgs, net: &NetOptions) -> anyhow::Result<i32> {
 
     // 1. Interfaces.
     let setting = if config.interfaces.is_empty() {
-        "every suitable interface (default)".to_string()
+        "default, every suitable interface".to_string()
     } else {
         config.interfaces.join(", ")
     };

@@ -36,7 +36,7 @@ use crate::protocol::messages::MAX_HEARD;
 use crate::protocol::{Beacon, BeaconKind, Hello, PROTOCOL_VERSION};
 
 /// How often receiver threads wake to check for shutdown.
-const RX_POLL: Duration = Duration::from_millis(200);
+const RX_POLL: Duration = Duration::from_millis(100);
 /// How often the table is swept for silent devices.
 const SWEEP_EVERY: Duration = Duration::from_millis(250);
 /// Beacons waiting for the discovery thread; more are dropped (and counted).
