@@ -184,9 +184,11 @@ mod tests {
     #[test]
     fn settings_round_trip_and_survive_damage() {
         let dir = tempfile::tempdir().expect("tmp");
-        let mut settings = Settings::default();
-        settings.alias = "desk".into();
-        settings.trusted_devices.push("abc".into());
+        let settings = Settings {
+            alias: "desk".into(),
+            trusted_devices: vec!["abc".into()],
+            ..Settings::default()
+        };
         settings.save(dir.path()).expect("save");
         assert_eq!(Settings::load(dir.path()), settings);
         fs::write(Settings::path_in(dir.path()), b"{not json").expect("write");

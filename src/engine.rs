@@ -272,13 +272,13 @@ impl EventSink {
 
     /// Delivers an event if there is room now; otherwise hands it back, so
     /// a producer that must never wait (discovery) can keep it and retry.
-    pub fn try_emit(&self, event: Event) -> Result<(), Event> {
+    pub fn try_emit(&self, event: Event) -> Option<Event> {
         match self.tx.try_send(event) {
             Ok(()) => {
                 (self.waker)();
-                Ok(())
+                None
             }
-            Err(e) => Err(e.into_inner()),
+            Err(e) => Some(e.into_inner()),
         }
     }
 

@@ -43,7 +43,7 @@ impl Rng {
 
 fn fake_beacon(i: usize) -> Vec<u8> {
     Beacon {
-        kind: if i % 2 == 0 {
+        kind: if i.is_multiple_of(2) {
             BeaconKind::Announce
         } else {
             BeaconKind::Reply
@@ -129,7 +129,11 @@ fn a_flood_leaves_memory_bounded_and_real_peers_listed() {
     let mut sent = 0usize;
     for i in 0..EACH {
         let s = &senders[i % SENDERS];
-        let to = if i % 10 == 0 { direct } else { broadcast };
+        let to = if i.is_multiple_of(10) {
+            direct
+        } else {
+            broadcast
+        };
         // A full socket buffer may refuse a send; that is part of a flood.
         if s.send_to(&junk(i, &mut rng, &valid), to).is_ok() {
             sent += 1;
@@ -137,7 +141,7 @@ fn a_flood_leaves_memory_bounded_and_real_peers_listed() {
         if s.send_to(&fake_beacon(i + 1), to).is_ok() {
             sent += 1;
         }
-        if i % 2_000 == 0 {
+        if i.is_multiple_of(2_000) {
             // Let the real peers' beacons interleave; the flood keeps going.
             w.drain_for(Duration::from_millis(1));
         }

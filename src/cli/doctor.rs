@@ -396,7 +396,7 @@ fn check_device(
                 theirs.device.os,
                 short(&id)
             ));
-            if theirs.heard.iter().any(|h| *h == hello.device.device_id) {
+            if theirs.heard.contains(&hello.device.device_id) {
                 f.ok("it hears our beacons");
             } else {
                 f.problem(
@@ -435,20 +435,21 @@ fn check_device(
             }
         }
     }
-    if let IpAddr::V4(ip) = addr.ip() {
-        if !ip.is_loopback() && selection.interface_of(ip).is_none() {
-            match selection.skipped.iter().find(|s| s.contains(ip)) {
-                Some(skipped) => f.note(&format!(
-                    "it is reached through {} ({}), which discovery does not use; name it with \
-                     --interfaces, or keep this device as a peer by address",
-                    skipped.name, skipped.reason
-                )),
-                None => f.note(
-                    "it is not on the subnet of any interface discovery uses, so broadcasts \
-                     cannot reach it (another subnet, a router or a VPN in between); keep it as \
-                     a peer by address (--peer, \"manual_peers\")",
-                ),
-            }
+    if let IpAddr::V4(ip) = addr.ip()
+        && !ip.is_loopback()
+        && selection.interface_of(ip).is_none()
+    {
+        match selection.skipped.iter().find(|s| s.contains(ip)) {
+            Some(skipped) => f.note(&format!(
+                "it is reached through {} ({}), which discovery does not use; name it with \
+                 --interfaces, or keep this device as a peer by address",
+                skipped.name, skipped.reason
+            )),
+            None => f.note(
+                "it is not on the subnet of any interface discovery uses, so broadcasts cannot \
+                 reach it (another subnet, a router or a VPN in between); keep it as a peer by \
+                 address (--peer, \"manual_peers\")",
+            ),
         }
     }
 }

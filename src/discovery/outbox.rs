@@ -48,10 +48,10 @@ impl Outbox {
 
     /// A sentence for a person.
     pub fn problem(&mut self, text: String) {
-        if self.problems.len() >= MAX_PROBLEMS {
-            if let Some(dropped) = self.problems.pop_front() {
-                tracing::warn!("event reader lags; dropped: {dropped}");
-            }
+        if self.problems.len() >= MAX_PROBLEMS
+            && let Some(dropped) = self.problems.pop_front()
+        {
+            tracing::warn!("event reader lags; dropped: {dropped}");
         }
         self.problems.push_back(text);
     }
@@ -67,11 +67,13 @@ impl Outbox {
     }
 
     /// Delivers as much as `deliver` accepts; it hands an event back when
-    /// there is no room, and the rest waits for the next call.
-    pub fn flush(&mut self, mut deliver: impl FnMut(Event) -> Result<(), Event>) {
+    /// there is no room (`Some`), and the rest waits for the next call.
+    pub fn flush(&mut self, mut deliver: impl FnMut(Event) -> Option<Event>) {
         while let Some(text) = self.problems.pop_front() {
-            if let Err(Event::Problem(text)) = deliver(Event::Problem(text)) {
-                self.problems.push_front(text);
+            if let Some(back) = deliver(Event::Problem(text)) {
+                if let Event::Problem(text) = back {
+                    self.problems.push_front(text);
+                }
                 return;
             }
         }
@@ -84,13 +86,13 @@ impl Outbox {
                 },
             };
             match deliver(event) {
-                Ok(()) if is_seen => {
+                None if is_seen => {
                     self.known.insert(id);
                 }
-                Ok(()) => {
+                None => {
                     self.known.remove(&id);
                 }
-                Err(back) => {
+                Some(back) => {
                     let state = match back {
                         Event::PeerSeen(peer) => Some(peer),
                         _ => None,
@@ -144,18 +146,18 @@ mod tests {
         let mut got = Vec::new();
         out.flush(|e| {
             got.push(describe(&e));
-            Ok(())
+            None
         });
         assert_eq!(got, vec!["problem p", "seen a two"]);
         assert!(out.is_empty());
         // Now "a" is known: its departure must be told, even after a full channel.
         out.gone("a".into());
-        out.flush(Err);
+        out.flush(Some);
         assert_eq!(out.len(), 1);
         let mut got = Vec::new();
         out.flush(|e| {
             got.push(describe(&e));
-            Ok(())
+            None
         });
         assert_eq!(got, vec!["gone a"]);
     }
@@ -167,7 +169,7 @@ mod tests {
             out.seen(peer(&format!("id{}", i % 300), "x"));
             out.gone(format!("id{}", (i + 150) % 300));
             out.problem(format!("problem {i}"));
-            out.flush(Err);
+            out.flush(Some);
         }
         assert!(out.len() <= 300 + MAX_PROBLEMS, "{}", out.len());
     }

@@ -769,7 +769,7 @@ impl Service {
                 status.device = Some(hello.device.clone());
                 status.last_ok = Some(SystemTime::now());
                 status.last_error = None;
-                status.heard_us = Some(hello.heard.iter().any(|id| *id == ours.device_id));
+                status.heard_us = Some(hello.heard.contains(&ours.device_id));
                 let change = self.table.probed(
                     &hello.device,
                     result.addr,

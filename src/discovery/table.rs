@@ -343,15 +343,14 @@ impl Heard {
             *seen = now;
             return false;
         }
-        if self.ids.len() >= MAX_HEARD {
-            if let Some(oldest) = self
+        if self.ids.len() >= MAX_HEARD
+            && let Some(oldest) = self
                 .ids
                 .iter()
                 .min_by_key(|(_, t)| **t)
                 .map(|(id, _)| id.clone())
-            {
-                self.ids.remove(&oldest);
-            }
+        {
+            self.ids.remove(&oldest);
         }
         self.ids.insert(id.to_string(), now);
         true

@@ -328,15 +328,15 @@ impl Receiving<'_> {
         let plan = resume::plan(dir, &self.offer, safe_paths, wanted)
             .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
         let needed: u64 = plan.files.iter().map(|f| f.size - f.offset).sum();
-        if let Some(free) = free_space(dir) {
-            if needed > free {
-                return Err(format!(
-                    "Not enough space on the receiving device: {} needed, {} free in {}.",
-                    human_bytes(needed),
-                    human_bytes(free),
-                    dir.display()
-                ));
-            }
+        if let Some(free) = free_space(dir)
+            && needed > free
+        {
+            return Err(format!(
+                "Not enough space on the receiving device: {} needed, {} free in {}.",
+                human_bytes(needed),
+                human_bytes(free),
+                dir.display()
+            ));
         }
         self.plan = plan;
         Ok(())
@@ -760,10 +760,10 @@ fn time_from_ms(ms: i64) -> SystemTime {
 fn set_dir_times(dirs: &[(PathBuf, Option<i64>)]) {
     // Deepest first, so setting a child does not bump its parent afterwards.
     for (dir, ms) in dirs.iter().rev() {
-        if let Some(ms) = ms {
-            if let Ok(handle) = File::open(dir) {
-                let _ = handle.set_modified(time_from_ms(*ms));
-            }
+        if let Some(ms) = ms
+            && let Ok(handle) = File::open(dir)
+        {
+            let _ = handle.set_modified(time_from_ms(*ms));
         }
     }
 }
