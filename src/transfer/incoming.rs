@@ -338,6 +338,8 @@ impl Receiving<'_> {
                 dir.display()
             ));
         }
+        resume::materialize(dir, &plan)
+            .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
         self.plan = plan;
         Ok(())
     }
@@ -760,9 +762,7 @@ fn time_from_ms(ms: i64) -> SystemTime {
 fn set_dir_times(dirs: &[(PathBuf, Option<i64>)]) {
     // Deepest first, so setting a child does not bump its parent afterwards.
     for (dir, ms) in dirs.iter().rev() {
-        if let Some(ms) = ms
-            && let Ok(handle) = File::open(dir)
-        {
+        if let (Some(ms), Ok(handle)) = (ms, File::open(dir)) {
             let _ = handle.set_modified(time_from_ms(*ms));
         }
     }

@@ -65,6 +65,11 @@ pub struct Plan {
     pub roots: Vec<PathBuf>,
     /// Text messages of the offer.
     pub texts: Vec<String>,
+    /// Folders to create before any file is written, relative to the download
+    /// folder, parents first.
+    pub create: Vec<PathBuf>,
+    /// Markers to write into new top-level folders.
+    markers: Vec<(PathBuf, Provenance)>,
 }
 
 fn meta_path(part: &Path) -> PathBuf {
@@ -142,8 +147,9 @@ fn fingerprint(offer: &Offer, members: &[usize]) -> String {
         .collect()
 }
 
-/// Plans where each wanted entry of `offer` goes inside `root_dir`, creating
-/// the folders. `safe_paths[i]` is entry i's sanitised relative path (None for
+/// Plans where each wanted entry of `offer` goes inside `root_dir`. Reads
+/// the folder but writes nothing: [`materialize`] does that once the plan is
+/// known to fit. `safe_paths[i]` is entry i's sanitised relative path (None for
 /// texts); `wanted` holds the accepted indices.
 pub fn plan(
     root_dir: &Path,
@@ -240,7 +246,7 @@ pub fn plan(
         })?;
         taken.insert(root.clone());
         let root_name = root.file_name().unwrap_or_default().to_os_string();
-        paths::create_dirs_inside(root_dir, Path::new(&root_name))?;
+        result.create.push(PathBuf::from(&root_name));
         if !resumed {
             let marker = Provenance {
                 sender: sender.to_string(),
@@ -248,7 +254,7 @@ pub fn plan(
                 modified_ms: None,
                 fingerprint: print,
             };
-            write_provenance(&root.join(FOLDER_MARKER), &marker)?;
+            result.markers.push((root.clone(), marker));
         }
         result.roots.push(root.clone());
         for &i in &members {
@@ -262,12 +268,13 @@ pub fn plan(
             let display = entry.path.join("/");
             match entry.kind {
                 EntryKind::Directory => {
-                    let dir = paths::create_dirs_inside(root_dir, &rel)?;
-                    result.dirs.push((dir, entry.modified_ms));
+                    result.dirs.push((root_dir.join(&rel), entry.modified_ms));
+                    result.create.push(rel);
                 }
                 EntryKind::File => {
-                    let parent = rel.parent().unwrap_or(Path::new(""));
-                    let dir = paths::create_dirs_inside(root_dir, parent)?;
+                    let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+                    let dir = root_dir.join(&parent);
+                    result.create.push(parent);
                     let name = path
                         .file_name()
                         .unwrap_or_default()
@@ -312,6 +319,21 @@ pub fn plan(
     }
     result.files.sort_by_key(|f| f.index);
     Ok(result)
+}
+
+/// Creates the planned folders (never through a symlink) and the markers of
+/// new top-level folders.
+pub fn materialize(root_dir: &Path, plan: &Plan) -> io::Result<()> {
+    let mut made: HashSet<&Path> = HashSet::new();
+    for rel in &plan.create {
+        if made.insert(rel.as_path()) {
+            paths::create_dirs_inside(root_dir, rel)?;
+        }
+    }
+    for (root, marker) in &plan.markers {
+        write_provenance(&root.join(FOLDER_MARKER), marker)?;
+    }
+    Ok(())
 }
 
 /// Gives a verified partial file its final name without ever replacing an
@@ -391,7 +413,9 @@ mod tests {
             .map(|e| paths::sanitize_relative(&e.path).ok())
             .collect();
         let wanted = (0..offer.entries.len() as u32).collect();
-        plan(dir, offer, &safe, &wanted).expect("plan")
+        let planned = plan(dir, offer, &safe, &wanted).expect("plan");
+        materialize(dir, &planned).expect("materialize");
+        planned
     }
 
     #[test]

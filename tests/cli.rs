@@ -1,0 +1,176 @@
+//! Guards the headless commands as a script would use them: the real `ferry`
+//! binary, `receive --once --yes` and `send`, exit codes that say how a
+//! transfer ended, and errors as one readable sentence.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdout, Command, Stdio};
+
+use common::{random_file, sha256_file};
+
+fn ferry(config: &Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    command
+        .env("FERRY_CONFIG_DIR", config)
+        .env("FERRY_INTERFACES", "lo")
+        .env_remove("RUST_LOG");
+    command
+}
+
+/// Starts `ferry receive` on a free port and returns it with its port.
+fn start_receiver(
+    config: &Path,
+    dir: &Path,
+    extra: &[&str],
+) -> (Child, BufReader<ChildStdout>, u16) {
+    let mut child = ferry(config)
+        .args(["receive", "--port", "0", "--once", "--dir"])
+        .arg(dir)
+        .args(extra)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn receive");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("first line");
+    let port = line
+        .split_whitespace()
+        .nth(3)
+        .and_then(|p| p.trim_end_matches(';').parse().ok())
+        .unwrap_or_else(|| panic!("no port in {line:?}"));
+    (child, stdout, port)
+}
+
+#[test]
+fn send_and_receive_once_with_yes_move_the_bytes() {
+    let work = tempfile::tempdir().expect("tmp");
+    let src = work.path().join("src");
+    random_file(&src.join("pics/a.bin"), 300_000, 1);
+    random_file(&src.join("pics/deep/b.bin"), 5, 2);
+    std::fs::write(src.join("note.txt"), "hello").expect("write");
+    let out = work.path().join("out");
+    let (mut receiver, _stdout, port) = start_receiver(&work.path().join("rcfg"), &out, &["--yes"]);
+    let sent = ferry(&work.path().join("scfg"))
+        .args(["send", "--to", &format!("127.0.0.1:{port}")])
+        .arg(src.join("pics"))
+        .arg(src.join("note.txt"))
+        .output()
+        .expect("run send");
+    assert!(
+        sent.status.success(),
+        "send failed: {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(String::from_utf8_lossy(&sent.stdout).contains("3 file(s)"));
+    assert!(receiver.wait().expect("receiver exits").success());
+    for rel in ["pics/a.bin", "pics/deep/b.bin", "note.txt"] {
+        assert_eq!(
+            sha256_file(&out.join(rel)),
+            sha256_file(&src.join(rel)),
+            "{rel}"
+        );
+    }
+}
+
+#[test]
+fn answering_no_at_the_prompt_declines_with_distinct_exit_codes() {
+    let work = tempfile::tempdir().expect("tmp");
+    let file = work.path().join("secret.txt");
+    std::fs::write(&file, "no thanks").expect("write");
+    let out = work.path().join("out");
+    let (mut receiver, mut stdout, port) = start_receiver(&work.path().join("rcfg"), &out, &[]);
+    let sender = ferry(&work.path().join("scfg"))
+        .args(["send", "--to", &format!("127.0.0.1:{port}")])
+        .arg(&file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn send");
+    // Read the offer as a person would, then answer "n".
+    let mut shown = String::new();
+    while !shown.contains("secret.txt") {
+        let mut line = String::new();
+        assert!(
+            stdout.read_line(&mut line).expect("read") > 0,
+            "receiver ended early: {shown}"
+        );
+        shown.push_str(&line);
+    }
+    receiver
+        .stdin
+        .as_mut()
+        .expect("stdin")
+        .write_all(b"n\n")
+        .expect("answer");
+    let sent = sender.wait_with_output().expect("send exits");
+    assert_eq!(sent.status.code(), Some(3), "declined is exit code 3");
+    assert!(String::from_utf8_lossy(&sent.stderr).contains("Declined by the receiver"));
+    assert_eq!(receiver.wait().expect("exits").code(), Some(3));
+    assert!(!out.join("secret.txt").exists());
+}
+
+#[test]
+fn an_unreachable_receiver_is_one_readable_sentence() {
+    let work = tempfile::tempdir().expect("tmp");
+    let file = work.path().join("a.txt");
+    std::fs::write(&file, "x").expect("write");
+    // A port that was just free: nothing listens there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    let sent = ferry(work.path())
+        .args(["send", "--to", &format!("127.0.0.1:{port}")])
+        .arg(&file)
+        .output()
+        .expect("run");
+    assert_eq!(sent.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&sent.stderr);
+    assert!(
+        stderr.contains("Nothing is accepting transfers at 127.0.0.1"),
+        "{stderr}"
+    );
+    assert_eq!(
+        stderr
+            .trim()
+            .lines()
+            .filter(|l| l.starts_with("ferry:"))
+            .count(),
+        1,
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Os {"), "no Debug dumps: {stderr}");
+}
+
+#[test]
+fn help_and_version_work_for_every_command() {
+    let work = tempfile::tempdir().expect("tmp");
+    let version = ferry(work.path()).arg("--version").output().expect("run");
+    assert!(String::from_utf8_lossy(&version.stdout).starts_with("ferry "));
+    for command in [
+        vec!["--help"],
+        vec!["send", "--help"],
+        vec!["receive", "--help"],
+    ] {
+        let out = ferry(work.path()).args(&command).output().expect("run");
+        assert!(out.status.success(), "{command:?}");
+        assert!(
+            String::from_utf8_lossy(&out.stdout).contains("Usage"),
+            "{command:?}"
+        );
+    }
+    let missing = ferry(work.path())
+        .args(["send", "--to", "127.0.0.1:1"])
+        .output()
+        .expect("run");
+    assert_eq!(
+        missing.status.code(),
+        Some(2),
+        "usage errors are exit code 2"
+    );
+}

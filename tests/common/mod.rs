@@ -1,0 +1,292 @@
+//! Shared helpers for the end-to-end tests: engines on 127.0.0.1 with their
+//! own temporary folders, bounded waits on events, random files, tree
+//! comparison, and a TCP relay that can throttle, count or corrupt bytes.
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ferry::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
+use ferry::protocol::DeviceInfo;
+use sha2::{Digest, Sha256};
+
+/// Generous bound for any single wait; tests normally finish far sooner.
+pub const WAIT: Duration = Duration::from_secs(60);
+
+/// One engine with its own download folder.
+pub struct Node {
+    pub engine: Engine,
+    pub dir: tempfile::TempDir,
+    pub seen: Vec<Event>,
+}
+
+pub fn device(name: &str) -> DeviceInfo {
+    DeviceInfo {
+        device_id: format!("{name}-id"),
+        alias: name.to_string(),
+        os: "linux".into(),
+        port: 0,
+    }
+}
+
+impl Node {
+    /// A receiving engine on 127.0.0.1 (port 0) with the given policy.
+    pub fn receiver(name: &str, accept: AcceptPolicy) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        Node::with_dir(name, accept, dir)
+    }
+
+    pub fn with_dir(name: &str, accept: AcceptPolicy, dir: tempfile::TempDir) -> Node {
+        let config = EngineConfig {
+            device: device(name),
+            listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+            receive: ReceiveSettings {
+                download_dir: dir.path().to_path_buf(),
+                accept,
+            },
+            discovery: None,
+        };
+        let engine = Engine::start(config, Arc::new(|| {})).expect("engine starts");
+        Node {
+            engine,
+            dir,
+            seen: Vec::new(),
+        }
+    }
+
+    /// A send-only engine.
+    pub fn sender(name: &str) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = EngineConfig {
+            device: device(name),
+            listen: None,
+            receive: ReceiveSettings {
+                download_dir: dir.path().to_path_buf(),
+                accept: AcceptPolicy::Ask,
+            },
+            discovery: None,
+        };
+        let engine = Engine::start(config, Arc::new(|| {})).expect("engine starts");
+        Node {
+            engine,
+            dir,
+            seen: Vec::new(),
+        }
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.engine.local_addr().expect("listening")
+    }
+
+    pub fn root(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Waits (bounded) for the first event for which `pick` returns Some.
+    pub fn wait<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.engine.events().recv_timeout(left) {
+                Ok(event) => {
+                    let found = pick(&event);
+                    self.seen.push(event);
+                    if let Some(found) = found {
+                        return found;
+                    }
+                }
+                Err(_) => panic!(
+                    "timed out waiting for {what}; events so far: {:#?}",
+                    self.seen
+                ),
+            }
+        }
+    }
+
+    /// Waits for a transfer to finish and returns its outcome.
+    pub fn finished(&mut self) -> ferry::transfer::Outcome {
+        self.wait("Finished", |e| match e {
+            Event::Finished { outcome, .. } => Some(outcome.clone()),
+            _ => None,
+        })
+    }
+}
+
+/// Writes `len` pseudo-random bytes (fast, deterministic per seed).
+pub fn random_file(path: &Path, len: usize, seed: u64) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("mkdir");
+    }
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407)
+        | 1;
+    let mut out = std::io::BufWriter::new(std::fs::File::create(path).expect("create"));
+    let mut block = vec![0u8; 64 * 1024];
+    let mut left = len;
+    while left > 0 {
+        for chunk in block.chunks_mut(8) {
+            // xorshift64*
+            state ^= state >> 12;
+            state ^= state << 25;
+            state ^= state >> 27;
+            let v = state.wrapping_mul(0x2545F4914F6CDD1D).to_le_bytes();
+            chunk.copy_from_slice(&v[..chunk.len()]);
+        }
+        let n = left.min(block.len());
+        out.write_all(&block[..n]).expect("write");
+        left -= n;
+    }
+    out.flush().expect("flush");
+}
+
+pub fn sha256_file(path: &Path) -> [u8; 32] {
+    let mut file =
+        std::fs::File::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        let n = file.read(&mut buf).expect("read");
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    hasher.finalize().into()
+}
+
+/// Every file and folder under `root`, relative, sorted, with file hashes.
+pub fn tree(root: &Path) -> Vec<(PathBuf, Option<[u8; 32]>)> {
+    let mut out = Vec::new();
+    for entry in walkdir::WalkDir::new(root).min_depth(1).sort_by_file_name() {
+        let entry = entry.expect("walk");
+        let rel = entry
+            .path()
+            .strip_prefix(root)
+            .expect("prefix")
+            .to_path_buf();
+        let hash = entry
+            .file_type()
+            .is_file()
+            .then(|| sha256_file(entry.path()));
+        out.push((rel, hash));
+    }
+    out
+}
+
+/// Files ending in .ferry-part (or their .meta) anywhere under `root`.
+pub fn partials(root: &Path) -> Vec<PathBuf> {
+    walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".ferry-part"))
+        .map(|e| e.path().to_path_buf())
+        .collect()
+}
+
+/// A TCP relay on 127.0.0.1 in front of `target`: counts the bytes it passes
+/// from client to server, can throttle them, and can flip one byte.
+pub struct Relay {
+    pub addr: SocketAddr,
+    pub forwarded: Arc<AtomicU64>,
+    pub captured: Arc<Mutex<Vec<u8>>>,
+    stop: Arc<AtomicBool>,
+}
+
+#[derive(Clone, Copy, Default)]
+pub struct RelayOptions {
+    /// Bytes per second client → server (0 = unlimited).
+    pub rate: u64,
+    /// Flip the byte at this offset of the client → server stream.
+    pub flip_at: Option<u64>,
+    /// Keep a copy of the first MiBs of client → server bytes.
+    pub capture: bool,
+}
+
+impl Relay {
+    pub fn start(target: SocketAddr, options: RelayOptions) -> Relay {
+        let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind relay");
+        let addr = listener.local_addr().expect("addr");
+        let forwarded = Arc::new(AtomicU64::new(0));
+        let captured = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (fwd, cap, stop2) = (forwarded.clone(), captured.clone(), stop.clone());
+        thread::spawn(move || {
+            for client in listener.incoming() {
+                if stop2.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let (c2, s2) = (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                );
+                let (fwd, cap) = (fwd.clone(), cap.clone());
+                thread::spawn(move || pipe(client, server, options, Some((fwd, cap))));
+                thread::spawn(move || pipe(s2, c2, RelayOptions::default(), None));
+            }
+        });
+        Relay {
+            addr,
+            forwarded,
+            captured,
+            stop,
+        }
+    }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+type Counters = (Arc<AtomicU64>, Arc<Mutex<Vec<u8>>>);
+
+fn pipe(mut from: TcpStream, mut to: TcpStream, options: RelayOptions, counters: Option<Counters>) {
+    let mut buf = vec![0u8; 64 * 1024];
+    let started = Instant::now();
+    let mut total = 0u64;
+    loop {
+        let n = match from.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        if let Some(at) = options
+            .flip_at
+            .filter(|&at| at >= total && at < total + n as u64)
+        {
+            buf[(at - total) as usize] ^= 0x55;
+        }
+        if let Some((count, capture)) = &counters {
+            count.fetch_add(n as u64, Ordering::SeqCst);
+            if options.capture {
+                let mut cap = capture.lock().expect("lock");
+                if cap.len() < 64 << 20 {
+                    cap.extend_from_slice(&buf[..n]);
+                }
+            }
+        }
+        total += n as u64;
+        if to.write_all(&buf[..n]).is_err() {
+            break;
+        }
+        if options.rate > 0 {
+            // Pace to the rate: sleep until the bytes so far are "due".
+            let due = Duration::from_secs_f64(total as f64 / options.rate as f64);
+            if let Some(wait) = due.checked_sub(started.elapsed()) {
+                thread::sleep(wait);
+            }
+        }
+    }
+    let _ = to.shutdown(std::net::Shutdown::Write);
+}

@@ -1,0 +1,250 @@
+//! Guards what happens when a transfer does not simply succeed: a decline, a
+//! cancel from either side mid-file (both sides must say who cancelled), and a
+//! sender killed mid-file (the partial stays, a new send resumes it and only
+//! the remainder crosses the wire).
+
+mod common;
+
+use std::process::{Command as Process, Stdio};
+use std::sync::atomic::Ordering;
+
+use common::{Node, Relay, RelayOptions, partials, random_file, sha256_file};
+use ferry::engine::{AcceptPolicy, Command, Decision, Event};
+use ferry::transfer::{Outcome, Party, TransferId};
+
+fn wait_for_bytes(node: &mut Node, at_least: u64) {
+    node.wait("progress", |e| match e {
+        Event::Progress(p) if p.bytes_done >= at_least => Some(()),
+        _ => None,
+    });
+}
+
+#[test]
+fn a_declined_offer_writes_nothing_and_both_sides_say_so() {
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("a.txt");
+    std::fs::write(&file, "hello").expect("write");
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
+    let mut sender = Node::sender("tx");
+    sender.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to: receiver.addr(),
+        paths: vec![file],
+    });
+    let id = receiver.wait("offer", |e| match e {
+        Event::Incoming {
+            id, offer, from, ..
+        } => {
+            assert_eq!(offer.files, 1);
+            assert_eq!(offer.total_bytes, 5);
+            assert_eq!(from.alias, "tx");
+            Some(*id)
+        }
+        _ => None,
+    });
+    receiver.engine.send(Command::Decide {
+        id,
+        decision: Decision::Decline,
+    });
+    assert!(matches!(sender.finished(), Outcome::Declined(_)));
+    assert!(matches!(receiver.finished(), Outcome::Declined(_)));
+    assert_eq!(std::fs::read_dir(receiver.root()).expect("read").count(), 0);
+}
+
+#[test]
+fn sender_cancel_mid_file_is_reported_as_the_senders_on_both_sides() {
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("big.bin");
+    random_file(&file, 32 << 20, 1);
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    // Throttled so the cancel surely lands mid-file.
+    let relay = Relay::start(
+        receiver.addr(),
+        RelayOptions {
+            rate: 8 << 20,
+            ..Default::default()
+        },
+    );
+    let mut sender = Node::sender("tx");
+    let id = TransferId::fresh();
+    sender.engine.send(Command::Send {
+        id,
+        to: relay.addr,
+        paths: vec![file],
+    });
+    wait_for_bytes(&mut receiver, 1 << 20);
+    sender.engine.send(Command::Cancel { id });
+    assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Local });
+    assert_eq!(
+        receiver.finished(),
+        Outcome::Cancelled { by: Party::Remote }
+    );
+    assert!(!receiver.root().join("big.bin").exists());
+    assert!(
+        partials(receiver.root()).is_empty(),
+        "a cancelled partial is removed"
+    );
+}
+
+#[test]
+fn receiver_cancel_mid_file_is_reported_as_the_receivers_on_both_sides() {
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("big.bin");
+    random_file(&file, 32 << 20, 2);
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let relay = Relay::start(
+        receiver.addr(),
+        RelayOptions {
+            rate: 8 << 20,
+            ..Default::default()
+        },
+    );
+    let mut sender = Node::sender("tx");
+    sender.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to: relay.addr,
+        paths: vec![file],
+    });
+    let rx_id = receiver.wait("progress", |e| match e {
+        Event::Progress(p) if p.bytes_done >= 1 << 20 => Some(p.id),
+        _ => None,
+    });
+    receiver.engine.send(Command::Cancel { id: rx_id });
+    assert_eq!(receiver.finished(), Outcome::Cancelled { by: Party::Local });
+    assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Remote });
+    assert!(!receiver.root().join("big.bin").exists());
+    assert!(partials(receiver.root()).is_empty());
+}
+
+#[test]
+fn a_killed_sender_leaves_a_partial_that_the_next_send_resumes() {
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("video.bin");
+    let size: u64 = 48 << 20;
+    random_file(&file, size as usize, 3);
+    let config = tempfile::tempdir().expect("tmp");
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let slow = Relay::start(
+        receiver.addr(),
+        RelayOptions {
+            rate: 8 << 20,
+            ..Default::default()
+        },
+    );
+    let mut child = Process::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["send", "--to", &slow.addr.to_string()])
+        .arg(&file)
+        .env("FERRY_CONFIG_DIR", config.path())
+        .env("FERRY_INTERFACES", "lo")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn ferry send");
+    wait_for_bytes(&mut receiver, 4 << 20);
+    child.kill().expect("SIGKILL the sender");
+    let _ = child.wait();
+    let outcome = receiver.finished();
+    let Outcome::Failed(reason) = &outcome else {
+        panic!("expected a failure, got {outcome:?}")
+    };
+    assert!(reason.contains("send again to resume"), "{reason}");
+    assert!(
+        !receiver.root().join("video.bin").exists(),
+        "no final name before verification"
+    );
+    let part = receiver.root().join("video.bin.ferry-part");
+    let kept = std::fs::metadata(&part).expect("partial kept").len();
+    assert!(kept > 0 && kept < size, "partial has {kept} bytes");
+
+    // Second try through a counting relay: only the remainder may cross.
+    let counting = Relay::start(receiver.addr(), RelayOptions::default());
+    let status = Process::new(env!("CARGO_BIN_EXE_ferry"))
+        .args(["send", "--to", &counting.addr.to_string()])
+        .arg(&file)
+        .env("FERRY_CONFIG_DIR", config.path())
+        .env("FERRY_INTERFACES", "lo")
+        .stdout(Stdio::null())
+        .status()
+        .expect("run ferry send");
+    assert!(status.success(), "second send exit status {status}");
+    let resumed = receiver.wait("resumed start", |e| match e {
+        Event::Started { resumed_bytes, .. } => Some(*resumed_bytes),
+        _ => None,
+    });
+    assert_eq!(resumed, kept);
+    assert!(receiver.finished().is_success());
+    assert_eq!(
+        sha256_file(&receiver.root().join("video.bin")),
+        sha256_file(&file)
+    );
+    let crossed = counting.forwarded.load(Ordering::SeqCst);
+    let remainder = size - kept;
+    assert!(
+        crossed < remainder + 64 * 1024,
+        "{crossed} bytes crossed, the remainder was {remainder}"
+    );
+    assert!(crossed >= remainder);
+    assert!(partials(receiver.root()).is_empty());
+}
+
+/// A folder whose transfer stopped after some files were verified: sending it
+/// again reuses the same folder (no "album (1)") and does not resend the files
+/// that already arrived; they are re-verified by checksum instead.
+#[test]
+fn an_interrupted_folder_resumes_into_the_same_folder() {
+    let src = tempfile::tempdir().expect("tmp");
+    let top = src.path().join("album");
+    for i in 0..6u64 {
+        random_file(&top.join(format!("track{i}.flac")), 4 << 20, i);
+    }
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let slow = Relay::start(
+        receiver.addr(),
+        RelayOptions {
+            rate: 8 << 20,
+            ..Default::default()
+        },
+    );
+    let mut sender = Node::sender("tx");
+    let id = TransferId::fresh();
+    sender.engine.send(Command::Send {
+        id,
+        to: slow.addr,
+        paths: vec![top.clone()],
+    });
+    wait_for_bytes(&mut receiver, 10 << 20);
+    sender.engine.send(Command::Cancel { id });
+    assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Local });
+    assert_eq!(
+        receiver.finished(),
+        Outcome::Cancelled { by: Party::Remote }
+    );
+    let arrived = receiver
+        .seen
+        .iter()
+        .filter(|e| matches!(e, Event::FileVerified { .. }))
+        .count() as u64;
+    assert!(arrived >= 2, "{arrived} files had arrived");
+    let counting = Relay::start(receiver.addr(), RelayOptions::default());
+    let mut second = Node::sender("tx");
+    second.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to: counting.addr,
+        paths: vec![top.clone()],
+    });
+    assert!(second.finished().is_success());
+    let crossed = counting.forwarded.load(Ordering::SeqCst);
+    assert!(
+        crossed <= (6 - arrived) * (4 << 20) + 64 * 1024,
+        "{crossed} bytes crossed"
+    );
+    assert!(receiver.finished().is_success());
+    assert_eq!(
+        common::tree(&receiver.root().join("album")),
+        common::tree(&top)
+    );
+    assert!(
+        !receiver.root().join("album (1)").exists(),
+        "resumed into the same folder"
+    );
+}

@@ -1,0 +1,383 @@
+//! Guards the receiver against peers that lie or misbehave: wrong bytes,
+//! names that try to escape the download folder, absurd offers and frame
+//! lengths, and a different protocol version. Each gives a clear error, writes
+//! nothing outside the folder, allocates nothing huge, and the receiver keeps
+//! serving afterwards.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::time::Duration;
+
+use common::{Node, partials};
+use ferry::engine::{AcceptPolicy, Command, Decision, Event};
+use ferry::protocol::frame::{read_greeting, write_greeting};
+use ferry::protocol::{
+    DeviceInfo, Entry, EntryKind, FileVerdict, FrameReader, FrameWriter, Message, Offer, WireError,
+};
+use ferry::transfer::{Outcome, TransferId};
+use sha2::{Digest, Sha256};
+
+struct RawPeer {
+    reader: FrameReader<TcpStream>,
+    writer: FrameWriter<TcpStream>,
+}
+
+impl RawPeer {
+    fn connect(addr: SocketAddr) -> RawPeer {
+        let mut stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(20)))
+            .expect("timeout");
+        write_greeting(&mut stream).expect("greeting");
+        read_greeting(&mut stream).expect("their greeting");
+        RawPeer {
+            reader: FrameReader::new(stream.try_clone().expect("clone")),
+            writer: FrameWriter::new(stream),
+        }
+    }
+
+    fn offer(&mut self, entries: Vec<Entry>) -> Result<Message, WireError> {
+        let sender = DeviceInfo {
+            device_id: "evil".into(),
+            alias: "mallory".into(),
+            os: "linux".into(),
+            port: 0,
+        };
+        self.writer.send_now(&Message::Offer(Offer {
+            transfer_id: 9,
+            sender,
+            entries,
+        }))?;
+        self.reader.read_message()
+    }
+}
+
+fn file(path: &[&str], size: u64) -> Entry {
+    Entry {
+        path: path.iter().map(|s| s.to_string()).collect(),
+        kind: EntryKind::File,
+        size,
+        modified_ms: None,
+    }
+}
+
+fn dir(path: &[&str]) -> Entry {
+    Entry {
+        path: path.iter().map(|s| s.to_string()).collect(),
+        kind: EntryKind::Directory,
+        size: 0,
+        modified_ms: None,
+    }
+}
+
+fn problem(node: &mut Node) -> String {
+    node.wait("problem", |e| match e {
+        Event::Problem(p) => Some(p.clone()),
+        _ => None,
+    })
+}
+
+/// The receiver still works after whatever the test did to it.
+fn still_serves(receiver: &mut Node) {
+    let src = tempfile::tempdir().expect("tmp");
+    let path = src.path().join("after.txt");
+    std::fs::write(&path, "still here").expect("write");
+    let mut sender = Node::sender("good");
+    sender.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to: receiver.addr(),
+        paths: vec![path],
+    });
+    let offer = receiver.wait("offer or finish", |e| match e {
+        Event::Incoming { id, .. } => Some(Some(*id)),
+        Event::Finished { .. } => Some(None),
+        _ => None,
+    });
+    if let Some(id) = offer {
+        receiver.engine.send(Command::Decide {
+            id,
+            decision: Decision::AcceptAll,
+        });
+    }
+    assert!(sender.finished().is_success());
+}
+
+#[test]
+fn wrong_bytes_are_a_mismatch_and_never_take_the_final_name() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut peer = RawPeer::connect(receiver.addr());
+    let answer = peer.offer(vec![file(&["doc.txt"], 11)]).expect("answer");
+    assert!(
+        matches!(answer, Message::Accept(ref w) if w.len() == 1 && w[0].offset == 0),
+        "{answer:?}"
+    );
+    peer.writer
+        .send(&Message::FileStart {
+            index: 0,
+            offset: 0,
+        })
+        .expect("start");
+    peer.writer.send_data(b"hello world").expect("data");
+    let wrong: [u8; 32] = Sha256::digest(b"something else").into();
+    peer.writer
+        .send(&Message::FileEnd {
+            index: 0,
+            sha256: wrong,
+        })
+        .expect("end");
+    peer.writer.send_now(&Message::Done).expect("done");
+    assert_eq!(
+        peer.reader.read_message().expect("verdict"),
+        Message::FileResult {
+            index: 0,
+            verdict: FileVerdict::Mismatch
+        }
+    );
+    assert_eq!(
+        peer.reader.read_message().expect("summary"),
+        Message::Summary {
+            verified: 0,
+            failed: 1
+        }
+    );
+    let Outcome::Failed(reason) = receiver.finished() else {
+        panic!("must fail")
+    };
+    assert!(reason.contains("checksum mismatch"), "{reason}");
+    assert!(!receiver.root().join("doc.txt").exists());
+    assert!(partials(receiver.root()).is_empty(), "bad data is deleted");
+}
+
+#[test]
+fn more_bytes_than_announced_end_the_transfer() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut peer = RawPeer::connect(receiver.addr());
+    peer.offer(vec![file(&["small.txt"], 3)]).expect("answer");
+    peer.writer
+        .send(&Message::FileStart {
+            index: 0,
+            offset: 0,
+        })
+        .expect("start");
+    peer.writer.send_data(b"way too many bytes").expect("data");
+    peer.writer.flush().expect("flush");
+    assert!(
+        matches!(receiver.finished(), Outcome::Failed(r) if r.contains("more data than announced"))
+    );
+    assert!(!receiver.root().join("small.txt").exists());
+}
+
+#[test]
+fn names_that_escape_the_folder_are_refused_before_anyone_is_asked() {
+    let outside = tempfile::tempdir().expect("tmp");
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
+    for hostile in [
+        vec![file(&["..", "x"], 1)],
+        vec![file(&["/etc/x"], 1)],
+        vec![file(&["C:\\x"], 1)],
+        vec![file(&["a", "..", "..", "x"], 1)],
+        vec![file(&[&format!("{}/x", outside.path().display())], 1)],
+        vec![file(&[""], 1)],
+    ] {
+        let mut peer = RawPeer::connect(receiver.addr());
+        let answer = peer.offer(hostile.clone()).expect("answer");
+        assert!(
+            matches!(answer, Message::Decline(ref r) if r.contains("unsafe name")),
+            "{hostile:?}: {answer:?}"
+        );
+        let said = problem(&mut receiver);
+        assert!(said.contains("Refused an offer from mallory"), "{said}");
+    }
+    assert!(
+        !receiver
+            .seen
+            .iter()
+            .any(|e| matches!(e, Event::Incoming { .. })),
+        "never prompted"
+    );
+    assert_eq!(std::fs::read_dir(receiver.root()).expect("read").count(), 0);
+    assert_eq!(std::fs::read_dir(outside.path()).expect("read").count(), 0);
+    still_serves(&mut receiver);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_symlinked_subfolder_cannot_carry_a_write_outside() {
+    let outside = tempfile::tempdir().expect("tmp");
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    std::os::unix::fs::symlink(outside.path(), receiver.root().join("sub")).expect("symlink");
+    let mut peer = RawPeer::connect(receiver.addr());
+    let answer = peer
+        .offer(vec![dir(&["sub"]), file(&["sub", "x"], 2)])
+        .expect("answer");
+    assert!(matches!(answer, Message::Accept(_)), "{answer:?}");
+    peer.writer
+        .send(&Message::FileStart {
+            index: 1,
+            offset: 0,
+        })
+        .expect("start");
+    peer.writer.send_data(b"hi").expect("data");
+    let hash: [u8; 32] = Sha256::digest(b"hi").into();
+    peer.writer
+        .send(&Message::FileEnd {
+            index: 1,
+            sha256: hash,
+        })
+        .expect("end");
+    peer.writer.send_now(&Message::Done).expect("done");
+    assert!(receiver.finished().is_success());
+    assert_eq!(
+        std::fs::read_dir(outside.path()).expect("read").count(),
+        0,
+        "nothing outside"
+    );
+    assert_eq!(
+        std::fs::read(receiver.root().join("sub (1)/x")).expect("read"),
+        b"hi"
+    );
+}
+
+#[test]
+fn too_many_entries_are_refused_with_a_clear_reason() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
+    let mut peer = RawPeer::connect(receiver.addr());
+    let answer = peer.offer(vec![file(&["x"], 1); 200_000]).expect("answer");
+    assert!(
+        matches!(answer, Message::Decline(ref r) if r.contains("at most 100000")),
+        "{answer:?}"
+    );
+    assert!(problem(&mut receiver).contains("entries"));
+    still_serves(&mut receiver);
+}
+
+#[test]
+fn a_million_entries_overflow_the_frame_limit_without_a_huge_allocation() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
+    let mut stream = TcpStream::connect(receiver.addr()).expect("connect");
+    write_greeting(&mut stream).expect("greeting");
+    read_greeting(&mut stream).expect("theirs");
+    // Our own writer refuses to build such a frame, so encode it by hand:
+    // Message::Offer (variant 1), transfer id, DeviceInfo, then 10^6 entries.
+    let text = |s: &str| {
+        [
+            (s.len() as u64).to_le_bytes().to_vec(),
+            s.as_bytes().to_vec(),
+        ]
+        .concat()
+    };
+    let mut payload = 1u32.to_le_bytes().to_vec();
+    payload.extend(9u64.to_le_bytes());
+    payload.extend([text("evil"), text("mallory"), text("linux")].concat());
+    payload.extend(0u16.to_le_bytes());
+    payload.extend(1_000_000u64.to_le_bytes());
+    let entry = [
+        1u64.to_le_bytes().to_vec(),
+        text("x"),
+        0u32.to_le_bytes().to_vec(),
+        1u64.to_le_bytes().to_vec(),
+        vec![0],
+    ]
+    .concat();
+    for _ in 0..1_000_000 {
+        payload.extend_from_slice(&entry);
+    }
+    let mut frame = vec![0u8];
+    frame.extend((payload.len() as u32).to_be_bytes());
+    frame.extend(payload);
+    // The receiver may close before we finish writing 30 MB; that is the point.
+    let _ = stream.write_all(&frame);
+    let said = problem(&mut receiver);
+    assert!(said.contains("limit is 16777216"), "{said}");
+    still_serves(&mut receiver);
+}
+
+#[test]
+fn a_length_prefix_claiming_4_gib_is_refused_at_once() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
+    let mut stream = TcpStream::connect(receiver.addr()).expect("connect");
+    write_greeting(&mut stream).expect("greeting");
+    read_greeting(&mut stream).expect("theirs");
+    stream
+        .write_all(&[0, 0xff, 0xff, 0xff, 0xff])
+        .expect("header");
+    let said = problem(&mut receiver);
+    assert!(said.contains("4294967295 bytes claimed"), "{said}");
+    // The receiver answers and closes instead of waiting for 4 GiB.
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut rest = Vec::new();
+    let _ = stream.read_to_end(&mut rest);
+    still_serves(&mut receiver);
+}
+
+#[test]
+fn a_different_protocol_version_is_named_on_both_sides() {
+    // Receiving side: a client that speaks version 99.
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
+    let mut stream = TcpStream::connect(receiver.addr()).expect("connect");
+    stream.write_all(b"FERRY\0\x00\x63").expect("greeting v99");
+    let said = problem(&mut receiver);
+    assert!(
+        said.contains("version 99") && said.contains("version 1"),
+        "{said}"
+    );
+    let mut theirs = [0u8; 8];
+    stream.read_exact(&mut theirs).expect("their greeting");
+    assert_eq!(&theirs[..6], b"FERRY\0");
+
+    // Sending side: a server that speaks version 99.
+    let server = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = server.local_addr().expect("addr");
+    let fake = std::thread::spawn(move || {
+        let (mut conn, _) = server.accept().expect("accept");
+        conn.write_all(b"FERRY\0\x00\x63").expect("greeting");
+        let mut sink = [0u8; 64];
+        let _ = conn.read(&mut sink);
+    });
+    let src = tempfile::tempdir().expect("tmp");
+    let path = src.path().join("a.txt");
+    std::fs::write(&path, "x").expect("write");
+    let mut sender = Node::sender("tx");
+    sender.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to: addr,
+        paths: vec![path],
+    });
+    let Outcome::Failed(reason) = sender.finished() else {
+        panic!("must fail")
+    };
+    assert!(
+        reason.contains("version 99") && reason.contains("version 1"),
+        "{reason}"
+    );
+    let _ = fake.join();
+}
+
+#[test]
+fn an_offer_larger_than_the_free_space_is_refused_before_any_byte() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut peer = RawPeer::connect(receiver.addr());
+    let answer = peer
+        .offer(vec![file(&["huge.iso"], 1 << 60)])
+        .expect("answer");
+    assert!(
+        matches!(answer, Message::Decline(ref r) if r.starts_with("Not enough space")),
+        "{answer:?}"
+    );
+    let Outcome::Failed(reason) = receiver.finished() else {
+        panic!("must fail")
+    };
+    assert!(
+        reason.contains("needed") && reason.contains("free"),
+        "{reason}"
+    );
+    assert_eq!(
+        std::fs::read_dir(receiver.root()).expect("read").count(),
+        0,
+        "nothing written"
+    );
+}
