@@ -389,6 +389,13 @@ fn random_u64() -> u64 {
     u64::from_le_bytes(bytes)
 }
 
+/// True for a beacon this very discovery sent (broadcasts come back to their
+/// sender). Another process of the same device (same id, other instance,
+/// e.g. `ferry peers` beside `ferry receive`) is not us.
+fn is_own(beacon: &Beacon, device_id: &str, instance: u64) -> bool {
+    beacon.instance == instance && beacon.device.device_id == device_id
+}
+
 /// Cuts `text` to `max` bytes at a character boundary and replaces control characters.
 fn clean_name(text: &str, max: usize) -> String {
     let mut out = String::new();
@@ -608,7 +615,7 @@ impl Service {
     fn on_beacon(&mut self, incoming: Incoming) {
         let beacon = &incoming.beacon;
         let ours = self.shared.device();
-        if beacon.instance == self.instance && beacon.device.device_id == ours.device_id {
+        if is_own(beacon, &ours.device_id, self.instance) {
             bump(&self.counters.own);
             return;
         }
@@ -856,6 +863,28 @@ fn prober(addr: SocketAddr, shared: &Shared, results: &Sender<ProbeResult>, stop
 mod tests {
     use super::*;
     use crate::protocol::DeviceInfo;
+
+    #[test]
+    fn only_our_own_run_is_filtered_as_own() {
+        let beacon = Beacon {
+            kind: BeaconKind::Announce,
+            instance: 42,
+            protocol: PROTOCOL_VERSION,
+            device: DeviceInfo {
+                device_id: "abcd".into(),
+                alias: "me".into(),
+                os: "linux".into(),
+                port: 1,
+            },
+            flags: 0,
+        };
+        assert!(is_own(&beacon, "abcd", 42));
+        assert!(
+            !is_own(&beacon, "abcd", 43),
+            "another process of this device"
+        );
+        assert!(!is_own(&beacon, "ef01", 42));
+    }
 
     #[test]
     fn names_are_cut_and_cleaned() {
