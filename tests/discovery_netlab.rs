@@ -42,13 +42,21 @@ fn skip_reason() -> Option<String> {
     }
 }
 
-macro_rules! skip_unless_netlab {
-    () => {
+/// Makes a lab of `$hosts` hosts, or prints why not and ends the test.
+macro_rules! lab_or_skip {
+    ($tag:expr, $hosts:expr) => {{
         if let Some(reason) = skip_reason() {
             eprintln!("SKIPPED: {reason}");
             return;
         }
-    };
+        match Lab::up($tag, $hosts) {
+            Ok(lab) => lab,
+            Err(reason) => {
+                eprintln!("SKIPPED: {reason}");
+                return;
+            }
+        }
+    }};
 }
 
 /// A running lab; dropping it stops its processes and removes it.
@@ -58,7 +66,9 @@ struct Lab {
 }
 
 impl Lab {
-    fn up(tag: &str, hosts: usize) -> Lab {
+    /// Makes the lab, or says why it cannot be made here (e.g. root
+    /// without the right to create namespaces, inside some containers).
+    fn up(tag: &str, hosts: usize) -> Result<Lab, String> {
         // Unique per test and run, at most 10 characters (netlab's limit).
         let prefix = format!("fd{tag}{}", std::process::id() % 100_000);
         let lab = Lab {
@@ -69,9 +79,14 @@ impl Lab {
             .netlab()
             .args(["up", &hosts.to_string()])
             .output()
-            .expect("run netlab");
-        assert!(out.status.success(), "netlab up failed: {out:?}");
-        lab
+            .map_err(|e| format!("cannot run netlab: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "`netlab up {hosts}` failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(lab)
     }
 
     fn netlab(&self) -> Command {
@@ -206,8 +221,7 @@ fn gone(host: usize) -> String {
 
 #[test]
 fn three_hosts_see_each_other_fast_send_by_alias_and_vanish() {
-    skip_unless_netlab!();
-    let mut lab = Lab::up("a", 3);
+    let mut lab = lab_or_skip!("a", 3);
     let home = tempfile::tempdir().expect("tmp");
     let mut logs = Logs::new();
     start_receiver(&mut lab, &logs, 1, home.path());
@@ -359,8 +373,7 @@ fn block_beacon_port(lab: &Lab, host: usize) -> Result<&'static str, String> {
 
 #[test]
 fn doctor_names_a_blocked_beacon_port() {
-    skip_unless_netlab!();
-    let mut lab = Lab::up("b", 3);
+    let mut lab = lab_or_skip!("b", 3);
     let home = tempfile::tempdir().expect("tmp");
     let mut logs = Logs::new();
     start_receiver(&mut lab, &logs, 1, home.path());
