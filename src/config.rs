@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::engine::TrustedDevice;
+use crate::identity::{Identity, IdentityError};
 use crate::protocol::DEFAULT_TCP_PORT;
 
 /// Env var that replaces the configuration folder.
@@ -44,8 +46,10 @@ pub struct Settings {
     pub interfaces: Vec<String>,
     /// UDP port of discovery beacons (all devices must agree).
     pub udp_port: u16,
-    /// Device ids whose offers are accepted without asking.
-    pub trusted_devices: Vec<String>,
+    /// Devices whose offers are accepted without asking (pinned keys).
+    pub trusted_devices: Vec<TrustedDevice>,
+    /// PIN that senders must supply; empty or absent means none.
+    pub pin: Option<String>,
     /// Peers added by address ("host:port").
     pub manual_peers: Vec<String>,
     /// Window colours.
@@ -61,6 +65,7 @@ impl Default for Settings {
             interfaces: Vec::new(),
             udp_port: crate::discovery::DEFAULT_UDP_PORT,
             trusted_devices: Vec::new(),
+            pin: None,
             manual_peers: Vec::new(),
             theme: Theme::System,
         }
@@ -156,20 +161,14 @@ impl Settings {
     }
 }
 
-/// This device's stable random id, created on first use in `dir`.
-pub fn device_id(dir: &Path) -> io::Result<String> {
-    let path = dir.join("device-id");
-    if let Ok(existing) = fs::read_to_string(&path) {
-        let existing = existing.trim();
-        if existing.len() == 32 && existing.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Ok(existing.to_string());
-        }
-    }
-    let mut bytes = [0u8; 16];
-    getrandom::fill(&mut bytes).map_err(|e| io::Error::other(e.to_string()))?;
-    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    write_atomically(&path, id.as_bytes())?;
-    Ok(id)
+/// This device's identity (key and certificate), created on first use in `dir`.
+pub fn identity(dir: &Path) -> Result<Identity, IdentityError> {
+    Identity::load_or_create(dir)
+}
+
+/// This device's id: the fingerprint of the identity stored in `dir`.
+pub fn device_id(dir: &Path) -> Result<String, IdentityError> {
+    Ok(identity(dir)?.device_id().to_string())
 }
 
 /// The operating system family as carried on the wire.
@@ -186,7 +185,11 @@ mod tests {
         let dir = tempfile::tempdir().expect("tmp");
         let settings = Settings {
             alias: "desk".into(),
-            trusted_devices: vec!["abc".into()],
+            trusted_devices: vec![TrustedDevice {
+                device_id: "abc".into(),
+                alias: "laptop".into(),
+            }],
+            pin: Some("1234".into()),
             ..Settings::default()
         };
         settings.save(dir.path()).expect("save");
@@ -199,7 +202,7 @@ mod tests {
     fn device_id_is_stable() {
         let dir = tempfile::tempdir().expect("tmp");
         let first = device_id(dir.path()).expect("id");
-        assert_eq!(first.len(), 32);
+        assert_eq!(first.len(), 64);
         assert_eq!(device_id(dir.path()).expect("id"), first);
     }
 }

@@ -15,6 +15,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use serde::{Deserialize, Serialize};
 
 use crate::discovery::{Controller, Discovery};
+use crate::identity::Identity;
 use crate::protocol::{DeviceInfo, Entry, EntryKind};
 use crate::transfer::progress::Progress;
 use crate::transfer::{Direction, Outcome, TransferId, incoming, outgoing};
@@ -29,25 +30,59 @@ pub const MAX_CONNECTIONS: usize = 128;
 /// full; all other events wait for room.
 const EVENT_CAPACITY: usize = 4096;
 
+/// A device the person chose to trust ("always accept from this device"):
+/// pinned by its certificate fingerprint, with the name it had then.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TrustedDevice {
+    /// The pinned device id (certificate fingerprint).
+    pub device_id: String,
+    /// Its alias when it was trusted, to recognise an impostor by name.
+    pub alias: String,
+}
+
 /// When an incoming offer may be accepted without asking.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub enum AcceptPolicy {
     /// Ask every time.
     #[default]
     Ask,
-    /// Accept everything (`ferry receive --yes`).
+    /// Accept everything (`ferry receive --yes`, for scripts).
     Everyone,
-    /// Accept without asking from these device ids only.
-    Trusted(Vec<String>),
+    /// Accept without asking from these pinned devices only.
+    Trusted(Vec<TrustedDevice>),
+}
+
+/// What the accept policy says about one sender.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrustVerdict {
+    /// Accept without asking.
+    Accept,
+    /// Ask the person.
+    Ask,
+    /// The sender uses the name of a trusted device but not its key: refuse.
+    Impostor {
+        /// The id that was pinned for that name.
+        pinned: String,
+    },
 }
 
 impl AcceptPolicy {
-    /// True if an offer from `device_id` needs no question.
-    pub fn auto_accepts(&self, device_id: &str) -> bool {
+    /// Judges an offer from a device that proved `device_id` and calls itself `alias`.
+    pub fn judge(&self, device_id: &str, alias: &str) -> TrustVerdict {
         match self {
-            AcceptPolicy::Ask => false,
-            AcceptPolicy::Everyone => true,
-            AcceptPolicy::Trusted(ids) => ids.iter().any(|id| id == device_id),
+            AcceptPolicy::Ask => TrustVerdict::Ask,
+            AcceptPolicy::Everyone => TrustVerdict::Accept,
+            AcceptPolicy::Trusted(devices) => {
+                if devices.iter().any(|d| d.device_id == device_id) {
+                    TrustVerdict::Accept
+                } else if let Some(pinned) = devices.iter().find(|d| d.alias == alias) {
+                    TrustVerdict::Impostor {
+                        pinned: pinned.device_id.clone(),
+                    }
+                } else {
+                    TrustVerdict::Ask
+                }
+            }
         }
     }
 }
@@ -59,13 +94,18 @@ pub struct ReceiveSettings {
     pub download_dir: PathBuf,
     /// Who is accepted without a question.
     pub accept: AcceptPolicy,
+    /// A PIN senders must supply, if set.
+    pub pin: Option<String>,
 }
 
 /// How to start an engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
-    /// Who we are; the port is filled in from the bound listener.
+    /// Who we are; the id is replaced by the identity's fingerprint and the
+    /// port by the bound listener's.
     pub device: DeviceInfo,
+    /// Our key and certificate.
+    pub identity: Arc<Identity>,
     /// Where to accept transfers; `None` for a send-only engine. Port 0 picks one.
     pub listen: Option<SocketAddr>,
     /// Incoming-transfer settings.
@@ -129,6 +169,13 @@ pub enum Command {
     AddPeer {
         /// The device's transfer address.
         addr: SocketAddr,
+    },
+    /// Remember the PIN to present when sending to `to` (asked by the receiver).
+    ProvidePin {
+        /// The receiver.
+        to: SocketAddr,
+        /// The PIN.
+        pin: String,
     },
     /// Cancel everything and stop all threads.
     Shutdown,
@@ -201,6 +248,8 @@ pub enum Event {
         id: TransferId,
         /// The receiver.
         to: SocketAddr,
+        /// The device id the receiver proved (compare its short code).
+        peer_id: String,
         /// What was offered.
         offer: OfferSummary,
     },
@@ -246,6 +295,16 @@ pub enum Event {
     },
     /// Something a person should know that belongs to no transfer.
     Problem(String),
+    /// The receiver wants a PIN (none was given, or it was wrong). Answer with
+    /// [`Command::ProvidePin`] and send again.
+    PinRequired {
+        /// Which transfer (it finishes as failed right after).
+        id: TransferId,
+        /// The receiver.
+        to: SocketAddr,
+        /// True if a PIN was given and rejected.
+        wrong: bool,
+    },
     /// A device appeared or changed (discovery or a peer added by address).
     PeerSeen(crate::discovery::Peer),
     /// A device said goodbye or stopped beaconing.
@@ -260,19 +319,50 @@ pub enum Event {
 pub struct EventSink {
     tx: Sender<Event>,
     waker: Waker,
+    known: Arc<RwLock<HashMap<SocketAddr, String>>>,
 }
 
 impl EventSink {
     /// Delivers an event that must not be lost (waits for room).
     pub fn emit(&self, event: Event) {
+        self.remember(&event);
         if self.tx.send(event).is_ok() {
             (self.waker)();
         }
     }
 
+    /// Remembers which device answers at which address, so a send to that
+    /// address can insist on that device's key.
+    fn remember(&self, event: &Event) {
+        match event {
+            Event::PeerSeen(peer) => {
+                if let Ok(mut known) = self.known.write() {
+                    for addr in &peer.addrs {
+                        known.insert(*addr, peer.device.device_id.clone());
+                    }
+                }
+            }
+            Event::PeerGone { device_id } => {
+                if let Ok(mut known) = self.known.write() {
+                    known.retain(|_, id| id != device_id);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// The device id last seen answering at `addr`, if any.
+    pub fn expected_device(&self, addr: SocketAddr) -> Option<String> {
+        self.known
+            .read()
+            .ok()
+            .and_then(|known| known.get(&addr).cloned())
+    }
+
     /// Delivers an event if there is room now; otherwise hands it back, so
     /// a producer that must never wait (discovery) can keep it and retry.
     pub fn try_emit(&self, event: Event) -> Option<Event> {
+        self.remember(&event);
         match self.tx.try_send(event) {
             Ok(()) => {
                 (self.waker)();
@@ -318,6 +408,12 @@ pub struct Shared {
     /// Device ids whose beacons we heard lately, reported to peers in hellos
     /// (kept up to date by discovery; empty when discovery is off).
     pub heard: Arc<RwLock<Vec<String>>>,
+    /// Our key and certificate.
+    pub identity: Arc<Identity>,
+    /// PINs to present per receiver address.
+    pub sender_pins: Arc<Mutex<HashMap<SocketAddr, String>>>,
+    /// Wrong PINs per sender address: (count, window start).
+    pub pin_failures: Arc<Mutex<HashMap<std::net::IpAddr, (u32, std::time::Instant)>>>,
 }
 
 impl Shared {
@@ -391,8 +487,10 @@ impl Engine {
         let sink = EventSink {
             tx: event_tx,
             waker,
+            known: Arc::default(),
         };
         let mut device = config.device;
+        device.device_id = config.identity.device_id().to_string();
         let listener = match config.listen {
             Some(addr) => {
                 let listener =
@@ -412,6 +510,9 @@ impl Engine {
             registry: Arc::default(),
             stopping: Arc::default(),
             heard: Arc::default(),
+            identity: config.identity,
+            sender_pins: Arc::default(),
+            pin_failures: Arc::default(),
         };
         let mut threads = Vec::new();
         let local_addr = listener.as_ref().map(|(_, addr)| *addr);
@@ -558,6 +659,11 @@ fn command_loop(
                     "Cannot add {addr}: discovery is off in this engine."
                 ))),
             },
+            Command::ProvidePin { to, pin } => {
+                if let Ok(mut pins) = shared.sender_pins.lock() {
+                    pins.insert(to, pin);
+                }
+            }
             Command::Shutdown => break,
         }
     }

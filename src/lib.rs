@@ -13,5 +13,7 @@ pub mod cli;
 pub mod config;
 pub mod discovery;
 pub mod engine;
+pub mod identity;
 pub mod protocol;
+pub mod single_instance;
 pub mod transfer;

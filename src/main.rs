@@ -1,6 +1,11 @@
 //! The `ferry` binary: parse the command line, start logging, then open the
 //! window (no subcommand) or run a headless command. All work is in the library.
 
+// A release build on Windows is a GUI program: no console window opens when it
+// is double-clicked. The CLI then prints nothing in a terminal; see
+// packaging/windows/README.md for the trade-off.
+#![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
+
 use std::process::ExitCode;
 
 use clap::Parser;

@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 use discovery_support::{Watch, engine, engine_with, ferry, has_alias, udp_port};
 use ferry::discovery::{DiscoveryConfig, PEER_EXPIRY, PeerSource, probe};
 use ferry::engine::Command;
-use ferry::protocol::Hello;
+use ferry::identity::Identity;
+use ferry::protocol::{DeviceInfo, Hello};
 
 const SOON: Duration = Duration::from_secs(3);
 
@@ -241,12 +242,23 @@ fn a_looker_is_answered_but_never_listed() {
     wr.drain_for(Duration::from_millis(1500));
     assert!(wr.live.is_empty(), "listed a looker: {:?}", wr.live);
     // ...but it did hear it, and says so in hellos (the doctor's two-way check).
+    let identity = Identity::ephemeral().expect("identity");
     let hello = Hello {
-        device: looker.device(),
+        device: DeviceInfo {
+            device_id: identity.device_id().to_string(),
+            alias: "prober".into(),
+            os: "linux".into(),
+            port: 0,
+        },
         heard: Vec::new(),
     };
-    let answer = probe::hello(receiver.local_addr().expect("listens"), &hello).expect("hello");
+    let answer =
+        probe::hello(receiver.local_addr().expect("listens"), &identity, &hello).expect("hello");
     assert_eq!(answer.device.alias, "host");
+    assert!(
+        !answer.heard.contains(&hello.device.device_id),
+        "it never beaconed"
+    );
     assert!(answer.heard.contains(&looker.device().device_id));
 }
 

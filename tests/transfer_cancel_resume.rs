@@ -6,10 +6,12 @@
 mod common;
 
 use std::process::{Command as Process, Stdio};
+use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use common::{Node, Relay, RelayOptions, partials, random_file, sha256_file};
 use ferry::engine::{AcceptPolicy, Command, Decision, Event};
+use ferry::identity::Identity;
 use ferry::transfer::{Outcome, Party, TransferId};
 
 fn wait_for_bytes(node: &mut Node, at_least: u64) {
@@ -180,7 +182,8 @@ fn a_killed_sender_leaves_a_partial_that_the_next_send_resumes() {
     let crossed = counting.forwarded.load(Ordering::SeqCst);
     let remainder = size - kept;
     assert!(
-        crossed < remainder + 64 * 1024,
+        // TLS adds about 0.15 % in record headers and tags.
+        crossed < remainder + remainder / 100 + 64 * 1024,
         "{crossed} bytes crossed, the remainder was {remainder}"
     );
     assert!(crossed >= remainder);
@@ -195,7 +198,7 @@ fn an_interrupted_folder_resumes_into_the_same_folder() {
     let src = tempfile::tempdir().expect("tmp");
     let top = src.path().join("album");
     for i in 0..6u64 {
-        random_file(&top.join(format!("track{i}.flac")), 4 << 20, i);
+        random_file(&top.join(format!("track{i}.flac")), 8 << 20, i);
     }
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
     let slow = Relay::start(
@@ -205,7 +208,8 @@ fn an_interrupted_folder_resumes_into_the_same_folder() {
             ..Default::default()
         },
     );
-    let mut sender = Node::sender("tx");
+    let identity = Arc::new(Identity::ephemeral().expect("identity"));
+    let mut sender = Node::sender_as("tx", identity.clone());
     let id = TransferId::fresh();
     sender.engine.send(Command::Send {
         id,
@@ -224,9 +228,9 @@ fn an_interrupted_folder_resumes_into_the_same_folder() {
         .iter()
         .filter(|e| matches!(e, Event::FileVerified { .. }))
         .count() as u64;
-    assert!(arrived >= 2, "{arrived} files had arrived");
+    assert!(arrived >= 1, "{arrived} files had arrived");
     let counting = Relay::start(receiver.addr(), RelayOptions::default());
-    let mut second = Node::sender("tx");
+    let mut second = Node::sender_as("tx", identity);
     second.engine.send(Command::Send {
         id: TransferId::fresh(),
         to: counting.addr,
@@ -235,7 +239,7 @@ fn an_interrupted_folder_resumes_into_the_same_folder() {
     assert!(second.finished().is_success());
     let crossed = counting.forwarded.load(Ordering::SeqCst);
     assert!(
-        crossed <= (6 - arrived) * (4 << 20) + 64 * 1024,
+        crossed <= (6 - arrived) * (8 << 20) * 101 / 100 + 64 * 1024,
         "{crossed} bytes crossed"
     );
     assert!(receiver.finished().is_success());

@@ -8,48 +8,68 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::time::Duration;
 
 use common::{Node, partials};
 use ferry::engine::{AcceptPolicy, Command, Decision, Event};
-use ferry::protocol::frame::{read_greeting, write_greeting};
+
+use ferry::identity::Identity;
 use ferry::protocol::{
-    DeviceInfo, Entry, EntryKind, FileVerdict, FrameReader, FrameWriter, Message, Offer, WireError,
+    DeviceInfo, Entry, EntryKind, FileVerdict, FrameReader, FrameWriter, Message, Offer,
+    PROTOCOL_VERSION, WireError,
 };
+use ferry::transfer::transport::Link;
 use ferry::transfer::{Outcome, TransferId};
 use sha2::{Digest, Sha256};
 
+type Reader = FrameReader<Box<dyn Read + Send>>;
+type Writer = FrameWriter<Box<dyn Write + Send>>;
+
+/// A hand-made peer: real TLS and framing, but it says whatever the test wants.
 struct RawPeer {
-    reader: FrameReader<TcpStream>,
-    writer: FrameWriter<TcpStream>,
+    reader: Reader,
+    writer: Writer,
+    device: DeviceInfo,
 }
 
 impl RawPeer {
     fn connect(addr: SocketAddr) -> RawPeer {
-        let mut stream = TcpStream::connect(addr).expect("connect");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(20)))
-            .expect("timeout");
-        write_greeting(&mut stream).expect("greeting");
-        read_greeting(&mut stream).expect("their greeting");
-        RawPeer {
-            reader: FrameReader::new(stream.try_clone().expect("clone")),
-            writer: FrameWriter::new(stream),
-        }
+        let identity = Identity::ephemeral().expect("identity");
+        let id = identity.device_id().to_string();
+        RawPeer::connect_as(addr, &identity, &id)
     }
 
-    fn offer(&mut self, entries: Vec<Entry>) -> Result<Message, WireError> {
-        let sender = DeviceInfo {
-            device_id: "evil".into(),
+    /// Connects with `identity` but announces `claimed_id` in its messages.
+    fn connect_as(addr: SocketAddr, identity: &Identity, claimed_id: &str) -> RawPeer {
+        let link = Link::connect(addr, identity).expect("connect");
+        let device = DeviceInfo {
+            device_id: claimed_id.to_string(),
             alias: "mallory".into(),
             os: "linux".into(),
             port: 0,
         };
-        self.writer.send_now(&Message::Offer(Offer {
+        RawPeer {
+            reader: FrameReader::new(link.reader),
+            writer: FrameWriter::new(link.writer),
+            device,
+        }
+    }
+
+    fn offer(&mut self, entries: Vec<Entry>) -> Result<Message, WireError> {
+        self.offer_with_pin(entries, None)
+    }
+
+    fn offer_with_pin(
+        &mut self,
+        entries: Vec<Entry>,
+        pin: Option<&str>,
+    ) -> Result<Message, WireError> {
+        let offer = Offer {
             transfer_id: 9,
-            sender,
+            sender: self.device.clone(),
             entries,
-        }))?;
+            pin: pin.map(String::from),
+        };
+        self.writer.send_now(&Message::Offer(offer))?;
         self.reader.read_message()
     }
 }
@@ -256,9 +276,7 @@ fn too_many_entries_are_refused_with_a_clear_reason() {
 #[test]
 fn a_million_entries_overflow_the_frame_limit_without_a_huge_allocation() {
     let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
-    let mut stream = TcpStream::connect(receiver.addr()).expect("connect");
-    write_greeting(&mut stream).expect("greeting");
-    read_greeting(&mut stream).expect("theirs");
+    let mut peer = RawPeer::connect(receiver.addr());
     // Our own writer refuses to build such a frame, so encode it by hand:
     // Message::Offer (variant 1), transfer id, DeviceInfo, then 10^6 entries.
     let text = |s: &str| {
@@ -270,7 +288,7 @@ fn a_million_entries_overflow_the_frame_limit_without_a_huge_allocation() {
     };
     let mut payload = 1u32.to_le_bytes().to_vec();
     payload.extend(9u64.to_le_bytes());
-    payload.extend([text("evil"), text("mallory"), text("linux")].concat());
+    payload.extend([text(&peer.device.device_id), text("mallory"), text("linux")].concat());
     payload.extend(0u16.to_le_bytes());
     payload.extend(1_000_000u64.to_le_bytes());
     let entry = [
@@ -288,7 +306,7 @@ fn a_million_entries_overflow_the_frame_limit_without_a_huge_allocation() {
     frame.extend((payload.len() as u32).to_be_bytes());
     frame.extend(payload);
     // The receiver may close before we finish writing 30 MB; that is the point.
-    let _ = stream.write_all(&frame);
+    let _ = peer.writer.raw().map(|w| w.write_all(&frame));
     let said = problem(&mut receiver);
     assert!(said.contains("limit is 16777216"), "{said}");
     still_serves(&mut receiver);
@@ -297,20 +315,22 @@ fn a_million_entries_overflow_the_frame_limit_without_a_huge_allocation() {
 #[test]
 fn a_length_prefix_claiming_4_gib_is_refused_at_once() {
     let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
-    let mut stream = TcpStream::connect(receiver.addr()).expect("connect");
-    write_greeting(&mut stream).expect("greeting");
-    read_greeting(&mut stream).expect("theirs");
-    stream
-        .write_all(&[0, 0xff, 0xff, 0xff, 0xff])
+    let mut peer = RawPeer::connect(receiver.addr());
+    let header = [0, 0xff, 0xff, 0xff, 0xff];
+    peer.writer
+        .raw()
+        .expect("raw")
+        .write_all(&header)
         .expect("header");
+    peer.writer.flush().expect("flush");
     let said = problem(&mut receiver);
     assert!(said.contains("4294967295 bytes claimed"), "{said}");
     // The receiver answers and closes instead of waiting for 4 GiB.
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    let mut rest = Vec::new();
-    let _ = stream.read_to_end(&mut rest);
+    let answer = peer.reader.read_message();
+    assert!(
+        matches!(answer, Ok(Message::Decline(ref r)) if r.contains("limit")),
+        "{answer:?}"
+    );
     still_serves(&mut receiver);
 }
 
@@ -322,7 +342,7 @@ fn a_different_protocol_version_is_named_on_both_sides() {
     stream.write_all(b"FERRY\0\x00\x63").expect("greeting v99");
     let said = problem(&mut receiver);
     assert!(
-        said.contains("version 99") && said.contains("version 1"),
+        said.contains("version 99") && said.contains(&format!("version {PROTOCOL_VERSION}")),
         "{said}"
     );
     let mut theirs = [0u8; 8];
@@ -351,7 +371,7 @@ fn a_different_protocol_version_is_named_on_both_sides() {
         panic!("must fail")
     };
     assert!(
-        reason.contains("version 99") && reason.contains("version 1"),
+        reason.contains("version 99") && reason.contains(&format!("version {PROTOCOL_VERSION}")),
         "{reason}"
     );
     let _ = fake.join();
@@ -380,4 +400,17 @@ fn an_offer_larger_than_the_free_space_is_refused_before_any_byte() {
         0,
         "nothing written"
     );
+}
+
+#[test]
+fn a_peer_that_announces_one_id_and_proves_another_is_refused() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let real = Identity::ephemeral().expect("identity");
+    let impostor = Identity::ephemeral().expect("identity");
+    let mut peer = RawPeer::connect_as(receiver.addr(), &impostor, real.device_id());
+    let answer = peer.offer(vec![file(&["x.txt"], 1)]).expect("answer");
+    assert_eq!(answer, Message::Decline("identity mismatch".into()));
+    let said = problem(&mut receiver);
+    assert!(said.contains("identity mismatch"), "{said}");
+    assert_eq!(std::fs::read_dir(receiver.root()).expect("read").count(), 0);
 }

@@ -16,12 +16,14 @@ use std::time::{Duration, Instant};
 use clap::Args;
 
 use super::{EXIT_FAILED, EXIT_OK, NetOptions};
-use crate::config;
 use crate::discovery::interfaces::{self, Selection};
 use crate::discovery::probe::{self, ProbeError};
 use crate::discovery::{HeardBeacon, Report, Via};
 use crate::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
+use crate::identity::Identity;
+use crate::protocol::WireError;
 use crate::protocol::{BeaconKind, Hello, PROTOCOL_VERSION};
+use crate::transfer::transport::LinkError;
 
 /// Arguments of `ferry doctor`.
 #[derive(Debug, Args)]
@@ -63,9 +65,8 @@ fn short(id: &str) -> &str {
 
 /// Runs `ferry doctor`.
 pub fn run(args: DoctorArgs, net: &NetOptions) -> anyhow::Result<i32> {
-    let settings = config::Settings::load(&config::config_dir());
+    let (settings, identity, device) = super::send::local_device()?;
     let config = super::discovery_config(net, &settings, &[])?;
-    let device = super::send::local_device()?;
     let mut f = Findings::default();
     println!(
         "Ferry doctor: {:?}, device id {}, Ferry {}, protocol version {PROTOCOL_VERSION}",
@@ -111,14 +112,20 @@ pub fn run(args: DoctorArgs, net: &NetOptions) -> anyhow::Result<i32> {
 
     // 2. Ports, and listening.
     println!("\nPorts:");
-    check_tcp_port(&mut f, settings.port);
+    let hello = Hello {
+        device: device.clone(),
+        heard: Vec::new(),
+    };
+    check_tcp_port(&mut f, settings.port, &identity, &hello);
     let engine = Engine::start(
         EngineConfig {
             device: device.clone(),
+            identity: identity.clone(),
             listen: None,
             receive: ReceiveSettings {
                 download_dir: PathBuf::from("."),
                 accept: AcceptPolicy::Ask,
+                pin: None,
             },
             discovery: Some(config.clone()),
         },
@@ -267,13 +274,17 @@ pub fn run(args: DoctorArgs, net: &NetOptions) -> anyhow::Result<i32> {
         .read()
         .map(|h| h.clone())
         .unwrap_or_default();
-    let hello = Hello {
-        device: device.clone(),
-        heard,
-    };
+    let hello = Hello { heard, ..hello };
     for (addr, label) in targets {
         println!("  {label} at {addr}:");
-        check_device(&mut f, &report, &selection, addr, &hello, &firewall_hint);
+        check_device(
+            &mut f,
+            &report,
+            &selection,
+            addr,
+            (&identity, &hello),
+            &firewall_hint,
+        );
     }
     drop(engine);
 
@@ -308,7 +319,7 @@ fn print_interfaces(selection: &Selection) {
 }
 
 /// Can this computer accept transfers on the configured TCP port?
-fn check_tcp_port(f: &mut Findings, port: u16) {
+fn check_tcp_port(f: &mut Findings, port: u16, identity: &Identity, hello: &Hello) {
     match TcpListener::bind((Ipv4Addr::UNSPECIFIED, port)) {
         Ok(_) => f.note(&format!(
             "TCP port {port} is free: nothing here accepts transfers now (run `ferry receive` \
@@ -316,16 +327,7 @@ fn check_tcp_port(f: &mut Findings, port: u16) {
         )),
         Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
             let local = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
-            let hello = Hello {
-                device: crate::protocol::DeviceInfo {
-                    device_id: "doctor".into(),
-                    alias: "doctor".into(),
-                    os: config::os_name(),
-                    port: 0,
-                },
-                heard: Vec::new(),
-            };
-            match probe::hello(local, &hello) {
+            match probe::hello(local, identity, hello) {
                 Ok(theirs) => f.ok(&format!(
                     "TCP port {port} is in use by Ferry {:?} on this computer",
                     theirs.device.alias
@@ -379,11 +381,11 @@ fn check_device(
     report: &Report,
     selection: &Selection,
     addr: SocketAddr,
-    hello: &Hello,
+    (identity, hello): (&Identity, &Hello),
     firewall_hint: &str,
 ) {
     let port = report.udp_port;
-    match probe::hello(addr, hello) {
+    match probe::hello(addr, identity, hello) {
         Err(e) => {
             let hint = connect_hint(&e, addr);
             f.problem(&format!("cannot reach its TCP port: {e}"), &hint);
@@ -474,6 +476,15 @@ fn connect_hint(e: &ProbeError, addr: SocketAddr) -> String {
             }
             _ => "check the address and that Ferry runs there".to_string(),
         },
+        ProbeError::Setup {
+            source: LinkError::Greeting(WireError::VersionMismatch { .. }),
+            ..
+        } => "install the same Ferry release on both devices".to_string(),
+        ProbeError::Identity { .. } => {
+            "the device at that address is not the one it claims to be; compare the short code \
+             its own screen shows (`ferry doctor` there prints its device id)"
+                .to_string()
+        }
         _ => {
             format!("something that is not Ferry (or another Ferry release) answers on port {port}")
         }

@@ -12,7 +12,6 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{EXIT_FAILED, EXIT_OK, NetOptions};
-use crate::config;
 use crate::discovery::{Peer, PeerSource};
 use crate::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
 
@@ -102,15 +101,17 @@ pub fn ago(then: SystemTime, now: SystemTime) -> String {
 
 /// Runs `ferry peers`.
 pub fn run(args: PeersArgs, net: &NetOptions) -> anyhow::Result<i32> {
-    let settings = config::Settings::load(&config::config_dir());
+    let (settings, identity, device) = super::send::local_device()?;
     let discovery = super::discovery_config(net, &settings, &args.peers)?;
     let engine = Engine::start(
         EngineConfig {
-            device: super::send::local_device()?,
+            device,
+            identity,
             listen: None,
             receive: ReceiveSettings {
                 download_dir: PathBuf::from("."),
                 accept: AcceptPolicy::Ask,
+                pin: None,
             },
             discovery: Some(discovery),
         },

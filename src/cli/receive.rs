@@ -9,15 +9,14 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use anyhow::Context;
 use clap::Args;
 use crossbeam_channel::{bounded, select};
 
 use super::{EXIT_CANCELLED, EXIT_DECLINED, EXIT_FAILED, EXIT_OK, NetOptions, terminal};
-use crate::config;
 use crate::engine::{
     AcceptPolicy, Command, Decision, Engine, EngineConfig, Event, OfferSummary, ReceiveSettings,
 };
+use crate::identity::{pairing_code, short_code};
 use crate::protocol::{DeviceInfo, EntryKind};
 use crate::transfer::progress::human_bytes;
 use crate::transfer::{Direction, Outcome};
@@ -34,6 +33,9 @@ pub struct ReceiveArgs {
     /// Accept every offer without asking.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Require senders to give this PIN (`ferry send --pin`).
+    #[arg(long)]
+    pub pin: Option<String>,
     /// Exit after the first transfer ends (exit code tells how it ended).
     #[arg(long)]
     pub once: bool,
@@ -51,8 +53,14 @@ pub struct ReceiveArgs {
 }
 
 /// Prints an offer the way a person can judge it.
-pub fn print_offer(from: &DeviceInfo, addr: SocketAddr, offer: &OfferSummary) {
-    println!("Incoming from {} ({addr}, {}):", from.alias, from.os);
+pub fn print_offer(own_id: &str, from: &DeviceInfo, addr: SocketAddr, offer: &OfferSummary) {
+    println!(
+        "Incoming from {} ({addr}, {}), device {}, pairing code {}:",
+        from.alias,
+        from.os,
+        short_code(&from.device_id),
+        pairing_code(own_id, &from.device_id)
+    );
     const SHOWN: usize = 10;
     for entry in offer
         .entries
@@ -92,10 +100,7 @@ fn ask_yes_no(question: &str) -> bool {
 
 /// Runs `ferry receive`.
 pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
-    let dir = config::config_dir();
-    let settings = config::Settings::load(&dir);
-    let device_id = config::device_id(&dir)
-        .with_context(|| format!("cannot store this device's id in {}", dir.display()))?;
+    let (settings, identity, mut device) = super::send::local_device()?;
     let download_dir = args.dir.unwrap_or(settings.download_dir.clone());
     let accept = if args.yes {
         AcceptPolicy::Everyone
@@ -109,19 +114,18 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
     } else {
         Some(super::discovery_config(net, &settings, &args.peers)?)
     };
-    let device = DeviceInfo {
-        device_id,
-        alias: alias.clone(),
-        os: config::os_name(),
-        port,
-    };
+    device.alias = alias.clone();
+    device.port = port;
+    let pin = args.pin.or(settings.pin.clone()).filter(|p| !p.is_empty());
     let engine = Engine::start(
         EngineConfig {
             device,
+            identity: identity.clone(),
             listen: Some(SocketAddr::from((Ipv4Addr::UNSPECIFIED, port))),
             receive: ReceiveSettings {
                 download_dir: download_dir.clone(),
                 accept,
+                pin,
             },
             discovery,
         },
@@ -184,7 +188,7 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
                 addr,
                 offer,
             } => {
-                print_offer(&from, addr, &offer);
+                print_offer(identity.device_id(), &from, addr, &offer);
                 let decision = if ask_yes_no("Accept?") {
                     Decision::AcceptAll
                 } else {

@@ -16,6 +16,7 @@ use super::{EXIT_CANCELLED, EXIT_DECLINED, EXIT_FAILED, EXIT_OK, NetOptions, ter
 use crate::config;
 use crate::discovery::{self, Peer};
 use crate::engine::{AcceptPolicy, Command, Engine, EngineConfig, Event, ReceiveSettings};
+use crate::identity::{Identity, short_code};
 use crate::protocol::{DEFAULT_TCP_PORT, DeviceInfo};
 use crate::transfer::{Direction, Outcome, TransferId};
 
@@ -36,6 +37,9 @@ pub struct SendArgs {
     /// Send this text message instead of (or besides) files.
     #[arg(long)]
     pub text: Option<String>,
+    /// The receiver's PIN, if it asks for one.
+    #[arg(long)]
+    pub pin: Option<String>,
     /// Files and folders to send.
     #[arg(value_name = "PATH", required_unless_present = "text")]
     pub paths: Vec<PathBuf>,
@@ -158,38 +162,38 @@ pub fn choose(name: &str, found: &[Peer]) -> anyhow::Result<SocketAddr> {
     }
 }
 
-/// This device's description for a send-only engine.
-pub fn local_device() -> anyhow::Result<DeviceInfo> {
+/// This device's settings, identity and description, from the config folder.
+pub fn local_device() -> anyhow::Result<(config::Settings, Arc<Identity>, DeviceInfo)> {
     let dir = config::config_dir();
     let settings = config::Settings::load(&dir);
-    let device_id = config::device_id(&dir)
-        .with_context(|| format!("cannot store this device's id in {}", dir.display()))?;
-    Ok(DeviceInfo {
-        device_id,
-        alias: settings.alias,
+    let identity = Arc::new(config::identity(&dir)?);
+    let device = DeviceInfo {
+        device_id: identity.device_id().to_string(),
+        alias: settings.alias.clone(),
         os: config::os_name(),
         port: 0,
-    })
+    };
+    Ok((settings, identity, device))
 }
 
 /// Runs `ferry send`.
 pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
     let direct = direct_address(&args.to).transpose()?;
+    let (settings, identity, device) = local_device()?;
     // Only a bare name needs discovery; an address never beacons.
     let discovery = match direct {
         Some(_) => None,
-        None => {
-            let settings = config::Settings::load(&config::config_dir());
-            Some(super::discovery_config(net, &settings, &[])?)
-        }
+        None => Some(super::discovery_config(net, &settings, &[])?),
     };
     let engine = Engine::start(
         EngineConfig {
-            device: local_device()?,
+            device,
+            identity,
             listen: None,
             receive: ReceiveSettings {
                 download_dir: PathBuf::from("."),
                 accept: AcceptPolicy::Ask,
+                pin: None,
             },
             discovery,
         },
@@ -219,6 +223,9 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
             }
         }
     };
+    if let Some(pin) = args.pin {
+        engine.send(Command::ProvidePin { to, pin });
+    }
     let mut pending = Vec::new();
     if let Some(text) = args.text {
         let id = TransferId::fresh();
@@ -251,11 +258,14 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
             break;
         };
         match event {
-            Event::Offered { to, offer, .. } => {
+            Event::Offered {
+                to, offer, peer_id, ..
+            } => {
                 eprintln!(
-                    "Offered {} file(s), {} to {to}; waiting for it to accept...",
+                    "Offered {} file(s), {} to {to} (device {}); waiting for it to accept...",
                     offer.files,
-                    crate::transfer::progress::human_bytes(offer.total_bytes)
+                    crate::transfer::progress::human_bytes(offer.total_bytes),
+                    short_code(&peer_id)
                 );
             }
             Event::Started {

@@ -1,22 +1,23 @@
-//! The hello probe: connect to a device's TCP port, exchange greetings, send
-//! our `Hello` and read theirs. It is how peers added by address are listed
-//! and kept alive, and how `ferry doctor` checks both directions (the answer
-//! says which beacons the other device heard). One short-lived connection per
-//! probe, with short timeouts; it never sends an offer or file data.
+//! The hello probe: connect to a device's TCP port, exchange greetings, run
+//! the TLS handshake, send our `Hello` and read theirs. It is how peers added
+//! by address are listed and kept alive, and how `ferry doctor` checks both
+//! directions (the answer says which beacons the other device heard). One
+//! short-lived connection per probe, with short timeouts; it never sends an
+//! offer or file data.
 
 use std::io;
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::protocol::frame::{read_greeting, write_greeting};
+use crate::identity::{Identity, short_code};
 use crate::protocol::{FrameReader, FrameWriter, Hello, Message, WireError};
 use crate::transfer::outgoing::describe_connect_error;
-use crate::transfer::transport::Link;
+use crate::transfer::transport::{Link, LinkError};
 
 /// How long connecting may take.
 pub const PROBE_CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);
 
-/// How long the other side may take to answer once connected.
+/// How long each step of the answer (greeting, handshake, hello) may take.
 pub const PROBE_ANSWER_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why a probe failed.
@@ -30,7 +31,15 @@ pub enum ProbeError {
         /// Why.
         source: io::Error,
     },
-    /// Connected, but the exchange failed.
+    /// Connected, but the greeting or the secure handshake failed.
+    #[error("{addr} answered, but the connection could not be set up: {source}")]
+    Setup {
+        /// Where.
+        addr: SocketAddr,
+        /// Why.
+        source: LinkError,
+    },
+    /// Connected, but the hello exchange failed.
     #[error("{addr} answered, but not with a Ferry hello: {source}")]
     Wire {
         /// Where.
@@ -41,6 +50,20 @@ pub enum ProbeError {
     /// The answer was some other message.
     #[error("{0} answered a hello with something else")]
     Unexpected(SocketAddr),
+    /// The device's hello names another device id than the key it proved.
+    #[error(
+        "identity mismatch at {addr}: it announced the device id {} but proved the key {}",
+        short_code(.announced),
+        short_code(.proved)
+    )]
+    Identity {
+        /// Where.
+        addr: SocketAddr,
+        /// The id in its hello.
+        announced: String,
+        /// The id of its certificate.
+        proved: String,
+    },
 }
 
 impl ProbeError {
@@ -50,23 +73,34 @@ impl ProbeError {
     }
 }
 
-/// Probes `addr` with our hello and returns the other device's hello.
-pub fn hello(addr: SocketAddr, ours: &Hello) -> Result<Hello, ProbeError> {
-    let stream = TcpStream::connect_timeout(&addr, PROBE_CONNECT_TIMEOUT)
-        .map_err(|source| ProbeError::Connect { addr, source })?;
+/// Probes `addr` as `identity` with our hello and returns the other device's
+/// hello, whose device id it proved in the handshake.
+pub fn hello(addr: SocketAddr, identity: &Identity, ours: &Hello) -> Result<Hello, ProbeError> {
+    let link = Link::connect_within(addr, identity, PROBE_CONNECT_TIMEOUT, PROBE_ANSWER_TIMEOUT)
+        .map_err(|e| match e {
+            LinkError::Connect(source) => ProbeError::Connect { addr, source },
+            other => ProbeError::Setup {
+                addr,
+                source: other,
+            },
+        })?;
     let wire = |source: WireError| ProbeError::Wire { addr, source };
-    let mut link = Link::plain(stream).map_err(|e| wire(e.into()))?;
-    link.set_read_timeout(Some(PROBE_ANSWER_TIMEOUT))
-        .map_err(|e| wire(e.into()))?;
-    write_greeting(&mut link.writer).map_err(|e| wire(e.into()))?;
-    read_greeting(&mut link.reader).map_err(wire)?;
+    let proved = link.peer_id.clone();
     let closer = link.closer().map_err(|e| wire(e.into()))?;
+    closer
+        .set_read_timeout(Some(PROBE_ANSWER_TIMEOUT))
+        .map_err(|e| wire(e.into()))?;
     FrameWriter::new(link.writer)
         .send_now(&Message::Hello(ours.clone()))
         .map_err(wire)?;
     let answer = FrameReader::new(link.reader).read_message().map_err(wire);
     closer.close();
     match answer? {
+        Message::Hello(theirs) if theirs.device.device_id != proved => Err(ProbeError::Identity {
+            addr,
+            announced: theirs.device.device_id,
+            proved,
+        }),
         Message::Hello(theirs) => Ok(theirs),
         _ => Err(ProbeError::Unexpected(addr)),
     }

@@ -844,7 +844,7 @@ fn prober(addr: SocketAddr, shared: &Shared, results: &Sender<ProbeResult>, stop
             device: shared.device(),
             heard,
         };
-        let result = probe::hello(addr, &ours).map_err(|e| e.to_string());
+        let result = probe::hello(addr, &shared.identity, &ours).map_err(|e| e.to_string());
         if results
             .send_timeout(ProbeResult { addr, result }, PROBE_INTERVAL)
             .is_err()

@@ -187,7 +187,7 @@ mod tests {
         let mut expected = b"FERRYB\x00\x01".to_vec();
         expected.extend_from_slice(&[0, 0, 0, 0]); // kind Announce, u32 LE
         expected.extend_from_slice(&[8, 7, 6, 5, 4, 3, 2, 1]); // instance u64 LE
-        expected.extend_from_slice(&[1, 0]); // protocol u16 LE
+        expected.extend_from_slice(&PROTOCOL_VERSION.to_le_bytes()); // u16 LE
         for s in ["ab12", "desk", "linux"] {
             expected.extend_from_slice(&(s.len() as u64).to_le_bytes());
             expected.extend_from_slice(s.as_bytes());

@@ -243,6 +243,13 @@ impl<W: Write> FrameWriter<W> {
         Ok(())
     }
 
+    /// Flushes and gives access to the stream underneath (for tests that must
+    /// write bytes no well-behaved peer would).
+    pub fn raw(&mut self) -> Result<&mut W, WireError> {
+        self.flush()?;
+        Ok(self.inner.get_mut())
+    }
+
     fn write_header(&mut self, kind: u8, len: u32) -> io::Result<()> {
         let mut header = [kind, 0, 0, 0, 0];
         header[1..].copy_from_slice(&len.to_be_bytes());

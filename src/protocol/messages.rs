@@ -57,6 +57,8 @@ pub struct Offer {
     pub sender: DeviceInfo,
     /// Files, folders and texts, parents before children.
     pub entries: Vec<Entry>,
+    /// The receiver's PIN, when the sender was given one.
+    pub pin: Option<String>,
 }
 
 /// One file the receiver wants, and from which byte.
@@ -139,6 +141,14 @@ pub enum Message {
     },
     /// Either side: stop now.
     Cancel(CancelReason),
+    /// Receiver → sender: this receiver needs a PIN; the offer is refused.
+    NeedPin {
+        /// True if the offer carried a PIN and it was wrong.
+        wrong: bool,
+        /// Seconds before another attempt from this address is considered
+        /// (0 unless too many wrong PINs arrived).
+        retry_after_secs: u32,
+    },
     /// Either side: "still here". Sent after a few idle seconds so a dead peer
     /// is noticed by its silence; carries nothing and needs no answer.
     Ping,
@@ -200,6 +210,9 @@ impl Offer {
     /// Checks every structural limit; names are judged later by `transfer::paths`.
     pub fn check_limits(&self) -> Result<(), LimitError> {
         self.sender.check_limits()?;
+        if let Some(pin) = self.pin.as_ref().filter(|pin| pin.len() > MAX_REASON_BYTES) {
+            return Err(LimitError::ReasonTooLong(pin.len()));
+        }
         if self.entries.len() > MAX_OFFER_ENTRIES {
             return Err(LimitError::TooManyEntries(self.entries.len()));
         }
@@ -281,6 +294,7 @@ mod tests {
             transfer_id: 1,
             sender: device(),
             entries,
+            pin: None,
         }
     }
 
@@ -325,6 +339,10 @@ mod tests {
             },
             Message::Cancel(CancelReason::User),
             Message::Ping,
+            Message::NeedPin {
+                wrong: true,
+                retry_after_secs: 30,
+            },
             Message::Hello(Hello {
                 device: device(),
                 heard: vec!["cd".into()],

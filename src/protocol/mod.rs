@@ -21,7 +21,8 @@ pub use messages::{
 pub const MAGIC: [u8; 6] = *b"FERRY\0";
 
 /// The protocol version this build speaks. Peers must match exactly.
-pub const PROTOCOL_VERSION: u16 = 1;
+/// Version 2: everything after the greeting runs inside TLS 1.3.
+pub const PROTOCOL_VERSION: u16 = 2;
 
 /// The default TCP port for transfers.
 pub const DEFAULT_TCP_PORT: u16 = 47_813;

@@ -20,13 +20,13 @@ use super::paths;
 use super::progress::{Meter, human_bytes};
 use super::pump::{self, Pump};
 use super::resume::{self, FilePlan, Plan};
-use super::transport::{Closer, Link};
+use super::transport::{Closer, Link, LinkError};
 use super::{Direction, Outcome, Party, TransferId};
-use crate::engine::{Control, Decision, Event, OfferSummary, Shared};
-use crate::protocol::frame::{read_greeting, write_greeting};
+use crate::engine::{Control, Decision, Event, OfferSummary, Shared, TrustVerdict};
+use crate::identity::short_code;
 use crate::protocol::{
-    CancelReason, EntryKind, FileVerdict, Frame, FrameReader, FrameWriter, HANDSHAKE_TIMEOUT,
-    Hello, IDLE_TIMEOUT, Message, Offer, PING_INTERVAL, WantedFile, WireError,
+    CancelReason, EntryKind, FileVerdict, Frame, FrameReader, FrameWriter, Hello, IDLE_TIMEOUT,
+    Message, Offer, PING_INTERVAL, WantedFile, WireError,
 };
 
 type Writer = FrameWriter<Box<dyn Write + Send>>;
@@ -37,25 +37,18 @@ pub fn serve(stream: TcpStream, shared: Shared) {
         Ok(peer) => peer,
         Err(_) => return,
     };
-    let mut link = match Link::plain(stream) {
+    let link = match Link::accept(stream, &shared.identity) {
         Ok(link) => link,
-        Err(e) => return tracing::debug!(%peer, "connection setup failed: {e}"),
-    };
-    let Ok(closer) = link.closer() else { return };
-    let _ = link.set_read_timeout(Some(HANDSHAKE_TIMEOUT));
-    if write_greeting(&mut link.writer).is_err() {
-        return;
-    }
-    match read_greeting(&mut link.reader) {
-        Ok(()) => {}
-        Err(e @ WireError::VersionMismatch { .. }) => {
+        Err(LinkError::Greeting(e @ WireError::VersionMismatch { .. })) => {
             shared.sink.emit(Event::Problem(format!(
                 "A device at {peer} could not connect: {e}."
             )));
             return;
         }
-        Err(e) => return tracing::debug!(%peer, "not a Ferry greeting: {e}"),
-    }
+        Err(e) => return tracing::debug!(%peer, "connection setup failed: {e}"),
+    };
+    let Ok(closer) = link.closer() else { return };
+    let peer_id = link.peer_id.clone();
     let mut reader = FrameReader::new(link.reader);
     let mut writer: Writer = FrameWriter::new(link.writer);
     let first = match reader.read_message() {
@@ -71,6 +64,14 @@ pub fn serve(stream: TcpStream, shared: Shared) {
         }
     };
     match first {
+        Message::Hello(hello) if hello.device.device_id != peer_id => {
+            shared.sink.emit(Event::Problem(identity_mismatch(
+                peer,
+                &hello.device.alias,
+                &hello.device.device_id,
+                &peer_id,
+            )));
+        }
         Message::Hello(_) => {
             let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
             let _ = writer.send_now(&Message::Hello(Hello {
@@ -78,6 +79,13 @@ pub fn serve(stream: TcpStream, shared: Shared) {
                 heard,
             }));
         }
+        Message::Offer(offer) if offer.sender.device_id != peer_id => {
+            let problem =
+                identity_mismatch(peer, &offer.sender.alias, &offer.sender.device_id, &peer_id);
+            let _ = writer.send_now(&Message::Decline("identity mismatch".into()));
+            shared.sink.emit(Event::Problem(problem));
+        }
+        Message::Offer(offer) if !pin_ok(&shared, peer, &offer, &mut writer) => {}
         Message::Offer(offer) => {
             let _ = closer.set_read_timeout(Some(IDLE_TIMEOUT));
             let id = TransferId::fresh();
@@ -104,6 +112,72 @@ pub fn serve(stream: TcpStream, shared: Shared) {
         }
     }
     closer.close();
+}
+
+fn identity_mismatch(peer: SocketAddr, alias: &str, announced: &str, proved: &str) -> String {
+    format!(
+        "Refused a connection from {alias:?} ({peer}): identity mismatch. It announced the device id {} \
+         but proved the key {}.",
+        short_code(announced),
+        short_code(proved)
+    )
+}
+
+/// Most wrong PINs one address may try within [`PIN_WINDOW`].
+pub const MAX_WRONG_PINS: u32 = 5;
+/// The window over which wrong PINs are counted, and the lock-out after too many.
+pub const PIN_WINDOW: Duration = Duration::from_secs(60);
+
+/// Checks the offer's PIN against ours, with a per-address limit on wrong
+/// guesses. Answers the sender itself when the PIN does not pass.
+fn pin_ok(shared: &Shared, peer: SocketAddr, offer: &Offer, writer: &mut Writer) -> bool {
+    let Some(expected) = shared.receive_settings().pin.filter(|p| !p.is_empty()) else {
+        return true;
+    };
+    let Ok(mut failures) = shared.pin_failures.lock() else {
+        return false;
+    };
+    let now = Instant::now();
+    let entry = failures.entry(peer.ip()).or_insert((0, now));
+    if now.duration_since(entry.1) > PIN_WINDOW {
+        *entry = (0, now);
+    }
+    if entry.0 >= MAX_WRONG_PINS {
+        let retry = PIN_WINDOW
+            .saturating_sub(now.duration_since(entry.1))
+            .as_secs()
+            .max(1) as u32;
+        drop(failures);
+        let _ = writer.send_now(&Message::NeedPin {
+            wrong: true,
+            retry_after_secs: retry,
+        });
+        return false;
+    }
+    match &offer.pin {
+        Some(given) if given == &expected => {
+            failures.remove(&peer.ip());
+            true
+        }
+        given => {
+            let wrong = given.is_some();
+            if wrong {
+                entry.0 += 1;
+            }
+            drop(failures);
+            if wrong {
+                shared.sink.emit(Event::Problem(format!(
+                    "{:?} ({peer}) sent a wrong PIN.",
+                    offer.sender.alias
+                )));
+            }
+            let _ = writer.send_now(&Message::NeedPin {
+                wrong,
+                retry_after_secs: 0,
+            });
+            false
+        }
+    }
 }
 
 /// Free bytes at `dir` or its nearest existing ancestor.
@@ -211,8 +285,22 @@ impl Receiving<'_> {
     fn run(&mut self, safe_paths: &[Option<PathBuf>]) -> Outcome {
         let settings = self.shared.receive_settings();
         let summary = OfferSummary::of(&self.offer.entries, free_space(&settings.download_dir));
-        let decision = if settings.accept.auto_accepts(&self.offer.sender.device_id) {
+        let verdict = settings
+            .accept
+            .judge(&self.offer.sender.device_id, &self.offer.sender.alias);
+        let decision = if verdict == TrustVerdict::Accept {
             Decision::AcceptAll
+        } else if let TrustVerdict::Impostor { pinned } = verdict {
+            let _ = self
+                .writer
+                .send_now(&Message::Decline("identity changed".into()));
+            return Outcome::Failed(format!(
+                "Refused {}: it uses the name of a trusted device, but its key {} is not the trusted key {}. \
+                 If that device was really reinstalled, remove the old trust rule and trust it again.",
+                self.sender_name(),
+                short_code(&self.offer.sender.device_id),
+                short_code(&pinned)
+            ));
         } else {
             self.shared.sink.emit(Event::Incoming {
                 id: self.id,

@@ -11,6 +11,7 @@ pub mod progress;
 pub mod pump;
 pub mod resume;
 pub mod source;
+pub mod tls;
 pub mod transport;
 
 use std::fmt;

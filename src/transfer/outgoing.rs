@@ -17,10 +17,10 @@ use sha2::{Digest, Sha256};
 use super::progress::Meter;
 use super::pump::{self, Pump};
 use super::source::{self, SourceEntry};
-use super::transport::Link;
+use super::transport::{Link, LinkError};
 use super::{Direction, Outcome, Party, TransferId};
 use crate::engine::{Control, Event, OfferSummary, Shared};
-use crate::protocol::frame::{read_greeting, write_greeting};
+use crate::identity::short_code;
 use crate::protocol::limits::DATA_CHUNK;
 use crate::protocol::{
     CancelReason, FileVerdict, Frame, FrameReader, FrameWriter, IDLE_TIMEOUT, Message, Offer,
@@ -147,31 +147,48 @@ fn run(
         },
         What::Text(text) => vec![source::text_entry(text)],
     };
+    let pin = shared
+        .sender_pins
+        .lock()
+        .ok()
+        .and_then(|pins| pins.get(&to).cloned());
     let offer = Offer {
         transfer_id: random_u64(),
         sender: shared.device(),
         entries: entries.iter().map(|e| e.entry.clone()).collect(),
+        pin,
     };
     if let Err(e) = offer.check_limits() {
         return Outcome::Failed(format!("Cannot send: {e}."));
     }
-    let mut link = match Link::connect(to) {
+    let link = match Link::connect(to, &shared.identity) {
         Ok(link) => link,
-        Err(e) => return Outcome::Failed(describe_connect_error(to, &e)),
+        Err(LinkError::Connect(e)) => return Outcome::Failed(describe_connect_error(to, &e)),
+        Err(LinkError::Greeting(e)) => return Outcome::Failed(describe_wire_error(to, &e)),
+        Err(e @ LinkError::Tls(_)) => {
+            return Outcome::Failed(format!("Connection to {to} failed: {e}."));
+        }
     };
+    if let Some(expected) = shared
+        .sink
+        .expected_device(to)
+        .filter(|id| *id != link.peer_id)
+    {
+        return Outcome::Failed(format!(
+            "Identity mismatch: the device at {to} proved the key {} but {} was announced there. \
+             Nothing was sent.",
+            short_code(&link.peer_id),
+            short_code(&expected)
+        ));
+    }
     let closer = match link.closer() {
         Ok(closer) => closer,
         Err(e) => return Outcome::Failed(format!("Connection to {to} failed: {e}.")),
     };
-    if let Err(e) = link.set_read_timeout(Some(IDLE_TIMEOUT)) {
+    if let Err(e) = closer.set_read_timeout(Some(IDLE_TIMEOUT)) {
         return Outcome::Failed(format!("Connection to {to} failed: {e}."));
     }
-    if let Err(e) = write_greeting(&mut link.writer) {
-        return Outcome::Failed(describe_wire_error(to, &WireError::Io(e)));
-    }
-    if let Err(e) = read_greeting(&mut link.reader) {
-        return Outcome::Failed(describe_wire_error(to, &e));
-    }
+    let peer_id = link.peer_id.clone();
     let mut writer = FrameWriter::new(link.writer);
     if let Err(e) = writer.send_now(&Message::Offer(offer.clone())) {
         return Outcome::Failed(describe_wire_error(to, &e));
@@ -186,6 +203,7 @@ fn run(
     shared.sink.emit(Event::Offered {
         id,
         to,
+        peer_id,
         offer: OfferSummary::of(&offer.entries, None),
     });
     let mut sending = Sending {
@@ -330,6 +348,16 @@ impl Sending<'_> {
                 recv(self.pump.frames) -> frame => match frame {
                     Ok(Ok(Frame::Message(Message::Accept(wanted)))) => return Ok(wanted),
                     Ok(Ok(Frame::Message(Message::Decline(reason)))) => return Err(Outcome::Declined(reason)),
+                    Ok(Ok(Frame::Message(Message::NeedPin { wrong, retry_after_secs }))) => {
+                        self.shared.sink.emit(Event::PinRequired { id: self.id, to: self.to, wrong });
+                        return Err(Outcome::Failed(if retry_after_secs > 0 {
+                            format!("Too many wrong PINs: the receiver refuses this device for {retry_after_secs} s.")
+                        } else if wrong {
+                            "The PIN was wrong.".to_string()
+                        } else {
+                            "The receiver requires a PIN.".to_string()
+                        }));
+                    }
                     Ok(Ok(Frame::Message(Message::Cancel(CancelReason::User)))) => {
                         return Err(Outcome::Cancelled { by: Party::Remote });
                     }
@@ -426,9 +454,14 @@ impl Sending<'_> {
         }
     }
 
+    /// Waits for the receiver's verdicts and summary. A cancel now races the
+    /// receiver finishing the bytes it already has: the Cancel is sent, and
+    /// whichever the receiver saw first decides, so both sides report the same.
     fn await_summary(&mut self) -> Result<(), Stop> {
+        let mut cancel_sent = false;
         loop {
             match self.pump.frames.recv_timeout(Duration::from_secs(1)) {
+                Ok(Err(_)) if cancel_sent => return Err(Stop::Cancelled(Party::Local)),
                 Ok(frame) => {
                     if self.handle_peer(frame)? {
                         return Ok(());
@@ -439,8 +472,12 @@ impl Sending<'_> {
                     return Err(Stop::Failed("The connection reader stopped.".into()));
                 }
             }
-            if let Ok(Control::Cancel) = self.control.try_recv() {
-                return Err(Stop::Cancelled(Party::Local));
+            if !cancel_sent && matches!(self.control.try_recv(), Ok(Control::Cancel)) {
+                let cancel = Message::Cancel(CancelReason::User);
+                self.writer
+                    .send_now(&cancel)
+                    .map_err(|e| self.wire_stop(&e))?;
+                cancel_sent = true;
             }
         }
     }
@@ -593,6 +630,7 @@ pub fn frame_name(frame: &Frame) -> &'static str {
             Message::Summary { .. } => "summary",
             Message::Cancel(_) => "cancel",
             Message::Ping => "ping",
+            Message::NeedPin { .. } => "PIN request",
         },
     }
 }

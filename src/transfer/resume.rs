@@ -394,6 +394,7 @@ mod tests {
             transfer_id: 1,
             sender,
             entries,
+            pin: None,
         }
     }
 

@@ -1,56 +1,130 @@
-//! The byte pipe under a transfer, split into a read half and a write half so
-//! one thread can stream while another listens for the peer's answers (a
-//! cancel must be heard mid-file). Plain TCP today; an encrypted transport
-//! only has to produce the same [`Link`]. No protocol logic lives here.
+//! The connection under a transfer or a hello: TCP, the plain-text greeting
+//! (so a version mismatch is always readable), then TLS 1.3 with both devices
+//! presenting their certificates. The result is a [`Link`] in two halves, so
+//! one thread can stream while another listens for the peer (a cancel must be
+//! heard mid-file), plus the peer's proven device id. No protocol flow here.
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::time::Duration;
 
+use rustls::{ClientConnection, Connection, ServerConnection};
+
+use super::tls;
+use crate::identity::{Identity, fingerprint_of};
+use crate::protocol::frame::{read_greeting, write_greeting};
+use crate::protocol::{HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, WireError};
+
 /// How long connecting to a peer may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// An established connection to a peer, in two halves.
+/// Why a connection could not be set up.
+#[derive(Debug, thiserror::Error)]
+pub enum LinkError {
+    /// TCP connect failed.
+    #[error("{0}")]
+    Connect(io::Error),
+    /// The greeting failed (not Ferry, other version, closed).
+    #[error(transparent)]
+    Greeting(#[from] WireError),
+    /// The TLS handshake failed.
+    #[error("the secure connection could not be set up: {0}")]
+    Tls(String),
+}
+
+/// An established, encrypted connection to a peer, in two halves.
 pub struct Link {
-    /// Bytes from the peer.
+    /// Plaintext from the peer.
     pub reader: Box<dyn Read + Send>,
-    /// Bytes to the peer.
+    /// Plaintext to the peer.
     pub writer: Box<dyn Write + Send>,
     /// The peer's address.
     pub peer: SocketAddr,
+    /// The device id the peer proved in the handshake (its certificate's SHA-256).
+    pub peer_id: String,
     closer: TcpStream,
 }
 
+fn configure(stream: &TcpStream) -> io::Result<()> {
+    // Control frames are small and latency-bound; data frames are large anyway.
+    stream.set_nodelay(true)?;
+    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+    // A peer that stops reading must not block a writer forever.
+    stream.set_write_timeout(Some(IDLE_TIMEOUT))
+}
+
+fn greet(stream: &mut TcpStream) -> Result<(), WireError> {
+    write_greeting(stream)?;
+    read_greeting(stream)
+}
+
+fn handshake(
+    mut conn: Connection,
+    mut stream: TcpStream,
+    peer: SocketAddr,
+) -> Result<Link, LinkError> {
+    let tls_err = |e: io::Error| LinkError::Tls(e.to_string());
+    while conn.is_handshaking() {
+        conn.complete_io(&mut stream).map_err(tls_err)?;
+    }
+    let peer_cert = conn
+        .peer_certificates()
+        .and_then(|certs| certs.first())
+        .ok_or_else(|| LinkError::Tls("the peer presented no certificate".into()))?;
+    let peer_id = fingerprint_of(peer_cert);
+    let closer = stream.try_clone().map_err(tls_err)?;
+    let (reader, writer) = tls::split(conn, stream).map_err(tls_err)?;
+    Ok(Link {
+        reader: Box::new(reader),
+        writer: Box::new(writer),
+        peer,
+        peer_id,
+        closer,
+    })
+}
+
 impl Link {
-    /// Wraps a plain TCP stream.
-    pub fn plain(stream: TcpStream) -> io::Result<Link> {
-        // Control frames are small and latency-bound; data frames are large anyway.
-        stream.set_nodelay(true)?;
-        // A peer that stops reading must not block a writer forever.
-        stream.set_write_timeout(Some(crate::protocol::IDLE_TIMEOUT))?;
-        let peer = stream.peer_addr()?;
-        Ok(Link {
-            reader: Box::new(stream.try_clone()?),
-            closer: stream.try_clone()?,
-            writer: Box::new(stream),
-            peer,
-        })
+    /// Connects to `addr`: TCP, greeting, TLS as client presenting `identity`.
+    pub fn connect(addr: SocketAddr, identity: &Identity) -> Result<Link, LinkError> {
+        Link::connect_within(addr, identity, CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT)
     }
 
-    /// Connects to `addr` over plain TCP.
-    pub fn connect(addr: SocketAddr) -> io::Result<Link> {
-        Link::plain(TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT)?)
+    /// Like [`Link::connect`] with other time limits: one for the TCP
+    /// connect, one for each read of the greeting and handshake (a probe of a
+    /// peer added by address gives up much sooner than a transfer).
+    pub fn connect_within(
+        addr: SocketAddr,
+        identity: &Identity,
+        connect_timeout: Duration,
+        handshake_timeout: Duration,
+    ) -> Result<Link, LinkError> {
+        let mut stream =
+            TcpStream::connect_timeout(&addr, connect_timeout).map_err(LinkError::Connect)?;
+        configure(&stream).map_err(LinkError::Connect)?;
+        stream
+            .set_read_timeout(Some(handshake_timeout))
+            .map_err(LinkError::Connect)?;
+        greet(&mut stream)?;
+        let conn = ClientConnection::new(identity.client_config(), Identity::server_name())
+            .map_err(|e| LinkError::Tls(e.to_string()))?;
+        handshake(conn.into(), stream, addr)
+    }
+
+    /// Serves an accepted TCP stream: greeting, TLS as server requiring the
+    /// client's certificate.
+    pub fn accept(mut stream: TcpStream, identity: &Identity) -> Result<Link, LinkError> {
+        let peer = stream.peer_addr().map_err(LinkError::Connect)?;
+        configure(&stream).map_err(LinkError::Connect)?;
+        greet(&mut stream)?;
+        let conn = ServerConnection::new(identity.server_config())
+            .map_err(|e| LinkError::Tls(e.to_string()))?;
+        handshake(conn.into(), stream, peer)
     }
 
     /// Returns a handle that can tear the connection down from any thread,
     /// which also wakes a reader blocked on it.
     pub fn closer(&self) -> io::Result<Closer> {
         Ok(Closer(self.closer.try_clone()?))
-    }
-
-    /// Sets how long a read may wait for the peer before failing.
-    pub fn set_read_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
-        self.closer.set_read_timeout(timeout)
     }
 }
 

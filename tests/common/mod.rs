@@ -12,6 +12,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ferry::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
+use ferry::identity::Identity;
 use ferry::protocol::DeviceInfo;
 use sha2::{Digest, Sha256};
 
@@ -42,12 +43,43 @@ impl Node {
     }
 
     pub fn with_dir(name: &str, accept: AcceptPolicy, dir: tempfile::TempDir) -> Node {
+        Node::with_identity(
+            name,
+            accept,
+            None,
+            dir,
+            Identity::ephemeral().expect("identity"),
+        )
+    }
+
+    /// A receiver that requires `pin`.
+    pub fn with_pin(name: &str, pin: &str) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let identity = Identity::ephemeral().expect("identity");
+        Node::with_identity(
+            name,
+            AcceptPolicy::Everyone,
+            Some(pin.to_string()),
+            dir,
+            identity,
+        )
+    }
+
+    pub fn with_identity(
+        name: &str,
+        accept: AcceptPolicy,
+        pin: Option<String>,
+        dir: tempfile::TempDir,
+        identity: Identity,
+    ) -> Node {
         let config = EngineConfig {
             device: device(name),
+            identity: Arc::new(identity),
             listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
             receive: ReceiveSettings {
                 download_dir: dir.path().to_path_buf(),
                 accept,
+                pin,
             },
             discovery: None,
         };
@@ -61,13 +93,20 @@ impl Node {
 
     /// A send-only engine.
     pub fn sender(name: &str) -> Node {
+        Node::sender_as(name, Arc::new(Identity::ephemeral().expect("identity")))
+    }
+
+    /// A send-only engine with a given identity (the same device again).
+    pub fn sender_as(name: &str, identity: Arc<Identity>) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = EngineConfig {
             device: device(name),
+            identity,
             listen: None,
             receive: ReceiveSettings {
                 download_dir: dir.path().to_path_buf(),
                 accept: AcceptPolicy::Ask,
+                pin: None,
             },
             discovery: None,
         };

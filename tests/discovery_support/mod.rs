@@ -5,7 +5,6 @@
 #![allow(dead_code)]
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, RandomState};
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::path::Path;
 use std::process::Command;
@@ -14,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use ferry::discovery::{DiscoveryConfig, Peer};
 use ferry::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
+use ferry::identity::Identity;
 use ferry::protocol::DeviceInfo;
 
 /// A UDP port number for one test's beacons. The guard keeps 127.0.0.1:port
@@ -36,13 +36,6 @@ pub fn udp_port() -> UdpPort {
     }
 }
 
-/// A random 32-hex-digit device id.
-pub fn device_id() -> String {
-    let a = RandomState::new().hash_one(Instant::now());
-    let b = RandomState::new().hash_one(std::process::id());
-    format!("{a:016x}{b:016x}")
-}
-
 /// An engine on loopback: listening on 127.0.0.1 (port 0) when `listen`,
 /// accepting everything into `dir`, discovery confined to `lo` on `udp_port`.
 pub fn engine(alias: &str, udp_port: u16, dir: &Path, listen: bool) -> Engine {
@@ -55,18 +48,21 @@ pub fn engine_with(alias: &str, discovery: DiscoveryConfig, dir: &Path, listen: 
         !discovery.interfaces.is_empty(),
         "tests outside netlab must confine discovery to lo"
     );
+    let identity = Arc::new(Identity::ephemeral().expect("an identity"));
     Engine::start(
         EngineConfig {
             device: DeviceInfo {
-                device_id: device_id(),
+                device_id: identity.device_id().to_string(),
                 alias: alias.into(),
                 os: "linux".into(),
                 port: 0,
             },
+            identity,
             listen: listen.then(|| SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
             receive: ReceiveSettings {
                 download_dir: dir.to_path_buf(),
                 accept: AcceptPolicy::Everyone,
+                pin: None,
             },
             discovery: Some(discovery),
         },
