@@ -12,14 +12,14 @@ use std::sync::Arc;
 use clap::Args;
 use crossbeam_channel::{bounded, select};
 
-use super::{EXIT_CANCELLED, EXIT_DECLINED, EXIT_FAILED, EXIT_OK, NetOptions, terminal};
+use super::{EXIT_FAILED, EXIT_OK, NetOptions, terminal};
 use crate::engine::{
     AcceptPolicy, Command, Decision, Engine, EngineConfig, Event, OfferSummary, ReceiveSettings,
 };
 use crate::identity::{pairing_code, short_code};
 use crate::protocol::{DeviceInfo, EntryKind};
+use crate::transfer::Direction;
 use crate::transfer::progress::human_bytes;
-use crate::transfer::{Direction, Outcome};
 
 /// Arguments of `ferry receive`.
 #[derive(Debug, Args)]
@@ -227,18 +227,7 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
                 if let Some(bar) = bar.take() {
                     bar.finish_and_clear();
                 }
-                let sentence = outcome.describe(Direction::Incoming);
-                let code = match outcome {
-                    Outcome::Completed { .. } => EXIT_OK,
-                    Outcome::Declined(_) => EXIT_DECLINED,
-                    Outcome::Cancelled { .. } => EXIT_CANCELLED,
-                    Outcome::Failed(_) => EXIT_FAILED,
-                };
-                if code == EXIT_OK {
-                    println!("Received: {sentence}")
-                } else {
-                    eprintln!("ferry: {sentence}")
-                }
+                let code = terminal::report_outcome(&outcome, Direction::Incoming);
                 if args.once {
                     return Ok(code);
                 }

@@ -12,13 +12,13 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, anyhow, bail};
 use clap::Args;
 
-use super::{EXIT_CANCELLED, EXIT_DECLINED, EXIT_FAILED, EXIT_OK, NetOptions, terminal};
+use super::{EXIT_OK, NetOptions, terminal};
 use crate::config;
 use crate::discovery::{self, Peer};
 use crate::engine::{AcceptPolicy, Command, Engine, EngineConfig, Event, ReceiveSettings};
 use crate::identity::{Identity, short_code};
 use crate::protocol::{DEFAULT_TCP_PORT, DeviceInfo};
-use crate::transfer::{Direction, Outcome, TransferId};
+use crate::transfer::{Direction, TransferId};
 
 /// Longest wait for a device name to show up.
 pub const NAME_WAIT: Duration = Duration::from_secs(2);
@@ -291,19 +291,7 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
                 if let Some(bar) = bar.take() {
                     bar.finish_and_clear();
                 }
-                let sentence = outcome.describe(Direction::Outgoing);
-                let code = match outcome {
-                    Outcome::Completed { .. } => EXIT_OK,
-                    Outcome::Declined(_) => EXIT_DECLINED,
-                    Outcome::Cancelled { .. } => EXIT_CANCELLED,
-                    Outcome::Failed(_) => EXIT_FAILED,
-                };
-                if code == EXIT_OK {
-                    println!("Sent: {sentence}");
-                } else {
-                    eprintln!("ferry: {sentence}");
-                    exit = exit.max(code);
-                }
+                exit = exit.max(terminal::report_outcome(&outcome, Direction::Outgoing));
             }
             _ => {}
         }
