@@ -50,18 +50,17 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
 /// Deserialises exactly one value that must span all of `bytes`. Allocation is
 /// bounded by the control frame limit whatever lengths the bytes claim.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, used) = bincode::serde::decode_from_slice(bytes, wire_config())
-        .map_err(|e| CodecError::Decode(e.to_string()))?;
-    if used != bytes.len() {
-        return Err(CodecError::TrailingBytes(bytes.len() - used));
-    }
-    Ok(value)
+    decode_within::<DECODE_LIMIT, T>(bytes)
 }
 
 /// Like [`decode`], for a UDP datagram (a beacon): allocation is bounded by
 /// [`MAX_BEACON_BYTES`] instead of the control frame limit.
 pub fn decode_datagram<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, used) = bincode::serde::decode_from_slice(bytes, limited::<MAX_BEACON_BYTES>())
+    decode_within::<MAX_BEACON_BYTES, T>(bytes)
+}
+
+fn decode_within<const N: usize, T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (value, used) = bincode::serde::decode_from_slice(bytes, limited::<N>())
         .map_err(|e| CodecError::Decode(e.to_string()))?;
     if used != bytes.len() {
         return Err(CodecError::TrailingBytes(bytes.len() - used));
