@@ -9,9 +9,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpListener};
-use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use clap::Args;
 
@@ -19,7 +17,7 @@ use super::{EXIT_FAILED, EXIT_OK, NetOptions};
 use crate::discovery::interfaces::{self, Selection};
 use crate::discovery::probe::{self, ProbeError};
 use crate::discovery::{HeardBeacon, Report, Via};
-use crate::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
+use crate::engine::Event;
 use crate::identity::Identity;
 use crate::protocol::WireError;
 use crate::protocol::{BeaconKind, Hello, PROTOCOL_VERSION};
@@ -117,21 +115,9 @@ pub fn run(args: DoctorArgs, net: &NetOptions) -> anyhow::Result<i32> {
         heard: Vec::new(),
     };
     check_tcp_port(&mut f, settings.port, &identity, &hello);
-    let engine = Engine::start(
-        EngineConfig {
-            device: device.clone(),
-            identity: identity.clone(),
-            listen: None,
-            receive: ReceiveSettings {
-                download_dir: PathBuf::from("."),
-                accept: AcceptPolicy::Ask,
-                pin: None,
-            },
-            discovery: Some(config.clone()),
-        },
-        Arc::new(|| {}),
-    )?;
-    let wait = Duration::try_from_secs_f64(args.wait.max(0.0)).unwrap_or(Duration::ZERO);
+    let engine =
+        super::send::send_only_engine(identity.clone(), device.clone(), Some(config.clone()))?;
+    let wait = super::seconds(args.wait);
     let deadline = Instant::now() + wait;
     let mut messages = Vec::new();
     while let Ok(event) = engine.events().recv_deadline(deadline) {

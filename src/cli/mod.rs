@@ -107,6 +107,11 @@ pub fn discovery_config(
     })
 }
 
+/// A `--wait SECS` value as a duration (negative or absurd values: none).
+pub fn seconds(secs: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or_default()
+}
+
 /// The headless commands.
 #[derive(Debug, Subcommand)]
 pub enum Commands {

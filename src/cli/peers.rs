@@ -4,8 +4,6 @@
 //! it but never list it.
 
 use std::collections::HashSet;
-use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use clap::Args;
@@ -13,7 +11,7 @@ use serde::Serialize;
 
 use super::{EXIT_FAILED, EXIT_OK, NetOptions};
 use crate::discovery::{Peer, PeerSource};
-use crate::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
+use crate::engine::Event;
 
 /// Arguments of `ferry peers`.
 #[derive(Debug, Args)]
@@ -103,22 +101,8 @@ pub fn ago(then: SystemTime, now: SystemTime) -> String {
 pub fn run(args: PeersArgs, net: &NetOptions) -> anyhow::Result<i32> {
     let (settings, identity, device) = super::send::local_device()?;
     let discovery = super::discovery_config(net, &settings, &args.peers)?;
-    let engine = Engine::start(
-        EngineConfig {
-            device,
-            identity,
-            listen: None,
-            receive: ReceiveSettings {
-                download_dir: PathBuf::from("."),
-                accept: AcceptPolicy::Ask,
-                pin: None,
-            },
-            discovery: Some(discovery),
-        },
-        Arc::new(|| {}),
-    )?;
-    let wait = Duration::try_from_secs_f64(args.wait.max(0.0)).unwrap_or(Duration::ZERO);
-    let deadline = Instant::now() + wait;
+    let engine = super::send::send_only_engine(identity, device, Some(discovery))?;
+    let deadline = Instant::now() + super::seconds(args.wait);
     let mut live: HashSet<String> = HashSet::new();
     loop {
         if args.expect.is_some_and(|n| live.len() >= n) {

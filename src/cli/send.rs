@@ -14,7 +14,7 @@ use clap::Args;
 
 use super::{EXIT_OK, NetOptions, terminal};
 use crate::config;
-use crate::discovery::{self, Peer};
+use crate::discovery::{self, DiscoveryConfig, Peer};
 use crate::engine::{AcceptPolicy, Command, Engine, EngineConfig, Event, ReceiveSettings};
 use crate::identity::{Identity, short_code};
 use crate::protocol::{DEFAULT_TCP_PORT, DeviceInfo};
@@ -176,16 +176,14 @@ pub fn local_device() -> anyhow::Result<(config::Settings, Arc<Identity>, Device
     Ok((settings, identity, device))
 }
 
-/// Runs `ferry send`.
-pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
-    let direct = direct_address(&args.to).transpose()?;
-    let (settings, identity, device) = local_device()?;
-    // Only a bare name needs discovery; an address never beacons.
-    let discovery = match direct {
-        Some(_) => None,
-        None => Some(super::discovery_config(net, &settings, &[])?),
-    };
-    let engine = Engine::start(
+/// An engine that accepts nothing: for sending, and with `discovery` for
+/// looking at the network (it queries, and is never listed by others).
+pub fn send_only_engine(
+    identity: Arc<Identity>,
+    device: DeviceInfo,
+    discovery: Option<DiscoveryConfig>,
+) -> anyhow::Result<Engine> {
+    Ok(Engine::start(
         EngineConfig {
             device,
             identity,
@@ -198,7 +196,19 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
             discovery,
         },
         Arc::new(|| {}),
-    )?;
+    )?)
+}
+
+/// Runs `ferry send`.
+pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
+    let direct = direct_address(&args.to).transpose()?;
+    let (settings, identity, device) = local_device()?;
+    // Only a bare name needs discovery; an address never beacons.
+    let discovery = match direct {
+        Some(_) => None,
+        None => Some(super::discovery_config(net, &settings, &[])?),
+    };
+    let engine = send_only_engine(identity, device, discovery)?;
     let to = match direct {
         Some(addr) => addr,
         None => {

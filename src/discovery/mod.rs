@@ -250,22 +250,28 @@ pub fn find_by_name<'a>(peers: impl IntoIterator<Item = &'a Peer>, name: &str) -
         .collect()
 }
 
+/// A peer for unit tests.
+#[cfg(test)]
+pub(crate) fn test_peer(id: &str, alias: &str) -> Peer {
+    Peer {
+        device: DeviceInfo {
+            device_id: id.into(),
+            alias: alias.into(),
+            os: "linux".into(),
+            port: 1,
+        },
+        addrs: vec![SocketAddr::from(([127, 0, 0, 1], 1))],
+        last_seen: SystemTime::now(),
+        source: PeerSource::Beacon,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn peer(id: &str, alias: &str) -> Peer {
-        Peer {
-            device: DeviceInfo {
-                device_id: id.into(),
-                alias: alias.into(),
-                os: "linux".into(),
-                port: 1,
-            },
-            addrs: vec![SocketAddr::from(([127, 0, 0, 1], 1))],
-            last_seen: SystemTime::now(),
-            source: PeerSource::Beacon,
-        }
+        test_peer(id, alias)
     }
 
     #[test]

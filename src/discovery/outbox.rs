@@ -108,22 +108,9 @@ impl Outbox {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::discovery::PeerSource;
-    use crate::protocol::DeviceInfo;
-    use std::time::SystemTime;
 
     fn peer(id: &str, alias: &str) -> Peer {
-        Peer {
-            device: DeviceInfo {
-                device_id: id.into(),
-                alias: alias.into(),
-                os: "linux".into(),
-                port: 1,
-            },
-            addrs: Vec::new(),
-            last_seen: SystemTime::now(),
-            source: PeerSource::Beacon,
-        }
+        crate::discovery::test_peer(id, alias)
     }
 
     fn describe(event: &Event) -> String {
