@@ -208,7 +208,12 @@ impl Discovery {
                 None
             }
         };
-        let mut threads = Vec::new();
+        // Built first so that a failure below stops what already runs (Drop).
+        let mut discovery = Discovery {
+            control,
+            halt: halt.clone(),
+            threads: Vec::new(),
+        };
         let spawn_rx = |socket: UdpSocket, via: Via, slot: usize, name: &str| {
             let tx = incoming_tx.clone();
             let counters = counters.clone();
@@ -219,9 +224,13 @@ impl Discovery {
                 .spawn(move || receive_loop(socket, via, slot, tx, &counters, &halt, &stopping))
         };
         let rx_own = own.try_clone()?;
-        threads.push(spawn_rx(rx_own, Via::Direct, 0, "ferry-disc-rx-direct")?);
+        discovery
+            .threads
+            .push(spawn_rx(rx_own, Via::Direct, 0, "ferry-disc-rx-direct")?);
         if let Some(socket) = port_socket {
-            threads.push(spawn_rx(socket, Via::BeaconPort, 1, "ferry-disc-rx-port")?);
+            discovery
+                .threads
+                .push(spawn_rx(socket, Via::BeaconPort, 1, "ferry-disc-rx-port")?);
         }
         drop(incoming_tx);
         let (probe_tx, probe_rx) = bounded(MAX_MANUAL_PEERS * 2);
@@ -252,20 +261,16 @@ impl Discovery {
             burst_index: 0,
             next_beacon: now,
             next_sweep: now + SWEEP_EVERY,
-            halt: halt.clone(),
+            halt,
             shared,
             config,
         };
-        threads.push(
+        discovery.threads.push(
             thread::Builder::new()
                 .name("ferry-discovery".into())
                 .spawn(move || service.run())?,
         );
-        Ok(Discovery {
-            control,
-            halt,
-            threads,
-        })
+        Ok(discovery)
     }
 
     /// A handle for requests.
