@@ -13,6 +13,7 @@ use ferry::cli::{Cli, EXIT_FAILED};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let net = cli.net();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -21,7 +22,7 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Some(command) => ferry::cli::run(command, cli.interfaces),
+        Some(command) => ferry::cli::run(command, net),
         None => Err(anyhow::anyhow!(
             "the window is not available in this build yet"
         )),
