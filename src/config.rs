@@ -44,6 +44,8 @@ pub struct Settings {
     pub port: u16,
     /// Interfaces discovery uses; empty means every suitable one.
     pub interfaces: Vec<String>,
+    /// UDP port of discovery beacons (all devices must agree).
+    pub udp_port: u16,
     /// Devices whose offers are accepted without asking (pinned keys).
     pub trusted_devices: Vec<TrustedDevice>,
     /// PIN that senders must supply; empty or absent means none.
@@ -61,6 +63,7 @@ impl Default for Settings {
             download_dir: default_download_dir(),
             port: DEFAULT_TCP_PORT,
             interfaces: Vec::new(),
+            udp_port: crate::discovery::DEFAULT_UDP_PORT,
             trusted_devices: Vec::new(),
             pin: None,
             manual_peers: Vec::new(),

@@ -14,6 +14,7 @@ use std::thread::{self, JoinHandle};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use serde::{Deserialize, Serialize};
 
+use crate::discovery::{Controller, Discovery};
 use crate::identity::Identity;
 use crate::protocol::{DeviceInfo, Entry, EntryKind};
 use crate::transfer::progress::Progress;
@@ -159,13 +160,14 @@ pub enum Command {
     },
     /// Change where files go and who is auto-accepted.
     UpdateReceive(ReceiveSettings),
-    /// Change the name other devices see.
+    /// Change the name other devices see (beaconed at once when discovery runs).
     SetAlias(String),
-    /// Ask a device at `addr` who it is (a hello over TCP); it is reported as
-    /// [`Event::PeerSeen`] with [`PeerSource::Manual`](crate::discovery::PeerSource::Manual),
-    /// or as an [`Event::Problem`] when nothing answers.
+    /// Probe a device by address (a hello over TCP) and list it like a
+    /// discovered one ([`crate::discovery::PeerSource::Manual`]); it is
+    /// probed again every few seconds and expires when it stops answering.
+    /// Needs discovery on.
     AddPeer {
-        /// The device's transfer address (IP and TCP port).
+        /// The device's transfer address.
         addr: SocketAddr,
     },
     /// Remember the PIN to present when sending to `to` (asked by the receiver).
@@ -335,9 +337,16 @@ pub struct EventSink {
 impl EventSink {
     /// Delivers an event that must not be lost (waits for room).
     pub fn emit(&self, event: Event) {
-        // Remember which device answers at which address, so a send to that
-        // address can insist on that device's key.
-        match &event {
+        self.remember(&event);
+        if self.tx.send(event).is_ok() {
+            (self.waker)();
+        }
+    }
+
+    /// Remembers which device answers at which address, so a send to that
+    /// address can insist on that device's key.
+    fn remember(&self, event: &Event) {
+        match event {
             Event::PeerSeen(peer) => {
                 if let Ok(mut known) = self.known.write() {
                     for addr in &peer.addrs {
@@ -352,9 +361,6 @@ impl EventSink {
             }
             _ => {}
         }
-        if self.tx.send(event).is_ok() {
-            (self.waker)();
-        }
     }
 
     /// The device id last seen answering at `addr`, if any.
@@ -363,6 +369,19 @@ impl EventSink {
             .read()
             .ok()
             .and_then(|known| known.get(&addr).cloned())
+    }
+
+    /// Delivers an event if there is room now; otherwise hands it back, so
+    /// a producer that must never wait (discovery) can keep it and retry.
+    pub fn try_emit(&self, event: Event) -> Option<Event> {
+        self.remember(&event);
+        match self.tx.try_send(event) {
+            Ok(()) => {
+                (self.waker)();
+                None
+            }
+            Err(e) => Some(e.into_inner()),
+        }
     }
 
     /// Delivers an event that may be dropped when the UI lags (progress).
@@ -457,6 +476,9 @@ pub enum EngineError {
     /// A thread could not be started.
     #[error("cannot start a worker thread: {0}")]
     Thread(std::io::Error),
+    /// Discovery was asked for but could not open a UDP socket.
+    #[error("cannot start discovery: {0}")]
+    Discovery(std::io::Error),
 }
 
 /// A running engine. Dropping it shuts everything down.
@@ -466,6 +488,7 @@ pub struct Engine {
     local_addr: Option<SocketAddr>,
     shared: Shared,
     threads: Vec<JoinHandle<()>>,
+    discovery: Option<Discovery>,
 }
 
 impl Engine {
@@ -505,6 +528,15 @@ impl Engine {
         };
         let mut threads = Vec::new();
         let local_addr = listener.as_ref().map(|(_, addr)| *addr);
+        // A listening engine announces itself; a send-only one only looks.
+        let discovery = match config.discovery {
+            Some(discovery) => Some(
+                Discovery::start(discovery, shared.clone(), listener.is_some())
+                    .map_err(EngineError::Discovery)?,
+            ),
+            None => None,
+        };
+        let controller = discovery.as_ref().map(Discovery::controller);
         if let Some((listener, addr)) = listener {
             let shared = shared.clone();
             threads.push(
@@ -520,7 +552,7 @@ impl Engine {
             threads.push(
                 thread::Builder::new()
                     .name("ferry-engine".into())
-                    .spawn(move || command_loop(command_rx, shared, local_addr))
+                    .spawn(move || command_loop(command_rx, shared, local_addr, controller))
                     .map_err(EngineError::Thread)?,
             );
         }
@@ -530,6 +562,7 @@ impl Engine {
             local_addr,
             shared,
             threads,
+            discovery,
         })
     }
 
@@ -558,6 +591,16 @@ impl Engine {
         &self.shared
     }
 
+    /// A snapshot of discovery (interfaces, sockets, recent beacons, peers,
+    /// counters), or `None` when discovery is off. Waits up to a second:
+    /// for the CLI and tests, not for a UI thread (which has the events).
+    pub fn discovery_report(&self) -> Option<crate::discovery::Report> {
+        self.discovery
+            .as_ref()?
+            .controller()
+            .report(std::time::Duration::from_secs(1))
+    }
+
     /// Sends a command; errors only if the engine has stopped.
     pub fn send(&self, command: Command) -> bool {
         self.commands.send(command).is_ok()
@@ -573,6 +616,11 @@ impl Engine {
         for handle in self.threads.drain(..) {
             let _ = handle.join();
         }
+        // After the command loop: the stopping flag is set, so discovery
+        // says goodbye and its threads end.
+        if let Some(discovery) = self.discovery.take() {
+            discovery.stop();
+        }
     }
 }
 
@@ -582,7 +630,12 @@ impl Drop for Engine {
     }
 }
 
-fn command_loop(commands: Receiver<Command>, shared: Shared, local_addr: Option<SocketAddr>) {
+fn command_loop(
+    commands: Receiver<Command>,
+    shared: Shared,
+    local_addr: Option<SocketAddr>,
+    discovery: Option<Controller>,
+) {
     while let Ok(command) = commands.recv() {
         match command {
             Command::Send { id, to, paths } => {
@@ -602,8 +655,22 @@ fn command_loop(commands: Receiver<Command>, shared: Shared, local_addr: Option<
                 if let Ok(mut device) = shared.device.write() {
                     device.alias = alias;
                 }
+                if let Some(discovery) = &discovery {
+                    discovery.announce();
+                }
             }
-            Command::AddPeer { addr } => spawn_probe(shared.clone(), addr),
+            Command::AddPeer { addr } => match &discovery {
+                Some(discovery) => {
+                    if !discovery.add_peer(addr) {
+                        shared.sink.emit(Event::Problem(format!(
+                            "Cannot add {addr} now: discovery is busy or stopped."
+                        )));
+                    }
+                }
+                None => shared.sink.emit(Event::Problem(format!(
+                    "Cannot add {addr}: discovery is off in this engine."
+                ))),
+            },
             Command::ProvidePin { to, pin } => {
                 if let Ok(mut pins) = shared.sender_pins.lock() {
                     pins.insert(to, pin);
@@ -685,52 +752,5 @@ struct ActiveGuard(Arc<AtomicUsize>);
 impl Drop for ActiveGuard {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-/// Probes `addr` with a hello on its own thread and reports the answer.
-fn spawn_probe(shared: Shared, addr: SocketAddr) {
-    let sink = shared.sink.clone();
-    let spawned = thread::Builder::new()
-        .name("ferry-probe".into())
-        .spawn(move || match probe(&shared, addr) {
-            Ok(device) => shared.sink.emit(Event::PeerSeen(crate::discovery::Peer {
-                device,
-                addrs: vec![addr],
-                last_seen: std::time::SystemTime::now(),
-                source: crate::discovery::PeerSource::Manual,
-            })),
-            Err(reason) => shared.sink.emit(Event::Problem(reason)),
-        });
-    if let Err(e) = spawned {
-        sink.emit(Event::Problem(format!("Cannot start a probe thread: {e}")));
-    }
-}
-
-/// One hello exchange over TLS: who is at `addr`? The answer counts only if
-/// the device's hello names the key it proved in the handshake.
-fn probe(shared: &Shared, addr: SocketAddr) -> Result<crate::protocol::DeviceInfo, String> {
-    use crate::protocol::{FrameReader, FrameWriter, Hello, Message};
-    use crate::transfer::transport::{Link, LinkError};
-    let fail = |e: &dyn std::fmt::Display| format!("No Ferry device answered at {addr}: {e}.");
-    let link = match Link::connect(addr, &shared.identity) {
-        Ok(link) => link,
-        Err(LinkError::Connect(e)) => return Err(outgoing::describe_connect_error(addr, &e)),
-        Err(e) => return Err(fail(&e)),
-    };
-    let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
-    FrameWriter::new(link.writer)
-        .send_now(&Message::Hello(Hello {
-            device: shared.device(),
-            heard,
-        }))
-        .map_err(|e| fail(&e))?;
-    match FrameReader::new(link.reader).read_message() {
-        Ok(Message::Hello(hello)) if hello.device.device_id == link.peer_id => Ok(hello.device),
-        Ok(Message::Hello(_)) => Err(format!(
-            "The device at {addr} announced one identity and proved another; it was not added."
-        )),
-        Ok(_) => Err(fail(&"it answered with something other than a hello")),
-        Err(e) => Err(fail(&e)),
     }
 }

@@ -224,6 +224,26 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[derive(Debug)]
 struct AnyPeerCert(WebPkiSupportedAlgorithms);
 
+impl AnyPeerCert {
+    fn tls12(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn tls13(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.0)
+    }
+}
+
 impl ServerCertVerifier for AnyPeerCert {
     fn verify_server_cert(
         &self,
@@ -242,7 +262,7 @@ impl ServerCertVerifier for AnyPeerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0)
+        self.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -251,7 +271,7 @@ impl ServerCertVerifier for AnyPeerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0)
+        self.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -287,7 +307,7 @@ impl ClientCertVerifier for AnyPeerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0)
+        self.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -296,7 +316,7 @@ impl ClientCertVerifier for AnyPeerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0)
+        self.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod config;
 pub mod discovery;
 pub mod engine;
+pub mod http;
 pub mod identity;
 pub mod protocol;
 pub mod single_instance;

@@ -13,6 +13,7 @@ use ferry::cli::{Cli, EXIT_FAILED};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let net = cli.net();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -21,8 +22,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Some(command) => ferry::cli::run(command, cli.interfaces),
-        None => ferry::app::run(cli.files, cli.interfaces).map(|()| ferry::cli::EXIT_OK),
+        Some(command) => ferry::cli::run(command, net),
+        None => ferry::app::run(cli.files, net).map(|()| ferry::cli::EXIT_OK),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

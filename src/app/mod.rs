@@ -30,8 +30,9 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 
+use crate::cli::NetOptions;
 use crate::config::{self, Settings};
-use crate::discovery::{DEFAULT_UDP_PORT, DiscoveryConfig};
+use crate::discovery::DiscoveryConfig;
 use crate::engine::{
     AcceptPolicy, Command, Engine, EngineConfig, EngineError, ReceiveSettings, Waker,
 };
@@ -62,8 +63,8 @@ pub struct AppOptions {
     pub port: Option<u16>,
     /// Whether to run discovery beacons.
     pub discovery: bool,
-    /// UDP port for discovery.
-    pub udp_port: u16,
+    /// UDP port for discovery instead of the one in settings.
+    pub udp_port: Option<u16>,
     /// Interfaces for discovery instead of the ones in settings.
     pub interfaces: Option<Vec<String>>,
     /// Files to put in the tray at start.
@@ -71,16 +72,18 @@ pub struct AppOptions {
 }
 
 impl AppOptions {
-    /// The normal options: the user's folders, the settings' port, discovery on.
-    pub fn from_env(files: Vec<PathBuf>, interfaces: Option<Vec<String>>) -> Self {
+    /// The normal options: the user's folders, the settings' port, discovery
+    /// on (interfaces and UDP port from the command line or environment when
+    /// given, else from settings).
+    pub fn from_env(files: Vec<PathBuf>, net: NetOptions) -> Self {
         AppOptions {
             config_dir: config::config_dir(),
             data_dir: config::data_dir(),
             bind_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             port: None,
             discovery: true,
-            udp_port: DEFAULT_UDP_PORT,
-            interfaces,
+            udp_port: net.udp_port,
+            interfaces: net.interfaces,
             files,
         }
     }
@@ -181,13 +184,22 @@ impl FerryApp {
                 ctx.request_repaint();
             }
         });
-        let interfaces = options
-            .interfaces
-            .clone()
-            .unwrap_or_else(|| settings.interfaces.clone());
+        let named = |names: &[String]| -> Vec<String> {
+            names
+                .iter()
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .collect()
+        };
+        let interfaces = match options.interfaces.as_deref().map(named) {
+            Some(names) if !names.is_empty() => names,
+            _ => named(&settings.interfaces),
+        };
+        // Saved peers given as IP:port are probed by discovery from the start;
+        // host names are looked up on a helper thread first (see below).
         let discovery = options.discovery.then(|| DiscoveryConfig {
             interfaces,
-            udp_port: options.udp_port,
+            udp_port: options.udp_port.unwrap_or(settings.udp_port),
             manual_peers: settings
                 .manual_peers
                 .iter()
@@ -233,7 +245,9 @@ impl FerryApp {
         let added = state.add_to_tray(&options.files);
         tasks.measure(added);
         for saved in &settings.manual_peers {
-            tasks.resolve(saved.clone());
+            if saved.parse::<SocketAddr>().is_err() {
+                tasks.resolve(saved.clone());
+            }
         }
         let view = ViewState {
             settings: settings::Draft::from(&settings),

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{APP_ID, AppOptions, FerryApp, style, window};
+use crate::cli::NetOptions;
 use crate::single_instance::{self, Instance};
 
 impl eframe::App for FerryApp {
@@ -29,7 +30,7 @@ impl eframe::App for FerryApp {
 ///
 /// When a Ferry window is already open for this user, `files` are handed to
 /// it (it comes to the front) and this returns at once.
-pub fn run(files: Vec<PathBuf>, interfaces: Option<Vec<String>>) -> anyhow::Result<()> {
+pub fn run(files: Vec<PathBuf>, net: NetOptions) -> anyhow::Result<()> {
     let files: Vec<PathBuf> = files
         .into_iter()
         .map(|f| std::path::absolute(&f).unwrap_or(f))
@@ -45,7 +46,7 @@ pub fn run(files: Vec<PathBuf>, interfaces: Option<Vec<String>>) -> anyhow::Resu
             None
         }
     };
-    let options = AppOptions::from_env(files, interfaces);
+    let options = AppOptions::from_env(files, net);
     let geometry = window::Geometry::load(&options.config_dir);
     let mut viewport = egui::ViewportBuilder::default()
         .with_title("Ferry")

@@ -1,14 +1,17 @@
 //! Ferry's wire format, and the only module that knows it: the greeting,
-//! frames, control messages, limits and the bincode seam. Other modules speak
-//! in [`Message`]s and never touch bytes of the format directly; this module
+//! frames, control messages, discovery beacons, limits and the bincode seam.
+//! Other modules speak in [`Message`]s and [`Beacon`]s and never touch bytes
+//! of the format directly; this module
 //! never touches files, threads or the UI. `docs/PROTOCOL.md` describes every
 //! byte and must change together with this code.
 
+pub mod beacon;
 pub mod codec;
 pub mod frame;
 pub mod limits;
 pub mod messages;
 
+pub use beacon::{Beacon, BeaconKind};
 pub use frame::{Frame, FrameReader, FrameWriter, WireError};
 pub use messages::{
     CancelReason, DeviceInfo, Entry, EntryKind, FileVerdict, Hello, Message, Offer, WantedFile,

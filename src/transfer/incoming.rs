@@ -72,18 +72,7 @@ pub fn serve(stream: TcpStream, shared: Shared) {
                 &peer_id,
             )));
         }
-        Message::Hello(hello) => {
-            // A device that probes us by address (its key proven by TLS) can
-            // receive too: list it here as well, so adding by address works
-            // from either side.
-            if hello.device.port != 0 && hello.device.check_limits().is_ok() {
-                shared.sink.emit(Event::PeerSeen(crate::discovery::Peer {
-                    addrs: vec![SocketAddr::new(peer.ip(), hello.device.port)],
-                    device: hello.device,
-                    last_seen: std::time::SystemTime::now(),
-                    source: crate::discovery::PeerSource::Manual,
-                }));
-            }
+        Message::Hello(_) => {
             let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
             let _ = writer.send_now(&Message::Hello(Hello {
                 device: shared.device(),
@@ -867,7 +856,9 @@ fn time_from_ms(ms: i64) -> SystemTime {
 fn set_dir_times(dirs: &[(PathBuf, Option<i64>)]) {
     // Deepest first, so setting a child does not bump its parent afterwards.
     for (dir, ms) in dirs.iter().rev() {
-        if let (Some(ms), Ok(handle)) = (ms, File::open(dir)) {
+        if let Some(ms) = ms
+            && let Ok(handle) = File::open(dir)
+        {
             let _ = handle.set_modified(time_from_ms(*ms));
         }
     }

@@ -340,10 +340,16 @@ pub fn materialize(root_dir: &Path, plan: &Plan) -> io::Result<()> {
 /// existing file: if the planned name was taken meanwhile, the next free
 /// numbered name is used. Returns the name used.
 pub fn promote(plan: &FilePlan) -> io::Result<PathBuf> {
-    let part = plan.part_path();
-    let dir = plan.final_path.parent().unwrap_or(Path::new("."));
-    let name = plan
-        .final_path
+    promote_part(&plan.part_path(), &plan.final_path)
+}
+
+/// Renames the finished partial file `part` to `final_path`, or to the next
+/// free numbered variant of it (`name (1).ext`, ...) if something already sits
+/// there. Never replaces an existing file. Returns the name used. Shared by
+/// every way a file arrives (TCP transfers and browser uploads).
+pub fn promote_part(part: &Path, final_path: &Path) -> io::Result<PathBuf> {
+    let dir = final_path.parent().unwrap_or(Path::new("."));
+    let name = final_path
         .file_name()
         .unwrap_or_default()
         .to_string_lossy()
@@ -352,21 +358,21 @@ pub fn promote(plan: &FilePlan) -> io::Result<PathBuf> {
     let mut n = 0;
     loop {
         let candidate = if n == 0 {
-            plan.final_path.clone()
+            final_path.to_path_buf()
         } else {
             dir.join(paths::numbered(&name, n))
         };
         // A hard link fails if the target exists, which makes "never overwrite" atomic.
-        match fs::hard_link(&part, &candidate) {
+        match fs::hard_link(part, &candidate) {
             Ok(()) => {
-                fs::remove_file(&part)?;
+                fs::remove_file(part)?;
                 return Ok(candidate);
             }
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(_) => {
                 // File systems without hard links (FAT, some network shares).
                 if !paths::occupied(&candidate) {
-                    fs::rename(&part, &candidate)?;
+                    fs::rename(part, &candidate)?;
                     return Ok(candidate);
                 }
             }

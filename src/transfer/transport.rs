@@ -86,9 +86,24 @@ fn handshake(
 impl Link {
     /// Connects to `addr`: TCP, greeting, TLS as client presenting `identity`.
     pub fn connect(addr: SocketAddr, identity: &Identity) -> Result<Link, LinkError> {
+        Link::connect_within(addr, identity, CONNECT_TIMEOUT, HANDSHAKE_TIMEOUT)
+    }
+
+    /// Like [`Link::connect`] with other time limits: one for the TCP
+    /// connect, one for each read of the greeting and handshake (a probe of a
+    /// peer added by address gives up much sooner than a transfer).
+    pub fn connect_within(
+        addr: SocketAddr,
+        identity: &Identity,
+        connect_timeout: Duration,
+        handshake_timeout: Duration,
+    ) -> Result<Link, LinkError> {
         let mut stream =
-            TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map_err(LinkError::Connect)?;
+            TcpStream::connect_timeout(&addr, connect_timeout).map_err(LinkError::Connect)?;
         configure(&stream).map_err(LinkError::Connect)?;
+        stream
+            .set_read_timeout(Some(handshake_timeout))
+            .map_err(LinkError::Connect)?;
         greet(&mut stream)?;
         let conn = ClientConnection::new(identity.client_config(), Identity::server_name())
             .map_err(|e| LinkError::Tls(e.to_string()))?;

@@ -14,6 +14,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use ferry::app::{AppOptions, FerryApp};
 use ferry::config::Settings;
+use ferry::discovery::DiscoveryConfig;
 use ferry::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
 use ferry::identity::Identity;
 use ferry::protocol::DeviceInfo;
@@ -76,7 +77,7 @@ impl AppDirs {
             // running side by side never hear each other (and nothing leaves
             // this machine).
             discovery: true,
-            udp_port: free_udp_port(),
+            udp_port: Some(free_udp_port()),
             interfaces: Some(vec!["lo".into()]),
             files: Vec::new(),
         }
@@ -93,7 +94,12 @@ pub fn free_udp_port() -> u16 {
 
 /// The real app in a headless harness.
 pub fn harness(dirs: &AppDirs) -> Harness<'static, FerryApp> {
-    let app = FerryApp::new(dirs.options()).expect("app starts");
+    harness_with(dirs.options())
+}
+
+/// The real app with these options in a headless harness.
+pub fn harness_with(options: AppOptions) -> Harness<'static, FerryApp> {
+    let app = FerryApp::new(options).expect("app starts");
     Harness::builder()
         .with_size([1200.0, 1000.0])
         .build_ui_state(|ui, app: &mut FerryApp| app.frame(ui), app)
@@ -112,6 +118,19 @@ pub struct TestPeer {
 impl TestPeer {
     /// Starts a peer called `alias` that accepts offers per `accept`.
     pub fn start(alias: &str, accept: AcceptPolicy) -> TestPeer {
+        TestPeer::start_with(alias, accept, None)
+    }
+
+    /// Starts a peer that also beacons on loopback at `udp_port`.
+    pub fn start_beaconing(alias: &str, accept: AcceptPolicy, udp_port: u16) -> TestPeer {
+        TestPeer::start_with(alias, accept, Some(DiscoveryConfig::loopback(udp_port)))
+    }
+
+    fn start_with(
+        alias: &str,
+        accept: AcceptPolicy,
+        discovery: Option<DiscoveryConfig>,
+    ) -> TestPeer {
         let downloads = tempfile::tempdir().expect("tempdir");
         let engine = Engine::start(
             EngineConfig {
@@ -128,7 +147,7 @@ impl TestPeer {
                     accept,
                     pin: None,
                 },
-                discovery: None,
+                discovery,
             },
             Arc::new(|| {}),
         )
