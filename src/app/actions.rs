@@ -164,7 +164,8 @@ impl FerryApp {
             }
             Action::RunDoctor => {
                 self.view.doctor = Some(None);
-                self.tasks.doctor();
+                self.tasks
+                    .doctor(self.net.interfaces.clone(), self.net.udp_port);
             }
             Action::Decide { id, accept, trust } => self.decide(id, accept, trust),
             Action::Cancel(id) => {

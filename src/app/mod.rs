@@ -142,6 +142,8 @@ pub struct FerryApp {
     tasks: Tasks,
     view: ViewState,
     discovery_on: bool,
+    /// Interfaces and UDP port given on the command line (for `ferry doctor`).
+    net: NetOptions,
     /// The egui context the waker repaints, set by [`FerryApp::attach`].
     context: Arc<OnceLock<egui::Context>>,
     /// Repaints the window from any thread (a no-op until attached).
@@ -262,6 +264,10 @@ impl FerryApp {
             tasks,
             view,
             discovery_on: discovery.is_some(),
+            net: NetOptions {
+                interfaces: options.interfaces,
+                udp_port: options.udp_port,
+            },
             context,
             waker,
             logo: None,

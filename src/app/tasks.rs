@@ -168,9 +168,12 @@ impl Tasks {
         });
     }
 
-    /// Runs `ferry doctor` (this executable) and reports its output.
-    pub fn doctor(&self) {
-        self.spawn("ferry-doctor", || Some(TaskResult::Doctor(run_doctor())));
+    /// Runs `ferry doctor` (this executable) with the window's network
+    /// options (`FERRY_INTERFACES`, `FERRY_UDP_PORT`) and reports its output.
+    pub fn doctor(&self, interfaces: Option<Vec<String>>, udp_port: Option<u16>) {
+        self.spawn("ferry-doctor", move || {
+            Some(TaskResult::Doctor(run_doctor(interfaces, udp_port)))
+        });
     }
 
     /// Opens a folder (or file) in the desktop's default application.
@@ -236,7 +239,7 @@ fn measure(path: &Path) -> Result<(u64, u64), String> {
     }))
 }
 
-fn run_doctor() -> String {
+fn run_doctor(interfaces: Option<Vec<String>>, udp_port: Option<u16>) -> String {
     // Without the subcommand, `ferry doctor` would open a window with a file
     // called "doctor" in its tray: check first.
     use clap::CommandFactory;
@@ -250,7 +253,14 @@ fn run_doctor() -> String {
         Ok(exe) => exe,
         Err(e) => return format!("Cannot find the ferry program to run the check: {e}."),
     };
-    let child = Command::new(&exe)
+    let mut command = Command::new(&exe);
+    if let Some(names) = interfaces {
+        command.env("FERRY_INTERFACES", names.join(","));
+    }
+    if let Some(port) = udp_port {
+        command.env("FERRY_UDP_PORT", port.to_string());
+    }
+    let child = command
         .arg("doctor")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
