@@ -343,7 +343,9 @@ fn doctor_window(ctx: &egui::Context, view: &mut ViewState, actions: &mut Vec<Ac
     egui::Window::new("Network check")
         .open(&mut open)
         .collapsible(false)
-        .default_size([560.0, 380.0])
+        .pivot(Align2::CENTER_CENTER)
+        .default_pos(ctx.content_rect().center())
+        .default_size([680.0, 440.0])
         .show(ctx, |ui| match report {
             None => {
                 ui.horizontal(|ui| {
@@ -352,11 +354,14 @@ fn doctor_window(ctx: &egui::Context, view: &mut ViewState, actions: &mut Vec<Ac
                 });
             }
             Some(text) => {
-                egui::ScrollArea::vertical()
-                    .max_height(320.0)
-                    .show(ui, |ui| {
-                        ui.add(egui::Label::new(RichText::new(text).monospace()).selectable(true));
-                    });
+                // The report is laid out in columns: never wrap it, scroll instead.
+                egui::ScrollArea::both().max_height(380.0).show(ui, |ui| {
+                    ui.add(
+                        egui::Label::new(RichText::new(text).monospace())
+                            .selectable(true)
+                            .extend(),
+                    );
+                });
                 ui.horizontal(|ui| {
                     if ui.button("Run again").clicked() {
                         actions.push(Action::RunDoctor);
