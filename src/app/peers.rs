@@ -190,7 +190,7 @@ fn tile(ui: &mut egui::Ui, peer: &PeerEntry, tray_full: bool, actions: &mut Vec<
     if tray_full {
         let button =
             egui::Rect::from_center_size(ring - Vec2::new(58.0, 0.0), Vec2::new(64.0, 28.0));
-        if ui.put(button, style::primary(ui, "Send")).clicked() {
+        if ui.place(button, style::primary(ui, "Send")).clicked() {
             actions.push(Action::SendTray(vec![id.clone()]));
         }
     }
