@@ -7,7 +7,9 @@ mod ui_support;
 
 use std::fs::File;
 
+use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use ferry::app::FerryApp;
 use ferry::app::state::Phase;
 use ferry::engine::{AcceptPolicy, Command, Event};
 use ferry::transfer::{Direction, Outcome, Party, TransferId};
@@ -87,15 +89,16 @@ fn cancel_while_sending_ends_both_sides_and_retry_sends_again() {
     wait_for_label(&mut harness, "Cancelled by you");
 }
 
-#[test]
-fn cancel_by_the_sender_is_shown_as_such() {
-    let dirs = AppDirs::new("Desk");
-    let peer = TestPeer::start("Laptop", AcceptPolicy::Ask);
-    let mut harness = harness(&dirs);
-    harness.run_steps(2);
+/// The app, accepting a big transfer from `peer` that is now running;
+/// returns the peer's transfer id. The scratch folder must outlive the transfer.
+fn receive_big(
+    harness: &mut Harness<'static, FerryApp>,
+    peer: &TestPeer,
+    scratch: &std::path::Path,
+    name: &str,
+) -> TransferId {
     let to = harness.state().local_addr().expect("listening");
-    let scratch = tempfile::tempdir().expect("tmp");
-    let big = scratch.path().join("video.mkv");
+    let big = scratch.join(name);
     File::create(&big)
         .and_then(|f| f.set_len(BIG))
         .expect("sparse file");
@@ -105,11 +108,19 @@ fn cancel_by_the_sender_is_shown_as_such() {
         to,
         paths: vec![big],
     });
-    wait_for_label(&mut harness, "Accept");
+    wait_for_label(harness, "Accept");
     harness.get_by_label("Accept").click();
-    wait_until(&mut harness, "bytes flowing", |h| {
-        running_with_bytes(h.state())
-    });
+    wait_until(harness, "bytes flowing", |h| running_with_bytes(h.state()));
+    id
+}
+
+#[test]
+fn cancel_by_the_sender_is_shown_as_such() {
+    let dirs = AppDirs::new("Desk");
+    let peer = TestPeer::start("Laptop", AcceptPolicy::Ask);
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    let id = receive_big(&mut harness, &peer, &dirs.scratch(), "video.mkv");
     peer.engine.send(Command::Cancel { id });
     wait_for_label(&mut harness, "Cancelled by the sender");
     harness.get_by_label("Cancelled");
@@ -125,23 +136,7 @@ fn cancel_while_receiving_tells_the_sender() {
     let mut peer = TestPeer::start("Laptop", AcceptPolicy::Ask);
     let mut harness = harness(&dirs);
     harness.run_steps(2);
-    let to = harness.state().local_addr().expect("listening");
-    let scratch = tempfile::tempdir().expect("tmp");
-    let big = scratch.path().join("backup.tar");
-    File::create(&big)
-        .and_then(|f| f.set_len(BIG))
-        .expect("sparse file");
-    let id = TransferId::fresh();
-    peer.engine.send(Command::Send {
-        id,
-        to,
-        paths: vec![big],
-    });
-    wait_for_label(&mut harness, "Accept");
-    harness.get_by_label("Accept").click();
-    wait_until(&mut harness, "bytes flowing", |h| {
-        running_with_bytes(h.state())
-    });
+    let id = receive_big(&mut harness, &peer, &dirs.scratch(), "backup.tar");
     harness.get_by_label("Cancel").click();
     wait_for_label(&mut harness, "Cancelled by you");
     wait_until(&mut harness, "the sender's end", |_| {
