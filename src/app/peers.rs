@@ -40,7 +40,7 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, discovery_on: bool, actions: &mu
         egui::ScrollArea::vertical()
             .id_salt("peers")
             .auto_shrink([false, true])
-            .max_height(ui.available_height() - 44.0)
+            .max_height((ui.available_height() - 44.0).max(80.0))
             .show(ui, |ui| {
                 for peer in state.peers.values() {
                     tile(ui, peer, tray_full, actions);
