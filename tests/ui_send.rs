@@ -42,17 +42,20 @@ fn drop_on_selected_peer_sends_and_completes() {
     harness.get_by_label("Show file");
     let received = std::fs::read(peer.downloads.path().join("report.pdf")).expect("received");
     assert!(received == bytes, "the receiver holds the same bytes");
-    assert!(
-        peer.find(|e| matches!(
-            e,
-            Event::Finished {
-                direction: Direction::Incoming,
-                outcome: Outcome::Completed { files: 1, .. },
-                ..
-            }
-        ))
+    // The receiver reports its end just after the sender sees the summary.
+    wait_until(&mut harness, "the receiver's verified end", |_| {
+        peer.find(|e| {
+            matches!(
+                e,
+                Event::Finished {
+                    direction: Direction::Incoming,
+                    outcome: Outcome::Completed { files: 1, .. },
+                    ..
+                }
+            )
+        })
         .is_some()
-    );
+    });
 }
 
 #[test]
