@@ -8,6 +8,9 @@
 //! events, so the desktop window, the CLI and the tests share one code path.
 
 #![forbid(unsafe_code)]
+// No panics on data from the network, the disk or a channel: outside tests,
+// `unwrap`/`expect` are refused (docs/RELIABILITY.md).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
 pub mod cli;
 pub mod config;

@@ -90,7 +90,8 @@ impl Link {
             TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map_err(LinkError::Connect)?;
         configure(&stream).map_err(LinkError::Connect)?;
         greet(&mut stream)?;
-        let conn = ClientConnection::new(identity.client_config(), Identity::server_name())
+        let name = Identity::server_name().map_err(|e| LinkError::Tls(e.to_string()))?;
+        let conn = ClientConnection::new(identity.client_config(), name)
             .map_err(|e| LinkError::Tls(e.to_string()))?;
         handshake(conn.into(), stream, addr)
     }
