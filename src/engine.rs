@@ -15,7 +15,7 @@ use crossbeam_channel::{Receiver, Sender, bounded};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::Identity;
-use crate::protocol::{DeviceInfo, Entry, EntryKind};
+use crate::protocol::{DeviceInfo, Entry, EntryKind, Timeouts};
 use crate::transfer::progress::Progress;
 use crate::transfer::{Direction, Outcome, TransferId, incoming, outgoing};
 
@@ -388,6 +388,8 @@ pub struct Shared {
     pub sender_pins: Arc<Mutex<HashMap<SocketAddr, String>>>,
     /// Wrong PINs per sender address: (count, window start).
     pub pin_failures: Arc<Mutex<HashMap<std::net::IpAddr, (u32, std::time::Instant)>>>,
+    /// Connection timers (handshake budget, ping interval, idle timeout).
+    pub timeouts: Timeouts,
 }
 
 impl Shared {
@@ -450,8 +452,20 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Binds the listener (if any) and starts the engine's threads.
+    /// Binds the listener (if any) and starts the engine's threads, with the
+    /// protocol's timers (or the `FERRY_*_MS` overrides, see
+    /// [`crate::config::timeouts_from_env`]).
     pub fn start(config: EngineConfig, waker: Waker) -> Result<Engine, EngineError> {
+        Engine::start_with_timeouts(config, waker, crate::config::timeouts_from_env())
+    }
+
+    /// Like [`Engine::start`] with explicit connection timers; tests use it to
+    /// show that dead peers are noticed without waiting for the real timeouts.
+    pub fn start_with_timeouts(
+        config: EngineConfig,
+        waker: Waker,
+        timeouts: Timeouts,
+    ) -> Result<Engine, EngineError> {
         let (event_tx, events) = bounded(EVENT_CAPACITY);
         let (commands, command_rx) = bounded::<Command>(256);
         let sink = EventSink {
@@ -483,6 +497,7 @@ impl Engine {
             identity: config.identity,
             sender_pins: Arc::default(),
             pin_failures: Arc::default(),
+            timeouts: timeouts.sanitized(),
         };
         let mut threads = Vec::new();
         let local_addr = listener.as_ref().map(|(_, addr)| *addr);

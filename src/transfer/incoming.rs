@@ -25,8 +25,8 @@ use super::{Direction, Outcome, Party, TransferId};
 use crate::engine::{Control, Decision, Event, OfferSummary, Shared, TrustVerdict};
 use crate::identity::short_code;
 use crate::protocol::{
-    CancelReason, EntryKind, FileVerdict, Frame, FrameReader, FrameWriter, Hello, IDLE_TIMEOUT,
-    Message, Offer, PING_INTERVAL, WantedFile, WireError,
+    CancelReason, EntryKind, FileVerdict, Frame, FrameReader, FrameWriter, Hello, Message, Offer,
+    WantedFile, WireError,
 };
 
 type Writer = FrameWriter<Box<dyn Write + Send>>;
@@ -37,7 +37,7 @@ pub fn serve(stream: TcpStream, shared: Shared) {
         Ok(peer) => peer,
         Err(_) => return,
     };
-    let link = match Link::accept(stream, &shared.identity) {
+    let link = match Link::accept_with(stream, &shared.identity, &shared.timeouts) {
         Ok(link) => link,
         Err(LinkError::Greeting(e @ WireError::VersionMismatch { .. })) => {
             shared.sink.emit(Event::Problem(format!(
@@ -87,7 +87,7 @@ pub fn serve(stream: TcpStream, shared: Shared) {
         }
         Message::Offer(offer) if !pin_ok(&shared, peer, &offer, &mut writer) => {}
         Message::Offer(offer) => {
-            let _ = closer.set_read_timeout(Some(IDLE_TIMEOUT));
+            let _ = closer.set_read_timeout(Some(shared.timeouts.idle));
             let id = TransferId::fresh();
             let control = shared.register(id);
             let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -108,7 +108,10 @@ pub fn serve(stream: TcpStream, shared: Shared) {
             }
         }
         other => {
-            tracing::debug!(%peer, "unexpected first message: {}", frame_name(&Frame::Message(other)))
+            let name = frame_name(&Frame::Message(other));
+            tracing::debug!(%peer, "unexpected first message: {name}");
+            let reason = format!("expected an offer or a hello first, not a {name} message");
+            let _ = writer.send_now(&Message::Decline(reason));
         }
     }
     closer.close();
@@ -433,7 +436,7 @@ impl Receiving<'_> {
     }
 
     fn ping_if_idle(&mut self) -> Result<(), Stop> {
-        if self.last_write.elapsed() >= PING_INTERVAL {
+        if self.last_write.elapsed() >= self.shared.timeouts.ping {
             self.writer
                 .send_now(&Message::Ping)
                 .map_err(|e| self.lost(&e))?;
@@ -462,7 +465,7 @@ impl Receiving<'_> {
     }
 
     fn await_decision(&mut self) -> Result<Decision, Stop> {
-        let tick = crossbeam_channel::tick(Duration::from_secs(1));
+        let tick = crossbeam_channel::tick(self.shared.timeouts.tick());
         loop {
             select! {
                 recv(self.control) -> control => match control {
@@ -483,7 +486,7 @@ impl Receiving<'_> {
     }
 
     fn stream(&mut self, meter: &mut Meter, current: &mut Option<Current>) -> Result<(), Stop> {
-        let tick = crossbeam_channel::tick(Duration::from_secs(1));
+        let tick = crossbeam_channel::tick(self.shared.timeouts.tick());
         let mut next_slot = 0usize;
         loop {
             let frame = select! {

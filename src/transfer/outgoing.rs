@@ -23,8 +23,8 @@ use crate::engine::{Control, Event, OfferSummary, Shared};
 use crate::identity::short_code;
 use crate::protocol::limits::DATA_CHUNK;
 use crate::protocol::{
-    CancelReason, FileVerdict, Frame, FrameReader, FrameWriter, IDLE_TIMEOUT, Message, Offer,
-    PING_INTERVAL, WantedFile, WireError,
+    CancelReason, FileVerdict, Frame, FrameReader, FrameWriter, Message, Offer, WantedFile,
+    WireError,
 };
 
 /// Bytes fed to SHA-256 per call: L2-sized pieces hash markedly faster than
@@ -161,7 +161,7 @@ fn run(
     if let Err(e) = offer.check_limits() {
         return Outcome::Failed(format!("Cannot send: {e}."));
     }
-    let link = match Link::connect(to, &shared.identity) {
+    let link = match Link::connect_with(to, &shared.identity, &shared.timeouts) {
         Ok(link) => link,
         Err(LinkError::Connect(e)) => return Outcome::Failed(describe_connect_error(to, &e)),
         Err(LinkError::Greeting(e)) => return Outcome::Failed(describe_wire_error(to, &e)),
@@ -185,7 +185,7 @@ fn run(
         Ok(closer) => closer,
         Err(e) => return Outcome::Failed(format!("Connection to {to} failed: {e}.")),
     };
-    if let Err(e) = closer.set_read_timeout(Some(IDLE_TIMEOUT)) {
+    if let Err(e) = closer.set_read_timeout(Some(shared.timeouts.idle)) {
         return Outcome::Failed(format!("Connection to {to} failed: {e}."));
     }
     let peer_id = link.peer_id.clone();
@@ -314,7 +314,7 @@ impl Sending<'_> {
     }
 
     fn ping_if_idle(&mut self) -> Result<(), Stop> {
-        if self.last_write.elapsed() >= PING_INTERVAL {
+        if self.last_write.elapsed() >= self.shared.timeouts.ping {
             self.writer
                 .send_now(&Message::Ping)
                 .map_err(|e| self.wire_stop(&e))?;
@@ -342,7 +342,7 @@ impl Sending<'_> {
     }
 
     fn await_answer(&mut self) -> Result<Vec<WantedFile>, Outcome> {
-        let tick = crossbeam_channel::tick(Duration::from_secs(1));
+        let tick = crossbeam_channel::tick(self.shared.timeouts.tick());
         loop {
             select! {
                 recv(self.pump.frames) -> frame => match frame {
@@ -460,7 +460,7 @@ impl Sending<'_> {
     fn await_summary(&mut self) -> Result<(), Stop> {
         let mut cancel_sent = false;
         loop {
-            match self.pump.frames.recv_timeout(Duration::from_secs(1)) {
+            match self.pump.frames.recv_timeout(self.shared.timeouts.tick()) {
                 Ok(Err(_)) if cancel_sent => return Err(Stop::Cancelled(Party::Local)),
                 Ok(frame) => {
                     if self.handle_peer(frame)? {

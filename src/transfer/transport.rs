@@ -13,7 +13,7 @@ use rustls::{ClientConnection, Connection, ServerConnection};
 use super::tls;
 use crate::identity::{Identity, fingerprint_of};
 use crate::protocol::frame::{read_greeting, write_greeting};
-use crate::protocol::{HANDSHAKE_TIMEOUT, IDLE_TIMEOUT, WireError};
+use crate::protocol::{Timeouts, WireError};
 
 /// How long connecting to a peer may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -45,12 +45,12 @@ pub struct Link {
     closer: TcpStream,
 }
 
-fn configure(stream: &TcpStream) -> io::Result<()> {
+fn configure(stream: &TcpStream, timeouts: &Timeouts) -> io::Result<()> {
     // Control frames are small and latency-bound; data frames are large anyway.
     stream.set_nodelay(true)?;
-    stream.set_read_timeout(Some(HANDSHAKE_TIMEOUT))?;
+    stream.set_read_timeout(Some(timeouts.handshake))?;
     // A peer that stops reading must not block a writer forever.
-    stream.set_write_timeout(Some(IDLE_TIMEOUT))
+    stream.set_write_timeout(Some(timeouts.idle))
 }
 
 fn greet(stream: &mut TcpStream) -> Result<(), WireError> {
@@ -84,11 +84,21 @@ fn handshake(
 }
 
 impl Link {
-    /// Connects to `addr`: TCP, greeting, TLS as client presenting `identity`.
+    /// Connects to `addr` with the protocol's default timers.
     pub fn connect(addr: SocketAddr, identity: &Identity) -> Result<Link, LinkError> {
+        Link::connect_with(addr, identity, &Timeouts::default())
+    }
+
+    /// Connects to `addr`: TCP, greeting, TLS as client presenting `identity`.
+    pub fn connect_with(
+        addr: SocketAddr,
+        identity: &Identity,
+        timeouts: &Timeouts,
+    ) -> Result<Link, LinkError> {
+        let connect_timeout = CONNECT_TIMEOUT.min(timeouts.handshake);
         let mut stream =
-            TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT).map_err(LinkError::Connect)?;
-        configure(&stream).map_err(LinkError::Connect)?;
+            TcpStream::connect_timeout(&addr, connect_timeout).map_err(LinkError::Connect)?;
+        configure(&stream, timeouts).map_err(LinkError::Connect)?;
         greet(&mut stream)?;
         let name = Identity::server_name().map_err(|e| LinkError::Tls(e.to_string()))?;
         let conn = ClientConnection::new(identity.client_config(), name)
@@ -96,11 +106,20 @@ impl Link {
         handshake(conn.into(), stream, addr)
     }
 
+    /// Serves an accepted TCP stream with the protocol's default timers.
+    pub fn accept(stream: TcpStream, identity: &Identity) -> Result<Link, LinkError> {
+        Link::accept_with(stream, identity, &Timeouts::default())
+    }
+
     /// Serves an accepted TCP stream: greeting, TLS as server requiring the
     /// client's certificate.
-    pub fn accept(mut stream: TcpStream, identity: &Identity) -> Result<Link, LinkError> {
+    pub fn accept_with(
+        mut stream: TcpStream,
+        identity: &Identity,
+        timeouts: &Timeouts,
+    ) -> Result<Link, LinkError> {
         let peer = stream.peer_addr().map_err(LinkError::Connect)?;
-        configure(&stream).map_err(LinkError::Connect)?;
+        configure(&stream, timeouts).map_err(LinkError::Connect)?;
         greet(&mut stream)?;
         let conn = ServerConnection::new(identity.server_config())
             .map_err(|e| LinkError::Tls(e.to_string()))?;
