@@ -20,7 +20,7 @@ use super::paths;
 use super::progress::{Meter, human_bytes};
 use super::pump::{self, Pump};
 use super::resume::{self, FilePlan, Plan};
-use super::transport::{Closer, Link, LinkError};
+use super::transport::{Closer, Link, LinkError, Watchdog};
 use super::{Direction, Outcome, Party, TransferId};
 use crate::engine::{Control, Decision, Event, OfferSummary, Shared, TrustVerdict};
 use crate::identity::short_code;
@@ -37,6 +37,10 @@ pub fn serve(stream: TcpStream, shared: Shared) {
         Ok(peer) => peer,
         Err(_) => return,
     };
+    // Greeting, TLS and the first message share one budget, so a peer that
+    // connects and goes silent (or trickles bytes) is dropped in seconds.
+    let budget = shared.timeouts.handshake;
+    let watchdog = Watchdog::arm(&stream, budget);
     let link = match Link::accept_with(stream, &shared.identity, &shared.timeouts) {
         Ok(link) => link,
         Err(LinkError::Greeting(e @ WireError::VersionMismatch { .. })) => {
@@ -45,13 +49,22 @@ pub fn serve(stream: TcpStream, shared: Shared) {
             )));
             return;
         }
-        Err(e) => return tracing::debug!(%peer, "connection setup failed: {e}"),
+        Err(e) => {
+            if watchdog.disarm() {
+                return setup_timed_out(peer, budget);
+            }
+            return tracing::debug!(%peer, "connection setup failed: {e}");
+        }
     };
     let Ok(closer) = link.closer() else { return };
     let peer_id = link.peer_id.clone();
     let mut reader = FrameReader::new(link.reader);
     let mut writer: Writer = FrameWriter::new(link.writer);
-    let first = match reader.read_message() {
+    let first = reader.read_message();
+    if watchdog.disarm() {
+        return setup_timed_out(peer, budget);
+    }
+    let first = match first {
         Ok(message) => message,
         Err(e) => {
             // Hostile or broken offers (too large, too many entries) end here.
@@ -115,6 +128,14 @@ pub fn serve(stream: TcpStream, shared: Shared) {
         }
     }
     closer.close();
+}
+
+fn setup_timed_out(peer: SocketAddr, budget: Duration) {
+    tracing::info!(
+        %peer,
+        "closed a connection that sent no complete offer or hello within {} ms",
+        budget.as_millis()
+    );
 }
 
 fn identity_mismatch(peer: SocketAddr, alias: &str, announced: &str, proved: &str) -> String {

@@ -165,7 +165,7 @@ fn run(
         Ok(link) => link,
         Err(LinkError::Connect(e)) => return Outcome::Failed(describe_connect_error(to, &e)),
         Err(LinkError::Greeting(e)) => return Outcome::Failed(describe_wire_error(to, &e)),
-        Err(e @ LinkError::Tls(_)) => {
+        Err(e @ (LinkError::Tls(_) | LinkError::TimedOut(_))) => {
             return Outcome::Failed(format!("Connection to {to} failed: {e}."));
         }
     };

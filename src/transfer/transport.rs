@@ -6,7 +6,12 @@
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread;
 use std::time::Duration;
+
+use crossbeam_channel::{RecvTimeoutError, Sender, bounded};
 
 use rustls::{ClientConnection, Connection, ServerConnection};
 
@@ -30,6 +35,9 @@ pub enum LinkError {
     /// The TLS handshake failed.
     #[error("the secure connection could not be set up: {0}")]
     Tls(String),
+    /// Greeting and handshake did not finish within the budget.
+    #[error("the other side did not complete the connection setup within {} ms", .0.as_millis())]
+    TimedOut(Duration),
 }
 
 /// An established, encrypted connection to a peer, in two halves.
@@ -48,6 +56,7 @@ pub struct Link {
 fn configure(stream: &TcpStream, timeouts: &Timeouts) -> io::Result<()> {
     // Control frames are small and latency-bound; data frames are large anyway.
     stream.set_nodelay(true)?;
+    // Per read; the whole setup is bounded by a [`Watchdog`] as well.
     stream.set_read_timeout(Some(timeouts.handshake))?;
     // A peer that stops reading must not block a writer forever.
     stream.set_write_timeout(Some(timeouts.idle))
@@ -90,6 +99,8 @@ impl Link {
     }
 
     /// Connects to `addr`: TCP, greeting, TLS as client presenting `identity`.
+    /// Greeting and handshake together get `timeouts.handshake`, however the
+    /// peer spreads its bytes.
     pub fn connect_with(
         addr: SocketAddr,
         identity: &Identity,
@@ -99,11 +110,17 @@ impl Link {
         let mut stream =
             TcpStream::connect_timeout(&addr, connect_timeout).map_err(LinkError::Connect)?;
         configure(&stream, timeouts).map_err(LinkError::Connect)?;
-        greet(&mut stream)?;
-        let name = Identity::server_name().map_err(|e| LinkError::Tls(e.to_string()))?;
-        let conn = ClientConnection::new(identity.client_config(), name)
-            .map_err(|e| LinkError::Tls(e.to_string()))?;
-        handshake(conn.into(), stream, addr)
+        let watchdog = Watchdog::arm(&stream, timeouts.handshake);
+        let result = greet(&mut stream).map_err(LinkError::from).and_then(|()| {
+            let name = Identity::server_name().map_err(|e| LinkError::Tls(e.to_string()))?;
+            let conn = ClientConnection::new(identity.client_config(), name)
+                .map_err(|e| LinkError::Tls(e.to_string()))?;
+            handshake(conn.into(), stream, addr)
+        });
+        if watchdog.disarm() {
+            return Err(LinkError::TimedOut(timeouts.handshake));
+        }
+        result
     }
 
     /// Serves an accepted TCP stream with the protocol's default timers.
@@ -112,7 +129,8 @@ impl Link {
     }
 
     /// Serves an accepted TCP stream: greeting, TLS as server requiring the
-    /// client's certificate.
+    /// client's certificate. The caller bounds the whole setup with a
+    /// [`Watchdog`] (it also covers the first message).
     pub fn accept_with(
         mut stream: TcpStream,
         identity: &Identity,
@@ -130,6 +148,56 @@ impl Link {
     /// which also wakes a reader blocked on it.
     pub fn closer(&self) -> io::Result<Closer> {
         Ok(Closer(self.closer.try_clone()?))
+    }
+}
+
+/// Shuts a connection down unless it is disarmed in time. Socket timeouts
+/// bound each read; this bounds a whole phase (greeting, TLS handshake, first
+/// message), so a peer that trickles one byte a second cannot hold a
+/// connection and its thread for ever. Costs one short-lived thread.
+pub struct Watchdog {
+    disarm: Option<Sender<()>>,
+    fired: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    /// Starts the clock on `stream`. If no thread can be started the phase
+    /// is bounded by the per-read timeouts alone (logged).
+    pub fn arm(stream: &TcpStream, budget: Duration) -> Watchdog {
+        let fired = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = bounded::<()>(0);
+        let started = stream.try_clone().and_then(|victim| {
+            let fired = fired.clone();
+            thread::Builder::new()
+                .name("ferry-deadline".into())
+                .spawn(move || {
+                    if rx.recv_timeout(budget) == Err(RecvTimeoutError::Timeout) {
+                        fired.store(true, Ordering::SeqCst);
+                        let _ = victim.shutdown(Shutdown::Both);
+                    }
+                })
+        });
+        if let Err(e) = started {
+            tracing::warn!("cannot start a connection deadline: {e}");
+        }
+        Watchdog {
+            disarm: Some(tx),
+            fired,
+        }
+    }
+
+    /// Stops the clock; true if it had already run out (and the connection
+    /// was shut down, so whatever failed after that failed because of it).
+    pub fn disarm(mut self) -> bool {
+        self.disarm.take();
+        self.fired.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for Watchdog {
+    fn drop(&mut self) {
+        // Dropping the sender wakes the thread, which then ends quietly.
+        self.disarm.take();
     }
 }
 
