@@ -47,12 +47,37 @@ fn is_windows_reserved(stem: &str) -> bool {
         && upper.as_bytes()[3].is_ascii_digit())
 }
 
+/// Whose file-name rules a received name must satisfy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRules {
+    /// Linux, macOS and other Unix systems.
+    Unix,
+    /// Windows: also no `<>:"|?*`, no trailing dots or spaces, no device names.
+    Windows,
+}
+
+impl NameRules {
+    /// The rules of the system this build runs on.
+    pub const HOST: NameRules = if cfg!(windows) {
+        NameRules::Windows
+    } else {
+        NameRules::Unix
+    };
+}
+
+/// Validates one received path component and returns the name to use on disk,
+/// under this system's rules (see [`sanitize_component_for`]).
+pub fn sanitize_component(raw: &str) -> Result<String, NameError> {
+    sanitize_component_for(raw, NameRules::HOST)
+}
+
 /// Validates one received path component and returns the name to use on disk.
 ///
 /// Refused: empty, `.`, `..`, separators, drive letters, NUL, over-long.
-/// Made safe: control characters become `_`; on Windows also the characters
-/// it cannot store, trailing dots/spaces and reserved device names.
-pub fn sanitize_component(raw: &str) -> Result<String, NameError> {
+/// Made safe: control characters become `_`; under Windows rules also the
+/// characters it cannot store, trailing dots/spaces and reserved device names.
+/// Both rule sets are testable (and fuzzed) on every system.
+pub fn sanitize_component_for(raw: &str, rules: NameRules) -> Result<String, NameError> {
     if raw.is_empty() || raw == "." || raw == ".." {
         return Err(NameError::Traversal(raw.to_string()));
     }
@@ -73,7 +98,7 @@ pub fn sanitize_component(raw: &str) -> Result<String, NameError> {
         .chars()
         .map(|c| if c.is_control() { '_' } else { c })
         .collect();
-    if cfg!(windows) {
+    if rules == NameRules::Windows {
         name = name
             .chars()
             .map(|c| {
@@ -98,8 +123,18 @@ pub fn sanitize_component(raw: &str) -> Result<String, NameError> {
     Ok(shorten(&name, MAX_NAME_BYTES - NAME_HEADROOM))
 }
 
-/// Validates a whole received path and returns it relative to the download folder.
+/// Validates a whole received path and returns it relative to the download
+/// folder, under this system's rules.
 pub fn sanitize_relative(components: &[String]) -> Result<PathBuf, NameError> {
+    sanitize_relative_for(components, NameRules::HOST)
+}
+
+/// Validates a whole received path under `rules` and returns it relative to
+/// the download folder.
+pub fn sanitize_relative_for(
+    components: &[String],
+    rules: NameRules,
+) -> Result<PathBuf, NameError> {
     if components.is_empty() {
         return Err(NameError::Empty);
     }
@@ -108,7 +143,7 @@ pub fn sanitize_relative(components: &[String]) -> Result<PathBuf, NameError> {
     }
     let mut path = PathBuf::new();
     for raw in components {
-        path.push(sanitize_component(raw)?);
+        path.push(sanitize_component_for(raw, rules)?);
     }
     // Belt and braces: whatever the rules above let through must be plain names.
     debug_assert!(path.components().all(|c| matches!(c, Component::Normal(_))));
