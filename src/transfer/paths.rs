@@ -11,8 +11,14 @@ use crate::protocol::limits::{MAX_NAME_BYTES, MAX_PATH_DEPTH};
 /// Suffix of a file still being received.
 pub const PART_SUFFIX: &str = ".ferry-part";
 
-/// Bytes kept free in a name for " (NNNN)" and [`PART_SUFFIX`].
-const NAME_HEADROOM: usize = 7 + PART_SUFFIX.len();
+/// Highest number [`numbered`] alternatives go up to (`name (10000).ext`).
+pub const MAX_NUMBERED: u32 = 10_000;
+
+/// Bytes kept free in a name for the longest name Ferry derives from it:
+/// `" (10000)"`, then [`PART_SUFFIX`], then the `.meta` beside a partial file
+/// (`name (10000).ext.ferry-part.meta`).
+const NAME_HEADROOM: usize =
+    " (10000)".len() + PART_SUFFIX.len() + super::resume::PART_META_SUFFIX.len();
 
 /// A received name that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,7 +43,9 @@ pub enum NameError {
     Empty,
 }
 
-fn is_windows_reserved(stem: &str) -> bool {
+/// True for the names Windows reserves for devices (`CON`, `COM1`, ...), in
+/// any case.
+pub fn is_windows_reserved(stem: &str) -> bool {
     let upper = stem.to_ascii_uppercase();
     matches!(
         upper.as_str(),
@@ -199,7 +207,7 @@ pub fn first_free(
     name: &str,
     mut free: impl FnMut(&Path) -> bool,
 ) -> io::Result<PathBuf> {
-    for n in 0..10_000 {
+    for n in 0..MAX_NUMBERED {
         let candidate = dir.join(numbered(name, n));
         if free(&candidate) {
             return Ok(candidate);
@@ -294,6 +302,20 @@ mod tests {
         assert!(name.ends_with(".pdf"));
         let multibyte = "é".repeat(127);
         assert!(sanitize_component(&multibyte).is_ok());
+    }
+
+    /// Regression (found by the `received_name` fuzz property): the longest
+    /// sanitised name had no room for the `.meta` beside its partial file once
+    /// it was numbered, so the transfer failed with "File name too long".
+    #[test]
+    fn bug_longest_name_failed_once_numbered() {
+        let name = sanitize_component(&format!("{}.pdf", "n".repeat(250))).expect("ok");
+        let longest = format!(
+            "{}{PART_SUFFIX}{}",
+            numbered(&name, MAX_NUMBERED),
+            crate::transfer::resume::PART_META_SUFFIX
+        );
+        assert!(longest.len() <= MAX_NAME_BYTES, "{} bytes", longest.len());
     }
 
     #[test]

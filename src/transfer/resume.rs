@@ -372,7 +372,7 @@ pub fn promote(plan: &FilePlan) -> io::Result<PathBuf> {
             }
         }
         n += 1;
-        if n > 10_000 {
+        if n > paths::MAX_NUMBERED {
             return Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free name"));
         }
     }
