@@ -16,6 +16,8 @@ pub mod cli;
 pub mod config;
 pub mod discovery;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod identity;
 pub mod protocol;
 pub mod single_instance;
