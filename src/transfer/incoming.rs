@@ -428,13 +428,18 @@ impl Receiving<'_> {
         safe_paths: &[Option<PathBuf>],
         wanted: &HashSet<u32>,
     ) -> Result<(), String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("Cannot use the download folder {}: {e}.", dir.display()))?;
-        let probe = tempfile_probe(dir);
-        probe.map_err(|e| {
+        std::fs::create_dir_all(dir).map_err(|e| {
             format!(
-                "Cannot write to the download folder {}: {e}.",
-                dir.display()
+                "Cannot use the download folder {}: {}.",
+                dir.display(),
+                describe_io(&e)
+            )
+        })?;
+        tempfile_probe(dir).map_err(|e| {
+            format!(
+                "Cannot write to the download folder {}: {}.",
+                dir.display(),
+                describe_io(&e)
             )
         })?;
         let plan = resume::plan(dir, &self.offer, safe_paths, wanted)
@@ -800,9 +805,13 @@ impl Receiving<'_> {
                 let _ = self
                     .writer
                     .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
-                Outcome::Failed(format!(
-                    "{reason} The partial file was kept: free space and send again to resume."
-                ))
+                // Say "kept" only when there is a partial (creating it may be what failed).
+                let kept = if in_flight.is_some() {
+                    " The partial file was kept: send again to resume once that is fixed."
+                } else {
+                    ""
+                };
+                Outcome::Failed(format!("{reason}{kept}"))
             }
             Stop::Remote(reason) => {
                 let _ = self

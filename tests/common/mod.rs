@@ -97,6 +97,24 @@ impl Node {
         Node::start(config, dir, Timeouts::default())
     }
 
+    /// A receiving engine that saves into `download_dir` (a folder the test
+    /// made, e.g. a small tmpfs) instead of its own temporary folder.
+    pub fn receiver_saving_to(name: &str, accept: AcceptPolicy, download_dir: &Path) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = EngineConfig {
+            device: device(name),
+            identity: Arc::new(Identity::ephemeral().expect("identity")),
+            listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+            receive: ReceiveSettings {
+                download_dir: download_dir.to_path_buf(),
+                accept,
+                pin: None,
+            },
+            discovery: None,
+        };
+        Node::start(config, dir, Timeouts::default())
+    }
+
     /// A receiving engine on 127.0.0.1 with the given connection timers.
     pub fn receiver_with_timeouts(name: &str, accept: AcceptPolicy, timeouts: Timeouts) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
