@@ -486,7 +486,11 @@ impl Receiving<'_> {
                 Stop::Lost(format!("{who} stopped responding."))
             }
             e if e.is_disconnect() => Stop::Lost(format!("The connection to {who} was lost.")),
-            other => Stop::Remote(format!("{who} sent something invalid: {other}.")),
+            // rustls reports records that fail their authentication this way.
+            WireError::Io(io) if io.kind() == io::ErrorKind::InvalidData => Stop::Remote(format!(
+                "the data arrived damaged (it failed the connection's integrity check: {io})"
+            )),
+            other => Stop::Remote(format!("{who} sent something invalid: {other}")),
         }
     }
 

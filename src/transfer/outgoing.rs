@@ -113,6 +113,10 @@ fn describe_wire_error(to: SocketAddr, e: &WireError) -> String {
             format!("The receiver at {to} stopped responding.")
         }
         e if e.is_disconnect() => format!("The connection to {to} was lost."),
+        // rustls: a record failed its authentication, or the peer says one did.
+        WireError::Io(io) if io.kind() == io::ErrorKind::InvalidData => {
+            format!("The data to or from {to} arrived damaged ({io}); nothing was delivered.")
+        }
         WireError::VersionMismatch { .. } => format!("{e}."),
         other => format!("Transfer to {to} failed: {other}."),
     }
