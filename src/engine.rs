@@ -4,7 +4,7 @@
 //! depends on the UI and never blocks on it: progress is dropped when the UI
 //! lags rather than slowing a transfer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -390,6 +390,9 @@ pub struct Shared {
     pub pin_failures: Arc<Mutex<HashMap<std::net::IpAddr, (u32, std::time::Instant)>>>,
     /// Connection timers (handshake budget, ping interval, idle timeout).
     pub timeouts: Timeouts,
+    /// Final paths and folder roots that running incoming transfers will
+    /// write, so two offers planned at the same moment never pick the same name.
+    pub claimed: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 impl Shared {
@@ -498,6 +501,7 @@ impl Engine {
             sender_pins: Arc::default(),
             pin_failures: Arc::default(),
             timeouts: timeouts.sanitized(),
+            claimed: Arc::default(),
         };
         let mut threads = Vec::new();
         let local_addr = listener.as_ref().map(|(_, addr)| *addr);

@@ -10,6 +10,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, select};
@@ -259,6 +260,7 @@ fn receive(
         verified: 0,
         verified_bytes: 0,
         failures: Vec::new(),
+        claims: None,
     };
     let outcome = session.run(&safe_paths);
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
@@ -281,6 +283,26 @@ struct Receiving<'a> {
     verified: u32,
     verified_bytes: u64,
     failures: Vec<String>,
+    /// Released when the transfer ends, however it ends.
+    claims: Option<Claims>,
+}
+
+/// Paths claimed in [`Shared::claimed`] by one transfer; dropping releases them.
+struct Claims {
+    claimed: Arc<Mutex<HashSet<PathBuf>>>,
+    paths: Vec<PathBuf>,
+}
+
+impl Drop for Claims {
+    fn drop(&mut self) {
+        let mut claimed = self
+            .claimed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for path in &self.paths {
+            claimed.remove(path);
+        }
+    }
 }
 
 /// The file being written right now.
@@ -442,7 +464,14 @@ impl Receiving<'_> {
                 describe_io(&e)
             )
         })?;
-        let plan = resume::plan(dir, &self.offer, safe_paths, wanted)
+        // Planning, the space check and creating folders happen under the claim
+        // lock, and the plan's paths are claimed before it is released.
+        let mut claimed = self
+            .shared
+            .claimed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let plan = resume::plan_avoiding(dir, &self.offer, safe_paths, wanted, &claimed)
             .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
         let needed: u64 = plan.files.iter().map(|f| f.size - f.offset).sum();
         if let Some(free) = free_space(dir)
@@ -457,6 +486,13 @@ impl Receiving<'_> {
         }
         resume::materialize(dir, &plan)
             .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
+        let claims = plan.claims();
+        claimed.extend(claims.iter().cloned());
+        drop(claimed);
+        self.claims = Some(Claims {
+            claimed: self.shared.claimed.clone(),
+            paths: claims,
+        });
         self.plan = plan;
         Ok(())
     }
