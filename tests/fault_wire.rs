@@ -369,3 +369,39 @@ fn valid_frames_in_the_wrong_order_fail_the_transfer_with_a_reason() {
     no_worker_panicked();
     still_serves(&mut receiver);
 }
+
+/// Regression: `bug_offer_sizes_overflowing_u64_killed_the_worker`. The space
+/// check summed the offered sizes with `+`, so two files of 2^63 bytes
+/// overflowed: a panic in a debug build ("Internal error", the peer left
+/// without an answer) and, in a release build, a wrapped-around small total
+/// that passed the free-space check.
+#[test]
+fn bug_offer_sizes_overflowing_u64_killed_the_worker() {
+    count_worker_panics();
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut peer = Raw::connect(receiver.addr());
+    let file = |name: &str| Entry {
+        path: vec![name.into()],
+        kind: EntryKind::File,
+        size: 1 << 63,
+        modified_ms: None,
+    };
+    let offer = Offer {
+        transfer_id: 8,
+        sender: peer.device.clone(),
+        entries: vec![file("a.bin"), file("b.bin")],
+        pin: None,
+    };
+    peer.writer.send_now(&Message::Offer(offer)).expect("offer");
+    let answer = peer.reader.read_message();
+    assert!(
+        matches!(answer, Ok(Message::Decline(ref r)) if r.starts_with("Not enough space")),
+        "{answer:?}"
+    );
+    let Outcome::Failed(said) = receiver.finished() else {
+        panic!("must fail")
+    };
+    assert!(said.starts_with("Not enough space"), "{said}");
+    no_worker_panicked();
+    assert_eq!(std::fs::read_dir(receiver.root()).expect("read").count(), 0);
+}

@@ -399,8 +399,9 @@ impl Receiving<'_> {
                 text: text.clone(),
             });
         }
-        let bytes: u64 = self.plan.files.iter().map(|f| f.size).sum();
-        let resumed: u64 = self.plan.files.iter().map(|f| f.offset).sum();
+        // Sizes come from the peer: add them without overflowing.
+        let bytes = saturating_sum(self.plan.files.iter().map(|f| f.size));
+        let resumed = saturating_sum(self.plan.files.iter().map(|f| f.offset));
         self.shared.sink.emit(Event::Started {
             id: self.id,
             direction: Direction::Incoming,
@@ -473,7 +474,7 @@ impl Receiving<'_> {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let plan = resume::plan_avoiding(dir, &self.offer, safe_paths, wanted, &claimed)
             .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
-        let needed: u64 = plan.files.iter().map(|f| f.size - f.offset).sum();
+        let needed = saturating_sum(plan.files.iter().map(|f| f.size.saturating_sub(f.offset)));
         if let Some(free) = free_space(dir)
             && needed > free
         {
@@ -774,8 +775,8 @@ impl Receiving<'_> {
             self.count_verified(&plan, plan.final_path.clone());
             FileVerdict::Verified
         } else {
-            if let Some(ms) = plan.modified_ms {
-                let _ = open.file.set_modified(time_from_ms(ms));
+            if let Some(time) = plan.modified_ms.and_then(time_from_ms) {
+                let _ = open.file.set_modified(time);
             }
             drop(open.file);
             match resume::promote(&plan) {
@@ -912,19 +913,26 @@ fn hash_prefix(file: &mut File, hasher: &mut Sha256, len: u64) -> io::Result<()>
     Ok(())
 }
 
-fn time_from_ms(ms: i64) -> SystemTime {
+fn saturating_sum(values: impl Iterator<Item = u64>) -> u64 {
+    values.fold(0, u64::saturating_add)
+}
+
+/// The time a peer gave in ms since 1970, if this system can represent it
+/// (Windows' clock panics on `+`/`-` beyond 1601..30828).
+fn time_from_ms(ms: i64) -> Option<SystemTime> {
+    let span = Duration::from_millis(ms.unsigned_abs());
     if ms >= 0 {
-        UNIX_EPOCH + Duration::from_millis(ms as u64)
+        UNIX_EPOCH.checked_add(span)
     } else {
-        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
+        UNIX_EPOCH.checked_sub(span)
     }
 }
 
 fn set_dir_times(dirs: &[(PathBuf, Option<i64>)]) {
     // Deepest first, so setting a child does not bump its parent afterwards.
     for (dir, ms) in dirs.iter().rev() {
-        if let (Some(ms), Ok(handle)) = (ms, File::open(dir)) {
-            let _ = handle.set_modified(time_from_ms(*ms));
+        if let (Some(time), Ok(handle)) = (ms.and_then(time_from_ms), File::open(dir)) {
+            let _ = handle.set_modified(time);
         }
     }
 }
@@ -936,5 +944,21 @@ pub fn describe_io(e: &io::Error) -> String {
         io::ErrorKind::PermissionDenied => "permission denied".into(),
         io::ErrorKind::ReadOnlyFilesystem => "the disk is read-only".into(),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Modification times come from the peer: extremes must not panic on any
+    /// system (Windows' clock cannot go before 1601).
+    #[test]
+    fn extreme_peer_times_never_panic() {
+        for ms in [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX] {
+            let _ = time_from_ms(ms);
+        }
+        assert_eq!(time_from_ms(0), Some(UNIX_EPOCH));
+        assert_eq!(saturating_sum([u64::MAX, 1, 2].into_iter()), u64::MAX);
     }
 }
