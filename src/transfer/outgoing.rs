@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::progress::Meter;
 use super::pump::{self, Pump};
 use super::source::{self, SourceEntry};
-use super::transport::{Link, LinkError};
+use super::transport::{Closer, Link, LinkError};
 use super::{Direction, Outcome, Party, TransferId};
 use crate::engine::{Control, Event, OfferSummary, Shared};
 use crate::identity::short_code;
@@ -30,6 +30,9 @@ use crate::protocol::{
 /// Bytes fed to SHA-256 per call: L2-sized pieces hash markedly faster than
 /// the whole 512 KiB chunk at once.
 pub const HASH_PIECE: usize = 64 * 1024;
+
+/// How long the Cancel that reports a failure may take to leave.
+const CANCEL_WRITE_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// What to send.
 #[derive(Debug, Clone)]
@@ -124,6 +127,7 @@ fn describe_wire_error(to: SocketAddr, e: &WireError) -> String {
 
 struct Sending<'a> {
     shared: &'a Shared,
+    closer: &'a Closer,
     id: TransferId,
     to: SocketAddr,
     control: &'a Receiver<Control>,
@@ -185,8 +189,8 @@ fn run(
             short_code(&expected)
         ));
     }
-    let closer = match link.closer() {
-        Ok(closer) => closer,
+    let (closer, pump_closer) = match link.closer().and_then(|a| Ok((a, link.closer()?))) {
+        Ok(closers) => closers,
         Err(e) => return Outcome::Failed(format!("Connection to {to} failed: {e}.")),
     };
     if let Err(e) = closer.set_read_timeout(Some(shared.timeouts.idle)) {
@@ -197,9 +201,10 @@ fn run(
     if let Err(e) = writer.send_now(&Message::Offer(offer.clone())) {
         return Outcome::Failed(describe_wire_error(to, &e));
     }
-    let pump = match pump::start(
+    let pump = match pump::start_closing(
         FrameReader::new(link.reader),
         format!("ferry-send-rx-{}", id.0),
+        pump_closer,
     ) {
         Ok(pump) => pump,
         Err(e) => return Outcome::Failed(format!("Cannot start a thread: {e}.")),
@@ -212,6 +217,7 @@ fn run(
     });
     let mut sending = Sending {
         shared,
+        closer: &closer,
         id,
         to,
         control,
@@ -302,6 +308,9 @@ impl Sending<'_> {
                 let _ = self.writer.send_now(&Message::Cancel(CancelReason::User));
             }
             Stop::Failed(reason) => {
+                // Best effort: the link may be what failed, and a writer stuck
+                // behind a full socket would wait out the idle timeout again.
+                let _ = self.closer.set_write_timeout(Some(CANCEL_WRITE_TIMEOUT));
                 let _ = self
                     .writer
                     .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
@@ -339,7 +348,10 @@ impl Sending<'_> {
                     return Stop::Failed(format!("The receiver stopped the transfer: {reason}"));
                 }
                 Ok(_) => continue,
-                Err(_) => break,
+                // The reader failed first (e.g. the receiver went silent and
+                // the reader shut the link, which is why the write failed):
+                // that is the cause to report.
+                Err(cause) => return Stop::Failed(describe_wire_error(self.to, &cause)),
             }
         }
         Stop::Failed(describe_wire_error(self.to, e))

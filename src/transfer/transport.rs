@@ -215,6 +215,11 @@ impl Closer {
         self.0.set_read_timeout(timeout)
     }
 
+    /// Sets how long a write may wait for the peer to make room before failing.
+    pub fn set_write_timeout(&self, timeout: Option<Duration>) -> io::Result<()> {
+        self.0.set_write_timeout(timeout)
+    }
+
     /// Stops sending (the peer reads EOF) but keeps reading.
     pub fn close_write(&self) {
         let _ = self.0.shutdown(Shutdown::Write);
