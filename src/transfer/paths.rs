@@ -47,12 +47,21 @@ pub enum NameError {
 /// any case.
 pub fn is_windows_reserved(stem: &str) -> bool {
     let upper = stem.to_ascii_uppercase();
-    matches!(
+    if matches!(
         upper.as_str(),
         "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
-    ) || ((upper.starts_with("COM") || upper.starts_with("LPT"))
-        && upper.len() == 4
-        && upper.as_bytes()[3].is_ascii_digit())
+    ) {
+        return true;
+    }
+    // COM0-9 and LPT0-9, and the superscript digits Windows also treats as ports.
+    let port = upper
+        .strip_prefix("COM")
+        .or_else(|| upper.strip_prefix("LPT"));
+    let mut digit = port.map(str::chars).into_iter().flatten();
+    matches!(
+        (digit.next(), digit.next()),
+        (Some('0'..='9' | '¹' | '²' | '³'), None)
+    )
 }
 
 /// Whose file-name rules a received name must satisfy.
@@ -117,16 +126,23 @@ pub fn sanitize_component_for(raw: &str, rules: NameRules) -> Result<String, Nam
                 }
             })
             .collect();
+        // Shorten first (one byte kept for the "_" below), so what follows
+        // judges the name as it will be stored: a cut can leave a trailing
+        // dot or space, or leave a device name in front of the first dot.
+        name = shorten(&name, MAX_NAME_BYTES - NAME_HEADROOM - 1);
         let trimmed = name.trim_end_matches(['.', ' ']);
         name = if trimmed.is_empty() {
             "_".to_string()
         } else {
             trimmed.to_string()
         };
-        let (stem, ext) = split_extension(&name);
-        if is_windows_reserved(stem) {
-            name = format!("{stem}_{ext}");
+        // Windows looks for a device name before the first dot, ignoring
+        // trailing spaces: "CON.tar.gz" and "con .txt" are CON too.
+        let device = name.split('.').next().unwrap_or("").trim_end_matches(' ');
+        if is_windows_reserved(device) {
+            name.insert(0, '_');
         }
+        return Ok(name);
     }
     Ok(shorten(&name, MAX_NAME_BYTES - NAME_HEADROOM))
 }
@@ -316,6 +332,35 @@ mod tests {
             crate::transfer::resume::PART_META_SUFFIX
         );
         assert!(longest.len() <= MAX_NAME_BYTES, "{} bytes", longest.len());
+    }
+
+    /// Regression (found by the `received_name` fuzz target in seconds:
+    /// "CON.txCON.txt"): under Windows rules only the part before the *last*
+    /// dot was checked for a device name, but Windows checks the part before
+    /// the *first* dot and ignores trailing spaces; and shortening after the
+    /// checks could leave a trailing dot or space.
+    #[test]
+    fn bug_windows_device_names_with_several_dots_passed() {
+        let windows = |raw: &str| sanitize_component_for(raw, NameRules::Windows).expect("ok");
+        for (raw, safe) in [
+            ("CON.txCON.txt", "_CON.txCON.txt"),
+            ("con.tar.gz", "_con.tar.gz"),
+            ("NUL .txt", "_NUL .txt"),
+            ("com1", "_com1"),
+            ("LPT¹.log", "_LPT¹.log"),
+            ("COM10.txt", "COM10.txt"),
+            ("CONSOLE.txt", "CONSOLE.txt"),
+            ("report. ", "report"),
+        ] {
+            assert_eq!(windows(raw), safe, "{raw:?}");
+        }
+        let cut = windows(&format!("{}. {}", "a".repeat(229), "b".repeat(20)));
+        assert!(!cut.ends_with(['.', ' ']), "{cut:?}");
+        // Unix keeps all of these as they are.
+        assert_eq!(
+            sanitize_component_for("CON.txt", NameRules::Unix),
+            Ok("CON.txt".into())
+        );
     }
 
     #[test]
