@@ -188,12 +188,19 @@ fn shorten(name: &str, max: usize) -> String {
         return name.to_string();
     }
     let (stem, ext) = split_extension(name);
-    let ext = if ext.len() < max / 2 { ext } else { "" };
+    // Keep a short extension, but cut the whole name when there is none to
+    // keep or the "stem" is only dots: "..xxxx" must not become ".".
+    let (body, ext) = if ext.len() < max / 2 && !stem.trim_start_matches('.').is_empty() {
+        (stem, ext)
+    } else {
+        (name, "")
+    };
+    // body.len() + ext.len() == name.len() > max, so the cut is inside body.
     let mut cut = max - ext.len();
-    while !stem.is_char_boundary(cut.min(stem.len())) {
+    while !body.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!("{}{}", &stem[..cut.min(stem.len())], ext)
+    format!("{}{}", &body[..cut], ext)
 }
 
 /// The `n`-th alternative of a name: `report.pdf` → `report (n).pdf`, `photos` → `photos (n)`.
@@ -361,6 +368,26 @@ mod tests {
             sanitize_component_for("CON.txt", NameRules::Unix),
             Ok("CON.txt".into())
         );
+    }
+
+    /// Regression (found by the `received_name` fuzz target after ~78,000
+    /// executions): shortening a long name that starts with dots cut the
+    /// "stem" before its last dot, so "..xxx…" (255 bytes) became "." and
+    /// "...xxx…" became "..", a component that climbs out of the folder.
+    #[test]
+    fn bug_long_names_starting_with_dots_shortened_to_dot_or_dotdot() {
+        for rules in [NameRules::Unix, NameRules::Windows] {
+            for dots in 1..5 {
+                let raw = format!("{}{}", ".".repeat(dots), "x".repeat(250 - dots));
+                let name = sanitize_component_for(&raw, rules).expect("ok");
+                assert!(name.len() > 100 && name.contains('x'), "{name:?}");
+                let path = sanitize_relative_for(&[raw.clone()], rules).expect("ok");
+                assert!(
+                    path.components().all(|c| matches!(c, Component::Normal(_))),
+                    "{path:?}"
+                );
+            }
+        }
     }
 
     #[test]
