@@ -381,7 +381,7 @@ mod tests {
                 let raw = format!("{}{}", ".".repeat(dots), "x".repeat(250 - dots));
                 let name = sanitize_component_for(&raw, rules).expect("ok");
                 assert!(name.len() > 100 && name.contains('x'), "{name:?}");
-                let path = sanitize_relative_for(&[raw.clone()], rules).expect("ok");
+                let path = sanitize_relative_for(std::slice::from_ref(&raw), rules).expect("ok");
                 assert!(
                     path.components().all(|c| matches!(c, Component::Normal(_))),
                     "{path:?}"
