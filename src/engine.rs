@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use serde::{Deserialize, Serialize};
 
 use crate::identity::Identity;
@@ -352,7 +352,41 @@ impl EventSink {
             (self.waker)();
         }
     }
+
+    /// Delivers an event that must not be lost without ever waiting: when the
+    /// channel is full it waits in `backlog`, in order, and goes out with a
+    /// later call. For workers mid-transfer, whose peer would give up on them
+    /// while they waited for a UI that stopped reading events.
+    pub fn emit_queued(&self, backlog: &mut Backlog, event: Event) {
+        backlog.0.push_back(event);
+        self.flush(backlog, false);
+    }
+
+    /// Sends what waits in `backlog`, in order; with `wait`, until all of it
+    /// is delivered (call it once the connection needs nothing more).
+    pub fn flush(&self, backlog: &mut Backlog, wait: bool) {
+        while let Some(event) = backlog.0.pop_front() {
+            match self.tx.try_send(event) {
+                Ok(()) => (self.waker)(),
+                Err(TrySendError::Full(event)) if wait => self.emit(event),
+                Err(TrySendError::Full(event)) => {
+                    backlog.0.push_front(event);
+                    return;
+                }
+                // Nobody listens any more.
+                Err(TrySendError::Disconnected(_)) => {
+                    backlog.0.clear();
+                    return;
+                }
+            }
+        }
+    }
 }
+
+/// Events a worker could not deliver yet (see [`EventSink::emit_queued`]).
+/// Bounded by the work itself: at most a few events per file.
+#[derive(Debug, Default)]
+pub struct Backlog(std::collections::VecDeque<Event>);
 
 /// A message from the engine to one running transfer.
 #[derive(Debug, Clone)]

@@ -324,3 +324,48 @@ fn a_slow_decision_and_a_ui_that_stops_reading_events_never_trip_the_timers() {
     );
     assert!(partials(receiver.root()).is_empty());
 }
+
+/// Regression: `bug_a_paused_ui_stalled_a_transfer_of_many_files`. Every
+/// verified file is an event that must not be lost, and the worker used to
+/// wait for room in the (bounded) event channel. A window that stopped
+/// reading events (minimised, busy) during a transfer of more files than the
+/// channel holds stalled the worker: no more pings or reads, and the peer gave
+/// up after the idle timeout. Workers now queue such events in order and
+/// never wait for the UI mid-transfer.
+#[test]
+fn bug_a_paused_ui_stalled_a_transfer_of_many_files() {
+    let _serial = serial();
+    let timeouts = quick_timeouts();
+    // Thousands of tiny files: in a tmpfs when there is one (file creation on
+    // a disk file system costs far more than the transfer).
+    let fast = |()| match std::path::Path::new("/dev/shm") {
+        shm if shm.is_dir() => tempfile::tempdir_in(shm),
+        _ => tempfile::tempdir(),
+    };
+    let src = fast(()).expect("tmp");
+    let saved = fast(()).expect("tmp");
+    let top = src.path().join("many");
+    std::fs::create_dir(&top).expect("mkdir");
+    // More than the engine's event channel holds (4096).
+    const FILES: usize = 4500;
+    for i in 0..FILES {
+        std::fs::write(top.join(format!("{i:05}.txt")), i.to_string()).expect("write");
+    }
+    let mut receiver =
+        Node::receiver_saving_to_with("rx", AcceptPolicy::Everyone, saved.path(), timeouts);
+    let mut sender = Node::sender_with_timeouts("tx", timeouts);
+    send_one(&mut sender, receiver.addr(), &top);
+    // The sender's "UI" waits for the end; the receiver's reads nothing yet.
+    let outcome = sender.finished();
+    assert!(outcome.is_success(), "{outcome:?}");
+    let outcome = receiver.finished();
+    assert!(outcome.is_success(), "{outcome:?}");
+    let verified = receiver
+        .seen
+        .iter()
+        .filter(|e| matches!(e, Event::FileVerified { .. }))
+        .count();
+    assert_eq!(verified, FILES, "no event lost");
+    let arrived = std::fs::read_dir(saved.path().join("many")).expect("read");
+    assert_eq!(arrived.count(), FILES);
+}

@@ -23,7 +23,7 @@ use super::pump::{self, Pump};
 use super::resume::{self, FilePlan, Plan};
 use super::transport::{Closer, Link, LinkError, Watchdog};
 use super::{Direction, Outcome, Party, TransferId};
-use crate::engine::{Control, Decision, Event, OfferSummary, Shared, TrustVerdict};
+use crate::engine::{Backlog, Control, Decision, Event, OfferSummary, Shared, TrustVerdict};
 use crate::identity::short_code;
 use crate::protocol::{
     CancelReason, EntryKind, FileVerdict, Frame, FrameReader, FrameWriter, Hello, Message, Offer,
@@ -261,12 +261,15 @@ fn receive(
         verified_bytes: 0,
         failures: Vec::new(),
         claims: None,
+        backlog: Backlog::default(),
     };
     let outcome = session.run(&safe_paths);
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
         closer.close_write();
         session.linger();
     }
+    // The peer needs nothing more from us: now it is fine to wait for the UI.
+    shared.sink.flush(&mut session.backlog, true);
     Some(outcome)
 }
 
@@ -285,6 +288,8 @@ struct Receiving<'a> {
     failures: Vec<String>,
     /// Released when the transfer ends, however it ends.
     claims: Option<Claims>,
+    /// Events waiting for room in the engine's channel.
+    backlog: Backlog,
 }
 
 /// Paths claimed in [`Shared::claimed`] by one transfer; dropping releases them.
@@ -348,12 +353,15 @@ impl Receiving<'_> {
                 short_code(&pinned)
             ));
         } else {
-            self.shared.sink.emit(Event::Incoming {
-                id: self.id,
-                from: self.offer.sender.clone(),
-                addr: self.peer,
-                offer: summary,
-            });
+            self.shared.sink.emit_queued(
+                &mut self.backlog,
+                Event::Incoming {
+                    id: self.id,
+                    from: self.offer.sender.clone(),
+                    addr: self.peer,
+                    offer: summary,
+                },
+            );
             match self.await_decision() {
                 Ok(decision) => decision,
                 Err(stop) => return self.finish_stop(stop, None),
@@ -393,22 +401,28 @@ impl Receiving<'_> {
         }
         self.last_write = Instant::now();
         for text in &self.plan.texts {
-            self.shared.sink.emit(Event::TextReceived {
-                id: self.id,
-                from: self.offer.sender.clone(),
-                text: text.clone(),
-            });
+            self.shared.sink.emit_queued(
+                &mut self.backlog,
+                Event::TextReceived {
+                    id: self.id,
+                    from: self.offer.sender.clone(),
+                    text: text.clone(),
+                },
+            );
         }
         // Sizes come from the peer: add them without overflowing.
         let bytes = saturating_sum(self.plan.files.iter().map(|f| f.size));
         let resumed = saturating_sum(self.plan.files.iter().map(|f| f.offset));
-        self.shared.sink.emit(Event::Started {
-            id: self.id,
-            direction: Direction::Incoming,
-            files: self.plan.files.len() as u32,
-            bytes,
-            resumed_bytes: resumed,
-        });
+        self.shared.sink.emit_queued(
+            &mut self.backlog,
+            Event::Started {
+                id: self.id,
+                direction: Direction::Incoming,
+                files: self.plan.files.len() as u32,
+                bytes,
+                resumed_bytes: resumed,
+            },
+        );
         let mut meter = Meter::new(
             self.id,
             Direction::Incoming,
@@ -547,7 +561,10 @@ impl Receiving<'_> {
                     Ok(Err(e)) => return Err(self.lost(&e)),
                     Err(_) => return Err(Stop::Lost("The connection reader stopped.".into())),
                 },
-                recv(tick) -> _ => self.ping_if_idle()?,
+                recv(tick) -> _ => {
+                    self.shared.sink.flush(&mut self.backlog, false);
+                    self.ping_if_idle()?;
+                }
             }
         }
     }
@@ -568,6 +585,7 @@ impl Receiving<'_> {
                     continue;
                 },
                 recv(tick) -> _ => {
+                    self.shared.sink.flush(&mut self.backlog, false);
                     self.ping_if_idle()?;
                     continue;
                 },
@@ -801,9 +819,8 @@ impl Receiving<'_> {
     fn count_verified(&mut self, plan: &FilePlan, path: PathBuf) {
         self.verified += 1;
         self.verified_bytes += plan.size;
-        self.shared
-            .sink
-            .emit(Event::FileVerified { id: self.id, path });
+        let event = Event::FileVerified { id: self.id, path };
+        self.shared.sink.emit_queued(&mut self.backlog, event);
     }
 
     /// Says the right thing to the peer, cleans up, and describes the end.

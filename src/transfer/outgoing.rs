@@ -19,7 +19,7 @@ use super::pump::{self, Pump};
 use super::source::{self, SourceEntry};
 use super::transport::{Closer, Link, LinkError};
 use super::{Direction, Outcome, Party, TransferId};
-use crate::engine::{Control, Event, OfferSummary, Shared};
+use crate::engine::{Backlog, Control, Event, OfferSummary, Shared};
 use crate::identity::short_code;
 use crate::protocol::limits::DATA_CHUNK;
 use crate::protocol::{
@@ -139,6 +139,8 @@ struct Sending<'a> {
     verified_bytes: u64,
     failures: Vec<String>,
     results_pending: usize,
+    /// Events waiting for room in the engine's channel.
+    backlog: Backlog,
 }
 
 fn run(
@@ -209,12 +211,16 @@ fn run(
         Ok(pump) => pump,
         Err(e) => return Outcome::Failed(format!("Cannot start a thread: {e}.")),
     };
-    shared.sink.emit(Event::Offered {
-        id,
-        to,
-        peer_id,
-        offer: OfferSummary::of(&offer.entries, None),
-    });
+    let mut backlog = Backlog::default();
+    shared.sink.emit_queued(
+        &mut backlog,
+        Event::Offered {
+            id,
+            to,
+            peer_id,
+            offer: OfferSummary::of(&offer.entries, None),
+        },
+    );
     let mut sending = Sending {
         shared,
         closer: &closer,
@@ -229,6 +235,7 @@ fn run(
         verified_bytes: 0,
         failures: Vec::new(),
         results_pending: 0,
+        backlog,
     };
     let outcome = sending.run_accepted();
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
@@ -237,6 +244,8 @@ fn run(
         sending.linger();
     }
     closer.close();
+    // The connection is closed: now it is fine to wait for the UI.
+    shared.sink.flush(&mut sending.backlog, true);
     outcome
 }
 
@@ -264,13 +273,16 @@ impl Sending<'_> {
             .map(|w| self.entries[w.index as usize].entry.size)
             .sum();
         let resumed: u64 = wanted.iter().map(|w| w.offset).sum();
-        self.shared.sink.emit(Event::Started {
-            id: self.id,
-            direction: Direction::Outgoing,
-            files: wanted.len() as u32,
-            bytes,
-            resumed_bytes: resumed,
-        });
+        self.shared.sink.emit_queued(
+            &mut self.backlog,
+            Event::Started {
+                id: self.id,
+                direction: Direction::Outgoing,
+                files: wanted.len() as u32,
+                bytes,
+                resumed_bytes: resumed,
+            },
+        );
         let mut meter = Meter::new(self.id, Direction::Outgoing, bytes, wanted.len() as u32);
         self.results_pending = wanted.len();
         let mut buffer = vec![0u8; DATA_CHUNK];
@@ -395,6 +407,7 @@ impl Sending<'_> {
                     }
                 },
                 recv(tick) -> _ => {
+                    self.shared.sink.flush(&mut self.backlog, false);
                     if let Err(stop) = self.ping_if_idle() {
                         return Err(stop.into());
                     }
@@ -443,10 +456,11 @@ impl Sending<'_> {
                     FileVerdict::Verified => {
                         self.verified += 1;
                         self.verified_bytes += entry.size;
-                        self.shared.sink.emit(Event::FileVerified {
+                        let event = Event::FileVerified {
                             id: self.id,
                             path: PathBuf::from(name),
-                        });
+                        };
+                        self.shared.sink.emit_queued(&mut self.backlog, event);
                     }
                     FileVerdict::Mismatch => {
                         self.failures.push(format!("{name}: checksum mismatch"))
@@ -483,7 +497,10 @@ impl Sending<'_> {
                         return Ok(());
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => self.ping_if_idle()?,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.shared.sink.flush(&mut self.backlog, false);
+                    self.ping_if_idle()?;
+                }
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err(Stop::Failed("The connection reader stopped.".into()));
                 }

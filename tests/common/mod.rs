@@ -100,6 +100,16 @@ impl Node {
     /// A receiving engine that saves into `download_dir` (a folder the test
     /// made, e.g. a small tmpfs) instead of its own temporary folder.
     pub fn receiver_saving_to(name: &str, accept: AcceptPolicy, download_dir: &Path) -> Node {
+        Node::receiver_saving_to_with(name, accept, download_dir, Timeouts::default())
+    }
+
+    /// [`Node::receiver_saving_to`] with the given connection timers.
+    pub fn receiver_saving_to_with(
+        name: &str,
+        accept: AcceptPolicy,
+        download_dir: &Path,
+        timeouts: Timeouts,
+    ) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = EngineConfig {
             device: device(name),
@@ -112,7 +122,7 @@ impl Node {
             },
             discovery: None,
         };
-        Node::start(config, dir, Timeouts::default())
+        Node::start(config, dir, timeouts)
     }
 
     /// A receiving engine on 127.0.0.1 with the given connection timers.
