@@ -105,7 +105,7 @@ impl Lab {
             .env("FERRY_IDLE_TIMEOUT_MS", IDLE_MS.to_string())
             .env("FERRY_PING_INTERVAL_MS", "300")
             .env("FERRY_HANDSHAKE_TIMEOUT_MS", "3000")
-            .env("RUST_LOG", "ferry=debug");
+            .env_remove("RUST_LOG");
         command
     }
 
@@ -195,7 +195,6 @@ fn the_link_going_down_mid_file_is_noticed_in_seconds_and_resumes_later() {
     wait_for_len(&part, 3 << 20);
     lab.run(1, &["ip", "link", "set", "eth0", "down"]);
     let down_at = Instant::now();
-    eprintln!("TMP down at {:?}", std::time::SystemTime::now());
     let out = sender.wait_with_output().expect("sender ends");
     let sender_took = down_at.elapsed();
     let sender_said = String::from_utf8_lossy(&out.stderr).into_owned();
