@@ -13,8 +13,8 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use common::{Node, Relay, RelayOptions, partials, random_file};
-use ferry::engine::{AcceptPolicy, Command, Decision, Event};
+use common::{Node, Relay, RelayOptions, partials, random_file, still_serves};
+use ferry::engine::{AcceptPolicy, Command, Event};
 use ferry::identity::Identity;
 use ferry::protocol::frame::write_greeting;
 use ferry::protocol::{
@@ -63,32 +63,6 @@ impl Noise {
     fn bytes(&mut self, n: usize) -> Vec<u8> {
         (0..n).map(|_| self.next() as u8).collect()
     }
-}
-
-/// The receiver still takes a normal file after whatever happened.
-fn still_serves(receiver: &mut Node) {
-    let src = tempfile::tempdir().expect("tmp");
-    let path = src.path().join("after.txt");
-    std::fs::write(&path, "still here").expect("write");
-    let mut sender = Node::sender("good");
-    sender.engine.send(Command::Send {
-        id: TransferId::fresh(),
-        to: receiver.addr(),
-        paths: vec![path],
-    });
-    let offer = receiver.wait("offer or finish", |e| match e {
-        Event::Incoming { id, .. } => Some(Some(*id)),
-        Event::Finished { outcome, .. } if outcome.is_success() => Some(None),
-        _ => None,
-    });
-    if let Some(id) = offer {
-        receiver.engine.send(Command::Decide {
-            id,
-            decision: Decision::AcceptAll,
-        });
-        assert!(receiver.finished().is_success());
-    }
-    assert!(sender.finished().is_success());
 }
 
 #[test]

@@ -222,6 +222,32 @@ impl Node {
     }
 }
 
+/// The receiver still takes a normal file after whatever happened.
+pub fn still_serves(receiver: &mut Node) {
+    let src = tempfile::tempdir().expect("tmp");
+    let path = src.path().join("after.txt");
+    std::fs::write(&path, "still here").expect("write");
+    let mut sender = Node::sender("good");
+    sender.engine.send(ferry::engine::Command::Send {
+        id: ferry::transfer::TransferId::fresh(),
+        to: receiver.addr(),
+        paths: vec![path],
+    });
+    let offer = receiver.wait("offer or finish", |e| match e {
+        Event::Incoming { id, .. } => Some(Some(*id)),
+        Event::Finished { outcome, .. } if outcome.is_success() => Some(None),
+        _ => None,
+    });
+    if let Some(id) = offer {
+        receiver.engine.send(ferry::engine::Command::Decide {
+            id,
+            decision: ferry::engine::Decision::AcceptAll,
+        });
+        assert!(receiver.finished().is_success());
+    }
+    assert!(sender.finished().is_success());
+}
+
 /// Writes `len` pseudo-random bytes (fast, deterministic per seed).
 pub fn random_file(path: &Path, len: usize, seed: u64) {
     if let Some(parent) = path.parent() {
