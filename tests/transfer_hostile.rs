@@ -10,7 +10,7 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 
 use common::{Node, partials, still_serves};
-use ferry::engine::{AcceptPolicy, Command, Decision, Event};
+use ferry::engine::{AcceptPolicy, Command, Event};
 
 use ferry::identity::Identity;
 use ferry::protocol::{
