@@ -903,8 +903,12 @@ impl Receiving<'_> {
 }
 
 /// Checks that the folder accepts new files, without leaving anything behind.
+/// The probe's name is unique per call: offers prepared at the same moment in
+/// one process must not collide on it.
 fn tempfile_probe(dir: &Path) -> io::Result<()> {
-    let probe = dir.join(format!(".ferry-probe-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let probe = dir.join(format!(".ferry-probe-{}-{n}", std::process::id()));
     OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -967,6 +971,25 @@ pub fn describe_io(e: &io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (seen as a flaky "Cannot write to the download folder ...:
+    /// File exists" in the 50-senders fault test): the writability probe had
+    /// one name per process, so two offers prepared at the same moment
+    /// collided on it and one was declined.
+    #[test]
+    fn bug_concurrent_offers_failed_the_write_probe() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let dir = dir.path().to_path_buf();
+                std::thread::spawn(move || (0..200).all(|_| tempfile_probe(&dir).is_ok()))
+            })
+            .collect();
+        for thread in threads {
+            assert!(thread.join().expect("thread"), "a probe collided");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).expect("read").count(), 0);
+    }
 
     /// Modification times come from the peer: extremes must not panic on any
     /// system (Windows' clock cannot go before 1601).
