@@ -18,6 +18,14 @@ use crate::protocol::DEFAULT_TCP_PORT;
 pub const CONFIG_DIR_ENV: &str = "FERRY_CONFIG_DIR";
 /// Env var that replaces the data folder (history, logs).
 pub const DATA_DIR_ENV: &str = "FERRY_DATA_DIR";
+/// Env vars that shorten the connection timers, in milliseconds. Meant for
+/// tests that drive the real binary (a dead peer noticed in a second instead
+/// of 30); see docs/RELIABILITY.md. Unset or unparsable means the default.
+pub const HANDSHAKE_TIMEOUT_ENV: &str = "FERRY_HANDSHAKE_TIMEOUT_MS";
+/// See [`HANDSHAKE_TIMEOUT_ENV`].
+pub const PING_INTERVAL_ENV: &str = "FERRY_PING_INTERVAL_MS";
+/// See [`HANDSHAKE_TIMEOUT_ENV`].
+pub const IDLE_TIMEOUT_ENV: &str = "FERRY_IDLE_TIMEOUT_MS";
 
 /// Colour scheme of the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -122,6 +130,26 @@ pub fn data_dir() -> PathBuf {
     project_dirs()
         .map(|p| p.data_dir().to_path_buf())
         .unwrap_or_else(|| PathBuf::from(".ferry"))
+}
+
+/// The connection timers: the protocol's defaults, each replaced by its
+/// `FERRY_*_MS` environment variable when that is set to a number.
+pub fn timeouts_from_env() -> crate::protocol::Timeouts {
+    let mut timeouts = crate::protocol::Timeouts::default();
+    for (var, slot) in [
+        (HANDSHAKE_TIMEOUT_ENV, &mut timeouts.handshake),
+        (PING_INTERVAL_ENV, &mut timeouts.ping),
+        (IDLE_TIMEOUT_ENV, &mut timeouts.idle),
+    ] {
+        let Some(raw) = std::env::var_os(var) else {
+            continue;
+        };
+        match raw.to_str().and_then(|v| v.trim().parse::<u64>().ok()) {
+            Some(ms) => *slot = std::time::Duration::from_millis(ms),
+            None => tracing::warn!("ignoring {var}={raw:?}: not a number of milliseconds"),
+        }
+    }
+    timeouts.sanitized()
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a crash

@@ -4,19 +4,19 @@
 //! depends on the UI and never blocks on it: progress is dropped when the UI
 //! lags rather than slowing a transfer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use serde::{Deserialize, Serialize};
 
 use crate::discovery::{Controller, Discovery};
 use crate::identity::Identity;
-use crate::protocol::{DeviceInfo, Entry, EntryKind};
+use crate::protocol::{DeviceInfo, Entry, EntryKind, Timeouts};
 use crate::transfer::progress::Progress;
 use crate::transfer::{Direction, Outcome, TransferId, incoming, outgoing};
 
@@ -390,7 +390,41 @@ impl EventSink {
             (self.waker)();
         }
     }
+
+    /// Delivers an event that must not be lost without ever waiting: when the
+    /// channel is full it waits in `backlog`, in order, and goes out with a
+    /// later call. For workers mid-transfer, whose peer would give up on them
+    /// while they waited for a UI that stopped reading events.
+    pub fn emit_queued(&self, backlog: &mut Backlog, event: Event) {
+        backlog.0.push_back(event);
+        self.flush(backlog, false);
+    }
+
+    /// Sends what waits in `backlog`, in order; with `wait`, until all of it
+    /// is delivered (call it once the connection needs nothing more).
+    pub fn flush(&self, backlog: &mut Backlog, wait: bool) {
+        while let Some(event) = backlog.0.pop_front() {
+            match self.tx.try_send(event) {
+                Ok(()) => (self.waker)(),
+                Err(TrySendError::Full(event)) if wait => self.emit(event),
+                Err(TrySendError::Full(event)) => {
+                    backlog.0.push_front(event);
+                    return;
+                }
+                // Nobody listens any more.
+                Err(TrySendError::Disconnected(_)) => {
+                    backlog.0.clear();
+                    return;
+                }
+            }
+        }
+    }
 }
+
+/// Events a worker could not deliver yet (see [`EventSink::emit_queued`]).
+/// Bounded by the work itself: at most a few events per file.
+#[derive(Debug, Default)]
+pub struct Backlog(std::collections::VecDeque<Event>);
 
 /// A message from the engine to one running transfer.
 #[derive(Debug, Clone)]
@@ -426,6 +460,11 @@ pub struct Shared {
     pub sender_pins: Arc<Mutex<HashMap<SocketAddr, String>>>,
     /// Wrong PINs per sender address: (count, window start).
     pub pin_failures: Arc<Mutex<HashMap<std::net::IpAddr, (u32, std::time::Instant)>>>,
+    /// Connection timers (handshake budget, ping interval, idle timeout).
+    pub timeouts: Timeouts,
+    /// Final paths and folder roots that running incoming transfers will
+    /// write, so two offers planned at the same moment never pick the same name.
+    pub claimed: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 impl Shared {
@@ -492,8 +531,20 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Binds the listener (if any) and starts the engine's threads.
+    /// Binds the listener (if any) and starts the engine's threads, with the
+    /// protocol's timers (or the `FERRY_*_MS` overrides, see
+    /// [`crate::config::timeouts_from_env`]).
     pub fn start(config: EngineConfig, waker: Waker) -> Result<Engine, EngineError> {
+        Engine::start_with_timeouts(config, waker, crate::config::timeouts_from_env())
+    }
+
+    /// Like [`Engine::start`] with explicit connection timers; tests use it to
+    /// show that dead peers are noticed without waiting for the real timeouts.
+    pub fn start_with_timeouts(
+        config: EngineConfig,
+        waker: Waker,
+        timeouts: Timeouts,
+    ) -> Result<Engine, EngineError> {
         let (event_tx, events) = bounded(EVENT_CAPACITY);
         let (commands, command_rx) = bounded::<Command>(256);
         let sink = EventSink {
@@ -525,6 +576,8 @@ impl Engine {
             identity: config.identity,
             sender_pins: Arc::default(),
             pin_failures: Arc::default(),
+            timeouts: timeouts.sanitized(),
+            claimed: Arc::default(),
         };
         let mut threads = Vec::new();
         let local_addr = listener.as_ref().map(|(_, addr)| *addr);

@@ -5,6 +5,7 @@
 // is double-clicked. The CLI then prints nothing in a terminal; see
 // packaging/windows/README.md for the trade-off.
 #![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::ExitCode;
 

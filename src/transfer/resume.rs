@@ -47,6 +47,15 @@ pub struct FilePlan {
     pub already_final: bool,
 }
 
+impl Plan {
+    /// Every path this plan will write under its final name: file paths and
+    /// folder roots (what [`plan_avoiding`] must keep other transfers away from).
+    pub fn claims(&self) -> Vec<PathBuf> {
+        let files = self.files.iter().map(|f| f.final_path.clone());
+        files.chain(self.roots.iter().cloned()).collect()
+    }
+}
+
 impl FilePlan {
     /// The partial file being written.
     pub fn part_path(&self) -> PathBuf {
@@ -157,6 +166,19 @@ pub fn plan(
     safe_paths: &[Option<PathBuf>],
     wanted: &HashSet<u32>,
 ) -> io::Result<Plan> {
+    plan_avoiding(root_dir, offer, safe_paths, wanted, &HashSet::new())
+}
+
+/// Like [`plan`], but never picks (nor resumes into) a path in `claimed`:
+/// the final paths and folder roots of transfers still running, whose partial
+/// files may not exist yet or are still being written.
+pub fn plan_avoiding(
+    root_dir: &Path,
+    offer: &Offer,
+    safe_paths: &[Option<PathBuf>],
+    wanted: &HashSet<u32>,
+    claimed: &HashSet<PathBuf>,
+) -> io::Result<Plan> {
     let sender = offer.sender.device_id.as_str();
     let mut result = Plan::default();
     // Group wanted entries by their top-level name, in offer order.
@@ -195,7 +217,7 @@ pub fn plan(
             .push(i);
     }
 
-    let mut taken: HashSet<PathBuf> = HashSet::new();
+    let mut taken: HashSet<PathBuf> = claimed.clone();
     for (first, (top, members)) in groups {
         let first_entry = &offer.entries[first];
         let single_file = members.len() == 1
@@ -378,7 +400,7 @@ pub fn promote_part(part: &Path, final_path: &Path) -> io::Result<PathBuf> {
             }
         }
         n += 1;
-        if n > 10_000 {
+        if n > paths::MAX_NUMBERED {
             return Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free name"));
         }
     }
