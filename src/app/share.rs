@@ -1,0 +1,455 @@
+//! The "Share via browser" window. Before sharing: what to share (the
+//! tray's items, or files and folders from the desktop's dialogs), whether
+//! browsers may upload (off, ask each time, allow for this share), and Start
+//! sharing. While sharing: the link (selectable, with Copy), its QR code,
+//! what is shared, a live list of downloads, and Stop sharing. Uploads show
+//! as prompts (`incoming`) and transfer rows (`transfers`), not here.
+//!
+//! Views only read state and return actions. The one thing kept here is the
+//! QR code's texture, built once per link: black modules on white inside a
+//! quiet zone of [`QUIET_ZONE`] modules, one texel per module, drawn with
+//! nearest filtering at a whole number of pixels per module, so it stays
+//! crisp and scannable in either theme.
+
+use std::path::Path;
+
+use egui::{Align, Align2, Color32, Layout, ProgressBar, RichText, Vec2};
+
+use super::share_control::ShareAction;
+use super::share_state::{DownloadRow, ShareInfo, SharePhase, ShareState};
+use super::state::{TrayItem, UiState};
+use super::tasks::Pick;
+use super::{Action, style};
+use crate::http::{UploadPolicy, qr_matrix};
+use crate::transfer::progress::human_bytes;
+
+/// Light modules around the code, as the QR standard asks.
+pub const QUIET_ZONE: usize = 4;
+
+/// About how wide the code is drawn, in points.
+const QR_SIDE: f32 = 196.0;
+
+/// Accessible name of the QR code image (screen readers, tests).
+pub const QR_ALT: &str = "QR code of the share link";
+
+/// The QR code of one link, as a texture.
+pub struct QrTexture {
+    url: String,
+    texture: egui::TextureHandle,
+}
+
+impl QrTexture {
+    /// The texture (one texel per module, quiet zone included).
+    pub fn texture(&self) -> &egui::TextureHandle {
+        &self.texture
+    }
+}
+
+/// The QR code of `url` as an image: black on white, with the quiet zone.
+pub fn qr_image(url: &str) -> Option<egui::ColorImage> {
+    let matrix = qr_matrix(url)?;
+    let side = matrix.len() + 2 * QUIET_ZONE;
+    let mut pixels = vec![Color32::WHITE; side * side];
+    for (row, modules) in matrix.iter().enumerate() {
+        for (col, dark) in modules.iter().enumerate() {
+            if *dark {
+                pixels[(row + QUIET_ZONE) * side + col + QUIET_ZONE] = Color32::BLACK;
+            }
+        }
+    }
+    Some(egui::ColorImage::new([side, side], pixels))
+}
+
+/// Draws the share window when it is open.
+pub fn window(
+    ctx: &egui::Context,
+    open: &mut bool,
+    state: &UiState,
+    download_dir: &Path,
+    dialog_open: bool,
+    qr: &mut Option<QrTexture>,
+    actions: &mut Vec<Action>,
+) {
+    let info = state.share.info();
+    if info.is_none_or(|info| qr.as_ref().is_some_and(|q| q.url != info.url)) {
+        *qr = None;
+    }
+    if !*open {
+        return;
+    }
+    let top_right = ctx.content_rect().right_top() + Vec2::new(-20.0, 64.0);
+    egui::Window::new("Share via browser")
+        .open(open)
+        .collapsible(false)
+        .resizable(false)
+        .pivot(Align2::RIGHT_TOP)
+        .default_pos(top_right)
+        .default_width(470.0)
+        .show(ctx, |ui| {
+            ui.set_width(470.0);
+            match &state.share.phase {
+                SharePhase::Idle | SharePhase::Starting => {
+                    setup(
+                        ui,
+                        &state.share,
+                        &state.tray,
+                        download_dir,
+                        dialog_open,
+                        actions,
+                    );
+                }
+                SharePhase::Sharing(info) => {
+                    sharing(ui, info, &state.share.downloads, qr, actions);
+                }
+                SharePhase::Stopping => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Stopping…");
+                    });
+                }
+            }
+        });
+}
+
+fn setup(
+    ui: &mut egui::Ui,
+    share: &ShareState,
+    tray: &[TrayItem],
+    download_dir: &Path,
+    dialog_open: bool,
+    actions: &mut Vec<Action>,
+) {
+    let starting = share.phase == SharePhase::Starting;
+    ui.label(
+        RichText::new(
+            "Anyone on this network who opens the link can download what you share, \
+             in any browser: no app needed.",
+        )
+        .weak(),
+    );
+    ui.add_space(8.0);
+    ui.label(RichText::new("What to share").strong());
+    if share.draft.is_empty() {
+        ui.label(RichText::new("Nothing chosen yet: add files or a folder.").weak());
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("share-draft")
+        .max_height(170.0)
+        .show(ui, |ui| {
+            for item in &share.draft {
+                item_line(ui, item, !starting, actions);
+            }
+        });
+    ui.horizontal(|ui| {
+        let free = !dialog_open && !starting;
+        let pick = |ui: &mut egui::Ui, text: String, purpose: Pick, actions: &mut Vec<Action>| {
+            if ui.add_enabled(free, egui::Button::new(text)).clicked() {
+                actions.push(Action::Pick(purpose));
+            }
+        };
+        pick(
+            ui,
+            format!("{} Add files…", style::FILE),
+            Pick::ShareFiles,
+            actions,
+        );
+        pick(
+            ui,
+            format!("{} Add folder…", style::FOLDER),
+            Pick::ShareFolder,
+            actions,
+        );
+        let from_tray = tray
+            .iter()
+            .filter(|t| !share.draft.iter().any(|d| d.path == t.path))
+            .count();
+        if from_tray > 0
+            && ui
+                .add_enabled(
+                    !starting,
+                    egui::Button::new(format!("Add {from_tray} from To send")),
+                )
+                .clicked()
+        {
+            actions.push(Action::Share(ShareAction::UseTray));
+        }
+    });
+    ui.add_space(10.0);
+    ui.label(RichText::new("Uploads from browsers").strong());
+    for (policy, text) in [
+        (UploadPolicy::Off, "Off: browsers can only download"),
+        (UploadPolicy::Ask, "Ask me each time"),
+        (
+            UploadPolicy::Allow,
+            "Allow without asking (this share only)",
+        ),
+    ] {
+        let button = egui::RadioButton::new(share.uploads == policy, text);
+        if ui.add_enabled(!starting, button).clicked() {
+            actions.push(Action::Share(ShareAction::SetUploads(policy)));
+        }
+    }
+    if share.uploads != UploadPolicy::Off {
+        ui.label(
+            RichText::new(format!(
+                "Files sent from a browser go to {}.",
+                download_dir.display()
+            ))
+            .small()
+            .weak(),
+        );
+    }
+    ui.add_space(10.0);
+    ui.horizontal(|ui| {
+        let ready = !starting && !share.draft.is_empty();
+        if ui
+            .add_enabled(ready, style::primary(ui, "Start sharing"))
+            .clicked()
+        {
+            actions.push(Action::Share(ShareAction::Start));
+        }
+        if starting {
+            ui.spinner();
+            ui.label("Starting…");
+        }
+    });
+    if let Some(problem) = &share.problem {
+        ui.add(egui::Label::new(RichText::new(problem).color(style::red())).wrap());
+    }
+}
+
+fn item_line(ui: &mut egui::Ui, item: &TrayItem, removable: bool, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        let folder =
+            matches!(&item.size, Some(Ok((_, files))) if *files != 1) || item.path.is_dir();
+        ui.label(if folder { style::FOLDER } else { style::FILE });
+        let name = item
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| item.path.display().to_string());
+        ui.label(name)
+            .on_hover_text(item.path.display().to_string());
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            if removable
+                && style::close_button(ui)
+                    .on_hover_text("Do not share this")
+                    .clicked()
+            {
+                actions.push(Action::Share(ShareAction::Remove(item.path.clone())));
+            }
+            let size = match &item.size {
+                None => RichText::new("…").weak(),
+                Some(Ok((bytes, 1))) => RichText::new(human_bytes(*bytes)).weak(),
+                Some(Ok((bytes, files))) => {
+                    RichText::new(format!("{files} files, {}", human_bytes(*bytes))).weak()
+                }
+                Some(Err(problem)) => RichText::new(problem).color(style::red()),
+            };
+            ui.label(size);
+        });
+    });
+}
+
+fn sharing(
+    ui: &mut egui::Ui,
+    info: &ShareInfo,
+    downloads: &[DownloadRow],
+    qr: &mut Option<QrTexture>,
+    actions: &mut Vec<Action>,
+) {
+    let total = info
+        .items
+        .iter()
+        .map(|i| i.bytes)
+        .fold(0, u64::saturating_add);
+    ui.horizontal(|ui| {
+        let (rect, _) = ui.allocate_exact_size(Vec2::splat(12.0), egui::Sense::hover());
+        ui.painter()
+            .circle_filled(rect.center(), 5.0, style::green());
+        let items = if info.items.len() == 1 {
+            "1 item".to_string()
+        } else {
+            format!("{} items", info.items.len())
+        };
+        ui.label(
+            RichText::new(format!("Sharing {items}, {}", human_bytes(total)))
+                .size(16.0)
+                .strong(),
+        );
+    });
+    ui.add_space(6.0);
+    ui.horizontal_top(|ui| {
+        qr_code(ui, &info.url, qr);
+        ui.vertical(|ui| {
+            ui.label("Open this link on a phone or computer on the same network:");
+            ui.add(
+                egui::Label::new(RichText::new(&info.url).monospace().strong())
+                    .selectable(true)
+                    .wrap(),
+            );
+            if ui.button("📋 Copy link").clicked() {
+                actions.push(Action::Copy(info.url.clone()));
+            }
+            ui.label(RichText::new("Or scan the code with the phone's camera.").weak());
+            ui.add_space(4.0);
+            let uploads = match info.uploads {
+                UploadPolicy::Off => "Uploads are off.".to_string(),
+                UploadPolicy::Ask => format!(
+                    "Uploads: you are asked each time; files go to {}.",
+                    info.download_dir.display()
+                ),
+                UploadPolicy::Allow => format!(
+                    "Uploads are allowed without asking; files go to {}.",
+                    info.download_dir.display()
+                ),
+            };
+            ui.add(egui::Label::new(RichText::new(uploads).small().weak()).wrap());
+        });
+    });
+    if let Some(note) = &info.note {
+        ui.add(egui::Label::new(RichText::new(note).color(style::amber())).wrap());
+    }
+    ui.separator();
+    ui.label(RichText::new("Shared").strong());
+    egui::ScrollArea::vertical()
+        .id_salt("share-items")
+        .max_height(120.0)
+        .show(ui, |ui| {
+            for item in &info.items {
+                ui.horizontal(|ui| {
+                    let (icon, size) = match item.folder_files {
+                        None => (style::FILE, human_bytes(item.bytes)),
+                        Some(files) => (
+                            style::FOLDER,
+                            format!("{files} files, {} (as ZIP)", human_bytes(item.bytes)),
+                        ),
+                    };
+                    ui.label(icon);
+                    ui.label(&item.name);
+                    ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                        ui.label(RichText::new(size).weak());
+                    });
+                });
+            }
+        });
+    ui.separator();
+    ui.label(RichText::new("Downloads").strong());
+    if downloads.is_empty() {
+        ui.label(RichText::new("Nobody has downloaded anything yet.").weak());
+    }
+    egui::ScrollArea::vertical()
+        .id_salt("share-downloads")
+        .max_height(200.0)
+        .show(ui, |ui| {
+            for row in downloads {
+                ui.push_id(("download", row.id.0), |ui| download_line(ui, row));
+            }
+        });
+    ui.separator();
+    ui.horizontal(|ui| {
+        let stop = egui::Button::new(RichText::new("Stop sharing").color(Color32::WHITE))
+            .fill(style::red());
+        if ui.add(stop).clicked() {
+            actions.push(Action::Share(ShareAction::Stop));
+        }
+        ui.label(
+            RichText::new("The link stops working; a new share gets a new link.")
+                .small()
+                .weak(),
+        );
+    });
+}
+
+/// Draws the link's QR code, making its texture the first time.
+fn qr_code(ui: &mut egui::Ui, url: &str, qr: &mut Option<QrTexture>) {
+    if qr.is_none()
+        && let Some(image) = qr_image(url)
+    {
+        let texture = ui
+            .ctx()
+            .load_texture("share-qr", image, egui::TextureOptions::NEAREST);
+        *qr = Some(QrTexture {
+            url: url.to_string(),
+            texture,
+        });
+    }
+    let Some(qr) = qr else {
+        ui.label(RichText::new("(The link is too long for a QR code.)").weak());
+        return;
+    };
+    // A whole number of physical pixels per module keeps every module square.
+    let modules = qr.texture.size()[0] as f32;
+    let ppp = ui.ctx().pixels_per_point();
+    let per_module = (QR_SIDE * ppp / modules).floor().max(1.0);
+    let side = modules * per_module / ppp;
+    ui.add(
+        egui::Image::new((qr.texture.id(), Vec2::splat(side)))
+            .texture_options(egui::TextureOptions::NEAREST)
+            .alt_text(QR_ALT),
+    );
+}
+
+fn download_line(ui: &mut egui::Ui, row: &DownloadRow) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("↗").color(style::accent(ui)));
+        ui.label(RichText::new(&row.name).strong());
+        let size = match (row.total, &row.end) {
+            (_, Some(Ok(sent))) => human_bytes(*sent),
+            (Some(total), _) => format!("{} of {}", human_bytes(row.done), human_bytes(total)),
+            (None, _) => human_bytes(row.done),
+        };
+        ui.label(RichText::new(format!("to {} · {size}", row.from.ip())).weak());
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| match &row.end {
+            Some(Ok(_)) => {
+                ui.label(RichText::new("Done").strong().color(style::green()));
+            }
+            Some(Err(why)) => {
+                ui.label(RichText::new("Failed").strong().color(style::red()))
+                    .on_hover_text(why);
+            }
+            None => {
+                let bar = match row.fraction() {
+                    Some(fraction) => ProgressBar::new(fraction).show_percentage(),
+                    None => ProgressBar::new(0.0).animate(true),
+                };
+                ui.add(bar.desired_width(90.0).fill(style::accent(ui)));
+            }
+        });
+    });
+    if let Some(Err(why)) = &row.end {
+        ui.add(egui::Label::new(RichText::new(why).small().color(style::red())).wrap());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_qr_image_is_dark_on_white_inside_a_quiet_zone() {
+        let url = "http://192.168.1.20:40000/s/AAAAAAAAAAAAAAAAAAAAAA/";
+        let matrix = qr_matrix(url).expect("matrix");
+        let image = qr_image(url).expect("image");
+        let side = matrix.len() + 2 * QUIET_ZONE;
+        assert_eq!(image.size, [side, side]);
+        let at = |r: usize, c: usize| image.pixels[r * side + c];
+        for i in 0..side {
+            for q in 0..QUIET_ZONE {
+                for (r, c) in [(q, i), (i, q), (side - 1 - q, i), (i, side - 1 - q)] {
+                    assert_eq!(at(r, c), Color32::WHITE, "quiet zone at {r},{c}");
+                }
+            }
+        }
+        for (r, row) in matrix.iter().enumerate() {
+            for (c, dark) in row.iter().enumerate() {
+                let want = if *dark {
+                    Color32::BLACK
+                } else {
+                    Color32::WHITE
+                };
+                assert_eq!(at(r + QUIET_ZONE, c + QUIET_ZONE), want);
+            }
+        }
+    }
+}
