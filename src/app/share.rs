@@ -27,7 +27,7 @@ use crate::transfer::progress::human_bytes;
 pub const QUIET_ZONE: usize = 4;
 
 /// About how wide the code is drawn, in points.
-const QR_SIDE: f32 = 196.0;
+const QR_SIDE: f32 = 210.0;
 
 /// Accessible name of the QR code image (screen readers, tests).
 pub const QR_ALT: &str = "QR code of the share link";
@@ -132,14 +132,11 @@ fn setup(
     if share.draft.is_empty() {
         ui.label(RichText::new("Nothing chosen yet: add files or a folder.").weak());
     }
-    egui::ScrollArea::vertical()
-        .id_salt("share-draft")
-        .max_height(170.0)
-        .show(ui, |ui| {
-            for item in &share.draft {
-                item_line(ui, item, !starting, actions);
-            }
-        });
+    scrolled(ui, "share-draft", 200.0, |ui| {
+        for item in &share.draft {
+            item_line(ui, item, !starting, actions);
+        }
+    });
     ui.horizontal(|ui| {
         let free = !dialog_open && !starting;
         let pick = |ui: &mut egui::Ui, text: String, purpose: Pick, actions: &mut Vec<Action>| {
@@ -288,7 +285,7 @@ fn sharing(
                     .selectable(true)
                     .wrap(),
             );
-            if ui.button("📋 Copy link").clicked() {
+            if ui.button("Copy link").clicked() {
                 actions.push(Action::Copy(info.url.clone()));
             }
             ui.label(RichText::new("Or scan the code with the phone's camera.").weak());
@@ -312,40 +309,34 @@ fn sharing(
     }
     ui.separator();
     ui.label(RichText::new("Shared").strong());
-    egui::ScrollArea::vertical()
-        .id_salt("share-items")
-        .max_height(120.0)
-        .show(ui, |ui| {
-            for item in &info.items {
-                ui.horizontal(|ui| {
-                    let (icon, size) = match item.folder_files {
-                        None => (style::FILE, human_bytes(item.bytes)),
-                        Some(files) => (
-                            style::FOLDER,
-                            format!("{files} files, {} (as ZIP)", human_bytes(item.bytes)),
-                        ),
-                    };
-                    ui.label(icon);
-                    ui.label(&item.name);
-                    ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                        ui.label(RichText::new(size).weak());
-                    });
+    scrolled(ui, "share-items", 160.0, |ui| {
+        for item in &info.items {
+            ui.horizontal(|ui| {
+                let (icon, size) = match item.folder_files {
+                    None => (style::FILE, human_bytes(item.bytes)),
+                    Some(files) => (
+                        style::FOLDER,
+                        format!("{files} files, {} (as ZIP)", human_bytes(item.bytes)),
+                    ),
+                };
+                ui.label(icon);
+                ui.label(&item.name);
+                ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                    ui.label(RichText::new(size).weak());
                 });
-            }
-        });
+            });
+        }
+    });
     ui.separator();
     ui.label(RichText::new("Downloads").strong());
     if downloads.is_empty() {
         ui.label(RichText::new("Nobody has downloaded anything yet.").weak());
     }
-    egui::ScrollArea::vertical()
-        .id_salt("share-downloads")
-        .max_height(200.0)
-        .show(ui, |ui| {
-            for row in downloads {
-                ui.push_id(("download", row.id.0), |ui| download_line(ui, row));
-            }
-        });
+    scrolled(ui, "share-downloads", 220.0, |ui| {
+        for row in downloads {
+            ui.push_id(("download", row.id.0), |ui| download_line(ui, row));
+        }
+    });
     ui.separator();
     ui.horizontal(|ui| {
         let stop = egui::Button::new(RichText::new("Stop sharing").color(Color32::WHITE))
@@ -400,26 +391,49 @@ fn download_line(ui: &mut egui::Ui, row: &DownloadRow) {
             (None, _) => human_bytes(row.done),
         };
         ui.label(RichText::new(format!("to {} · {size}", row.from.ip())).weak());
-        ui.with_layout(Layout::right_to_left(Align::Center), |ui| match &row.end {
-            Some(Ok(_)) => {
-                ui.label(RichText::new("Done").strong().color(style::green()));
-            }
-            Some(Err(why)) => {
-                ui.label(RichText::new("Failed").strong().color(style::red()))
-                    .on_hover_text(why);
-            }
-            None => {
-                let bar = match row.fraction() {
-                    Some(fraction) => ProgressBar::new(fraction).show_percentage(),
-                    None => ProgressBar::new(0.0).animate(true),
-                };
-                ui.add(bar.desired_width(90.0).fill(style::accent(ui)));
-            }
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            let (word, colour) = match (&row.end, row.fraction()) {
+                (Some(Ok(_)), _) => ("Done".to_string(), style::green()),
+                (Some(Err(_)), _) => ("Failed".to_string(), style::red()),
+                (None, Some(fraction)) => (
+                    format!("{:.0}%", fraction * 100.0),
+                    ui.visuals().strong_text_color(),
+                ),
+                (None, None) => ("…".to_string(), ui.visuals().strong_text_color()),
+            };
+            ui.label(RichText::new(word).strong().color(colour));
         });
     });
-    if let Some(Err(why)) = &row.end {
-        ui.add(egui::Label::new(RichText::new(why).small().color(style::red())).wrap());
+    match &row.end {
+        None => {
+            // A ZIP's size is not known up front: the bar then just moves.
+            let bar = ProgressBar::new(row.fraction().unwrap_or(0.0))
+                .desired_height(6.0)
+                .fill(style::accent(ui))
+                .animate(row.fraction().is_none());
+            ui.add(bar);
+        }
+        Some(Err(why)) => {
+            ui.add(egui::Label::new(RichText::new(why).small().color(style::red())).wrap());
+        }
+        Some(Ok(_)) => {}
     }
+}
+
+/// A list that scrolls past `max_height`, with room on the right for the
+/// floating scroll bar so it never covers right-aligned sizes.
+fn scrolled(ui: &mut egui::Ui, id: &str, max_height: f32, add: impl FnOnce(&mut egui::Ui)) {
+    egui::ScrollArea::vertical()
+        .id_salt(id)
+        .max_height(max_height)
+        .show(ui, |ui| {
+            egui::Frame::new()
+                .inner_margin(egui::Margin {
+                    right: 10,
+                    ..egui::Margin::ZERO
+                })
+                .show(ui, add);
+        });
 }
 
 #[cfg(test)]

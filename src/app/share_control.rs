@@ -154,7 +154,11 @@ impl FerryApp {
             ShareAction::Start => self.start_share(),
             ShareAction::Stop => {
                 if let Some(server) = self.share.take() {
-                    share.phase = SharePhase::Stopping;
+                    // Whatever is still open ends now, in the window's words;
+                    // the server's own last events for it are then ignored.
+                    let effects = self.state.share_ended(now_ms());
+                    self.effects(effects);
+                    self.state.share.phase = SharePhase::Stopping;
                     self.tasks.stop_share(server);
                 }
             }
@@ -211,13 +215,7 @@ impl FerryApp {
         path: &std::path::Path,
         size: &Result<(u64, u64), String>,
     ) {
-        for item in self
-            .state
-            .share
-            .draft
-            .iter_mut()
-            .filter(|d| &d.path == path)
-        {
+        for item in self.state.share.draft.iter_mut().filter(|d| d.path == path) {
             item.size = Some(size.clone());
         }
     }
@@ -249,9 +247,8 @@ impl FerryApp {
 
     /// The stop job finished: the port is closed.
     pub(super) fn share_stopped(&mut self) {
-        if self.share.is_none() {
-            let effects = self.state.share_ended(now_ms());
-            self.effects(effects);
+        if self.state.share.phase == SharePhase::Stopping {
+            self.state.share.phase = SharePhase::Idle;
         }
     }
 }

@@ -321,8 +321,9 @@ impl UiState {
         }
     }
 
-    /// The share stopped: uploads still running and prompts still open end
-    /// as failed, downloads still running as cut off.
+    /// The share is stopping: uploads still running and prompts still open
+    /// end as failed, downloads still running as cut off. The phase is the
+    /// caller's to set.
     pub fn share_ended(&mut self, now_ms: u64) -> Vec<Effect> {
         let mut effects = Vec::new();
         for prompt in std::mem::take(&mut self.share.prompts) {
@@ -346,7 +347,6 @@ impl UiState {
                 row.end = Some(Err("Sharing stopped.".to_string()));
             }
         }
-        self.share.phase = SharePhase::Idle;
         effects
     }
 
@@ -618,8 +618,11 @@ mod tests {
         let effects = state.share_ended(0);
         assert_eq!(records(&effects).len(), 1);
         assert!(state.share.prompts.is_empty());
-        assert_eq!(state.share.phase, SharePhase::Idle);
         assert!(state.transfers.iter().all(|r| !r.is_active()));
+        assert!(matches!(
+            &state.row_mut(TransferId(3)).expect("row").phase,
+            Phase::Finished(Outcome::Failed(r)) if r.contains("Sharing stopped")
+        ));
     }
 
     #[test]
