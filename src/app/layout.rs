@@ -51,7 +51,7 @@ impl FerryApp {
             &self.state,
             &self.settings.download_dir,
             self.view.dialog_open,
-            &mut self.share_qr,
+            &mut self.share.qr,
             &mut actions,
         );
         tray::drop_overlay(ui.ctx(), &self.state);

@@ -19,7 +19,9 @@ mod rows;
 mod settings;
 mod share;
 mod share_control;
+mod share_qr;
 pub mod share_state;
+mod share_uploads;
 pub mod state;
 pub mod style;
 mod tasks;
@@ -49,9 +51,6 @@ use tasks::Tasks;
 
 /// Longest time one frame spends draining engine and share events.
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
-
-/// Room in the share server's event channel.
-const SHARE_EVENTS: usize = 1024;
 
 /// The window's id for the desktop (matches the .desktop file's StartupWMClass).
 pub const APP_ID: &str = "org.ferry.Ferry";
@@ -176,19 +175,8 @@ pub struct FerryApp {
     /// This window as the one Ferry window of the user: later launches hand
     /// their files over through it.
     instance: Option<crate::single_instance::Primary>,
-    /// The running browser share. Dropped with the app at exit, which waits
-    /// up to 2 s for its threads so partial uploads are removed.
-    share: Option<crate::http::ShareServer>,
-    /// Events of every share this window runs (ids are unique per process).
-    share_events: (
-        crossbeam_channel::Sender<crate::http::ShareEvent>,
-        crossbeam_channel::Receiver<crate::http::ShareEvent>,
-    ),
-    /// Where shares listen: the IP, and a port instead of the settings' one.
-    share_bind_ip: IpAddr,
-    share_port: Option<u16>,
-    /// The QR code of the running share's link, drawn once per link.
-    share_qr: Option<share::QrTexture>,
+    /// The browser share's server, its events and its QR code.
+    share: share_control::ShareRuntime,
 }
 
 impl FerryApp {
@@ -306,11 +294,7 @@ impl FerryApp {
             theme_dirty: false,
             history_dirty: false,
             instance: None,
-            share: None,
-            share_events: crossbeam_channel::bounded(SHARE_EVENTS),
-            share_bind_ip: options.share_bind_ip,
-            share_port: options.share_port,
-            share_qr: None,
+            share: share_control::ShareRuntime::new(options.share_bind_ip, options.share_port),
         })
     }
 
@@ -327,16 +311,6 @@ impl FerryApp {
     /// Where this window's engine accepts transfers.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.engine.local_addr()
-    }
-
-    /// The running browser share's server, for tests and inspection.
-    pub fn share_server(&self) -> Option<&crate::http::ShareServer> {
-        self.share.as_ref()
-    }
-
-    /// The texture of the share link's QR code, once drawn.
-    pub fn share_qr_texture(&self) -> Option<&egui::TextureHandle> {
-        self.share_qr.as_ref().map(share::QrTexture::texture)
     }
 
     /// Makes this window the one later launches hand their files to.
@@ -379,7 +353,7 @@ impl FerryApp {
         let deadline = Instant::now() + EVENT_BUDGET;
         loop {
             let engine_event = self.engine.events().try_recv().ok();
-            let share_event = self.share_events.1.try_recv().ok();
+            let share_event = self.share.events().try_recv().ok();
             if engine_event.is_none() && share_event.is_none() {
                 break;
             }

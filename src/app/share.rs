@@ -5,60 +5,21 @@
 //! what is shared, a live list of downloads, and Stop sharing. Uploads show
 //! as prompts (`incoming`) and transfer rows (`transfers`), not here.
 //!
-//! Views only read state and return actions. The one thing kept here is the
-//! QR code's texture, built once per link: black modules on white inside a
-//! quiet zone of [`QUIET_ZONE`] modules, one texel per module, drawn with
-//! nearest filtering at a whole number of pixels per module, so it stays
-//! crisp and scannable in either theme.
+//! Views only read state and return actions; the QR code's texture, the one
+//! thing kept between frames, is made in `share_qr`.
 
 use std::path::Path;
 
 use egui::{Align, Align2, Color32, Layout, ProgressBar, RichText, Vec2};
 
 use super::share_control::ShareAction;
+use super::share_qr::{self, QrTexture};
 use super::share_state::{DownloadRow, ShareInfo, SharePhase, ShareState};
 use super::state::{TrayItem, UiState};
 use super::tasks::Pick;
 use super::{Action, style};
-use crate::http::{UploadPolicy, qr_matrix};
+use crate::http::UploadPolicy;
 use crate::transfer::progress::human_bytes;
-
-/// Light modules around the code, as the QR standard asks.
-pub const QUIET_ZONE: usize = 4;
-
-/// About how wide the code is drawn, in points.
-const QR_SIDE: f32 = 210.0;
-
-/// Accessible name of the QR code image (screen readers, tests).
-pub const QR_ALT: &str = "QR code of the share link";
-
-/// The QR code of one link, as a texture.
-pub struct QrTexture {
-    url: String,
-    texture: egui::TextureHandle,
-}
-
-impl QrTexture {
-    /// The texture (one texel per module, quiet zone included).
-    pub fn texture(&self) -> &egui::TextureHandle {
-        &self.texture
-    }
-}
-
-/// The QR code of `url` as an image: black on white, with the quiet zone.
-pub fn qr_image(url: &str) -> Option<egui::ColorImage> {
-    let matrix = qr_matrix(url)?;
-    let side = matrix.len() + 2 * QUIET_ZONE;
-    let mut pixels = vec![Color32::WHITE; side * side];
-    for (row, modules) in matrix.iter().enumerate() {
-        for (col, dark) in modules.iter().enumerate() {
-            if *dark {
-                pixels[(row + QUIET_ZONE) * side + col + QUIET_ZONE] = Color32::BLACK;
-            }
-        }
-    }
-    Some(egui::ColorImage::new([side, side], pixels))
-}
 
 /// Draws the share window when it is open.
 pub fn window(
@@ -70,10 +31,7 @@ pub fn window(
     qr: &mut Option<QrTexture>,
     actions: &mut Vec<Action>,
 ) {
-    let info = state.share.info();
-    if info.is_none_or(|info| qr.as_ref().is_some_and(|q| q.url != info.url)) {
-        *qr = None;
-    }
+    share_qr::forget_unless(qr, state.share.info().map(|i| i.url.as_str()));
     if !*open {
         return;
     }
@@ -277,7 +235,7 @@ fn sharing(
     });
     ui.add_space(6.0);
     ui.horizontal_top(|ui| {
-        qr_code(ui, &info.url, qr);
+        share_qr::show(ui, &info.url, qr);
         ui.vertical(|ui| {
             ui.label("Open this link on a phone or computer on the same network:");
             ui.add(
@@ -352,35 +310,6 @@ fn sharing(
     });
 }
 
-/// Draws the link's QR code, making its texture the first time.
-fn qr_code(ui: &mut egui::Ui, url: &str, qr: &mut Option<QrTexture>) {
-    if qr.is_none()
-        && let Some(image) = qr_image(url)
-    {
-        let texture = ui
-            .ctx()
-            .load_texture("share-qr", image, egui::TextureOptions::NEAREST);
-        *qr = Some(QrTexture {
-            url: url.to_string(),
-            texture,
-        });
-    }
-    let Some(qr) = qr else {
-        ui.label(RichText::new("(The link is too long for a QR code.)").weak());
-        return;
-    };
-    // A whole number of physical pixels per module keeps every module square.
-    let modules = qr.texture.size()[0] as f32;
-    let ppp = ui.ctx().pixels_per_point();
-    let per_module = (QR_SIDE * ppp / modules).floor().max(1.0);
-    let side = modules * per_module / ppp;
-    ui.add(
-        egui::Image::new((qr.texture.id(), Vec2::splat(side)))
-            .texture_options(egui::TextureOptions::NEAREST)
-            .alt_text(QR_ALT),
-    );
-}
-
 fn download_line(ui: &mut egui::Ui, row: &DownloadRow) {
     ui.horizontal(|ui| {
         ui.label(RichText::new("↗").color(style::accent(ui)));
@@ -434,36 +363,4 @@ fn scrolled(ui: &mut egui::Ui, id: &str, max_height: f32, add: impl FnOnce(&mut 
                 })
                 .show(ui, add);
         });
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_qr_image_is_dark_on_white_inside_a_quiet_zone() {
-        let url = "http://192.168.1.20:40000/s/AAAAAAAAAAAAAAAAAAAAAA/";
-        let matrix = qr_matrix(url).expect("matrix");
-        let image = qr_image(url).expect("image");
-        let side = matrix.len() + 2 * QUIET_ZONE;
-        assert_eq!(image.size, [side, side]);
-        let at = |r: usize, c: usize| image.pixels[r * side + c];
-        for i in 0..side {
-            for q in 0..QUIET_ZONE {
-                for (r, c) in [(q, i), (i, q), (side - 1 - q, i), (i, side - 1 - q)] {
-                    assert_eq!(at(r, c), Color32::WHITE, "quiet zone at {r},{c}");
-                }
-            }
-        }
-        for (r, row) in matrix.iter().enumerate() {
-            for (c, dark) in row.iter().enumerate() {
-                let want = if *dark {
-                    Color32::BLACK
-                } else {
-                    Color32::WHITE
-                };
-                assert_eq!(at(r + QUIET_ZONE, c + QUIET_ZONE), want);
-            }
-        }
-    }
 }

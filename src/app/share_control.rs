@@ -14,8 +14,9 @@ use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use crossbeam_channel::Sender;
+use crossbeam_channel::{Receiver, Sender};
 
+use super::share_qr::QrTexture;
 use super::share_state::{ShareInfo, SharePhase, SharedEntry};
 use super::state::TrayItem;
 use super::tasks::{TaskResult, Tasks};
@@ -49,6 +50,43 @@ pub enum ShareAction {
         /// Accept or decline.
         accept: bool,
     },
+}
+
+/// Room in the share server's event channel.
+const SHARE_EVENTS: usize = 1024;
+
+/// The window's side of the browser share: the running server (if any), the
+/// channel every share reports on (ids are unique per process, so one
+/// channel serves one share after another), where shares listen, and the
+/// QR code of the running share's link.
+pub(super) struct ShareRuntime {
+    /// The running server. Dropped with the app at exit, which waits up to
+    /// 2 s for its threads so that partial uploads are removed.
+    server: Option<ShareServer>,
+    events: (Sender<ShareEvent>, Receiver<ShareEvent>),
+    bind_ip: IpAddr,
+    /// A port instead of the settings' one (tests: `Some(0)`).
+    port: Option<u16>,
+    /// The QR code's texture, made by the view.
+    pub(super) qr: Option<QrTexture>,
+}
+
+impl ShareRuntime {
+    /// Nothing shared yet; shares will listen on `bind_ip`.
+    pub(super) fn new(bind_ip: IpAddr, port: Option<u16>) -> Self {
+        ShareRuntime {
+            server: None,
+            events: crossbeam_channel::bounded(SHARE_EVENTS),
+            bind_ip,
+            port,
+            qr: None,
+        }
+    }
+
+    /// Events of the share servers, drained by `logic`.
+    pub(super) fn events(&self) -> &Receiver<ShareEvent> {
+        &self.events.1
+    }
 }
 
 /// A share server that a helper thread started.
@@ -134,6 +172,16 @@ fn start_blocking(
 }
 
 impl FerryApp {
+    /// The running browser share's server, for tests and inspection.
+    pub fn share_server(&self) -> Option<&ShareServer> {
+        self.share.server.as_ref()
+    }
+
+    /// The texture of the share link's QR code, once drawn.
+    pub fn share_qr_texture(&self) -> Option<&egui::TextureHandle> {
+        self.share.qr.as_ref().map(QrTexture::texture)
+    }
+
     /// Carries out one share action.
     pub(super) fn handle_share(&mut self, action: ShareAction) {
         let share = &mut self.state.share;
@@ -153,7 +201,7 @@ impl FerryApp {
             ShareAction::SetUploads(policy) => share.uploads = policy,
             ShareAction::Start => self.start_share(),
             ShareAction::Stop => {
-                if let Some(server) = self.share.take() {
+                if let Some(server) = self.share.server.take() {
                     // Whatever is still open ends now, in the window's words;
                     // the server's own last events for it are then ignored.
                     let effects = self.state.share_ended(now_ms());
@@ -163,7 +211,7 @@ impl FerryApp {
                 }
             }
             ShareAction::Decide { id, accept } => {
-                if let Some(server) = &self.share {
+                if let Some(server) = &self.share.server {
                     // Non-blocking: hands the answer to the waiting request.
                     server.decide_upload(id, accept);
                 }
@@ -181,10 +229,10 @@ impl FerryApp {
         }
         share.problem = None;
         share.phase = SharePhase::Starting;
-        let port = self.share_port.unwrap_or(self.settings.share_port);
+        let port = self.share.port.unwrap_or(self.settings.share_port);
         let config = ShareConfig {
             items: share.draft.iter().map(|d| d.path.clone()).collect(),
-            bind: SocketAddr::new(self.share_bind_ip, port),
+            bind: SocketAddr::new(self.share.bind_ip, port),
             uploads: share.uploads,
             download_dir: self.settings.download_dir.clone(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
@@ -197,7 +245,7 @@ impl FerryApp {
         self.tasks.start_share(
             config,
             interfaces,
-            self.share_events.0.clone(),
+            self.share.events.0.clone(),
             self.waker.clone(),
         );
     }
@@ -234,7 +282,7 @@ impl FerryApp {
                     note: started.note,
                 });
                 share.draft.clear();
-                self.share = Some(server);
+                self.share.server = Some(server);
             }
             // Nothing asked for it any more: let it go again.
             Ok(started) => self.tasks.stop_share(started.server),
