@@ -2,8 +2,9 @@
 //! and a QR code texture, the link serves the same bytes (curl on 127.0.0.1)
 //! and the download is listed until Done; with "Ask me each time" an upload
 //! waits for the prompt, Accept saves it in the download folder as a
-//! transfer row (and history), Decline answers 403 and writes nothing; Stop
-//! sharing closes the port, and the next share gets a new link.
+//! transfer row (and history), Decline answers 403 and writes nothing; with
+//! "Allow" it is saved without a prompt; Stop sharing closes the port, and
+//! the next share gets a new link.
 
 mod ui_support;
 
@@ -224,4 +225,37 @@ fn with_ask_an_upload_waits_for_accept_or_decline() {
     assert!(body.contains("declined"), "{body}");
     wait_for_label(&mut harness, "You declined");
     assert_eq!(downloads_folder_names(&dirs), ["gift.bin"]);
+}
+
+#[test]
+fn with_allow_an_upload_is_saved_without_a_prompt() {
+    if !curl_available() {
+        return;
+    }
+    let dirs = AppDirs::new("Desk");
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    let shared = dirs.scratch().join("shared.txt");
+    write_file(&shared, 1000);
+    let url = share(
+        &mut harness,
+        &shared,
+        Some("Allow without asking (this share only)"),
+    );
+    let note = dirs.scratch().join("note");
+    let bytes = write_file(&note, 5000);
+    let uploader = std::thread::spawn(move || upload(&url, &note, "note.txt"));
+    wait_until(&mut harness, "the upload", |_| uploader.is_finished());
+    let (status, body) = uploader.join().expect("uploader");
+    assert_eq!(status, 200, "{body}");
+    assert!(std::fs::read(dirs.downloads().join("note.txt")).expect("saved") == bytes);
+    wait_for_label(&mut harness, "note.txt");
+    wait_until(&mut harness, "the row's end", |h| {
+        h.query_by_label("Done").is_some()
+    });
+    assert!(
+        harness.state().state().share.prompts.is_empty(),
+        "no prompt"
+    );
+    harness.get_by_label("from browser 127.0.0.1");
 }

@@ -288,7 +288,11 @@ impl FerryApp {
             Ok(started) => self.tasks.stop_share(started.server),
             Err(sentence) => {
                 share.phase = SharePhase::Idle;
-                share.problem = Some(sentence);
+                share.problem = Some(sentence.clone());
+                if !self.view.share_open {
+                    // The window that would say it is closed.
+                    self.state.notice(sentence);
+                }
             }
         }
     }
