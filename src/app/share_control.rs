@@ -282,6 +282,8 @@ impl FerryApp {
                     note: started.note,
                 });
                 share.draft.clear();
+                // The list is of this share's downloads.
+                share.downloads.clear();
                 self.share.server = Some(server);
             }
             // Nothing asked for it any more: let it go again.
