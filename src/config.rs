@@ -62,6 +62,9 @@ pub struct Settings {
     pub manual_peers: Vec<String>,
     /// Window colours.
     pub theme: Theme,
+    /// TCP port the window's browser share listens on; 0 picks a free one
+    /// for each share.
+    pub share_port: u16,
 }
 
 impl Default for Settings {
@@ -76,6 +79,7 @@ impl Default for Settings {
             pin: None,
             manual_peers: Vec::new(),
             theme: Theme::System,
+            share_port: 0,
         }
     }
 }

@@ -5,6 +5,7 @@
 
 use std::path::PathBuf;
 
+use super::share_control::ShareAction;
 use super::state::{DropTarget, Phase};
 use super::tasks::{Pick, TaskResult};
 use super::{AddPeerDialog, ComposeDialog, FerryApp, Tab, settings};
@@ -87,6 +88,8 @@ pub enum Action {
     Revoke(String),
     /// Forget all history.
     ClearHistory,
+    /// Something about the browser share.
+    Share(ShareAction),
 }
 
 impl FerryApp {
@@ -208,6 +211,7 @@ impl FerryApp {
                 self.state.history.clear();
                 self.save_history();
             }
+            Action::Share(action) => self.handle_share(action),
         }
     }
 
@@ -338,6 +342,7 @@ impl FerryApp {
                         let added = self.state.add_to_tray(&paths);
                         self.tasks.measure(added);
                     }
+                    Pick::ShareFiles | Pick::ShareFolder => self.share_picked(paths),
                     Pick::DownloadDir => {
                         if let Some(dir) = paths.into_iter().next() {
                             self.view.settings.download_dir = dir.display().to_string();
@@ -347,10 +352,13 @@ impl FerryApp {
                 }
             }
             TaskResult::Measured { path, size } => {
+                self.share_measured(&path, &size);
                 if let Some(item) = self.state.tray.iter_mut().find(|t| t.path == path) {
                     item.size = Some(size);
                 }
             }
+            TaskResult::ShareStarted(result) => self.share_started(result),
+            TaskResult::ShareStopped => self.share_stopped(),
             TaskResult::Resolved { input, result } => self.resolved(input, result),
             TaskResult::Doctor(report) => self.view.doctor = Some(Some(report)),
             TaskResult::Failed(sentence) => self.state.notice(sentence),

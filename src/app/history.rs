@@ -47,6 +47,9 @@ pub struct HistoryEntry {
     pub outcome: Outcome,
     /// The folder "Open folder" shows.
     pub folder: Option<PathBuf>,
+    /// An upload from a browser through the share.
+    #[serde(default)]
+    pub browser: bool,
 }
 
 impl HistoryEntry {
@@ -71,6 +74,7 @@ impl HistoryEntry {
             bytes,
             outcome,
             folder: row.folder(),
+            browser: row.browser,
         }
     }
 }
@@ -196,7 +200,7 @@ fn entry_row(ui: &mut egui::Ui, entry: &HistoryEntry, now_ms: u64, actions: &mut
                 {
                     actions.push(Action::OpenFolder(folder.clone()));
                 }
-                style::outcome_label(ui, &entry.outcome, entry.direction);
+                style::outcome_label(ui, &entry.outcome, entry.direction, entry.browser);
             });
         });
     });
@@ -219,6 +223,7 @@ mod tests {
             bytes: n,
             outcome: Outcome::Completed { files: 1, bytes: n },
             folder: None,
+            browser: false,
         }
     }
 

@@ -1,11 +1,15 @@
 //! What arrives: one prompt card per incoming offer (sender, entries —
 //! collapsed when many — total size, free space, Accept / Decline / Always
-//! accept), received text messages with Copy, and notices about problems that
-//! belong to no transfer. Several prompts can wait at once. Views only read
-//! state and return actions; nothing is written before an Accept.
+//! accept), one per browser asking to upload through the share (address,
+//! names when known, size, Accept / Decline), received text messages with
+//! Copy, and notices about problems that belong to no transfer. Several
+//! prompts can wait at once. Views only read state and return actions;
+//! nothing is written before an Accept.
 
 use egui::{Align, Layout, RichText, Stroke};
 
+use super::share_control::ShareAction;
+use super::share_state::{ShareInfo, UploadPrompt, files_phrase};
 use super::state::{PendingOffer, UiState};
 use super::{Action, style};
 use crate::identity::{pairing_code, short_code};
@@ -20,6 +24,12 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     for prompt in &state.prompts {
         ui.push_id(("prompt", prompt.id.0), |ui| {
             prompt_card(ui, prompt, &state.own_id, actions)
+        });
+        ui.add_space(10.0);
+    }
+    for prompt in &state.share.prompts {
+        ui.push_id(("upload-prompt", prompt.id.0), |ui| {
+            upload_card(ui, prompt, state.share.info(), actions)
         });
         ui.add_space(10.0);
     }
@@ -161,6 +171,82 @@ fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str, actions: 
                         accept: true,
                         trust: true,
                     });
+                }
+            });
+        });
+}
+
+/// A browser asking to upload through the share: from where, the names
+/// (when the page announced them), the size, and Accept / Decline.
+fn upload_card(
+    ui: &mut egui::Ui,
+    prompt: &UploadPrompt,
+    share: Option<&ShareInfo>,
+    actions: &mut Vec<Action>,
+) {
+    let accent = style::accent(ui);
+    style::card(ui)
+        .stroke(Stroke::new(2.0, accent))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("🌐").size(20.0));
+                ui.vertical(|ui| {
+                    ui.label(
+                        RichText::new(format!(
+                            "A browser at {} wants to send you {}",
+                            prompt.from.ip(),
+                            files_phrase(prompt.names.len())
+                        ))
+                        .size(16.0)
+                        .strong(),
+                    );
+                    let whereto = share
+                        .map(|s| format!(" · saved in {}", s.download_dir.display()))
+                        .unwrap_or_default();
+                    ui.label(
+                        RichText::new(format!("Through your browser share{whereto}"))
+                            .small()
+                            .weak(),
+                    );
+                });
+            });
+            ui.add_space(4.0);
+            for name in prompt.names.iter().take(SHOWN_ENTRIES) {
+                ui.horizontal(|ui| {
+                    ui.label(style::FILE);
+                    ui.label(name);
+                });
+            }
+            if prompt.names.len() > SHOWN_ENTRIES {
+                let rest = &prompt.names[SHOWN_ENTRIES..];
+                egui::CollapsingHeader::new(format!("and {} more", rest.len()))
+                    .id_salt(("more-uploads", prompt.id.0))
+                    .show(ui, |ui| {
+                        egui::ScrollArea::vertical()
+                            .max_height(180.0)
+                            .show(ui, |ui| {
+                                for name in rest {
+                                    ui.label(name);
+                                }
+                            });
+                    });
+            }
+            let size = match prompt.size {
+                // Without names the size is the request's, a little over the files'.
+                Some(bytes) if prompt.names.is_empty() => format!("About {}", human_bytes(bytes)),
+                Some(bytes) => format!("Total {}", human_bytes(bytes)),
+                None => "The browser did not say how much".to_string(),
+            };
+            ui.label(RichText::new(size).strong());
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                let id = prompt.id;
+                if ui.add(style::primary(ui, "Accept")).clicked() {
+                    actions.push(Action::Share(ShareAction::Decide { id, accept: true }));
+                }
+                if ui.button("Decline").clicked() {
+                    actions.push(Action::Share(ShareAction::Decide { id, accept: false }));
                 }
             });
         });

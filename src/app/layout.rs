@@ -1,5 +1,5 @@
-//! Where things sit in the window: the top bar (identity and the Send
-//! buttons), the status bar, the Devices panel on the left, and the central
+//! Where things sit in the window: the top bar (identity, the Send buttons
+//! and Share via browser), the status bar, the Devices panel on the left, and the central
 //! column (notices, prompts, messages, the tray, then the Transfers / History /
 //! Settings tabs) in one scroll area. Drawing only: actions are collected and
 //! carried out by [`FerryApp::handle`] after the frame is laid out.
@@ -8,9 +8,10 @@ use std::time::Duration;
 
 use egui::{Align, Layout, Margin, RichText, Sense, Vec2};
 
+use super::share_control::ShareAction;
 use super::tasks::Pick;
 use super::{Action, FerryApp, Tab, history, incoming, now_ms, peers, settings, style};
-use super::{transfers, tray};
+use super::{share, transfers, tray};
 
 /// History entries drawn at once; older ones stay in the file.
 const HISTORY_SHOWN: usize = 100;
@@ -42,6 +43,15 @@ impl FerryApp {
             ui.ctx(),
             &mut self.view.pin_input,
             &self.state,
+            &mut actions,
+        );
+        share::window(
+            ui.ctx(),
+            &mut self.view.share_open,
+            &self.state,
+            &self.settings.download_dir,
+            self.view.dialog_open,
+            &mut self.share.qr,
             &mut actions,
         );
         tray::drop_overlay(ui.ctx(), &self.state);
@@ -82,6 +92,19 @@ impl FerryApp {
                     });
                     ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                         let free = !self.view.dialog_open;
+                        if ui
+                            .button("🌐 Share via browser…")
+                            .on_hover_text("Share files with any phone or computer on this network through a link")
+                            .clicked()
+                        {
+                            actions.push(Action::Share(ShareAction::Open));
+                        }
+                        if self.state.share.info().is_some() {
+                            ui.label(RichText::new("Sharing").small().color(style::green()));
+                            let (rect, _) =
+                                ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
+                            ui.painter().circle_filled(rect.center(), 4.0, style::green());
+                        }
                         if ui
                             .add_enabled(free, egui::Button::new("💬 Send text…"))
                             .clicked()

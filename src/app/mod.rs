@@ -1,12 +1,13 @@
 //! The desktop window: [`FerryApp`] wires one [`Engine`] to an egui window
 //! and [`run`] opens it. The window owns only UI state ([`state::UiState`]
 //! plus dialog drafts); every network or disk action is a [`Command`] to the
-//! engine or a job for a helper thread ([`tasks`]). Each frame `logic` drains
-//! engine events within a time budget, then `ui` draws one view per file
-//! (peers, tray, incoming, transfers, history, settings) and collects
-//! [`Action`]s, which [`FerryApp`] carries out after drawing. The UI thread never
-//! blocks and holds no lock across frames; it repaints only when an event,
-//! a helper result or input arrives.
+//! engine or a job for a helper thread ([`tasks`]); the browser share's
+//! server runs on its own threads (`share_control`). Each frame `logic`
+//! drains engine and share events within a time budget, then `ui` draws one
+//! view per file (peers, tray, incoming, transfers, history, settings, share)
+//! and collects [`Action`]s, which [`FerryApp`] carries out after drawing.
+//! The UI thread never blocks and holds no lock across frames; it repaints
+//! only when an event, a helper result or input arrives.
 
 mod actions;
 pub mod history;
@@ -16,6 +17,11 @@ mod native;
 mod peers;
 mod rows;
 mod settings;
+mod share;
+mod share_control;
+mod share_qr;
+pub mod share_state;
+mod share_uploads;
 pub mod state;
 pub mod style;
 mod tasks;
@@ -43,7 +49,7 @@ pub use native::run;
 use state::{Effect, UiState};
 use tasks::Tasks;
 
-/// Longest time one frame spends draining engine events.
+/// Longest time one frame spends draining engine and share events.
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
 
 /// The window's id for the desktop (matches the .desktop file's StartupWMClass).
@@ -69,6 +75,10 @@ pub struct AppOptions {
     pub interfaces: Option<Vec<String>>,
     /// Files to put in the tray at start.
     pub files: Vec<PathBuf>,
+    /// IP the browser share listens on (all interfaces normally; tests: 127.0.0.1).
+    pub share_bind_ip: IpAddr,
+    /// Browser share port instead of the one in settings (tests: `Some(0)`).
+    pub share_port: Option<u16>,
 }
 
 impl AppOptions {
@@ -85,6 +95,8 @@ impl AppOptions {
             udp_port: net.udp_port,
             interfaces: net.interfaces,
             files,
+            share_bind_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+            share_port: None,
         }
     }
 }
@@ -130,6 +142,8 @@ struct ViewState {
     pending_manual: Vec<String>,
     /// The PIN being typed for a receiver that asked for one.
     pin_input: String,
+    /// The "Share via browser" window is open.
+    share_open: bool,
 }
 
 /// The Ferry window.
@@ -161,6 +175,8 @@ pub struct FerryApp {
     /// This window as the one Ferry window of the user: later launches hand
     /// their files over through it.
     instance: Option<crate::single_instance::Primary>,
+    /// The browser share's server, its events and its QR code.
+    share: share_control::ShareRuntime,
 }
 
 impl FerryApp {
@@ -278,6 +294,7 @@ impl FerryApp {
             theme_dirty: false,
             history_dirty: false,
             instance: None,
+            share: share_control::ShareRuntime::new(options.share_bind_ip, options.share_port),
         })
     }
 
@@ -331,10 +348,23 @@ impl FerryApp {
     /// dropped files, window title and geometry.
     pub fn logic(&mut self, ctx: &egui::Context) {
         self.attach(ctx);
+        // Engine and share events take turns within one budget, so neither
+        // source can starve the other.
         let deadline = Instant::now() + EVENT_BUDGET;
-        while let Ok(event) = self.engine.events().try_recv() {
-            let effects = self.state.apply(event, now_ms());
-            self.effects(effects);
+        loop {
+            let engine_event = self.engine.events().try_recv().ok();
+            let share_event = self.share.events().try_recv().ok();
+            if engine_event.is_none() && share_event.is_none() {
+                break;
+            }
+            if let Some(event) = engine_event {
+                let effects = self.state.apply(event, now_ms());
+                self.effects(effects);
+            }
+            if let Some(event) = share_event {
+                let effects = self.state.apply_share(event, now_ms());
+                self.effects(effects);
+            }
             if Instant::now() >= deadline {
                 // More may be waiting: come back next frame instead of stalling this one.
                 ctx.request_repaint();

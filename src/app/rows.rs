@@ -1,7 +1,9 @@
 //! One transfer as the window shows it: [`TransferRow`] with its
 //! [`Phase`], progress numbers, and what its buttons act on (the folder to
-//! open, the single file to show, the paths Retry sends again). Plain data,
-//! updated by [`super::state::UiState::apply`]; no drawing, no I/O.
+//! open, the single file to show, the paths Retry sends again). A row is a
+//! transfer with another Ferry device or an upload from a browser through
+//! the share. Plain data, updated by [`super::state::UiState::apply`] and
+//! `apply_share`; no drawing, no I/O.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -70,6 +72,8 @@ pub struct TransferRow {
     pub download_dir: Option<PathBuf>,
     /// Cancel was pressed; waiting for the engine to confirm.
     pub cancelling: bool,
+    /// An upload from a browser through the share (no Cancel, no resume).
+    pub browser: bool,
 }
 
 impl TransferRow {
@@ -102,6 +106,7 @@ impl TransferRow {
             saved: Vec::new(),
             download_dir: None,
             cancelling: false,
+            browser: false,
         }
     }
 
@@ -124,7 +129,20 @@ impl TransferRow {
         if self.is_text {
             return "Message".to_string();
         }
-        match self.names.as_slice() {
+        // A browser that announced no names: the names it was saved under.
+        let saved: Vec<String>;
+        let names = if self.names.is_empty() && !self.saved.is_empty() {
+            saved = self
+                .saved
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .collect();
+            &saved
+        } else {
+            &self.names
+        };
+        match names.as_slice() {
+            [] if self.browser => "Files from a browser".to_string(),
             [] => format!("{} file(s)", self.files_total),
             [one] => one.clone(),
             [first, rest @ ..] => format!("{first} and {} more", rest.len()),

@@ -1,5 +1,5 @@
 //! The Settings tab: a draft of the person's settings (device name, download
-//! folder, port, discovery interfaces, theme) that becomes real on Save, and
+//! folder, port, browser share port, discovery interfaces, theme) that becomes real on Save, and
 //! the list of trusted devices with Revoke. The view edits only the draft;
 //! validation is plain code ([`Draft::validate`]), and saving is the caller's
 //! job (helper thread) through [`Action::SaveSettings`].
@@ -38,6 +38,8 @@ pub struct Draft {
     pub pin: String,
     /// Theme.
     pub theme: Theme,
+    /// Port of the browser share as typed; 0 for any free port.
+    pub share_port: String,
     /// Result of the last Save.
     pub note: Option<Note>,
 }
@@ -51,6 +53,7 @@ impl From<&Settings> for Draft {
             interfaces: settings.interfaces.join(", "),
             pin: settings.pin.clone().unwrap_or_default(),
             theme: settings.theme,
+            share_port: settings.share_port.to_string(),
             note: None,
         }
     }
@@ -77,6 +80,15 @@ impl Draft {
             Ok(port) if port >= 1024 => port,
             _ => return Err("The port must be a number from 1024 to 65535.".into()),
         };
+        let share_port: u16 = match self.share_port.trim().parse() {
+            Ok(port) if port == 0 || port >= 1024 => port,
+            _ => {
+                return Err(
+                    "The browser share port must be 0 (any free port) or a number from 1024 to 65535."
+                        .into(),
+                );
+            }
+        };
         let interfaces = self
             .interfaces
             .split(',')
@@ -95,6 +107,7 @@ impl Draft {
             port,
             interfaces,
             theme: self.theme,
+            share_port,
             ..current.clone()
         })
     }
@@ -172,6 +185,18 @@ fn form(ui: &mut egui::Ui, draft: &mut Draft, dialog_open: bool, actions: &mut V
                     .labelled_by(label.id);
                 ui.label(
                     RichText::new("TCP, for incoming transfers (applies after restart)")
+                        .small()
+                        .weak(),
+                );
+            });
+            ui.end_row();
+
+            let label = ui.label("Browser share port");
+            ui.horizontal(|ui| {
+                ui.add(egui::TextEdit::singleline(&mut draft.share_port).desired_width(80.0))
+                    .labelled_by(label.id);
+                ui.label(
+                    RichText::new("TCP, for Share via browser; 0 picks a free port for each share")
                         .small()
                         .weak(),
                 );
@@ -279,6 +304,12 @@ mod tests {
         assert_eq!(new.alias, "desk");
         draft.port = "80".into();
         assert!(draft.validate(&current).is_err());
+        draft.port = "5000".into();
+        draft.share_port = "47814".into();
+        assert_eq!(draft.validate(&current).map(|s| s.share_port), Ok(47814));
+        draft.share_port = "80".into();
+        assert!(draft.validate(&current).is_err());
+        draft.share_port = "0".into();
         draft.port = "5000".into();
         draft.alias = " ".into();
         assert!(draft.validate(&current).is_err());

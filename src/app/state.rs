@@ -1,7 +1,8 @@
 //! The window's state as plain data: known peers, offers waiting for an
 //! answer, received messages, one row per transfer, the "to send" tray, the
-//! history list and notices. [`UiState::apply`] folds one engine [`Event`]
-//! into it and says what else should happen ([`Effect`]s) without doing it.
+//! history list, notices and the browser share ([`ShareState`]).
+//! [`UiState::apply`] folds one engine [`Event`] into it and says what else
+//! should happen ([`Effect`]s) without doing it.
 //! Nothing here draws, touches the disk or the network, or knows about egui,
 //! so every rule can be unit-tested.
 
@@ -16,6 +17,7 @@ use crate::transfer::{Direction, Outcome, TransferId};
 
 use super::history::HistoryEntry;
 pub use super::rows::{Phase, TransferRow};
+pub use super::share_state::ShareState;
 
 /// Most notices kept; older ones drop off.
 pub const MAX_NOTICES: usize = 6;
@@ -127,6 +129,8 @@ pub struct UiState {
     pub notices: Vec<String>,
     /// Receivers asking for a PIN.
     pub pin_requests: Vec<PinRequest>,
+    /// The browser share (folded by `apply_share` in `share_state`).
+    pub share: ShareState,
 }
 
 impl UiState {
@@ -418,9 +422,9 @@ impl UiState {
         added
     }
 
-    /// Number of offers and messages the person has not dealt with.
+    /// Number of offers (from devices and browsers) the person has not answered.
     pub fn waiting_count(&self) -> usize {
-        self.prompts.len()
+        self.prompts.len() + self.share.prompts.len()
     }
 }
 

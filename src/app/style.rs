@@ -149,6 +149,18 @@ pub fn outcome_sentence(outcome: &Outcome, direction: Direction) -> String {
     }
 }
 
+/// A sentence for how an upload from a browser ended (nothing is verified
+/// by checksum there, so success says "saved", not "verified").
+pub fn browser_outcome_sentence(outcome: &Outcome) -> String {
+    match outcome {
+        Outcome::Completed { files, bytes } => format!(
+            "{files} file(s), {}, saved",
+            crate::transfer::progress::human_bytes(*bytes)
+        ),
+        other => outcome_sentence(other, Direction::Incoming),
+    }
+}
+
 /// The one-word status of an ended transfer and its colour.
 pub fn outcome_word(outcome: &Outcome) -> (&'static str, Color32) {
     match outcome {
@@ -159,11 +171,17 @@ pub fn outcome_word(outcome: &Outcome) -> (&'static str, Color32) {
     }
 }
 
-/// A coloured one-word status with the sentence as its hover text.
-pub fn outcome_label(ui: &mut egui::Ui, outcome: &Outcome, direction: Direction) {
+/// A coloured one-word status with the sentence as its hover text
+/// (`browser`: an upload from a browser).
+pub fn outcome_label(ui: &mut egui::Ui, outcome: &Outcome, direction: Direction, browser: bool) {
     let (word, colour) = outcome_word(outcome);
+    let sentence = if browser {
+        browser_outcome_sentence(outcome)
+    } else {
+        outcome_sentence(outcome, direction)
+    };
     ui.label(RichText::new(word).strong().color(colour))
-        .on_hover_text(outcome_sentence(outcome, direction));
+        .on_hover_text(sentence);
 }
 
 /// Colour for "online" dots and success text.
@@ -174,6 +192,11 @@ pub fn green() -> Color32 {
 /// Colour for errors.
 pub fn red() -> Color32 {
     RED
+}
+
+/// Colour for warnings.
+pub fn amber() -> Color32 {
+    AMBER
 }
 
 /// "just now", "5 min ago", "3 h ago", "2 days ago".

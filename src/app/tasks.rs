@@ -1,10 +1,11 @@
 //! Work the window hands to helper threads so its own thread never blocks:
 //! file dialogs (rfd blocks until the person answers), measuring what sits in
 //! the tray, resolving typed addresses, running the network check, opening
-//! folders, and writing settings and history. Each job runs on a named thread
-//! and reports a [`TaskResult`] through a bounded channel, then wakes the
-//! window. Writes go through one saver thread, in order; dropping [`Tasks`]
-//! waits for it so nothing saved is lost at exit.
+//! folders, writing settings and history, and starting and stopping the
+//! browser share (its jobs live in `share_control`). Each job runs on a named
+//! thread and reports a [`TaskResult`] through a bounded channel, then wakes
+//! the window. Writes go through one saver thread, in order; dropping
+//! [`Tasks`] waits for it so nothing saved is lost at exit.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -29,6 +30,10 @@ pub enum Pick {
     Folder,
     /// The download folder in settings.
     DownloadDir,
+    /// Files for the browser share.
+    ShareFiles,
+    /// A folder for the browser share.
+    ShareFolder,
 }
 
 /// A finished helper job.
@@ -57,6 +62,10 @@ pub enum TaskResult {
     },
     /// The network check finished; its report.
     Doctor(String),
+    /// A browser share started, or why not.
+    ShareStarted(Result<super::share_control::StartedShare, String>),
+    /// A browser share stopped: its port is closed.
+    ShareStopped,
     /// Something could not be opened or saved; a sentence.
     Failed(String),
 }
@@ -108,7 +117,12 @@ impl Tasks {
         self.rx.try_iter()
     }
 
-    fn spawn(&self, name: &str, job: impl FnOnce() -> Option<TaskResult> + Send + 'static) {
+    /// Runs `job` on a new thread called `name` and reports its result.
+    pub(super) fn spawn(
+        &self,
+        name: &str,
+        job: impl FnOnce() -> Option<TaskResult> + Send + 'static,
+    ) {
         let (tx, wake) = (self.tx.clone(), self.wake.clone());
         let spawned = thread::Builder::new().name(name.into()).spawn(move || {
             if let Some(result) = job()
@@ -224,6 +238,11 @@ fn pick_blocking(purpose: Pick) -> Option<Vec<PathBuf>> {
             .map(|p| vec![p]),
         Pick::DownloadDir => dialog
             .set_title("Choose where received files go")
+            .pick_folder()
+            .map(|p| vec![p]),
+        Pick::ShareFiles => dialog.set_title("Choose files to share").pick_files(),
+        Pick::ShareFolder => dialog
+            .set_title("Choose a folder to share")
             .pick_folder()
             .map(|p| vec![p]),
     }

@@ -1,7 +1,9 @@
 //! The Transfers tab: one card per transfer in either direction — peer, what,
 //! progress bar, bytes, speed, ETA, current file and Cancel while it runs;
 //! Open folder / Show file when done; the reason in a sentence and Retry
-//! (which resumes) when it failed. Views only read state and return actions.
+//! (which resumes) when it failed. Uploads from browsers through the share
+//! are rows too ("from browser 192.168.1.31"), without Cancel or Retry.
+//! Views only read state and return actions.
 
 use egui::{Align, Layout, ProgressBar, RichText};
 
@@ -109,8 +111,10 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
                     actions.push(Action::OpenFolder(folder));
                 }
             }
-            style::outcome_label(ui, outcome, row.direction);
+            style::outcome_label(ui, outcome, row.direction, row.browser);
         }
+        // A browser's upload has no cancel on this side: Stop sharing ends it.
+        _ if row.browser => {}
         _ => {
             let cancel = egui::Button::new(if row.cancelling {
                 "Cancelling…"
@@ -146,6 +150,32 @@ pub fn status(row: &TransferRow) -> String {
             format!("Waiting for {} to accept {what}…{pairing}", row.peer)
         }
         Phase::Running if row.is_text => "Sending the message…".to_string(),
+        Phase::Running if row.browser && row.bytes_done == 0 => {
+            "Waiting for the browser to send the files…".to_string()
+        }
+        Phase::Running if row.browser => {
+            let total = if row.bytes_total > 0 {
+                format!(" of {}", human_bytes(row.bytes_total))
+            } else {
+                String::new()
+            };
+            let mut line = format!("{}{total} received", human_bytes(row.bytes_done));
+            if !row.current.is_empty() {
+                line.push_str(&format!(" · {}", row.current));
+            }
+            line
+        }
+        Phase::Finished(Outcome::Completed { .. }) if row.browser => match row.saved.as_slice() {
+            [one] => format!("Saved as {}", one.display()),
+            many => format!(
+                "{} file(s) saved in {}",
+                many.len(),
+                row.folder()
+                    .map(|f| f.display().to_string())
+                    .unwrap_or_default()
+            ),
+        },
+        Phase::Finished(outcome) if row.browser => style::browser_outcome_sentence(outcome),
         Phase::Running => {
             let mut parts = vec![format!(
                 "{} of {}",

@@ -197,12 +197,17 @@ pub(super) async fn consent(
         names,
         size,
     });
+    let asked = Instant::now();
     let answer = tokio::time::timeout(CONSENT_TIMEOUT, rx).await;
     guard.armed = false;
     drop(guard);
     let refusal = match answer {
         Ok(Ok(true)) => return Ok(()),
         Ok(_) => "The person at the computer declined this upload.".to_string(),
+        // Stopping the share ends the runtime, which fires every timer early.
+        Err(_) if asked.elapsed() < CONSENT_TIMEOUT => {
+            "Sharing was stopped at the computer.".to_string()
+        }
         Err(_) => format!(
             "Nobody accepted this upload at the computer within {} minutes.",
             CONSENT_TIMEOUT.as_secs() / 60

@@ -441,6 +441,14 @@ async fn receive(
             out.fatal = Some((status, why));
             break; // `part` is dropped here, which removes the partial file
         }
+        // The exact count at the end of each file, whatever the throttle
+        // skipped: a window shows (and records) the bytes really received.
+        state.events.emit_lossy(ShareEvent::UploadProgress {
+            id,
+            done: received,
+            total: expected,
+            current: leaf.clone(),
+        });
         match part.finish().await {
             Ok(path) => {
                 state.events.emit(ShareEvent::UploadSaved {

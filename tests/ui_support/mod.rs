@@ -1,6 +1,6 @@
 //! Helpers for the window tests: an isolated app (temporary config, data and
 //! download folders, TCP port 0 on 127.0.0.1, discovery confined to `lo` on a
-//! UDP port of its own) inside an
+//! UDP port of its own, the browser share on 127.0.0.1 port 0) inside an
 //! egui_kittest harness, a headless engine playing the other device, and
 //! bounded waits that step the harness until a condition holds.
 #![allow(dead_code)]
@@ -80,6 +80,9 @@ impl AppDirs {
             udp_port: Some(free_udp_port()),
             interfaces: Some(vec!["lo".into()]),
             files: Vec::new(),
+            // The browser share too stays on loopback, on a free port.
+            share_bind_ip: Ipv4Addr::LOCALHOST.into(),
+            share_port: Some(0),
         }
     }
 }
