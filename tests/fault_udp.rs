@@ -373,3 +373,47 @@ fn garbage_on_the_udp_port_is_counted_and_ignored_and_peers_still_meet() {
     assert!(stats.own > before.own, "{stats:?}");
     no_worker_panicked();
 }
+
+/// Regression: `bug_a_beacon_with_our_own_id_listed_ourselves` (found by
+/// this fault row). Discovery recognised its own beacons by device id *and*
+/// instance, so a beacon carrying this device's id with another instance (a
+/// stale beacon from an earlier run, or anyone copying the id off the
+/// network) was taken for a peer: the device listed itself, and a send to
+/// that entry would have gone to whoever sent the beacon.
+#[test]
+fn bug_a_beacon_with_our_own_id_listed_ourselves() {
+    count_worker_panics();
+    let port = udp_port();
+    let dir = tempfile::tempdir().expect("tmp");
+    let target = engine("target", port.port, dir.path(), true);
+    let direct = target
+        .discovery_report()
+        .expect("report")
+        .sockets
+        .iter()
+        .find(|s| s.error.is_none() && s.purpose.contains("direct"))
+        .map(|s| SocketAddr::from((Ipv4Addr::LOCALHOST, s.addr.port())))
+        .expect("the target's own socket");
+    let own_id = target.device().device_id;
+    let mut spray = Spray::new(port.port, direct);
+    for kind in [BeaconKind::Announce, BeaconKind::Reply] {
+        spray.both(&beacon(kind, &own_id, "me?", 1).encode().expect("encode"));
+    }
+    let mut w = Watch::new(&target);
+    w.drain_for(Duration::from_millis(700));
+    assert!(
+        !w.live.contains_key(&own_id) && !has_alias(&w.live, "me?"),
+        "a beacon with our own id listed ourselves: {:?}",
+        w.live.keys()
+    );
+    let report = target.discovery_report().expect("report");
+    assert!(report.peers.iter().all(|p| p.device.device_id != own_id));
+    assert!(
+        report
+            .recent
+            .iter()
+            .any(|b| b.device.device_id == own_id && b.ignored.is_some()),
+        "the beacon is shown as ignored in the report"
+    );
+    no_worker_panicked();
+}
