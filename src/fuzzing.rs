@@ -14,12 +14,16 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::engine::OfferSummary;
+use crate::http::upload_name_for;
+use crate::protocol::beacon::{BEACON_HEADER_BYTES, BEACON_MAGIC, BEACON_VERSION, BeaconError};
 use crate::protocol::codec;
 use crate::protocol::frame::read_greeting;
-use crate::protocol::limits::{MAX_DATA_FRAME, MAX_NAME_BYTES, MAX_PATH_DEPTH};
+use crate::protocol::limits::{
+    MAX_ALIAS_BYTES, MAX_BEACON_BYTES, MAX_DATA_FRAME, MAX_NAME_BYTES, MAX_PATH_DEPTH,
+};
 use crate::protocol::{
-    CancelReason, DeviceInfo, Entry, FileVerdict, Frame, FrameReader, FrameWriter, Hello, Message,
-    Offer, WantedFile,
+    Beacon, CancelReason, DeviceInfo, Entry, FileVerdict, Frame, FrameReader, FrameWriter, Hello,
+    Message, Offer, WantedFile,
 };
 use crate::protocol::{MAGIC, PROTOCOL_VERSION};
 use crate::transfer::paths::{self, NameRules, PART_SUFFIX};
@@ -31,10 +35,12 @@ pub type Property = fn(&[u8]);
 /// The fuzz targets, by name: each is a directory under `fuzz/corpus/` and
 /// `fuzz/regressions/`, a file under `fuzz/fuzz_targets/`, and one of the
 /// functions below.
-pub const TARGETS: [(&str, Property); 3] = [
+pub const TARGETS: [(&str, Property); 5] = [
+    ("beacon_decode", beacon_decode),
     ("frame_reader", frame_reader),
     ("message_decode", message_decode),
     ("received_name", received_name),
+    ("upload_name", upload_name),
 ];
 
 /// Bytes as they arrive on a connection: the greeting check, then frames
@@ -172,6 +178,127 @@ where
         Err(e) => panic!("an encoded value cannot be decoded: {e}: {value:?}"),
     }
     Some(value)
+}
+
+/// One UDP datagram as it arrives on the discovery port, decoded as a
+/// beacon; and, so the fuzzer reaches the body decoder without first
+/// guessing the header, the same bytes behind a valid header. Properties:
+/// decoding never panics; a datagram over [`MAX_BEACON_BYTES`] is refused
+/// as too large before anything else; whatever decodes carried the magic and
+/// this build's version, passes `Beacon::check` (device id non-empty ASCII
+/// letters, digits, `-`, `_`; every name within [`MAX_ALIAS_BYTES`]; no
+/// control characters), encodes back to exactly the same datagram and
+/// decodes again to an equal value.
+pub fn beacon_decode(data: &[u8]) {
+    check_datagram(data);
+    let mut framed = Vec::with_capacity(BEACON_HEADER_BYTES + data.len());
+    framed.extend_from_slice(&BEACON_MAGIC);
+    framed.extend_from_slice(&BEACON_VERSION.to_be_bytes());
+    framed.extend_from_slice(data);
+    check_datagram(&framed);
+}
+
+fn check_datagram(datagram: &[u8]) {
+    let result = Beacon::decode(datagram);
+    if datagram.len() > MAX_BEACON_BYTES {
+        assert!(
+            matches!(result, Err(BeaconError::TooLarge(n)) if n == datagram.len()),
+            "a datagram of {} bytes was not refused as too large: {result:?}",
+            datagram.len()
+        );
+        return;
+    }
+    let beacon = match result {
+        Err(e) => {
+            // Every error must be a sentence a person (or `ferry doctor`) can be shown.
+            assert!(!e.to_string().is_empty());
+            return;
+        }
+        Ok(beacon) => beacon,
+    };
+    assert_eq!(datagram[..6], BEACON_MAGIC, "{beacon:?}");
+    assert_eq!(datagram[6..8], BEACON_VERSION.to_be_bytes(), "{beacon:?}");
+    let device = &beacon.device;
+    assert!(
+        beacon.check().is_ok(),
+        "a beacon that fails its check got through: {beacon:?}"
+    );
+    assert!(
+        !device.device_id.is_empty()
+            && device.device_id.len() <= MAX_ALIAS_BYTES
+            && device
+                .device_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'),
+        "bad device id got through: {beacon:?}"
+    );
+    assert!(
+        device.alias.len() <= MAX_ALIAS_BYTES && device.os.len() <= MAX_ALIAS_BYTES,
+        "an over-long name got through: {beacon:?}"
+    );
+    assert!(
+        !device.alias.chars().any(char::is_control) && !device.os.chars().any(char::is_control),
+        "a control character got through: {beacon:?}"
+    );
+    let again = match beacon.encode() {
+        Ok(again) => again,
+        Err(e) => panic!("a decoded beacon cannot be encoded: {e}: {beacon:?}"),
+    };
+    assert_eq!(
+        again, datagram,
+        "beacon encoding is not canonical: {beacon:?}"
+    );
+    match Beacon::decode(&again) {
+        Ok(back) => assert_eq!(back, beacon),
+        Err(e) => panic!("an encoded beacon cannot be decoded: {e}: {beacon:?}"),
+    }
+}
+
+/// The file name a browser puts in a multipart upload (made UTF-8 lossily,
+/// as the multipart parser only hands out strings), through the function the
+/// HTTP upload uses, under both the Unix and the Windows rules. Properties:
+/// only the last `/` or `\` segment counts; that segment is refused exactly
+/// in the documented cases (empty, `.`, `..`, a drive letter, NUL, too long)
+/// and accepted otherwise; an accepted name is one plain component that
+/// never leaves the folder it is joined to, with the same guarantees as a
+/// received name (see [`check_path`]).
+pub fn upload_name(data: &[u8]) {
+    let raw = String::from_utf8_lossy(data);
+    let leaf = raw.rsplit(['/', '\\']).next().unwrap_or(&raw);
+    let b = leaf.as_bytes();
+    let must_refuse = leaf.is_empty()
+        || leaf == "."
+        || leaf == ".."
+        || leaf.contains('\0')
+        || (b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':')
+        || leaf.len() > MAX_NAME_BYTES;
+    for rules in [NameRules::Unix, NameRules::Windows] {
+        let name = match upload_name_for(&raw, rules) {
+            Err(e) => {
+                assert!(must_refuse, "{raw:?} refused ({e}) under {rules:?}");
+                continue;
+            }
+            Ok(name) => {
+                assert!(!must_refuse, "{raw:?} accepted as {name:?} under {rules:?}");
+                name
+            }
+        };
+        let path = Path::new(&name);
+        let mut components = path.components();
+        assert!(
+            matches!(components.next(), Some(Component::Normal(_))) && components.next().is_none(),
+            "{raw:?} became {name:?}, not one plain name"
+        );
+        let root = Path::new("/download/folder");
+        let joined = root.join(path);
+        assert!(joined.starts_with(root), "{name:?} leaves the folder");
+        assert_eq!(
+            joined.parent(),
+            Some(root),
+            "{name:?} is not directly in the folder"
+        );
+        check_name(&name, rules);
+    }
 }
 
 /// Separates path components in a `received_name` input. Never valid UTF-8,

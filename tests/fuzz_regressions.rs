@@ -12,11 +12,13 @@ use std::path::{Path, PathBuf};
 use common::Node;
 use ferry::engine::{AcceptPolicy, Command};
 use ferry::fuzzing::{COMPONENT_SEPARATOR, TARGETS};
+use ferry::protocol::beacon::{CAP_HELLO, CAP_RECEIVE};
 use ferry::protocol::codec;
 use ferry::protocol::frame::write_greeting;
+use ferry::protocol::limits::MAX_ALIAS_BYTES;
 use ferry::protocol::{
-    CancelReason, DeviceInfo, Entry, EntryKind, FileVerdict, FrameWriter, Hello, Message, Offer,
-    WantedFile,
+    Beacon, BeaconKind, CancelReason, DeviceInfo, Entry, EntryKind, FileVerdict, FrameWriter,
+    Hello, Message, Offer, PROTOCOL_VERSION, WantedFile,
 };
 use ferry::transfer::TransferId;
 
@@ -393,5 +395,91 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     }
     let long = format!("{}.pdf", "x".repeat(250));
     out.push(("received_name", "long".into(), long.into_bytes()));
+
+    // beacon_decode: a datagram as it arrives on the discovery port.
+    for kind in [
+        BeaconKind::Announce,
+        BeaconKind::Reply,
+        BeaconKind::Goodbye,
+        BeaconKind::Query,
+    ] {
+        let datagram = beacon(kind).encode().expect("beacon");
+        out.push((
+            "beacon_decode",
+            format!("{kind:?}").to_lowercase(),
+            datagram,
+        ));
+    }
+    let mut largest = beacon(BeaconKind::Announce);
+    largest.device.device_id = "f".repeat(MAX_ALIAS_BYTES);
+    largest.device.alias = "é".repeat(MAX_ALIAS_BYTES / 2);
+    largest.device.os = "o".repeat(MAX_ALIAS_BYTES);
+    out.push((
+        "beacon_decode",
+        "largest".into(),
+        largest.encode().expect("largest beacon"),
+    ));
+    let valid = beacon(BeaconKind::Announce).encode().expect("beacon");
+    let mut other_version = valid.clone();
+    other_version[7] = 2;
+    out.push(("beacon_decode", "other-version".into(), other_version));
+    out.push((
+        "beacon_decode",
+        "truncated".into(),
+        valid[..valid.len() / 2].to_vec(),
+    ));
+    out.push(("beacon_decode", "body-only".into(), valid[8..].to_vec()));
+    let mut control = beacon(BeaconKind::Reply);
+    control.device.alias = "evil\x1b[2J".into();
+    let mut raw = b"FERRYB\x00\x01".to_vec();
+    raw.extend(encode(&control));
+    out.push(("beacon_decode", "control-alias".into(), raw));
+    out.push((
+        "beacon_decode",
+        "junk".into(),
+        b"GET / HTTP/1.1\r\n\r\n".to_vec(),
+    ));
+    out.push((
+        "beacon_decode",
+        "oversized".into(),
+        [valid.clone(), vec![0; 600]].concat(),
+    ));
+
+    // upload_name: the file name a browser sends.
+    let uploads: [(&str, &str); 10] = [
+        ("plain", "photo.jpg"),
+        ("windows-path", "C:\\Users\\me\\Desktop\\report.pdf"),
+        ("folder-upload", "album/2024/été ☀.jpg"),
+        ("traversal", "../../etc/passwd"),
+        ("dotdot", "a/.."),
+        ("trailing-slash", "dir/"),
+        ("drive", "C:evil.txt"),
+        ("control", "a\nb\u{1b}[31m.txt"),
+        ("windows-device", "x\\CON .tar.gz"),
+        ("windows-chars", "a<b>c|d?*.txt. "),
+    ];
+    for (name, raw) in uploads {
+        out.push(("upload_name", name.to_string(), raw.as_bytes().to_vec()));
+    }
+    out.push((
+        "upload_name",
+        "long".into(),
+        format!("dir/{}.jpeg", "y".repeat(251)).into_bytes(),
+    ));
     out
+}
+
+fn beacon(kind: BeaconKind) -> Beacon {
+    Beacon {
+        kind,
+        instance: 0x0102_0304_0506_0708,
+        protocol: PROTOCOL_VERSION,
+        device: DeviceInfo {
+            device_id: "9f86d081884c7d65".into(),
+            alias: "desk".into(),
+            os: "linux".into(),
+            port: 47_813,
+        },
+        flags: CAP_RECEIVE | CAP_HELLO,
+    }
 }

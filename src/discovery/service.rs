@@ -638,6 +638,17 @@ impl Service {
             );
             return;
         };
+        if beacon.device.device_id == ours.device_id {
+            // Our id from another run: a stale beacon of ours, or someone
+            // using our id. Never list ourselves as a peer (a send to
+            // "ourselves" would go to whoever sent it).
+            self.remember(
+                &incoming,
+                Some(interface),
+                Some("carries this device's own id from another run".into()),
+            );
+            return;
+        }
         if beacon.protocol != PROTOCOL_VERSION {
             let id = beacon.device.device_id.clone();
             let note = format!(

@@ -39,6 +39,8 @@ use crossbeam_channel::Sender;
 pub use items::{ItemKind, SharedItem};
 pub use qr::{qr_matrix, qr_terminal};
 pub use server::lan_ipv4;
+#[doc(hidden)]
+pub use upload::upload_name_for;
 
 use crate::engine::Waker;
 use crate::transfer::TransferId;

@@ -24,6 +24,7 @@ use super::body::ResponseBody;
 use super::consent::consent;
 use super::server::{json, json_error};
 use super::{STALL_TIMEOUT, ShareEvent, State, UploadPolicy, page};
+use crate::transfer::paths::{NameError, NameRules};
 use crate::transfer::progress::{PROGRESS_INTERVAL, human_bytes};
 use crate::transfer::{TransferId, paths, resume};
 
@@ -38,6 +39,15 @@ const UPFRONT_SLACK: u64 = 1024 * 1024;
 /// `C:\Users\...\photo.jpg`, folder uploads `album/photo.jpg`).
 pub fn leaf_name(raw: &str) -> &str {
     raw.rsplit(['/', '\\']).next().unwrap_or(raw)
+}
+
+/// The name an upload is saved under, from the file name the browser sent:
+/// its last segment ([`leaf_name`]), cleaned by the rules TCP transfers use
+/// ([`paths::sanitize_component_for`]). Hidden: public only so the
+/// `upload_name` fuzz target can reach it (see `crate::fuzzing`).
+#[doc(hidden)]
+pub fn upload_name_for(raw: &str, rules: NameRules) -> Result<String, NameError> {
+    paths::sanitize_component_for(leaf_name(raw), rules)
 }
 
 pub(super) const NOT_ALLOWED: &str = "Uploads are not allowed for this share.";
@@ -378,7 +388,7 @@ async fn receive(
                 }
             }
         }
-        let name = match paths::sanitize_component(&leaf) {
+        let name = match upload_name_for(&raw, NameRules::HOST) {
             Ok(name) => name,
             Err(e) => {
                 out.reports.push(FileReport::skipped(
