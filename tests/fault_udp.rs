@@ -10,10 +10,9 @@
 //! still find each other and a transfer between them still completes.
 
 mod discovery_support;
+mod panic_watch;
 
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
-use std::sync::Once;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use discovery_support::{Watch, engine, has_alias, udp_port};
@@ -23,50 +22,9 @@ use ferry::protocol::beacon::{BEACON_MAGIC, CAP_HELLO, CAP_RECEIVE};
 use ferry::protocol::limits::MAX_BEACON_BYTES;
 use ferry::protocol::{Beacon, BeaconKind, DeviceInfo, PROTOCOL_VERSION, codec};
 use ferry::transfer::{Direction, Outcome, TransferId};
+use panic_watch::{Noise, count_worker_panics, no_worker_panicked};
 
 const SOON: Duration = Duration::from_secs(3);
-
-/// Panics on Ferry's own threads (`ferry-*`) in this test process.
-static WORKER_PANICS: AtomicUsize = AtomicUsize::new(0);
-
-fn count_worker_panics() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if std::thread::current()
-                .name()
-                .is_some_and(|n| n.starts_with("ferry-"))
-            {
-                WORKER_PANICS.fetch_add(1, Ordering::SeqCst);
-            }
-            default(info);
-        }));
-    });
-}
-
-fn no_worker_panicked() {
-    assert_eq!(
-        WORKER_PANICS.load(Ordering::SeqCst),
-        0,
-        "a ferry thread panicked"
-    );
-}
-
-/// Deterministic pseudo-random bytes.
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
 
 fn beacon(kind: BeaconKind, id: &str, alias: &str, instance: u64) -> Beacon {
     Beacon {

@@ -6,11 +6,10 @@
 //! absurd lengths are in transfer_hostile.rs.)
 
 mod common;
+mod panic_watch;
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::sync::Once;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use common::{Node, Relay, RelayOptions, partials, random_file, still_serves};
@@ -22,48 +21,7 @@ use ferry::protocol::{
 };
 use ferry::transfer::transport::Link;
 use ferry::transfer::{Outcome, TransferId};
-
-/// Panics on Ferry's own threads (`ferry-*`) in this test process.
-static WORKER_PANICS: AtomicUsize = AtomicUsize::new(0);
-
-fn count_worker_panics() {
-    static HOOK: Once = Once::new();
-    HOOK.call_once(|| {
-        let default = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if std::thread::current()
-                .name()
-                .is_some_and(|n| n.starts_with("ferry-"))
-            {
-                WORKER_PANICS.fetch_add(1, Ordering::SeqCst);
-            }
-            default(info);
-        }));
-    });
-}
-
-fn no_worker_panicked() {
-    assert_eq!(
-        WORKER_PANICS.load(Ordering::SeqCst),
-        0,
-        "a ferry thread panicked"
-    );
-}
-
-/// Deterministic pseudo-random bytes.
-struct Noise(u64);
-
-impl Noise {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-    fn bytes(&mut self, n: usize) -> Vec<u8> {
-        (0..n).map(|_| self.next() as u8).collect()
-    }
-}
+use panic_watch::{Noise, count_worker_panics, no_worker_panicked};
 
 #[test]
 fn a_byte_flipped_in_transit_delivers_nothing_and_both_sides_say_so() {
