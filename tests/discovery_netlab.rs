@@ -5,42 +5,17 @@
 //! `ferry doctor` names a firewall that drops the beacon port. Needs root and
 //! `ip netns`; otherwise each test prints why it is skipped and passes.
 
+mod netlab_check;
+
+use netlab_check::{netlab_script, skip_reason};
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ferry::discovery::{DEFAULT_UDP_PORT, PEER_EXPIRY};
-
-fn netlab_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/netlab/netlab")
-}
-
-/// Why these tests cannot run here, if they cannot.
-fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("?");
-    if uid != "0" {
-        return Some(format!("not root (uid {uid}); netlab needs root"));
-    }
-    if !netlab_script().exists() {
-        return Some(format!("{} not found", netlab_script().display()));
-    }
-    match Command::new("ip").args(["netns", "list"]).output() {
-        Ok(out) if out.status.success() => None,
-        Ok(out) => Some(format!(
-            "`ip netns` is unavailable: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Err(e) => Some(format!("`ip` is unavailable: {e}")),
-    }
-}
 
 /// Makes a lab of `$hosts` hosts, or prints why not and ends the test.
 macro_rules! lab_or_skip {

@@ -8,8 +8,11 @@
 
 mod common;
 
+mod netlab_check;
+
+use netlab_check::{netlab_script, skip_reason};
 use std::io::{BufRead, BufReader, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -17,34 +20,6 @@ use common::{random_file, sha256_file};
 
 const PORT: &str = "47813";
 const IDLE_MS: u64 = 2000;
-
-fn netlab_script() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/netlab/netlab")
-}
-
-/// Why this test cannot run here, if it cannot.
-fn skip_reason() -> Option<String> {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let uid = status
-        .lines()
-        .find(|l| l.starts_with("Uid:"))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .unwrap_or("?");
-    if uid != "0" {
-        return Some(format!("not root (uid {uid}); netlab needs root"));
-    }
-    if !netlab_script().exists() {
-        return Some(format!("{} not found", netlab_script().display()));
-    }
-    match Command::new("ip").args(["netns", "list"]).output() {
-        Ok(out) if out.status.success() => None,
-        Ok(out) => Some(format!(
-            "`ip netns` is unavailable: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        )),
-        Err(e) => Some(format!("`ip` is unavailable: {e}")),
-    }
-}
 
 /// A running lab; dropping it stops its processes and removes it.
 struct Lab {
