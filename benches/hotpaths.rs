@@ -73,7 +73,8 @@ fn tls_pair() -> (ClientConnection, ServerConnection) {
     let a = Identity::ephemeral().expect("identity");
     let b = Identity::ephemeral().expect("identity");
     let mut client =
-        ClientConnection::new(a.client_config(), Identity::server_name()).expect("client");
+        ClientConnection::new(a.client_config(), Identity::server_name().expect("name"))
+            .expect("client");
     let mut server = ServerConnection::new(b.server_config()).expect("server");
     let mut buf = Vec::new();
     while client.is_handshaking() || server.is_handshaking() {

@@ -18,6 +18,14 @@ use crate::protocol::DEFAULT_TCP_PORT;
 pub const CONFIG_DIR_ENV: &str = "FERRY_CONFIG_DIR";
 /// Env var that replaces the data folder (history, logs).
 pub const DATA_DIR_ENV: &str = "FERRY_DATA_DIR";
+/// Env vars that shorten the connection timers, in milliseconds. Meant for
+/// tests that drive the real binary (a dead peer noticed in a second instead
+/// of 30); see docs/RELIABILITY.md. Unset or unparsable means the default.
+pub const HANDSHAKE_TIMEOUT_ENV: &str = "FERRY_HANDSHAKE_TIMEOUT_MS";
+/// See [`HANDSHAKE_TIMEOUT_ENV`].
+pub const PING_INTERVAL_ENV: &str = "FERRY_PING_INTERVAL_MS";
+/// See [`HANDSHAKE_TIMEOUT_ENV`].
+pub const IDLE_TIMEOUT_ENV: &str = "FERRY_IDLE_TIMEOUT_MS";
 
 /// Colour scheme of the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -44,6 +52,8 @@ pub struct Settings {
     pub port: u16,
     /// Interfaces discovery uses; empty means every suitable one.
     pub interfaces: Vec<String>,
+    /// UDP port of discovery beacons (all devices must agree).
+    pub udp_port: u16,
     /// Devices whose offers are accepted without asking (pinned keys).
     pub trusted_devices: Vec<TrustedDevice>,
     /// PIN that senders must supply; empty or absent means none.
@@ -52,6 +62,9 @@ pub struct Settings {
     pub manual_peers: Vec<String>,
     /// Window colours.
     pub theme: Theme,
+    /// TCP port the window's browser share listens on; 0 picks a free one
+    /// for each share.
+    pub share_port: u16,
 }
 
 impl Default for Settings {
@@ -61,10 +74,12 @@ impl Default for Settings {
             download_dir: default_download_dir(),
             port: DEFAULT_TCP_PORT,
             interfaces: Vec::new(),
+            udp_port: crate::discovery::DEFAULT_UDP_PORT,
             trusted_devices: Vec::new(),
             pin: None,
             manual_peers: Vec::new(),
             theme: Theme::System,
+            share_port: 0,
         }
     }
 }
@@ -119,6 +134,26 @@ pub fn data_dir() -> PathBuf {
     project_dirs()
         .map(|p| p.data_dir().to_path_buf())
         .unwrap_or_else(|| PathBuf::from(".ferry"))
+}
+
+/// The connection timers: the protocol's defaults, each replaced by its
+/// `FERRY_*_MS` environment variable when that is set to a number.
+pub fn timeouts_from_env() -> crate::protocol::Timeouts {
+    let mut timeouts = crate::protocol::Timeouts::default();
+    for (var, slot) in [
+        (HANDSHAKE_TIMEOUT_ENV, &mut timeouts.handshake),
+        (PING_INTERVAL_ENV, &mut timeouts.ping),
+        (IDLE_TIMEOUT_ENV, &mut timeouts.idle),
+    ] {
+        let Some(raw) = std::env::var_os(var) else {
+            continue;
+        };
+        match raw.to_str().and_then(|v| v.trim().parse::<u64>().ok()) {
+            Some(ms) => *slot = std::time::Duration::from_millis(ms),
+            None => tracing::warn!("ignoring {var}={raw:?}: not a number of milliseconds"),
+        }
+    }
+    timeouts.sanitized()
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename, so a crash

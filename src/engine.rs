@@ -4,18 +4,19 @@
 //! depends on the UI and never blocks on it: progress is dropped when the UI
 //! lags rather than slowing a transfer.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::thread::{self, JoinHandle};
 
-use crossbeam_channel::{Receiver, Sender, bounded};
+use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 use serde::{Deserialize, Serialize};
 
+use crate::discovery::{Controller, Discovery};
 use crate::identity::Identity;
-use crate::protocol::{DeviceInfo, Entry, EntryKind};
+use crate::protocol::{DeviceInfo, Entry, EntryKind, Timeouts};
 use crate::transfer::progress::Progress;
 use crate::transfer::{Direction, Outcome, TransferId, incoming, outgoing};
 
@@ -159,8 +160,16 @@ pub enum Command {
     },
     /// Change where files go and who is auto-accepted.
     UpdateReceive(ReceiveSettings),
-    /// Change the name other devices see.
+    /// Change the name other devices see (beaconed at once when discovery runs).
     SetAlias(String),
+    /// Probe a device by address (a hello over TCP) and list it like a
+    /// discovered one ([`crate::discovery::PeerSource::Manual`]); it is
+    /// probed again every few seconds and expires when it stops answering.
+    /// Needs discovery on.
+    AddPeer {
+        /// The device's transfer address.
+        addr: SocketAddr,
+    },
     /// Remember the PIN to present when sending to `to` (asked by the receiver).
     ProvidePin {
         /// The receiver.
@@ -225,6 +234,18 @@ pub enum Event {
     /// An offer waits for a [`Command::Decide`].
     Incoming {
         /// Transfer id to answer with.
+        id: TransferId,
+        /// The sender as it describes itself.
+        from: DeviceInfo,
+        /// The sender's address.
+        addr: SocketAddr,
+        /// What is offered.
+        offer: OfferSummary,
+    },
+    /// An offer was accepted by a trust rule without asking (no
+    /// [`Event::Incoming`] comes for it); tells the UI who is sending.
+    AutoAccepted {
+        /// Transfer id of the incoming transfer.
         id: TransferId,
         /// The sender as it describes itself.
         from: DeviceInfo,
@@ -316,9 +337,16 @@ pub struct EventSink {
 impl EventSink {
     /// Delivers an event that must not be lost (waits for room).
     pub fn emit(&self, event: Event) {
-        // Remember which device answers at which address, so a send to that
-        // address can insist on that device's key.
-        match &event {
+        self.remember(&event);
+        if self.tx.send(event).is_ok() {
+            (self.waker)();
+        }
+    }
+
+    /// Remembers which device answers at which address, so a send to that
+    /// address can insist on that device's key.
+    fn remember(&self, event: &Event) {
+        match event {
             Event::PeerSeen(peer) => {
                 if let Ok(mut known) = self.known.write() {
                     for addr in &peer.addrs {
@@ -333,9 +361,6 @@ impl EventSink {
             }
             _ => {}
         }
-        if self.tx.send(event).is_ok() {
-            (self.waker)();
-        }
     }
 
     /// The device id last seen answering at `addr`, if any.
@@ -346,13 +371,60 @@ impl EventSink {
             .and_then(|known| known.get(&addr).cloned())
     }
 
+    /// Delivers an event if there is room now; otherwise hands it back, so
+    /// a producer that must never wait (discovery) can keep it and retry.
+    pub fn try_emit(&self, event: Event) -> Option<Event> {
+        self.remember(&event);
+        match self.tx.try_send(event) {
+            Ok(()) => {
+                (self.waker)();
+                None
+            }
+            Err(e) => Some(e.into_inner()),
+        }
+    }
+
     /// Delivers an event that may be dropped when the UI lags (progress).
     pub fn emit_lossy(&self, event: Event) {
         if self.tx.try_send(event).is_ok() {
             (self.waker)();
         }
     }
+
+    /// Delivers an event that must not be lost without ever waiting: when the
+    /// channel is full it waits in `backlog`, in order, and goes out with a
+    /// later call. For workers mid-transfer, whose peer would give up on them
+    /// while they waited for a UI that stopped reading events.
+    pub fn emit_queued(&self, backlog: &mut Backlog, event: Event) {
+        backlog.0.push_back(event);
+        self.flush(backlog, false);
+    }
+
+    /// Sends what waits in `backlog`, in order; with `wait`, until all of it
+    /// is delivered (call it once the connection needs nothing more).
+    pub fn flush(&self, backlog: &mut Backlog, wait: bool) {
+        while let Some(event) = backlog.0.pop_front() {
+            match self.tx.try_send(event) {
+                Ok(()) => (self.waker)(),
+                Err(TrySendError::Full(event)) if wait => self.emit(event),
+                Err(TrySendError::Full(event)) => {
+                    backlog.0.push_front(event);
+                    return;
+                }
+                // Nobody listens any more.
+                Err(TrySendError::Disconnected(_)) => {
+                    backlog.0.clear();
+                    return;
+                }
+            }
+        }
+    }
 }
+
+/// Events a worker could not deliver yet (see [`EventSink::emit_queued`]).
+/// Bounded by the work itself: at most a few events per file.
+#[derive(Debug, Default)]
+pub struct Backlog(std::collections::VecDeque<Event>);
 
 /// A message from the engine to one running transfer.
 #[derive(Debug, Clone)]
@@ -388,6 +460,11 @@ pub struct Shared {
     pub sender_pins: Arc<Mutex<HashMap<SocketAddr, String>>>,
     /// Wrong PINs per sender address: (count, window start).
     pub pin_failures: Arc<Mutex<HashMap<std::net::IpAddr, (u32, std::time::Instant)>>>,
+    /// Connection timers (handshake budget, ping interval, idle timeout).
+    pub timeouts: Timeouts,
+    /// Final paths and folder roots that running incoming transfers will
+    /// write, so two offers planned at the same moment never pick the same name.
+    pub claimed: Arc<Mutex<HashSet<PathBuf>>>,
 }
 
 impl Shared {
@@ -438,6 +515,9 @@ pub enum EngineError {
     /// A thread could not be started.
     #[error("cannot start a worker thread: {0}")]
     Thread(std::io::Error),
+    /// Discovery was asked for but could not open a UDP socket.
+    #[error("cannot start discovery: {0}")]
+    Discovery(std::io::Error),
 }
 
 /// A running engine. Dropping it shuts everything down.
@@ -447,11 +527,24 @@ pub struct Engine {
     local_addr: Option<SocketAddr>,
     shared: Shared,
     threads: Vec<JoinHandle<()>>,
+    discovery: Option<Discovery>,
 }
 
 impl Engine {
-    /// Binds the listener (if any) and starts the engine's threads.
+    /// Binds the listener (if any) and starts the engine's threads, with the
+    /// protocol's timers (or the `FERRY_*_MS` overrides, see
+    /// [`crate::config::timeouts_from_env`]).
     pub fn start(config: EngineConfig, waker: Waker) -> Result<Engine, EngineError> {
+        Engine::start_with_timeouts(config, waker, crate::config::timeouts_from_env())
+    }
+
+    /// Like [`Engine::start`] with explicit connection timers; tests use it to
+    /// show that dead peers are noticed without waiting for the real timeouts.
+    pub fn start_with_timeouts(
+        config: EngineConfig,
+        waker: Waker,
+        timeouts: Timeouts,
+    ) -> Result<Engine, EngineError> {
         let (event_tx, events) = bounded(EVENT_CAPACITY);
         let (commands, command_rx) = bounded::<Command>(256);
         let sink = EventSink {
@@ -483,9 +576,20 @@ impl Engine {
             identity: config.identity,
             sender_pins: Arc::default(),
             pin_failures: Arc::default(),
+            timeouts: timeouts.sanitized(),
+            claimed: Arc::default(),
         };
         let mut threads = Vec::new();
         let local_addr = listener.as_ref().map(|(_, addr)| *addr);
+        // A listening engine announces itself; a send-only one only looks.
+        let discovery = match config.discovery {
+            Some(discovery) => Some(
+                Discovery::start(discovery, shared.clone(), listener.is_some())
+                    .map_err(EngineError::Discovery)?,
+            ),
+            None => None,
+        };
+        let controller = discovery.as_ref().map(Discovery::controller);
         if let Some((listener, addr)) = listener {
             let shared = shared.clone();
             threads.push(
@@ -501,7 +605,7 @@ impl Engine {
             threads.push(
                 thread::Builder::new()
                     .name("ferry-engine".into())
-                    .spawn(move || command_loop(command_rx, shared, local_addr))
+                    .spawn(move || command_loop(command_rx, shared, local_addr, controller))
                     .map_err(EngineError::Thread)?,
             );
         }
@@ -511,6 +615,7 @@ impl Engine {
             local_addr,
             shared,
             threads,
+            discovery,
         })
     }
 
@@ -539,6 +644,16 @@ impl Engine {
         &self.shared
     }
 
+    /// A snapshot of discovery (interfaces, sockets, recent beacons, peers,
+    /// counters), or `None` when discovery is off. Waits up to a second:
+    /// for the CLI and tests, not for a UI thread (which has the events).
+    pub fn discovery_report(&self) -> Option<crate::discovery::Report> {
+        self.discovery
+            .as_ref()?
+            .controller()
+            .report(std::time::Duration::from_secs(1))
+    }
+
     /// Sends a command; errors only if the engine has stopped.
     pub fn send(&self, command: Command) -> bool {
         self.commands.send(command).is_ok()
@@ -554,6 +669,11 @@ impl Engine {
         for handle in self.threads.drain(..) {
             let _ = handle.join();
         }
+        // After the command loop: the stopping flag is set, so discovery
+        // says goodbye and its threads end.
+        if let Some(discovery) = self.discovery.take() {
+            discovery.stop();
+        }
     }
 }
 
@@ -563,7 +683,12 @@ impl Drop for Engine {
     }
 }
 
-fn command_loop(commands: Receiver<Command>, shared: Shared, local_addr: Option<SocketAddr>) {
+fn command_loop(
+    commands: Receiver<Command>,
+    shared: Shared,
+    local_addr: Option<SocketAddr>,
+    discovery: Option<Controller>,
+) {
     while let Ok(command) = commands.recv() {
         match command {
             Command::Send { id, to, paths } => {
@@ -583,7 +708,22 @@ fn command_loop(commands: Receiver<Command>, shared: Shared, local_addr: Option<
                 if let Ok(mut device) = shared.device.write() {
                     device.alias = alias;
                 }
+                if let Some(discovery) = &discovery {
+                    discovery.announce();
+                }
             }
+            Command::AddPeer { addr } => match &discovery {
+                Some(discovery) => {
+                    if !discovery.add_peer(addr) {
+                        shared.sink.emit(Event::Problem(format!(
+                            "Cannot add {addr} now: discovery is busy or stopped."
+                        )));
+                    }
+                }
+                None => shared.sink.emit(Event::Problem(format!(
+                    "Cannot add {addr}: discovery is off in this engine."
+                ))),
+            },
             Command::ProvidePin { to, pin } => {
                 if let Ok(mut pins) = shared.sender_pins.lock() {
                     pins.insert(to, pin);

@@ -190,12 +190,10 @@ impl Identity {
     }
 
     /// The name the client puts in its hello; Ferry does not check names.
-    pub fn server_name() -> ServerName<'static> {
-        ServerName::DnsName(
-            rustls::pki_types::DnsName::try_from("ferry.local")
-                .expect("valid literal")
-                .to_owned(),
-        )
+    /// (A `Result` only because the conversion from a literal is fallible in
+    /// the type system; it never fails.)
+    pub fn server_name() -> Result<ServerName<'static>, rustls::pki_types::InvalidDnsNameError> {
+        ServerName::try_from("ferry.local")
     }
 }
 
@@ -231,6 +229,26 @@ fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
 #[derive(Debug)]
 struct AnyPeerCert(WebPkiSupportedAlgorithms);
 
+impl AnyPeerCert {
+    fn tls12(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(message, cert, dss, &self.0)
+    }
+
+    fn tls13(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(message, cert, dss, &self.0)
+    }
+}
+
 impl ServerCertVerifier for AnyPeerCert {
     fn verify_server_cert(
         &self,
@@ -249,7 +267,7 @@ impl ServerCertVerifier for AnyPeerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0)
+        self.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -258,7 +276,7 @@ impl ServerCertVerifier for AnyPeerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0)
+        self.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
@@ -294,7 +312,7 @@ impl ClientCertVerifier for AnyPeerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls12_signature(message, cert, dss, &self.0)
+        self.tls12(message, cert, dss)
     }
 
     fn verify_tls13_signature(
@@ -303,7 +321,7 @@ impl ClientCertVerifier for AnyPeerCert {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, rustls::Error> {
-        verify_tls13_signature(message, cert, dss, &self.0)
+        self.tls13(message, cert, dss)
     }
 
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {

@@ -8,11 +8,18 @@
 //! events, so the desktop window, the CLI and the tests share one code path.
 
 #![forbid(unsafe_code)]
+// No panics on data from the network, the disk or a channel: outside tests,
+// `unwrap`/`expect` are refused (docs/RELIABILITY.md).
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 
+pub mod app;
 pub mod cli;
 pub mod config;
 pub mod discovery;
 pub mod engine;
+#[doc(hidden)]
+pub mod fuzzing;
+pub mod http;
 pub mod identity;
 pub mod protocol;
 pub mod single_instance;

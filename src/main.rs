@@ -5,6 +5,7 @@
 // is double-clicked. The CLI then prints nothing in a terminal; see
 // packaging/windows/README.md for the trade-off.
 #![cfg_attr(all(windows, not(debug_assertions)), windows_subsystem = "windows")]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 use std::process::ExitCode;
 
@@ -13,6 +14,7 @@ use ferry::cli::{Cli, EXIT_FAILED};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    let net = cli.net();
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
@@ -21,10 +23,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let result = match cli.command {
-        Some(command) => ferry::cli::run(command, cli.interfaces),
-        None => Err(anyhow::anyhow!(
-            "the window is not available in this build yet"
-        )),
+        Some(command) => ferry::cli::run(command, net),
+        None => ferry::app::run(cli.files, net).map(|()| ferry::cli::EXIT_OK),
     };
     match result {
         Ok(code) => ExitCode::from(code as u8),

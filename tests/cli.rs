@@ -12,9 +12,14 @@ use common::{random_file, sha256_file};
 
 fn ferry(config: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
+    // A UDP port of its own, so receivers' loopback beacons never meet
+    // another test's (or a developer's running Ferry).
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    let udp_port = udp.local_addr().expect("addr").port().to_string();
     command
         .env("FERRY_CONFIG_DIR", config)
         .env("FERRY_INTERFACES", "lo")
+        .env("FERRY_UDP_PORT", udp_port)
         .env_remove("RUST_LOG");
     command
 }

@@ -9,8 +9,8 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 
-use common::{Node, partials};
-use ferry::engine::{AcceptPolicy, Command, Decision, Event};
+use common::{Node, partials, still_serves};
+use ferry::engine::{AcceptPolicy, Command, Event};
 
 use ferry::identity::Identity;
 use ferry::protocol::{
@@ -97,31 +97,6 @@ fn problem(node: &mut Node) -> String {
         Event::Problem(p) => Some(p.clone()),
         _ => None,
     })
-}
-
-/// The receiver still works after whatever the test did to it.
-fn still_serves(receiver: &mut Node) {
-    let src = tempfile::tempdir().expect("tmp");
-    let path = src.path().join("after.txt");
-    std::fs::write(&path, "still here").expect("write");
-    let mut sender = Node::sender("good");
-    sender.engine.send(Command::Send {
-        id: TransferId::fresh(),
-        to: receiver.addr(),
-        paths: vec![path],
-    });
-    let offer = receiver.wait("offer or finish", |e| match e {
-        Event::Incoming { id, .. } => Some(Some(*id)),
-        Event::Finished { .. } => Some(None),
-        _ => None,
-    });
-    if let Some(id) = offer {
-        receiver.engine.send(Command::Decide {
-            id,
-            decision: Decision::AcceptAll,
-        });
-    }
-    assert!(sender.finished().is_success());
 }
 
 #[test]

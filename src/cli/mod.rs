@@ -3,13 +3,20 @@
 //! parses arguments, prints progress to the terminal and turns outcomes into
 //! exit codes; it holds no transfer logic of its own.
 
+pub mod doctor;
+pub mod peers;
 pub mod receive;
 pub mod send;
+pub mod share;
 pub mod terminal;
 
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+
+use crate::config::Settings;
+use crate::discovery::DiscoveryConfig;
 
 /// Exit code: everything verified.
 pub const EXIT_OK: i32 = 0;
@@ -40,6 +47,70 @@ pub struct Cli {
     /// Also FERRY_INTERFACES. Default: every suitable IPv4 interface.
     #[arg(long, global = true, value_delimiter = ',', env = "FERRY_INTERFACES")]
     pub interfaces: Option<Vec<String>>,
+
+    /// UDP port for discovery beacons; every device must use the same one.
+    /// Also FERRY_UDP_PORT. Default: the settings file's, else 47812.
+    #[arg(long, global = true, value_name = "PORT", env = "FERRY_UDP_PORT")]
+    pub udp_port: Option<u16>,
+}
+
+impl Cli {
+    /// The network options every command shares.
+    pub fn net(&self) -> NetOptions {
+        NetOptions {
+            interfaces: self.interfaces.clone(),
+            udp_port: self.udp_port,
+        }
+    }
+}
+
+/// Network options from the command line or the environment; what is not
+/// given comes from the settings file.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct NetOptions {
+    /// `--interfaces` / `FERRY_INTERFACES`.
+    pub interfaces: Option<Vec<String>>,
+    /// `--udp-port` / `FERRY_UDP_PORT`.
+    pub udp_port: Option<u16>,
+}
+
+/// The discovery configuration for a command: interfaces and UDP port from
+/// the command line, else the settings file; manual peers from the settings
+/// file plus `extra_peers` (HOST[:PORT] each).
+pub fn discovery_config(
+    net: &NetOptions,
+    settings: &Settings,
+    extra_peers: &[String],
+) -> anyhow::Result<DiscoveryConfig> {
+    let cleaned = |names: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    let interfaces = match &net.interfaces {
+        Some(names) if !cleaned(names).is_empty() => cleaned(names),
+        _ => cleaned(&settings.interfaces),
+    };
+    let mut manual_peers = Vec::new();
+    for target in settings.manual_peers.iter().chain(extra_peers) {
+        let addr = send::resolve_address(target)
+            .with_context(|| format!("cannot use the peer address {target:?}"))?;
+        if !manual_peers.contains(&addr) {
+            manual_peers.push(addr);
+        }
+    }
+    Ok(DiscoveryConfig {
+        interfaces,
+        udp_port: net.udp_port.unwrap_or(settings.udp_port),
+        manual_peers,
+    })
+}
+
+/// A `--wait SECS` value as a duration (negative or absurd values: none).
+pub fn seconds(secs: f64) -> std::time::Duration {
+    std::time::Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or_default()
 }
 
 /// The headless commands.
@@ -49,13 +120,21 @@ pub enum Commands {
     Send(send::SendArgs),
     /// Wait for transfers from other devices and save them.
     Receive(receive::ReceiveArgs),
+    /// List the Ferry devices on the network.
+    Peers(peers::PeersArgs),
+    /// Explain why devices do or do not see each other.
+    Doctor(doctor::DoctorArgs),
+    /// Share files with any browser on the network (a web page with a QR code).
+    Share(share::ShareArgs),
 }
 
 /// Runs a headless command and returns the process exit code.
-pub fn run(command: Commands, interfaces: Option<Vec<String>>) -> anyhow::Result<i32> {
-    let _ = interfaces;
+pub fn run(command: Commands, net: NetOptions) -> anyhow::Result<i32> {
     match command {
-        Commands::Send(args) => send::run(args),
-        Commands::Receive(args) => receive::run(args),
+        Commands::Send(args) => send::run(args, &net),
+        Commands::Receive(args) => receive::run(args, &net),
+        Commands::Peers(args) => peers::run(args, &net),
+        Commands::Doctor(args) => doctor::run(args, &net),
+        Commands::Share(args) => share::run(args, net.interfaces),
     }
 }

@@ -1,21 +1,25 @@
 //! `ferry receive`: accept transfers into a folder, asking y/N on the terminal
-//! for each offer unless `--yes`, and print where each file landed.
+//! for each offer unless `--yes`, and print where each file landed. While it
+//! runs it announces itself by discovery (on the interfaces set) and says
+//! goodbye on Ctrl-C; devices appearing and leaving are noted on stderr.
 
+use std::collections::HashMap;
 use std::io::{BufRead, Write};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use clap::Args;
+use crossbeam_channel::{bounded, select};
 
-use super::{EXIT_CANCELLED, EXIT_DECLINED, EXIT_FAILED, EXIT_OK, terminal};
+use super::{EXIT_FAILED, EXIT_OK, NetOptions, terminal};
 use crate::engine::{
     AcceptPolicy, Command, Decision, Engine, EngineConfig, Event, OfferSummary, ReceiveSettings,
 };
 use crate::identity::{pairing_code, short_code};
 use crate::protocol::{DeviceInfo, EntryKind};
+use crate::transfer::Direction;
 use crate::transfer::progress::human_bytes;
-use crate::transfer::{Direction, Outcome};
 
 /// Arguments of `ferry receive`.
 #[derive(Debug, Args)]
@@ -35,6 +39,17 @@ pub struct ReceiveArgs {
     /// Exit after the first transfer ends (exit code tells how it ended).
     #[arg(long)]
     pub once: bool,
+    /// The name other devices see for this run (default: the settings' alias,
+    /// usually the host name).
+    #[arg(long, value_name = "NAME")]
+    pub alias: Option<String>,
+    /// Also list this device, found by address rather than broadcast
+    /// (HOST[:PORT]; repeatable; adds to the settings' manual peers).
+    #[arg(long = "peer", value_name = "HOST[:PORT]")]
+    pub peers: Vec<String>,
+    /// Do not announce this device or look for others (no UDP at all).
+    #[arg(long)]
+    pub no_discovery: bool,
 }
 
 /// Prints an offer the way a person can judge it.
@@ -84,7 +99,7 @@ fn ask_yes_no(question: &str) -> bool {
 }
 
 /// Runs `ferry receive`.
-pub fn run(args: ReceiveArgs) -> anyhow::Result<i32> {
+pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
     let (settings, identity, mut device) = super::send::local_device()?;
     let download_dir = args.dir.unwrap_or(settings.download_dir.clone());
     let accept = if args.yes {
@@ -93,6 +108,13 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<i32> {
         AcceptPolicy::Trusted(settings.trusted_devices.clone())
     };
     let port = args.port.unwrap_or(settings.port);
+    let alias = args.alias.clone().unwrap_or(settings.alias.clone());
+    let discovery = if args.no_discovery {
+        None
+    } else {
+        Some(super::discovery_config(net, &settings, &args.peers)?)
+    };
+    device.alias = alias.clone();
     device.port = port;
     let pin = args.pin.or(settings.pin.clone()).filter(|p| !p.is_empty());
     let engine = Engine::start(
@@ -105,7 +127,7 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<i32> {
                 accept,
                 pin,
             },
-            discovery: None,
+            discovery,
         },
         Arc::new(|| {}),
     )?;
@@ -114,13 +136,52 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<i32> {
         println!(
             "Listening on port {} as {:?}; saving to {}",
             addr.port(),
-            settings.alias,
+            alias,
             download_dir.display()
         );
+        let _ = std::io::stdout().flush();
     }
+    // Ctrl-C ends the loop; dropping the engine then says goodbye to peers.
+    let (interrupt_tx, interrupted) = bounded::<()>(1);
+    let _ = ctrlc::set_handler(move || {
+        let _ = interrupt_tx.try_send(());
+    });
     let mut bar = None;
-    while let Ok(event) = engine.events().recv() {
+    let mut peers: HashMap<String, String> = HashMap::new();
+    loop {
+        let event = select! {
+            recv(engine.events()) -> event => match event {
+                Ok(event) => event,
+                Err(_) => break,
+            },
+            recv(interrupted) -> _ => {
+                eprintln!("ferry: stopping");
+                return Ok(EXIT_OK);
+            }
+        };
         match event {
+            Event::PeerSeen(peer) => {
+                let addr = peer
+                    .addrs
+                    .first()
+                    .map(|a| a.to_string())
+                    .unwrap_or_default();
+                let id = peer.device.device_id.clone();
+                let verb = if peers.contains_key(&id) {
+                    "changed"
+                } else {
+                    "appeared"
+                };
+                eprintln!(
+                    "ferry: peer {:?} ({}) {verb} at {addr}",
+                    peer.device.alias, peer.device.os
+                );
+                peers.insert(id, peer.device.alias);
+            }
+            Event::PeerGone { device_id } => {
+                let alias = peers.remove(&device_id).unwrap_or(device_id);
+                eprintln!("ferry: peer {alias:?} is gone");
+            }
             Event::Incoming {
                 id,
                 from,
@@ -166,18 +227,7 @@ pub fn run(args: ReceiveArgs) -> anyhow::Result<i32> {
                 if let Some(bar) = bar.take() {
                     bar.finish_and_clear();
                 }
-                let sentence = outcome.describe(Direction::Incoming);
-                let code = match outcome {
-                    Outcome::Completed { .. } => EXIT_OK,
-                    Outcome::Declined(_) => EXIT_DECLINED,
-                    Outcome::Cancelled { .. } => EXIT_CANCELLED,
-                    Outcome::Failed(_) => EXIT_FAILED,
-                };
-                if code == EXIT_OK {
-                    println!("Received: {sentence}")
-                } else {
-                    eprintln!("ferry: {sentence}")
-                }
+                let code = terminal::report_outcome(&outcome, Direction::Incoming);
                 if args.once {
                     return Ok(code);
                 }

@@ -1,25 +1,38 @@
 //! `ferry send`: offer files, folders or a text to one device, show progress,
-//! and exit 0 only when the receiver verified every file.
+//! and exit 0 only when the receiver verified every file. The receiver is an
+//! address, or a name found by a short discovery listen (alias or device id
+//! prefix; two devices answering to the name is an error listing both).
 
-use std::net::{SocketAddr, ToSocketAddrs};
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::{Context, anyhow, bail};
 use clap::Args;
 
-use super::{EXIT_CANCELLED, EXIT_DECLINED, EXIT_FAILED, EXIT_OK, terminal};
+use super::{EXIT_OK, NetOptions, terminal};
 use crate::config;
+use crate::discovery::{self, DiscoveryConfig, Peer};
 use crate::engine::{AcceptPolicy, Command, Engine, EngineConfig, Event, ReceiveSettings};
 use crate::identity::{Identity, short_code};
 use crate::protocol::{DEFAULT_TCP_PORT, DeviceInfo};
-use crate::transfer::{Direction, Outcome, TransferId};
+use crate::transfer::{Direction, TransferId};
+
+/// Longest wait for a device name to show up.
+pub const NAME_WAIT: Duration = Duration::from_secs(2);
+
+/// After a name first matches, how long to keep listening for a second
+/// device with the same name (answers to our query arrive together).
+const NAME_SETTLE: Duration = Duration::from_millis(300);
 
 /// Arguments of `ferry send`.
 #[derive(Debug, Args)]
 pub struct SendArgs {
-    /// The receiver: HOST, HOST:PORT or IP:PORT (default port 47813).
-    #[arg(long, value_name = "HOST[:PORT]")]
+    /// The receiver: a device name seen on the network (its alias, or the
+    /// start of its device id), or HOST, HOST:PORT, IP:PORT (default port 47813).
+    #[arg(long, value_name = "NAME|HOST[:PORT]")]
     pub to: String,
     /// Send this text message instead of (or besides) files.
     #[arg(long)]
@@ -54,6 +67,101 @@ pub fn resolve_address(target: &str) -> anyhow::Result<SocketAddr> {
     }
 }
 
+/// The address when `target` is one (IP, IP:PORT, HOST:PORT); `None` when
+/// it is a bare name that discovery should look up first.
+pub fn direct_address(target: &str) -> Option<anyhow::Result<SocketAddr>> {
+    if let Ok(addr) = target.parse::<SocketAddr>() {
+        return Some(Ok(addr));
+    }
+    if let Ok(ip) = target.parse::<IpAddr>() {
+        return Some(Ok(SocketAddr::new(ip, DEFAULT_TCP_PORT)));
+    }
+    let has_port = target
+        .rsplit_once(':')
+        .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
+    has_port.then(|| resolve_address(target))
+}
+
+/// What a name lookup found.
+#[derive(Debug, Clone, Default)]
+pub struct NameSearch {
+    /// Devices answering to the name, by device id.
+    pub found: Vec<Peer>,
+    /// Every device seen meanwhile, by alias.
+    pub seen: Vec<Peer>,
+}
+
+/// Listens on `engine`'s discovery for up to [`NAME_WAIT`] for devices
+/// called `name`, returning as soon as the answers settle after a match.
+pub fn find_by_name(engine: &Engine, name: &str) -> NameSearch {
+    let deadline = Instant::now() + NAME_WAIT;
+    let mut seen: HashMap<String, Peer> = HashMap::new();
+    let mut matched_at: Option<Instant> = None;
+    loop {
+        let until = matched_at.map_or(deadline, |t| deadline.min(t + NAME_SETTLE));
+        match engine.events().recv_deadline(until) {
+            Ok(Event::PeerSeen(peer)) => {
+                seen.insert(peer.device.device_id.clone(), peer);
+                if matched_at.is_none() && !discovery::find_by_name(seen.values(), name).is_empty()
+                {
+                    matched_at = Some(Instant::now());
+                }
+            }
+            Ok(Event::PeerGone { device_id }) => {
+                seen.remove(&device_id);
+            }
+            Ok(Event::Problem(problem)) => eprintln!("ferry: {problem}"),
+            Ok(_) => {}
+            Err(_) => break,
+        }
+    }
+    let mut found: Vec<Peer> = discovery::find_by_name(seen.values(), name)
+        .into_iter()
+        .cloned()
+        .collect();
+    found.sort_by(|a, b| a.device.device_id.cmp(&b.device.device_id));
+    let mut seen: Vec<Peer> = seen.into_values().collect();
+    seen.sort_by(|a, b| a.device.alias.cmp(&b.device.alias));
+    NameSearch { found, seen }
+}
+
+/// One line per candidate: alias, device id, address.
+pub fn describe_candidates(peers: &[Peer]) -> String {
+    peers
+        .iter()
+        .map(|p| {
+            let addr = p
+                .addrs
+                .first()
+                .map(|a| a.to_string())
+                .unwrap_or_else(|| "no address".into());
+            format!(
+                "  {} (device id {}) at {addr}",
+                p.device.alias, p.device.device_id
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// Turns the devices found for `name` into the one address to send to.
+pub fn choose(name: &str, found: &[Peer]) -> anyhow::Result<SocketAddr> {
+    match found {
+        [one] => one
+            .addrs
+            .first()
+            .copied()
+            .ok_or_else(|| anyhow!("{name:?} was found but gave no address")),
+        [] => bail!("no device called {name:?} was found"),
+        many => bail!(
+            "{} devices answer to {name:?}; name one by the start of its device id \
+             (--to ID) or use its address:\n{}",
+            many.len(),
+            describe_candidates(many)
+        ),
+    }
+}
+
 /// This device's settings, identity and description, from the config folder.
 pub fn local_device() -> anyhow::Result<(config::Settings, Arc<Identity>, DeviceInfo)> {
     let dir = config::config_dir();
@@ -68,11 +176,14 @@ pub fn local_device() -> anyhow::Result<(config::Settings, Arc<Identity>, Device
     Ok((settings, identity, device))
 }
 
-/// Runs `ferry send`.
-pub fn run(args: SendArgs) -> anyhow::Result<i32> {
-    let to = resolve_address(&args.to)?;
-    let (_, identity, device) = local_device()?;
-    let engine = Engine::start(
+/// An engine that accepts nothing: for sending, and with `discovery` for
+/// looking at the network (it queries, and is never listed by others).
+pub fn send_only_engine(
+    identity: Arc<Identity>,
+    device: DeviceInfo,
+    discovery: Option<DiscoveryConfig>,
+) -> anyhow::Result<Engine> {
+    Ok(Engine::start(
         EngineConfig {
             device,
             identity,
@@ -82,10 +193,46 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
                 accept: AcceptPolicy::Ask,
                 pin: None,
             },
-            discovery: None,
+            discovery,
         },
         Arc::new(|| {}),
-    )?;
+    )?)
+}
+
+/// Runs `ferry send`.
+pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
+    let direct = direct_address(&args.to).transpose()?;
+    let (settings, identity, device) = local_device()?;
+    // Only a bare name needs discovery; an address never beacons.
+    let discovery = match direct {
+        Some(_) => None,
+        None => Some(super::discovery_config(net, &settings, &[])?),
+    };
+    let engine = send_only_engine(identity, device, discovery)?;
+    let to = match direct {
+        Some(addr) => addr,
+        None => {
+            let NameSearch { found, seen } = find_by_name(&engine, &args.to);
+            if found.is_empty() {
+                // Not a device on the network: perhaps a host name.
+                resolve_address(&args.to).map_err(|_| {
+                    let seen = if seen.is_empty() {
+                        "no Ferry device answered (see `ferry doctor`)".to_string()
+                    } else {
+                        format!("devices seen:\n{}", describe_candidates(&seen))
+                    };
+                    anyhow!(
+                        "no device called {:?} was found on the network; {seen}",
+                        args.to
+                    )
+                })?
+            } else {
+                let addr = choose(&args.to, &found)?;
+                eprintln!("Found {:?} at {addr}.", args.to);
+                addr
+            }
+        }
+    };
     if let Some(pin) = args.pin {
         engine.send(Command::ProvidePin { to, pin });
     }
@@ -154,19 +301,7 @@ pub fn run(args: SendArgs) -> anyhow::Result<i32> {
                 if let Some(bar) = bar.take() {
                     bar.finish_and_clear();
                 }
-                let sentence = outcome.describe(Direction::Outgoing);
-                let code = match outcome {
-                    Outcome::Completed { .. } => EXIT_OK,
-                    Outcome::Declined(_) => EXIT_DECLINED,
-                    Outcome::Cancelled { .. } => EXIT_CANCELLED,
-                    Outcome::Failed(_) => EXIT_FAILED,
-                };
-                if code == EXIT_OK {
-                    println!("Sent: {sentence}");
-                } else {
-                    eprintln!("ferry: {sentence}");
-                    exit = exit.max(code);
-                }
+                exit = exit.max(terminal::report_outcome(&outcome, Direction::Outgoing));
             }
             _ => {}
         }

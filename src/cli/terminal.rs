@@ -4,7 +4,9 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::{EXIT_CANCELLED, EXIT_DECLINED, EXIT_FAILED, EXIT_OK};
 use crate::transfer::progress::Progress;
+use crate::transfer::{Direction, Outcome};
 
 /// A byte progress bar on stderr (hidden when stderr is not a terminal).
 pub fn byte_bar(total: u64) -> ProgressBar {
@@ -26,4 +28,22 @@ pub fn update(bar: &ProgressBar, report: &Progress) {
         "{}/{} {}",
         report.files_done, report.files_total, report.current
     ));
+}
+
+/// Prints how a transfer ended (success on stdout, anything else as one
+/// `ferry: ...` line on stderr) and returns the matching exit code.
+pub fn report_outcome(outcome: &Outcome, direction: Direction) -> i32 {
+    let sentence = outcome.describe(direction);
+    let code = match outcome {
+        Outcome::Completed { .. } => EXIT_OK,
+        Outcome::Declined(_) => EXIT_DECLINED,
+        Outcome::Cancelled { .. } => EXIT_CANCELLED,
+        Outcome::Failed(_) => EXIT_FAILED,
+    };
+    match (code, direction) {
+        (EXIT_OK, Direction::Outgoing) => println!("Sent: {sentence}"),
+        (EXIT_OK, Direction::Incoming) => println!("Received: {sentence}"),
+        _ => eprintln!("ferry: {sentence}"),
+    }
+    code
 }

@@ -9,18 +9,22 @@
 use bincode::config::{self, Configuration, Fixint, Limit, LittleEndian};
 use serde::{Serialize, de::DeserializeOwned};
 
-use super::limits::MAX_CONTROL_FRAME;
+use super::limits::{MAX_BEACON_BYTES, MAX_CONTROL_FRAME};
 
 /// Upper bound on what one decode may allocate, equal to the largest control frame.
 const DECODE_LIMIT: usize = MAX_CONTROL_FRAME as usize;
 
-type WireConfig = Configuration<LittleEndian, Fixint, Limit<DECODE_LIMIT>>;
+type WireConfig<const N: usize> = Configuration<LittleEndian, Fixint, Limit<N>>;
 
-fn wire_config() -> WireConfig {
+fn wire_config() -> WireConfig<DECODE_LIMIT> {
+    limited::<DECODE_LIMIT>()
+}
+
+fn limited<const N: usize>() -> WireConfig<N> {
     config::standard()
         .with_little_endian()
         .with_fixed_int_encoding()
-        .with_limit::<DECODE_LIMIT>()
+        .with_limit::<N>()
 }
 
 /// Why bytes could not become a value (or the reverse).
@@ -46,7 +50,17 @@ pub fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, CodecError> {
 /// Deserialises exactly one value that must span all of `bytes`. Allocation is
 /// bounded by the control frame limit whatever lengths the bytes claim.
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
-    let (value, used) = bincode::serde::decode_from_slice(bytes, wire_config())
+    decode_within::<DECODE_LIMIT, T>(bytes)
+}
+
+/// Like [`decode`], for a UDP datagram (a beacon): allocation is bounded by
+/// [`MAX_BEACON_BYTES`] instead of the control frame limit.
+pub fn decode_datagram<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    decode_within::<MAX_BEACON_BYTES, T>(bytes)
+}
+
+fn decode_within<const N: usize, T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (value, used) = bincode::serde::decode_from_slice(bytes, limited::<N>())
         .map_err(|e| CodecError::Decode(e.to_string()))?;
     if used != bytes.len() {
         return Err(CodecError::TrailingBytes(bytes.len() - used));

@@ -31,6 +31,10 @@ pub const MAX_ALIAS_BYTES: usize = 64;
 /// Longest free-form reason (decline, cancel, failure), in UTF-8 bytes.
 pub const MAX_REASON_BYTES: usize = 1024;
 
+/// Largest discovery beacon datagram, in bytes (header included). The
+/// largest legal beacon (every name at [`MAX_ALIAS_BYTES`]) takes 244.
+pub const MAX_BEACON_BYTES: usize = 512;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,6 +52,7 @@ mod tests {
         assert_eq!(MAX_TEXT_BYTES, 262_144);
         assert_eq!(MAX_ALIAS_BYTES, 64);
         assert_eq!(MAX_REASON_BYTES, 1024);
+        assert_eq!(MAX_BEACON_BYTES, 512);
         assert!(DATA_CHUNK as u32 <= MAX_DATA_FRAME);
     }
 }

@@ -257,6 +257,11 @@ impl Message {
                 if hello.heard.len() > MAX_HEARD {
                     return Err(LimitError::Malformed("hello lists too many devices"));
                 }
+                if hello.heard.iter().any(|id| id.len() > MAX_ALIAS_BYTES) {
+                    return Err(LimitError::Malformed(
+                        "hello lists a device id that is too long",
+                    ));
+                }
                 return hello.device.check_limits();
             }
             Message::Decline(reason) => reason.len(),
@@ -383,6 +388,18 @@ mod tests {
             Err(LimitError::TooMuchText(_))
         ));
         assert!(offer_with(vec![file(&[])]).check_limits().is_err());
+        let hello = |id: String| {
+            Message::Hello(Hello {
+                device: device(),
+                heard: vec![id],
+            })
+        };
+        assert!(hello("ab".into()).check_limits().is_ok());
+        assert!(
+            hello("x".repeat(MAX_ALIAS_BYTES + 1))
+                .check_limits()
+                .is_err()
+        );
         assert!(
             offer_with(vec![file(&["ok", "fine.txt"])])
                 .check_limits()

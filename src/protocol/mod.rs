@@ -1,14 +1,17 @@
 //! Ferry's wire format, and the only module that knows it: the greeting,
-//! frames, control messages, limits and the bincode seam. Other modules speak
-//! in [`Message`]s and never touch bytes of the format directly; this module
+//! frames, control messages, discovery beacons, limits and the bincode seam.
+//! Other modules speak in [`Message`]s and [`Beacon`]s and never touch bytes
+//! of the format directly; this module
 //! never touches files, threads or the UI. `docs/PROTOCOL.md` describes every
 //! byte and must change together with this code.
 
+pub mod beacon;
 pub mod codec;
 pub mod frame;
 pub mod limits;
 pub mod messages;
 
+pub use beacon::{Beacon, BeaconKind};
 pub use frame::{Frame, FrameReader, FrameWriter, WireError};
 pub use messages::{
     CancelReason, DeviceInfo, Entry, EntryKind, FileVerdict, Hello, Message, Offer, WantedFile,
@@ -34,3 +37,50 @@ pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30)
 
 /// Time allowed for the greeting and the first message of a new connection.
 pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The three connection timers of one engine. Normally the constants above
+/// ([`Timeouts::default`]); tests shorten them (see `docs/RELIABILITY.md`) so a
+/// dead peer can be shown to be noticed without waiting half a minute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    /// Whole budget for greeting, TLS handshake and first message ([`HANDSHAKE_TIMEOUT`]).
+    pub handshake: std::time::Duration,
+    /// Silence after which a side sends a [`Message::Ping`] ([`PING_INTERVAL`]).
+    pub ping: std::time::Duration,
+    /// Silence after which a connection is dead ([`IDLE_TIMEOUT`]).
+    pub idle: std::time::Duration,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts {
+            handshake: HANDSHAKE_TIMEOUT,
+            ping: PING_INTERVAL,
+            idle: IDLE_TIMEOUT,
+        }
+    }
+}
+
+impl Timeouts {
+    /// Makes the set usable: every timer at least 10 ms, and a ping interval
+    /// shorter than the idle timeout (at most a third of it), or a quiet but
+    /// healthy peer would be declared dead.
+    pub fn sanitized(self) -> Timeouts {
+        let floor = std::time::Duration::from_millis(10);
+        let idle = self.idle.max(floor * 3);
+        Timeouts {
+            handshake: self.handshake.max(floor),
+            ping: self.ping.max(floor).min(idle / 3),
+            idle,
+        }
+    }
+
+    /// How often a waiting worker wakes up to check whether it should ping:
+    /// often enough to keep [`Timeouts::ping`], at most once a second.
+    pub fn tick(&self) -> std::time::Duration {
+        (self.ping / 4).clamp(
+            std::time::Duration::from_millis(5),
+            std::time::Duration::from_secs(1),
+        )
+    }
+}

@@ -10,6 +10,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crossbeam_channel::{Receiver, select};
@@ -20,13 +21,13 @@ use super::paths;
 use super::progress::{Meter, human_bytes};
 use super::pump::{self, Pump};
 use super::resume::{self, FilePlan, Plan};
-use super::transport::{Closer, Link, LinkError};
+use super::transport::{Closer, Link, LinkError, Watchdog};
 use super::{Direction, Outcome, Party, TransferId};
-use crate::engine::{Control, Decision, Event, OfferSummary, Shared, TrustVerdict};
+use crate::engine::{Backlog, Control, Decision, Event, OfferSummary, Shared, TrustVerdict};
 use crate::identity::short_code;
 use crate::protocol::{
-    CancelReason, EntryKind, FileVerdict, Frame, FrameReader, FrameWriter, Hello, IDLE_TIMEOUT,
-    Message, Offer, PING_INTERVAL, WantedFile, WireError,
+    CancelReason, EntryKind, FileVerdict, Frame, FrameReader, FrameWriter, Hello, Message, Offer,
+    WantedFile, WireError,
 };
 
 type Writer = FrameWriter<Box<dyn Write + Send>>;
@@ -37,7 +38,11 @@ pub fn serve(stream: TcpStream, shared: Shared) {
         Ok(peer) => peer,
         Err(_) => return,
     };
-    let link = match Link::accept(stream, &shared.identity) {
+    // Greeting, TLS and the first message share one budget, so a peer that
+    // connects and goes silent (or trickles bytes) is dropped in seconds.
+    let budget = shared.timeouts.handshake;
+    let watchdog = Watchdog::arm(&stream, budget);
+    let link = match Link::accept_with(stream, &shared.identity, &shared.timeouts) {
         Ok(link) => link,
         Err(LinkError::Greeting(e @ WireError::VersionMismatch { .. })) => {
             shared.sink.emit(Event::Problem(format!(
@@ -45,13 +50,22 @@ pub fn serve(stream: TcpStream, shared: Shared) {
             )));
             return;
         }
-        Err(e) => return tracing::debug!(%peer, "connection setup failed: {e}"),
+        Err(e) => {
+            if watchdog.disarm() {
+                return setup_timed_out(peer, budget);
+            }
+            return tracing::debug!(%peer, "connection setup failed: {e}");
+        }
     };
     let Ok(closer) = link.closer() else { return };
     let peer_id = link.peer_id.clone();
     let mut reader = FrameReader::new(link.reader);
     let mut writer: Writer = FrameWriter::new(link.writer);
-    let first = match reader.read_message() {
+    let first = reader.read_message();
+    if watchdog.disarm() {
+        return setup_timed_out(peer, budget);
+    }
+    let first = match first {
         Ok(message) => message,
         Err(e) => {
             // Hostile or broken offers (too large, too many entries) end here.
@@ -87,7 +101,7 @@ pub fn serve(stream: TcpStream, shared: Shared) {
         }
         Message::Offer(offer) if !pin_ok(&shared, peer, &offer, &mut writer) => {}
         Message::Offer(offer) => {
-            let _ = closer.set_read_timeout(Some(IDLE_TIMEOUT));
+            let _ = closer.set_read_timeout(Some(shared.timeouts.idle));
             let id = TransferId::fresh();
             let control = shared.register(id);
             let outcome = catch_unwind(AssertUnwindSafe(|| {
@@ -108,10 +122,21 @@ pub fn serve(stream: TcpStream, shared: Shared) {
             }
         }
         other => {
-            tracing::debug!(%peer, "unexpected first message: {}", frame_name(&Frame::Message(other)))
+            let name = frame_name(&Frame::Message(other));
+            tracing::debug!(%peer, "unexpected first message: {name}");
+            let reason = format!("expected an offer or a hello first, not a {name} message");
+            let _ = writer.send_now(&Message::Decline(reason));
         }
     }
     closer.close();
+}
+
+fn setup_timed_out(peer: SocketAddr, budget: Duration) {
+    tracing::info!(
+        %peer,
+        "closed a connection that sent no complete offer or hello within {} ms",
+        budget.as_millis()
+    );
 }
 
 fn identity_mismatch(peer: SocketAddr, alias: &str, announced: &str, proved: &str) -> String {
@@ -239,12 +264,16 @@ fn receive(
         verified: 0,
         verified_bytes: 0,
         failures: Vec::new(),
+        claims: None,
+        backlog: Backlog::default(),
     };
     let outcome = session.run(safe_paths);
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
         closer.close_write();
         session.linger();
     }
+    // The peer needs nothing more from us: now it is fine to wait for the UI.
+    shared.sink.flush(&mut session.backlog, true);
     Some(outcome)
 }
 
@@ -263,6 +292,28 @@ struct Receiving<'a> {
     verified: u32,
     verified_bytes: u64,
     failures: Vec<String>,
+    /// Released when the transfer ends, however it ends.
+    claims: Option<Claims>,
+    /// Events waiting for room in the engine's channel.
+    backlog: Backlog,
+}
+
+/// Paths claimed in [`Shared::claimed`] by one transfer; dropping releases them.
+struct Claims {
+    claimed: Arc<Mutex<HashSet<PathBuf>>>,
+    paths: Vec<PathBuf>,
+}
+
+impl Drop for Claims {
+    fn drop(&mut self) {
+        let mut claimed = self
+            .claimed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for path in &self.paths {
+            claimed.remove(path);
+        }
+    }
 }
 
 /// The file being written right now.
@@ -296,6 +347,13 @@ impl Receiving<'_> {
             .accept
             .judge(&self.offer.sender.device_id, &self.offer.sender.alias);
         let decision = if verdict == TrustVerdict::Accept {
+            let summary = OfferSummary::of(&self.offer.entries, free_space(&settings.download_dir));
+            self.shared.sink.emit(Event::AutoAccepted {
+                id: self.id,
+                from: self.offer.sender.clone(),
+                addr: self.peer,
+                offer: summary,
+            });
             Decision::AcceptAll
         } else if let TrustVerdict::Impostor { pinned } = verdict {
             let _ = self
@@ -311,12 +369,15 @@ impl Receiving<'_> {
         } else {
             // Only when someone is asked: for 10,000 entries it is megabytes.
             let summary = OfferSummary::of(&self.offer.entries, free_space(&settings.download_dir));
-            self.shared.sink.emit(Event::Incoming {
-                id: self.id,
-                from: self.offer.sender.clone(),
-                addr: self.peer,
-                offer: summary,
-            });
+            self.shared.sink.emit_queued(
+                &mut self.backlog,
+                Event::Incoming {
+                    id: self.id,
+                    from: self.offer.sender.clone(),
+                    addr: self.peer,
+                    offer: summary,
+                },
+            );
             match self.await_decision() {
                 Ok(decision) => decision,
                 Err(stop) => return self.finish_stop(stop, None),
@@ -361,21 +422,28 @@ impl Receiving<'_> {
         }
         self.last_write = Instant::now();
         for text in &self.plan.texts {
-            self.shared.sink.emit(Event::TextReceived {
-                id: self.id,
-                from: self.offer.sender.clone(),
-                text: text.clone(),
-            });
+            self.shared.sink.emit_queued(
+                &mut self.backlog,
+                Event::TextReceived {
+                    id: self.id,
+                    from: self.offer.sender.clone(),
+                    text: text.clone(),
+                },
+            );
         }
-        let bytes: u64 = self.plan.files.iter().map(|f| f.size).sum();
-        let resumed: u64 = self.plan.files.iter().map(|f| f.offset).sum();
-        self.shared.sink.emit(Event::Started {
-            id: self.id,
-            direction: Direction::Incoming,
-            files: self.plan.files.len() as u32,
-            bytes,
-            resumed_bytes: resumed,
-        });
+        // Sizes come from the peer: add them without overflowing.
+        let bytes = saturating_sum(self.plan.files.iter().map(|f| f.size));
+        let resumed = saturating_sum(self.plan.files.iter().map(|f| f.offset));
+        self.shared.sink.emit_queued(
+            &mut self.backlog,
+            Event::Started {
+                id: self.id,
+                direction: Direction::Incoming,
+                files: self.plan.files.len() as u32,
+                bytes,
+                resumed_bytes: resumed,
+            },
+        );
         let mut meter = Meter::new(
             self.id,
             Direction::Incoming,
@@ -418,18 +486,30 @@ impl Receiving<'_> {
         safe_paths: &[Option<PathBuf>],
         wanted: &HashSet<u32>,
     ) -> Result<(), String> {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| format!("Cannot use the download folder {}: {e}.", dir.display()))?;
-        let probe = tempfile_probe(dir);
-        probe.map_err(|e| {
+        std::fs::create_dir_all(dir).map_err(|e| {
             format!(
-                "Cannot write to the download folder {}: {e}.",
-                dir.display()
+                "Cannot use the download folder {}: {}.",
+                dir.display(),
+                describe_io(&e)
             )
         })?;
-        let plan = resume::plan(dir, &self.offer, safe_paths, wanted)
+        tempfile_probe(dir).map_err(|e| {
+            format!(
+                "Cannot write to the download folder {}: {}.",
+                dir.display(),
+                describe_io(&e)
+            )
+        })?;
+        // Planning, the space check and creating folders happen under the claim
+        // lock, and the plan's paths are claimed before it is released.
+        let mut claimed = self
+            .shared
+            .claimed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let plan = resume::plan_avoiding(dir, &self.offer, safe_paths, wanted, &claimed)
             .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
-        let needed: u64 = plan.files.iter().map(|f| f.size - f.offset).sum();
+        let needed = saturating_sum(plan.files.iter().map(|f| f.size.saturating_sub(f.offset)));
         if let Some(free) = free_space(dir)
             && needed > free
         {
@@ -442,12 +522,19 @@ impl Receiving<'_> {
         }
         resume::materialize(dir, &plan)
             .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
+        let claims = plan.claims();
+        claimed.extend(claims.iter().cloned());
+        drop(claimed);
+        self.claims = Some(Claims {
+            claimed: self.shared.claimed.clone(),
+            paths: claims,
+        });
         self.plan = plan;
         Ok(())
     }
 
     fn ping_if_idle(&mut self) -> Result<(), Stop> {
-        if self.last_write.elapsed() >= PING_INTERVAL {
+        if self.last_write.elapsed() >= self.shared.timeouts.ping {
             self.writer
                 .send_now(&Message::Ping)
                 .map_err(|e| self.lost(&e))?;
@@ -471,12 +558,16 @@ impl Receiving<'_> {
                 Stop::Lost(format!("{who} stopped responding."))
             }
             e if e.is_disconnect() => Stop::Lost(format!("The connection to {who} was lost.")),
-            other => Stop::Remote(format!("{who} sent something invalid: {other}.")),
+            // rustls reports records that fail their authentication this way.
+            WireError::Io(io) if io.kind() == io::ErrorKind::InvalidData => Stop::Remote(format!(
+                "the data arrived damaged (it failed the connection's integrity check: {io})"
+            )),
+            other => Stop::Remote(format!("{who} sent something invalid: {other}")),
         }
     }
 
     fn await_decision(&mut self) -> Result<Decision, Stop> {
-        let tick = crossbeam_channel::tick(Duration::from_secs(1));
+        let tick = crossbeam_channel::tick(self.shared.timeouts.tick());
         let arrivals = self.pump.arrivals();
         loop {
             let frame = match self.pump.queued() {
@@ -494,6 +585,7 @@ impl Receiving<'_> {
                         Err(_) => return Err(Stop::Lost("The connection reader stopped.".into())),
                     },
                     recv(tick) -> _ => {
+                        self.shared.sink.flush(&mut self.backlog, false);
                         self.ping_if_idle()?;
                         continue;
                     },
@@ -515,7 +607,7 @@ impl Receiving<'_> {
     }
 
     fn stream(&mut self, meter: &mut Meter, current: &mut Option<Current>) -> Result<(), Stop> {
-        let tick = crossbeam_channel::tick(VERDICT_FLUSH);
+        let tick = crossbeam_channel::tick(VERDICT_FLUSH.min(self.shared.timeouts.tick()));
         let mut next_slot = 0usize;
         let arrivals = self.pump.arrivals();
         loop {
@@ -538,6 +630,7 @@ impl Receiving<'_> {
                         continue;
                     },
                     recv(tick) -> _ => {
+                        self.shared.sink.flush(&mut self.backlog, false);
                         self.flush_verdicts()?;
                         self.ping_if_idle()?;
                         continue;
@@ -772,8 +865,8 @@ impl Receiving<'_> {
             self.count_verified(&plan, plan.final_path.clone());
             FileVerdict::Verified
         } else {
-            if let Some(ms) = plan.modified_ms {
-                let _ = open.file.set_modified(time_from_ms(ms));
+            if let Some(time) = plan.modified_ms.and_then(time_from_ms) {
+                let _ = open.file.set_modified(time);
             }
             drop(open.file);
             match resume::promote(&plan) {
@@ -800,9 +893,8 @@ impl Receiving<'_> {
     fn count_verified(&mut self, plan: &FilePlan, path: PathBuf) {
         self.verified += 1;
         self.verified_bytes += plan.size;
-        self.shared
-            .sink
-            .emit(Event::FileVerified { id: self.id, path });
+        let event = Event::FileVerified { id: self.id, path };
+        self.shared.sink.emit_queued(&mut self.backlog, event);
     }
 
     /// Says the right thing to the peer, cleans up, and describes the end.
@@ -857,9 +949,13 @@ impl Receiving<'_> {
                 let _ = self
                     .writer
                     .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
-                Outcome::Failed(format!(
-                    "{reason} The partial file was kept: free space and send again to resume."
-                ))
+                // Say "kept" only when there is a partial (creating it may be what failed).
+                let kept = if in_flight.is_some() {
+                    " The partial file was kept: send again to resume once that is fixed."
+                } else {
+                    ""
+                };
+                Outcome::Failed(format!("{reason}{kept}"))
             }
             Stop::Remote(reason) => {
                 let _ = self
@@ -893,8 +989,12 @@ impl Receiving<'_> {
 }
 
 /// Checks that the folder accepts new files, without leaving anything behind.
+/// The probe's name is unique per call: offers prepared at the same moment in
+/// one process must not collide on it.
 fn tempfile_probe(dir: &Path) -> io::Result<()> {
-    let probe = dir.join(format!(".ferry-probe-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let probe = dir.join(format!(".ferry-probe-{}-{n}", std::process::id()));
     OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -920,19 +1020,28 @@ fn hash_prefix(file: &mut File, hasher: &mut Sha256, len: u64) -> io::Result<()>
     Ok(())
 }
 
-fn time_from_ms(ms: i64) -> SystemTime {
+fn saturating_sum(values: impl Iterator<Item = u64>) -> u64 {
+    values.fold(0, u64::saturating_add)
+}
+
+/// The time a peer gave in ms since 1970, if this system can represent it
+/// (Windows' clock panics on `+`/`-` beyond 1601..30828).
+fn time_from_ms(ms: i64) -> Option<SystemTime> {
+    let span = Duration::from_millis(ms.unsigned_abs());
     if ms >= 0 {
-        UNIX_EPOCH + Duration::from_millis(ms as u64)
+        UNIX_EPOCH.checked_add(span)
     } else {
-        UNIX_EPOCH - Duration::from_millis(ms.unsigned_abs())
+        UNIX_EPOCH.checked_sub(span)
     }
 }
 
 fn set_dir_times(dirs: &[(PathBuf, Option<i64>)]) {
     // Deepest first, so setting a child does not bump its parent afterwards.
     for (dir, ms) in dirs.iter().rev() {
-        if let (Some(ms), Ok(handle)) = (ms, File::open(dir)) {
-            let _ = handle.set_modified(time_from_ms(*ms));
+        if let Some(time) = ms.and_then(time_from_ms)
+            && let Ok(handle) = File::open(dir)
+        {
+            let _ = handle.set_modified(time);
         }
     }
 }
@@ -944,5 +1053,40 @@ pub fn describe_io(e: &io::Error) -> String {
         io::ErrorKind::PermissionDenied => "permission denied".into(),
         io::ErrorKind::ReadOnlyFilesystem => "the disk is read-only".into(),
         _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (seen as a flaky "Cannot write to the download folder ...:
+    /// File exists" in the 50-senders fault test): the writability probe had
+    /// one name per process, so two offers prepared at the same moment
+    /// collided on it and one was declined.
+    #[test]
+    fn bug_concurrent_offers_failed_the_write_probe() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let dir = dir.path().to_path_buf();
+                std::thread::spawn(move || (0..200).all(|_| tempfile_probe(&dir).is_ok()))
+            })
+            .collect();
+        for thread in threads {
+            assert!(thread.join().expect("thread"), "a probe collided");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).expect("read").count(), 0);
+    }
+
+    /// Modification times come from the peer: extremes must not panic on any
+    /// system (Windows' clock cannot go before 1601).
+    #[test]
+    fn extreme_peer_times_never_panic() {
+        for ms in [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX] {
+            let _ = time_from_ms(ms);
+        }
+        assert_eq!(time_from_ms(0), Some(UNIX_EPOCH));
+        assert_eq!(saturating_sum([u64::MAX, 1, 2].into_iter()), u64::MAX);
     }
 }

@@ -17,18 +17,21 @@ use super::progress::Meter;
 use super::pump::{self, Pump};
 use super::readahead::{self, Job, Piece};
 use super::source;
-use super::transport::{Link, LinkError};
+use super::transport::{Closer, Link, LinkError};
 use super::{Direction, Outcome, Party, TransferId};
-use crate::engine::{Control, Event, OfferSummary, Shared};
+use crate::engine::{Backlog, Control, Event, OfferSummary, Shared};
 use crate::identity::short_code;
 use crate::protocol::{
-    CancelReason, Entry, FileVerdict, Frame, FrameReader, FrameWriter, IDLE_TIMEOUT, Message,
-    Offer, PING_INTERVAL, WantedFile, WireError,
+    CancelReason, Entry, FileVerdict, Frame, FrameReader, FrameWriter, Message, Offer, WantedFile,
+    WireError,
 };
 
 /// Bytes fed to SHA-256 per call: L2-sized pieces hash markedly faster than
 /// the whole 512 KiB chunk at once.
 pub const HASH_PIECE: usize = 64 * 1024;
+
+/// How long the Cancel that reports a failure may take to leave.
+const CANCEL_WRITE_TIMEOUT: Duration = Duration::from_millis(300);
 
 /// What to send.
 #[derive(Debug, Clone)]
@@ -112,6 +115,10 @@ fn describe_wire_error(to: SocketAddr, e: &WireError) -> String {
             format!("The receiver at {to} stopped responding.")
         }
         e if e.is_disconnect() => format!("The connection to {to} was lost."),
+        // rustls: a record failed its authentication, or the peer says one did.
+        WireError::Io(io) if io.kind() == io::ErrorKind::InvalidData => {
+            format!("The data to or from {to} arrived damaged ({io}); nothing was delivered.")
+        }
         WireError::VersionMismatch { .. } => format!("{e}."),
         other => format!("Transfer to {to} failed: {other}."),
     }
@@ -119,6 +126,7 @@ fn describe_wire_error(to: SocketAddr, e: &WireError) -> String {
 
 struct Sending<'a> {
     shared: &'a Shared,
+    closer: &'a Closer,
     id: TransferId,
     to: SocketAddr,
     control: &'a Receiver<Control>,
@@ -133,6 +141,8 @@ struct Sending<'a> {
     verified_bytes: u64,
     failures: Vec<String>,
     results_pending: usize,
+    /// Events waiting for room in the engine's channel.
+    backlog: Backlog,
 }
 
 fn run(
@@ -167,11 +177,11 @@ fn run(
     if let Err(e) = offer.check_limits() {
         return Outcome::Failed(format!("Cannot send: {e}."));
     }
-    let link = match Link::connect(to, &shared.identity) {
+    let link = match Link::connect_with(to, &shared.identity, &shared.timeouts) {
         Ok(link) => link,
         Err(LinkError::Connect(e)) => return Outcome::Failed(describe_connect_error(to, &e)),
         Err(LinkError::Greeting(e)) => return Outcome::Failed(describe_wire_error(to, &e)),
-        Err(e @ LinkError::Tls(_)) => {
+        Err(e @ (LinkError::Tls(_) | LinkError::TimedOut(_))) => {
             return Outcome::Failed(format!("Connection to {to} failed: {e}."));
         }
     };
@@ -187,11 +197,11 @@ fn run(
             short_code(&expected)
         ));
     }
-    let closer = match link.closer() {
-        Ok(closer) => closer,
+    let (closer, pump_closer) = match link.closer().and_then(|a| Ok((a, link.closer()?))) {
+        Ok(closers) => closers,
         Err(e) => return Outcome::Failed(format!("Connection to {to} failed: {e}.")),
     };
-    if let Err(e) = closer.set_read_timeout(Some(IDLE_TIMEOUT)) {
+    if let Err(e) = closer.set_read_timeout(Some(shared.timeouts.idle)) {
         return Outcome::Failed(format!("Connection to {to} failed: {e}."));
     }
     let peer_id = link.peer_id.clone();
@@ -203,21 +213,27 @@ fn run(
     let Message::Offer(offer) = message else {
         unreachable!("built as an offer just above")
     };
-    let pump = match pump::start(
+    let pump = match pump::start_closing(
         FrameReader::new(link.reader),
         format!("ferry-send-rx-{}", id.0),
+        pump_closer,
     ) {
         Ok(pump) => pump,
         Err(e) => return Outcome::Failed(format!("Cannot start a thread: {e}.")),
     };
-    shared.sink.emit(Event::Offered {
-        id,
-        to,
-        peer_id,
-        offer: OfferSummary::of(&offer.entries, None),
-    });
+    let mut backlog = Backlog::default();
+    shared.sink.emit_queued(
+        &mut backlog,
+        Event::Offered {
+            id,
+            to,
+            peer_id,
+            offer: OfferSummary::of(&offer.entries, None),
+        },
+    );
     let mut sending = Sending {
         shared,
+        closer: &closer,
         id,
         to,
         control,
@@ -230,6 +246,7 @@ fn run(
         verified_bytes: 0,
         failures: Vec::new(),
         results_pending: 0,
+        backlog,
     };
     let outcome = sending.run_accepted();
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
@@ -238,6 +255,8 @@ fn run(
         sending.linger();
     }
     closer.close();
+    // The connection is closed: now it is fine to wait for the UI.
+    shared.sink.flush(&mut sending.backlog, true);
     outcome
 }
 
@@ -265,13 +284,16 @@ impl Sending<'_> {
             .map(|w| self.entries[w.index as usize].size)
             .sum();
         let resumed: u64 = wanted.iter().map(|w| w.offset).sum();
-        self.shared.sink.emit(Event::Started {
-            id: self.id,
-            direction: Direction::Outgoing,
-            files: wanted.len() as u32,
-            bytes,
-            resumed_bytes: resumed,
-        });
+        self.shared.sink.emit_queued(
+            &mut self.backlog,
+            Event::Started {
+                id: self.id,
+                direction: Direction::Outgoing,
+                files: wanted.len() as u32,
+                bytes,
+                resumed_bytes: resumed,
+            },
+        );
         let mut meter = Meter::new(self.id, Direction::Outgoing, bytes, wanted.len() as u32);
         self.results_pending = wanted.len();
         if let Err(stop) = self.stream(&wanted, &mut meter) {
@@ -307,6 +329,9 @@ impl Sending<'_> {
                 let _ = self.writer.send_now(&Message::Cancel(CancelReason::User));
             }
             Stop::Failed(reason) => {
+                // Best effort: the link may be what failed, and a writer stuck
+                // behind a full socket would wait out the idle timeout again.
+                let _ = self.closer.set_write_timeout(Some(CANCEL_WRITE_TIMEOUT));
                 let _ = self
                     .writer
                     .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
@@ -323,7 +348,7 @@ impl Sending<'_> {
     }
 
     fn ping_if_idle(&mut self) -> Result<(), Stop> {
-        if self.last_write.elapsed() >= PING_INTERVAL {
+        if self.last_write.elapsed() >= self.shared.timeouts.ping {
             self.writer
                 .send_now(&Message::Ping)
                 .map_err(|e| self.wire_stop(&e))?;
@@ -344,14 +369,17 @@ impl Sending<'_> {
                     return Stop::Failed(format!("The receiver stopped the transfer: {reason}"));
                 }
                 Ok(_) => continue,
-                Err(_) => break,
+                // The reader failed first (e.g. the receiver went silent and
+                // the reader shut the link, which is why the write failed):
+                // that is the cause to report.
+                Err(cause) => return Stop::Failed(describe_wire_error(self.to, &cause)),
             }
         }
         Stop::Failed(describe_wire_error(self.to, e))
     }
 
     fn await_answer(&mut self) -> Result<Vec<WantedFile>, Outcome> {
-        let tick = crossbeam_channel::tick(Duration::from_secs(1));
+        let tick = crossbeam_channel::tick(self.shared.timeouts.tick());
         let arrivals = self.pump.arrivals();
         let frame = loop {
             if let Some(frame) = self.pump.queued() {
@@ -372,6 +400,7 @@ impl Sending<'_> {
                     }
                 },
                 recv(tick) -> _ => {
+                    self.shared.sink.flush(&mut self.backlog, false);
                     if let Err(stop) = self.ping_if_idle() {
                         return Err(stop.into());
                     }
@@ -443,10 +472,11 @@ impl Sending<'_> {
                     FileVerdict::Verified => {
                         self.verified += 1;
                         self.verified_bytes += entry.size;
-                        self.shared.sink.emit(Event::FileVerified {
+                        let event = Event::FileVerified {
                             id: self.id,
                             path: PathBuf::from(name),
-                        });
+                        };
+                        self.shared.sink.emit_queued(&mut self.backlog, event);
                     }
                     FileVerdict::Mismatch => {
                         self.failures.push(format!("{name}: checksum mismatch"))
@@ -476,14 +506,17 @@ impl Sending<'_> {
     fn await_summary(&mut self) -> Result<(), Stop> {
         let mut cancel_sent = false;
         loop {
-            match self.pump.next_timeout(Duration::from_secs(1)) {
+            match self.pump.next_timeout(self.shared.timeouts.tick()) {
                 Ok(Err(_)) if cancel_sent => return Err(Stop::Cancelled(Party::Local)),
                 Ok(frame) => {
                     if self.handle_peer(frame)? {
                         return Ok(());
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => self.ping_if_idle()?,
+                Err(RecvTimeoutError::Timeout) => {
+                    self.shared.sink.flush(&mut self.backlog, false);
+                    self.ping_if_idle()?;
+                }
                 Err(RecvTimeoutError::Disconnected) => {
                     return Err(Stop::Failed("The connection reader stopped.".into()));
                 }

@@ -11,8 +11,14 @@ use crate::protocol::limits::{MAX_NAME_BYTES, MAX_PATH_DEPTH};
 /// Suffix of a file still being received.
 pub const PART_SUFFIX: &str = ".ferry-part";
 
-/// Bytes kept free in a name for " (NNNN)" and [`PART_SUFFIX`].
-const NAME_HEADROOM: usize = 7 + PART_SUFFIX.len();
+/// Highest number [`numbered`] alternatives go up to (`name (10000).ext`).
+pub const MAX_NUMBERED: u32 = 10_000;
+
+/// Bytes kept free in a name for the longest name Ferry derives from it:
+/// `" (10000)"`, then [`PART_SUFFIX`], then the `.meta` beside a partial file
+/// (`name (10000).ext.ferry-part.meta`).
+const NAME_HEADROOM: usize =
+    " (10000)".len() + PART_SUFFIX.len() + super::resume::PART_META_SUFFIX.len();
 
 /// A received name that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -37,22 +43,58 @@ pub enum NameError {
     Empty,
 }
 
-fn is_windows_reserved(stem: &str) -> bool {
+/// True for the names Windows reserves for devices (`CON`, `COM1`, ...), in
+/// any case.
+pub fn is_windows_reserved(stem: &str) -> bool {
     let upper = stem.to_ascii_uppercase();
-    matches!(
+    if matches!(
         upper.as_str(),
         "CON" | "PRN" | "AUX" | "NUL" | "CONIN$" | "CONOUT$"
-    ) || ((upper.starts_with("COM") || upper.starts_with("LPT"))
-        && upper.len() == 4
-        && upper.as_bytes()[3].is_ascii_digit())
+    ) {
+        return true;
+    }
+    // COM0-9 and LPT0-9, and the superscript digits Windows also treats as ports.
+    let port = upper
+        .strip_prefix("COM")
+        .or_else(|| upper.strip_prefix("LPT"));
+    let mut digit = port.map(str::chars).into_iter().flatten();
+    matches!(
+        (digit.next(), digit.next()),
+        (Some('0'..='9' | '¹' | '²' | '³'), None)
+    )
+}
+
+/// Whose file-name rules a received name must satisfy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NameRules {
+    /// Linux, macOS and other Unix systems.
+    Unix,
+    /// Windows: also no `<>:"|?*`, no trailing dots or spaces, no device names.
+    Windows,
+}
+
+impl NameRules {
+    /// The rules of the system this build runs on.
+    pub const HOST: NameRules = if cfg!(windows) {
+        NameRules::Windows
+    } else {
+        NameRules::Unix
+    };
+}
+
+/// Validates one received path component and returns the name to use on disk,
+/// under this system's rules (see [`sanitize_component_for`]).
+pub fn sanitize_component(raw: &str) -> Result<String, NameError> {
+    sanitize_component_for(raw, NameRules::HOST)
 }
 
 /// Validates one received path component and returns the name to use on disk.
 ///
 /// Refused: empty, `.`, `..`, separators, drive letters, NUL, over-long.
-/// Made safe: control characters become `_`; on Windows also the characters
-/// it cannot store, trailing dots/spaces and reserved device names.
-pub fn sanitize_component(raw: &str) -> Result<String, NameError> {
+/// Made safe: control characters become `_`; under Windows rules also the
+/// characters it cannot store, trailing dots/spaces and reserved device names.
+/// Both rule sets are testable (and fuzzed) on every system.
+pub fn sanitize_component_for(raw: &str, rules: NameRules) -> Result<String, NameError> {
     if raw.is_empty() || raw == "." || raw == ".." {
         return Err(NameError::Traversal(raw.to_string()));
     }
@@ -73,7 +115,7 @@ pub fn sanitize_component(raw: &str) -> Result<String, NameError> {
         .chars()
         .map(|c| if c.is_control() { '_' } else { c })
         .collect();
-    if cfg!(windows) {
+    if rules == NameRules::Windows {
         name = name
             .chars()
             .map(|c| {
@@ -84,22 +126,39 @@ pub fn sanitize_component(raw: &str) -> Result<String, NameError> {
                 }
             })
             .collect();
+        // Shorten first (one byte kept for the "_" below), so what follows
+        // judges the name as it will be stored: a cut can leave a trailing
+        // dot or space, or leave a device name in front of the first dot.
+        name = shorten(&name, MAX_NAME_BYTES - NAME_HEADROOM - 1);
         let trimmed = name.trim_end_matches(['.', ' ']);
         name = if trimmed.is_empty() {
             "_".to_string()
         } else {
             trimmed.to_string()
         };
-        let (stem, ext) = split_extension(&name);
-        if is_windows_reserved(stem) {
-            name = format!("{stem}_{ext}");
+        // Windows looks for a device name before the first dot, ignoring
+        // trailing spaces: "CON.tar.gz" and "con .txt" are CON too.
+        let device = name.split('.').next().unwrap_or("").trim_end_matches(' ');
+        if is_windows_reserved(device) {
+            name.insert(0, '_');
         }
+        return Ok(name);
     }
     Ok(shorten(&name, MAX_NAME_BYTES - NAME_HEADROOM))
 }
 
-/// Validates a whole received path and returns it relative to the download folder.
+/// Validates a whole received path and returns it relative to the download
+/// folder, under this system's rules.
 pub fn sanitize_relative(components: &[String]) -> Result<PathBuf, NameError> {
+    sanitize_relative_for(components, NameRules::HOST)
+}
+
+/// Validates a whole received path under `rules` and returns it relative to
+/// the download folder.
+pub fn sanitize_relative_for(
+    components: &[String],
+    rules: NameRules,
+) -> Result<PathBuf, NameError> {
     if components.is_empty() {
         return Err(NameError::Empty);
     }
@@ -108,7 +167,7 @@ pub fn sanitize_relative(components: &[String]) -> Result<PathBuf, NameError> {
     }
     let mut path = PathBuf::new();
     for raw in components {
-        path.push(sanitize_component(raw)?);
+        path.push(sanitize_component_for(raw, rules)?);
     }
     // Belt and braces: whatever the rules above let through must be plain names.
     debug_assert!(path.components().all(|c| matches!(c, Component::Normal(_))));
@@ -129,12 +188,19 @@ fn shorten(name: &str, max: usize) -> String {
         return name.to_string();
     }
     let (stem, ext) = split_extension(name);
-    let ext = if ext.len() < max / 2 { ext } else { "" };
+    // Keep a short extension, but cut the whole name when there is none to
+    // keep or the "stem" is only dots: "..xxxx" must not become ".".
+    let (body, ext) = if ext.len() < max / 2 && !stem.trim_start_matches('.').is_empty() {
+        (stem, ext)
+    } else {
+        (name, "")
+    };
+    // body.len() + ext.len() == name.len() > max, so the cut is inside body.
     let mut cut = max - ext.len();
-    while !stem.is_char_boundary(cut.min(stem.len())) {
+    while !body.is_char_boundary(cut) {
         cut -= 1;
     }
-    format!("{}{}", &stem[..cut.min(stem.len())], ext)
+    format!("{}{}", &body[..cut], ext)
 }
 
 /// The `n`-th alternative of a name: `report.pdf` → `report (n).pdf`, `photos` → `photos (n)`.
@@ -164,7 +230,7 @@ pub fn first_free(
     name: &str,
     mut free: impl FnMut(&Path) -> bool,
 ) -> io::Result<PathBuf> {
-    for n in 0..10_000 {
+    for n in 0..MAX_NUMBERED {
         let candidate = dir.join(numbered(name, n));
         if free(&candidate) {
             return Ok(candidate);
@@ -259,6 +325,69 @@ mod tests {
         assert!(name.ends_with(".pdf"));
         let multibyte = "é".repeat(127);
         assert!(sanitize_component(&multibyte).is_ok());
+    }
+
+    /// Regression (found by the `received_name` fuzz property): the longest
+    /// sanitised name had no room for the `.meta` beside its partial file once
+    /// it was numbered, so the transfer failed with "File name too long".
+    #[test]
+    fn bug_longest_name_failed_once_numbered() {
+        let name = sanitize_component(&format!("{}.pdf", "n".repeat(250))).expect("ok");
+        let longest = format!(
+            "{}{PART_SUFFIX}{}",
+            numbered(&name, MAX_NUMBERED),
+            crate::transfer::resume::PART_META_SUFFIX
+        );
+        assert!(longest.len() <= MAX_NAME_BYTES, "{} bytes", longest.len());
+    }
+
+    /// Regression (found by the `received_name` fuzz target in seconds:
+    /// "CON.txCON.txt"): under Windows rules only the part before the *last*
+    /// dot was checked for a device name, but Windows checks the part before
+    /// the *first* dot and ignores trailing spaces; and shortening after the
+    /// checks could leave a trailing dot or space.
+    #[test]
+    fn bug_windows_device_names_with_several_dots_passed() {
+        let windows = |raw: &str| sanitize_component_for(raw, NameRules::Windows).expect("ok");
+        for (raw, safe) in [
+            ("CON.txCON.txt", "_CON.txCON.txt"),
+            ("con.tar.gz", "_con.tar.gz"),
+            ("NUL .txt", "_NUL .txt"),
+            ("com1", "_com1"),
+            ("LPT¹.log", "_LPT¹.log"),
+            ("COM10.txt", "COM10.txt"),
+            ("CONSOLE.txt", "CONSOLE.txt"),
+            ("report. ", "report"),
+        ] {
+            assert_eq!(windows(raw), safe, "{raw:?}");
+        }
+        let cut = windows(&format!("{}. {}", "a".repeat(229), "b".repeat(20)));
+        assert!(!cut.ends_with(['.', ' ']), "{cut:?}");
+        // Unix keeps all of these as they are.
+        assert_eq!(
+            sanitize_component_for("CON.txt", NameRules::Unix),
+            Ok("CON.txt".into())
+        );
+    }
+
+    /// Regression (found by the `received_name` fuzz target after ~78,000
+    /// executions): shortening a long name that starts with dots cut the
+    /// "stem" before its last dot, so "..xxx…" (255 bytes) became "." and
+    /// "...xxx…" became "..", a component that climbs out of the folder.
+    #[test]
+    fn bug_long_names_starting_with_dots_shortened_to_dot_or_dotdot() {
+        for rules in [NameRules::Unix, NameRules::Windows] {
+            for dots in 1..5 {
+                let raw = format!("{}{}", ".".repeat(dots), "x".repeat(250 - dots));
+                let name = sanitize_component_for(&raw, rules).expect("ok");
+                assert!(name.len() > 100 && name.contains('x'), "{name:?}");
+                let path = sanitize_relative_for(std::slice::from_ref(&raw), rules).expect("ok");
+                assert!(
+                    path.components().all(|c| matches!(c, Component::Normal(_))),
+                    "{path:?}"
+                );
+            }
+        }
     }
 
     #[test]

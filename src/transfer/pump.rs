@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 
+use super::transport::Closer;
 use crate::protocol::{Frame, FrameReader, Message, WireError};
 
 /// Batches the reader may run ahead of the worker. A large data frame is
@@ -85,11 +86,34 @@ pub fn start<R: Read + Send + 'static>(
     reader: FrameReader<R>,
     name: String,
 ) -> std::io::Result<Pump> {
+    start_with(reader, name, None)
+}
+
+/// Like [`start`], and when reading fails (the peer went silent for the idle
+/// timeout, reset, or closed) the connection is shut down right after the
+/// error is handed over, so a worker blocked writing to a dead peer wakes up
+/// at once instead of waiting out its own write timeout.
+pub fn start_closing<R: Read + Send + 'static>(
+    reader: FrameReader<R>,
+    name: String,
+    closer: Closer,
+) -> std::io::Result<Pump> {
+    start_with(reader, name, Some(closer))
+}
+
+fn start_with<R: Read + Send + 'static>(
+    reader: FrameReader<R>,
+    name: String,
+    closer: Option<Closer>,
+) -> std::io::Result<Pump> {
     let (batches_tx, batches) = bounded(READ_AHEAD);
     let (recycle, recycle_rx) = bounded::<Vec<u8>>(READ_AHEAD + 2);
-    thread::Builder::new()
-        .name(name)
-        .spawn(move || run(reader, &batches_tx, &recycle_rx))?;
+    thread::Builder::new().name(name).spawn(move || {
+        run(reader, &batches_tx, &recycle_rx);
+        if let Some(closer) = closer {
+            closer.close();
+        }
+    })?;
     Ok(Pump {
         batches,
         queue: VecDeque::new(),
@@ -97,6 +121,7 @@ pub fn start<R: Read + Send + 'static>(
     })
 }
 
+/// Reads until the stream fails or the worker hangs up.
 fn run<R: Read>(mut reader: FrameReader<R>, batches: &Sender<Batch>, recycle: &Receiver<Vec<u8>>) {
     let mut spare = None;
     loop {

@@ -59,6 +59,15 @@ pub struct FilePlan {
     pub stale_part: bool,
 }
 
+impl Plan {
+    /// Every path this plan will write under its final name: file paths and
+    /// folder roots (what [`plan_avoiding`] must keep other transfers away from).
+    pub fn claims(&self) -> Vec<PathBuf> {
+        let files = self.files.iter().map(|f| f.final_path.clone());
+        files.chain(self.roots.iter().cloned()).collect()
+    }
+}
+
 impl FilePlan {
     /// The partial file being written.
     pub fn part_path(&self) -> PathBuf {
@@ -169,6 +178,19 @@ pub fn plan(
     safe_paths: &[Option<PathBuf>],
     wanted: &HashSet<u32>,
 ) -> io::Result<Plan> {
+    plan_avoiding(root_dir, offer, safe_paths, wanted, &HashSet::new())
+}
+
+/// Like [`plan`], but never picks (nor resumes into) a path in `claimed`:
+/// the final paths and folder roots of transfers still running, whose partial
+/// files may not exist yet or are still being written.
+pub fn plan_avoiding(
+    root_dir: &Path,
+    offer: &Offer,
+    safe_paths: &[Option<PathBuf>],
+    wanted: &HashSet<u32>,
+    claimed: &HashSet<PathBuf>,
+) -> io::Result<Plan> {
     let sender = offer.sender.device_id.as_str();
     let mut result = Plan {
         files: Vec::with_capacity(wanted.len()),
@@ -214,7 +236,7 @@ pub fn plan(
     // would cost megabytes for 10,000 files. A (vanishingly rare) collision
     // only gives a file a numbered name.
     let hasher = RandomState::new();
-    let mut taken: HashSet<u64> = HashSet::new();
+    let mut taken: HashSet<u64> = claimed.iter().map(|path| hasher.hash_one(path)).collect();
     for (first, (top, members)) in groups {
         let first_entry = &offer.entries[first];
         let single_file = members.len() == 1
@@ -379,10 +401,16 @@ pub fn materialize(root_dir: &Path, plan: &Plan) -> io::Result<()> {
 /// existing file: if the planned name was taken meanwhile, the next free
 /// numbered name is used. Returns the name used.
 pub fn promote(plan: &FilePlan) -> io::Result<PathBuf> {
-    let part = plan.part_path();
-    let dir = plan.final_path.parent().unwrap_or(Path::new("."));
-    let name = plan
-        .final_path
+    promote_part(&plan.part_path(), &plan.final_path)
+}
+
+/// Renames the finished partial file `part` to `final_path`, or to the next
+/// free numbered variant of it (`name (1).ext`, ...) if something already sits
+/// there. Never replaces an existing file. Returns the name used. Shared by
+/// every way a file arrives (TCP transfers and browser uploads).
+pub fn promote_part(part: &Path, final_path: &Path) -> io::Result<PathBuf> {
+    let dir = final_path.parent().unwrap_or(Path::new("."));
+    let name = final_path
         .file_name()
         .unwrap_or_default()
         .to_string_lossy()
@@ -391,33 +419,33 @@ pub fn promote(plan: &FilePlan) -> io::Result<PathBuf> {
     let mut n = 0;
     loop {
         let candidate = if n == 0 {
-            plan.final_path.clone()
+            final_path.to_path_buf()
         } else {
             dir.join(paths::numbered(&name, n))
         };
         // An atomic rename that refuses to replace: one system call.
-        match rename_no_replace(&part, &candidate) {
+        match rename_no_replace(part, &candidate) {
             Ok(true) => return Ok(candidate),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             // Not supported here: a hard link fails if the target exists,
             // which makes "never overwrite" atomic too.
-            Ok(false) | Err(_) => match fs::hard_link(&part, &candidate) {
+            Ok(false) | Err(_) => match fs::hard_link(part, &candidate) {
                 Ok(()) => {
-                    fs::remove_file(&part)?;
+                    fs::remove_file(part)?;
                     return Ok(candidate);
                 }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(_) => {
                     // File systems without hard links (FAT, some network shares).
                     if !paths::occupied(&candidate) {
-                        fs::rename(&part, &candidate)?;
+                        fs::rename(part, &candidate)?;
                         return Ok(candidate);
                     }
                 }
             },
         }
         n += 1;
-        if n > 10_000 {
+        if n > paths::MAX_NUMBERED {
             return Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free name"));
         }
     }

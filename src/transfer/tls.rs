@@ -215,8 +215,9 @@ where
     let mut out_used = 0;
     // Application data rustls decrypted while finishing the handshake.
     let mut early = Vec::new();
+    let mut peer_closed = false;
     loop {
-        let UnbufferedStatus { discard, state } = conn.process(&mut incoming[..used]);
+        let UnbufferedStatus { mut discard, state } = conn.process(&mut incoming[..used]);
         let mut read_more = false;
         let mut done = false;
         match state.map_err(tls_error)? {
@@ -240,11 +241,23 @@ where
             ConnectionState::BlockedHandshake => read_more = true,
             ConnectionState::ReadTraffic(mut data) => {
                 while let Some(record) = data.next_record() {
-                    early.extend_from_slice(record.map_err(tls_error)?.payload);
+                    let record = record.map_err(tls_error)?;
+                    // rustls' contract: a record's own discard counts too
+                    // (0 while rustls buffers records itself).
+                    discard += record.discard;
+                    early.extend_from_slice(record.payload);
                 }
             }
             ConnectionState::WriteTraffic(_) => done = true,
-            ConnectionState::PeerClosed | ConnectionState::Closed => {
+            // A short exchange (a probe's hello) may send its first record
+            // and close_notify right behind its Finished: what came before
+            // the close is still read, then the stream ends cleanly.
+            // (Whether the handshake was complete is checked below.)
+            ConnectionState::PeerClosed => {
+                peer_closed = true;
+                done = true;
+            }
+            ConnectionState::Closed => {
                 return Err(io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "the peer closed the connection during the TLS handshake",
@@ -277,6 +290,12 @@ where
             used += n;
         }
     }
+    if peer_closed && conn.is_handshaking() {
+        return Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "the peer closed the connection during the TLS handshake",
+        ));
+    }
     let peer_certificate = conn
         .peer_certificates()
         .and_then(|certs| certs.first())
@@ -307,7 +326,7 @@ where
         early_pos: 0,
         rx: Cipher::new(rx_secrets, rx_seq, limit)?,
         shared: shared.clone(),
-        closed: false,
+        closed: peer_closed,
     };
     let writer = TlsWriter {
         socket: stream,

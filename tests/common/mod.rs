@@ -13,11 +13,22 @@ use std::time::{Duration, Instant};
 
 use ferry::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
 use ferry::identity::Identity;
-use ferry::protocol::DeviceInfo;
+use ferry::protocol::{DeviceInfo, Timeouts};
 use sha2::{Digest, Sha256};
 
 /// Generous bound for any single wait; tests normally finish far sooner.
 pub const WAIT: Duration = Duration::from_secs(60);
+
+/// Short connection timers for fault tests: a silent peer is dropped after
+/// about a second instead of 30 (the protocol's defaults, see
+/// docs/PROTOCOL.md); pings every 150 ms keep healthy connections alive.
+pub fn quick_timeouts() -> Timeouts {
+    Timeouts {
+        handshake: Duration::from_millis(1000),
+        ping: Duration::from_millis(150),
+        idle: Duration::from_millis(1200),
+    }
+}
 
 /// One engine with its own download folder.
 pub struct Node {
@@ -83,12 +94,52 @@ impl Node {
             },
             discovery: None,
         };
-        let engine = Engine::start(config, Arc::new(|| {})).expect("engine starts");
-        Node {
-            engine,
-            dir,
-            seen: Vec::new(),
-        }
+        Node::start(config, dir, Timeouts::default())
+    }
+
+    /// A receiving engine that saves into `download_dir` (a folder the test
+    /// made, e.g. a small tmpfs) instead of its own temporary folder.
+    pub fn receiver_saving_to(name: &str, accept: AcceptPolicy, download_dir: &Path) -> Node {
+        Node::receiver_saving_to_with(name, accept, download_dir, Timeouts::default())
+    }
+
+    /// [`Node::receiver_saving_to`] with the given connection timers.
+    pub fn receiver_saving_to_with(
+        name: &str,
+        accept: AcceptPolicy,
+        download_dir: &Path,
+        timeouts: Timeouts,
+    ) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = EngineConfig {
+            device: device(name),
+            identity: Arc::new(Identity::ephemeral().expect("identity")),
+            listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+            receive: ReceiveSettings {
+                download_dir: download_dir.to_path_buf(),
+                accept,
+                pin: None,
+            },
+            discovery: None,
+        };
+        Node::start(config, dir, timeouts)
+    }
+
+    /// A receiving engine on 127.0.0.1 with the given connection timers.
+    pub fn receiver_with_timeouts(name: &str, accept: AcceptPolicy, timeouts: Timeouts) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = EngineConfig {
+            device: device(name),
+            identity: Arc::new(Identity::ephemeral().expect("identity")),
+            listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
+            receive: ReceiveSettings {
+                download_dir: dir.path().to_path_buf(),
+                accept,
+                pin: None,
+            },
+            discovery: None,
+        };
+        Node::start(config, dir, timeouts)
     }
 
     /// A send-only engine.
@@ -98,6 +149,16 @@ impl Node {
 
     /// A send-only engine with a given identity (the same device again).
     pub fn sender_as(name: &str, identity: Arc<Identity>) -> Node {
+        Node::sender_full(name, identity, Timeouts::default())
+    }
+
+    /// A send-only engine with the given connection timers.
+    pub fn sender_with_timeouts(name: &str, timeouts: Timeouts) -> Node {
+        let identity = Arc::new(Identity::ephemeral().expect("identity"));
+        Node::sender_full(name, identity, timeouts)
+    }
+
+    fn sender_full(name: &str, identity: Arc<Identity>, timeouts: Timeouts) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = EngineConfig {
             device: device(name),
@@ -110,7 +171,12 @@ impl Node {
             },
             discovery: None,
         };
-        let engine = Engine::start(config, Arc::new(|| {})).expect("engine starts");
+        Node::start(config, dir, timeouts)
+    }
+
+    fn start(config: EngineConfig, dir: tempfile::TempDir, timeouts: Timeouts) -> Node {
+        let engine =
+            Engine::start_with_timeouts(config, Arc::new(|| {}), timeouts).expect("engine starts");
         Node {
             engine,
             dir,
@@ -154,6 +220,32 @@ impl Node {
             _ => None,
         })
     }
+}
+
+/// The receiver still takes a normal file after whatever happened.
+pub fn still_serves(receiver: &mut Node) {
+    let src = tempfile::tempdir().expect("tmp");
+    let path = src.path().join("after.txt");
+    std::fs::write(&path, "still here").expect("write");
+    let mut sender = Node::sender("good");
+    sender.engine.send(ferry::engine::Command::Send {
+        id: ferry::transfer::TransferId::fresh(),
+        to: receiver.addr(),
+        paths: vec![path],
+    });
+    let offer = receiver.wait("offer or finish", |e| match e {
+        Event::Incoming { id, .. } => Some(Some(*id)),
+        Event::Finished { outcome, .. } if outcome.is_success() => Some(None),
+        _ => None,
+    });
+    if let Some(id) = offer {
+        receiver.engine.send(ferry::engine::Command::Decide {
+            id,
+            decision: ferry::engine::Decision::AcceptAll,
+        });
+        assert!(receiver.finished().is_success());
+    }
+    assert!(sender.finished().is_success());
 }
 
 /// Writes `len` pseudo-random bytes (fast, deterministic per seed).

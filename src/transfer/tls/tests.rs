@@ -29,7 +29,12 @@ fn ours() -> (Established, Established) {
     let server_id = Identity::ephemeral().expect("identity");
     let server = thread::spawn(move || accept(s, server_id.server_config()).expect("accept"));
     let client_id = Identity::ephemeral().expect("identity");
-    let client = connect(c, client_id.client_config(), Identity::server_name()).expect("connect");
+    let client = connect(
+        c,
+        client_id.client_config(),
+        Identity::server_name().expect("name"),
+    )
+    .expect("connect");
     (client, server.join().expect("server"))
 }
 
@@ -144,7 +149,12 @@ fn it_speaks_tls_1_3_with_plain_rustls() {
         tls.read_to_end(&mut rest).expect("client closes cleanly");
     });
     let client_id = Identity::ephemeral().expect("identity");
-    let ours = connect(c, client_id.client_config(), Identity::server_name()).expect("connect");
+    let ours = connect(
+        c,
+        client_id.client_config(),
+        Identity::server_name().expect("name"),
+    )
+    .expect("connect");
     let (mut r, mut w) = (ours.reader, ours.writer);
     w.write_all(&pattern(100_000, 9)).expect("write");
     assert_eq!(read_all(&mut r, 70_000), pattern(70_000, 4));
@@ -172,12 +182,57 @@ fn plain_rustls_clients_are_served() {
         assert_eq!(r.read_to_end(&mut rest).expect("clean close"), 0);
     });
     let client_id = Identity::ephemeral().expect("identity");
-    let conn =
-        ClientConnection::new(client_id.client_config(), Identity::server_name()).expect("client");
+    let conn = ClientConnection::new(
+        client_id.client_config(),
+        Identity::server_name().expect("name"),
+    )
+    .expect("client");
     let mut tls = StreamOwned::new(conn, c);
     tls.write_all(&pattern(200_000, 6)).expect("write");
     assert_eq!(read_all(&mut tls, 200_000), pattern(200_000, 6));
     tls.conn.send_close_notify();
     tls.flush().expect("flush");
     server.join().expect("server");
+}
+
+/// A client's first record may arrive in the same read as its Finished (a
+/// probe's hello does, now and then): the server must take it exactly once.
+#[test]
+fn data_in_the_same_read_as_the_finished_message_is_read_once() {
+    let (mut c, s) = pair();
+    let server_id = Identity::ephemeral().expect("identity");
+    let server = thread::spawn(move || {
+        let ours = accept(s, server_id.server_config()).expect("accept");
+        let mut reader = ours.reader;
+        let got = read_all(&mut reader, 1000);
+        let mut rest = Vec::new();
+        let tail = reader.read_to_end(&mut rest);
+        (got, tail.map_err(|e| e.to_string()))
+    });
+    let client_id = Identity::ephemeral().expect("identity");
+    let mut conn = ClientConnection::new(
+        client_id.client_config(),
+        Identity::server_name().expect("name"),
+    )
+    .expect("client");
+    let mut flight = Vec::new();
+    while conn.wants_write() {
+        conn.write_tls(&mut flight).expect("client hello");
+    }
+    c.write_all(&flight).expect("send client hello");
+    while conn.is_handshaking() {
+        conn.read_tls(&mut c).expect("read server flight");
+        conn.process_new_packets().expect("server flight");
+    }
+    // Finished and the first record leave in one write, so they arrive together.
+    conn.writer().write_all(&pattern(1000, 9)).expect("queue");
+    conn.send_close_notify();
+    let mut flight = Vec::new();
+    while conn.wants_write() {
+        conn.write_tls(&mut flight).expect("finish");
+    }
+    c.write_all(&flight).expect("send finished and data");
+    let (got, tail) = server.join().expect("server");
+    assert_eq!(got, pattern(1000, 9));
+    assert_eq!(tail, Ok(0));
 }

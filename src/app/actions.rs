@@ -1,0 +1,396 @@
+//! What the person asked for, as data ([`Action`]), and how the window
+//! carries it out: commands to the engine, jobs for helper threads, and
+//! changes to UI state. Views only produce actions; this is the one place
+//! that turns them into effects, after the frame is drawn.
+
+use std::path::PathBuf;
+
+use super::share_control::ShareAction;
+use super::state::{DropTarget, Phase};
+use super::tasks::{Pick, TaskResult};
+use super::{AddPeerDialog, ComposeDialog, FerryApp, Tab, settings};
+use crate::engine::{Command, Decision, TrustedDevice};
+use crate::transfer::{Direction, TransferId};
+
+/// Something the person asked for in the window.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Files were dropped on the window.
+    Drop(Vec<PathBuf>),
+    /// Select or unselect a peer (by device id).
+    TogglePeer(String),
+    /// Send everything in the tray to these peers, then empty the tray.
+    SendTray(Vec<String>),
+    /// Open a file or folder dialog.
+    Pick(Pick),
+    /// Take one item out of the tray.
+    RemoveFromTray(PathBuf),
+    /// Empty the tray.
+    ClearTray,
+    /// Open the "Add by address…" dialog.
+    OpenAddPeer,
+    /// Look up a typed address and probe it.
+    AddPeer(String),
+    /// Forget a peer that was added by address.
+    ForgetPeer(String),
+    /// Open the "Send text…" dialog for the selected peers (or all if none).
+    OpenCompose,
+    /// Send a message to these peers.
+    SendText {
+        /// Device ids.
+        to: Vec<String>,
+        /// The message.
+        text: String,
+    },
+    /// Run the network check.
+    RunDoctor,
+    /// Answer an incoming offer.
+    Decide {
+        /// Which offer.
+        id: TransferId,
+        /// Accept or decline.
+        accept: bool,
+        /// Also trust the sender from now on.
+        trust: bool,
+    },
+    /// Stop a transfer.
+    Cancel(TransferId),
+    /// Send a failed or cancelled outgoing transfer again (it resumes).
+    Retry(TransferId),
+    /// Remove a finished row from the list (it stays in history).
+    Dismiss(TransferId),
+    /// Remove every finished row.
+    ClearFinished,
+    /// Open a folder in the file manager.
+    OpenFolder(PathBuf),
+    /// Show a file in the file manager.
+    ShowFile(PathBuf),
+    /// Put text on the clipboard.
+    Copy(String),
+    /// Hide a received message.
+    DismissMessage(TransferId),
+    /// Hide a notice.
+    DismissNotice(usize),
+    /// Answer a receiver's PIN request and send again.
+    SubmitPin {
+        /// The refused transfer.
+        id: TransferId,
+        /// The receiver.
+        to: std::net::SocketAddr,
+        /// The PIN.
+        pin: String,
+    },
+    /// Close a PIN request without sending again.
+    DismissPin(TransferId),
+    /// Save the settings draft.
+    SaveSettings,
+    /// Stop trusting a device.
+    Revoke(String),
+    /// Forget all history.
+    ClearHistory,
+    /// Something about the browser share.
+    Share(ShareAction),
+}
+
+impl FerryApp {
+    /// Carries out one action.
+    pub fn handle(&mut self, action: Action) {
+        match action {
+            Action::Drop(paths) => match self.state.drop_target() {
+                DropTarget::Peers(ids) => self.send_paths(&ids, paths),
+                DropTarget::Tray => {
+                    let added = self.state.add_to_tray(&paths);
+                    self.tasks.measure(added);
+                }
+            },
+            Action::TogglePeer(id) => {
+                if let Some(peer) = self.state.peers.get_mut(&id) {
+                    peer.selected = !peer.selected;
+                }
+            }
+            Action::SendTray(ids) => {
+                let paths: Vec<PathBuf> = self.state.tray.drain(..).map(|t| t.path).collect();
+                if !paths.is_empty() {
+                    self.send_paths(&ids, paths);
+                }
+            }
+            Action::Pick(purpose) => {
+                self.view.dialog_open = true;
+                self.tasks.pick(purpose);
+            }
+            Action::RemoveFromTray(path) => self.state.tray.retain(|t| t.path != path),
+            Action::ClearTray => self.state.tray.clear(),
+            Action::OpenAddPeer => self.view.add_peer = Some(AddPeerDialog::default()),
+            Action::AddPeer(input) => {
+                if let Some(dialog) = &mut self.view.add_peer {
+                    dialog.busy = true;
+                    dialog.error = None;
+                }
+                self.view.pending_manual.push(input.trim().to_string());
+                self.tasks.resolve(input.trim().to_string());
+            }
+            Action::ForgetPeer(id) => {
+                if let Some(peer) = self.state.peers.remove(&id) {
+                    let addrs: Vec<String> = peer.addrs.iter().map(|a| a.to_string()).collect();
+                    self.settings.manual_peers.retain(|m| !addrs.contains(m));
+                    self.save_settings();
+                }
+            }
+            Action::OpenCompose => {
+                // The same devices a drop would go to are ticked to start with.
+                let targets = match self.state.drop_target() {
+                    DropTarget::Peers(ids) => ids,
+                    DropTarget::Tray => Vec::new(),
+                };
+                self.view.compose = Some(ComposeDialog {
+                    text: String::new(),
+                    targets,
+                });
+            }
+            Action::SendText { to, text } => {
+                self.view.compose = None;
+                for device_id in to {
+                    let Some(peer) = self.state.peers.get(&device_id) else {
+                        continue;
+                    };
+                    let (alias, addr) = (peer.device.alias.clone(), peer.addr());
+                    let Some(addr) = addr else { continue };
+                    let id = TransferId::fresh();
+                    self.state.start_text(id, &alias, addr, &text);
+                    self.send_command(Command::SendText {
+                        id,
+                        to: addr,
+                        text: text.clone(),
+                    });
+                }
+                self.view.tab = Tab::Transfers;
+            }
+            Action::RunDoctor => {
+                self.view.doctor = Some(None);
+                self.tasks
+                    .doctor(self.net.interfaces.clone(), self.net.udp_port);
+            }
+            Action::Decide { id, accept, trust } => self.decide(id, accept, trust),
+            Action::Cancel(id) => {
+                if let Some(row) = self.state.row_mut(id) {
+                    row.cancelling = true;
+                }
+                self.send_command(Command::Cancel { id });
+            }
+            Action::Retry(id) => self.retry(id),
+            Action::Dismiss(id) => self.state.transfers.retain(|r| r.id != id || r.is_active()),
+            Action::ClearFinished => self.state.transfers.retain(|r| r.is_active()),
+            Action::OpenFolder(path) => self.tasks.open(path),
+            Action::ShowFile(path) => self.tasks.show_file(path),
+            Action::Copy(text) => self.copy_requests.push(text),
+            Action::DismissMessage(id) => self.state.messages.retain(|m| m.id != id),
+            Action::DismissNotice(i) => {
+                if i < self.state.notices.len() {
+                    self.state.notices.remove(i);
+                }
+            }
+            Action::SubmitPin { id, to, pin } => {
+                self.state.pin_requests.retain(|p| p.id != id);
+                self.view.pin_input.clear();
+                self.send_command(Command::ProvidePin { to, pin });
+                self.retry(id);
+            }
+            Action::DismissPin(id) => {
+                self.state.pin_requests.retain(|p| p.id != id);
+                self.view.pin_input.clear();
+            }
+            Action::SaveSettings => self.save_draft(),
+            Action::Revoke(device_id) => {
+                self.settings
+                    .trusted_devices
+                    .retain(|d| d.device_id != device_id);
+                self.save_settings();
+                self.apply_receive_settings();
+            }
+            Action::ClearHistory => {
+                self.state.history.clear();
+                self.save_history();
+            }
+            Action::Share(action) => self.handle_share(action),
+        }
+    }
+
+    /// Starts one outgoing transfer of `paths` per peer.
+    fn send_paths(&mut self, device_ids: &[String], paths: Vec<PathBuf>) {
+        for device_id in device_ids {
+            let Some(peer) = self.state.peers.get(device_id) else {
+                continue;
+            };
+            let alias = peer.device.alias.clone();
+            let Some(addr) = peer.addr() else {
+                self.state
+                    .notice(format!("{alias} has no address to send to."));
+                continue;
+            };
+            let id = TransferId::fresh();
+            self.state.start_outgoing(id, &alias, addr, paths.clone());
+            if let Some(row) = self.state.row_mut(id) {
+                row.peer_id = Some(device_id.clone());
+            }
+            self.send_command(Command::Send {
+                id,
+                to: addr,
+                paths: paths.clone(),
+            });
+        }
+        self.view.tab = Tab::Transfers;
+    }
+
+    fn decide(&mut self, id: TransferId, accept: bool, trust: bool) {
+        let download_dir = self.settings.download_dir.clone();
+        let Some(prompt) = self.state.answer(id, accept, download_dir) else {
+            return;
+        };
+        let known = self
+            .settings
+            .trusted_devices
+            .iter()
+            .any(|d| d.device_id == prompt.from.device_id);
+        if trust && !known {
+            self.settings.trusted_devices.push(TrustedDevice {
+                device_id: prompt.from.device_id.clone(),
+                alias: prompt.from.alias.clone(),
+            });
+            self.save_settings();
+            self.apply_receive_settings();
+        }
+        let decision = if accept {
+            Decision::AcceptAll
+        } else {
+            Decision::Decline
+        };
+        self.send_command(Command::Decide { id, decision });
+    }
+
+    /// Sends a failed or cancelled outgoing transfer again to the same
+    /// address; files resume from what the receiver kept.
+    fn retry(&mut self, id: TransferId) {
+        let Some(row) = self.state.transfers.iter().find(|r| r.id == id) else {
+            return;
+        };
+        let done = matches!(row.phase, Phase::Finished(ref o) if o.is_success());
+        if row.direction != Direction::Outgoing || row.is_active() || done {
+            return;
+        }
+        let Some(addr) = row.addr else { return };
+        let old = row.clone();
+        let new_id = TransferId::fresh();
+        let command = match &old.text {
+            Some(text) => {
+                self.state.start_text(new_id, &old.peer, addr, text);
+                Command::SendText {
+                    id: new_id,
+                    to: addr,
+                    text: text.clone(),
+                }
+            }
+            None if !old.paths.is_empty() => {
+                self.state
+                    .start_outgoing(new_id, &old.peer, addr, old.paths.clone());
+                Command::Send {
+                    id: new_id,
+                    to: addr,
+                    paths: old.paths.clone(),
+                }
+            }
+            None => return,
+        };
+        self.state.transfers.retain(|r| r.id != id);
+        if let Some(row) = self.state.row_mut(new_id) {
+            row.peer_id = old.peer_id;
+        }
+        self.send_command(command);
+    }
+
+    fn save_draft(&mut self) {
+        match self.view.settings.validate(&self.settings) {
+            Ok(new) => {
+                let restart =
+                    new.port != self.settings.port || new.interfaces != self.settings.interfaces;
+                let alias_changed = new.alias != self.settings.alias;
+                self.settings = new;
+                self.save_settings();
+                if alias_changed {
+                    self.send_command(Command::SetAlias(self.settings.alias.clone()));
+                }
+                self.apply_receive_settings();
+                self.theme_dirty = true;
+                self.view.settings.note = Some(if restart {
+                    settings::Note::Saved(
+                        "Saved. The port and interfaces take effect when Ferry restarts.".into(),
+                    )
+                } else {
+                    settings::Note::Saved("Saved.".into())
+                });
+            }
+            Err(problem) => self.view.settings.note = Some(settings::Note::Problem(problem)),
+        }
+    }
+
+    /// Folds in one helper result.
+    pub(super) fn task_done(&mut self, result: TaskResult) {
+        match result {
+            TaskResult::Picked { purpose, paths } => {
+                self.view.dialog_open = false;
+                match purpose {
+                    Pick::Files | Pick::Folder if !paths.is_empty() => {
+                        let added = self.state.add_to_tray(&paths);
+                        self.tasks.measure(added);
+                    }
+                    Pick::ShareFiles | Pick::ShareFolder => self.share_picked(paths),
+                    Pick::DownloadDir => {
+                        if let Some(dir) = paths.into_iter().next() {
+                            self.view.settings.download_dir = dir.display().to_string();
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            TaskResult::Measured { path, size } => {
+                self.share_measured(&path, &size);
+                if let Some(item) = self.state.tray.iter_mut().find(|t| t.path == path) {
+                    item.size = Some(size);
+                }
+            }
+            TaskResult::ShareStarted(result) => self.share_started(result),
+            TaskResult::ShareStopped => self.share_stopped(),
+            TaskResult::Resolved { input, result } => self.resolved(input, result),
+            TaskResult::Doctor(report) => self.view.doctor = Some(Some(report)),
+            TaskResult::Failed(sentence) => self.state.notice(sentence),
+        }
+    }
+
+    fn resolved(&mut self, input: String, result: Result<std::net::SocketAddr, String>) {
+        let typed = self.view.pending_manual.iter().position(|p| p == &input);
+        if let Some(at) = typed {
+            self.view.pending_manual.remove(at);
+        }
+        match result {
+            Ok(addr) => {
+                self.send_command(Command::AddPeer { addr });
+                if typed.is_some() {
+                    self.view.add_peer = None;
+                    let saved = addr.to_string();
+                    if !self.settings.manual_peers.contains(&saved) {
+                        self.settings.manual_peers.push(saved);
+                        self.save_settings();
+                    }
+                }
+            }
+            Err(sentence) => match (&mut self.view.add_peer, typed) {
+                (Some(dialog), Some(_)) => {
+                    dialog.busy = false;
+                    dialog.error = Some(sentence);
+                }
+                _ => self.state.notice(format!(
+                    "A saved device {input} cannot be found: {sentence}"
+                )),
+            },
+        }
+    }
+}

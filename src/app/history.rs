@@ -1,0 +1,252 @@
+//! Finished transfers that outlive the window: the entry type, its JSON file
+//! (`history.json` in the data folder, newest first, capped at
+//! [`MAX_HISTORY`]) and the History tab. The view only reads entries and
+//! returns [`Action`]s; writing the file is the caller's job, on a helper
+//! thread, through [`to_json`].
+
+use std::fs;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use egui::{Align, Layout, RichText};
+use serde::{Deserialize, Serialize};
+
+use super::Action;
+use super::state::{Phase, TransferRow};
+use super::style;
+use crate::transfer::progress::human_bytes;
+use crate::transfer::{Direction, Outcome};
+
+/// Most entries kept; older ones are dropped when a new one is added.
+pub const MAX_HISTORY: usize = 500;
+
+/// Version of the history file's layout.
+const HISTORY_VERSION: u32 = 1;
+
+/// One finished transfer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// When it ended, milliseconds since the Unix epoch.
+    pub finished_ms: u64,
+    /// Which way.
+    pub direction: Direction,
+    /// The other device's name.
+    pub peer: String,
+    /// The other device's id, when known (names trusted devices in Settings).
+    #[serde(default)]
+    pub peer_id: Option<String>,
+    /// The other device's address, if known.
+    pub addr: Option<SocketAddr>,
+    /// What was moved: "report.pdf and 2 more", "Message".
+    pub what: String,
+    /// Files in the transfer.
+    pub files: u32,
+    /// Bytes in the transfer.
+    pub bytes: u64,
+    /// How it ended.
+    pub outcome: Outcome,
+    /// The folder "Open folder" shows.
+    pub folder: Option<PathBuf>,
+    /// An upload from a browser through the share.
+    #[serde(default)]
+    pub browser: bool,
+}
+
+impl HistoryEntry {
+    /// The entry for a row that just finished (`phase` must be `Finished`).
+    pub fn from_row(row: &TransferRow, now_ms: u64) -> Self {
+        let outcome = match &row.phase {
+            Phase::Finished(outcome) => outcome.clone(),
+            _ => Outcome::Failed("Still running.".into()),
+        };
+        let (files, bytes) = match outcome {
+            Outcome::Completed { files, bytes } => (files, bytes),
+            _ => (row.files_total, row.bytes_total),
+        };
+        HistoryEntry {
+            finished_ms: now_ms,
+            direction: row.direction,
+            peer: row.peer.clone(),
+            peer_id: row.peer_id.clone(),
+            addr: row.addr,
+            what: row.title(),
+            files,
+            bytes,
+            outcome,
+            folder: row.folder(),
+            browser: row.browser,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct HistoryFile {
+    version: u32,
+    entries: Vec<HistoryEntry>,
+}
+
+/// The history file inside `dir`.
+pub fn path_in(dir: &Path) -> PathBuf {
+    dir.join("history.json")
+}
+
+/// Reads the history from `dir`; missing or damaged files give an empty list
+/// (a damaged one with a warning in the log).
+pub fn load(dir: &Path) -> Vec<HistoryEntry> {
+    let path = path_in(dir);
+    let Ok(bytes) = fs::read(&path) else {
+        return Vec::new();
+    };
+    match serde_json::from_slice::<HistoryFile>(&bytes) {
+        Ok(file) => {
+            let mut entries = file.entries;
+            entries.truncate(MAX_HISTORY);
+            entries
+        }
+        Err(e) => {
+            tracing::warn!("ignoring damaged history file {}: {e}", path.display());
+            Vec::new()
+        }
+    }
+}
+
+/// The file's bytes for `entries` (`None` if they cannot be encoded, so a
+/// caller never replaces a good file with an empty one).
+pub fn to_json(entries: &[HistoryEntry]) -> Option<Vec<u8>> {
+    let file = HistoryFile {
+        version: HISTORY_VERSION,
+        entries: entries.iter().take(MAX_HISTORY).cloned().collect(),
+    };
+    match serde_json::to_vec_pretty(&file) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            tracing::error!("cannot encode the history: {e}");
+            None
+        }
+    }
+}
+
+/// Puts `entry` first and drops the oldest beyond [`MAX_HISTORY`].
+pub fn push(entries: &mut Vec<HistoryEntry>, entry: HistoryEntry) {
+    entries.insert(0, entry);
+    entries.truncate(MAX_HISTORY);
+}
+
+/// The History tab: `entries` are the newest of `total`.
+pub fn show(
+    ui: &mut egui::Ui,
+    entries: &[HistoryEntry],
+    total: usize,
+    now_ms: u64,
+    actions: &mut Vec<Action>,
+) {
+    if entries.is_empty() {
+        style::empty_state(
+            ui,
+            "No finished transfers yet",
+            "Everything sent or received appears here, and stays after Ferry restarts.",
+        );
+        return;
+    }
+    ui.horizontal(|ui| {
+        let count = if total > entries.len() {
+            format!("The latest {} of {total} finished transfers", entries.len())
+        } else {
+            format!("{total} finished transfer(s)")
+        };
+        ui.label(RichText::new(count).weak());
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            if ui.button("Clear history").clicked() {
+                actions.push(Action::ClearHistory);
+            }
+        });
+    });
+    ui.add_space(4.0);
+    for (i, entry) in entries.iter().enumerate() {
+        ui.push_id(i, |ui| entry_row(ui, entry, now_ms, actions));
+    }
+}
+
+fn entry_row(ui: &mut egui::Ui, entry: &HistoryEntry, now_ms: u64, actions: &mut Vec<Action>) {
+    style::card(ui).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal(|ui| {
+            let (arrow, way) = match entry.direction {
+                Direction::Outgoing => ("↗", "to"),
+                Direction::Incoming => ("↙", "from"),
+            };
+            ui.label(RichText::new(arrow).size(18.0).color(style::accent(ui)));
+            ui.vertical(|ui| {
+                ui.label(RichText::new(&entry.what).strong());
+                let size = if entry.files > 0 {
+                    format!(" · {} file(s), {}", entry.files, human_bytes(entry.bytes))
+                } else {
+                    String::new()
+                };
+                ui.label(
+                    RichText::new(format!(
+                        "{way} {}{size} · {}",
+                        entry.peer,
+                        style::relative_time(now_ms, entry.finished_ms)
+                    ))
+                    .small()
+                    .weak(),
+                );
+            });
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                if entry.outcome.is_success()
+                    && let Some(folder) = &entry.folder
+                    && ui.button("Open folder").clicked()
+                {
+                    actions.push(Action::OpenFolder(folder.clone()));
+                }
+                style::outcome_label(ui, &entry.outcome, entry.direction, entry.browser);
+            });
+        });
+    });
+    ui.add_space(6.0);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(n: u64) -> HistoryEntry {
+        HistoryEntry {
+            finished_ms: n,
+            direction: Direction::Incoming,
+            peer: "p".into(),
+            peer_id: None,
+            addr: None,
+            what: format!("f{n}"),
+            files: 1,
+            bytes: n,
+            outcome: Outcome::Completed { files: 1, bytes: n },
+            folder: None,
+            browser: false,
+        }
+    }
+
+    #[test]
+    fn history_is_capped_and_round_trips() {
+        let mut entries = Vec::new();
+        for n in 0..(MAX_HISTORY as u64 + 10) {
+            push(&mut entries, entry(n));
+        }
+        assert_eq!(entries.len(), MAX_HISTORY);
+        assert_eq!(
+            entries[0].finished_ms,
+            MAX_HISTORY as u64 + 9,
+            "newest first"
+        );
+        let dir = tempfile::tempdir().expect("tmp");
+        crate::config::write_atomically(&path_in(dir.path()), &to_json(&entries).expect("json"))
+            .expect("write");
+        assert_eq!(load(dir.path()), entries);
+        fs::write(path_in(dir.path()), b"[oops").expect("write");
+        assert!(
+            load(dir.path()).is_empty(),
+            "a damaged file gives an empty history"
+        );
+    }
+}

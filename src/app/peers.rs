@@ -1,0 +1,378 @@
+//! The Devices panel: one tile per discovered or address-added peer (OS
+//! badge, name, address, online state, selection, Send), an empty state
+//! that says what to check and runs the network check, and the small
+//! dialogs that belong to peers ("Add by address…", "Send text…", the
+//! check's report). Views only read state and return [`Action`]s.
+
+use egui::{
+    Align2, Color32, CornerRadius, FontId, Id, RichText, Role, Sense, Stroke, StrokeKind, Vec2,
+    WidgetInfo,
+};
+
+use super::state::{PeerEntry, UiState};
+use super::{Action, ViewState, style};
+use crate::discovery::PeerSource;
+
+/// Height of one peer tile.
+const TILE_HEIGHT: f32 = 60.0;
+
+/// Draws the Devices panel.
+pub fn show(ui: &mut egui::Ui, state: &UiState, discovery_on: bool, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        ui.heading("Devices");
+        let online = state.online_peers().count();
+        if online > 0 {
+            ui.label(RichText::new(format!("{online} online")).small().weak());
+        }
+    });
+    ui.add_space(2.0);
+    if state.peers.is_empty() {
+        empty(ui, discovery_on, actions);
+    } else {
+        let hint = if state.peers.len() > 1 {
+            "Click devices to choose where drops go. Several can be chosen."
+        } else {
+            "Drop files on the window to send them here."
+        };
+        ui.label(RichText::new(hint).small().weak());
+        ui.add_space(6.0);
+        let tray_full = !state.tray.is_empty();
+        egui::ScrollArea::vertical()
+            .id_salt("peers")
+            .auto_shrink([false, true])
+            .max_height((ui.available_height() - 44.0).max(80.0))
+            .show(ui, |ui| {
+                for peer in state.peers.values() {
+                    tile(ui, peer, tray_full, actions);
+                    ui.add_space(6.0);
+                }
+            });
+    }
+    ui.add_space(6.0);
+    ui.horizontal(|ui| {
+        if ui.button("➕ Add by address…").clicked() {
+            actions.push(Action::OpenAddPeer);
+        }
+        if !state.peers.is_empty() && ui.button("Check network").clicked() {
+            actions.push(Action::RunDoctor);
+        }
+    });
+}
+
+fn empty(ui: &mut egui::Ui, discovery_on: bool, actions: &mut Vec<Action>) {
+    style::card(ui).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new("No devices found yet").size(16.0).strong());
+        ui.add_space(2.0);
+        let looking = if discovery_on {
+            "Ferry keeps looking for other computers running Ferry on this network."
+        } else {
+            "Looking for devices is off; add them by address."
+        };
+        ui.label(RichText::new(looking).weak());
+        ui.add_space(6.0);
+        ui.label("If a computer does not show up, check that:");
+        for hint in [
+            "Ferry is open on the other computer",
+            "both are on the same network (same Wi-Fi or LAN, not a guest network)",
+            "no firewall blocks UDP port 47812 or TCP port 47813",
+        ] {
+            ui.horizontal_wrapped(|ui| {
+                ui.label(RichText::new("•").color(style::accent(ui)));
+                ui.label(hint);
+            });
+        }
+        ui.add_space(8.0);
+        ui.horizontal(|ui| {
+            if ui.add(style::primary(ui, "Check network")).clicked() {
+                actions.push(Action::RunDoctor);
+            }
+        });
+    });
+}
+
+fn tile(ui: &mut egui::Ui, peer: &PeerEntry, tray_full: bool, actions: &mut Vec<Action>) {
+    let width = ui.available_width();
+    let (rect, response) = ui.allocate_exact_size(Vec2::new(width, TILE_HEIGHT), Sense::click());
+    let alias = peer.device.alias.clone();
+    response
+        .widget_info(|| WidgetInfo::selected(Role::CheckBox, true, peer.selected, alias.clone()));
+    let accent = style::accent(ui);
+    let visuals = ui.visuals();
+    let base = style::card(ui).fill;
+    let fill = if peer.selected {
+        accent.gamma_multiply(0.16)
+    } else if response.hovered() {
+        visuals.widgets.hovered.weak_bg_fill
+    } else {
+        base
+    };
+    let stroke = if peer.selected {
+        Stroke::new(1.5, accent)
+    } else {
+        visuals.widgets.noninteractive.bg_stroke
+    };
+    let painter = ui.painter_at(rect);
+    painter.rect(
+        rect,
+        CornerRadius::same(8),
+        fill,
+        stroke,
+        StrokeKind::Inside,
+    );
+    let badge = rect.left_center() + Vec2::new(28.0, 0.0);
+    style::paint_os_badge(&painter, badge, 36.0, &peer.device.os);
+    if !peer.online {
+        painter.circle_filled(badge, 18.0, base.gamma_multiply(0.55));
+    }
+    // Room on the right: the selection ring, plus a Send button when the tray has items.
+    let right_room = if tray_full { 112.0 } else { 40.0 };
+    let text_left = rect.left() + 56.0;
+    let text_width = (rect.right() - right_room - text_left).max(20.0);
+    let strong = visuals.strong_text_color();
+    let weak = visuals.weak_text_color();
+    let name = one_line(
+        ui,
+        &peer.device.alias,
+        FontId::proportional(15.5),
+        strong,
+        text_width,
+    );
+    painter.galley(egui::pos2(text_left, rect.top() + 11.0), name, strong);
+    let (dot, state) = if peer.online {
+        (style::green(), "Online")
+    } else {
+        (weak, "Offline")
+    };
+    let addr = peer
+        .addr()
+        .map(|a| a.to_string())
+        .unwrap_or_else(|| "no address".into());
+    let sub = format!("{state} · {addr}");
+    let sub_pos = egui::pos2(text_left, rect.top() + 35.0);
+    painter.circle_filled(sub_pos + Vec2::new(4.0, 7.0), 4.0, dot);
+    let sub = one_line(
+        ui,
+        &sub,
+        FontId::proportional(12.5),
+        weak,
+        text_width - 12.0,
+    );
+    painter.galley(sub_pos + Vec2::new(12.0, 0.0), sub, weak);
+    // Selection ring.
+    let ring = rect.right_center() - Vec2::new(22.0, 0.0);
+    if peer.selected {
+        painter.circle_filled(ring, 10.0, accent);
+        painter.text(
+            ring,
+            Align2::CENTER_CENTER,
+            "✔",
+            FontId::proportional(12.0),
+            Color32::WHITE,
+        );
+    } else {
+        painter.circle_stroke(ring, 9.0, Stroke::new(1.5, weak));
+    }
+    let id = peer.device.device_id.clone();
+    let how = match peer.source {
+        PeerSource::Beacon => "found on this network",
+        PeerSource::Manual => "added by address",
+    };
+    let response = response.on_hover_text(format!(
+        "{} ({}, {how}). Click to {} it as a target.",
+        peer.device.alias,
+        style::os_name(&peer.device.os),
+        if peer.selected { "unselect" } else { "select" }
+    ));
+    if response.clicked() {
+        actions.push(Action::TogglePeer(id.clone()));
+    }
+    if tray_full {
+        let button =
+            egui::Rect::from_center_size(ring - Vec2::new(58.0, 0.0), Vec2::new(64.0, 28.0));
+        if ui.place(button, style::primary(ui, "Send")).clicked() {
+            actions.push(Action::SendTray(vec![id.clone()]));
+        }
+    }
+    response.context_menu(|ui| {
+        if ui.button("Send text…").clicked() {
+            actions.push(Action::OpenCompose);
+        }
+        if peer.source == PeerSource::Manual && ui.button("Forget this device").clicked() {
+            actions.push(Action::ForgetPeer(id.clone()));
+        }
+    });
+}
+
+fn one_line(
+    ui: &egui::Ui,
+    text: &str,
+    font: FontId,
+    colour: Color32,
+    width: f32,
+) -> std::sync::Arc<egui::Galley> {
+    let mut job = egui::text::LayoutJob::simple_singleline(text.to_string(), font, colour);
+    job.wrap = egui::text::TextWrapping::truncate_at_width(width);
+    ui.fonts_mut(|f| f.layout_job(job))
+}
+
+/// The peer dialogs, drawn over everything when open.
+pub fn dialogs(
+    ctx: &egui::Context,
+    view: &mut ViewState,
+    state: &UiState,
+    actions: &mut Vec<Action>,
+) {
+    add_peer_dialog(ctx, view, actions);
+    compose_dialog(ctx, view, state, actions);
+    doctor_window(ctx, view, actions);
+}
+
+fn add_peer_dialog(ctx: &egui::Context, view: &mut ViewState, actions: &mut Vec<Action>) {
+    let Some(dialog) = &mut view.add_peer else {
+        return;
+    };
+    let mut close = false;
+    egui::Modal::new(Id::unique("add-peer")).show(ctx, |ui| {
+        ui.set_width(380.0);
+        ui.heading("Add a device by address");
+        ui.label(
+            RichText::new(
+                "For a computer that does not appear by itself (another subnet, a VPN, a blocked broadcast).",
+            )
+            .weak(),
+        );
+        ui.add_space(6.0);
+        let label = ui.label("Address (IP or host name, optionally :port)");
+        let edit = ui.add(
+            egui::TextEdit::singleline(&mut dialog.input)
+                .hint_text("192.168.1.20:47813")
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id);
+        if let Some(error) = &dialog.error {
+            ui.label(RichText::new(error).color(style::red()));
+        }
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            let ready = !dialog.busy && !dialog.input.trim().is_empty();
+            let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+            if ui.add_enabled(ready, style::primary(ui, "Add")).clicked() || (ready && enter) {
+                actions.push(Action::AddPeer(dialog.input.clone()));
+            }
+            if ui.button("Cancel").clicked() {
+                close = true;
+            }
+            if dialog.busy {
+                ui.spinner();
+                ui.label("Looking…");
+            }
+        });
+    });
+    if close {
+        view.add_peer = None;
+    }
+}
+
+fn compose_dialog(
+    ctx: &egui::Context,
+    view: &mut ViewState,
+    state: &UiState,
+    actions: &mut Vec<Action>,
+) {
+    let Some(compose) = &mut view.compose else {
+        return;
+    };
+    let mut close = false;
+    egui::Modal::new(Id::unique("compose")).show(ctx, |ui| {
+        ui.set_width(440.0);
+        ui.heading("Send a message");
+        ui.add_space(4.0);
+        if state.peers.is_empty() {
+            ui.label(RichText::new("No devices yet: add one first.").weak());
+        }
+        ui.horizontal_wrapped(|ui| {
+            ui.label("To:");
+            for peer in state.peers.values() {
+                let id = &peer.device.device_id;
+                let mut on = compose.targets.contains(id);
+                if ui.checkbox(&mut on, &peer.device.alias).changed() {
+                    if on {
+                        compose.targets.push(id.clone());
+                    } else {
+                        compose.targets.retain(|t| t != id);
+                    }
+                }
+            }
+        });
+        let label = ui.label("Message");
+        ui.add(
+            egui::TextEdit::multiline(&mut compose.text)
+                .hint_text("A link, a code, a note…")
+                .desired_rows(5)
+                .desired_width(f32::INFINITY),
+        )
+        .labelled_by(label.id);
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            let ready = !compose.text.trim().is_empty() && !compose.targets.is_empty();
+            if ui
+                .add_enabled(ready, style::primary(ui, "Send message"))
+                .clicked()
+            {
+                actions.push(Action::SendText {
+                    to: compose.targets.clone(),
+                    text: compose.text.clone(),
+                });
+            }
+            if ui.button("Cancel").clicked() {
+                close = true;
+            }
+        });
+    });
+    if close {
+        view.compose = None;
+    }
+}
+
+fn doctor_window(ctx: &egui::Context, view: &mut ViewState, actions: &mut Vec<Action>) {
+    let Some(report) = &view.doctor else {
+        return;
+    };
+    let mut open = true;
+    egui::Window::new("Network check")
+        .open(&mut open)
+        .collapsible(false)
+        .pivot(Align2::CENTER_CENTER)
+        .default_pos(ctx.content_rect().center())
+        .default_size([680.0, 440.0])
+        .show(ctx, |ui| match report {
+            None => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Checking the network…");
+                });
+            }
+            Some(text) => {
+                // The report is laid out in columns: never wrap it, scroll instead.
+                egui::ScrollArea::both().max_height(380.0).show(ui, |ui| {
+                    ui.add(
+                        egui::Label::new(RichText::new(text).monospace())
+                            .selectable(true)
+                            .extend(),
+                    );
+                });
+                ui.horizontal(|ui| {
+                    if ui.button("Run again").clicked() {
+                        actions.push(Action::RunDoctor);
+                    }
+                    if ui.button("Copy report").clicked() {
+                        actions.push(Action::Copy(text.clone()));
+                    }
+                });
+            }
+        });
+    if !open {
+        view.doctor = None;
+    }
+}

@@ -1,0 +1,366 @@
+//! The "Share via browser" window. Before sharing: what to share (the
+//! tray's items, or files and folders from the desktop's dialogs), whether
+//! browsers may upload (off, ask each time, allow for this share), and Start
+//! sharing. While sharing: the link (selectable, with Copy), its QR code,
+//! what is shared, a live list of downloads, and Stop sharing. Uploads show
+//! as prompts (`incoming`) and transfer rows (`transfers`), not here.
+//!
+//! Views only read state and return actions; the QR code's texture, the one
+//! thing kept between frames, is made in `share_qr`.
+
+use std::path::Path;
+
+use egui::{Align, Align2, Color32, Layout, ProgressBar, RichText, Vec2};
+
+use super::share_control::ShareAction;
+use super::share_qr::{self, QrTexture};
+use super::share_state::{DownloadRow, ShareInfo, SharePhase, ShareState};
+use super::state::{TrayItem, UiState};
+use super::tasks::Pick;
+use super::{Action, style};
+use crate::http::UploadPolicy;
+use crate::transfer::progress::human_bytes;
+
+/// Draws the share window when it is open.
+pub fn window(
+    ctx: &egui::Context,
+    open: &mut bool,
+    state: &UiState,
+    download_dir: &Path,
+    dialog_open: bool,
+    qr: &mut Option<QrTexture>,
+    actions: &mut Vec<Action>,
+) {
+    share_qr::forget_unless(qr, state.share.info().map(|i| i.url.as_str()));
+    if !*open {
+        return;
+    }
+    let top_right = ctx.content_rect().right_top() + Vec2::new(-20.0, 64.0);
+    egui::Window::new("Share via browser")
+        .open(open)
+        .collapsible(false)
+        .resizable(false)
+        .pivot(Align2::RIGHT_TOP)
+        .default_pos(top_right)
+        .default_width(470.0)
+        .show(ctx, |ui| {
+            ui.set_width(470.0);
+            match &state.share.phase {
+                SharePhase::Idle | SharePhase::Starting => {
+                    setup(
+                        ui,
+                        &state.share,
+                        &state.tray,
+                        download_dir,
+                        dialog_open,
+                        actions,
+                    );
+                }
+                SharePhase::Sharing(info) => {
+                    sharing(ui, info, &state.share.downloads, qr, actions);
+                }
+                SharePhase::Stopping => {
+                    ui.horizontal(|ui| {
+                        ui.spinner();
+                        ui.label("Stopping…");
+                    });
+                }
+            }
+        });
+}
+
+fn setup(
+    ui: &mut egui::Ui,
+    share: &ShareState,
+    tray: &[TrayItem],
+    download_dir: &Path,
+    dialog_open: bool,
+    actions: &mut Vec<Action>,
+) {
+    let starting = share.phase == SharePhase::Starting;
+    ui.label(
+        RichText::new(
+            "Anyone on this network who opens the link can download what you share, \
+             in any browser: no app needed.",
+        )
+        .weak(),
+    );
+    ui.add_space(8.0);
+    ui.label(RichText::new("What to share").strong());
+    if share.draft.is_empty() {
+        ui.label(RichText::new("Nothing chosen yet: add files or a folder.").weak());
+    }
+    scrolled(ui, "share-draft", 200.0, |ui| {
+        for item in &share.draft {
+            item_line(ui, item, !starting, actions);
+        }
+    });
+    ui.horizontal(|ui| {
+        let free = !dialog_open && !starting;
+        let pick = |ui: &mut egui::Ui, text: String, purpose: Pick, actions: &mut Vec<Action>| {
+            if ui.add_enabled(free, egui::Button::new(text)).clicked() {
+                actions.push(Action::Pick(purpose));
+            }
+        };
+        pick(
+            ui,
+            format!("{} Add files…", style::FILE),
+            Pick::ShareFiles,
+            actions,
+        );
+        pick(
+            ui,
+            format!("{} Add folder…", style::FOLDER),
+            Pick::ShareFolder,
+            actions,
+        );
+        let from_tray = tray
+            .iter()
+            .filter(|t| !share.draft.iter().any(|d| d.path == t.path))
+            .count();
+        if from_tray > 0
+            && ui
+                .add_enabled(
+                    !starting,
+                    egui::Button::new(format!("Add {from_tray} from To send")),
+                )
+                .clicked()
+        {
+            actions.push(Action::Share(ShareAction::UseTray));
+        }
+    });
+    ui.add_space(10.0);
+    ui.label(RichText::new("Uploads from browsers").strong());
+    for (policy, text) in [
+        (UploadPolicy::Off, "Off: browsers can only download"),
+        (UploadPolicy::Ask, "Ask me each time"),
+        (
+            UploadPolicy::Allow,
+            "Allow without asking (this share only)",
+        ),
+    ] {
+        let button = egui::RadioButton::new(share.uploads == policy, text);
+        if ui.add_enabled(!starting, button).clicked() {
+            actions.push(Action::Share(ShareAction::SetUploads(policy)));
+        }
+    }
+    if share.uploads != UploadPolicy::Off {
+        ui.label(
+            RichText::new(format!(
+                "Files sent from a browser go to {}.",
+                download_dir.display()
+            ))
+            .small()
+            .weak(),
+        );
+    }
+    ui.add_space(10.0);
+    ui.horizontal(|ui| {
+        let ready = !starting && !share.draft.is_empty();
+        if ui
+            .add_enabled(ready, style::primary(ui, "Start sharing"))
+            .clicked()
+        {
+            actions.push(Action::Share(ShareAction::Start));
+        }
+        if starting {
+            ui.spinner();
+            ui.label("Starting…");
+        }
+    });
+    if let Some(problem) = &share.problem {
+        ui.add(egui::Label::new(RichText::new(problem).color(style::red())).wrap());
+    }
+}
+
+fn item_line(ui: &mut egui::Ui, item: &TrayItem, removable: bool, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        let folder =
+            matches!(&item.size, Some(Ok((_, files))) if *files != 1) || item.path.is_dir();
+        ui.label(if folder { style::FOLDER } else { style::FILE });
+        let name = item
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| item.path.display().to_string());
+        ui.label(name)
+            .on_hover_text(item.path.display().to_string());
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            if removable
+                && style::close_button(ui)
+                    .on_hover_text("Do not share this")
+                    .clicked()
+            {
+                actions.push(Action::Share(ShareAction::Remove(item.path.clone())));
+            }
+            let size = match &item.size {
+                None => RichText::new("…").weak(),
+                Some(Ok((bytes, 1))) => RichText::new(human_bytes(*bytes)).weak(),
+                Some(Ok((bytes, files))) => {
+                    RichText::new(format!("{files} files, {}", human_bytes(*bytes))).weak()
+                }
+                Some(Err(problem)) => RichText::new(problem).color(style::red()),
+            };
+            ui.label(size);
+        });
+    });
+}
+
+fn sharing(
+    ui: &mut egui::Ui,
+    info: &ShareInfo,
+    downloads: &[DownloadRow],
+    qr: &mut Option<QrTexture>,
+    actions: &mut Vec<Action>,
+) {
+    let total = info
+        .items
+        .iter()
+        .map(|i| i.bytes)
+        .fold(0, u64::saturating_add);
+    ui.horizontal(|ui| {
+        let (rect, _) = ui.allocate_exact_size(Vec2::splat(12.0), egui::Sense::hover());
+        ui.painter()
+            .circle_filled(rect.center(), 5.0, style::green());
+        let items = if info.items.len() == 1 {
+            "1 item".to_string()
+        } else {
+            format!("{} items", info.items.len())
+        };
+        ui.label(
+            RichText::new(format!("Sharing {items}, {}", human_bytes(total)))
+                .size(16.0)
+                .strong(),
+        );
+    });
+    ui.add_space(6.0);
+    ui.horizontal_top(|ui| {
+        share_qr::show(ui, &info.url, qr);
+        ui.vertical(|ui| {
+            ui.label("Open this link on a phone or computer on the same network:");
+            ui.add(
+                egui::Label::new(RichText::new(&info.url).monospace().strong())
+                    .selectable(true)
+                    .wrap(),
+            );
+            if ui.button("Copy link").clicked() {
+                actions.push(Action::Copy(info.url.clone()));
+            }
+            ui.label(RichText::new("Or scan the code with the phone's camera.").weak());
+            ui.add_space(4.0);
+            let uploads = match info.uploads {
+                UploadPolicy::Off => "Uploads are off.".to_string(),
+                UploadPolicy::Ask => format!(
+                    "Uploads: you are asked each time; files go to {}.",
+                    info.download_dir.display()
+                ),
+                UploadPolicy::Allow => format!(
+                    "Uploads are allowed without asking; files go to {}.",
+                    info.download_dir.display()
+                ),
+            };
+            ui.add(egui::Label::new(RichText::new(uploads).small().weak()).wrap());
+        });
+    });
+    if let Some(note) = &info.note {
+        ui.add(egui::Label::new(RichText::new(note).color(style::amber())).wrap());
+    }
+    ui.separator();
+    ui.label(RichText::new("Shared").strong());
+    scrolled(ui, "share-items", 160.0, |ui| {
+        for item in &info.items {
+            ui.horizontal(|ui| {
+                let (icon, size) = match item.folder_files {
+                    None => (style::FILE, human_bytes(item.bytes)),
+                    Some(files) => (
+                        style::FOLDER,
+                        format!("{files} files, {} (as ZIP)", human_bytes(item.bytes)),
+                    ),
+                };
+                ui.label(icon);
+                ui.label(&item.name);
+                ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                    ui.label(RichText::new(size).weak());
+                });
+            });
+        }
+    });
+    ui.separator();
+    ui.label(RichText::new("Downloads").strong());
+    if downloads.is_empty() {
+        ui.label(RichText::new("Nobody has downloaded anything yet.").weak());
+    }
+    scrolled(ui, "share-downloads", 220.0, |ui| {
+        for row in downloads {
+            ui.push_id(("download", row.id.0), |ui| download_line(ui, row));
+        }
+    });
+    ui.separator();
+    ui.horizontal(|ui| {
+        let stop = egui::Button::new(RichText::new("Stop sharing").color(Color32::WHITE))
+            .fill(style::red());
+        if ui.add(stop).clicked() {
+            actions.push(Action::Share(ShareAction::Stop));
+        }
+        ui.label(
+            RichText::new("The link stops working; a new share gets a new link.")
+                .small()
+                .weak(),
+        );
+    });
+}
+
+fn download_line(ui: &mut egui::Ui, row: &DownloadRow) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("↗").color(style::accent(ui)));
+        ui.label(RichText::new(&row.name).strong());
+        let size = match (row.total, &row.end) {
+            (_, Some(Ok(sent))) => human_bytes(*sent),
+            (Some(total), _) => format!("{} of {}", human_bytes(row.done), human_bytes(total)),
+            (None, _) => human_bytes(row.done),
+        };
+        ui.label(RichText::new(format!("to {} · {size}", row.from.ip())).weak());
+        ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            let (word, colour) = match (&row.end, row.fraction()) {
+                (Some(Ok(_)), _) => ("Done".to_string(), style::green()),
+                (Some(Err(_)), _) => ("Failed".to_string(), style::red()),
+                (None, Some(fraction)) => (
+                    format!("{:.0}%", fraction * 100.0),
+                    ui.visuals().strong_text_color(),
+                ),
+                (None, None) => ("…".to_string(), ui.visuals().strong_text_color()),
+            };
+            ui.label(RichText::new(word).strong().color(colour));
+        });
+    });
+    match &row.end {
+        None => {
+            // A ZIP's size is not known up front: the bar then just moves.
+            let bar = ProgressBar::new(row.fraction().unwrap_or(0.0))
+                .desired_height(6.0)
+                .fill(style::accent(ui))
+                .animate(row.fraction().is_none());
+            ui.add(bar);
+        }
+        Some(Err(why)) => {
+            ui.add(egui::Label::new(RichText::new(why).small().color(style::red())).wrap());
+        }
+        Some(Ok(_)) => {}
+    }
+}
+
+/// A list that scrolls past `max_height`, with room on the right for the
+/// floating scroll bar so it never covers right-aligned sizes.
+fn scrolled(ui: &mut egui::Ui, id: &str, max_height: f32, add: impl FnOnce(&mut egui::Ui)) {
+    egui::ScrollArea::vertical()
+        .id_salt(id)
+        .max_height(max_height)
+        .show(ui, |ui| {
+            egui::Frame::new()
+                .inner_margin(egui::Margin {
+                    right: 10,
+                    ..egui::Margin::ZERO
+                })
+                .show(ui, add);
+        });
+}

@@ -1,0 +1,414 @@
+//! Work the window hands to helper threads so its own thread never blocks:
+//! file dialogs (rfd blocks until the person answers), measuring what sits in
+//! the tray, resolving typed addresses, running the network check, opening
+//! folders, writing settings and history, and starting and stopping the
+//! browser share (its jobs live in `share_control`). Each job runs on a named
+//! thread and reports a [`TaskResult`] through a bounded channel, then wakes
+//! the window. Writes go through one saver thread, in order; dropping
+//! [`Tasks`] waits for it so nothing saved is lost at exit.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use crate::engine::Waker;
+use crate::protocol::EntryKind;
+
+/// How long the network check may run before it is stopped.
+const DOCTOR_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What a file dialog was opened for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pick {
+    /// Files for the tray.
+    Files,
+    /// A folder for the tray.
+    Folder,
+    /// The download folder in settings.
+    DownloadDir,
+    /// Files for the browser share.
+    ShareFiles,
+    /// A folder for the browser share.
+    ShareFolder,
+}
+
+/// A finished helper job.
+#[derive(Debug)]
+pub enum TaskResult {
+    /// A dialog closed; empty when cancelled or when no dialog could be shown.
+    Picked {
+        /// Why it was opened.
+        purpose: Pick,
+        /// What was chosen.
+        paths: Vec<PathBuf>,
+    },
+    /// A tray item was measured: (bytes, files) or why not.
+    Measured {
+        /// The item.
+        path: PathBuf,
+        /// Bytes and file count, or a sentence.
+        size: Result<(u64, u64), String>,
+    },
+    /// A typed address was resolved.
+    Resolved {
+        /// What was typed.
+        input: String,
+        /// The address, or a sentence.
+        result: Result<SocketAddr, String>,
+    },
+    /// The network check finished; its report.
+    Doctor(String),
+    /// A browser share started, or why not.
+    ShareStarted(Result<super::share_control::StartedShare, String>),
+    /// A browser share stopped: its port is closed.
+    ShareStopped,
+    /// Something could not be opened or saved; a sentence.
+    Failed(String),
+}
+
+struct SaveJob {
+    path: PathBuf,
+    bytes: Vec<u8>,
+}
+
+/// Starts helper jobs and collects their results.
+pub struct Tasks {
+    tx: Sender<TaskResult>,
+    rx: Receiver<TaskResult>,
+    wake: Waker,
+    saver: Option<Sender<SaveJob>>,
+    saver_thread: Option<JoinHandle<()>>,
+}
+
+impl Tasks {
+    /// Starts the saver thread; `wake` is called after every result.
+    pub fn new(wake: Waker) -> std::io::Result<Tasks> {
+        let (tx, rx) = bounded(256);
+        let (save_tx, save_rx) = bounded::<SaveJob>(64);
+        let (fail_tx, fail_wake) = (tx.clone(), wake.clone());
+        let saver_thread =
+            thread::Builder::new()
+                .name("ferry-ui-saver".into())
+                .spawn(move || {
+                    for job in save_rx {
+                        if let Err(e) = crate::config::write_atomically(&job.path, &job.bytes) {
+                            let sentence = format!("Cannot save {}: {e}.", job.path.display());
+                            if fail_tx.send(TaskResult::Failed(sentence)).is_ok() {
+                                fail_wake();
+                            }
+                        }
+                    }
+                })?;
+        Ok(Tasks {
+            tx,
+            rx,
+            wake,
+            saver: Some(save_tx),
+            saver_thread: Some(saver_thread),
+        })
+    }
+
+    /// Results that are ready, without waiting.
+    pub fn ready(&self) -> impl Iterator<Item = TaskResult> + '_ {
+        self.rx.try_iter()
+    }
+
+    /// Runs `job` on a new thread called `name` and reports its result.
+    pub(super) fn spawn(
+        &self,
+        name: &str,
+        job: impl FnOnce() -> Option<TaskResult> + Send + 'static,
+    ) {
+        let (tx, wake) = (self.tx.clone(), self.wake.clone());
+        let spawned = thread::Builder::new().name(name.into()).spawn(move || {
+            if let Some(result) = job()
+                && tx.send(result).is_ok()
+            {
+                wake();
+            }
+        });
+        if let Err(e) = spawned {
+            let _ = self.tx.try_send(TaskResult::Failed(format!(
+                "Cannot start a helper thread: {e}."
+            )));
+            (self.wake)();
+        }
+    }
+
+    /// Opens a file or folder dialog.
+    pub fn pick(&self, purpose: Pick) {
+        self.spawn("ferry-dialog", move || {
+            // Whatever happens in the dialog, report back: the window keeps
+            // its Send buttons disabled until this result arrives.
+            let paths = std::panic::catch_unwind(|| pick_blocking(purpose)).unwrap_or_else(|_| {
+                tracing::error!("the file dialog failed");
+                None
+            });
+            Some(TaskResult::Picked {
+                purpose,
+                paths: paths.unwrap_or_default(),
+            })
+        });
+    }
+
+    /// Measures tray items (bytes and files, walking folders).
+    pub fn measure(&self, paths: Vec<PathBuf>) {
+        if paths.is_empty() {
+            return;
+        }
+        let (tx, wake) = (self.tx.clone(), self.wake.clone());
+        self.spawn("ferry-measure", move || {
+            for path in paths {
+                let size = measure(&path);
+                if tx.send(TaskResult::Measured { path, size }).is_err() {
+                    break;
+                }
+                wake();
+            }
+            None
+        });
+    }
+
+    /// Resolves "host", "host:port" or "ip:port".
+    pub fn resolve(&self, input: String) {
+        self.spawn("ferry-resolve", move || {
+            let result =
+                crate::cli::send::resolve_address(input.trim()).map_err(|e| format!("{e:#}"));
+            Some(TaskResult::Resolved { input, result })
+        });
+    }
+
+    /// Runs `ferry doctor` (this executable) with the window's network
+    /// options (`FERRY_INTERFACES`, `FERRY_UDP_PORT`) and reports its output.
+    pub fn doctor(&self, interfaces: Option<Vec<String>>, udp_port: Option<u16>) {
+        self.spawn("ferry-doctor", move || {
+            Some(TaskResult::Doctor(run_doctor(interfaces, udp_port)))
+        });
+    }
+
+    /// Opens a folder (or file) in the desktop's default application.
+    pub fn open(&self, path: PathBuf) {
+        self.spawn("ferry-open", move || {
+            open_path(&path).err().map(TaskResult::Failed)
+        });
+    }
+
+    /// Shows a file selected in the file manager, or opens its folder.
+    pub fn show_file(&self, path: PathBuf) {
+        self.spawn("ferry-open", move || {
+            if reveal(&path) {
+                return None;
+            }
+            let folder = path.parent().map(Path::to_path_buf).unwrap_or(path);
+            open_path(&folder).err().map(TaskResult::Failed)
+        });
+    }
+
+    /// Writes `bytes` to `path` atomically, after earlier writes.
+    pub fn save(&self, path: PathBuf, bytes: Vec<u8>) {
+        if let Some(saver) = &self.saver
+            && saver.send(SaveJob { path, bytes }).is_err()
+        {
+            tracing::warn!("the saver thread has stopped; a write was lost");
+        }
+    }
+}
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        self.saver.take();
+        if let Some(thread) = self.saver_thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// Shows the file dialog for `purpose` and waits for the person.
+fn pick_blocking(purpose: Pick) -> Option<Vec<PathBuf>> {
+    let dialog = rfd::FileDialog::new();
+    match purpose {
+        Pick::Files => dialog.set_title("Choose files to send").pick_files(),
+        Pick::Folder => dialog
+            .set_title("Choose a folder to send")
+            .pick_folder()
+            .map(|p| vec![p]),
+        Pick::DownloadDir => dialog
+            .set_title("Choose where received files go")
+            .pick_folder()
+            .map(|p| vec![p]),
+        Pick::ShareFiles => dialog.set_title("Choose files to share").pick_files(),
+        Pick::ShareFolder => dialog
+            .set_title("Choose a folder to share")
+            .pick_folder()
+            .map(|p| vec![p]),
+    }
+}
+
+/// Bytes and files under `path`, as an offer would count them.
+fn measure(path: &Path) -> Result<(u64, u64), String> {
+    let entries =
+        crate::transfer::source::collect(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
+    let files = entries.iter().filter(|e| e.entry.kind == EntryKind::File);
+    Ok(files.fold((0, 0), |(bytes, n), e| {
+        (bytes.saturating_add(e.entry.size), n + 1)
+    }))
+}
+
+fn run_doctor(interfaces: Option<Vec<String>>, udp_port: Option<u16>) -> String {
+    // Without the subcommand, `ferry doctor` would open a window with a file
+    // called "doctor" in its tray: check first.
+    use clap::CommandFactory;
+    if crate::cli::Cli::command()
+        .find_subcommand("doctor")
+        .is_none()
+    {
+        return "The network check (`ferry doctor`) is not part of this build of Ferry.".into();
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => return format!("Cannot find the ferry program to run the check: {e}."),
+    };
+    let mut command = Command::new(&exe);
+    if let Some(names) = interfaces {
+        command.env("FERRY_INTERFACES", names.join(","));
+    }
+    if let Some(port) = udp_port {
+        command.env("FERRY_UDP_PORT", port.to_string());
+    }
+    let child = command
+        .arg("doctor")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(e) => return format!("Cannot run {} doctor: {e}.", exe.display()),
+    };
+    let deadline = Instant::now() + DOCTOR_TIMEOUT;
+    loop {
+        match child.try_wait() {
+            Ok(Some(_)) => break,
+            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(100)),
+            Ok(None) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return "The network check took too long and was stopped.".to_string();
+            }
+            Err(e) => return format!("The network check failed: {e}."),
+        }
+    }
+    match child.wait_with_output() {
+        Ok(output) => {
+            let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
+            let err = String::from_utf8_lossy(&output.stderr);
+            if !err.trim().is_empty() {
+                if !text.is_empty() && !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                text.push_str(&err);
+            }
+            if text.trim().is_empty() {
+                "The network check printed nothing.".to_string()
+            } else {
+                text
+            }
+        }
+        Err(e) => format!("The network check failed: {e}."),
+    }
+}
+
+fn opener() -> &'static str {
+    if cfg!(target_os = "macos") {
+        "open"
+    } else if cfg!(windows) {
+        "explorer"
+    } else {
+        "xdg-open"
+    }
+}
+
+fn open_path(path: &Path) -> Result<(), String> {
+    let status = Command::new(opener())
+        .arg(path)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    match status {
+        Ok(status) if status.success() => Ok(()),
+        Ok(_) => Err(format!(
+            "Could not open {} (no file manager answered).",
+            path.display()
+        )),
+        Err(e) => Err(format!(
+            "Could not open {}: {} is not available ({e}).",
+            path.display(),
+            opener()
+        )),
+    }
+}
+
+/// Asks the desktop's file manager (org.freedesktop.FileManager1) to show the
+/// file selected. False when no file manager takes the request.
+fn reveal(path: &Path) -> bool {
+    if !cfg!(target_os = "linux") {
+        return false;
+    }
+    let uri = file_uri(path);
+    Command::new("dbus-send")
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.FileManager1",
+            "/org/freedesktop/FileManager1",
+            "org.freedesktop.FileManager1.ShowItems",
+            &format!("array:string:{uri}"),
+            "string:",
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// `file://` URI with percent-encoding of everything but unreserved bytes and `/`.
+fn file_uri(path: &Path) -> String {
+    let mut uri = String::from("file://");
+    for byte in path.to_string_lossy().bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
+            uri.push(byte as char);
+        } else {
+            uri.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    uri
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_uris_are_escaped() {
+        assert_eq!(
+            file_uri(Path::new("/tmp/a b/ü.txt")),
+            "file:///tmp/a%20b/%C3%BC.txt"
+        );
+    }
+
+    #[test]
+    fn measuring_counts_files_in_folders() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        std::fs::write(dir.path().join("a"), b"abc").expect("write");
+        std::fs::write(dir.path().join("sub/b"), b"de").expect("write");
+        assert_eq!(measure(dir.path()), Ok((5, 2)));
+        assert!(measure(&dir.path().join("missing")).is_err());
+    }
+}

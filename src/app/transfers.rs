@@ -1,0 +1,298 @@
+//! The Transfers tab: one card per transfer in either direction — peer, what,
+//! progress bar, bytes, speed, ETA, current file and Cancel while it runs;
+//! Open folder / Show file when done; the reason in a sentence and Retry
+//! (which resumes) when it failed. Uploads from browsers through the share
+//! are rows too ("from browser 192.168.1.31"), without Cancel or Retry.
+//! Views only read state and return actions.
+
+use egui::{Align, Layout, ProgressBar, RichText};
+
+use super::state::{Phase, TransferRow, UiState};
+use super::{Action, style};
+use crate::transfer::progress::{human_bytes, human_duration};
+use crate::transfer::{Direction, Outcome};
+
+/// Draws the Transfers tab.
+pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
+    if state.transfers.is_empty() {
+        style::empty_state(
+            ui,
+            "Nothing on the move",
+            "Drop files or folders anywhere on this window, or use Send files… above.",
+        );
+        return;
+    }
+    if state.transfers.iter().any(|r| !r.is_active()) {
+        ui.with_layout(Layout::right_to_left(Align::Min), |ui| {
+            if ui.button("Clear finished").clicked() {
+                actions.push(Action::ClearFinished);
+            }
+        });
+    }
+    for row in &state.transfers {
+        ui.push_id(row.id.0, |ui| card(ui, row, actions));
+        ui.add_space(8.0);
+    }
+}
+
+fn card(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
+    style::card(ui).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal(|ui| {
+            let (arrow, way) = match row.direction {
+                Direction::Outgoing => ("↗", "to"),
+                Direction::Incoming => ("↙", "from"),
+            };
+            ui.label(RichText::new(arrow).size(18.0).color(style::accent(ui)));
+            ui.label(RichText::new(row.title()).strong());
+            ui.label(RichText::new(format!("{way} {}", row.peer)).weak());
+            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                buttons(ui, row, actions);
+            });
+        });
+        if row.is_text {
+            ui.label(RichText::new(status(row)).weak());
+            return;
+        }
+        let fraction = row.fraction();
+        let percent = RichText::new(format!("{:.0}%", fraction * 100.0))
+            .size(12.0)
+            .color(ui.visuals().strong_text_color());
+        let bar = ProgressBar::new(fraction)
+            .desired_height(18.0)
+            .text(percent);
+        let bar = match &row.phase {
+            Phase::Finished(Outcome::Completed { .. }) => bar.fill(style::green()),
+            Phase::Finished(_) => bar.fill(ui.visuals().weak_text_color()),
+            _ => bar.fill(style::accent(ui)),
+        };
+        ui.add(bar);
+        let line = status(row);
+        match &row.phase {
+            Phase::Finished(Outcome::Failed(_)) => {
+                ui.label(RichText::new(line).color(style::red()));
+            }
+            _ => {
+                ui.label(RichText::new(line).weak());
+            }
+        }
+    });
+}
+
+fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
+    match &row.phase {
+        Phase::Finished(outcome) => {
+            if style::close_button(ui)
+                .on_hover_text("Remove from this list")
+                .clicked()
+            {
+                actions.push(Action::Dismiss(row.id));
+            }
+            let retry = row.direction == Direction::Outgoing
+                && (!row.paths.is_empty() || row.text.is_some())
+                && matches!(outcome, Outcome::Failed(_) | Outcome::Cancelled { .. });
+            if retry
+                && ui
+                    .button("Retry")
+                    .on_hover_text("Send again; what already arrived is not sent twice")
+                    .clicked()
+            {
+                actions.push(Action::Retry(row.id));
+            }
+            if outcome.is_success() && !row.is_text {
+                if let Some(file) = row.single_file()
+                    && ui.button("Show file").clicked()
+                {
+                    actions.push(Action::ShowFile(file));
+                }
+                if let Some(folder) = row.folder()
+                    && ui.button("Open folder").clicked()
+                {
+                    actions.push(Action::OpenFolder(folder));
+                }
+            }
+            style::outcome_label(ui, outcome, row.direction, row.browser);
+        }
+        // A browser's upload has no cancel on this side: Stop sharing ends it.
+        _ if row.browser => {}
+        _ => {
+            let cancel = egui::Button::new(if row.cancelling {
+                "Cancelling…"
+            } else {
+                "Cancel"
+            });
+            if ui.add_enabled(!row.cancelling, cancel).clicked() {
+                actions.push(Action::Cancel(row.id));
+            }
+        }
+    }
+}
+
+/// The line under the bar: where the transfer stands, in words and numbers.
+pub fn status(row: &TransferRow) -> String {
+    match &row.phase {
+        Phase::Connecting => format!("Connecting to {}…", row.peer),
+        Phase::WaitingForAnswer => {
+            let what = if row.is_text {
+                "the message".to_string()
+            } else {
+                format!(
+                    "{} file(s), {}",
+                    row.files_total,
+                    human_bytes(row.bytes_total)
+                )
+            };
+            let pairing = row
+                .pairing
+                .as_ref()
+                .map(|code| format!(" Pairing code {code}: {} shows the same.", row.peer))
+                .unwrap_or_default();
+            format!("Waiting for {} to accept {what}…{pairing}", row.peer)
+        }
+        Phase::Running if row.is_text => "Sending the message…".to_string(),
+        Phase::Running if row.browser && row.bytes_done == 0 => {
+            "Waiting for the browser to send the files…".to_string()
+        }
+        Phase::Running if row.browser => {
+            let total = if row.bytes_total > 0 {
+                format!(" of {}", human_bytes(row.bytes_total))
+            } else {
+                String::new()
+            };
+            let mut line = format!("{}{total} received", human_bytes(row.bytes_done));
+            if !row.current.is_empty() {
+                line.push_str(&format!(" · {}", row.current));
+            }
+            line
+        }
+        Phase::Finished(Outcome::Completed { .. }) if row.browser => match row.saved.as_slice() {
+            [one] => format!("Saved as {}", one.display()),
+            many => format!(
+                "{} file(s) saved in {}",
+                many.len(),
+                row.folder()
+                    .map(|f| f.display().to_string())
+                    .unwrap_or_default()
+            ),
+        },
+        Phase::Finished(outcome) if row.browser => style::browser_outcome_sentence(outcome),
+        Phase::Running => {
+            let mut parts = vec![format!(
+                "{} of {}",
+                human_bytes(row.bytes_done),
+                human_bytes(row.bytes_total)
+            )];
+            if row.rate > 0.0 {
+                parts.push(format!("{}/s", human_bytes(row.rate as u64)));
+            }
+            if let Some(eta) = row.eta {
+                parts.push(format!("{} left", human_duration(eta)));
+            }
+            if row.files_total > 1 {
+                parts.push(format!(
+                    "file {} of {}",
+                    (row.files_done + 1).min(row.files_total),
+                    row.files_total
+                ));
+            }
+            if row.files_total > 1 && !row.current.is_empty() {
+                parts.push(row.current.clone());
+            }
+            if row.resumed_bytes > 0 {
+                parts.push(format!("resumed after {}", human_bytes(row.resumed_bytes)));
+            }
+            parts.join(" · ")
+        }
+        Phase::Finished(outcome) => {
+            let sentence = style::outcome_sentence(outcome, row.direction);
+            match outcome {
+                Outcome::Failed(_) if row.direction == Direction::Incoming => format!(
+                    "{sentence} What arrived is kept: when {} sends again, the transfer resumes.",
+                    row.peer
+                ),
+                _ => sentence,
+            }
+        }
+    }
+}
+
+/// Asks for the PIN a receiver wants, then sends again with it.
+pub fn pin_dialog(
+    ctx: &egui::Context,
+    input: &mut String,
+    state: &UiState,
+    actions: &mut Vec<Action>,
+) {
+    let Some(request) = state.pin_requests.first() else {
+        return;
+    };
+    egui::Modal::new(egui::Id::unique("pin")).show(ctx, |ui| {
+        ui.set_width(360.0);
+        ui.heading(format!("{} asks for a PIN", request.peer));
+        let why = if request.wrong {
+            "That PIN was not right. Ask the person at that device for its PIN."
+        } else {
+            "This device only accepts offers with its PIN. Ask the person there for it."
+        };
+        ui.label(RichText::new(why).weak());
+        ui.add_space(4.0);
+        let label = ui.label("PIN");
+        let edit = ui
+            .add(
+                egui::TextEdit::singleline(input)
+                    .password(true)
+                    .desired_width(160.0),
+            )
+            .labelled_by(label.id);
+        let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+        ui.add_space(6.0);
+        ui.horizontal(|ui| {
+            let ready = !input.trim().is_empty();
+            if ui
+                .add_enabled(ready, style::primary(ui, "Send with PIN"))
+                .clicked()
+                || (ready && enter)
+            {
+                actions.push(Action::SubmitPin {
+                    id: request.id,
+                    to: request.to,
+                    pin: input.trim().to_string(),
+                });
+            }
+            if ui.button("Cancel").clicked() {
+                actions.push(Action::DismissPin(request.id));
+            }
+        });
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transfer::{Party, TransferId};
+    use std::net::SocketAddr;
+    use std::path::PathBuf;
+
+    #[test]
+    fn status_lines_read_as_sentences() {
+        let mut state = UiState::default();
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        state.start_outgoing(TransferId(1), "bob", addr, vec![PathBuf::from("/a/b")]);
+        let row = &mut state.transfers[0];
+        assert_eq!(status(row), "Connecting to bob…");
+        row.phase = Phase::Running;
+        row.bytes_total = 2048;
+        row.bytes_done = 1024;
+        row.rate = 1024.0;
+        row.eta = Some(std::time::Duration::from_secs(1));
+        row.current = "b".into();
+        assert_eq!(status(row), "1.0 KiB of 2.0 KiB · 1.0 KiB/s · 1 s left");
+        row.files_total = 3;
+        assert_eq!(
+            status(row),
+            "1.0 KiB of 2.0 KiB · 1.0 KiB/s · 1 s left · file 1 of 3 · b"
+        );
+        row.phase = Phase::Finished(Outcome::Cancelled { by: Party::Remote });
+        assert_eq!(status(row), "Cancelled by the receiver");
+    }
+}

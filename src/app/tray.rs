@@ -1,0 +1,210 @@
+//! The "to send" tray and the drop overlay. Dropped or picked items wait in
+//! the tray (with sizes measured on a helper thread, "…" until known) until
+//! the person picks where they go. While files hover the window, the whole
+//! window shows where a drop will go: on X11 the pointer position is unknown
+//! during an OS drag, so the target is the selection (or the only peer), never
+//! "the tile under the pointer". Views only read state and return actions.
+
+use egui::{Align, Align2, Color32, Id, LayerId, Layout, Order, RichText, Stroke};
+
+use super::state::{DropTarget, UiState};
+use super::{Action, style};
+use crate::transfer::progress::human_bytes;
+
+/// Draws the tray when it has items.
+pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
+    if state.tray.is_empty() {
+        return;
+    }
+    style::card(ui)
+        .stroke(Stroke::new(1.5, style::accent(ui)))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.horizontal(|ui| {
+                ui.label(RichText::new("To send").size(16.0).strong());
+                ui.label(RichText::new(summary(state)).weak());
+                ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                    if ui.button("Clear").clicked() {
+                        actions.push(Action::ClearTray);
+                    }
+                });
+            });
+            ui.add_space(2.0);
+            let many = state.tray.len() > 6;
+            egui::ScrollArea::vertical()
+                .id_salt("tray")
+                .max_height(if many { 170.0 } else { f32::INFINITY })
+                .show(ui, |ui| {
+                    for item in &state.tray {
+                        ui.horizontal(|ui| {
+                            let name = item
+                                .path
+                                .file_name()
+                                .map(|n| n.to_string_lossy().into_owned())
+                                .unwrap_or_else(|| item.path.display().to_string());
+                            let icon = if item
+                                .size
+                                .as_ref()
+                                .is_some_and(|s| s.as_ref().is_ok_and(|(_, files)| *files != 1))
+                            {
+                                style::FOLDER
+                            } else {
+                                style::FILE
+                            };
+                            ui.label(icon);
+                            ui.label(name)
+                                .on_hover_text(item.path.display().to_string());
+                            ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                                if style::close_button(ui)
+                                    .on_hover_text("Remove from the tray")
+                                    .clicked()
+                                {
+                                    actions.push(Action::RemoveFromTray(item.path.clone()));
+                                }
+                                match &item.size {
+                                    None => ui.label(RichText::new("…").weak()),
+                                    Some(Ok((bytes, files))) if *files == 1 => {
+                                        ui.label(RichText::new(human_bytes(*bytes)).weak())
+                                    }
+                                    Some(Ok((bytes, files))) => ui.label(
+                                        RichText::new(format!(
+                                            "{files} files, {}",
+                                            human_bytes(*bytes)
+                                        ))
+                                        .weak(),
+                                    ),
+                                    Some(Err(problem)) => {
+                                        ui.label(RichText::new(problem).color(style::red()))
+                                    }
+                                };
+                            });
+                        });
+                    }
+                });
+            ui.add_space(4.0);
+            footer(ui, state, actions);
+        });
+    ui.add_space(10.0);
+}
+
+fn footer(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| match state.drop_target() {
+        DropTarget::Peers(ids) => {
+            let label = match ids.as_slice() {
+                [one] => format!(
+                    "Send to {}",
+                    state
+                        .peers
+                        .get(one)
+                        .map(|p| p.device.alias.as_str())
+                        .unwrap_or("it")
+                ),
+                many => format!("Send to {} devices", many.len()),
+            };
+            if ui.add(style::primary(ui, &label)).clicked() {
+                actions.push(Action::SendTray(ids));
+            }
+        }
+        DropTarget::Tray if state.peers.is_empty() => {
+            ui.label(RichText::new("No device to send to yet: see Devices on the left.").weak());
+        }
+        DropTarget::Tray => {
+            ui.label(
+                RichText::new("Choose a device on the left (or press its Send button).").weak(),
+            );
+        }
+    });
+}
+
+fn summary(state: &UiState) -> String {
+    let items = state.tray.len();
+    let known: Vec<u64> = state
+        .tray
+        .iter()
+        .filter_map(|t| t.size.as_ref().and_then(|s| s.as_ref().ok()).map(|s| s.0))
+        .collect();
+    let plural = if items == 1 { "item" } else { "items" };
+    if known.len() == items {
+        format!("{items} {plural}, {}", human_bytes(known.iter().sum()))
+    } else {
+        format!("{items} {plural}")
+    }
+}
+
+/// Where a drop would go, as a sentence for the overlay.
+pub fn drop_sentence(state: &UiState) -> String {
+    match state.drop_target() {
+        DropTarget::Peers(ids) => {
+            let names: Vec<&str> = ids
+                .iter()
+                .filter_map(|id| state.peers.get(id).map(|p| p.device.alias.as_str()))
+                .collect();
+            match names.as_slice() {
+                [one] => format!("Drop to send to {one}"),
+                many => format!(
+                    "Drop to send to {} devices: {}",
+                    many.len(),
+                    many.join(", ")
+                ),
+            }
+        }
+        DropTarget::Tray => "Drop to add to “To send”, then choose a device".to_string(),
+    }
+}
+
+/// While files hover the window, covers it with a sign saying where they go.
+pub fn drop_overlay(ctx: &egui::Context, state: &UiState) {
+    let hovered = ctx.input(|i| i.raw.hovered_files.clone());
+    if hovered.is_empty() {
+        return;
+    }
+    let rect = ctx.content_rect();
+    let painter = ctx.layer_painter(LayerId::new(Order::Foreground, Id::unique("drop-overlay")));
+    let dark = ctx.global_style().visuals.dark_mode;
+    let accent = if dark {
+        style::ACCENT_DARK
+    } else {
+        style::ACCENT_LIGHT
+    };
+    let veil = if dark {
+        Color32::from_black_alpha(200)
+    } else {
+        Color32::from_white_alpha(225)
+    };
+    painter.rect_filled(rect, 0.0, veil);
+    let inner = rect.shrink(18.0);
+    painter.rect_stroke(
+        inner,
+        14.0,
+        Stroke::new(3.0, accent),
+        egui::StrokeKind::Inside,
+    );
+    let names: Vec<String> = hovered
+        .iter()
+        .filter_map(|f| f.path.as_ref())
+        .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .collect();
+    let detail = match names.len() {
+        0 => format!("{} item(s)", hovered.len()),
+        1..=3 => names.join(", "),
+        n => format!("{}, … ({n} items)", names[..3].join(", ")),
+    };
+    let text = if dark {
+        Color32::from_gray(220)
+    } else {
+        Color32::from_gray(60)
+    };
+    // Real labels (not just paint), so screen readers and tests can read them.
+    egui::Area::new(egui::Id::unique("drop-overlay-text"))
+        .order(Order::Tooltip)
+        .pivot(Align2::CENTER_CENTER)
+        .fixed_pos(inner.center())
+        .interactable(false)
+        .show(ctx, |ui| {
+            ui.vertical_centered(|ui| {
+                ui.label(RichText::new(drop_sentence(state)).size(24.0).color(accent));
+                ui.add_space(6.0);
+                ui.label(RichText::new(detail).size(15.0).color(text));
+            });
+        });
+}

@@ -1,0 +1,326 @@
+//! The share page: one self-contained HTML file (`page.html`, compiled into
+//! the binary: no CDN, works offline) filled with the shared items on each
+//! request. Everything taken from names is HTML-escaped; the page's own
+//! script and style are allowed by their SHA-256 in a strict
+//! Content-Security-Policy, so nothing else can run in it. This module
+//! renders text; it touches no file and no socket.
+
+use std::fmt::Write as _;
+use std::sync::OnceLock;
+
+use hyper::header::{self, HeaderValue};
+use hyper::{Response, StatusCode};
+use sha2::{Digest, Sha256};
+
+use super::body::{self, ResponseBody};
+use super::items::ItemKind;
+use super::server::with_common_headers;
+use super::{State, UploadPolicy, token};
+use crate::transfer::progress::human_bytes;
+
+/// The page template.
+pub const TEMPLATE: &str = include_str!("page.html");
+
+/// Most files of one folder listed on the page (the ZIP always has them all).
+const MAX_LISTED_FILES: usize = 500;
+
+const FILE_ICON: &str = r#"<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M14 3H6a2 2 0 0 0-2 2v14a2 2 0 0 0 2 2h12a2 2 0 0 0 2-2V9z"/><path d="M14 3v6h6"/></svg>"#;
+const FOLDER_ICON: &str = r#"<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"><path d="M3 7a2 2 0 0 1 2-2h4l2 2h8a2 2 0 0 1 2 2v8a2 2 0 0 1-2 2H5a2 2 0 0 1-2-2z"/></svg>"#;
+const DOWNLOAD_ICON: &str = r#"<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2.2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M12 4v11"/><path d="m7 10 5 5 5-5"/><path d="M5 20h14"/></svg>"#;
+const UPLOAD_ICON: &str = r#"<svg viewBox="0 0 24 24" fill="none" stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round" aria-hidden="true"><path d="M12 16V4"/><path d="m7 9 5-5 5 5"/><path d="M5 20h14"/></svg>"#;
+
+/// Escapes text for HTML content and attribute values.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Text between `open` and the next `close` in the template.
+fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
+    text.find(open)
+        .map(|start| &text[start + open.len()..])
+        .and_then(|rest| rest.find(close).map(|end| &rest[..end]))
+        .unwrap_or("")
+}
+
+fn csp_hash(source: &str) -> String {
+    format!(
+        "'sha256-{}'",
+        token::base64(&Sha256::digest(source.as_bytes()))
+    )
+}
+
+/// The Content-Security-Policy of the page: only its own script and style.
+pub fn content_security_policy() -> &'static str {
+    static CSP: OnceLock<String> = OnceLock::new();
+    CSP.get_or_init(|| {
+        let script = between(TEMPLATE, "<script>", "</script>");
+        let style = between(TEMPLATE, "<style>", "</style>");
+        format!(
+            "default-src 'none'; script-src {}; style-src {}; img-src data:; connect-src 'self'; \
+             form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+            csp_hash(script),
+            csp_hash(style)
+        )
+    })
+}
+
+/// Fills `{{KEY}}` placeholders in one pass, so a value that itself contains
+/// `{{...}}` is never expanded.
+fn fill(template: &str, values: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() + 4096);
+    let mut rest = template;
+    while let Some(start) = rest.find("{{") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        match after.find("}}") {
+            Some(end) => {
+                let key = &after[..end];
+                match values.iter().find(|(k, _)| *k == key) {
+                    Some((_, value)) => out.push_str(value),
+                    None => out.push_str(&rest[start..start + 2 + end + 2]),
+                }
+                rest = &after[end + 2..];
+            }
+            None => {
+                out.push_str(&rest[start..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+/// The page for `state`, as HTML.
+pub fn render(state: &State) -> String {
+    let mut items = String::new();
+    let (mut files, mut folders, mut bytes) = (0, 0, 0u64);
+    for (i, item) in state.items.iter().enumerate() {
+        bytes = bytes.saturating_add(item.bytes);
+        let name = escape(&item.name);
+        match item.kind {
+            ItemKind::File => {
+                files += 1;
+                let _ = write!(
+                    items,
+                    r#"<li class="item"><span class="icon" aria-hidden="true">{FILE_ICON}</span><div class="meta"><span class="name">{name}</span><span class="size">{size}</span></div><a class="btn" href="d/{i}" download aria-label="Download {name}">{DOWNLOAD_ICON}Download</a></li>"#,
+                    size = human_bytes(item.bytes),
+                );
+            }
+            ItemKind::Folder { files: count } => {
+                folders += 1;
+                let _ = write!(
+                    items,
+                    r#"<li class="item"><span class="icon" aria-hidden="true">{FOLDER_ICON}</span><div class="meta"><span class="name">{name}</span><span class="size">{count_text} · {size}</span></div><a class="btn" href="d/{i}" download aria-label="Download {name} as ZIP">{DOWNLOAD_ICON}ZIP</a>"#,
+                    count_text = plural(count, "file", "files"),
+                    size = human_bytes(item.bytes),
+                );
+                if count > 0 {
+                    let _ = write!(
+                        items,
+                        r#"<details><summary>Files one by one</summary><ul class="files">"#
+                    );
+                    for (j, f) in item.files.iter().take(MAX_LISTED_FILES).enumerate() {
+                        let inside = f.rel.split_once('/').map_or(f.rel.as_str(), |(_, r)| r);
+                        let _ = write!(
+                            items,
+                            r#"<li><a href="d/{i}/{j}" download>{}</a><span class="size">{}</span></li>"#,
+                            escape(inside),
+                            human_bytes(f.size)
+                        );
+                    }
+                    if count > MAX_LISTED_FILES {
+                        let _ = write!(
+                            items,
+                            r#"<li class="more">and {} more — the ZIP has them all</li>"#,
+                            count - MAX_LISTED_FILES
+                        );
+                    }
+                    items.push_str("</ul></details>");
+                }
+                items.push_str("</li>");
+            }
+        }
+    }
+    if state.items.is_empty() {
+        items.push_str(r#"<li class="empty">Nothing is shared.</li>"#);
+    }
+    let mut summary = Vec::new();
+    if files > 0 {
+        summary.push(plural(files, "file", "files"));
+    }
+    if folders > 0 {
+        summary.push(plural(folders, "folder", "folders"));
+    }
+    summary.push(human_bytes(bytes));
+    let device = escape(&state.device_name);
+    let upload = upload_section(state);
+    let config = serde_json::json!({
+        "uploads": match state.policy {
+            UploadPolicy::Off => "off",
+            UploadPolicy::Ask => "ask",
+            UploadPolicy::Allow => "allow",
+        },
+        "maxUploadBytes": state.max_upload_bytes,
+    })
+    .to_string()
+    // Keep the JSON from ever closing its <script> element.
+    .replace('<', "\\u003c");
+    fill(
+        TEMPLATE,
+        &[
+            ("TITLE", &format!("Files from {device} · Ferry")),
+            ("HEADING", &format!("Files from {device}")),
+            ("SUMMARY", &escape(&summary.join(" · "))),
+            ("ITEMS", &items),
+            ("UPLOAD", &upload),
+            ("CONFIG", &config),
+        ],
+    )
+}
+
+fn upload_section(state: &State) -> String {
+    if state.policy == UploadPolicy::Off {
+        return String::new();
+    }
+    let ask = if state.policy == UploadPolicy::Ask {
+        " Someone at the computer will be asked to accept them."
+    } else {
+        ""
+    };
+    format!(
+        r#"<section class="card" aria-labelledby="up-title">
+  <h2 id="up-title">Send files to this computer</h2>
+  <p class="hint">Files are saved in the download folder of {device}, up to {max} at once.{ask}</p>
+  <form id="upload-form" method="post" action="upload" enctype="multipart/form-data">
+    <label class="drop" id="drop">
+      <input type="file" name="file" multiple id="file-input">
+      {UPLOAD_ICON}
+      <span class="drop-title">Choose files</span>
+      <span class="drop-sub">or drop them here</span>
+    </label>
+    <noscript><button class="btn send" type="submit">Send</button></noscript>
+  </form>
+  <p id="status" role="status" aria-live="polite"></p>
+  <ul id="uploads"></ul>
+</section>"#,
+        device = escape(&state.device_name),
+        max = human_bytes(state.max_upload_bytes),
+    )
+}
+
+fn html_response(status: StatusCode, html: String, csp: &str) -> Response<ResponseBody> {
+    let mut response = with_common_headers(Response::new(body::full(html)));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    if let Ok(csp) = HeaderValue::from_str(csp) {
+        headers.insert(header::CONTENT_SECURITY_POLICY, csp);
+    }
+    response
+}
+
+/// The share page (headers only for HEAD).
+pub fn respond(state: &State, head_only: bool) -> Response<ResponseBody> {
+    let html = render(state);
+    let mut response = html_response(StatusCode::OK, html.clone(), content_security_policy());
+    if head_only {
+        let len = html.len().to_string();
+        *response.body_mut() = body::empty();
+        if let Ok(len) = HeaderValue::from_str(&len) {
+            response.headers_mut().insert(header::CONTENT_LENGTH, len);
+        }
+    }
+    response
+}
+
+/// The answer to an upload from a browser without JavaScript (a plain form).
+pub fn result_page(
+    status: StatusCode,
+    saved: &[String],
+    skipped: &[String],
+    error: Option<&str>,
+) -> Response<ResponseBody> {
+    let mut html = String::from(
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>Upload · Ferry</title><style>body{font:16px/1.5 system-ui,sans-serif;\
+         max-width:40rem;margin:2rem auto;padding:0 1rem}.bad{color:#b42318}</style></head><body>",
+    );
+    let heading = if saved.is_empty() {
+        "Nothing was saved".to_string()
+    } else {
+        format!("Saved {}", plural(saved.len(), "file", "files"))
+    };
+    let _ = write!(html, "<h1>{}</h1>", escape(&heading));
+    if !saved.is_empty() {
+        html.push_str("<ul>");
+        for name in saved {
+            let _ = write!(html, "<li>{}</li>", escape(name));
+        }
+        html.push_str("</ul>");
+    }
+    for line in skipped.iter().map(String::as_str).chain(error) {
+        let _ = write!(html, "<p class=\"bad\">{}</p>", escape(line));
+    }
+    html.push_str("<p><a href=\"./\">Back to the shared files</a></p></body></html>");
+    html_response(
+        status,
+        html,
+        "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; frame-ancestors 'none'",
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escaping_covers_markup_and_quotes() {
+        assert_eq!(
+            escape(r#"<img src=x onerror="a('b')">&"#),
+            "&lt;img src=x onerror=&quot;a(&#39;b&#39;)&quot;&gt;&amp;"
+        );
+    }
+
+    #[test]
+    fn placeholders_are_filled_once() {
+        let out = fill("<{{A}}|{{B}}|{{C}}>", &[("A", "{{B}}"), ("B", "b")]);
+        assert_eq!(out, "<{{B}}|b|{{C}}>");
+    }
+
+    #[test]
+    fn the_template_has_its_script_style_and_placeholders() {
+        for key in ["TITLE", "HEADING", "SUMMARY", "ITEMS", "UPLOAD", "CONFIG"] {
+            assert!(TEMPLATE.contains(&format!("{{{{{key}}}}}")), "{key}");
+        }
+        assert!(between(TEMPLATE, "<script>", "</script>").contains("XMLHttpRequest"));
+        assert!(between(TEMPLATE, "<style>", "</style>").contains(":root"));
+        let csp = content_security_policy();
+        assert!(csp.contains("script-src 'sha256-") && !csp.contains("unsafe"));
+        // No external resource of any kind: the page works offline.
+        assert!(!TEMPLATE.contains("http://") && !TEMPLATE.contains("https://"));
+    }
+}

@@ -1,0 +1,406 @@
+//! Guards discovery across real hosts: in a sealed netlab LAN (network
+//! namespaces on one bridge), Ferry with default settings finds the other
+//! hosts in under a second, sends a file by alias intact, forgets a host whose
+//! link goes down within the expiry (and one that says goodbye at once), and
+//! `ferry doctor` names a firewall that drops the beacon port. Needs root and
+//! `ip netns`; otherwise each test prints why it is skipped and passes.
+
+mod netlab_check;
+
+use netlab_check::{netlab_script, skip_reason};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use ferry::discovery::{DEFAULT_UDP_PORT, PEER_EXPIRY};
+
+/// Makes a lab of `$hosts` hosts, or prints why not and ends the test.
+macro_rules! lab_or_skip {
+    ($tag:expr, $hosts:expr) => {{
+        if let Some(reason) = skip_reason() {
+            eprintln!("SKIPPED: {reason}");
+            return;
+        }
+        match Lab::up($tag, $hosts) {
+            Ok(lab) => lab,
+            Err(reason) => {
+                eprintln!("SKIPPED: {reason}");
+                return;
+            }
+        }
+    }};
+}
+
+/// A running lab; dropping it stops its processes and removes it.
+struct Lab {
+    prefix: String,
+    children: Vec<Child>,
+}
+
+impl Lab {
+    /// Makes the lab, or says why it cannot be made here (e.g. root
+    /// without the right to create namespaces, inside some containers).
+    fn up(tag: &str, hosts: usize) -> Result<Lab, String> {
+        // Unique per test and run, at most 10 characters (netlab's limit).
+        let prefix = format!("fd{tag}{}", std::process::id() % 100_000);
+        let lab = Lab {
+            prefix,
+            children: Vec::new(),
+        };
+        let out = lab
+            .netlab()
+            .args(["up", &hosts.to_string()])
+            .output()
+            .map_err(|e| format!("cannot run netlab: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "`netlab up {hosts}` failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(lab)
+    }
+
+    fn netlab(&self) -> Command {
+        let mut command = Command::new(netlab_script());
+        command.env("NETLAB_PREFIX", &self.prefix);
+        command
+    }
+
+    /// A command run inside host `host`.
+    fn exec(&self, host: usize, program: &str) -> Command {
+        let mut command = self.netlab();
+        command.args(["exec", &host.to_string(), program]);
+        command
+    }
+
+    /// The ferry binary inside host `host`, with default network settings
+    /// (every interface, default ports) and its own state folder.
+    fn ferry(&self, host: usize, home: &Path) -> Command {
+        let mut command = self.exec(host, env!("CARGO_BIN_EXE_ferry"));
+        command
+            .env_remove("FERRY_INTERFACES")
+            .env_remove("FERRY_UDP_PORT")
+            .env_remove("RUST_LOG")
+            .env("FERRY_CONFIG_DIR", home.join(format!("cfg{host}")))
+            .env("FERRY_DATA_DIR", home.join(format!("data{host}")));
+        command
+    }
+
+    fn run(&self, host: usize, args: &[&str]) -> Output {
+        self.exec(host, args[0])
+            .args(&args[1..])
+            .output()
+            .expect("run in the lab")
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        let _ = self.netlab().arg("down").output();
+    }
+}
+
+/// Lines from the receivers' stderr, with arrival times.
+struct Logs {
+    tx: Sender<(Instant, usize, String)>,
+    rx: Receiver<(Instant, usize, String)>,
+    lines: Vec<(Instant, usize, String)>,
+}
+
+impl Logs {
+    fn new() -> Self {
+        let (tx, rx) = channel();
+        Logs {
+            tx,
+            rx,
+            lines: Vec::new(),
+        }
+    }
+
+    fn follow(&self, host: usize, stream: impl Read + Send + 'static) {
+        let tx = self.tx.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if tx.send((Instant::now(), host, line)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+
+    /// When host `host` first printed a line containing `text` (waiting up to `timeout`).
+    fn wait(&mut self, host: usize, text: &str, timeout: Duration) -> Option<Instant> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Some((at, _, _)) = self
+                .lines
+                .iter()
+                .find(|(_, h, l)| *h == host && l.contains(text))
+            {
+                return Some(*at);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            match self.rx.recv_timeout(left) {
+                Ok(line) => self.lines.push(line),
+                Err(_) => return None,
+            }
+        }
+    }
+
+    fn dump(&self) -> String {
+        self.lines
+            .iter()
+            .map(|(_, h, l)| format!("h{h}: {l}"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+}
+
+/// Starts `ferry receive` on `host` as alias "h{host}"; returns once it
+/// listens, with when it was started and when it said it listens.
+fn start_receiver(lab: &mut Lab, logs: &Logs, host: usize, home: &Path) -> (Instant, Instant) {
+    let started = Instant::now();
+    let mut child = lab
+        .ferry(host, home)
+        .args(["receive", "--yes", "--alias", &format!("h{host}"), "--dir"])
+        .arg(home.join(format!("in{host}")))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start ferry receive");
+    let mut stdout = BufReader::new(child.stdout.take().expect("stdout"));
+    logs.follow(host, child.stderr.take().expect("stderr"));
+    let mut line = String::new();
+    stdout.read_line(&mut line).expect("read");
+    let listening = Instant::now();
+    assert!(line.starts_with("Listening on port"), "h{host}: {line}");
+    // Keep reading its stdout, or its next line would hit a closed pipe.
+    logs.follow(host, stdout);
+    lab.children.push(child);
+    (started, listening)
+}
+
+/// Starts receivers on hosts 1 and 2 and waits until they see each other.
+fn start_h1_and_h2(lab: &mut Lab, logs: &mut Logs, home: &Path) {
+    start_receiver(lab, logs, 1, home);
+    start_receiver(lab, logs, 2, home);
+    logs.wait(1, &appeared(2), Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("h1 sees h2\n{}", logs.dump()));
+}
+
+fn appeared(host: usize) -> String {
+    format!("peer \"h{host}\" (linux) appeared")
+}
+
+fn gone(host: usize) -> String {
+    format!("peer \"h{host}\" is gone")
+}
+
+#[test]
+fn three_hosts_see_each_other_fast_send_by_alias_and_vanish() {
+    let mut lab = lab_or_skip!("a", 3);
+    let home = tempfile::tempdir().expect("tmp");
+    let mut logs = Logs::new();
+    start_h1_and_h2(&mut lab, &mut logs, home.path());
+
+    // Time to see: the newcomer h3 fills its list, and the others list it.
+    let (t0, listening) = start_receiver(&mut lab, &logs, 3, home.path());
+    let limit = Duration::from_secs(3);
+    let mut figures = Vec::new();
+    for (host, other) in [(3, 1), (3, 2), (1, 3), (2, 3)] {
+        let at = logs
+            .wait(host, &appeared(other), limit)
+            .unwrap_or_else(|| panic!("h{host} sees h{other}\n{}", logs.dump()));
+        let took = at - t0;
+        figures.push(format!(
+            "h{host} saw h{other} {:.0} ms after h3's process started ({:.0} ms after it listened)",
+            took.as_secs_f64() * 1e3,
+            at.saturating_duration_since(listening).as_secs_f64() * 1e3
+        ));
+        assert!(
+            took < Duration::from_secs(1),
+            "h{host} saw h{other} after {took:?}"
+        );
+    }
+    // A fresh looker (process start included) lists both others.
+    let started = Instant::now();
+    let out = lab
+        .ferry(1, home.path())
+        .args(["peers", "--wait", "3", "--expect", "2"])
+        .output()
+        .expect("ferry peers");
+    let peers_took = started.elapsed();
+    assert!(out.status.success(), "{out:?}");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    assert!(listing.contains("10.231.0.2:47813") && listing.contains("10.231.0.3:47813"));
+    figures.push(format!(
+        "`ferry peers --expect 2` on h1 exited after {:.0} ms",
+        peers_took.as_secs_f64() * 1e3
+    ));
+    assert!(peers_took < Duration::from_secs(1), "{peers_took:?}");
+
+    // A file sent by alias arrives intact.
+    let payload: Vec<u8> = (0..2_000_000u32).map(|i| (i * 31 % 253) as u8).collect();
+    let file = home.path().join("payload.bin");
+    std::fs::write(&file, &payload).expect("write");
+    let out = lab
+        .ferry(1, home.path())
+        .args(["send", "--to", "h3"])
+        .arg(&file)
+        .output()
+        .expect("ferry send");
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("10.231.0.3:47813"));
+    let got = std::fs::read(home.path().join("in3/payload.bin")).expect("arrived on h3");
+    assert!(got == payload, "bytes differ");
+
+    // h2's link goes down: the others forget it within the expiry.
+    let down_at = Instant::now();
+    let out = lab.run(2, &["ip", "link", "set", "eth0", "down"]);
+    assert!(out.status.success(), "{out:?}");
+    for host in [1, 3] {
+        let at = logs
+            .wait(host, &gone(2), PEER_EXPIRY + Duration::from_secs(3))
+            .unwrap_or_else(|| panic!("h{host} forgets h2\n{}", logs.dump()));
+        let took = at - down_at;
+        figures.push(format!(
+            "h{host} forgot h2 (link down) after {:.0} ms",
+            took.as_secs_f64() * 1e3
+        ));
+        assert!(
+            took <= PEER_EXPIRY + Duration::from_millis(1000),
+            "{took:?}"
+        );
+    }
+
+    // h1 quits cleanly (Ctrl-C): h3 forgets it at once.
+    let pid = lab.children[0].id().to_string();
+    let quit_at = Instant::now();
+    let out = Command::new("kill")
+        .args(["-INT", &pid])
+        .output()
+        .expect("kill");
+    assert!(out.status.success());
+    let at = logs
+        .wait(3, &gone(1), Duration::from_secs(3))
+        .unwrap_or_else(|| panic!("h3 forgets h1\n{}", logs.dump()));
+    let took = at - quit_at;
+    figures.push(format!(
+        "h3 forgot h1 (goodbye) after {:.0} ms",
+        took.as_secs_f64() * 1e3
+    ));
+    assert!(took < Duration::from_secs(1), "{took:?}");
+    eprintln!("netlab figures:\n  {}", figures.join("\n  "));
+}
+
+/// Adds a rule dropping incoming UDP to the beacon port inside `host`.
+fn block_beacon_port(lab: &Lab, host: usize) -> Result<&'static str, String> {
+    let port = DEFAULT_UDP_PORT.to_string();
+    let nft = [
+        vec!["nft", "add", "table", "inet", "ferrytest"],
+        vec![
+            "nft",
+            "add",
+            "chain",
+            "inet",
+            "ferrytest",
+            "input",
+            "{",
+            "type",
+            "filter",
+            "hook",
+            "input",
+            "priority",
+            "0",
+            ";",
+            "}",
+        ],
+        vec![
+            "nft",
+            "add",
+            "rule",
+            "inet",
+            "ferrytest",
+            "input",
+            "udp",
+            "dport",
+            &port,
+            "drop",
+        ],
+    ];
+    if nft.iter().all(|args| lab.run(host, args).status.success()) {
+        return Ok("nft");
+    }
+    let out = lab.run(
+        host,
+        &[
+            "iptables", "-A", "INPUT", "-p", "udp", "--dport", &port, "-j", "DROP",
+        ],
+    );
+    if out.status.success() {
+        return Ok("iptables");
+    }
+    Err(format!(
+        "neither nft nor iptables works in the lab: {}",
+        String::from_utf8_lossy(&out.stderr).trim()
+    ))
+}
+
+#[test]
+fn doctor_names_a_blocked_beacon_port() {
+    let mut lab = lab_or_skip!("b", 3);
+    let home = tempfile::tempdir().expect("tmp");
+    let mut logs = Logs::new();
+    start_h1_and_h2(&mut lab, &mut logs, home.path());
+
+    // A healthy host: nothing to report.
+    let out = lab
+        .ferry(1, home.path())
+        .args(["doctor", "--wait", "2.5"])
+        .output()
+        .expect("doctor");
+    let healthy = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{healthy}");
+    assert!(healthy.contains("use      eth0"), "{healthy}");
+    assert!(healthy.contains("skip     lo"), "{healthy}");
+    assert!(healthy.contains("\"h2\""), "{healthy}");
+
+    // h3 drops incoming UDP to the beacon port.
+    let tool = match block_beacon_port(&lab, 3) {
+        Ok(tool) => tool,
+        Err(reason) => {
+            eprintln!("SKIPPED the firewall half: {reason}");
+            return;
+        }
+    };
+    let out = lab
+        .ferry(3, home.path())
+        .args(["doctor", "--wait", "2.5"])
+        .output()
+        .expect("doctor");
+    let report = String::from_utf8_lossy(&out.stdout);
+    eprintln!("doctor on h3 with a {tool} drop rule:\n{report}");
+    assert_eq!(out.status.code(), Some(1), "{report}");
+    assert!(
+        report.contains("our own broadcast beacons never came back on UDP port 47812"),
+        "{report}"
+    );
+    assert!(
+        report.contains("firewall on this computer probably drops incoming UDP port 47812"),
+        "{report}"
+    );
+    // The peers still answer directly and hear us; only their broadcasts are lost.
+    assert!(report.contains("it hears our beacons"), "{report}");
+    assert!(
+        report.contains("only its direct replies reach us, not its broadcast beacons"),
+        "{report}"
+    );
+}

@@ -1,0 +1,227 @@
+//! Guards the receiver's disk faults: a disk that fills up mid-file gives a
+//! clear "not enough space" on both sides, keeps the partial for a resume and
+//! never uses the final name; an offer that cannot fit is refused before any
+//! byte; a read-only download folder is refused before any byte. Each test
+//! mounts a small tmpfs, so it needs root; without it, it prints why it is
+//! skipped and passes.
+
+mod common;
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use common::{Node, Relay, RelayOptions, partials, random_file, sha256_file};
+use ferry::engine::{AcceptPolicy, Command, Event};
+use ferry::transfer::{Outcome, TransferId};
+
+/// A tmpfs mounted for one test, unmounted when dropped.
+struct Mount {
+    _base: tempfile::TempDir,
+    path: PathBuf,
+}
+
+impl Mount {
+    /// Mounts a tmpfs with `options` (e.g. "size=16m"), or says why it cannot.
+    fn tmpfs(options: &str) -> Result<Mount, String> {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        let uid = status
+            .lines()
+            .find(|l| l.starts_with("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .unwrap_or("?")
+            .to_string();
+        if uid != "0" {
+            return Err(format!("not root (uid {uid}); mounting a tmpfs needs root"));
+        }
+        let base = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let path = base.path().join("mnt");
+        std::fs::create_dir(&path).map_err(|e| e.to_string())?;
+        let out = Process::new("mount")
+            .args(["-t", "tmpfs", "-o", options, "tmpfs"])
+            .arg(&path)
+            .output()
+            .map_err(|e| format!("cannot run mount: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "mount -t tmpfs -o {options} failed: {}",
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(Mount { _base: base, path })
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        // Lazy: a file still open somewhere must not leave the mount behind.
+        let _ = Process::new("umount").arg("-l").arg(&self.path).status();
+    }
+}
+
+macro_rules! mount_or_skip {
+    ($options:expr) => {
+        match Mount::tmpfs($options) {
+            Ok(mount) => mount,
+            Err(reason) => {
+                eprintln!("SKIPPED: {reason}");
+                return;
+            }
+        }
+    };
+}
+
+/// A receiver that saves into `dir`.
+fn receiver_into(dir: &Path) -> Node {
+    Node::receiver_saving_to("rx", AcceptPolicy::Everyone, dir)
+}
+
+fn send(sender: &mut Node, to: std::net::SocketAddr, paths: Vec<PathBuf>) {
+    sender.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to,
+        paths,
+    });
+}
+
+fn entries(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+fn no_bytes_flowed(node: &Node) {
+    assert!(
+        !node
+            .seen
+            .iter()
+            .any(|e| matches!(e, Event::Started { .. } | Event::Progress(_))),
+        "no transfer may start: {:#?}",
+        node.seen
+    );
+}
+
+#[test]
+fn a_disk_that_fills_mid_file_says_so_keeps_the_partial_and_resumes_later() {
+    let mount = mount_or_skip!("size=16m");
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("movie.bin");
+    let size = 12 << 20;
+    random_file(&file, size, 21);
+    let mut receiver = receiver_into(&mount.path);
+    let slow = Relay::start(
+        receiver.addr(),
+        RelayOptions {
+            rate: 8 << 20,
+            ..Default::default()
+        },
+    );
+    let identity = std::sync::Arc::new(ferry::identity::Identity::ephemeral().expect("id"));
+    let mut sender = Node::sender_as("tx", identity.clone());
+    send(&mut sender, slow.addr, vec![file.clone()]);
+    receiver.wait("progress", |e| match e {
+        Event::Progress(p) if p.bytes_done >= 2 << 20 => Some(()),
+        _ => None,
+    });
+    // Another program fills the disk while the file is still arriving.
+    let filler = mount.path.join("filler");
+    {
+        let mut out = std::fs::File::create(&filler).expect("filler");
+        let block = vec![0xeeu8; 256 * 1024];
+        while out.write_all(&block).is_ok() {}
+    }
+    let Outcome::Failed(said_rx) = receiver.finished() else {
+        panic!("the receiver must fail")
+    };
+    let Outcome::Failed(said_tx) = sender.finished() else {
+        panic!("the sender must fail")
+    };
+    eprintln!("receiver said: {said_rx}\nsender said: {said_tx}");
+    assert!(said_rx.contains("not enough space"), "{said_rx}");
+    assert!(said_rx.contains("send again to resume"), "{said_rx}");
+    assert!(said_tx.contains("not enough space"), "{said_tx}");
+    assert!(!mount.path.join("movie.bin").exists(), "no final name");
+    let part = mount.path.join("movie.bin.ferry-part");
+    let kept = std::fs::metadata(&part).expect("partial kept").len();
+    assert!(kept > 0 && kept < size as u64, "{kept}");
+
+    // Space is freed; the same sender sends again and only the rest moves.
+    std::fs::remove_file(&filler).expect("remove filler");
+    let mut again = Node::sender_as("tx", identity);
+    send(&mut again, receiver.addr(), vec![file.clone()]);
+    let resumed = receiver.wait("start", |e| match e {
+        Event::Started { resumed_bytes, .. } => Some(*resumed_bytes),
+        _ => None,
+    });
+    assert_eq!(resumed, kept);
+    assert!(receiver.finished().is_success());
+    assert!(again.finished().is_success());
+    assert_eq!(
+        sha256_file(&mount.path.join("movie.bin")),
+        sha256_file(&file)
+    );
+    assert!(partials(&mount.path).is_empty());
+}
+
+#[test]
+fn an_offer_that_cannot_fit_is_refused_before_any_byte() {
+    let mount = mount_or_skip!("size=8m");
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("too-big.iso");
+    // Sparse on the sender: 20 MiB offered into 8 MiB of space.
+    std::fs::File::create(&file)
+        .and_then(|f| f.set_len(20 << 20))
+        .expect("sparse file");
+    let mut receiver = receiver_into(&mount.path);
+    let mut sender = Node::sender("tx");
+    send(&mut sender, receiver.addr(), vec![file]);
+    let Outcome::Declined(said_tx) = sender.finished() else {
+        panic!("the sender must be declined")
+    };
+    let Outcome::Failed(said_rx) = receiver.finished() else {
+        panic!("the receiver must report a failure")
+    };
+    eprintln!("receiver said: {said_rx}\nsender said: {said_tx}");
+    for said in [&said_tx, &said_rx] {
+        assert!(said.contains("Not enough space"), "{said}");
+        assert!(said.contains("20.0 MiB needed"), "{said}");
+    }
+    no_bytes_flowed(&receiver);
+    no_bytes_flowed(&sender);
+    assert!(
+        entries(&mount.path).is_empty(),
+        "{:?}",
+        entries(&mount.path)
+    );
+}
+
+#[test]
+fn a_read_only_download_folder_is_refused_before_any_byte() {
+    let mount = mount_or_skip!("ro,size=1m");
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("a.txt");
+    std::fs::write(&file, "hello").expect("write");
+    // The folder itself, and a folder still to be created inside it.
+    for dir in [mount.path.clone(), mount.path.join("Downloads")] {
+        let mut receiver = receiver_into(&dir);
+        let mut sender = Node::sender("tx");
+        send(&mut sender, receiver.addr(), vec![file.clone()]);
+        let Outcome::Declined(said_tx) = sender.finished() else {
+            panic!("the sender must be declined")
+        };
+        let Outcome::Failed(said_rx) = receiver.finished() else {
+            panic!("the receiver must report a failure")
+        };
+        eprintln!("receiver said: {said_rx}\nsender said: {said_tx}");
+        for said in [&said_tx, &said_rx] {
+            assert!(said.contains("download folder"), "{said}");
+            assert!(said.contains("read-only"), "{said}");
+        }
+        no_bytes_flowed(&receiver);
+        no_bytes_flowed(&sender);
+    }
+    assert!(entries(&mount.path).is_empty());
+}

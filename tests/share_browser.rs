@@ -1,0 +1,372 @@
+//! Guards the share page in a real browser: headless Chromium, driven over
+//! its DevTools protocol, loads the page from 127.0.0.1, saves a file and a
+//! folder's ZIP that match the originals, and uploads a file chosen in the
+//! form and a file dropped on the page (each with the person's consent) that
+//! arrive byte-exact. When
+//! /usr/bin/chromium is absent the test says it skipped and why.
+
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::bounded;
+use ferry::http::{ShareConfig, ShareEvent, ShareServer, UploadPolicy};
+use serde_json::{Value, json};
+use tungstenite::{Message, WebSocket};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// A headless Chromium that talks to nothing but loopback, killed on drop.
+struct Browser {
+    child: Child,
+    devtools: String,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn launch() -> Browser {
+        let profile = tempfile::tempdir().expect("profile dir");
+        let mut child = Command::new(CHROMIUM)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--no-first-run",
+                "--no-default-browser-check",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--disable-default-apps",
+                "--disable-extensions",
+                "--disable-domain-reliability",
+                "--disable-client-side-phishing-detection",
+                "--no-proxy-server",
+                "--remote-debugging-address=127.0.0.1",
+                "--remote-debugging-port=0",
+                "--window-size=420,900",
+            ])
+            .arg(format!("--user-data-dir={}", profile.path().display()))
+            .arg("about:blank")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start chromium");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = bounded(1);
+        std::thread::Builder::new()
+            .name("chromium-stderr".into())
+            .spawn(move || {
+                // Keep reading so Chromium never blocks on a full pipe.
+                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                    if let Some(at) = line.find("ws://") {
+                        let _ = tx.try_send(line[at..].trim().to_string());
+                    }
+                }
+            })
+            .expect("thread");
+        let devtools = rx
+            .recv_timeout(Duration::from_secs(60))
+            .expect("Chromium printed its DevTools address");
+        assert!(devtools.starts_with("ws://127.0.0.1:"), "{devtools}");
+        Browser {
+            child,
+            devtools,
+            _profile: profile,
+        }
+    }
+
+    /// host:port of the DevTools endpoint.
+    fn endpoint(&self) -> &str {
+        let rest = &self.devtools["ws://".len()..];
+        &rest[..rest.find('/').unwrap_or(rest.len())]
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One DevTools connection (browser or page).
+struct Cdp {
+    ws: WebSocket<TcpStream>,
+    next: u64,
+}
+
+impl Cdp {
+    fn connect(url: &str) -> Cdp {
+        let host = &url["ws://".len()..];
+        let host = &host[..host.find('/').expect("path")];
+        let stream = TcpStream::connect(host).expect("connect to DevTools");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(60)))
+            .expect("timeout");
+        let (ws, _) = tungstenite::client::client(url, stream).expect("websocket handshake");
+        Cdp { ws, next: 1 }
+    }
+
+    fn call(&mut self, method: &str, params: Value) -> Value {
+        let id = self.next;
+        self.next += 1;
+        let message = json!({ "id": id, "method": method, "params": params }).to_string();
+        self.ws.send(Message::Text(message.into())).expect("send");
+        loop {
+            let Message::Text(text) = self.ws.read().expect("read") else {
+                continue;
+            };
+            let reply: Value = serde_json::from_str(text.as_str()).expect("json");
+            if reply["id"] == json!(id) {
+                assert!(reply.get("error").is_none(), "{method} failed: {reply}");
+                return reply["result"].clone();
+            }
+        }
+    }
+
+    fn eval(&mut self, expression: &str) -> Value {
+        let result = self.call(
+            "Runtime.evaluate",
+            json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
+        );
+        result["result"]["value"].clone()
+    }
+}
+
+fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(found) = check() {
+            return found;
+        }
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// A completed download in `dir` named `name` (no `.crdownload` left).
+fn finished_download(dir: &Path, name: &str) -> Option<Vec<u8>> {
+    let busy = std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok())
+        .any(|e| e.file_name().to_string_lossy().ends_with(".crdownload"));
+    if busy {
+        return None;
+    }
+    std::fs::read(dir.join(name)).ok()
+}
+
+#[test]
+fn chromium_loads_the_page_downloads_and_uploads() {
+    if !Path::new(CHROMIUM).exists() {
+        eprintln!(
+            "SKIPPED: {CHROMIUM} is not installed (apt-get install chromium); the browser test needs it"
+        );
+        return;
+    }
+    let shared = tempfile::tempdir().expect("tmp");
+    let file = shared.path().join("holiday é.bin");
+    let bytes: Vec<u8> = (0..1_500_000u32).map(|i| (i * 31 % 256) as u8).collect();
+    std::fs::write(&file, &bytes).expect("write");
+    let folder = shared.path().join("album");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::write(folder.join("one.txt"), b"first").expect("write");
+    let inbox = tempfile::tempdir().expect("tmp");
+    let (tx, events) = bounded(10_000);
+    let server = Arc::new(
+        ShareServer::start(
+            ShareConfig {
+                items: vec![file.clone(), folder],
+                bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                uploads: UploadPolicy::Ask,
+                download_dir: inbox.path().to_path_buf(),
+                max_upload_bytes: 50 << 20,
+                device_name: "test box".into(),
+                url_host: None,
+            },
+            tx,
+            Arc::new(|| {}),
+        )
+        .expect("share"),
+    );
+    // The person at the computer: accepts every upload, remembering what it was asked.
+    let asked = {
+        let server = server.clone();
+        std::thread::Builder::new()
+            .name("consent".into())
+            .spawn(move || {
+                let mut asked: Vec<Vec<String>> = Vec::new();
+                let mut finished = 0;
+                while let Ok(event) = events.recv_timeout(Duration::from_secs(90)) {
+                    match event {
+                        ShareEvent::UploadRequest { id, names, .. } => {
+                            asked.push(names);
+                            server.decide_upload(id, true);
+                        }
+                        ShareEvent::UploadFinished { .. } => {
+                            finished += 1;
+                            if finished == 2 {
+                                break;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                asked
+            })
+            .expect("thread")
+    };
+
+    let browser = Browser::launch();
+    let downloads = tempfile::tempdir().expect("tmp");
+    let mut root = Cdp::connect(&browser.devtools);
+    root.call(
+        "Browser.setDownloadBehavior",
+        json!({ "behavior": "allow", "downloadPath": downloads.path() }),
+    );
+    let target = root.call("Target.createTarget", json!({ "url": "about:blank" }));
+    let target_id = target["targetId"].as_str().expect("target id").to_string();
+    let mut page = Cdp::connect(&format!(
+        "ws://{}/devtools/page/{target_id}",
+        browser.endpoint()
+    ));
+    page.call("Page.enable", json!({}));
+    // A phone-sized screen.
+    page.call(
+        "Emulation.setDeviceMetricsOverride",
+        json!({ "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true }),
+    );
+    page.call("Page.navigate", json!({ "url": server.url() }));
+    wait_until("the page to load", || {
+        (page.eval("document.readyState") == json!("complete")).then_some(())
+    });
+    assert_eq!(
+        page.eval("document.querySelector('h1').textContent"),
+        json!("Files from test box")
+    );
+    let listed =
+        page.eval("Array.from(document.querySelectorAll('.item .name')).map(e => e.textContent)");
+    assert_eq!(listed, json!(["holiday é.bin", "album"]));
+
+    // Download: a click on the link saves the file under its UTF-8 name, byte-exact.
+    page.eval("document.querySelector('a[href=\"d/0\"]').click()");
+    let got = wait_until("the download", || {
+        finished_download(downloads.path(), "holiday é.bin")
+    });
+    assert!(got == bytes, "the downloaded file differs");
+    page.eval("document.querySelector('a[href=\"d/1\"]').click()");
+    let zip = wait_until("the ZIP", || {
+        finished_download(downloads.path(), "album.zip")
+    });
+    let archive = zip::ZipArchive::new(std::io::Cursor::new(zip)).expect("valid zip");
+    assert!(
+        archive
+            .file_names()
+            .any(|n| n.is_ok_and(|n| n == "album/one.txt"))
+    );
+
+    // Upload: a file chosen in the form arrives, after the person accepted it.
+    let src = tempfile::tempdir().expect("tmp");
+    let upload: PathBuf = src.path().join("from the phone.txt");
+    let upload_bytes: Vec<u8> = (0..300_000u32).map(|i| (i % 97) as u8).collect();
+    std::fs::write(&upload, &upload_bytes).expect("write");
+    let document = page.call("DOM.getDocument", json!({ "depth": 0 }));
+    let root_node = document["root"]["nodeId"].clone();
+    let input = page.call(
+        "DOM.querySelector",
+        json!({ "nodeId": root_node, "selector": "#file-input" }),
+    );
+    page.call(
+        "DOM.setFileInputFiles",
+        json!({ "nodeId": input["nodeId"], "files": [upload] }),
+    );
+    let arrived = wait_until("the upload", || {
+        std::fs::read(inbox.path().join("from the phone.txt")).ok()
+    });
+    assert!(arrived == upload_bytes, "the uploaded file differs");
+    let status = wait_until("the page to report success", || {
+        let text = page.eval("document.getElementById('status').textContent");
+        text.as_str()
+            .filter(|t| t.contains("saved on the computer"))
+            .map(str::to_string)
+    });
+    assert_eq!(status, "1 file was saved on the computer.");
+    assert_eq!(
+        page.eval("document.querySelector('.up-state').textContent"),
+        json!("Saved")
+    );
+    // Drag and drop: files dropped anywhere on the page are sent too.
+    let dropped = src.path().join("dropped.jpg");
+    std::fs::write(&dropped, b"not really a jpeg").expect("write");
+    let zone = page.eval(
+        "(() => { const r = document.getElementById('drop').getBoundingClientRect(); \
+         return [r.x + r.width / 2, r.y + r.height / 2]; })()",
+    );
+    let (x, y) = (zone[0].clone(), zone[1].clone());
+    for kind in ["dragEnter", "dragOver", "drop"] {
+        page.call(
+            "Input.dispatchDragEvent",
+            json!({ "type": kind, "x": x, "y": y, "data": {
+                "items": [], "files": [dropped], "dragOperationsMask": 1
+            } }),
+        );
+    }
+    let arrived = wait_until("the dropped file", || {
+        std::fs::read(inbox.path().join("dropped.jpg")).ok()
+    });
+    assert_eq!(arrived, b"not really a jpeg");
+    wait_until("both rows saved", || {
+        (page.eval("document.querySelectorAll('.up.ok').length") == json!(2)).then_some(())
+    });
+
+    let no_part_left = std::fs::read_dir(inbox.path())
+        .expect("inbox")
+        .filter_map(|e| e.ok())
+        .all(|e| !e.file_name().to_string_lossy().ends_with(".ferry-part"));
+    assert!(no_part_left);
+    if let Some(path) = std::env::var_os("FERRY_SHARE_SCREENSHOT") {
+        // For a person to look at: the page after a download and an upload.
+        let shot = page.call(
+            "Page.captureScreenshot",
+            json!({ "format": "png", "captureBeyondViewport": true }),
+        );
+        let png = base64_decode(shot["data"].as_str().expect("png data"));
+        std::fs::write(path, png).expect("write screenshot");
+    }
+    let asked = asked.join().expect("consent thread");
+    assert_eq!(
+        asked,
+        vec![
+            vec!["from the phone.txt".to_string()],
+            vec!["dropped.jpg".to_string()]
+        ]
+    );
+}
+
+/// Standard base64 (the screenshot's encoding).
+fn base64_decode(text: &str) -> Vec<u8> {
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => c - b'A',
+        b'a'..=b'z' => c - b'a' + 26,
+        b'0'..=b'9' => c - b'0' + 52,
+        b'+' => 62,
+        _ => 63,
+    };
+    let clean: Vec<u8> = text
+        .bytes()
+        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+        .collect();
+    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
+    for chunk in clean.chunks(4) {
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, c)| {
+            acc | (u32::from(value(*c)) << (18 - 6 * i))
+        });
+        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
+        out.extend_from_slice(&bytes[..chunk.len() - 1]);
+    }
+    out
+}

@@ -1,0 +1,121 @@
+//! Guards sending from the window: files dropped while a device is selected
+//! go to it at once, the row reaches 100% and Done, and the receiver holds the
+//! same bytes; a drop with no clear target waits in the tray until the person
+//! presses a device's Send.
+
+mod ui_support;
+
+use egui_kittest::kittest::Queryable;
+use ferry::engine::{AcceptPolicy, Event};
+use ferry::transfer::{Direction, Outcome};
+use ui_support::{
+    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, type_into, wait_for_label,
+    wait_until, write_file,
+};
+
+#[test]
+fn drop_on_selected_peer_sends_and_completes() {
+    let dirs = AppDirs::new("Desk");
+    let mut peer = TestPeer::start("Laptop", AcceptPolicy::Everyone);
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    add_peer_by_address(&mut harness, &peer, "Laptop");
+    harness.get_by_label("Laptop").click();
+    harness.run_steps(2);
+
+    let file = dirs.scratch().join("report.pdf");
+    let bytes = write_file(&file, 3 * 1024 * 1024 + 17);
+    // While the file hovers, the whole window says where it will go.
+    harness.input_mut().hovered_files = vec![egui::HoveredFile {
+        path: Some(file.clone()),
+        mime: String::new(),
+    }];
+    harness.run_steps(3);
+    harness.get_by_label("Drop to send to Laptop");
+    drag_and_drop(&mut harness, &[file]);
+    assert!(harness.query_by_label("Drop to send to Laptop").is_none());
+
+    wait_until(&mut harness, "Done", |h| h.query_by_label("Done").is_some());
+    harness.get_by_label("100%");
+    harness.get_by_label("report.pdf");
+    harness.get_by_label("Open folder");
+    harness.get_by_label("Show file");
+    let received = std::fs::read(peer.downloads.path().join("report.pdf")).expect("received");
+    assert!(received == bytes, "the receiver holds the same bytes");
+    // The receiver reports its end just after the sender sees the summary.
+    wait_until(&mut harness, "the receiver's verified end", |_| {
+        peer.find(|e| {
+            matches!(
+                e,
+                Event::Finished {
+                    direction: Direction::Incoming,
+                    outcome: Outcome::Completed { files: 1, .. },
+                    ..
+                }
+            )
+        })
+        .is_some()
+    });
+}
+
+#[test]
+fn drop_without_target_waits_in_tray_until_send() {
+    let dirs = AppDirs::new("Desk");
+    let one = TestPeer::start("Laptop", AcceptPolicy::Everyone);
+    let two = TestPeer::start("Tablet", AcceptPolicy::Everyone);
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    add_peer_by_address(&mut harness, &one, "Laptop");
+    add_peer_by_address(&mut harness, &two, "Tablet");
+
+    let file = dirs.scratch().join("notes.txt");
+    write_file(&file, 1500);
+    harness.input_mut().hovered_files = vec![egui::HoveredFile {
+        path: Some(file.clone()),
+        mime: String::new(),
+    }];
+    harness.run_steps(3);
+    harness.get_by_label("Drop to add to “To send”, then choose a device");
+    drag_and_drop(&mut harness, &[file]);
+    // Two devices, none selected: nothing is sent, the file waits with its size.
+    wait_until(&mut harness, "the tray with the size", |h| {
+        h.query_by_label("1.5 KiB").is_some()
+    });
+    harness.get_by_label("To send");
+    harness.get_by_label("notes.txt");
+    assert!(harness.state().state().transfers.is_empty());
+
+    // Each tile now has a Send button; press the one on Tablet's tile.
+    let tile = harness.get_by_label("Tablet").rect();
+    let tablet_send = harness
+        .get_all_by_label("Send")
+        .find(|b| tile.contains(b.rect().center()))
+        .expect("a Send button on Tablet's tile");
+    tablet_send.click();
+    wait_until(&mut harness, "Done", |h| h.query_by_label("Done").is_some());
+    assert!(
+        harness.query_by_label("To send").is_none(),
+        "the tray is empty"
+    );
+    assert!(two.downloads.path().join("notes.txt").exists());
+    assert!(!one.downloads.path().join("notes.txt").exists());
+}
+
+#[test]
+fn send_text_reaches_the_selected_device() {
+    let dirs = AppDirs::new("Desk");
+    let mut peer = TestPeer::start("Laptop", AcceptPolicy::Everyone);
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    add_peer_by_address(&mut harness, &peer, "Laptop");
+    harness.get_by_label("💬 Send text…").click();
+    wait_for_label(&mut harness, "Message");
+    // The only device is already ticked as the recipient.
+    type_into(&mut harness, "Message", "see you at 8");
+    harness.get_by_label("Send message").click();
+    wait_until(&mut harness, "the text at the receiver", |_| {
+        peer.find(|e| matches!(e, Event::TextReceived { text, .. } if text == "see you at 8"))
+            .is_some()
+    });
+    wait_for_label(&mut harness, "Message delivered");
+}

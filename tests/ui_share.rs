@@ -1,0 +1,261 @@
+//! Guards "Share via browser" in the window: sharing a file shows its link
+//! and a QR code texture, the link serves the same bytes (curl on 127.0.0.1)
+//! and the download is listed until Done; with "Ask me each time" an upload
+//! waits for the prompt, Accept saves it in the download folder as a
+//! transfer row (and history), Decline answers 403 and writes nothing; with
+//! "Allow" it is saved without a prompt; Stop sharing closes the port, and
+//! the next share gets a new link.
+
+mod ui_support;
+
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use ferry::app::FerryApp;
+use ferry::app::share_state::SharePhase;
+use ui_support::{AppDirs, drag_and_drop, harness, wait_for_label, wait_until, write_file};
+
+/// The accessible name the window gives the QR code image.
+const QR_ALT: &str = "QR code of the share link";
+
+/// curl drives the share as a browser would; without it there is nothing to drive.
+fn curl_available() -> bool {
+    let found = Command::new("curl").arg("--version").output().is_ok();
+    if !found {
+        eprintln!("SKIPPED: curl is not installed (apt-get install curl)");
+    }
+    found
+}
+
+/// Runs curl against loopback only; returns (HTTP status, body).
+fn curl(args: &[&str]) -> (u16, Vec<u8>) {
+    let out = Command::new("curl")
+        .args([
+            "--silent",
+            "--show-error",
+            "--noproxy",
+            "*",
+            "--max-time",
+            "60",
+        ])
+        .args(["-w", "\n%{http_code}"])
+        .args(args)
+        .output()
+        .expect("run curl");
+    let mut body = out.stdout;
+    let at = body.iter().rposition(|b| *b == b'\n').expect("status line");
+    let status = String::from_utf8_lossy(&body[at + 1..]).trim().parse();
+    body.truncate(at);
+    (status.unwrap_or(0), body)
+}
+
+/// Posts `file` as a browser form would (no ticket: asks and uploads in one request).
+fn upload(url: &str, file: &Path, name: &str) -> (u16, String) {
+    let form = format!("file=@{};filename={name}", file.display());
+    let target = format!("{url}upload");
+    let (status, body) = curl(&["-H", "Accept: application/json", "-F", &form, &target]);
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Opens the share window with `file` from the tray, chooses `uploads` and
+/// starts sharing; returns the link.
+fn share(harness: &mut Harness<'static, FerryApp>, file: &Path, uploads: Option<&str>) -> String {
+    drag_and_drop(harness, &[file.to_path_buf()]);
+    harness.get_by_label("🌐 Share via browser…").click();
+    wait_for_label(harness, "Start sharing");
+    if let Some(choice) = uploads {
+        harness.get_by_label(choice).click();
+        harness.run_steps(2);
+    }
+    harness.get_by_label("Start sharing").click();
+    wait_until(harness, "the share to start", |h| {
+        h.state().share_server().is_some()
+    });
+    let url = harness
+        .state()
+        .share_server()
+        .map(|s| s.url().to_string())
+        .expect("sharing");
+    assert!(url.starts_with("http://127.0.0.1:"), "loopback only: {url}");
+    wait_for_label(harness, &url);
+    url
+}
+
+fn downloads_folder_names(dirs: &AppDirs) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dirs.downloads())
+        .expect("downloads")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn a_shared_file_downloads_with_its_bytes_and_stop_closes_the_port() {
+    if !curl_available() {
+        return;
+    }
+    let dirs = AppDirs::new("Desk");
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    let file = dirs.scratch().join("report.bin");
+    let bytes = write_file(&file, 700_000);
+    let url = share(&mut harness, &file, None);
+
+    // The link's QR code is drawn from a texture: one texel per module plus
+    // a quiet zone of 4 modules on each side.
+    harness.get_by_label(QR_ALT);
+    harness.get_by_label("Stop sharing");
+    let modules = ferry::http::qr_matrix(&url).expect("matrix").len();
+    let texture = harness.state().share_qr_texture().expect("a QR texture");
+    assert_eq!(texture.size(), [modules + 8, modules + 8]);
+
+    let (status, body) = curl(&[&format!("{url}d/0")]);
+    assert_eq!(status, 200);
+    assert!(body == bytes, "the browser gets the same bytes");
+    wait_until(&mut harness, "the finished download", |h| {
+        h.state()
+            .state()
+            .share
+            .downloads
+            .first()
+            .is_some_and(|d| d.end == Some(Ok(bytes.len() as u64)))
+    });
+    harness.get_by_label_contains("to 127.0.0.1");
+    harness.get_by_label("Done");
+
+    let addr = harness
+        .state()
+        .share_server()
+        .expect("sharing")
+        .local_addr();
+    harness.get_by_label("Stop sharing").click();
+    wait_until(&mut harness, "the share to stop", |h| {
+        h.state().state().share.phase == SharePhase::Idle
+    });
+    let refused = TcpStream::connect(addr).expect_err("the port is closed");
+    assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
+
+    // Sharing again starts a new server with a new link.
+    wait_for_label(&mut harness, "Add 1 from To send");
+    harness.get_by_label("Add 1 from To send").click();
+    harness.run_steps(2);
+    harness.get_by_label("Start sharing").click();
+    wait_until(&mut harness, "the second share", |h| {
+        h.state().share_server().is_some()
+    });
+    let second = harness
+        .state()
+        .share_server()
+        .expect("sharing")
+        .url()
+        .to_string();
+    assert_ne!(second, url, "a new share has a new token");
+    assert_ne!(curl(&[&format!("{url}d/0")]).0, 200, "the old link is dead");
+}
+
+#[test]
+fn with_ask_an_upload_waits_for_accept_or_decline() {
+    if !curl_available() {
+        return;
+    }
+    let dirs = AppDirs::new("Desk");
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    let shared = dirs.scratch().join("shared.txt");
+    write_file(&shared, 1000);
+    let url = share(&mut harness, &shared, Some("Ask me each time"));
+    let gift: PathBuf = dirs.scratch().join("gift.bin");
+    let gift_bytes = write_file(&gift, 150_000);
+
+    // Accept: the file lands in the download folder and shows as a transfer row.
+    let uploader = {
+        let (url, gift) = (url.clone(), gift.clone());
+        std::thread::spawn(move || upload(&url, &gift, "gift.bin"))
+    };
+    wait_for_label(
+        &mut harness,
+        "A browser at 127.0.0.1 wants to send you files",
+    );
+    assert!(
+        downloads_folder_names(&dirs).is_empty(),
+        "nothing before consent"
+    );
+    harness.get_by_label("Accept").click();
+    wait_until(&mut harness, "the browser's answer", |_| {
+        uploader.is_finished()
+    });
+    let (status, body) = uploader.join().expect("uploader");
+    assert_eq!(status, 200, "{body}");
+    let saved = dirs.downloads().join("gift.bin");
+    assert!(std::fs::read(&saved).expect("saved") == gift_bytes);
+    wait_until(&mut harness, "the upload row to finish", |h| {
+        h.query_by_label("Done").is_some()
+    });
+    harness.get_by_label("from browser 127.0.0.1");
+    harness.get_by_label("gift.bin");
+    harness.get_by_label("Show file");
+    harness.get_by_label("Open folder");
+    let history = &harness.state().state().history;
+    assert!(
+        history
+            .first()
+            .is_some_and(|e| e.browser && e.outcome.is_success()),
+        "the upload is in history: {history:?}"
+    );
+
+    // Decline: the browser hears 403 and nothing is written.
+    let uploader = {
+        let (url, gift) = (url.clone(), gift.clone());
+        std::thread::spawn(move || upload(&url, &gift, "unwanted.bin"))
+    };
+    wait_for_label(
+        &mut harness,
+        "A browser at 127.0.0.1 wants to send you files",
+    );
+    harness.get_by_label("Decline").click();
+    wait_until(&mut harness, "the browser's answer", |_| {
+        uploader.is_finished()
+    });
+    let (status, body) = uploader.join().expect("uploader");
+    assert_eq!(status, 403, "{body}");
+    assert!(body.contains("declined"), "{body}");
+    wait_for_label(&mut harness, "You declined");
+    assert_eq!(downloads_folder_names(&dirs), ["gift.bin"]);
+}
+
+#[test]
+fn with_allow_an_upload_is_saved_without_a_prompt() {
+    if !curl_available() {
+        return;
+    }
+    let dirs = AppDirs::new("Desk");
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    let shared = dirs.scratch().join("shared.txt");
+    write_file(&shared, 1000);
+    let url = share(
+        &mut harness,
+        &shared,
+        Some("Allow without asking (this share only)"),
+    );
+    let note = dirs.scratch().join("note");
+    let bytes = write_file(&note, 5000);
+    let uploader = std::thread::spawn(move || upload(&url, &note, "note.txt"));
+    wait_until(&mut harness, "the upload", |_| uploader.is_finished());
+    let (status, body) = uploader.join().expect("uploader");
+    assert_eq!(status, 200, "{body}");
+    assert!(std::fs::read(dirs.downloads().join("note.txt")).expect("saved") == bytes);
+    wait_for_label(&mut harness, "note.txt");
+    wait_until(&mut harness, "the row's end", |h| {
+        h.query_by_label("Done").is_some()
+    });
+    assert!(
+        harness.state().state().share.prompts.is_empty(),
+        "no prompt"
+    );
+    harness.get_by_label("from browser 127.0.0.1");
+}
