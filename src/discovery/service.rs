@@ -127,6 +127,8 @@ pub struct Discovery {
     control: Sender<Control>,
     halt: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
+    /// The receive threads' sockets, to wake them when stopping.
+    receiving: Vec<UdpSocket>,
 }
 
 impl Discovery {
@@ -213,6 +215,7 @@ impl Discovery {
             control,
             halt: halt.clone(),
             threads: Vec::new(),
+            receiving: Vec::new(),
         };
         let spawn_rx = |socket: UdpSocket, via: Via, slot: usize, name: &str| {
             let tx = incoming_tx.clone();
@@ -224,10 +227,12 @@ impl Discovery {
                 .spawn(move || receive_loop(socket, via, slot, tx, &counters, &halt, &stopping))
         };
         let rx_own = own.try_clone()?;
+        discovery.receiving.push(rx_own.try_clone()?);
         discovery
             .threads
             .push(spawn_rx(rx_own, Via::Direct, 0, "ferry-disc-rx-direct")?);
         if let Some(socket) = port_socket {
+            discovery.receiving.push(socket.try_clone()?);
             discovery
                 .threads
                 .push(spawn_rx(socket, Via::BeaconPort, 1, "ferry-disc-rx-port")?);
@@ -288,6 +293,13 @@ impl Discovery {
     fn stop_threads(&mut self) {
         self.halt.store(true, Ordering::SeqCst);
         let _ = self.control.try_send(Control::Stop);
+        // On Linux this wakes a thread blocked in recv_from at once (it
+        // reports ENOTCONN for a UDP socket, but still wakes it); elsewhere
+        // the threads notice within their read timeout. Sending stays
+        // possible, so the goodbye still goes out.
+        for socket in self.receiving.drain(..) {
+            let _ = socket2::SockRef::from(&socket).shutdown(std::net::Shutdown::Read);
+        }
         for handle in self.threads.drain(..) {
             let _ = handle.join();
         }
@@ -341,7 +353,11 @@ fn receive_loop(
     let mut buffer = [0u8; MAX_BEACON_BYTES + 1];
     let mut limiter = RateLimiter::new();
     while !halt.load(Ordering::Relaxed) && !stopping.load(Ordering::Relaxed) {
-        let (len, from) = match socket.recv_from(&mut buffer) {
+        let received = socket.recv_from(&mut buffer);
+        if halt.load(Ordering::Relaxed) {
+            break;
+        }
+        let (len, from) = match received {
             Ok(got) => got,
             Err(e)
                 if matches!(

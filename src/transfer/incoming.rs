@@ -347,7 +347,8 @@ impl Receiving<'_> {
             .accept
             .judge(&self.offer.sender.device_id, &self.offer.sender.alias);
         let decision = if verdict == TrustVerdict::Accept {
-            let summary = OfferSummary::of(&self.offer.entries, free_space(&settings.download_dir));
+            let summary =
+                OfferSummary::outline(&self.offer.entries, free_space(&settings.download_dir));
             self.shared.sink.emit(Event::AutoAccepted {
                 id: self.id,
                 from: self.offer.sender.clone(),
@@ -522,7 +523,7 @@ impl Receiving<'_> {
         }
         resume::materialize(dir, &plan)
             .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
-        let claims = plan.claims();
+        let claims = plan.claims(dir);
         claimed.extend(claims.iter().cloned());
         drop(claimed);
         self.claims = Some(Claims {
@@ -894,7 +895,7 @@ impl Receiving<'_> {
         self.verified += 1;
         self.verified_bytes += plan.size;
         let event = Event::FileVerified { id: self.id, path };
-        self.shared.sink.emit_queued(&mut self.backlog, event);
+        self.shared.sink.emit_batched(&mut self.backlog, event);
     }
 
     /// Says the right thing to the peer, cleans up, and describes the end.

@@ -228,7 +228,7 @@ fn run(
             id,
             to,
             peer_id,
-            offer: OfferSummary::of(&offer.entries, None),
+            offer: OfferSummary::outline(&offer.entries, None),
         },
     );
     let mut sending = Sending {
@@ -476,7 +476,7 @@ impl Sending<'_> {
                             id: self.id,
                             path: PathBuf::from(name),
                         };
-                        self.shared.sink.emit_queued(&mut self.backlog, event);
+                        self.shared.sink.emit_batched(&mut self.backlog, event);
                     }
                     FileVerdict::Mismatch => {
                         self.failures.push(format!("{name}: checksum mismatch"))
@@ -589,6 +589,7 @@ impl Sending<'_> {
                     continue;
                 },
                 recv(tick) -> _ => {
+                    self.shared.sink.flush(&mut self.backlog, false);
                     // A slow disk must not look like a dead connection.
                     self.ping_if_idle()?;
                     continue;

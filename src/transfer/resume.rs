@@ -60,11 +60,17 @@ pub struct FilePlan {
 }
 
 impl Plan {
-    /// Every path this plan will write under its final name: file paths and
-    /// folder roots (what [`plan_avoiding`] must keep other transfers away from).
-    pub fn claims(&self) -> Vec<PathBuf> {
-        let files = self.files.iter().map(|f| f.final_path.clone());
-        files.chain(self.roots.iter().cloned()).collect()
+    /// What [`plan_avoiding`] must keep other transfers away from: the
+    /// folder roots and the files directly in `root_dir`. Files inside a root
+    /// need no claim of their own (no other plan picks or resumes into a
+    /// claimed root), which keeps this to a few paths for 10,000 files.
+    pub fn claims(&self, root_dir: &Path) -> Vec<PathBuf> {
+        let loose = self
+            .files
+            .iter()
+            .filter(|f| f.final_path.parent() == Some(root_dir))
+            .map(|f| f.final_path.clone());
+        loose.chain(self.roots.iter().cloned()).collect()
     }
 }
 
