@@ -27,8 +27,9 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 pub const MAX_CONNECTIONS: usize = 128;
 
 /// Capacity of the event channel. Progress events are dropped when it is
-/// full; all other events wait for room.
-const EVENT_CAPACITY: usize = 4096;
+/// full; all other events wait for room (workers mid-transfer wait in their
+/// own backlog instead). Its slots are allocated up front, ~200 bytes each.
+pub const EVENT_CAPACITY: usize = 1024;
 
 /// Events of one kind a worker gathers before delivering them together (see
 /// [`EventSink::emit_batched`]).

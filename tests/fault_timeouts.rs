@@ -346,8 +346,9 @@ fn bug_a_paused_ui_stalled_a_transfer_of_many_files() {
     let saved = fast(()).expect("tmp");
     let top = src.path().join("many");
     std::fs::create_dir(&top).expect("mkdir");
-    // More than the engine's event channel holds (4096).
+    // Several times what the engine's event channel holds.
     const FILES: usize = 4500;
+    const { assert!(FILES > 4 * ferry::engine::EVENT_CAPACITY) };
     for i in 0..FILES {
         std::fs::write(top.join(format!("{i:05}.txt")), i.to_string()).expect("write");
     }

@@ -647,13 +647,13 @@ impl Receiving<'_> {
                     if open.received + bytes.len() as u64 > plan.size {
                         return Err(Stop::Remote(format!(
                             "more data than announced for {}",
-                            plan.display
+                            plan.display()
                         )));
                     }
                     if let Err(e) = open.file.write_all(&bytes) {
                         return Err(Stop::Local(format!(
                             "Cannot write {}: {}.",
-                            plan.display,
+                            plan.display(),
                             describe_io(&e)
                         )));
                     }
@@ -683,10 +683,10 @@ impl Receiving<'_> {
                     if offset != plan.offset {
                         return Err(Stop::Remote(format!(
                             "{} resumed at the wrong byte",
-                            plan.display
+                            plan.display()
                         )));
                     }
-                    meter.set_current(&plan.display);
+                    meter.set_current(&plan.display());
                     meter.skip(offset);
                     *current = Some(self.open(slot)?);
                 }
@@ -720,7 +720,7 @@ impl Receiving<'_> {
                     };
                     let plan = &self.plan.files[slot];
                     resume::discard_part(plan);
-                    self.failures.push(format!("{}: {reason}", plan.display));
+                    self.failures.push(format!("{}: {reason}", plan.display()));
                     self.reply(Message::FileResult {
                         index,
                         verdict: FileVerdict::Failed(reason),
@@ -734,7 +734,7 @@ impl Receiving<'_> {
                     }
                     for missing in &self.plan.files[next_slot..] {
                         self.failures
-                            .push(format!("{}: never sent", missing.display));
+                            .push(format!("{}: never sent", missing.display()));
                     }
                     let summary = Message::Summary {
                         verified: self.verified,
@@ -793,7 +793,7 @@ impl Receiving<'_> {
         let fail = |what: &str, e: io::Error| {
             Stop::Local(format!(
                 "Cannot {what} {}: {}.",
-                plan.display,
+                plan.display(),
                 describe_io(&e)
             ))
         };
@@ -860,7 +860,7 @@ impl Receiving<'_> {
                 resume::discard_part(&plan);
             }
             self.failures
-                .push(format!("{}: checksum mismatch", plan.display));
+                .push(format!("{}: checksum mismatch", plan.display()));
             FileVerdict::Mismatch
         } else if plan.already_final {
             self.count_verified(&plan, plan.final_path.clone());
@@ -880,7 +880,7 @@ impl Receiving<'_> {
                 }
                 Err(e) => {
                     let reason = format!("cannot be renamed into place: {e}");
-                    self.failures.push(format!("{}: {reason}", plan.display));
+                    self.failures.push(format!("{}: {reason}", plan.display()));
                     FileVerdict::Failed(reason)
                 }
             }

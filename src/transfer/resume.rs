@@ -42,8 +42,9 @@ struct Provenance {
 pub struct FilePlan {
     /// Entry index in the offer.
     pub index: u32,
-    /// Relative path for people ("photos/a.jpg").
-    pub display: String,
+    /// How many leading components of `final_path` are the download folder
+    /// (see [`FilePlan::display`]; a stored name would cost ~64 bytes a file).
+    pub root_depth: u16,
     /// Final path, if nothing takes it before the file is verified.
     pub final_path: PathBuf,
     /// Size promised by the offer.
@@ -75,6 +76,14 @@ impl Plan {
 }
 
 impl FilePlan {
+    /// The path for people, inside the download folder: "photos/a.jpg", or
+    /// "photos (1)/a.jpg" when the name was taken.
+    pub fn display(&self) -> String {
+        let inside = self.final_path.iter().skip(usize::from(self.root_depth));
+        let names: Vec<_> = inside.map(|name| name.to_string_lossy()).collect();
+        names.join("/")
+    }
+
     /// The partial file being written.
     pub fn part_path(&self) -> PathBuf {
         paths::part_path(&self.final_path)
@@ -198,6 +207,7 @@ pub fn plan_avoiding(
     claimed: &HashSet<PathBuf>,
 ) -> io::Result<Plan> {
     let sender = offer.sender.device_id.as_str();
+    let root_depth = u16::try_from(root_dir.iter().count()).unwrap_or(u16::MAX);
     let mut result = Plan {
         files: Vec::with_capacity(wanted.len()),
         ..Plan::default()
@@ -265,7 +275,7 @@ pub fn plan_avoiding(
             taken.insert(hasher.hash_one(&final_path));
             result.files.push(FilePlan {
                 index: first as u32,
-                display: top.clone(),
+                root_depth,
                 final_path,
                 size,
                 modified_ms,
@@ -313,7 +323,6 @@ pub fn plan_avoiding(
             // Swap the top component for the root actually chosen ("photos (1)").
             let mut rel = PathBuf::from(&root_name);
             rel.extend(path.components().skip(1));
-            let display = entry.path.join("/");
             match entry.kind {
                 EntryKind::Directory => {
                     result.dirs.push((root_dir.join(&rel), entry.modified_ms));
@@ -370,7 +379,7 @@ pub fn plan_avoiding(
                     taken.insert(hasher.hash_one(&final_path));
                     result.files.push(FilePlan {
                         index: i as u32,
-                        display,
+                        root_depth,
                         final_path,
                         size,
                         modified_ms,
@@ -535,6 +544,9 @@ mod tests {
             fs::read(dir.path().join("report.pdf")).expect("read"),
             b"old"
         );
+        // People are shown the names the files really get.
+        assert_eq!(p.files[0].display(), "report (1).pdf");
+        assert_eq!(p.files[1].display(), "photos (1)/a.jpg");
     }
 
     #[test]
