@@ -228,6 +228,7 @@ fn receive(
     control: &Receiver<Control>,
     closer: &Closer,
 ) -> Option<Outcome> {
+    tracing::debug!(%peer, entries = offer.entries.len(), "offer received");
     // Every name is judged before anyone is asked: a hostile offer never reaches a prompt.
     let mut safe_paths = Vec::with_capacity(offer.entries.len());
     for entry in &offer.entries {
@@ -394,7 +395,9 @@ impl Receiving<'_> {
         };
         // Settings may have changed while the prompt was open: use the current folder.
         let download_dir = self.shared.receive_settings().download_dir;
+        let planning = Instant::now();
         let prepared = self.prepare(&download_dir, &safe_paths, &wanted);
+        tracing::debug!(files = wanted.len(), elapsed = ?planning.elapsed(), "planned the download");
         // The plan holds all that is needed from here on: free the entries
         // (megabytes for 10,000 files) for the length of the transfer.
         drop(safe_paths);

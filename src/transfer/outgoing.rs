@@ -152,6 +152,7 @@ fn run(
     what: What,
     control: &Receiver<Control>,
 ) -> Outcome {
+    let started = Instant::now();
     let mut sources = match what {
         What::Paths(paths) => match source::collect(&paths) {
             Ok(entries) => entries,
@@ -159,6 +160,8 @@ fn run(
         },
         What::Text(text) => vec![source::text_entry(text)],
     };
+    // Phase times (RUST_LOG=ferry=debug) show where a many-file send waits.
+    tracing::debug!(entries = sources.len(), elapsed = ?started.elapsed(), "walked the sources");
     // One copy of the entries, not three: they move into the offer, and back
     // out of it once it is sent (10,000 entries are megabytes). Taking the
     // local paths out first lets the entries be collected in place, into the
@@ -215,6 +218,7 @@ fn run(
     let Message::Offer(offer) = message else {
         unreachable!("built as an offer just above")
     };
+    tracing::debug!(elapsed = ?started.elapsed(), "connected and sent the offer");
     let pump = match pump::start_closing(
         FrameReader::new(link.reader),
         format!("ferry-send-rx-{}", id.0),
