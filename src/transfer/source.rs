@@ -75,6 +75,8 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
         source,
     };
     let mut out = Vec::new();
+    // Indices in `out` of walked files whose metadata is still to be read.
+    let mut unread = Vec::new();
     for top in paths {
         let top_name = name_of(top)?;
         let meta = std::fs::metadata(top).map_err(|e| unreadable(top, e))?;
@@ -121,15 +123,17 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
                         local: None,
                     });
                 } else if file_type.is_file() || file_type.is_symlink() {
-                    // Follow a symlink only to a regular file.
-                    match std::fs::metadata(item.path()) {
-                        Ok(meta) if meta.is_file() => {
-                            out.push(file_entry(components, &meta, item.path().to_path_buf()));
-                        }
-                        _ => {
-                            tracing::info!(path = %item.path().display(), "skipping a link to a folder or nothing")
-                        }
-                    }
+                    // Size and time are read below, all files at once.
+                    unread.push(out.len());
+                    out.push(SourceEntry {
+                        entry: Entry {
+                            path: components,
+                            kind: EntryKind::File,
+                            size: 0,
+                            modified_ms: None,
+                        },
+                        local: Some(item.path().to_path_buf()),
+                    });
                 }
                 if out.len() > MAX_OFFER_ENTRIES {
                     return Err(SourceError::TooMany);
@@ -139,6 +143,9 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
             tracing::info!(path = %top.display(), "skipping: not a file or folder");
         }
     }
+    read_file_metadata(&mut out, &unread);
+    // Links to folders or to nothing were marked by taking their local path.
+    out.retain(|e| e.entry.kind != EntryKind::File || e.local.is_some());
     if out.len() > MAX_OFFER_ENTRIES {
         return Err(SourceError::TooMany);
     }
@@ -146,6 +153,63 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
         return Err(SourceError::Empty);
     }
     Ok(out)
+}
+
+/// Fills in size and time of the walked files at `unread` (ascending
+/// indices), following symlinks to regular files; anything else (a link to a
+/// folder or to nothing, a file gone meanwhile) loses its local path, which
+/// marks it for removal. One stat per file is most of a big folder's walk —
+/// path lookups in the kernel — so the files are shared among a few threads;
+/// before the offer is out, the other cores have nothing else to do.
+fn read_file_metadata(out: &mut [SourceEntry], unread: &[usize]) {
+    fn fill(source: &mut SourceEntry) {
+        let Some(local) = &source.local else { return };
+        match std::fs::metadata(local) {
+            Ok(meta) if meta.is_file() => {
+                source.entry.size = meta.len();
+                source.entry.modified_ms = modified_ms(&meta);
+            }
+            _ => {
+                tracing::info!(path = %local.display(), "skipping a link to a folder or nothing");
+                source.local = None;
+            }
+        }
+    }
+    const SMALLEST_SHARE: usize = 1024;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let share = unread.len().div_ceil(threads).max(SMALLEST_SHARE);
+    // Shares whose thread could not start; read here afterwards.
+    let mut left_over: Vec<&[usize]> = Vec::new();
+    std::thread::scope(|scope| {
+        let mut rest: &mut [SourceEntry] = &mut *out;
+        let mut base = 0;
+        let mut shares = unread.chunks(share).peekable();
+        while let Some(indices) = shares.next() {
+            let end = indices.last().map_or(base, |&last| last + 1);
+            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(end - base);
+            rest = tail;
+            let offset = base;
+            base = end;
+            let mut work = move || {
+                for &i in indices {
+                    fill(&mut mine[i - offset]);
+                }
+            };
+            // The last share runs on this thread.
+            if shares.peek().is_none() {
+                work();
+            } else if let Err(e) = std::thread::Builder::new()
+                .name("ferry-stat".into())
+                .spawn_scoped(scope, work)
+            {
+                tracing::debug!("reading file sizes without a helper thread: {e}");
+                left_over.push(indices);
+            }
+        }
+    });
+    for &i in left_over.concat().iter() {
+        fill(&mut out[i]);
+    }
 }
 
 fn file_entry(path: Vec<String>, meta: &std::fs::Metadata, local: PathBuf) -> SourceEntry {
@@ -176,6 +240,43 @@ pub fn text_entry(text: String) -> SourceEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Enough files for the sizes to be read on several threads, plus links:
+    /// every size lands on its own entry, in walk order, and only links to
+    /// regular files are kept (as the file they point to).
+    #[cfg(unix)]
+    #[test]
+    fn sizes_read_in_parallel_land_on_their_entries_and_links_are_judged() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let top = dir.path().join("top");
+        std::fs::create_dir_all(top.join("sub")).expect("mkdir");
+        const FILES: usize = 5000;
+        for i in 0..FILES {
+            std::fs::write(top.join(format!("sub/{i:05}")), vec![7u8; i % 13]).expect("write");
+        }
+        let outside = dir.path().join("outside.bin");
+        std::fs::write(&outside, [1u8; 321]).expect("write");
+        std::os::unix::fs::symlink(&outside, top.join("link-to-file")).expect("link");
+        std::os::unix::fs::symlink(dir.path(), top.join("link-to-folder")).expect("link");
+        std::os::unix::fs::symlink(dir.path().join("gone"), top.join("link-to-nothing"))
+            .expect("link");
+        let entries = collect(&[top]).expect("collect");
+        let listed: Vec<(String, u64)> = entries
+            .iter()
+            .map(|e| (e.entry.path.join("/"), e.entry.size))
+            .collect();
+        let mut expected = vec![
+            ("top".to_string(), 0),
+            ("top/link-to-file".to_string(), 321),
+        ];
+        expected.push(("top/sub".into(), 0));
+        expected.extend((0..FILES).map(|i| (format!("top/sub/{i:05}"), (i % 13) as u64)));
+        assert_eq!(listed, expected);
+        assert_eq!(
+            entries[1].local.as_deref(),
+            Some(dir.path().join("top/link-to-file").as_path())
+        );
+    }
 
     #[test]
     fn folders_are_walked_parents_first_in_name_order() {
