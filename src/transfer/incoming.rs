@@ -16,6 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, select};
 use sha2::{Digest, Sha256};
 
+use super::folder::{self, Folder};
 use super::outgoing::{frame_name, hash_in_pieces};
 use super::paths;
 use super::progress::{Meter, human_bytes};
@@ -139,6 +140,21 @@ fn setup_timed_out(peer: SocketAddr, budget: Duration) {
     );
 }
 
+/// The open folder for a file about to be written into `final_path`'s
+/// folder: the one already open, else that folder opened now (files of one
+/// folder arrive together). `None` if it cannot be opened: paths then.
+fn open_folder<'f>(slot: &'f mut Option<Folder>, final_path: &Path) -> Option<&'f Folder> {
+    let parent = final_path.parent()?;
+    if slot.as_ref().is_none_or(|open| open.path() != parent) {
+        *slot = Folder::open(parent).ok();
+    }
+    slot.as_ref()
+}
+
+fn part_file_name(part: &Path) -> &std::ffi::OsStr {
+    part.file_name().unwrap_or_default()
+}
+
 fn identity_mismatch(peer: SocketAddr, alias: &str, announced: &str, proved: &str) -> String {
     format!(
         "Refused a connection from {alias:?} ({peer}): identity mismatch. It announced the device id {} \
@@ -253,6 +269,7 @@ fn receive(
     };
     let mut session = Receiving {
         shared,
+        folder: None,
         id,
         peer,
         offer,
@@ -280,6 +297,8 @@ fn receive(
 
 struct Receiving<'a> {
     shared: &'a Shared,
+    /// The folder the current files are written into, held open.
+    folder: Option<Folder>,
     id: TransferId,
     peer: SocketAddr,
     offer: Offer,
@@ -834,11 +853,11 @@ impl Receiving<'_> {
                 std::fs::remove_file(&part).map_err(|e| fail("replace", e))?;
             }
             // create_new: never clobber, never follow a planted symlink.
-            let file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&part)
-                .map_err(|e| fail("create", e))?;
+            let file = match open_folder(&mut self.folder, &plan.final_path) {
+                Some(folder) => folder.create_new(part_file_name(&part)),
+                None => OpenOptions::new().write(true).create_new(true).open(&part),
+            }
+            .map_err(|e| fail("create", e))?;
             if plan.size > resume::EAGER_META_BYTES {
                 resume::write_part_meta(plan, &sender).map_err(|e| fail("create", e))?;
                 meta = true;
@@ -873,7 +892,10 @@ impl Receiving<'_> {
                 let _ = open.file.set_modified(time);
             }
             drop(open.file);
-            match resume::promote(&plan) {
+            match self
+                .promote_here(&plan)
+                .map_or_else(|| resume::promote(&plan), Ok)
+            {
                 Ok(path) => {
                     if open.meta {
                         resume::forget_part_meta(&plan);
@@ -892,6 +914,21 @@ impl Receiving<'_> {
             index: plan.index,
             verdict,
         })
+    }
+
+    /// Renames the verified partial through the open folder when it is the
+    /// file's folder and the planned name is free; `None` sends the caller to
+    /// [`resume::promote`], which also finds a numbered name if needed.
+    fn promote_here(&self, plan: &FilePlan) -> Option<PathBuf> {
+        let folder = self.folder.as_ref()?;
+        if plan.final_path.parent() != Some(folder.path()) {
+            return None;
+        }
+        let name = plan.final_path.file_name()?;
+        match folder.rename_no_replace(&folder::part_name(name), name) {
+            Ok(true) => Some(plan.final_path.clone()),
+            _ => None,
+        }
     }
 
     fn count_verified(&mut self, plan: &FilePlan, path: PathBuf) {

@@ -4,6 +4,7 @@
 //! and reports only through [`crate::engine::EventSink`]; nothing here knows
 //! about the UI, and nothing here writes to disk before a transfer is accepted.
 
+pub mod folder;
 pub mod incoming;
 pub mod outgoing;
 pub mod paths;
