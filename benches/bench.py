@@ -427,6 +427,31 @@ def alternate(repeats, pairs):
     return results
 
 
+def side_by_side(args, dst, reference, ferry, size=None, ferry_over_ref=False):
+    """One warm-up of each, then the reference, Ferry and every --also build
+    alternating round by round; prints each and returns the runs by name, the
+    paired ratio of Ferry and those of the --also builds. `reference` is
+    (key, label, run), `ferry` is (label, run(binary=None))."""
+    ref_key, ref_label, ref_run = reference
+    ferry_label, ferry_run = ferry
+    ref_run()
+    ferry_run()
+    pairs = [(ref_key, ref_run), ("ferry", ferry_run)]
+    pairs += [(Path(b).name, lambda b=b: ferry_run(b)) for b in args.also]
+    res = alternate(args.repeats, pairs)
+    clear_dir(dst)
+    describe(ref_label, res[ref_key], size)
+    describe(ferry_label, res["ferry"], size)
+    for b in args.also:
+        describe(Path(b).name, res[Path(b).name], size)
+    ratio = paired(res[ref_key], res["ferry"], ferry_over_ref=ferry_over_ref)
+    also = {
+        Path(b).name: paired(res[ref_key], res[Path(b).name], ferry_over_ref=ferry_over_ref)
+        for b in args.also
+    }
+    return res, ratio, also
+
+
 def bench_big(env, args, src, size, label):
     log(f"\n== {label}: one {size / MiB:.0f} MiB random file, file -> file on loopback")
     want = sha256_file(src)
@@ -449,18 +474,9 @@ def bench_big(env, args, src, size, label):
         return r
 
     log("  warm-up (untimed): identities, page cache")
-    socat_run()
-    ferry_run()
-    pairs = [("socat", socat_run), ("ferry", ferry_run)]
-    pairs += [(Path(b).name, lambda b=b: ferry_run(b)) for b in args.also]
-    res = alternate(args.repeats, pairs)
-    clear_dir(dst)
-    describe("socat -b 131072", res["socat"], size)
-    describe("ferry (TLS, SHA-256 x2)", res["ferry"], size)
-    for b in args.also:
-        describe(Path(b).name, res[Path(b).name], size)
-    ratio = paired(res["socat"], res["ferry"])
-    also = {Path(b).name: paired(res["socat"], res[Path(b).name]) for b in args.also}
+    res, ratio, also = side_by_side(
+        args, dst, ("socat", "socat -b 131072", socat_run),
+        ("ferry (TLS, SHA-256 x2)", ferry_run), size=size)
     return {"label": label, "bytes": size, "socat": res["socat"], "ferry": res["ferry"], "ratio": ratio,
             "also": also, "runs": res}
 
@@ -486,21 +502,9 @@ def bench_small(env, args, tree, count):
         return r
 
     log("  warm-up (untimed)")
-    tar_run()
-    ferry_run()
-    pairs = [("tar|socat|tar", tar_run), ("ferry", ferry_run)]
-    pairs += [(Path(b).name, lambda b=b: ferry_run(b)) for b in args.also]
-    res = alternate(args.repeats, pairs)
-    clear_dir(dst)
-    describe("tar | socat | tar", res["tar|socat|tar"])
-    describe("ferry (every file verified)", res["ferry"])
-    for b in args.also:
-        describe(Path(b).name, res[Path(b).name])
-    ratio = paired(res["tar|socat|tar"], res["ferry"], ferry_over_ref=True)
-    also = {
-        Path(b).name: paired(res["tar|socat|tar"], res[Path(b).name], ferry_over_ref=True)
-        for b in args.also
-    }
+    res, ratio, also = side_by_side(
+        args, dst, ("tar|socat|tar", "tar | socat | tar", tar_run),
+        ("ferry (every file verified)", ferry_run), ferry_over_ref=True)
     return {"count": count, "tar": res["tar|socat|tar"], "ferry": res["ferry"], "ratio": ratio,
             "also": also, "runs": res}
 

@@ -208,23 +208,22 @@ pub struct OfferSummary {
 impl OfferSummary {
     /// Summarises a checked offer, with every entry, for a person to judge.
     pub fn of(entries: &[Entry], free_bytes: Option<u64>) -> Self {
-        OfferSummary {
-            entries: entries.to_vec(),
-            ..OfferSummary::outline(entries, free_bytes)
-        }
+        OfferSummary::showing(entries.to_vec(), entries, free_bytes)
     }
 
     /// Like [`OfferSummary::of`] with only the top-level entries (what a
     /// transfer row names): where nobody reads the whole list, 10,000 entries
     /// would be megabytes copied for nothing.
     pub fn outline(entries: &[Entry], free_bytes: Option<u64>) -> Self {
+        let top = entries.iter().filter(|e| e.path.len() == 1).cloned();
+        OfferSummary::showing(top.collect(), entries, free_bytes)
+    }
+
+    /// Counts over all `entries`, listing `shown`.
+    fn showing(shown: Vec<Entry>, entries: &[Entry], free_bytes: Option<u64>) -> Self {
         let count = |kind: &EntryKind| entries.iter().filter(|e| &e.kind == kind).count() as u32;
         OfferSummary {
-            entries: entries
-                .iter()
-                .filter(|e| e.path.len() == 1)
-                .cloned()
-                .collect(),
+            entries: shown,
             files: count(&EntryKind::File),
             folders: count(&EntryKind::Directory),
             total_bytes: entries

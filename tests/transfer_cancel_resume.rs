@@ -14,6 +14,20 @@ use ferry::engine::{AcceptPolicy, Command, Decision, Event};
 use ferry::identity::Identity;
 use ferry::transfer::{Outcome, Party, TransferId};
 
+/// The receiver resumes from `kept` bytes and ends with `name` identical to `source`.
+fn expect_resumed_whole(receiver: &mut Node, kept: u64, name: &str, source: &std::path::Path) {
+    let resumed = receiver.wait("resumed start", |e| match e {
+        Event::Started { resumed_bytes, .. } => Some(*resumed_bytes),
+        _ => None,
+    });
+    assert_eq!(resumed, kept);
+    assert!(receiver.finished().is_success());
+    assert_eq!(
+        sha256_file(&receiver.root().join(name)),
+        sha256_file(source)
+    );
+}
+
 fn wait_for_bytes(node: &mut Node, at_least: u64) {
     node.wait("progress", |e| match e {
         Event::Progress(p) if p.bytes_done >= at_least => Some(()),
@@ -169,16 +183,7 @@ fn a_killed_sender_leaves_a_partial_that_the_next_send_resumes() {
         .status()
         .expect("run ferry send");
     assert!(status.success(), "second send exit status {status}");
-    let resumed = receiver.wait("resumed start", |e| match e {
-        Event::Started { resumed_bytes, .. } => Some(*resumed_bytes),
-        _ => None,
-    });
-    assert_eq!(resumed, kept);
-    assert!(receiver.finished().is_success());
-    assert_eq!(
-        sha256_file(&receiver.root().join("video.bin")),
-        sha256_file(&file)
-    );
+    expect_resumed_whole(&mut receiver, kept, "video.bin", &file);
     let crossed = counting.forwarded.load(Ordering::SeqCst);
     let remainder = size - kept;
     assert!(
@@ -300,16 +305,7 @@ fn a_small_file_cut_off_mid_way_gets_its_sidecar_and_resumes() {
         paths: vec![file.clone()],
     });
     assert!(second.finished().is_success());
-    let resumed = receiver.wait("resumed start", |e| match e {
-        Event::Started { resumed_bytes, .. } => Some(*resumed_bytes),
-        _ => None,
-    });
-    assert_eq!(resumed, kept);
-    assert!(receiver.finished().is_success());
-    assert_eq!(
-        sha256_file(&receiver.root().join("notes.bin")),
-        sha256_file(&file)
-    );
+    expect_resumed_whole(&mut receiver, kept, "notes.bin", &file);
     assert!(partials(receiver.root()).is_empty());
     assert!(!receiver.root().join("notes (1).bin").exists());
 }

@@ -71,20 +71,31 @@ impl Folder {
     pub fn rename_no_replace(&self, from: &OsStr, to: &OsStr) -> io::Result<bool> {
         #[cfg(target_os = "linux")]
         {
-            use rustix::fs::{RenameFlags, renameat_with};
-            match renameat_with(&self.fd, from, &self.fd, to, RenameFlags::NOREPLACE) {
-                Ok(()) => Ok(true),
-                Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => {
-                    Ok(false)
-                }
-                Err(e) => Err(e.into()),
-            }
+            rename_no_replace_at(&self.fd, from, to)
         }
         #[cfg(not(target_os = "linux"))]
         {
             let _ = (from, to);
             Ok(false)
         }
+    }
+}
+
+/// Renames `from` to `to`, both relative to `dir` (which may be
+/// `rustix::fs::CWD` for whole paths), unless `to` exists (`AlreadyExists`
+/// then), in one atomic step. `Ok(false)`: this file system cannot do that.
+#[cfg(target_os = "linux")]
+pub fn rename_no_replace_at<P: rustix::path::Arg, Q: rustix::path::Arg>(
+    dir: impl rustix::fd::AsFd,
+    from: P,
+    to: Q,
+) -> io::Result<bool> {
+    use rustix::fs::{RenameFlags, renameat_with};
+    let dir = dir.as_fd();
+    match renameat_with(dir, from, dir, to, RenameFlags::NOREPLACE) {
+        Ok(()) => Ok(true),
+        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => Ok(false),
+        Err(e) => Err(e.into()),
     }
 }
 

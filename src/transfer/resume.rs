@@ -470,12 +470,7 @@ pub fn promote_part(part: &Path, final_path: &Path) -> io::Result<PathBuf> {
 /// atomic step. `Ok(false)`: this system or file system cannot do that.
 #[cfg(target_os = "linux")]
 fn rename_no_replace(from: &Path, to: &Path) -> io::Result<bool> {
-    use rustix::fs::{CWD, RenameFlags, renameat_with};
-    match renameat_with(CWD, from, CWD, to, RenameFlags::NOREPLACE) {
-        Ok(()) => Ok(true),
-        Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => Ok(false),
-        Err(e) => Err(e.into()),
-    }
+    super::folder::rename_no_replace_at(rustix::fs::CWD, from, to)
 }
 
 #[cfg(not(target_os = "linux"))]

@@ -97,35 +97,30 @@ trait Handshaking:
     ) -> Result<(rustls::ExtractedSecrets, KernelConnection<Self::Data>), rustls::Error>;
 }
 
-impl Handshaking for UnbufferedClientConnection {
-    type Data = ClientConnectionData;
-    fn process<'c, 'i>(
-        &'c mut self,
-        incoming: &'i mut [u8],
-    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
-        self.process_tls_records(incoming)
-    }
-    fn into_kernel(
-        self,
-    ) -> Result<(rustls::ExtractedSecrets, KernelConnection<Self::Data>), rustls::Error> {
-        self.dangerous_into_kernel_connection()
-    }
+// rustls gives the client and the server the same methods but no common
+// trait for them: one implementation, written once for both.
+macro_rules! handshaking {
+    ($connection:ty, $data:ty) => {
+        impl Handshaking for $connection {
+            type Data = $data;
+            fn process<'c, 'i>(
+                &'c mut self,
+                incoming: &'i mut [u8],
+            ) -> UnbufferedStatus<'c, 'i, Self::Data> {
+                self.process_tls_records(incoming)
+            }
+            fn into_kernel(
+                self,
+            ) -> Result<(rustls::ExtractedSecrets, KernelConnection<Self::Data>), rustls::Error>
+            {
+                self.dangerous_into_kernel_connection()
+            }
+        }
+    };
 }
 
-impl Handshaking for UnbufferedServerConnection {
-    type Data = ServerConnectionData;
-    fn process<'c, 'i>(
-        &'c mut self,
-        incoming: &'i mut [u8],
-    ) -> UnbufferedStatus<'c, 'i, Self::Data> {
-        self.process_tls_records(incoming)
-    }
-    fn into_kernel(
-        self,
-    ) -> Result<(rustls::ExtractedSecrets, KernelConnection<Self::Data>), rustls::Error> {
-        self.dangerous_into_kernel_connection()
-    }
-}
+handshaking!(UnbufferedClientConnection, ClientConnectionData);
+handshaking!(UnbufferedServerConnection, ServerConnectionData);
 
 /// New traffic secrets after a key update, from rustls.
 trait Rekey: Send {
