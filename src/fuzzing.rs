@@ -13,7 +13,7 @@ use std::path::{Component, Path};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::engine::OfferSummary;
+use crate::fs::names::{self, NameRules, PART_META_SUFFIX, PART_SUFFIX};
 use crate::http::upload_name_for;
 use crate::protocol::beacon::{BEACON_HEADER_BYTES, BEACON_MAGIC, BEACON_VERSION, BeaconError};
 use crate::protocol::codec;
@@ -26,8 +26,6 @@ use crate::protocol::{
     Message, Offer, WantedFile,
 };
 use crate::protocol::{MAGIC, PROTOCOL_VERSION};
-use crate::transfer::paths::{self, NameRules, PART_SUFFIX};
-use crate::transfer::resume::PART_META_SUFFIX;
 
 /// A property check over arbitrary bytes; panics when a promise is broken.
 pub type Property = fn(&[u8]);
@@ -103,7 +101,7 @@ fn framed_round_trip(message: &Message) {
 fn judge_message(message: &Message) {
     if let Message::Offer(offer) = message {
         let _ = offer.total_file_bytes();
-        let _ = OfferSummary::of(&offer.entries, None);
+        let _ = crate::protocol::views::summary(&offer.entries, None);
         for entry in &offer.entries {
             for rules in [NameRules::Unix, NameRules::Windows] {
                 check_path(&entry.path, rules);
@@ -342,7 +340,7 @@ pub fn check_path(components: &[String], rules: NameRules) {
     let must_refuse = components.is_empty()
         || components.len() > MAX_PATH_DEPTH
         || components.iter().any(refusable);
-    let result = paths::sanitize_relative_for(components, rules);
+    let result = names::sanitize_relative_for(components, rules);
     let path = match result {
         Err(e) => {
             assert!(must_refuse, "{components:?} refused ({e}) under {rules:?}");
@@ -374,7 +372,7 @@ fn check_name(name: &str, rules: NameRules) {
     assert!(!name.chars().any(char::is_control), "{name:?}");
     let longest = format!(
         "{}{PART_SUFFIX}{PART_META_SUFFIX}",
-        paths::numbered(name, paths::MAX_NUMBERED)
+        names::numbered(name, names::MAX_NUMBERED)
     );
     assert!(
         longest.len() <= MAX_NAME_BYTES,
@@ -395,7 +393,7 @@ fn check_name(name: &str, rules: NameRules) {
         // before it, when it looks for a device name ("CON.tar.gz" is CON).
         let device = name.split('.').next().unwrap_or("").trim_end_matches(' ');
         assert!(
-            !paths::is_windows_reserved(device),
+            !names::is_windows_reserved(device),
             "{name:?} is a Windows device name"
         );
     }

@@ -11,16 +11,23 @@
 // No panics on data from the network, the disk or a channel: outside tests,
 // `unwrap`/`expect` are refused (docs/RELIABILITY.md).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
+// House rules (clippy.toml): named threads, bounded channels, short functions.
+#![warn(clippy::disallowed_methods)]
+// Unit tests may start unnamed helper threads.
+#![cfg_attr(test, allow(clippy::disallowed_methods))]
 
+pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod discovery;
 pub mod engine;
+pub mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
-pub mod identity;
+
 pub mod protocol;
+pub mod secure;
 pub mod single_instance;
 pub mod transfer;

@@ -175,7 +175,7 @@ fn a_flood_leaves_memory_bounded_and_real_peers_listed() {
     );
     assert!(stats.sources <= 2 * limiter::MAX_SOURCES, "{stats:?}");
     assert!(
-        target.shared().heard.read().expect("heard").len() <= MAX_HEARD,
+        target.heard_devices().len() <= MAX_HEARD,
         "heard list unbounded"
     );
     assert!(

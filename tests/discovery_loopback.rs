@@ -10,10 +10,10 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use discovery_support::{Watch, engine, engine_with, ferry, has_alias, udp_port};
+use ferry::api::Command;
 use ferry::discovery::{DiscoveryConfig, PEER_EXPIRY, PeerSource, probe};
-use ferry::engine::Command;
-use ferry::identity::Identity;
 use ferry::protocol::{DeviceInfo, Hello};
+use ferry::secure::identity::Identity;
 
 const SOON: Duration = Duration::from_secs(3);
 

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use common::{Node, Relay, RelayOptions, partials, random_file, sha256_file};
-use ferry::engine::{AcceptPolicy, Command, Event};
-use ferry::transfer::{Outcome, TransferId};
+use ferry::api::{AcceptPolicy, Command, Event};
+use ferry::api::{Outcome, TransferId};
 
 /// A tmpfs mounted for one test, unmounted when dropped.
 struct Mount {
@@ -119,7 +119,7 @@ fn a_disk_that_fills_mid_file_says_so_keeps_the_partial_and_resumes_later() {
             ..Default::default()
         },
     );
-    let identity = std::sync::Arc::new(ferry::identity::Identity::ephemeral().expect("id"));
+    let identity = std::sync::Arc::new(ferry::secure::identity::Identity::ephemeral().expect("id"));
     let mut sender = Node::sender_as("tx", identity.clone());
     send(&mut sender, slow.addr, vec![file.clone()]);
     receiver.wait("progress", |e| match e {

@@ -18,8 +18,8 @@ use std::path::Path;
 use std::time::Instant;
 
 use common::{Node, partials, sha256_file};
-use ferry::engine::{AcceptPolicy, Command};
-use ferry::transfer::{Outcome, TransferId};
+use ferry::api::{AcceptPolicy, Command};
+use ferry::api::{Outcome, TransferId};
 
 /// Peak resident memory of this process so far, in bytes (Linux).
 fn peak_rss() -> Option<u64> {

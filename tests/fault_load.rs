@@ -8,8 +8,8 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{Node, partials, random_file, sha256_file};
-use ferry::engine::{AcceptPolicy, Command, Event};
-use ferry::transfer::{Outcome, TransferId};
+use ferry::api::{AcceptPolicy, Command, Event};
+use ferry::api::{Outcome, TransferId};
 
 #[test]
 fn fifty_senders_into_one_receiver_all_verify_under_distinct_names() {
@@ -101,7 +101,7 @@ fn bug_concurrent_offers_raced_for_one_name() {
     let file = src.path().join("report.pdf");
     random_file(&file, 4 << 20, 77);
     let want = sha256_file(&file);
-    let identity = std::sync::Arc::new(ferry::identity::Identity::ephemeral().expect("id"));
+    let identity = std::sync::Arc::new(ferry::secure::identity::Identity::ephemeral().expect("id"));
     for round in 0..5 {
         let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
         // The same device (same key) twice, and a third device, all at once.

@@ -12,8 +12,8 @@ use std::path::Path;
 use std::time::{Duration, SystemTime};
 
 use common::{Node, Relay, RelayOptions, partials, random_file, sha256_file};
-use ferry::engine::{AcceptPolicy, Command, Event};
-use ferry::transfer::{Outcome, TransferId};
+use ferry::api::{AcceptPolicy, Command, Event};
+use ferry::api::{Outcome, TransferId};
 
 const SIZE: usize = 16 << 20;
 

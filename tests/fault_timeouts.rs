@@ -4,6 +4,8 @@
 //! freed, other transfers carry on, and a slow decision or a UI that stops
 //! reading events never trips a timer. The engines here run with
 //! `common::quick_timeouts()` (about a second) instead of the defaults (30 s).
+// Test helper threads need no names (clippy.toml asks it of the product).
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 
@@ -15,13 +17,14 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{Node, Relay, RelayOptions, partials, quick_timeouts, random_file, sha256_file};
-use ferry::engine::{AcceptPolicy, Command, Decision, Event, MAX_CONNECTIONS};
-use ferry::identity::Identity;
+use ferry::api::{AcceptPolicy, Command, Decision, Event};
+use ferry::api::{Outcome, TransferId};
+use ferry::engine::MAX_TRANSFER_CONNECTIONS;
 use ferry::protocol::{
     DeviceInfo, Entry, EntryKind, FrameReader, FrameWriter, Message, Offer, WantedFile,
 };
-use ferry::transfer::transport::Link;
-use ferry::transfer::{Outcome, TransferId};
+use ferry::secure::identity::Identity;
+use ferry::secure::link::Link;
 
 /// The tests below count the process's connection threads, so they must not
 /// run beside each other.
@@ -117,7 +120,7 @@ fn a_peer_that_connects_and_says_nothing_is_dropped_and_others_are_unaffected() 
 /// Regression: `bug_trickling_peer_held_a_connection_forever`. The handshake
 /// timeout used to be a per-read socket timeout, so a peer sending one byte
 /// just before each read timed out kept its connection (and one of the
-/// `MAX_CONNECTIONS` slots) for ever; enough of them locked every sender out.
+/// `MAX_TRANSFER_CONNECTIONS` slots) for ever; enough of them locked every sender out.
 /// The budget now covers greeting, TLS handshake and first message together.
 #[test]
 fn bug_trickling_peer_held_a_connection_forever() {
@@ -130,7 +133,7 @@ fn bug_trickling_peer_held_a_connection_forever() {
     let mut script = b"FERRY\0\x00\x02".to_vec();
     script.extend_from_slice(&[0x16, 0x03, 0x01, 0x40, 0x00]);
     script.resize(script.len() + 16 * 1024, 0);
-    let count = MAX_CONNECTIONS + 4;
+    let count = MAX_TRANSFER_CONNECTIONS + 4;
     let opened = Instant::now();
     let mut streams: Vec<TcpStream> = (0..count)
         .map(|_| TcpStream::connect(receiver.addr()).expect("connect"))
@@ -348,7 +351,7 @@ fn bug_a_paused_ui_stalled_a_transfer_of_many_files() {
     std::fs::create_dir(&top).expect("mkdir");
     // Several times what the engine's event channel holds.
     const FILES: usize = 4500;
-    const { assert!(FILES > 4 * ferry::engine::EVENT_CAPACITY) };
+    const { assert!(FILES > 4 * ferry::api::EVENT_CAPACITY) };
     for i in 0..FILES {
         std::fs::write(top.join(format!("{i:05}.txt")), i.to_string()).expect("write");
     }

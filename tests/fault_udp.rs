@@ -16,12 +16,13 @@ use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
 use discovery_support::{Watch, engine, has_alias, udp_port};
+use ferry::api::{Command, Event};
+use ferry::api::{Direction, Outcome, TransferId};
 use ferry::discovery::Stats;
-use ferry::engine::{Command, Engine, Event};
+use ferry::engine::Engine;
 use ferry::protocol::beacon::{BEACON_MAGIC, CAP_HELLO, CAP_RECEIVE};
 use ferry::protocol::limits::MAX_BEACON_BYTES;
 use ferry::protocol::{Beacon, BeaconKind, DeviceInfo, PROTOCOL_VERSION, codec};
-use ferry::transfer::{Direction, Outcome, TransferId};
 use panic_watch::{Noise, count_worker_panics, no_worker_panicked};
 
 const SOON: Duration = Duration::from_secs(3);

@@ -13,14 +13,14 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use common::{Node, Relay, RelayOptions, partials, random_file, still_serves};
-use ferry::engine::{AcceptPolicy, Command, Event};
-use ferry::identity::Identity;
+use ferry::api::{AcceptPolicy, Command, Event};
+use ferry::api::{Outcome, TransferId};
 use ferry::protocol::frame::write_greeting;
 use ferry::protocol::{
     CancelReason, DeviceInfo, Entry, EntryKind, FrameReader, FrameWriter, Message, Offer, WireError,
 };
-use ferry::transfer::transport::Link;
-use ferry::transfer::{Outcome, TransferId};
+use ferry::secure::identity::Identity;
+use ferry::secure::link::Link;
 use panic_watch::{Noise, count_worker_panics, no_worker_panicked};
 
 #[test]

@@ -10,7 +10,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
 use common::Node;
-use ferry::engine::{AcceptPolicy, Command};
+use ferry::api::TransferId;
+use ferry::api::{AcceptPolicy, Command};
 use ferry::fuzzing::{COMPONENT_SEPARATOR, TARGETS};
 use ferry::protocol::beacon::{CAP_HELLO, CAP_RECEIVE};
 use ferry::protocol::codec;
@@ -20,7 +21,6 @@ use ferry::protocol::{
     Beacon, BeaconKind, CancelReason, DeviceInfo, Entry, EntryKind, FileVerdict, FrameWriter,
     Hello, Message, Offer, PROTOCOL_VERSION, WantedFile,
 };
-use ferry::transfer::TransferId;
 
 fn fuzz_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")

@@ -8,14 +8,12 @@ mod common;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
-use std::time::SystemTime;
 
 use common::{Node, Relay, RelayOptions, random_file, sha256_file};
-use ferry::discovery::{Peer, PeerSource};
-use ferry::engine::{AcceptPolicy, Command, Event, TrustedDevice};
-use ferry::identity::Identity;
-use ferry::protocol::DeviceInfo;
-use ferry::transfer::{Outcome, TransferId};
+use ferry::api::{AcceptPolicy, Command, Event, TrustedDevice};
+use ferry::api::{Outcome, TransferId};
+use ferry::protocol::{Beacon, BeaconKind, DeviceInfo, PROTOCOL_VERSION};
+use ferry::secure::identity::Identity;
 
 fn send_file(sender: &mut Node, to: SocketAddr, path: &std::path::Path) -> TransferId {
     let id = TransferId::fresh();
@@ -77,21 +75,60 @@ fn a_device_that_is_not_the_one_announced_at_an_address_gets_nothing() {
     let path = src.path().join("a.txt");
     std::fs::write(&path, "for the real device only").expect("write");
     let receiver = Node::receiver("rx", AcceptPolicy::Everyone);
-    let mut sender = Node::sender("tx");
-    // Discovery told the sender a different device lives at that address.
+    // Discovery tells the sender a different device lives at that address:
+    // an unsigned beacon, sent to the sender's discovery port on loopback.
+    let udp_port = std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .expect("free UDP port")
+        .port();
+    let mut sender = Node::sender_discovering(
+        "tx",
+        ferry::engine::DiscoveryConfig {
+            interfaces: vec!["lo".into()],
+            udp_port,
+            manual_peers: Vec::new(),
+        },
+    );
     let announced = Identity::ephemeral().expect("identity");
-    let peer = Peer {
+    let beacon = Beacon {
+        kind: BeaconKind::Announce,
+        instance: 7,
+        protocol: PROTOCOL_VERSION,
         device: DeviceInfo {
             device_id: announced.device_id().to_string(),
             alias: "rx".into(),
             os: "linux".into(),
             port: receiver.addr().port(),
         },
-        addrs: vec![receiver.addr()],
-        last_seen: SystemTime::now(),
-        source: PeerSource::Beacon,
-    };
-    sender.engine.shared().sink.emit(Event::PeerSeen(peer));
+        flags: 1,
+    }
+    .encode()
+    .expect("encode");
+    // Loopback discovery listens on the loopback broadcast address.
+    let forger = std::net::UdpSocket::bind("127.0.0.1:0").expect("udp");
+    forger.set_broadcast(true).expect("broadcast");
+    let announced_id = announced.device_id().to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        forger
+            .send_to(&beacon, ("127.255.255.255", udp_port))
+            .expect("send beacon");
+        let seen = sender
+            .engine
+            .events()
+            .recv_timeout(std::time::Duration::from_millis(200))
+            .ok();
+        if let Some(Event::PeerSeen(peer)) = seen
+            && peer.device.device_id == announced_id
+            && peer.addrs.contains(&receiver.addr())
+        {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the beacon was never heard"
+        );
+    }
     send_file(&mut sender, receiver.addr(), &path);
     let Outcome::Failed(reason) = sender.finished() else {
         panic!("must refuse")

@@ -3,6 +3,8 @@
 //! ZIPs, a bare 404 for anything without the token or off the routes, and
 //! uploads that land under safe names, never overwrite, respect the size
 //! limit, the upload policy and the person's consent.
+// Test helper threads need no names (clippy.toml asks it of the product).
+#![allow(clippy::disallowed_methods)]
 
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
@@ -551,7 +553,7 @@ fn over_the_connection_cap_a_client_gets_503() {
     }
     let share = start(UploadPolicy::Off, 1);
     let addr = share.server.local_addr();
-    let held: Vec<std::net::TcpStream> = (0..ferry::http::MAX_CONNECTIONS)
+    let held: Vec<std::net::TcpStream> = (0..ferry::http::MAX_SHARE_CONNECTIONS)
         .map(|_| std::net::TcpStream::connect(addr).expect("connect"))
         .collect();
     // Let the server count them all before the next one arrives.

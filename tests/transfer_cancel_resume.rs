@@ -10,9 +10,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use common::{Node, Relay, RelayOptions, partials, random_file, sha256_file};
-use ferry::engine::{AcceptPolicy, Command, Decision, Event};
-use ferry::identity::Identity;
-use ferry::transfer::{Outcome, Party, TransferId};
+use ferry::api::{AcceptPolicy, Command, Decision, Event};
+use ferry::api::{Outcome, Party, TransferId};
+use ferry::secure::identity::Identity;
 
 /// The receiver resumes from `kept` bytes and ends with `name` identical to `source`.
 fn expect_resumed_whole(receiver: &mut Node, kept: u64, name: &str, source: &std::path::Path) {

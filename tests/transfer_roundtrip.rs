@@ -8,8 +8,8 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use common::{Node, partials, random_file, sha256_file, tree};
-use ferry::engine::{AcceptPolicy, Command, Event};
-use ferry::transfer::{Outcome, TransferId};
+use ferry::api::{AcceptPolicy, Command, Event};
+use ferry::api::{Outcome, TransferId};
 
 fn send(sender: &mut Node, receiver: &mut Node, paths: Vec<PathBuf>) -> (Outcome, Outcome) {
     let id = TransferId::fresh();

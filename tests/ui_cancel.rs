@@ -9,10 +9,10 @@ use std::fs::File;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use ferry::api::{AcceptPolicy, Command, Event};
+use ferry::api::{Direction, Outcome, Party, TransferId};
 use ferry::app::FerryApp;
 use ferry::app::state::Phase;
-use ferry::engine::{AcceptPolicy, Command, Event};
-use ferry::transfer::{Direction, Outcome, Party, TransferId};
 use ui_support::{
     AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, wait_for_label, wait_until,
 };

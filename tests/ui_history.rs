@@ -5,7 +5,7 @@
 mod ui_support;
 
 use egui_kittest::kittest::Queryable;
-use ferry::engine::AcceptPolicy;
+use ferry::api::AcceptPolicy;
 use ui_support::{
     AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, wait_for_label, write_file,
 };

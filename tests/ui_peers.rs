@@ -6,7 +6,7 @@
 mod ui_support;
 
 use egui_kittest::kittest::Queryable;
-use ferry::engine::AcceptPolicy;
+use ferry::api::AcceptPolicy;
 use ui_support::{
     AppDirs, TestPeer, add_peer_by_address, free_udp_port, harness, harness_with, wait_for_label,
 };

@@ -6,8 +6,8 @@
 mod ui_support;
 
 use egui_kittest::kittest::Queryable;
-use ferry::engine::{AcceptPolicy, Command, Event};
-use ferry::transfer::{Outcome, TransferId};
+use ferry::api::{AcceptPolicy, Command, Event};
+use ferry::api::{Outcome, TransferId};
 use ui_support::{AppDirs, TestPeer, harness, wait_for_label, wait_until, write_file};
 
 fn finished(peer: &mut TestPeer, id: TransferId) -> Option<Outcome> {

@@ -6,8 +6,8 @@
 mod ui_support;
 
 use egui_kittest::kittest::Queryable;
-use ferry::engine::{AcceptPolicy, Event};
-use ferry::transfer::{Direction, Outcome};
+use ferry::api::{AcceptPolicy, Event};
+use ferry::api::{Direction, Outcome};
 use ui_support::{
     AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, type_into, wait_for_label,
     wait_until, write_file,

@@ -5,9 +5,9 @@
 mod ui_support;
 
 use egui_kittest::kittest::Queryable;
+use ferry::api::{AcceptPolicy, Command, Event};
+use ferry::api::{Outcome, TransferId};
 use ferry::config::{Settings, Theme};
-use ferry::engine::{AcceptPolicy, Command, Event};
-use ferry::transfer::{Outcome, TransferId};
 use ui_support::{AppDirs, TestPeer, harness, type_into, wait_for_label, wait_until, write_file};
 
 #[test]

@@ -9,8 +9,8 @@ use super::share_control::ShareAction;
 use super::state::{DropTarget, Phase};
 use super::tasks::{Pick, TaskResult};
 use super::{AddPeerDialog, ComposeDialog, FerryApp, Tab, settings};
-use crate::engine::{Command, Decision, TrustedDevice};
-use crate::transfer::{Direction, TransferId};
+use crate::api::{Command, Decision, TrustedDevice};
+use crate::api::{Direction, TransferId};
 
 /// Something the person asked for in the window.
 #[derive(Debug, Clone, PartialEq)]

@@ -14,8 +14,8 @@ use serde::{Deserialize, Serialize};
 use super::Action;
 use super::state::{Phase, TransferRow};
 use super::style;
-use crate::transfer::progress::human_bytes;
-use crate::transfer::{Direction, Outcome};
+use crate::api::human_bytes;
+use crate::api::{Direction, Outcome};
 
 /// Most entries kept; older ones are dropped when a new one is added.
 pub const MAX_HISTORY: usize = 500;

@@ -12,9 +12,9 @@ use super::share_control::ShareAction;
 use super::share_state::{ShareInfo, UploadPrompt, files_phrase};
 use super::state::{PendingOffer, UiState};
 use super::{Action, style};
-use crate::identity::{pairing_code, short_code};
-use crate::protocol::EntryKind;
-use crate::transfer::progress::human_bytes;
+use crate::api::ItemKind;
+use crate::api::human_bytes;
+use crate::secure::identity::{pairing_code, short_code};
 
 /// Entries listed before the rest are folded away.
 const SHOWN_ENTRIES: usize = 4;
@@ -257,20 +257,20 @@ fn entries(ui: &mut egui::Ui, prompt: &PendingOffer) {
         .offer
         .entries
         .iter()
-        .filter(|e| !matches!(e.kind, EntryKind::Text(_)))
+        .filter(|e| !matches!(e.kind, ItemKind::Text(_)))
         // Folders are implied by their files; list them only when empty of files.
-        .filter(|e| e.kind == EntryKind::File || prompt.offer.files == 0)
+        .filter(|e| e.kind == ItemKind::File || prompt.offer.files == 0)
         .collect();
-    let line = |ui: &mut egui::Ui, entry: &crate::protocol::Entry| {
+    let line = |ui: &mut egui::Ui, entry: &crate::api::OfferItem| {
         ui.horizontal(|ui| {
-            let icon = if entry.kind == EntryKind::Directory {
+            let icon = if entry.kind == ItemKind::Directory {
                 style::FOLDER
             } else {
                 style::FILE
             };
             ui.label(icon);
             ui.label(entry.path.join("/"));
-            if entry.kind == EntryKind::File {
+            if entry.kind == ItemKind::File {
                 ui.label(RichText::new(human_bytes(entry.size)).weak());
             }
         });

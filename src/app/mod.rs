@@ -36,13 +36,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 
-use crate::cli::NetOptions;
+use crate::api::{AcceptPolicy, Command, Device, ReceiveSettings, Waker};
+use crate::config::NetOptions;
 use crate::config::{self, Settings};
-use crate::discovery::DiscoveryConfig;
-use crate::engine::{
-    AcceptPolicy, Command, Engine, EngineConfig, EngineError, ReceiveSettings, Waker,
-};
-use crate::protocol::DeviceInfo;
+use crate::engine::{DiscoveryConfig, Engine, EngineConfig, EngineError};
 
 pub use actions::Action;
 pub use native::run;
@@ -226,7 +223,7 @@ impl FerryApp {
         });
         let port = options.port.unwrap_or(settings.port);
         let config = EngineConfig {
-            device: DeviceInfo {
+            device: Device {
                 device_id: device_id.clone(),
                 alias: settings.alias.clone(),
                 os: config::os_name(),

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use super::{APP_ID, AppOptions, FerryApp, style, window};
-use crate::cli::NetOptions;
+use crate::config::NetOptions;
 use crate::single_instance::{self, Instance};
 
 impl eframe::App for FerryApp {

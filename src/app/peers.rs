@@ -11,7 +11,7 @@ use egui::{
 
 use super::state::{PeerEntry, UiState};
 use super::{Action, ViewState, style};
-use crate::discovery::PeerSource;
+use crate::api::PeerSource;
 
 /// Height of one peer tile.
 const TILE_HEIGHT: f32 = 60.0;

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::transfer::{Direction, Outcome, TransferId};
+use crate::api::{Direction, Outcome, TransferId};
 
 /// Where a transfer is in its life.
 #[derive(Debug, Clone, PartialEq)]

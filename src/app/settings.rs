@@ -10,9 +10,9 @@ use egui::{Align, Layout, RichText};
 
 use super::tasks::Pick;
 use super::{Action, style};
+use crate::config::MAX_ALIAS_BYTES;
 use crate::config::{Settings, Theme};
-use crate::identity::short_code;
-use crate::protocol::limits::MAX_ALIAS_BYTES;
+use crate::secure::identity::short_code;
 
 /// What the last Save said.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,12 +21,12 @@ use super::share_state::{ShareInfo, SharePhase, SharedEntry};
 use super::state::TrayItem;
 use super::tasks::{TaskResult, Tasks};
 use super::{FerryApp, now_ms};
-use crate::engine::Waker;
+use crate::api::TransferId;
+use crate::api::Waker;
 use crate::http::{
     DEFAULT_MAX_UPLOAD_BYTES, ShareConfig, ShareError, ShareEvent, ShareServer, UploadPolicy,
     lan_ipv4,
 };
-use crate::transfer::TransferId;
 
 /// Something the person asked for about the browser share.
 #[derive(Debug, Clone, PartialEq)]

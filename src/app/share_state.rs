@@ -11,8 +11,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::state::{Effect, TrayItem, UiState};
+use crate::api::TransferId;
 use crate::http::{ItemKind, ShareEvent, SharedItem, UploadPolicy};
-use crate::transfer::TransferId;
 
 /// Most download rows kept; the oldest finished ones drop off.
 pub const MAX_DOWNLOADS: usize = 100;

@@ -13,8 +13,8 @@ use super::history::HistoryEntry;
 use super::rows::{Phase, TransferRow};
 use super::share_state::{UploadPrompt, browser_peer, files_phrase};
 use super::state::{Effect, UiState};
+use crate::api::{Direction, Outcome, TransferId};
 use crate::http::ShareEvent;
-use crate::transfer::{Direction, Outcome, TransferId};
 
 impl UiState {
     /// Folds one upload event of the share server into the state.

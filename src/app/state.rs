@@ -10,10 +10,10 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::discovery::{Peer, PeerSource};
-use crate::engine::{Event, OfferSummary};
-use crate::protocol::{DeviceInfo, EntryKind};
-use crate::transfer::{Direction, Outcome, TransferId};
+use crate::api::{Device, ItemKind};
+use crate::api::{Direction, Outcome, TransferId};
+use crate::api::{Event, OfferSummary};
+use crate::api::{Peer, PeerSource};
 
 use super::history::HistoryEntry;
 pub use super::rows::{Phase, TransferRow};
@@ -26,7 +26,7 @@ pub const MAX_NOTICES: usize = 6;
 #[derive(Debug, Clone, PartialEq)]
 pub struct PeerEntry {
     /// Who it says it is.
-    pub device: DeviceInfo,
+    pub device: Device,
     /// Where to send, best first.
     pub addrs: Vec<SocketAddr>,
     /// False after it said goodbye or stopped beaconing.
@@ -50,7 +50,7 @@ pub struct PendingOffer {
     /// Transfer id to answer with.
     pub id: TransferId,
     /// The sender.
-    pub from: DeviceInfo,
+    pub from: Device,
     /// The sender's address.
     pub addr: SocketAddr,
     /// What is offered.
@@ -179,7 +179,7 @@ impl UiState {
             Event::Offered {
                 id, offer, peer_id, ..
             } => {
-                let pairing = crate::identity::pairing_code(&self.own_id, &peer_id);
+                let pairing = crate::secure::identity::pairing_code(&self.own_id, &peer_id);
                 if let Some(row) = self.row_mut(id) {
                     row.phase = Phase::WaitingForAnswer;
                     row.peer_id = Some(peer_id);
@@ -439,7 +439,7 @@ pub enum DropTarget {
 
 fn incoming_row(
     id: TransferId,
-    from: &DeviceInfo,
+    from: &Device,
     addr: SocketAddr,
     offer: &OfferSummary,
     download_dir: Option<PathBuf>,
@@ -452,7 +452,7 @@ fn incoming_row(
     row.bytes_total = offer.total_bytes;
     row.download_dir = download_dir;
     for entry in &offer.entries {
-        if matches!(entry.kind, EntryKind::Text(_)) {
+        if matches!(entry.kind, ItemKind::Text(_)) {
             continue;
         }
         if let Some(top) = entry.path.first()
@@ -467,12 +467,12 @@ fn incoming_row(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::Entry;
-    use crate::transfer::Party;
+    use crate::api::OfferItem;
+    use crate::api::Party;
     use std::time::SystemTime;
 
-    fn device(id: &str) -> DeviceInfo {
-        DeviceInfo {
+    fn device(id: &str) -> Device {
+        Device {
             device_id: id.into(),
             alias: format!("alias-{id}"),
             os: "linux".into(),
@@ -490,16 +490,16 @@ mod tests {
     }
 
     fn offer(files: &[(&str, u64)]) -> OfferSummary {
-        let entries: Vec<Entry> = files
+        let entries: Vec<OfferItem> = files
             .iter()
-            .map(|(name, size)| Entry {
+            .map(|(name, size)| OfferItem {
                 path: vec![name.to_string()],
-                kind: EntryKind::File,
+                kind: ItemKind::File,
                 size: *size,
                 modified_ms: None,
             })
             .collect();
-        OfferSummary::of(&entries, Some(1 << 30))
+        OfferSummary::of(entries, Some(1 << 30))
     }
 
     #[test]

@@ -5,8 +5,8 @@
 
 use egui::{Color32, CornerRadius, FontId, Frame, Margin, RichText, Stroke, TextStyle, Vec2};
 
+use crate::api::{Direction, Outcome, Party};
 use crate::config::Theme;
-use crate::transfer::{Direction, Outcome, Party};
 
 /// Ferry blue, on light backgrounds.
 pub const ACCENT_LIGHT: Color32 = Color32::from_rgb(0x1f, 0x6f, 0xd6);
@@ -155,7 +155,7 @@ pub fn browser_outcome_sentence(outcome: &Outcome) -> String {
     match outcome {
         Outcome::Completed { files, bytes } => format!(
             "{files} file(s), {}, saved",
-            crate::transfer::progress::human_bytes(*bytes)
+            crate::api::human_bytes(*bytes)
         ),
         other => outcome_sentence(other, Direction::Incoming),
     }

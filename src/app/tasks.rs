@@ -15,8 +15,7 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::engine::Waker;
-use crate::protocol::EntryKind;
+use crate::api::Waker;
 
 /// How long the network check may run before it is stopped.
 const DOCTOR_TIMEOUT: Duration = Duration::from_secs(60);
@@ -176,8 +175,7 @@ impl Tasks {
     /// Resolves "host", "host:port" or "ip:port".
     pub fn resolve(&self, input: String) {
         self.spawn("ferry-resolve", move || {
-            let result =
-                crate::cli::send::resolve_address(input.trim()).map_err(|e| format!("{e:#}"));
+            let result = crate::config::resolve_address(input.trim()).map_err(|e| format!("{e:#}"));
             Some(TaskResult::Resolved { input, result })
         });
     }
@@ -252,7 +250,9 @@ fn pick_blocking(purpose: Pick) -> Option<Vec<PathBuf>> {
 fn measure(path: &Path) -> Result<(u64, u64), String> {
     let entries =
         crate::transfer::source::collect(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
-    let files = entries.iter().filter(|e| e.entry.kind == EntryKind::File);
+    let files = entries
+        .iter()
+        .filter(|e| e.entry.kind == crate::protocol::EntryKind::File);
     Ok(files.fold((0, 0), |(bytes, n), e| {
         (bytes.saturating_add(e.entry.size), n + 1)
     }))

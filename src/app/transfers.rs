@@ -9,8 +9,8 @@ use egui::{Align, Layout, ProgressBar, RichText};
 
 use super::state::{Phase, TransferRow, UiState};
 use super::{Action, style};
-use crate::transfer::progress::{human_bytes, human_duration};
-use crate::transfer::{Direction, Outcome};
+use crate::api::{Direction, Outcome};
+use crate::api::{human_bytes, human_duration};
 
 /// Draws the Transfers tab.
 pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
@@ -269,7 +269,7 @@ pub fn pin_dialog(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::transfer::{Party, TransferId};
+    use crate::api::{Party, TransferId};
     use std::net::SocketAddr;
     use std::path::PathBuf;
 

@@ -9,7 +9,7 @@ use egui::{Align, Align2, Color32, Id, LayerId, Layout, Order, RichText, Stroke}
 
 use super::state::{DropTarget, UiState};
 use super::{Action, style};
-use crate::transfer::progress::human_bytes;
+use crate::api::human_bytes;
 
 /// Draws the tray when it has items.
 pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {

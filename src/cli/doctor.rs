@@ -14,14 +14,14 @@ use std::time::Instant;
 use clap::Args;
 
 use super::{EXIT_FAILED, EXIT_OK, NetOptions};
+use crate::api::Event;
 use crate::discovery::interfaces::{self, Selection};
 use crate::discovery::probe::{self, ProbeError};
 use crate::discovery::{HeardBeacon, Report, Via};
-use crate::engine::Event;
-use crate::identity::Identity;
 use crate::protocol::WireError;
 use crate::protocol::{BeaconKind, Hello, PROTOCOL_VERSION};
-use crate::transfer::transport::LinkError;
+use crate::secure::identity::Identity;
+use crate::secure::link::LinkError;
 
 /// Arguments of `ferry doctor`.
 #[derive(Debug, Args)]
@@ -64,7 +64,7 @@ fn short(id: &str) -> &str {
 /// Runs `ferry doctor`.
 pub fn run(args: DoctorArgs, net: &NetOptions) -> anyhow::Result<i32> {
     let (settings, identity, device) = super::send::local_device()?;
-    let config = super::discovery_config(net, &settings, &[])?;
+    let config = crate::config::discovery_config(net, &settings, &[])?;
     let mut f = Findings::default();
     println!(
         "Ferry doctor: {:?}, device id {}, Ferry {}, protocol version {PROTOCOL_VERSION}",
@@ -111,7 +111,7 @@ pub fn run(args: DoctorArgs, net: &NetOptions) -> anyhow::Result<i32> {
     // 2. Ports, and listening.
     println!("\nPorts:");
     let hello = Hello {
-        device: device.clone(),
+        device: crate::protocol::DeviceInfo::from(&device),
         heard: Vec::new(),
     };
     check_tcp_port(&mut f, settings.port, &identity, &hello);
@@ -235,7 +235,7 @@ pub fn run(args: DoctorArgs, net: &NetOptions) -> anyhow::Result<i32> {
         }
     }
     for target in &args.peers {
-        let addr = super::send::resolve_address(target)?;
+        let addr = crate::config::resolve_address(target)?;
         if !targets.iter().any(|(a, _)| *a == addr) {
             targets.push((addr, target.clone()));
         }
@@ -254,12 +254,7 @@ pub fn run(args: DoctorArgs, net: &NetOptions) -> anyhow::Result<i32> {
              capture the traffic. Check a device directly with `ferry doctor --peer HOST`.",
         );
     }
-    let heard = engine
-        .shared()
-        .heard
-        .read()
-        .map(|h| h.clone())
-        .unwrap_or_default();
+    let heard = engine.heard_devices();
     let hello = Hello { heard, ..hello };
     for (addr, label) in targets {
         println!("  {label} at {addr}:");

@@ -12,11 +12,9 @@ pub mod terminal;
 
 use std::path::PathBuf;
 
-use anyhow::Context;
 use clap::{Parser, Subcommand};
 
-use crate::config::Settings;
-use crate::discovery::DiscoveryConfig;
+pub use crate::config::NetOptions;
 
 /// Exit code: everything verified.
 pub const EXIT_OK: i32 = 0;
@@ -62,50 +60,6 @@ impl Cli {
             udp_port: self.udp_port,
         }
     }
-}
-
-/// Network options from the command line or the environment; what is not
-/// given comes from the settings file.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct NetOptions {
-    /// `--interfaces` / `FERRY_INTERFACES`.
-    pub interfaces: Option<Vec<String>>,
-    /// `--udp-port` / `FERRY_UDP_PORT`.
-    pub udp_port: Option<u16>,
-}
-
-/// The discovery configuration for a command: interfaces and UDP port from
-/// the command line, else the settings file; manual peers from the settings
-/// file plus `extra_peers` (HOST[:PORT] each).
-pub fn discovery_config(
-    net: &NetOptions,
-    settings: &Settings,
-    extra_peers: &[String],
-) -> anyhow::Result<DiscoveryConfig> {
-    let cleaned = |names: &[String]| -> Vec<String> {
-        names
-            .iter()
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty())
-            .collect()
-    };
-    let interfaces = match &net.interfaces {
-        Some(names) if !cleaned(names).is_empty() => cleaned(names),
-        _ => cleaned(&settings.interfaces),
-    };
-    let mut manual_peers = Vec::new();
-    for target in settings.manual_peers.iter().chain(extra_peers) {
-        let addr = send::resolve_address(target)
-            .with_context(|| format!("cannot use the peer address {target:?}"))?;
-        if !manual_peers.contains(&addr) {
-            manual_peers.push(addr);
-        }
-    }
-    Ok(DiscoveryConfig {
-        interfaces,
-        udp_port: net.udp_port.unwrap_or(settings.udp_port),
-        manual_peers,
-    })
 }
 
 /// A `--wait SECS` value as a duration (negative or absurd values: none).

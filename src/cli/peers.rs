@@ -10,8 +10,8 @@ use clap::Args;
 use serde::Serialize;
 
 use super::{EXIT_FAILED, EXIT_OK, NetOptions};
+use crate::api::Event;
 use crate::discovery::{Peer, PeerSource};
-use crate::engine::Event;
 
 /// Arguments of `ferry peers`.
 #[derive(Debug, Args)]
@@ -100,7 +100,7 @@ pub fn ago(then: SystemTime, now: SystemTime) -> String {
 /// Runs `ferry peers`.
 pub fn run(args: PeersArgs, net: &NetOptions) -> anyhow::Result<i32> {
     let (settings, identity, device) = super::send::local_device()?;
-    let discovery = super::discovery_config(net, &settings, &args.peers)?;
+    let discovery = crate::config::discovery_config(net, &settings, &args.peers)?;
     let engine = super::send::send_only_engine(identity, device, Some(discovery))?;
     let deadline = Instant::now() + super::seconds(args.wait);
     let mut live: HashSet<String> = HashSet::new();

@@ -13,13 +13,12 @@ use clap::Args;
 use crossbeam_channel::{bounded, select};
 
 use super::{EXIT_FAILED, EXIT_OK, NetOptions, terminal};
-use crate::engine::{
-    AcceptPolicy, Command, Decision, Engine, EngineConfig, Event, OfferSummary, ReceiveSettings,
-};
-use crate::identity::{pairing_code, short_code};
-use crate::protocol::{DeviceInfo, EntryKind};
-use crate::transfer::Direction;
-use crate::transfer::progress::human_bytes;
+use crate::api::Direction;
+use crate::api::human_bytes;
+use crate::api::{AcceptPolicy, Command, Decision, Event, OfferSummary, ReceiveSettings};
+use crate::api::{Device, ItemKind};
+use crate::engine::{Engine, EngineConfig};
+use crate::secure::identity::{pairing_code, short_code};
 
 /// Arguments of `ferry receive`.
 #[derive(Debug, Args)]
@@ -53,7 +52,7 @@ pub struct ReceiveArgs {
 }
 
 /// Prints an offer the way a person can judge it.
-pub fn print_offer(own_id: &str, from: &DeviceInfo, addr: SocketAddr, offer: &OfferSummary) {
+pub fn print_offer(own_id: &str, from: &Device, addr: SocketAddr, offer: &OfferSummary) {
     println!(
         "Incoming from {} ({addr}, {}), device {}, pairing code {}:",
         from.alias,
@@ -65,7 +64,7 @@ pub fn print_offer(own_id: &str, from: &DeviceInfo, addr: SocketAddr, offer: &Of
     for entry in offer
         .entries
         .iter()
-        .filter(|e| e.kind == EntryKind::File)
+        .filter(|e| e.kind == ItemKind::File)
         .take(SHOWN)
     {
         println!("  {}  ({})", entry.path.join("/"), human_bytes(entry.size));
@@ -112,7 +111,11 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
     let discovery = if args.no_discovery {
         None
     } else {
-        Some(super::discovery_config(net, &settings, &args.peers)?)
+        Some(crate::config::discovery_config(
+            net,
+            &settings,
+            &args.peers,
+        )?)
     };
     device.alias = alias.clone();
     device.port = port;

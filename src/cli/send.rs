@@ -4,21 +4,22 @@
 //! prefix; two devices answering to the name is an error listing both).
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use clap::Args;
 
 use super::{EXIT_OK, NetOptions, terminal};
+use crate::api::Device;
+use crate::api::{AcceptPolicy, Command, Event, ReceiveSettings};
+use crate::api::{Direction, TransferId};
 use crate::config;
 use crate::discovery::{self, DiscoveryConfig, Peer};
-use crate::engine::{AcceptPolicy, Command, Engine, EngineConfig, Event, ReceiveSettings};
-use crate::identity::{Identity, short_code};
-use crate::protocol::{DEFAULT_TCP_PORT, DeviceInfo};
-use crate::transfer::{Direction, TransferId};
+use crate::engine::{Engine, EngineConfig};
+use crate::secure::identity::{Identity, short_code};
 
 /// Longest wait for a device name to show up.
 pub const NAME_WAIT: Duration = Duration::from_secs(2);
@@ -45,42 +46,7 @@ pub struct SendArgs {
     pub paths: Vec<PathBuf>,
 }
 
-/// Turns "host", "host:port", "1.2.3.4:5" or "[::1]:5" into an address.
-pub fn resolve_address(target: &str) -> anyhow::Result<SocketAddr> {
-    if let Ok(addr) = target.parse::<SocketAddr>() {
-        return Ok(addr);
-    }
-    let with_port = if target
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
-    {
-        target.to_string()
-    } else {
-        format!("{target}:{DEFAULT_TCP_PORT}")
-    };
-    let mut addrs = with_port
-        .to_socket_addrs()
-        .with_context(|| format!("cannot find a device called {target:?}"))?;
-    match addrs.next() {
-        Some(addr) => Ok(addr),
-        None => bail!("cannot find a device called {target:?}"),
-    }
-}
-
-/// The address when `target` is one (IP, IP:PORT, HOST:PORT); `None` when
-/// it is a bare name that discovery should look up first.
-pub fn direct_address(target: &str) -> Option<anyhow::Result<SocketAddr>> {
-    if let Ok(addr) = target.parse::<SocketAddr>() {
-        return Some(Ok(addr));
-    }
-    if let Ok(ip) = target.parse::<IpAddr>() {
-        return Some(Ok(SocketAddr::new(ip, DEFAULT_TCP_PORT)));
-    }
-    let has_port = target
-        .rsplit_once(':')
-        .is_some_and(|(_, p)| p.parse::<u16>().is_ok());
-    has_port.then(|| resolve_address(target))
-}
+use crate::config::{direct_address, resolve_address};
 
 /// What a name lookup found.
 #[derive(Debug, Clone, Default)]
@@ -163,11 +129,11 @@ pub fn choose(name: &str, found: &[Peer]) -> anyhow::Result<SocketAddr> {
 }
 
 /// This device's settings, identity and description, from the config folder.
-pub fn local_device() -> anyhow::Result<(config::Settings, Arc<Identity>, DeviceInfo)> {
+pub fn local_device() -> anyhow::Result<(config::Settings, Arc<Identity>, Device)> {
     let dir = config::config_dir();
     let settings = config::Settings::load(&dir);
     let identity = Arc::new(config::identity(&dir)?);
-    let device = DeviceInfo {
+    let device = Device {
         device_id: identity.device_id().to_string(),
         alias: settings.alias.clone(),
         os: config::os_name(),
@@ -180,7 +146,7 @@ pub fn local_device() -> anyhow::Result<(config::Settings, Arc<Identity>, Device
 /// looking at the network (it queries, and is never listed by others).
 pub fn send_only_engine(
     identity: Arc<Identity>,
-    device: DeviceInfo,
+    device: Device,
     discovery: Option<DiscoveryConfig>,
 ) -> anyhow::Result<Engine> {
     Ok(Engine::start(
@@ -206,7 +172,7 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
     // Only a bare name needs discovery; an address never beacons.
     let discovery = match direct {
         Some(_) => None,
-        None => Some(super::discovery_config(net, &settings, &[])?),
+        None => Some(crate::config::discovery_config(net, &settings, &[])?),
     };
     let engine = send_only_engine(identity, device, discovery)?;
     let to = match direct {
@@ -274,7 +240,7 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
                 eprintln!(
                     "Offered {} file(s), {} to {to} (device {}); waiting for it to accept...",
                     offer.files,
-                    crate::transfer::progress::human_bytes(offer.total_bytes),
+                    crate::api::human_bytes(offer.total_bytes),
                     short_code(&peer_id)
                 );
             }
@@ -286,7 +252,7 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
                 if resumed_bytes > 0 {
                     eprintln!(
                         "Resuming: {} already there.",
-                        crate::transfer::progress::human_bytes(resumed_bytes)
+                        crate::api::human_bytes(resumed_bytes)
                     );
                 }
                 bar = Some(terminal::byte_bar(bytes));

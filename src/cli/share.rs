@@ -14,12 +14,12 @@ use clap::Args;
 use crossbeam_channel::{bounded, select};
 
 use super::EXIT_OK;
+use crate::api::human_bytes;
 use crate::config;
 use crate::http::{
     DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_SHARE_PORT, ShareConfig, ShareEvent, ShareServer,
     UploadPolicy, lan_ipv4, qr_terminal,
 };
-use crate::transfer::progress::human_bytes;
 
 /// Arguments of `ferry share`.
 #[derive(Debug, Args)]
@@ -109,7 +109,7 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
     let _ = ctrlc::set_handler(move || {
         let _ = stop_tx.try_send(());
     });
-    let mut names: HashMap<crate::transfer::TransferId, String> = HashMap::new();
+    let mut names: HashMap<crate::api::TransferId, String> = HashMap::new();
     loop {
         select! {
             recv(stop) -> _ => break,
@@ -125,7 +125,7 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
 }
 
 /// Prints one event as a line on stderr.
-fn report(event: ShareEvent, names: &mut HashMap<crate::transfer::TransferId, String>) {
+fn report(event: ShareEvent, names: &mut HashMap<crate::api::TransferId, String>) {
     match event {
         ShareEvent::DownloadStarted { id, from, name, .. } => {
             eprintln!("{}: downloading {name}", from.ip());

@@ -5,8 +5,8 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EXIT_CANCELLED, EXIT_DECLINED, EXIT_FAILED, EXIT_OK};
-use crate::transfer::progress::Progress;
-use crate::transfer::{Direction, Outcome};
+use crate::api::Progress;
+use crate::api::{Direction, Outcome};
 
 /// A byte progress bar on stderr (hidden when stderr is not a terminal).
 pub fn byte_bar(total: u64) -> ProgressBar {

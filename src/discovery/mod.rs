@@ -35,29 +35,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::protocol::{BeaconKind, DeviceInfo};
 
+pub use crate::api::{Peer, PeerSource};
 pub use service::{Controller, Discovery};
-
-/// How a peer became known.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum PeerSource {
-    /// Heard its broadcast beacon.
-    Beacon,
-    /// Added by address and answered a hello.
-    Manual,
-}
-
-/// A device we can send to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Peer {
-    /// Who it says it is (device id, alias, OS, TCP port).
-    pub device: DeviceInfo,
-    /// Addresses its transfers can be sent to (IP and TCP port), best first.
-    pub addrs: Vec<SocketAddr>,
-    /// When we last heard from it.
-    pub last_seen: SystemTime,
-    /// How we know it.
-    pub source: PeerSource,
-}
 
 /// Default UDP port of discovery beacons.
 pub const DEFAULT_UDP_PORT: u16 = 47_812;
@@ -254,7 +233,7 @@ pub fn find_by_name<'a>(peers: impl IntoIterator<Item = &'a Peer>, name: &str) -
 #[cfg(test)]
 pub(crate) fn test_peer(id: &str, alias: &str) -> Peer {
     Peer {
-        device: DeviceInfo {
+        device: crate::api::Device {
             device_id: id.into(),
             alias: alias.into(),
             os: "linux".into(),

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use super::Peer;
-use crate::engine::Event;
+use crate::api::Event;
 
 /// Most problem sentences kept while the reader lags.
 const MAX_PROBLEMS: usize = 32;

@@ -9,10 +9,10 @@ use std::io;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use crate::identity::{Identity, short_code};
 use crate::protocol::{FrameReader, FrameWriter, Hello, Message, WireError};
+use crate::secure::identity::{Identity, short_code};
+use crate::secure::link::{Link, LinkError};
 use crate::transfer::outgoing::describe_connect_error;
-use crate::transfer::transport::{Link, LinkError};
 
 /// How long connecting may take.
 pub const PROBE_CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);

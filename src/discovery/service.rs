@@ -27,13 +27,14 @@ use super::{
     BEACON_INTERVAL, BURST, DiscoveryConfig, HeardBeacon, MAX_MANUAL_PEERS, ManualStatus,
     PEER_EXPIRY, PROBE_INTERVAL, Report, SocketStatus, Stats, Via, probe,
 };
-use crate::engine::{Event, Shared};
+use crate::api::Event;
 use crate::protocol::beacon::{
     BeaconError, CAP_HELLO, CAP_RECEIVE, CAP_RESUME, CAP_TEXT, check_device,
 };
 use crate::protocol::limits::{MAX_ALIAS_BYTES, MAX_BEACON_BYTES};
 use crate::protocol::messages::MAX_HEARD;
 use crate::protocol::{Beacon, BeaconKind, Hello, PROTOCOL_VERSION};
+use crate::transfer::context::Context;
 
 /// How often receiver threads wake to check for shutdown.
 const RX_POLL: Duration = Duration::from_millis(100);
@@ -54,7 +55,7 @@ const MAX_WARNED: usize = 256;
 
 /// What the engine (or a test) asks of running discovery.
 #[derive(Debug)]
-enum Control {
+enum Request {
     AddPeer(SocketAddr),
     Announce,
     Report(Sender<Report>),
@@ -64,26 +65,26 @@ enum Control {
 /// A cheap handle for sending requests to running discovery; never blocks.
 #[derive(Debug, Clone)]
 pub struct Controller {
-    tx: Sender<Control>,
+    tx: Sender<Request>,
 }
 
 impl Controller {
     /// Starts probing `addr` (a peer added by address). False if discovery is
     /// stopped or too busy to take the request.
     pub fn add_peer(&self, addr: SocketAddr) -> bool {
-        self.tx.try_send(Control::AddPeer(addr)).is_ok()
+        self.tx.try_send(Request::AddPeer(addr)).is_ok()
     }
 
     /// Sends a beacon now (e.g. after the alias changed).
     pub fn announce(&self) {
-        let _ = self.tx.try_send(Control::Announce);
+        let _ = self.tx.try_send(Request::Announce);
     }
 
     /// A diagnostic snapshot, waiting at most `timeout`. Blocks the caller
     /// briefly: not for a UI thread (which gets events instead).
     pub fn report(&self, timeout: Duration) -> Option<Report> {
         let (tx, rx) = bounded(1);
-        self.tx.send_timeout(Control::Report(tx), timeout).ok()?;
+        self.tx.send_timeout(Request::Report(tx), timeout).ok()?;
         rx.recv_timeout(timeout).ok()
     }
 }
@@ -124,7 +125,7 @@ struct ProbeResult {
 /// Running discovery. Stopping (or dropping) it sends the goodbye and joins
 /// its threads.
 pub struct Discovery {
-    control: Sender<Control>,
+    control: Sender<Request>,
     halt: Arc<AtomicBool>,
     threads: Vec<JoinHandle<()>>,
     /// The receive threads' sockets, to wake them when stopping.
@@ -137,7 +138,11 @@ impl Discovery {
     /// sends queries. Fails only if no UDP socket at all can be opened; a
     /// beacon port that cannot be bound is reported as a problem event (we
     /// still hear direct replies).
-    pub fn start(config: DiscoveryConfig, shared: Shared, announce: bool) -> io::Result<Self> {
+    pub(crate) fn start(
+        config: DiscoveryConfig,
+        shared: Context,
+        announce: bool,
+    ) -> io::Result<Self> {
         let selection = match interfaces::select(&config.interfaces) {
             Ok(selection) => selection,
             Err(e) => {
@@ -242,7 +247,7 @@ impl Discovery {
         let (prober_stop, prober_stop_rx) = bounded(0);
         let now = Instant::now();
         let service = Service {
-            instance: random_u64(),
+            instance: crate::secure::random::random_u64(),
             announce,
             socket: own,
             selection,
@@ -292,7 +297,7 @@ impl Discovery {
 
     fn stop_threads(&mut self) {
         self.halt.store(true, Ordering::SeqCst);
-        let _ = self.control.try_send(Control::Stop);
+        let _ = self.control.try_send(Request::Stop);
         // On Linux this wakes a thread blocked in recv_from at once (it
         // reports ENOTCONN for a UDP socket, but still wakes it); elsewhere
         // the threads notice within their read timeout. Sending stays
@@ -403,13 +408,6 @@ fn receive_loop(
     }
 }
 
-fn random_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    // A weak instance number only makes a restart look like the same run.
-    let _ = getrandom::fill(&mut bytes);
-    u64::from_le_bytes(bytes)
-}
-
 /// True for a beacon this very discovery sent (broadcasts come back to their
 /// sender). Another process of the same device (same id, other instance,
 /// e.g. `ferry peers` beside `ferry receive`) is not us.
@@ -432,7 +430,7 @@ fn clean_name(text: &str, max: usize) -> String {
 
 /// The discovery thread's state.
 struct Service {
-    shared: Shared,
+    shared: Context,
     config: DiscoveryConfig,
     instance: u64,
     announce: bool,
@@ -445,7 +443,7 @@ struct Service {
     sockets: Vec<SocketStatus>,
     counters: Arc<Counters>,
     incoming: Receiver<Incoming>,
-    control: Receiver<Control>,
+    control: Receiver<Request>,
     probe_tx: Sender<ProbeResult>,
     probe_rx: Receiver<ProbeResult>,
     prober_stop: Option<Sender<()>>,
@@ -478,8 +476,7 @@ impl Service {
             if now >= self.next_sweep {
                 self.sweep(now);
             }
-            let sink = self.shared.sink.clone();
-            self.outbox.flush(|event| sink.try_emit(event));
+            self.flush_outbox();
             let mut wait = self
                 .next_beacon
                 .min(self.next_sweep)
@@ -494,12 +491,12 @@ impl Service {
                     Err(_) => break,
                 },
                 recv(self.control) -> got => match got {
-                    Ok(Control::AddPeer(addr)) => self.add_peer(addr),
-                    Ok(Control::Announce) => self.next_beacon = Instant::now(),
-                    Ok(Control::Report(reply)) => {
+                    Ok(Request::AddPeer(addr)) => self.add_peer(addr),
+                    Ok(Request::Announce) => self.next_beacon = Instant::now(),
+                    Ok(Request::Report(reply)) => {
                         let _ = reply.try_send(self.report());
                     }
-                    Ok(Control::Stop) | Err(_) => break,
+                    Ok(Request::Stop) | Err(_) => break,
                 },
                 recv(self.probe_rx) -> got => {
                     if let Ok(result) = got {
@@ -512,11 +509,20 @@ impl Service {
         self.finish();
     }
 
+    /// Delivers what waits in the outbox without waiting for the reader,
+    /// noting each device's addresses for the sender's key check as it goes.
+    fn flush_outbox(&mut self) {
+        let ctx = &self.shared;
+        self.outbox.flush(|event| {
+            ctx.known.note(&event);
+            ctx.sink.try_emit(event)
+        });
+    }
+
     /// Goodbye, then stop the probers.
     fn finish(&mut self) {
         self.halt.store(true, Ordering::SeqCst);
-        let sink = self.shared.sink.clone();
-        self.outbox.flush(|event| sink.try_emit(event));
+        self.flush_outbox();
         if self.announce {
             // Twice: a lost goodbye costs the others a full expiry.
             self.broadcast(BeaconKind::Goodbye);
@@ -869,7 +875,7 @@ impl Service {
 
 /// Probes one peer added by address every [`PROBE_INTERVAL`] until
 /// discovery stops (its stop channel disconnects).
-fn prober(addr: SocketAddr, shared: &Shared, results: &Sender<ProbeResult>, stop: &Receiver<()>) {
+fn prober(addr: SocketAddr, shared: &Context, results: &Sender<ProbeResult>, stop: &Receiver<()>) {
     loop {
         let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
         let ours = Hello {

@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant, SystemTime};
 
 use super::{Peer, PeerSource};
+use crate::api::Device;
 use crate::protocol::messages::MAX_HEARD;
 use crate::protocol::{Beacon, DeviceInfo};
 
@@ -190,14 +191,15 @@ impl PeerTable {
         let expiry = self.expiry;
         if let Some(entry) = self.entries.get_mut(id) {
             let new_run = entry.instance != beacon.instance;
-            let device_changed = entry.peer.device != beacon.device;
+            let device = Device::from(&beacon.device);
+            let device_changed = entry.peer.device != device;
             if new_run && entry.last_beacon.is_some() {
                 // Its port may have changed with the new run: forget old addresses.
                 entry.addr_seen.clear();
             }
             entry.instance = beacon.instance;
             entry.udp_source = Some(from);
-            entry.peer.device = beacon.device.clone();
+            entry.peer.device = device;
             entry.peer.last_seen = wall;
             entry.last_beacon = Some(now);
             entry.beacons = entry.beacons.saturating_add(1);
@@ -220,7 +222,7 @@ impl PeerTable {
         }
         let mut entry = Entry {
             peer: Peer {
-                device: beacon.device.clone(),
+                device: Device::from(&beacon.device),
                 addrs: Vec::new(),
                 last_seen: wall,
                 source: PeerSource::Beacon,
@@ -249,8 +251,9 @@ impl PeerTable {
     ) -> Change {
         let expiry = self.expiry;
         if let Some(entry) = self.entries.get_mut(&device.device_id) {
-            let device_changed = entry.peer.device != *device;
-            entry.peer.device = device.clone();
+            let device = Device::from(device);
+            let device_changed = entry.peer.device != device;
+            entry.peer.device = device;
             entry.peer.last_seen = wall;
             entry.last_probe = Some(now);
             entry.touch_addr(addr, now, expiry);
@@ -265,7 +268,7 @@ impl PeerTable {
         }
         let mut entry = Entry {
             peer: Peer {
-                device: device.clone(),
+                device: Device::from(device),
                 addrs: Vec::new(),
                 last_seen: wall,
                 source: PeerSource::Manual,

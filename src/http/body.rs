@@ -17,7 +17,7 @@ use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
 use super::{Events, STALL_TIMEOUT, ShareEvent};
-use crate::transfer::TransferId;
+use crate::api::TransferId;
 use crate::transfer::progress::PROGRESS_INTERVAL;
 
 /// Every response body of the share server.

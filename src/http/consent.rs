@@ -18,7 +18,8 @@ use super::body::ResponseBody;
 use super::server::{json, json_error};
 use super::upload::{NOT_ALLOWED, free_space, leaf_name, no_room, too_big};
 use super::{CONSENT_TIMEOUT, ShareEvent, State, UploadPolicy, token};
-use crate::transfer::{TransferId, paths};
+use crate::api::TransferId;
+use crate::fs::names;
 
 /// Most files one upload may announce.
 pub const MAX_UPLOAD_FILES: usize = 10_000;
@@ -93,7 +94,7 @@ pub async fn ask(
     let mut names = Vec::with_capacity(asked.files.len());
     for f in &asked.files {
         let leaf = leaf_name(&f.name);
-        if let Err(e) = paths::sanitize_component(leaf) {
+        if let Err(e) = names::sanitize_component(leaf) {
             return json_error(
                 StatusCode::BAD_REQUEST,
                 &format!("“{leaf}” cannot be saved: {e}."),

@@ -21,7 +21,7 @@ use super::items::{self, SharedItem};
 use super::range::{self, RangeAnswer};
 use super::server::{respond_text, with_common_headers};
 use super::{ShareEvent, State};
-use crate::transfer::TransferId;
+use crate::api::TransferId;
 
 fn header_str(req: &Request<Incoming>, name: header::HeaderName) -> Option<&str> {
     req.headers().get(name).and_then(|v| v.to_str().ok())

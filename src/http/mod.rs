@@ -42,8 +42,8 @@ pub use server::lan_ipv4;
 #[doc(hidden)]
 pub use upload::upload_name_for;
 
-use crate::engine::Waker;
-use crate::transfer::TransferId;
+use crate::api::TransferId;
+use crate::api::Waker;
 
 /// Port `ferry share` listens on unless told otherwise (the TCP transfer port + 1).
 pub const DEFAULT_SHARE_PORT: u16 = 47814;
@@ -53,7 +53,7 @@ pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
 /// Most connections served at once; a connection over the cap gets one
 /// `503 Service Unavailable` and is closed.
-pub const MAX_CONNECTIONS: usize = 32;
+pub const MAX_SHARE_CONNECTIONS: usize = 32;
 
 /// A client must send a request's headers within this time, and an idle
 /// keep-alive connection is closed after it.
@@ -295,7 +295,7 @@ impl ShareServer {
         });
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
-            .max_blocking_threads(2 * MAX_CONNECTIONS + 8)
+            .max_blocking_threads(2 * MAX_SHARE_CONNECTIONS + 8)
             .thread_name("ferry-http")
             .enable_io()
             .enable_time()

@@ -16,7 +16,7 @@ use super::body::{self, ResponseBody};
 use super::items::ItemKind;
 use super::server::with_common_headers;
 use super::{State, UploadPolicy, token};
-use crate::transfer::progress::human_bytes;
+use crate::api::human_bytes;
 
 /// The page template.
 pub const TEMPLATE: &str = include_str!("page.html");

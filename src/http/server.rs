@@ -1,5 +1,5 @@
 //! The HTTP side of a share: accepting connections (at most
-//! [`MAX_CONNECTIONS`] at once), serving each with hyper's HTTP/1.1 server
+//! [`MAX_SHARE_CONNECTIONS`] at once), serving each with hyper's HTTP/1.1 server
 //! under timeouts, and routing requests. Only `/s/TOKEN/...` with the share's
 //! own token reaches a handler; every other request gets a bare 404. Items
 //! are addressed by number, never by a path from the request, and nothing
@@ -26,7 +26,8 @@ use tokio::time::Sleep;
 use super::body::{self, ResponseBody};
 use super::items::ItemKind;
 use super::{
-    HEADER_TIMEOUT, MAX_CONNECTIONS, STALL_TIMEOUT, State, consent, download, page, token, upload,
+    HEADER_TIMEOUT, MAX_SHARE_CONNECTIONS, STALL_TIMEOUT, State, consent, download, page, token,
+    upload,
 };
 
 /// Largest request head (request line and headers) accepted, in bytes.
@@ -100,7 +101,7 @@ impl Drop for ConnectionSlot {
 }
 
 async fn serve_connection(stream: TcpStream, peer: SocketAddr, state: Arc<State>) {
-    let over_cap = state.connections.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS;
+    let over_cap = state.connections.fetch_add(1, Ordering::SeqCst) >= MAX_SHARE_CONNECTIONS;
     let _slot = ConnectionSlot(state.clone());
     // Notice peers that vanished (phone asleep, out of Wi-Fi) within about a minute.
     let keepalive = socket2::TcpKeepalive::new()

@@ -4,7 +4,7 @@
 //! share says so, in the same request. Each file streams into
 //! `NAME.ferry-part`, is synced, and only then takes its final name through
 //! [`resume::promote_part`], which never overwrites; names are cleaned by the
-//! same rules as TCP transfers ([`paths::sanitize_component`]). An
+//! same rules as TCP transfers ([`names::sanitize_component`]). An
 //! incomplete file is removed: a browser cannot resume an upload, so a
 //! partial file would only be litter. Nothing is written outside the
 //! download folder, and nothing before the upload is allowed.
@@ -24,9 +24,12 @@ use super::body::ResponseBody;
 use super::consent::consent;
 use super::server::{json, json_error};
 use super::{STALL_TIMEOUT, ShareEvent, State, UploadPolicy, page};
-use crate::transfer::paths::{NameError, NameRules};
-use crate::transfer::progress::{PROGRESS_INTERVAL, human_bytes};
-use crate::transfer::{TransferId, paths, resume};
+use crate::api::TransferId;
+use crate::api::human_bytes;
+use crate::fs::names;
+use crate::fs::names::{NameError, NameRules};
+use crate::transfer::progress::PROGRESS_INTERVAL;
+use crate::transfer::resume;
 
 /// Room for multipart boundaries and part headers on top of the file bytes.
 const MULTIPART_OVERHEAD: u64 = 16 * 1024 * 1024;
@@ -43,11 +46,11 @@ pub fn leaf_name(raw: &str) -> &str {
 
 /// The name an upload is saved under, from the file name the browser sent:
 /// its last segment ([`leaf_name`]), cleaned by the rules TCP transfers use
-/// ([`paths::sanitize_component_for`]). Hidden: public only so the
+/// ([`names::sanitize_component_for`]). Hidden: public only so the
 /// `upload_name` fuzz target can reach it (see `crate::fuzzing`).
 #[doc(hidden)]
 pub fn upload_name_for(raw: &str, rules: NameRules) -> Result<String, NameError> {
-    paths::sanitize_component_for(leaf_name(raw), rules)
+    names::sanitize_component_for(leaf_name(raw), rules)
 }
 
 pub(super) const NOT_ALLOWED: &str = "Uploads are not allowed for this share.";
@@ -89,10 +92,10 @@ impl PartFile {
         let (file, part, planned) = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&dir)?;
             for _ in 0..100 {
-                let planned = paths::first_free(&dir, &name, |candidate| {
-                    !paths::occupied(candidate) && !paths::occupied(&paths::part_path(candidate))
+                let planned = names::first_free(&dir, &name, |candidate| {
+                    !names::occupied(candidate) && !names::occupied(&names::part_path(candidate))
                 })?;
-                let part = paths::part_path(&planned);
+                let part = names::part_path(&planned);
                 match std::fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)

@@ -10,6 +10,7 @@ pub mod codec;
 pub mod frame;
 pub mod limits;
 pub mod messages;
+pub mod views;
 
 pub use beacon::{Beacon, BeaconKind};
 pub use frame::{Frame, FrameReader, FrameWriter, WireError};

@@ -96,7 +96,7 @@ const STARTUP_GRACE: Duration = Duration::from_secs(3);
 const MAX_SOCKET_PATH_BYTES: usize = 100;
 
 /// Called after each request is queued, so the window can repaint and drain it.
-pub type Waker = Arc<dyn Fn() + Send + Sync>;
+pub use crate::api::Waker;
 
 /// A second launch asked the primary to come to the front and take `files`
 /// (absolute paths, possibly none) into its "to send" tray.

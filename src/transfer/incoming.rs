@@ -16,25 +16,29 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, select};
 use sha2::{Digest, Sha256};
 
-use super::folder::{self, Folder};
+use super::context::{Context, Control};
 use super::outgoing::{frame_name, hash_in_pieces};
-use super::paths;
-use super::progress::{Meter, human_bytes};
+use super::progress::Meter;
 use super::pump::{self, Pump};
 use super::resume::{self, FilePlan, Plan};
-use super::transport::{Closer, Link, LinkError, Watchdog};
-use super::{Direction, Outcome, Party, TransferId};
-use crate::engine::{Backlog, Control, Decision, Event, OfferSummary, Shared, TrustVerdict};
-use crate::identity::short_code;
+use crate::api::{
+    Backlog, Decision, Device, Direction, Event, Outcome, Party, TransferId, TrustVerdict,
+    human_bytes,
+};
+use crate::fs::folder::{self, Folder};
+use crate::fs::names;
+use crate::protocol::views;
 use crate::protocol::{
     CancelReason, EntryKind, FileVerdict, Frame, FrameReader, FrameWriter, Hello, Message, Offer,
     WantedFile, WireError,
 };
+use crate::secure::identity::short_code;
+use crate::secure::link::{Closer, Link, LinkError, Watchdog};
 
 type Writer = FrameWriter<Box<dyn Write + Send>>;
 
 /// Serves one accepted TCP connection until it ends.
-pub fn serve(stream: TcpStream, shared: Shared) {
+pub(crate) fn serve(stream: TcpStream, shared: Context) {
     let peer = match stream.peer_addr() {
         Ok(peer) => peer,
         Err(_) => return,
@@ -174,7 +178,7 @@ pub const PIN_WINDOW: Duration = Duration::from_secs(60);
 
 /// Checks the offer's PIN against ours, with a per-address limit on wrong
 /// guesses. Answers the sender itself when the PIN does not pass.
-fn pin_ok(shared: &Shared, peer: SocketAddr, offer: &Offer, writer: &mut Writer) -> bool {
+fn pin_ok(shared: &Context, peer: SocketAddr, offer: &Offer, writer: &mut Writer) -> bool {
     let Some(expected) = shared.receive_settings().pin.filter(|p| !p.is_empty()) else {
         return true;
     };
@@ -235,7 +239,7 @@ fn free_space(dir: &Path) -> Option<u64> {
 /// shown to anyone (a Problem event was sent instead).
 #[allow(clippy::too_many_arguments)]
 fn receive(
-    shared: &Shared,
+    shared: &Context,
     id: TransferId,
     peer: SocketAddr,
     offer: Offer,
@@ -250,7 +254,7 @@ fn receive(
     for entry in &offer.entries {
         match entry.kind {
             EntryKind::Text(_) => safe_paths.push(None),
-            _ => match paths::sanitize_relative(&entry.path) {
+            _ => match names::sanitize_relative(&entry.path) {
                 Ok(path) => safe_paths.push(Some(path)),
                 Err(e) => {
                     let _ = writer.send_now(&Message::Decline(format!("unsafe name: {e}")));
@@ -296,7 +300,7 @@ fn receive(
 }
 
 struct Receiving<'a> {
-    shared: &'a Shared,
+    shared: &'a Context,
     /// The folder the current files are written into, held open.
     folder: Option<Folder>,
     id: TransferId,
@@ -318,7 +322,7 @@ struct Receiving<'a> {
     backlog: Backlog,
 }
 
-/// Paths claimed in [`Shared::claimed`] by one transfer; dropping releases them.
+/// Paths claimed in [`Context::claimed`] by one transfer; dropping releases them.
 struct Claims {
     claimed: Arc<Mutex<HashSet<PathBuf>>>,
     paths: Vec<PathBuf>,
@@ -367,11 +371,10 @@ impl Receiving<'_> {
             .accept
             .judge(&self.offer.sender.device_id, &self.offer.sender.alias);
         let decision = if verdict == TrustVerdict::Accept {
-            let summary =
-                OfferSummary::outline(&self.offer.entries, free_space(&settings.download_dir));
+            let summary = views::outline(&self.offer.entries, free_space(&settings.download_dir));
             self.shared.sink.emit(Event::AutoAccepted {
                 id: self.id,
-                from: self.offer.sender.clone(),
+                from: Device::from(&self.offer.sender),
                 addr: self.peer,
                 offer: summary,
             });
@@ -389,12 +392,12 @@ impl Receiving<'_> {
             ));
         } else {
             // Only when someone is asked: for 10,000 entries it is megabytes.
-            let summary = OfferSummary::of(&self.offer.entries, free_space(&settings.download_dir));
+            let summary = views::summary(&self.offer.entries, free_space(&settings.download_dir));
             self.shared.sink.emit_queued(
                 &mut self.backlog,
                 Event::Incoming {
                     id: self.id,
-                    from: self.offer.sender.clone(),
+                    from: Device::from(&self.offer.sender),
                     addr: self.peer,
                     offer: summary,
                 },
@@ -449,7 +452,7 @@ impl Receiving<'_> {
                 &mut self.backlog,
                 Event::TextReceived {
                     id: self.id,
-                    from: self.offer.sender.clone(),
+                    from: Device::from(&self.offer.sender),
                     text: text.clone(),
                 },
             );

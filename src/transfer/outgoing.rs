@@ -13,18 +13,19 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError, select};
 use sha2::{Digest, Sha256};
 
+use super::context::{Context, Control};
 use super::progress::Meter;
 use super::pump::{self, Pump};
 use super::readahead::{self, Job, Piece};
 use super::source;
-use super::transport::{Closer, Link, LinkError};
-use super::{Direction, Outcome, Party, TransferId};
-use crate::engine::{Backlog, Control, Event, OfferSummary, Shared};
-use crate::identity::short_code;
+use crate::api::{Backlog, Direction, Event, Outcome, Party, TransferId};
+use crate::protocol::views;
 use crate::protocol::{
     CancelReason, Entry, FileVerdict, Frame, FrameReader, FrameWriter, Message, Offer, WantedFile,
     WireError,
 };
+use crate::secure::identity::short_code;
+use crate::secure::link::{Closer, Link, LinkError};
 
 /// Bytes fed to SHA-256 per call: L2-sized pieces hash markedly faster than
 /// the whole 512 KiB chunk at once.
@@ -44,7 +45,7 @@ pub enum What {
 
 /// Starts a sending worker on its own thread; its end is always reported as
 /// [`Event::Finished`], even if it panics.
-pub fn spawn(shared: Shared, id: TransferId, to: SocketAddr, what: What) {
+pub(crate) fn spawn(shared: Context, id: TransferId, to: SocketAddr, what: What) {
     let control = shared.register(id);
     let worker_shared = shared.clone();
     let spawned = thread::Builder::new()
@@ -125,7 +126,7 @@ fn describe_wire_error(to: SocketAddr, e: &WireError) -> String {
 }
 
 struct Sending<'a> {
-    shared: &'a Shared,
+    shared: &'a Context,
     closer: &'a Closer,
     id: TransferId,
     to: SocketAddr,
@@ -146,7 +147,7 @@ struct Sending<'a> {
 }
 
 fn run(
-    shared: &Shared,
+    shared: &Context,
     id: TransferId,
     to: SocketAddr,
     what: What,
@@ -174,7 +175,7 @@ fn run(
         .ok()
         .and_then(|pins| pins.get(&to).cloned());
     let offer = Offer {
-        transfer_id: random_u64(),
+        transfer_id: crate::secure::random::random_u64(),
         sender: shared.device(),
         entries,
         pin,
@@ -191,7 +192,7 @@ fn run(
         }
     };
     if let Some(expected) = shared
-        .sink
+        .known
         .expected_device(to)
         .filter(|id| *id != link.peer_id)
     {
@@ -234,7 +235,7 @@ fn run(
             id,
             to,
             peer_id,
-            offer: OfferSummary::outline(&offer.entries, None),
+            offer: views::outline(&offer.entries, None),
         },
     );
     let mut sending = Sending {
@@ -264,13 +265,6 @@ fn run(
     // The connection is closed: now it is fine to wait for the UI.
     shared.sink.flush(&mut sending.backlog, true);
     outcome
-}
-
-fn random_u64() -> u64 {
-    let mut bytes = [0u8; 8];
-    // An id collision only confuses logs, so a failing RNG is not fatal.
-    let _ = getrandom::fill(&mut bytes);
-    u64::from_le_bytes(bytes)
 }
 
 impl Sending<'_> {

@@ -4,35 +4,10 @@
 
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
-use super::{Direction, TransferId};
+use crate::api::{Direction, Progress, TransferId};
 
 /// Minimum time between two progress events of one transfer.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
-
-/// A progress report, as sent to the UI.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Progress {
-    /// Which transfer.
-    pub id: TransferId,
-    /// Which way.
-    pub direction: Direction,
-    /// Bytes moved or skipped by resume so far.
-    pub bytes_done: u64,
-    /// Bytes of all accepted files.
-    pub bytes_total: u64,
-    /// Files finished.
-    pub files_done: u32,
-    /// Files accepted.
-    pub files_total: u32,
-    /// Smoothed bytes per second.
-    pub rate: f64,
-    /// Estimated time left, when the rate is known.
-    pub eta: Option<Duration>,
-    /// Relative path of the file in flight.
-    pub current: String,
-}
 
 /// Accumulates progress and decides when to report it.
 #[derive(Debug)]
@@ -126,32 +101,6 @@ impl Meter {
     }
 }
 
-/// "1.5 MiB"-style sizes for people.
-pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
-    let mut value = bytes as f64;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    if unit == 0 {
-        format!("{bytes} B")
-    } else {
-        format!("{value:.1} {}", UNITS[unit])
-    }
-}
-
-/// "1 h 02 min", "3 min 05 s", "12 s" for people.
-pub fn human_duration(duration: Duration) -> String {
-    let secs = duration.as_secs();
-    match secs {
-        0..60 => format!("{secs} s"),
-        60..3600 => format!("{} min {:02} s", secs / 60, secs % 60),
-        _ => format!("{} h {:02} min", secs / 3600, (secs % 3600) / 60),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,14 +116,5 @@ mod tests {
         );
         let forced = meter.poll(true).expect("forced");
         assert_eq!(forced.bytes_done, 10);
-    }
-
-    #[test]
-    fn formats_for_people() {
-        assert_eq!(human_bytes(512), "512 B");
-        assert_eq!(human_bytes(1536), "1.5 KiB");
-        assert_eq!(human_bytes(64 * 1024 * 1024), "64.0 MiB");
-        assert_eq!(human_duration(Duration::from_secs(65)), "1 min 05 s");
-        assert_eq!(human_duration(Duration::from_secs(3720)), "1 h 02 min");
     }
 }

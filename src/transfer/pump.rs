@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, Sender, bounded};
 
-use super::transport::Closer;
 use crate::protocol::{Frame, FrameReader, Message, WireError};
+use crate::secure::link::Closer;
 
 /// Batches the reader may run ahead of the worker. A large data frame is
 /// never read in the same go as the next one, so with 512 KiB data frames this

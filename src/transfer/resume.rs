@@ -12,13 +12,11 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::paths;
+use crate::fs::names::{self, PART_META_SUFFIX};
 use crate::protocol::{EntryKind, Offer};
 
 /// Name of the marker inside a received folder that is not complete yet.
 pub const FOLDER_MARKER: &str = ".ferry-incomplete";
-/// Suffix of the small file beside a partial file that says what it belongs to.
-pub const PART_META_SUFFIX: &str = ".meta";
 
 /// Files larger than this get their `.meta` sidecar when their partial file
 /// is created, so even a receiver that crashes leaves them resumable. Smaller
@@ -86,7 +84,7 @@ impl FilePlan {
 
     /// The partial file being written.
     pub fn part_path(&self) -> PathBuf {
-        paths::part_path(&self.final_path)
+        names::part_path(&self.final_path)
     }
 }
 
@@ -261,16 +259,16 @@ pub fn plan_avoiding(
         if single_file {
             let (size, modified_ms) = (first_entry.size, first_entry.modified_ms);
             let mut offset = 0;
-            let final_path = paths::first_free(root_dir, &top, |candidate| {
+            let final_path = names::first_free(root_dir, &top, |candidate| {
                 if taken.contains(&hasher.hash_one(candidate)) {
                     return false;
                 }
-                let part = paths::part_path(candidate);
+                let part = names::part_path(candidate);
                 if let Some(len) = resumable_part(&part, sender, size, modified_ms) {
                     offset = len;
                     return true;
                 }
-                !paths::occupied(candidate) && !paths::occupied(&part)
+                !names::occupied(candidate) && !names::occupied(&part)
             })?;
             taken.insert(hasher.hash_one(&final_path));
             result.files.push(FilePlan {
@@ -289,7 +287,7 @@ pub fn plan_avoiding(
         // A folder root: reuse an unfinished one from the same sender and offer, else a free name.
         let print = fingerprint(offer, &members);
         let mut resumed = false;
-        let root = paths::first_free(root_dir, &top, |candidate| {
+        let root = names::first_free(root_dir, &top, |candidate| {
             if taken.contains(&hasher.hash_one(candidate)) {
                 return false;
             }
@@ -300,7 +298,7 @@ pub fn plan_avoiding(
                     return true;
                 }
             }
-            !paths::occupied(candidate)
+            !names::occupied(candidate)
         })?;
         taken.insert(hasher.hash_one(&root));
         let root_name = root.file_name().unwrap_or_default().to_os_string();
@@ -344,7 +342,7 @@ pub fn plan_avoiding(
                     let mut offset = 0;
                     let mut already_final = false;
                     let mut stale_part = false;
-                    let final_path = paths::first_free(&dir, &name, |candidate| {
+                    let final_path = names::first_free(&dir, &name, |candidate| {
                         if taken.contains(&hasher.hash_one(candidate)) {
                             return false;
                         }
@@ -354,7 +352,7 @@ pub fn plan_avoiding(
                             // files are created with create_new regardless).
                             return true;
                         }
-                        let part = paths::part_path(candidate);
+                        let part = names::part_path(candidate);
                         if let Some(len) = resumable_part(&part, sender, size, modified_ms) {
                             offset = len;
                             return true;
@@ -365,16 +363,16 @@ pub fn plan_avoiding(
                             already_final = true;
                             return true;
                         }
-                        if !paths::occupied(candidate)
+                        if !names::occupied(candidate)
                             && part.symlink_metadata().is_ok_and(|m| m.is_file())
-                            && !paths::occupied(&meta_path(&part))
+                            && !names::occupied(&meta_path(&part))
                         {
                             // A small file's partial, cut before it got a
                             // sidecar, inside this sender's unfinished folder.
                             stale_part = true;
                             return true;
                         }
-                        !paths::occupied(candidate) && !paths::occupied(&part)
+                        !names::occupied(candidate) && !names::occupied(&part)
                     })?;
                     taken.insert(hasher.hash_one(&final_path));
                     result.files.push(FilePlan {
@@ -403,7 +401,7 @@ pub fn materialize(root_dir: &Path, plan: &Plan) -> io::Result<()> {
     let mut made: HashSet<&Path> = HashSet::new();
     for rel in &plan.create {
         if made.insert(rel.as_path()) {
-            paths::create_dirs_inside(root_dir, rel)?;
+            names::create_dirs_inside(root_dir, rel)?;
         }
     }
     for (root, marker) in &plan.markers {
@@ -436,7 +434,7 @@ pub fn promote_part(part: &Path, final_path: &Path) -> io::Result<PathBuf> {
         let candidate = if n == 0 {
             final_path.to_path_buf()
         } else {
-            dir.join(paths::numbered(&name, n))
+            dir.join(names::numbered(&name, n))
         };
         // An atomic rename that refuses to replace: one system call.
         match rename_no_replace(part, &candidate) {
@@ -452,7 +450,7 @@ pub fn promote_part(part: &Path, final_path: &Path) -> io::Result<PathBuf> {
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
                 Err(_) => {
                     // File systems without hard links (FAT, some network shares).
-                    if !paths::occupied(&candidate) {
+                    if !names::occupied(&candidate) {
                         fs::rename(part, &candidate)?;
                         return Ok(candidate);
                     }
@@ -460,7 +458,7 @@ pub fn promote_part(part: &Path, final_path: &Path) -> io::Result<PathBuf> {
             },
         }
         n += 1;
-        if n > paths::MAX_NUMBERED {
+        if n > names::MAX_NUMBERED {
             return Err(io::Error::new(io::ErrorKind::AlreadyExists, "no free name"));
         }
     }
@@ -470,7 +468,7 @@ pub fn promote_part(part: &Path, final_path: &Path) -> io::Result<PathBuf> {
 /// atomic step. `Ok(false)`: this system or file system cannot do that.
 #[cfg(target_os = "linux")]
 fn rename_no_replace(from: &Path, to: &Path) -> io::Result<bool> {
-    super::folder::rename_no_replace_at(rustix::fs::CWD, from, to)
+    crate::fs::folder::rename_no_replace_at(rustix::fs::CWD, from, to)
 }
 
 #[cfg(not(target_os = "linux"))]
@@ -511,7 +509,7 @@ mod tests {
         let safe: Vec<Option<PathBuf>> = offer
             .entries
             .iter()
-            .map(|e| paths::sanitize_relative(&e.path).ok())
+            .map(|e| names::sanitize_relative(&e.path).ok())
             .collect();
         let wanted = (0..offer.entries.len() as u32).collect();
         let planned = plan(dir, offer, &safe, &wanted).expect("plan");

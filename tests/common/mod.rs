@@ -1,6 +1,8 @@
 //! Shared helpers for the end-to-end tests: engines on 127.0.0.1 with their
 //! own temporary folders, bounded waits on events, random files, tree
 //! comparison, and a TCP relay that can throttle, count or corrupt bytes.
+// Test helper threads need no names (clippy.toml asks it of the product).
+#![allow(clippy::disallowed_methods)]
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
@@ -11,9 +13,11 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use ferry::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
-use ferry::identity::Identity;
-use ferry::protocol::{DeviceInfo, Timeouts};
+use ferry::api::Device;
+use ferry::api::{AcceptPolicy, Event, ReceiveSettings};
+use ferry::engine::{Engine, EngineConfig};
+use ferry::protocol::Timeouts;
+use ferry::secure::identity::Identity;
 use sha2::{Digest, Sha256};
 
 /// Generous bound for any single wait; tests normally finish far sooner.
@@ -37,8 +41,8 @@ pub struct Node {
     pub seen: Vec<Event>,
 }
 
-pub fn device(name: &str) -> DeviceInfo {
-    DeviceInfo {
+pub fn device(name: &str) -> Device {
+    Device {
         device_id: format!("{name}-id"),
         alias: name.to_string(),
         os: "linux".into(),
@@ -158,6 +162,25 @@ impl Node {
         Node::sender_full(name, identity, timeouts)
     }
 
+    /// A send-only engine that listens to discovery beacons as configured.
+    pub fn sender_discovering(name: &str, discovery: ferry::engine::DiscoveryConfig) -> Node {
+        let identity = Arc::new(Identity::ephemeral().expect("identity"));
+        let mut node = Node::sender_full(name, identity.clone(), Timeouts::default());
+        let config = EngineConfig {
+            device: device(name),
+            identity,
+            listen: None,
+            receive: ReceiveSettings {
+                download_dir: node.dir.path().to_path_buf(),
+                accept: AcceptPolicy::Ask,
+                pin: None,
+            },
+            discovery: Some(discovery),
+        };
+        node.engine = Engine::start(config, Arc::new(|| {})).expect("engine starts");
+        node
+    }
+
     fn sender_full(name: &str, identity: Arc<Identity>, timeouts: Timeouts) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = EngineConfig {
@@ -214,7 +237,7 @@ impl Node {
     }
 
     /// Waits for a transfer to finish and returns its outcome.
-    pub fn finished(&mut self) -> ferry::transfer::Outcome {
+    pub fn finished(&mut self) -> ferry::api::Outcome {
         self.wait("Finished", |e| match e {
             Event::Finished { outcome, .. } => Some(outcome.clone()),
             _ => None,
@@ -228,8 +251,8 @@ pub fn still_serves(receiver: &mut Node) {
     let path = src.path().join("after.txt");
     std::fs::write(&path, "still here").expect("write");
     let mut sender = Node::sender("good");
-    sender.engine.send(ferry::engine::Command::Send {
-        id: ferry::transfer::TransferId::fresh(),
+    sender.engine.send(ferry::api::Command::Send {
+        id: ferry::api::TransferId::fresh(),
         to: receiver.addr(),
         paths: vec![path],
     });
@@ -239,9 +262,9 @@ pub fn still_serves(receiver: &mut Node) {
         _ => None,
     });
     if let Some(id) = offer {
-        receiver.engine.send(ferry::engine::Command::Decide {
+        receiver.engine.send(ferry::api::Command::Decide {
             id,
-            decision: ferry::engine::Decision::AcceptAll,
+            decision: ferry::api::Decision::AcceptAll,
         });
         assert!(receiver.finished().is_success());
     }

@@ -11,10 +11,11 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use ferry::api::Device;
+use ferry::api::{AcceptPolicy, Event, ReceiveSettings};
 use ferry::discovery::{DiscoveryConfig, Peer};
-use ferry::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
-use ferry::identity::Identity;
-use ferry::protocol::DeviceInfo;
+use ferry::engine::{Engine, EngineConfig};
+use ferry::secure::identity::Identity;
 
 /// A UDP port number for one test's beacons. The guard keeps 127.0.0.1:port
 /// bound (without address sharing) for the test's lifetime, so no other test
@@ -51,7 +52,7 @@ pub fn engine_with(alias: &str, discovery: DiscoveryConfig, dir: &Path, listen: 
     let identity = Arc::new(Identity::ephemeral().expect("an identity"));
     Engine::start(
         EngineConfig {
-            device: DeviceInfo {
+            device: Device {
                 device_id: identity.device_id().to_string(),
                 alias: alias.into(),
                 os: "linux".into(),

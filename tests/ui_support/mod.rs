@@ -12,12 +12,13 @@ use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
+use ferry::api::Device;
+use ferry::api::{AcceptPolicy, Event, ReceiveSettings};
 use ferry::app::{AppOptions, FerryApp};
 use ferry::config::Settings;
 use ferry::discovery::DiscoveryConfig;
-use ferry::engine::{AcceptPolicy, Engine, EngineConfig, Event, ReceiveSettings};
-use ferry::identity::Identity;
-use ferry::protocol::DeviceInfo;
+use ferry::engine::{Engine, EngineConfig};
+use ferry::secure::identity::Identity;
 use tempfile::TempDir;
 
 /// How long any wait may take before the test fails.
@@ -138,7 +139,7 @@ impl TestPeer {
         let engine = Engine::start(
             EngineConfig {
                 identity: Arc::new(Identity::ephemeral().expect("a key")),
-                device: DeviceInfo {
+                device: Device {
                     device_id: String::new(),
                     alias: alias.into(),
                     os: "linux".into(),

@@ -142,12 +142,12 @@ where
 
 /// What the halves share: rustls' key schedule (locked only to update a key)
 /// and the peer's request for a new sending key.
-struct Shared {
+struct KeySchedule {
     rekey: Mutex<Box<dyn Rekey>>,
     update_requested: AtomicBool,
 }
 
-impl Shared {
+impl KeySchedule {
     fn next(&self, tx: bool) -> io::Result<ConnectionTrafficSecrets> {
         let mut rekey = self
             .rekey
@@ -302,7 +302,7 @@ where
         #[allow(unreachable_patterns)]
         _ => return Err(tls_error("not TLS 1.3")),
     };
-    let shared = Arc::new(Shared {
+    let schedule = Arc::new(KeySchedule {
         rekey: Mutex::new(Box::new(kernel)),
         update_requested: AtomicBool::new(false),
     });
@@ -320,7 +320,7 @@ where
         early,
         early_pos: 0,
         rx: Cipher::new(rx_secrets, rx_seq, limit)?,
-        shared: shared.clone(),
+        schedule: schedule.clone(),
         closed: peer_closed,
     };
     let writer = TlsWriter {
@@ -330,7 +330,7 @@ where
         // Update the sending key at half the limit: far from it, whatever
         // the peer does.
         rekey_at: limit / 2,
-        shared,
+        schedule,
         failed: false,
     };
     Ok(Established {
@@ -353,7 +353,7 @@ pub struct TlsReader {
     early: Vec<u8>,
     early_pos: usize,
     rx: Cipher,
-    shared: Arc<Shared>,
+    schedule: Arc<KeySchedule>,
     /// The peer sent close_notify.
     closed: bool,
 }
@@ -437,10 +437,10 @@ impl TlsReader {
                     if at + 4 + len != content.end {
                         return Err(tls_error("data after a key update in one record"));
                     }
-                    let secrets = self.shared.next(false)?;
+                    let secrets = self.schedule.next(false)?;
                     self.rx = Cipher::new(secrets, 0, self.rx.limit)?;
                     if request == 1 {
-                        self.shared.update_requested.store(true, Ordering::SeqCst);
+                        self.schedule.update_requested.store(true, Ordering::SeqCst);
                     }
                 }
                 (kind, _) => {
@@ -519,7 +519,7 @@ pub struct TlsWriter {
     tx: Cipher,
     /// Sequence number at which the sending key is updated.
     rekey_at: u64,
-    shared: Arc<Shared>,
+    schedule: Arc<KeySchedule>,
     /// A write failed: no close_notify then.
     failed: bool,
 }
@@ -528,14 +528,14 @@ impl TlsWriter {
     /// Starts a record in `out`; returns where it starts.
     fn begin(&mut self) -> io::Result<usize> {
         if self.tx.seq >= self.rekey_at
-            || self.shared.update_requested.swap(false, Ordering::SeqCst)
+            || self.schedule.update_requested.swap(false, Ordering::SeqCst)
         {
             // KeyUpdate(update_not_requested) under the old key, then the new key.
             let start = self.open_record();
             self.out
                 .extend_from_slice(&[HANDSHAKE_KEY_UPDATE, 0, 0, 1, 0]);
             self.seal(start, CONTENT_HANDSHAKE)?;
-            let secrets = self.shared.next(true)?;
+            let secrets = self.schedule.next(true)?;
             self.tx = Cipher::new(secrets, 0, self.tx.limit)?;
         }
         Ok(self.open_record())

@@ -11,14 +11,17 @@ use crate::protocol::limits::{MAX_NAME_BYTES, MAX_PATH_DEPTH};
 /// Suffix of a file still being received.
 pub const PART_SUFFIX: &str = ".ferry-part";
 
+/// Suffix of the small file beside a partial file that says what it belongs
+/// to (see `transfer::resume`).
+pub const PART_META_SUFFIX: &str = ".meta";
+
 /// Highest number [`numbered`] alternatives go up to (`name (10000).ext`).
 pub const MAX_NUMBERED: u32 = 10_000;
 
 /// Bytes kept free in a name for the longest name Ferry derives from it:
 /// `" (10000)"`, then [`PART_SUFFIX`], then the `.meta` beside a partial file
 /// (`name (10000).ext.ferry-part.meta`).
-const NAME_HEADROOM: usize =
-    " (10000)".len() + PART_SUFFIX.len() + super::resume::PART_META_SUFFIX.len();
+const NAME_HEADROOM: usize = " (10000)".len() + PART_SUFFIX.len() + PART_META_SUFFIX.len();
 
 /// A received name that cannot be used.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -336,7 +339,7 @@ mod tests {
         let longest = format!(
             "{}{PART_SUFFIX}{}",
             numbered(&name, MAX_NUMBERED),
-            crate::transfer::resume::PART_META_SUFFIX
+            PART_META_SUFFIX
         );
         assert!(longest.len() <= MAX_NAME_BYTES, "{} bytes", longest.len());
     }

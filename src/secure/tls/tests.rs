@@ -9,7 +9,7 @@ use std::thread;
 use rustls::{ClientConnection, ServerConnection, StreamOwned};
 
 use super::*;
-use crate::identity::Identity;
+use crate::secure::identity::Identity;
 
 fn pattern(len: usize, seed: u8) -> Vec<u8> {
     (0..len)
@@ -158,7 +158,7 @@ fn it_speaks_tls_1_3_with_plain_rustls() {
     let (mut r, mut w) = (ours.reader, ours.writer);
     w.write_all(&pattern(100_000, 9)).expect("write");
     assert_eq!(read_all(&mut r, 70_000), pattern(70_000, 4));
-    assert!(w.shared.update_requested.load(Ordering::SeqCst));
+    assert!(w.schedule.update_requested.load(Ordering::SeqCst));
     w.write_all(&pattern(50_000, 5))
         .expect("write after the key update");
     assert!(w.tx.seq < 10, "our sending key was updated");

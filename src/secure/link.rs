@@ -14,9 +14,9 @@ use std::time::Duration;
 use crossbeam_channel::{RecvTimeoutError, Sender, bounded};
 
 use super::tls;
-use crate::identity::{Identity, fingerprint_of};
 use crate::protocol::frame::{read_greeting, write_greeting};
 use crate::protocol::{Timeouts, WireError};
+use crate::secure::identity::{Identity, fingerprint_of};
 
 /// How long connecting to a peer may take.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);

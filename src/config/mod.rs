@@ -10,9 +10,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::engine::TrustedDevice;
-use crate::identity::{Identity, IdentityError};
+mod net;
+
+/// Longest alias, in bytes (the wire's limit; longer names are cut).
+pub use crate::protocol::limits::MAX_ALIAS_BYTES;
+pub use net::{NetOptions, direct_address, discovery_config, resolve_address};
+
+use crate::api::TrustedDevice;
 use crate::protocol::DEFAULT_TCP_PORT;
+use crate::secure::identity::{Identity, IdentityError};
 
 /// Env var that replaces the configuration folder.
 pub const CONFIG_DIR_ENV: &str = "FERRY_CONFIG_DIR";

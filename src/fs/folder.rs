@@ -102,7 +102,7 @@ pub fn rename_no_replace_at<P: rustix::path::Arg, Q: rustix::path::Arg>(
 /// The partial file's name for a final name (`a.jpg` → `a.jpg.ferry-part`).
 pub fn part_name(final_name: &OsStr) -> OsString {
     let mut name = final_name.to_os_string();
-    name.push(super::paths::PART_SUFFIX);
+    name.push(super::names::PART_SUFFIX);
     name
 }
 

@@ -1,0 +1,74 @@
+//! What the window and the CLI ask the engine to do. Every request is one
+//! [`Command`] on a bounded channel; answers come back as events.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::{ReceiveSettings, TransferId};
+
+/// The receiver's answer to an offer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// Take everything.
+    AcceptAll,
+    /// Take only these entry indices.
+    AcceptSome(Vec<u32>),
+    /// Take nothing.
+    Decline,
+}
+
+/// What the UI or CLI asks the engine to do.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Send files and folders. The caller picks the id (see [`TransferId::fresh`]).
+    Send {
+        /// Id for the events of this transfer.
+        id: TransferId,
+        /// The receiver's address.
+        to: SocketAddr,
+        /// Files and folders.
+        paths: Vec<PathBuf>,
+    },
+    /// Send a text message.
+    SendText {
+        /// Id for the events of this transfer.
+        id: TransferId,
+        /// The receiver's address.
+        to: SocketAddr,
+        /// The message.
+        text: String,
+    },
+    /// Answer an [`Event::Incoming`].
+    Decide {
+        /// Which offer.
+        id: TransferId,
+        /// The answer.
+        decision: Decision,
+    },
+    /// Stop a transfer in either direction.
+    Cancel {
+        /// Which transfer.
+        id: TransferId,
+    },
+    /// Change where files go and who is auto-accepted.
+    UpdateReceive(ReceiveSettings),
+    /// Change the name other devices see (beaconed at once when discovery runs).
+    SetAlias(String),
+    /// Probe a device by address (a hello over TCP) and list it like a
+    /// discovered one ([`super::PeerSource::Manual`]); it is
+    /// probed again every few seconds and expires when it stops answering.
+    /// Needs discovery on.
+    AddPeer {
+        /// The device's transfer address.
+        addr: SocketAddr,
+    },
+    /// Remember the PIN to present when sending to `to` (asked by the receiver).
+    ProvidePin {
+        /// The receiver.
+        to: SocketAddr,
+        /// The PIN.
+        pin: String,
+    },
+    /// Cancel everything and stop all threads.
+    Shutdown,
+}

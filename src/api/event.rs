@@ -1,0 +1,136 @@
+//! What the engine reports to the window and the CLI. Every event is plain
+//! data; an event about a transfer names it by [`TransferId`].
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Device, Direction, OfferSummary, Outcome, Peer, TransferId};
+
+/// What the engine reports.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The listener is up.
+    Listening {
+        /// Bound address.
+        addr: SocketAddr,
+    },
+    /// An offer waits for a [`Command::Decide`].
+    Incoming {
+        /// Transfer id to answer with.
+        id: TransferId,
+        /// The sender as it describes itself.
+        from: Device,
+        /// The sender's address.
+        addr: SocketAddr,
+        /// What is offered.
+        offer: OfferSummary,
+    },
+    /// An offer was accepted by a trust rule without asking (no
+    /// [`Event::Incoming`] comes for it); tells the UI who is sending.
+    AutoAccepted {
+        /// Transfer id of the incoming transfer.
+        id: TransferId,
+        /// The sender as it describes itself.
+        from: Device,
+        /// The sender's address.
+        addr: SocketAddr,
+        /// What is offered (counts, and the top-level entries only).
+        offer: OfferSummary,
+    },
+    /// An outgoing offer was sent; waiting for the receiver's answer.
+    Offered {
+        /// Which transfer.
+        id: TransferId,
+        /// The receiver.
+        to: SocketAddr,
+        /// The device id the receiver proved (compare its short code).
+        peer_id: String,
+        /// What was offered (counts, and the top-level entries only).
+        offer: OfferSummary,
+    },
+    /// Bytes are about to flow (accepted, with how much is resumed).
+    Started {
+        /// Which transfer.
+        id: TransferId,
+        /// Which way.
+        direction: Direction,
+        /// Files accepted.
+        files: u32,
+        /// Bytes of the accepted files.
+        bytes: u64,
+        /// Bytes already present from an earlier try.
+        resumed_bytes: u64,
+    },
+    /// Throttled progress (about ten a second per transfer; may be dropped).
+    Progress(Progress),
+    /// One file passed its checksum (receiver: final path; sender: relative name).
+    FileVerified {
+        /// Which transfer.
+        id: TransferId,
+        /// Where it is.
+        path: PathBuf,
+    },
+    /// A text message arrived.
+    TextReceived {
+        /// Which transfer.
+        id: TransferId,
+        /// From whom.
+        from: Device,
+        /// The text.
+        text: String,
+    },
+    /// A transfer ended.
+    Finished {
+        /// Which transfer.
+        id: TransferId,
+        /// Which way.
+        direction: Direction,
+        /// How.
+        outcome: Outcome,
+    },
+    /// Something a person should know that belongs to no transfer.
+    Problem(String),
+    /// The receiver wants a PIN (none was given, or it was wrong). Answer with
+    /// [`Command::ProvidePin`] and send again.
+    PinRequired {
+        /// Which transfer (it finishes as failed right after).
+        id: TransferId,
+        /// The receiver.
+        to: SocketAddr,
+        /// True if a PIN was given and rejected.
+        wrong: bool,
+    },
+    /// A device appeared or changed (discovery or a peer added by address).
+    PeerSeen(Peer),
+    /// A device said goodbye or stopped beaconing.
+    PeerGone {
+        /// Its device id.
+        device_id: String,
+    },
+}
+
+/// A progress report, as sent to the UI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    /// Which transfer.
+    pub id: TransferId,
+    /// Which way.
+    pub direction: Direction,
+    /// Bytes moved or skipped by resume so far.
+    pub bytes_done: u64,
+    /// Bytes of all accepted files.
+    pub bytes_total: u64,
+    /// Files finished.
+    pub files_done: u32,
+    /// Files accepted.
+    pub files_total: u32,
+    /// Smoothed bytes per second.
+    pub rate: f64,
+    /// Estimated time left, when the rate is known.
+    pub eta: Option<Duration>,
+    /// Relative path of the file in flight.
+    pub current: String,
+}

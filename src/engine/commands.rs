@@ -1,0 +1,95 @@
+//! The engine's command loop: one thread that turns each [`Command`] into a
+//! worker, a control message for a running transfer, or a settings change,
+//! and on shutdown cancels everything that runs. It never does a transfer's
+//! work itself.
+
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::Ordering;
+
+use crossbeam_channel::{Receiver, Sender};
+
+use crate::api::{Command, Event, TransferId};
+use crate::discovery::Controller;
+use crate::transfer::context::{Context, Control};
+use crate::transfer::outgoing;
+
+pub(super) fn command_loop(
+    commands: Receiver<Command>,
+    shared: Context,
+    local_addr: Option<SocketAddr>,
+    discovery: Option<Controller>,
+) {
+    while let Ok(command) = commands.recv() {
+        match command {
+            Command::Send { id, to, paths } => {
+                outgoing::spawn(shared.clone(), id, to, outgoing::What::Paths(paths))
+            }
+            Command::SendText { id, to, text } => {
+                outgoing::spawn(shared.clone(), id, to, outgoing::What::Text(text))
+            }
+            Command::Decide { id, decision } => deliver(&shared, id, Control::Decide(decision)),
+            Command::Cancel { id } => deliver(&shared, id, Control::Cancel),
+            Command::UpdateReceive(settings) => {
+                if let Ok(mut current) = shared.receive.write() {
+                    *current = settings;
+                }
+            }
+            Command::SetAlias(alias) => {
+                if let Ok(mut device) = shared.device.write() {
+                    device.alias = alias;
+                }
+                if let Some(discovery) = &discovery {
+                    discovery.announce();
+                }
+            }
+            Command::AddPeer { addr } => match &discovery {
+                Some(discovery) => {
+                    if !discovery.add_peer(addr) {
+                        shared.sink.emit(Event::Problem(format!(
+                            "Cannot add {addr} now: discovery is busy or stopped."
+                        )));
+                    }
+                }
+                None => shared.sink.emit(Event::Problem(format!(
+                    "Cannot add {addr}: discovery is off in this engine."
+                ))),
+            },
+            Command::ProvidePin { to, pin } => {
+                if let Ok(mut pins) = shared.sender_pins.lock() {
+                    pins.insert(to, pin);
+                }
+            }
+            Command::Shutdown => break,
+        }
+    }
+    shared.stopping.store(true, Ordering::SeqCst);
+    let running: Vec<Sender<Control>> = shared
+        .registry
+        .lock()
+        .map(|map| map.values().cloned().collect())
+        .unwrap_or_default();
+    for control in running {
+        let _ = control.try_send(Control::Cancel);
+    }
+    // Wake the blocking accept() so the listener thread sees the flag.
+    if let Some(mut addr) = local_addr {
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        let _ = TcpStream::connect_timeout(&addr, std::time::Duration::from_millis(500));
+    }
+}
+
+fn deliver(shared: &Context, id: TransferId, control: Control) {
+    let target = shared
+        .registry
+        .lock()
+        .ok()
+        .and_then(|map| map.get(&id).cloned());
+    match target {
+        Some(tx) => {
+            let _ = tx.try_send(control);
+        }
+        None => tracing::debug!(%id, "command for a transfer that is not running"),
+    }
+}

@@ -1,0 +1,128 @@
+//! What the engine hands its workers: the event sink, our device and
+//! identity, the receive settings, the registry of running transfers and the
+//! small shared tables (PINs, claimed paths, addresses of known devices). The
+//! engine builds one [`Context`] and every worker gets a clone; nothing here
+//! starts a thread or opens a socket.
+
+use std::collections::{HashMap, HashSet};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
+use std::sync::{Arc, Mutex, RwLock};
+
+use crossbeam_channel::{Receiver, Sender, bounded};
+
+use crate::api::{Decision, Event, EventSink, ReceiveSettings, TransferId};
+use crate::protocol::{DeviceInfo, Timeouts};
+use crate::secure::identity::Identity;
+
+/// A message from the engine to one running transfer.
+#[derive(Debug, Clone)]
+pub(crate) enum Control {
+    /// The person's answer to the offer.
+    Decide(Decision),
+    /// Stop.
+    Cancel,
+}
+
+/// Running transfers, by id, with the channel that reaches each worker.
+pub(crate) type Registry = Arc<Mutex<HashMap<TransferId, Sender<Control>>>>;
+
+/// What every worker (transfers and discovery) needs from the engine that
+/// started it. Built once by the engine; cloning shares the same state.
+#[derive(Clone)]
+pub(crate) struct Context {
+    /// Event output.
+    pub sink: EventSink,
+    /// Who we are.
+    pub device: Arc<RwLock<DeviceInfo>>,
+    /// Incoming-transfer settings.
+    pub receive: Arc<RwLock<ReceiveSettings>>,
+    /// Running transfers.
+    pub registry: Registry,
+    /// Set when the engine shuts down.
+    pub stopping: Arc<AtomicBool>,
+    /// Device ids whose beacons we heard lately, reported to peers in hellos
+    /// (kept up to date by discovery; empty when discovery is off).
+    pub heard: Arc<RwLock<Vec<String>>>,
+    /// Our key and certificate.
+    pub identity: Arc<Identity>,
+    /// PINs to present per receiver address.
+    pub sender_pins: Arc<Mutex<HashMap<SocketAddr, String>>>,
+    /// Wrong PINs per sender address: (count, window start).
+    pub pin_failures: Arc<Mutex<HashMap<std::net::IpAddr, (u32, std::time::Instant)>>>,
+    /// Connection timers (handshake budget, ping interval, idle timeout).
+    pub timeouts: Timeouts,
+    /// Which device answered at which address lately (from discovery), so a
+    /// send to that address can insist on that device's key.
+    pub known: KnownAddrs,
+    /// Final paths and folder roots that running incoming transfers will
+    /// write, so two offers planned at the same moment never pick the same name.
+    pub claimed: Arc<Mutex<HashSet<PathBuf>>>,
+}
+
+impl Context {
+    /// A copy of our device description.
+    pub fn device(&self) -> DeviceInfo {
+        self.device
+            .read()
+            .map(|d| d.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// A copy of the current receive settings.
+    pub fn receive_settings(&self) -> ReceiveSettings {
+        self.receive
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
+    }
+
+    /// Registers a transfer and returns its control channel.
+    pub fn register(&self, id: TransferId) -> Receiver<Control> {
+        let (tx, rx) = bounded(8);
+        if let Ok(mut map) = self.registry.lock() {
+            map.insert(id, tx);
+        }
+        rx
+    }
+
+    /// Forgets a finished transfer.
+    pub fn unregister(&self, id: TransferId) {
+        if let Ok(mut map) = self.registry.lock() {
+            map.remove(&id);
+        }
+    }
+}
+
+/// Which device id answered at which address lately; written by discovery
+/// as it reports devices, read by the sender before it trusts a receiver.
+#[derive(Clone, Default)]
+pub(crate) struct KnownAddrs(Arc<RwLock<HashMap<SocketAddr, String>>>);
+
+impl KnownAddrs {
+    /// Remembers the addresses of a device that was reported present, or
+    /// forgets a device reported gone.
+    pub fn note(&self, event: &Event) {
+        let Ok(mut known) = self.0.write() else {
+            return;
+        };
+        match event {
+            Event::PeerSeen(peer) => {
+                for addr in &peer.addrs {
+                    known.insert(*addr, peer.device.device_id.clone());
+                }
+            }
+            Event::PeerGone { device_id } => known.retain(|_, id| id != device_id),
+            _ => {}
+        }
+    }
+
+    /// The device id last seen answering at `addr`, if any.
+    pub fn expected_device(&self, addr: SocketAddr) -> Option<String> {
+        self.0
+            .read()
+            .ok()
+            .and_then(|known| known.get(&addr).cloned())
+    }
+}
