@@ -17,6 +17,7 @@ pub mod cli;
 pub mod config;
 pub mod discovery;
 pub mod engine;
+pub(crate) mod fs;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;

@@ -96,7 +96,7 @@ impl Tasks {
                 .name("ferry-ui-saver".into())
                 .spawn(move || {
                     for job in save_rx {
-                        if let Err(e) = crate::config::write_atomically(&job.path, &job.bytes) {
+                        if let Err(e) = crate::config::save_file(&job.path, &job.bytes) {
                             let sentence = format!("Cannot save {}: {e}.", job.path.display());
                             if fail_tx.send(TaskResult::Failed(sentence)).is_ok() {
                                 fail_wake();
