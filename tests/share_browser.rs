@@ -12,6 +12,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use crossbeam_channel::bounded;
 use ferry::http::{ShareConfig, ShareEvent, ShareServer, UploadPolicy};
 use serde_json::{Value, json};
@@ -334,7 +336,9 @@ fn chromium_loads_the_page_downloads_and_uploads() {
             "Page.captureScreenshot",
             json!({ "format": "png", "captureBeyondViewport": true }),
         );
-        let png = base64_decode(shot["data"].as_str().expect("png data"));
+        let png = STANDARD
+            .decode(shot["data"].as_str().expect("png data"))
+            .expect("base64");
         std::fs::write(path, png).expect("write screenshot");
     }
     let asked = asked.join().expect("consent thread");
@@ -345,28 +349,4 @@ fn chromium_loads_the_page_downloads_and_uploads() {
             vec!["dropped.jpg".to_string()]
         ]
     );
-}
-
-/// Standard base64 (the screenshot's encoding).
-fn base64_decode(text: &str) -> Vec<u8> {
-    let value = |c: u8| match c {
-        b'A'..=b'Z' => c - b'A',
-        b'a'..=b'z' => c - b'a' + 26,
-        b'0'..=b'9' => c - b'0' + 52,
-        b'+' => 62,
-        _ => 63,
-    };
-    let clean: Vec<u8> = text
-        .bytes()
-        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
-        .collect();
-    let mut out = Vec::with_capacity(clean.len() * 3 / 4);
-    for chunk in clean.chunks(4) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, c)| {
-            acc | (u32::from(value(*c)) << (18 - 6 * i))
-        });
-        let bytes = [(n >> 16) as u8, (n >> 8) as u8, n as u8];
-        out.extend_from_slice(&bytes[..chunk.len() - 1]);
-    }
-    out
 }

@@ -240,7 +240,7 @@ mod tests {
             "newest first"
         );
         let dir = tempfile::tempdir().expect("tmp");
-        crate::config::write_atomically(&path_in(dir.path()), &to_json(&entries).expect("json"))
+        crate::config::save_file(&path_in(dir.path()), &to_json(&entries).expect("json"))
             .expect("write");
         assert_eq!(load(dir.path()), entries);
         fs::write(path_in(dir.path()), b"[oops").expect("write");

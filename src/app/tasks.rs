@@ -14,6 +14,7 @@ use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::api::Waker;
 
@@ -94,7 +95,7 @@ impl Tasks {
                 .name("ferry-ui-saver".into())
                 .spawn(move || {
                     for job in save_rx {
-                        if let Err(e) = crate::config::write_atomically(&job.path, &job.bytes) {
+                        if let Err(e) = crate::config::save_file(&job.path, &job.bytes) {
                             let sentence = format!("Cannot save {}: {e}.", job.path.display());
                             if fail_tx.send(TaskResult::Failed(sentence)).is_ok() {
                                 fail_wake();
@@ -379,15 +380,17 @@ fn reveal(path: &Path) -> bool {
 
 /// `file://` URI with percent-encoding of everything but unreserved bytes and `/`.
 fn file_uri(path: &Path) -> String {
-    let mut uri = String::from("file://");
-    for byte in path.to_string_lossy().bytes() {
-        if byte.is_ascii_alphanumeric() || b"-._~/".contains(&byte) {
-            uri.push(byte as char);
-        } else {
-            uri.push_str(&format!("%{byte:02X}"));
-        }
-    }
-    uri
+    /// All but RFC 3986 unreserved bytes and the path separator.
+    const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC
+        .remove(b'-')
+        .remove(b'.')
+        .remove(b'_')
+        .remove(b'~')
+        .remove(b'/');
+    format!(
+        "file://{}",
+        utf8_percent_encode(&path.to_string_lossy(), ESCAPED)
+    )
 }
 
 #[cfg(test)]

@@ -162,15 +162,14 @@ pub fn timeouts_from_env() -> crate::protocol::Timeouts {
     timeouts.sanitized()
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename, so a crash
-/// never leaves a half-written settings file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> io::Result<()> {
+/// Saves a settings-like file (settings, history): creates its folder when
+/// missing, then replaces the file atomically, so a crash never leaves a
+/// half-written one.
+pub fn save_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Some(parent) = path.parent() {
         fs::create_dir_all(parent)?;
     }
-    let tmp = path.with_extension("tmp");
-    fs::write(&tmp, bytes)?;
-    fs::rename(&tmp, path)
+    crate::fs::write_atomic(path, bytes, None)
 }
 
 impl Settings {
@@ -195,7 +194,7 @@ impl Settings {
     /// Saves settings into `dir`.
     pub fn save(&self, dir: &Path) -> io::Result<()> {
         let bytes = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
-        write_atomically(&Settings::path_in(dir), &bytes)
+        save_file(&Settings::path_in(dir), &bytes)
     }
 }
 

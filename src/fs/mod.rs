@@ -1,9 +1,15 @@
 //! Ferry's rules for the disk, shared by every way files arrive (Ferry's own
-//! transfers, the browser share, and later LocalSend): names from the wire
-//! made safe inside the download folder ([`names`]), the open folder that
-//! creates partial files exclusively and renames them without ever replacing
-//! anything ([`folder`]). It never talks to the network and never decides
-//! whether a transfer is allowed.
+//! transfers, the browser share, and later LocalSend) and by the state Ferry
+//! keeps: names from the wire made safe inside the download folder
+//! ([`names`]), the open folder that creates partial files exclusively and
+//! renames them without ever replacing anything ([`folder`]), and the atomic
+//! write of a small file with the permissions it needs from the start. It owns
+//! *how* a file is put on disk; it never talks to the network, never decides
+//! whether a transfer is allowed, and leaves *what* is stored and *where* to
+//! its callers (config, identity, single instance, transfers).
 
+mod atomic;
 pub mod folder;
 pub mod names;
+
+pub(crate) use atomic::write_atomic;

@@ -8,6 +8,8 @@
 use std::fmt::Write as _;
 use std::sync::OnceLock;
 
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
 use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use sha2::{Digest, Sha256};
@@ -15,7 +17,7 @@ use sha2::{Digest, Sha256};
 use super::body::{self, ResponseBody};
 use super::items::ItemKind;
 use super::server::with_common_headers;
-use super::{State, UploadPolicy, token};
+use super::{State, UploadPolicy};
 use crate::api::human_bytes;
 
 /// The page template.
@@ -53,10 +55,11 @@ fn between<'a>(text: &'a str, open: &str, close: &str) -> &'a str {
         .unwrap_or("")
 }
 
+/// A CSP source hash: standard base64 with padding, as CSP Level 3 asks.
 fn csp_hash(source: &str) -> String {
     format!(
         "'sha256-{}'",
-        token::base64(&Sha256::digest(source.as_bytes()))
+        STANDARD.encode(Sha256::digest(source.as_bytes()))
     )
 }
 
@@ -309,6 +312,19 @@ mod tests {
     fn placeholders_are_filled_once() {
         let out = fill("<{{A}}|{{B}}|{{C}}>", &[("A", "{{B}}"), ("B", "b")]);
         assert_eq!(out, "<{{B}}|b|{{C}}>");
+    }
+
+    #[test]
+    fn csp_hashes_are_padded_standard_base64() {
+        // SHA-256 of "" and of "a": the first has `+` and `/`, both end in `=`.
+        assert_eq!(
+            csp_hash(""),
+            "'sha256-47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU='"
+        );
+        assert_eq!(
+            csp_hash("a"),
+            "'sha256-ypeBEsobvcr6wjGzmiPcTaeG7/gUfE5yuYB3ha/uSLs='"
+        );
     }
 
     #[test]

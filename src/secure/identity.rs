@@ -123,8 +123,8 @@ impl Identity {
         }
         let (cert, key) = generate()?;
         fs::create_dir_all(dir).map_err(io_err)?;
-        write_private(&key_path, &key).map_err(io_err)?;
-        crate::config::write_atomically(&cert_path, &cert).map_err(io_err)?;
+        crate::fs::write_atomic(&key_path, &key, Some(0o600)).map_err(io_err)?;
+        crate::fs::write_atomic(&cert_path, &cert, None).map_err(io_err)?;
         Identity::from_der(cert, key)
     }
 
@@ -204,22 +204,6 @@ fn generate() -> Result<(Vec<u8>, Vec<u8>), IdentityError> {
         certified.cert.der().to_vec(),
         certified.signing_key.serialize_der(),
     ))
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    use std::io::Write;
-    let tmp = path.with_extension("tmp");
-    let mut options = fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp)?;
-    file.write_all(bytes)?;
-    file.sync_all()?;
-    fs::rename(&tmp, path)
 }
 
 /// Accepts any certificate whose holder proves its key in the handshake.

@@ -3,7 +3,7 @@
 //! in a file readable only by the user. Both sides derive the kind from the
 //! instance folder alone.
 
-use std::fs::{self, File, OpenOptions};
+use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
@@ -199,19 +199,8 @@ fn new_token() -> io::Result<String> {
 }
 
 pub(super) fn write_port_file(path: &Path, port: u16, token: &str) -> io::Result<()> {
-    let tmp = path.with_extension("port-tmp");
-    let mut options = OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    let mut file = options.open(&tmp)?;
-    file.write_all(format!("{PORT_FILE_HEADER}\n{port}\n{token}\n").as_bytes())?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(&tmp, path)
+    let text = format!("{PORT_FILE_HEADER}\n{port}\n{token}\n");
+    crate::fs::write_atomic(path, text.as_bytes(), Some(0o600))
 }
 
 pub(super) fn read_port_file(path: &Path) -> io::Result<(u16, String)> {

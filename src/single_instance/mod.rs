@@ -56,6 +56,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
+use subtle::ConstantTimeEq;
 
 use endpoint::{BoundEndpoint, EndpointKind, Listener, bind, connect};
 use wire::{encode_request, read_request};
@@ -353,7 +354,8 @@ fn serve(
             }
         };
         let reply = match read_request(&mut stream) {
-            Ok((presented, _)) if !same_token(&presented, &token) => {
+            // Constant time: no early answer at the first wrong byte.
+            Ok((presented, _)) if !bool::from(presented.as_slice().ct_eq(&token)) => {
                 tracing::warn!("single-instance request with a wrong token refused");
                 REPLY_REFUSED
             }
@@ -377,11 +379,6 @@ fn serve(
             tracing::debug!("single-instance reply not delivered: {e}");
         }
     }
-}
-
-/// Compares tokens without stopping at the first difference.
-fn same_token(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
