@@ -15,6 +15,7 @@
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod diagnose;
 pub mod discovery;
 pub mod engine;
 #[doc(hidden)]
