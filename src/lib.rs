@@ -20,6 +20,7 @@ pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
+pub mod diagnose;
 pub mod discovery;
 pub mod engine;
 pub mod fs;

@@ -165,11 +165,7 @@ impl FerryApp {
                 }
                 self.view.tab = Tab::Transfers;
             }
-            Action::RunDoctor => {
-                self.view.doctor = Some(None);
-                self.tasks
-                    .doctor(self.net.interfaces.clone(), self.net.udp_port);
-            }
+            Action::RunDoctor => self.run_network_check(),
             Action::Decide { id, accept, trust } => self.decide(id, accept, trust),
             Action::Cancel(id) => {
                 if let Some(row) = self.state.row_mut(id) {
@@ -360,7 +356,7 @@ impl FerryApp {
             TaskResult::ShareStarted(result) => self.share_started(result),
             TaskResult::ShareStopped => self.share_stopped(),
             TaskResult::Resolved { input, result } => self.resolved(input, result),
-            TaskResult::Doctor(report) => self.view.doctor = Some(Some(report)),
+            TaskResult::Diagnosis(result) => self.network_checked(result),
             TaskResult::Failed(sentence) => self.state.notice(sentence),
         }
     }

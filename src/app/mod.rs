@@ -10,6 +10,7 @@
 //! only when an event, a helper result or input arrives.
 
 mod actions;
+mod diagnosis;
 pub mod history;
 mod incoming;
 mod layout;
@@ -131,8 +132,8 @@ struct ViewState {
     tab: Tab,
     add_peer: Option<AddPeerDialog>,
     compose: Option<ComposeDialog>,
-    /// `Some(None)` while the check runs, then its report.
-    doctor: Option<Option<String>>,
+    /// The "Network check" dialog, while open.
+    network_check: Option<diagnosis::NetworkCheck>,
     dialog_open: bool,
     settings: settings::Draft,
     /// Addresses typed by the person whose probe is pending (to save them once found).
@@ -153,7 +154,7 @@ pub struct FerryApp {
     tasks: Tasks,
     view: ViewState,
     discovery_on: bool,
-    /// Interfaces and UDP port given on the command line (for `ferry doctor`).
+    /// Interfaces and UDP port given on the command line (for the network check).
     net: NetOptions,
     /// The egui context the waker repaints, set by [`FerryApp::attach`].
     context: Arc<OnceLock<egui::Context>>,

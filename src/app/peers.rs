@@ -1,8 +1,9 @@
 //! The Devices panel: one tile per discovered or address-added peer (OS
 //! badge, name, address, online state, selection, Send), an empty state
 //! that says what to check and runs the network check, and the small
-//! dialogs that belong to peers ("Add by address…", "Send text…", the
-//! check's report). Views only read state and return [`Action`]s.
+//! dialogs that belong to peers ("Add by address…", "Send text…"; the
+//! check's own dialog is `diagnosis`). Views only read state and return
+//! [`Action`]s.
 
 use egui::{
     Align2, Color32, CornerRadius, FontId, Id, RichText, Role, Sense, Stroke, StrokeKind, Vec2,
@@ -225,7 +226,7 @@ pub fn dialogs(
 ) {
     add_peer_dialog(ctx, view, actions);
     compose_dialog(ctx, view, state, actions);
-    doctor_window(ctx, view, actions);
+    super::diagnosis::window(ctx, &mut view.network_check, actions);
 }
 
 fn add_peer_dialog(ctx: &egui::Context, view: &mut ViewState, actions: &mut Vec<Action>) {
@@ -332,47 +333,5 @@ fn compose_dialog(
     });
     if close {
         view.compose = None;
-    }
-}
-
-fn doctor_window(ctx: &egui::Context, view: &mut ViewState, actions: &mut Vec<Action>) {
-    let Some(report) = &view.doctor else {
-        return;
-    };
-    let mut open = true;
-    egui::Window::new("Network check")
-        .open(&mut open)
-        .collapsible(false)
-        .pivot(Align2::CENTER_CENTER)
-        .default_pos(ctx.content_rect().center())
-        .default_size([680.0, 440.0])
-        .show(ctx, |ui| match report {
-            None => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Checking the network…");
-                });
-            }
-            Some(text) => {
-                // The report is laid out in columns: never wrap it, scroll instead.
-                egui::ScrollArea::both().max_height(380.0).show(ui, |ui| {
-                    ui.add(
-                        egui::Label::new(RichText::new(text).monospace())
-                            .selectable(true)
-                            .extend(),
-                    );
-                });
-                ui.horizontal(|ui| {
-                    if ui.button("Run again").clicked() {
-                        actions.push(Action::RunDoctor);
-                    }
-                    if ui.button("Copy report").clicked() {
-                        actions.push(Action::Copy(text.clone()));
-                    }
-                });
-            }
-        });
-    if !open {
-        view.doctor = None;
     }
 }

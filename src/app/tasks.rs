@@ -1,6 +1,6 @@
 //! Work the window hands to helper threads so its own thread never blocks:
 //! file dialogs (rfd blocks until the person answers), measuring what sits in
-//! the tray, resolving typed addresses, running the network check, opening
+//! the tray, resolving typed addresses, running the network check ([`crate::diagnose`]), opening
 //! folders, writing settings and history, and starting and stopping the
 //! browser share (its jobs live in `share_control`). Each job runs on a named
 //! thread and reports a [`TaskResult`] through a bounded channel, then wakes
@@ -11,15 +11,13 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread::{self, JoinHandle};
-use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::api::Waker;
-
-/// How long the network check may run before it is stopped.
-const DOCTOR_TIMEOUT: Duration = Duration::from_secs(60);
+use crate::api::{Device, Waker};
+use crate::diagnose::{self, Report, Setup};
+use crate::engine::DiscoveryConfig;
 
 /// What a file dialog was opened for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -60,8 +58,8 @@ pub enum TaskResult {
         /// The address, or a sentence.
         result: Result<SocketAddr, String>,
     },
-    /// The network check finished; its report.
-    Doctor(String),
+    /// The network check finished: its report, or why it could not run.
+    Diagnosis(Result<Box<Report>, String>),
     /// A browser share started, or why not.
     ShareStarted(Result<super::share_control::StartedShare, String>),
     /// A browser share stopped: its port is closed.
@@ -181,11 +179,14 @@ impl Tasks {
         });
     }
 
-    /// Runs `ferry doctor` (this executable) with the window's network
-    /// options (`FERRY_INTERFACES`, `FERRY_UDP_PORT`) and reports its output.
-    pub fn doctor(&self, interfaces: Option<Vec<String>>, udp_port: Option<u16>) {
-        self.spawn("ferry-doctor", move || {
-            Some(TaskResult::Doctor(run_doctor(interfaces, udp_port)))
+    /// Runs the network check with what the window knows; the key is
+    /// loaded and saved peers' names are looked up on the helper thread.
+    pub fn diagnose(&self, request: CheckRequest) {
+        self.spawn("ferry-diagnose", move || {
+            let result = check_setup(request)
+                .and_then(|setup| diagnose::run(&setup).map_err(|e| format!("{e}.")))
+                .map(Box::new);
+            Some(TaskResult::Diagnosis(result))
         });
     }
 
@@ -259,68 +260,41 @@ fn measure(path: &Path) -> Result<(u64, u64), String> {
     }))
 }
 
-fn run_doctor(interfaces: Option<Vec<String>>, udp_port: Option<u16>) -> String {
-    // Without the subcommand, `ferry doctor` would open a window with a file
-    // called "doctor" in its tray: check first.
-    use clap::CommandFactory;
-    if crate::cli::Cli::command()
-        .find_subcommand("doctor")
-        .is_none()
-    {
-        return "The network check (`ferry doctor`) is not part of this build of Ferry.".into();
-    }
-    let exe = match std::env::current_exe() {
-        Ok(exe) => exe,
-        Err(e) => return format!("Cannot find the ferry program to run the check: {e}."),
-    };
-    let mut command = Command::new(&exe);
-    if let Some(names) = interfaces {
-        command.env("FERRY_INTERFACES", names.join(","));
-    }
-    if let Some(port) = udp_port {
-        command.env("FERRY_UDP_PORT", port.to_string());
-    }
-    let child = command
-        .arg("doctor")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn();
-    let mut child = match child {
-        Ok(child) => child,
-        Err(e) => return format!("Cannot run {} doctor: {e}.", exe.display()),
-    };
-    let deadline = Instant::now() + DOCTOR_TIMEOUT;
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(100)),
-            Ok(None) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return "The network check took too long and was stopped.".to_string();
-            }
-            Err(e) => return format!("The network check failed: {e}."),
+/// What the window hands to the network check.
+pub struct CheckRequest {
+    /// Where this device's key is.
+    pub config_dir: PathBuf,
+    /// This device.
+    pub device: Device,
+    /// The TCP port the window receives on.
+    pub tcp_port: u16,
+    /// Interfaces and UDP port (saved peers are added from `saved_peers`).
+    pub discovery: DiscoveryConfig,
+    /// Saved peers as typed (IP:port or host names).
+    pub saved_peers: Vec<String>,
+}
+
+/// The check's setup: the key from disk, saved peers resolved (those that
+/// cannot be found are left out; the Devices panel already says so).
+fn check_setup(request: CheckRequest) -> Result<Setup, String> {
+    let identity = crate::config::identity(&request.config_dir)
+        .map_err(|e| format!("Cannot load this device's key for the network check: {e}."))?;
+    let mut discovery = request.discovery;
+    for saved in &request.saved_peers {
+        if let Ok(addr) = crate::config::resolve_address(saved.trim())
+            && !discovery.manual_peers.contains(&addr)
+        {
+            discovery.manual_peers.push(addr);
         }
     }
-    match child.wait_with_output() {
-        Ok(output) => {
-            let mut text = String::from_utf8_lossy(&output.stdout).into_owned();
-            let err = String::from_utf8_lossy(&output.stderr);
-            if !err.trim().is_empty() {
-                if !text.is_empty() && !text.ends_with('\n') {
-                    text.push('\n');
-                }
-                text.push_str(&err);
-            }
-            if text.trim().is_empty() {
-                "The network check printed nothing.".to_string()
-            } else {
-                text
-            }
-        }
-        Err(e) => format!("The network check failed: {e}."),
-    }
+    Ok(Setup {
+        identity: std::sync::Arc::new(identity),
+        device: request.device,
+        tcp_port: request.tcp_port,
+        discovery,
+        extra_peers: Vec::new(),
+        wait: diagnose::DEFAULT_WAIT,
+    })
 }
 
 fn opener() -> &'static str {

@@ -198,6 +198,9 @@ pub struct Report {
     pub manual: Vec<ManualStatus>,
     /// Interfaces where sending last failed, with the error.
     pub send_errors: Vec<(String, String)>,
+    /// Device ids whose beacons we heard lately, newest first: what our
+    /// hellos tell other devices (so a check can ask them the same way).
+    pub heard: Vec<String>,
     /// Counters.
     pub stats: Stats,
 }

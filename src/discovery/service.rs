@@ -855,6 +855,12 @@ impl Service {
             peers: self.table.peers(),
             manual: self.manual.clone(),
             send_errors,
+            heard: self
+                .shared
+                .heard
+                .read()
+                .map(|h| h.clone())
+                .unwrap_or_default(),
             stats: Stats {
                 datagrams: load(&c.datagrams),
                 junk: load(&c.junk),
