@@ -10,7 +10,7 @@ use egui::{Align2, CollapsingHeader, Color32, Id, RichText};
 
 use super::{Action, FerryApp, style};
 use crate::diagnose::{Check, Report, Status, Topic, Verdict};
-use crate::discovery::DiscoveryConfig;
+use crate::engine::DiscoveryConfig;
 
 /// Size of the dialog, the same while it runs and when it shows the report.
 const SIZE: [f32; 2] = [600.0, 460.0];
