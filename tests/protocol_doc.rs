@@ -327,10 +327,7 @@ fn the_frame_kinds_and_the_ping_example_match_the_writer() {
 #[test]
 fn the_greeting_table_matches_the_greeting_written() {
     let doc = doc();
-    let rows = table(
-        section(&doc, "1. Greeting"),
-        &["offset", "size", "value"],
-    );
+    let rows = table(section(&doc, "1. Greeting"), &["offset", "size", "value"]);
     let magic = hex(rows[0][2].split('`').nth(1).expect("magic bytes"));
     assert_eq!(magic, MAGIC);
     let version = rows[1][2]
@@ -339,7 +336,9 @@ fn the_greeting_table_matches_the_greeting_written() {
         .and_then(|v| v.split('`').next())
         .expect("version");
     assert_eq!(version.parse::<u16>().expect("version"), PROTOCOL_VERSION);
-    assert!(doc.starts_with(&format!("# Ferry wire protocol, version {PROTOCOL_VERSION}\n")));
+    assert!(doc.starts_with(&format!(
+        "# Ferry wire protocol, version {PROTOCOL_VERSION}\n"
+    )));
     let mut greeting = Vec::new();
     write_greeting(&mut greeting).expect("greeting");
     assert_eq!(greeting[..6], magic[..]);
@@ -432,7 +431,10 @@ fn the_timer_tables_match_the_constants() {
         seconds(&value("BEACON_INTERVAL")),
         ferry::discovery::BEACON_INTERVAL
     );
-    assert_eq!(seconds(&value("PEER_EXPIRY")), ferry::discovery::PEER_EXPIRY);
+    assert_eq!(
+        seconds(&value("PEER_EXPIRY")),
+        ferry::discovery::PEER_EXPIRY
+    );
     let burst: Vec<Duration> = value("BURST")
         .trim_end_matches(" s")
         .split(", ")
@@ -466,7 +468,10 @@ fn constants_named_in_the_text_match_the_code() {
         let said = named
             .get(name)
             .unwrap_or_else(|| panic!("{name} (value) is not in the text"));
-        assert!(said.iter().all(|v| *v == value), "{name}: {said:?} vs {value}");
+        assert!(
+            said.iter().all(|v| *v == value),
+            "{name}: {said:?} vs {value}"
+        );
     };
     expect(
         "MAX_WRONG_PINS",
