@@ -8,7 +8,7 @@ use std::collections::HashSet;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use discovery_support::{Watch, engine, has_alias, udp_port};
+use discovery_support::{Watch, direct_socket, engine, has_alias, udp_port};
 use ferry::discovery::table::{MAX_IDS_PER_SOURCE, MAX_PEERS};
 use ferry::discovery::{PEER_EXPIRY, limiter};
 use ferry::protocol::messages::MAX_HEARD;
@@ -103,14 +103,7 @@ fn a_flood_leaves_memory_bounded_and_real_peers_listed() {
     // Let their start-up bursts finish: heard more than once, they are
     // established and can no longer be displaced by one-off ids.
     w.drain_for(Duration::from_millis(1200));
-    let direct = target
-        .discovery_report()
-        .expect("report")
-        .sockets
-        .iter()
-        .find(|s| s.error.is_none() && s.purpose.contains("direct"))
-        .map(|s| s.addr)
-        .expect("the target's own socket");
+    let direct = direct_socket(&target);
     let rss_before = rss_kib();
 
     // The flood: broadcast on lo to the beacon port, plus straight at the

@@ -2,83 +2,26 @@
 //! namespaces on one bridge), Ferry with default settings finds the other
 //! hosts in under a second, sends a file by alias intact, forgets a host whose
 //! link goes down within the expiry (and one that says goodbye at once), and
-//! `ferry doctor` names a firewall that drops the beacon port. Needs root and
-//! `ip netns`; otherwise each test prints why it is skipped and passes.
+//! `ferry doctor` names a firewall that drops the beacon port. Needs root,
+//! `ip netns` and nft or iptables: under CI a missing one fails the test,
+//! elsewhere the test prints why it is skipped and passes.
 // Test helper threads need no names (clippy.toml asks it of the product).
 #![allow(clippy::disallowed_methods)]
 
-mod netlab_check;
+mod netlab;
+mod require;
 
-use netlab_check::{netlab_script, skip_reason};
+use netlab::Lab;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use ferry::discovery::{DEFAULT_UDP_PORT, PEER_EXPIRY};
 
-/// Makes a lab of `$hosts` hosts, or prints why not and ends the test.
-macro_rules! lab_or_skip {
-    ($tag:expr, $hosts:expr) => {{
-        if let Some(reason) = skip_reason() {
-            eprintln!("SKIPPED: {reason}");
-            return;
-        }
-        match Lab::up($tag, $hosts) {
-            Ok(lab) => lab,
-            Err(reason) => {
-                eprintln!("SKIPPED: {reason}");
-                return;
-            }
-        }
-    }};
-}
-
-/// A running lab; dropping it stops its processes and removes it.
-struct Lab {
-    prefix: String,
-    children: Vec<Child>,
-}
-
 impl Lab {
-    /// Makes the lab, or says why it cannot be made here (e.g. root
-    /// without the right to create namespaces, inside some containers).
-    fn up(tag: &str, hosts: usize) -> Result<Lab, String> {
-        // Unique per test and run, at most 10 characters (netlab's limit).
-        let prefix = format!("fd{tag}{}", std::process::id() % 100_000);
-        let lab = Lab {
-            prefix,
-            children: Vec::new(),
-        };
-        let out = lab
-            .netlab()
-            .args(["up", &hosts.to_string()])
-            .output()
-            .map_err(|e| format!("cannot run netlab: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "`netlab up {hosts}` failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(lab)
-    }
-
-    fn netlab(&self) -> Command {
-        let mut command = Command::new(netlab_script());
-        command.env("NETLAB_PREFIX", &self.prefix);
-        command
-    }
-
-    /// A command run inside host `host`.
-    fn exec(&self, host: usize, program: &str) -> Command {
-        let mut command = self.netlab();
-        command.args(["exec", &host.to_string(), program]);
-        command
-    }
-
     /// The ferry binary inside host `host`, with default network settings
     /// (every interface, default ports) and its own state folder.
     fn ferry(&self, host: usize, home: &Path) -> Command {
@@ -90,23 +33,6 @@ impl Lab {
             .env("FERRY_CONFIG_DIR", home.join(format!("cfg{host}")))
             .env("FERRY_DATA_DIR", home.join(format!("data{host}")));
         command
-    }
-
-    fn run(&self, host: usize, args: &[&str]) -> Output {
-        self.exec(host, args[0])
-            .args(&args[1..])
-            .output()
-            .expect("run in the lab")
-    }
-}
-
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = self.netlab().arg("down").output();
     }
 }
 
@@ -208,7 +134,9 @@ fn gone(host: usize) -> String {
 
 #[test]
 fn three_hosts_see_each_other_fast_send_by_alias_and_vanish() {
-    let mut lab = lab_or_skip!("a", 3);
+    let Some(mut lab) = Lab::require("fda", 3) else {
+        return;
+    };
     let home = tempfile::tempdir().expect("tmp");
     let mut logs = Logs::new();
     start_h1_and_h2(&mut lab, &mut logs, home.path());
@@ -358,7 +286,9 @@ fn block_beacon_port(lab: &Lab, host: usize) -> Result<&'static str, String> {
 
 #[test]
 fn doctor_names_a_blocked_beacon_port() {
-    let mut lab = lab_or_skip!("b", 3);
+    let Some(mut lab) = Lab::require("fdb", 3) else {
+        return;
+    };
     let home = tempfile::tempdir().expect("tmp");
     let mut logs = Logs::new();
     start_h1_and_h2(&mut lab, &mut logs, home.path());
@@ -376,12 +306,9 @@ fn doctor_names_a_blocked_beacon_port() {
     assert!(healthy.contains("\"h2\""), "{healthy}");
 
     // h3 drops incoming UDP to the beacon port.
-    let tool = match block_beacon_port(&lab, 3) {
-        Ok(tool) => tool,
-        Err(reason) => {
-            eprintln!("SKIPPED the firewall half: {reason}");
-            return;
-        }
+    let Some(tool) = require::obtain("nft or iptables in the lab", block_beacon_port(&lab, 3))
+    else {
+        return;
     };
     let out = lab
         .ferry(3, home.path())

@@ -2,18 +2,19 @@
 //! clear "not enough space" on both sides, keeps the partial for a resume and
 //! never uses the final name; an offer that cannot fit is refused before any
 //! byte; a read-only download folder is refused before any byte. Each test
-//! mounts a small tmpfs, so it needs root; without it, it prints why it is
-//! skipped and passes.
+//! mounts a small tmpfs, so it needs root: under CI its absence fails the
+//! test, elsewhere the test prints why it is skipped and passes.
 
 mod common;
+mod require;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
-use common::{Node, Relay, RelayOptions, partials, random_file, sha256_file};
-use ferry::api::{AcceptPolicy, Command, Event};
-use ferry::api::{Outcome, TransferId};
+use common::{Node, Relay, partials, random_file, sha256_file};
+use ferry::api::Outcome;
+use ferry::api::{AcceptPolicy, Event};
 
 /// A tmpfs mounted for one test, unmounted when dropped.
 struct Mount {
@@ -24,15 +25,8 @@ struct Mount {
 impl Mount {
     /// Mounts a tmpfs with `options` (e.g. "size=16m"), or says why it cannot.
     fn tmpfs(options: &str) -> Result<Mount, String> {
-        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-        let uid = status
-            .lines()
-            .find(|l| l.starts_with("Uid:"))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .unwrap_or("?")
-            .to_string();
-        if uid != "0" {
-            return Err(format!("not root (uid {uid}); mounting a tmpfs needs root"));
+        if let Some(reason) = require::root("mounting a tmpfs") {
+            return Err(reason);
         }
         let base = tempfile::tempdir().map_err(|e| e.to_string())?;
         let path = base.path().join("mnt");
@@ -59,29 +53,15 @@ impl Drop for Mount {
     }
 }
 
-macro_rules! mount_or_skip {
-    ($options:expr) => {
-        match Mount::tmpfs($options) {
-            Ok(mount) => mount,
-            Err(reason) => {
-                eprintln!("SKIPPED: {reason}");
-                return;
-            }
-        }
-    };
+/// A mounted tmpfs, or `None` once `require` has failed the test (CI) or
+/// said why it is skipped (elsewhere).
+fn tmpfs(options: &str) -> Option<Mount> {
+    require::obtain("root (to mount a tmpfs)", Mount::tmpfs(options))
 }
 
 /// A receiver that saves into `dir`.
 fn receiver_into(dir: &Path) -> Node {
     Node::receiver_saving_to("rx", AcceptPolicy::Everyone, dir)
-}
-
-fn send(sender: &mut Node, to: std::net::SocketAddr, paths: Vec<PathBuf>) {
-    sender.engine.send(Command::Send {
-        id: TransferId::fresh(),
-        to,
-        paths,
-    });
 }
 
 fn entries(dir: &Path) -> Vec<String> {
@@ -104,24 +84,39 @@ fn no_bytes_flowed(node: &Node) {
     );
 }
 
+/// Sends `file` to a receiver saving into `dir` and requires the offer to be
+/// refused before any byte moved: the sender declined, the receiver failed.
+/// What each said, sender first.
+fn refused_before_any_byte(dir: &Path, file: PathBuf) -> [String; 2] {
+    let mut receiver = receiver_into(dir);
+    let mut sender = Node::sender("tx");
+    sender.send_paths(receiver.addr(), vec![file]);
+    let Outcome::Declined(said_tx) = sender.finished() else {
+        panic!("the sender must be declined")
+    };
+    let Outcome::Failed(said_rx) = receiver.finished() else {
+        panic!("the receiver must report a failure")
+    };
+    eprintln!("receiver said: {said_rx}\nsender said: {said_tx}");
+    no_bytes_flowed(&receiver);
+    no_bytes_flowed(&sender);
+    [said_tx, said_rx]
+}
+
 #[test]
 fn a_disk_that_fills_mid_file_says_so_keeps_the_partial_and_resumes_later() {
-    let mount = mount_or_skip!("size=16m");
+    let Some(mount) = tmpfs("size=16m") else {
+        return;
+    };
     let src = tempfile::tempdir().expect("tmp");
     let file = src.path().join("movie.bin");
     let size = 12 << 20;
     random_file(&file, size, 21);
     let mut receiver = receiver_into(&mount.path);
-    let slow = Relay::start(
-        receiver.addr(),
-        RelayOptions {
-            rate: 8 << 20,
-            ..Default::default()
-        },
-    );
+    let slow = Relay::throttled(receiver.addr(), 8 << 20);
     let identity = std::sync::Arc::new(ferry::secure::identity::Identity::ephemeral().expect("id"));
     let mut sender = Node::sender_as("tx", identity.clone());
-    send(&mut sender, slow.addr, vec![file.clone()]);
+    sender.send_paths(slow.addr, vec![file.clone()]);
     receiver.wait("progress", |e| match e {
         Event::Progress(p) if p.bytes_done >= 2 << 20 => Some(()),
         _ => None,
@@ -151,7 +146,7 @@ fn a_disk_that_fills_mid_file_says_so_keeps_the_partial_and_resumes_later() {
     // Space is freed; the same sender sends again and only the rest moves.
     std::fs::remove_file(&filler).expect("remove filler");
     let mut again = Node::sender_as("tx", identity);
-    send(&mut again, receiver.addr(), vec![file.clone()]);
+    again.send_paths(receiver.addr(), vec![file.clone()]);
     let resumed = receiver.wait("start", |e| match e {
         Event::Started { resumed_bytes, .. } => Some(*resumed_bytes),
         _ => None,
@@ -168,29 +163,19 @@ fn a_disk_that_fills_mid_file_says_so_keeps_the_partial_and_resumes_later() {
 
 #[test]
 fn an_offer_that_cannot_fit_is_refused_before_any_byte() {
-    let mount = mount_or_skip!("size=8m");
+    let Some(mount) = tmpfs("size=8m") else {
+        return;
+    };
     let src = tempfile::tempdir().expect("tmp");
     let file = src.path().join("too-big.iso");
     // Sparse on the sender: 20 MiB offered into 8 MiB of space.
     std::fs::File::create(&file)
         .and_then(|f| f.set_len(20 << 20))
         .expect("sparse file");
-    let mut receiver = receiver_into(&mount.path);
-    let mut sender = Node::sender("tx");
-    send(&mut sender, receiver.addr(), vec![file]);
-    let Outcome::Declined(said_tx) = sender.finished() else {
-        panic!("the sender must be declined")
-    };
-    let Outcome::Failed(said_rx) = receiver.finished() else {
-        panic!("the receiver must report a failure")
-    };
-    eprintln!("receiver said: {said_rx}\nsender said: {said_tx}");
-    for said in [&said_tx, &said_rx] {
+    for said in refused_before_any_byte(&mount.path, file) {
         assert!(said.contains("Not enough space"), "{said}");
         assert!(said.contains("20.0 MiB needed"), "{said}");
     }
-    no_bytes_flowed(&receiver);
-    no_bytes_flowed(&sender);
     assert!(
         entries(&mount.path).is_empty(),
         "{:?}",
@@ -200,28 +185,18 @@ fn an_offer_that_cannot_fit_is_refused_before_any_byte() {
 
 #[test]
 fn a_read_only_download_folder_is_refused_before_any_byte() {
-    let mount = mount_or_skip!("ro,size=1m");
+    let Some(mount) = tmpfs("ro,size=1m") else {
+        return;
+    };
     let src = tempfile::tempdir().expect("tmp");
     let file = src.path().join("a.txt");
     std::fs::write(&file, "hello").expect("write");
     // The folder itself, and a folder still to be created inside it.
     for dir in [mount.path.clone(), mount.path.join("Downloads")] {
-        let mut receiver = receiver_into(&dir);
-        let mut sender = Node::sender("tx");
-        send(&mut sender, receiver.addr(), vec![file.clone()]);
-        let Outcome::Declined(said_tx) = sender.finished() else {
-            panic!("the sender must be declined")
-        };
-        let Outcome::Failed(said_rx) = receiver.finished() else {
-            panic!("the receiver must report a failure")
-        };
-        eprintln!("receiver said: {said_rx}\nsender said: {said_tx}");
-        for said in [&said_tx, &said_rx] {
+        for said in refused_before_any_byte(&dir, file.clone()) {
             assert!(said.contains("download folder"), "{said}");
             assert!(said.contains("read-only"), "{said}");
         }
-        no_bytes_flowed(&receiver);
-        no_bytes_flowed(&sender);
     }
     assert!(entries(&mount.path).is_empty());
 }

@@ -4,77 +4,29 @@
 //! the idle timeout (shortened for the test through FERRY_IDLE_TIMEOUT_MS)
 //! and say so, the partial is kept and nothing appears under the final name;
 //! once the link is back, sending again resumes and verifies. Needs root and
-//! `ip netns`; otherwise it prints why it is skipped and passes.
+//! `ip netns`: under CI their absence fails the test, elsewhere it prints
+//! why it is skipped and passes.
 
 mod common;
+mod netlab;
+mod require;
 
-mod netlab_check;
-
-use netlab_check::{netlab_script, skip_reason};
+use netlab::Lab;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
-use std::process::{Child, ChildStdout, Command, Stdio};
+use std::process::{ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{random_file, sha256_file};
+use common::{random_file, sha256_file, wait_for_len};
 
 const PORT: &str = "47813";
 const IDLE_MS: u64 = 2000;
 
-/// A running lab; dropping it stops its processes and removes it.
-struct Lab {
-    prefix: String,
-    children: Vec<Child>,
-}
-
 impl Lab {
-    fn up(hosts: usize) -> Result<Lab, String> {
-        // Unique per run, at most 10 characters (netlab's limit).
-        let prefix = format!("frl{}", std::process::id() % 100_000);
-        let lab = Lab {
-            prefix,
-            children: Vec::new(),
-        };
-        let out = lab
-            .netlab()
-            .args(["up", &hosts.to_string()])
-            .output()
-            .map_err(|e| format!("cannot run netlab: {e}"))?;
-        if !out.status.success() {
-            return Err(format!(
-                "`netlab up {hosts}` failed: {}",
-                String::from_utf8_lossy(&out.stderr).trim()
-            ));
-        }
-        Ok(lab)
-    }
-
-    fn netlab(&self) -> Command {
-        let mut command = Command::new(netlab_script());
-        command.env("NETLAB_PREFIX", &self.prefix);
-        command
-    }
-
-    /// Runs a command inside host `host` and requires it to succeed.
-    fn run(&self, host: usize, args: &[&str]) {
-        let out = self
-            .netlab()
-            .args(["exec", &host.to_string()])
-            .args(args)
-            .output()
-            .expect("netlab exec");
-        assert!(
-            out.status.success(),
-            "{args:?} in host {host}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-
     /// `ferry` inside host `host`, with short timers and its own config.
     fn ferry(&self, host: usize, config: &Path) -> Command {
-        let mut command = self.netlab();
+        let mut command = self.exec(host, env!("CARGO_BIN_EXE_ferry"));
         command
-            .args(["exec", &host.to_string(), env!("CARGO_BIN_EXE_ferry")])
             .env("FERRY_CONFIG_DIR", config)
             .env("FERRY_INTERFACES", "eth0")
             .env("FERRY_IDLE_TIMEOUT_MS", IDLE_MS.to_string())
@@ -113,36 +65,10 @@ impl Lab {
     }
 }
 
-impl Drop for Lab {
-    fn drop(&mut self) {
-        for child in &mut self.children {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        let _ = self.netlab().arg("down").output();
-    }
-}
-
-fn wait_for_len(path: &Path, at_least: u64) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) < at_least {
-        assert!(Instant::now() < deadline, "{} never grew", path.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn the_link_going_down_mid_file_is_noticed_in_seconds_and_resumes_later() {
-    if let Some(reason) = skip_reason() {
-        eprintln!("SKIPPED: {reason}");
+    let Some(mut lab) = Lab::require("frl", 2) else {
         return;
-    }
-    let mut lab = match Lab::up(2) {
-        Ok(lab) => lab,
-        Err(reason) => {
-            eprintln!("SKIPPED: {reason}");
-            return;
-        }
     };
     let work = tempfile::tempdir().expect("tmp");
     let (rx_config, tx_config) = (work.path().join("rx"), work.path().join("tx"));
@@ -168,7 +94,7 @@ fn the_link_going_down_mid_file_is_noticed_in_seconds_and_resumes_later() {
         .spawn()
         .expect("spawn sender");
     wait_for_len(&part, 3 << 20);
-    lab.run(1, &["ip", "link", "set", "eth0", "down"]);
+    lab.run_ok(1, &["ip", "link", "set", "eth0", "down"]);
     let down_at = Instant::now();
     let out = sender.wait_with_output().expect("sender ends");
     let sender_took = down_at.elapsed();
@@ -197,7 +123,7 @@ fn the_link_going_down_mid_file_is_noticed_in_seconds_and_resumes_later() {
     assert!(kept >= 3 << 20 && kept < size, "{kept}");
 
     // The link comes back; the same sender sends again and it resumes.
-    lab.run(1, &["ip", "link", "set", "eth0", "up"]);
+    lab.run_ok(1, &["ip", "link", "set", "eth0", "up"]);
     let _ = lab.netlab().args(["rate", "1", "off"]).output();
     let mut rx_out = lab.receiver(&rx_config, &dir);
     let status = lab

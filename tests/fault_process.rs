@@ -12,7 +12,7 @@ use std::path::Path;
 use std::process::{Child, ChildStdout, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Relay, RelayOptions, partials, random_file, sha256_file};
+use common::{Relay, partials, random_file, sha256_file, wait_for_len};
 
 fn ferry(config: &Path) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_ferry"));
@@ -44,14 +44,6 @@ fn start_receiver(config: &Path, dir: &Path) -> (Child, u16, BufReader<ChildStdo
     (child, port, out)
 }
 
-fn wait_for_len(path: &Path, at_least: u64) {
-    let deadline = Instant::now() + common::WAIT;
-    while std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) < at_least {
-        assert!(Instant::now() < deadline, "{} never grew", path.display());
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 #[test]
 fn a_receiver_killed_mid_file_resumes_after_a_restart() {
     let src = tempfile::tempdir().expect("tmp");
@@ -64,13 +56,7 @@ fn a_receiver_killed_mid_file_resumes_after_a_restart() {
     let part = dir.path().join("video.bin.ferry-part");
 
     let (mut receiver, port, _) = start_receiver(rx_config.path(), dir.path());
-    let slow = Relay::start(
-        ([127, 0, 0, 1], port).into(),
-        RelayOptions {
-            rate: 8 << 20,
-            ..Default::default()
-        },
-    );
+    let slow = Relay::throttled(([127, 0, 0, 1], port).into(), 8 << 20);
     let sender = ferry(tx_config.path())
         .args(["send", "--to", &slow.addr.to_string()])
         .arg(&file)

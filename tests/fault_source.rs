@@ -11,7 +11,7 @@ use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
 use std::time::{Duration, SystemTime};
 
-use common::{Node, Relay, RelayOptions, partials, random_file, sha256_file};
+use common::{Node, Relay, partials, random_file, sha256_file};
 use ferry::api::{AcceptPolicy, Command, Event};
 use ferry::api::{Outcome, TransferId};
 
@@ -35,13 +35,7 @@ fn send_while(meddle: impl FnOnce(&Path)) -> (String, String) {
         .and_then(|f| f.set_modified(old))
         .expect("set mtime");
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
-    let slow = Relay::start(
-        receiver.addr(),
-        RelayOptions {
-            rate: 8 << 20,
-            ..Default::default()
-        },
-    );
+    let slow = Relay::throttled(receiver.addr(), 8 << 20);
     let mut sender = Node::sender("tx");
     sender.engine.send(Command::Send {
         id: TransferId::fresh(),

@@ -10,15 +10,15 @@
 mod common;
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{TcpListener, TcpStream};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Node, Relay, RelayOptions, partials, quick_timeouts, random_file, sha256_file};
+use common::{Node, Relay, partials, quick_timeouts, random_file, sha256_file};
+use ferry::api::Outcome;
 use ferry::api::{AcceptPolicy, Command, Decision, Event};
-use ferry::api::{Outcome, TransferId};
 use ferry::engine::MAX_TRANSFER_CONNECTIONS;
 use ferry::protocol::{
     DeviceInfo, Entry, EntryKind, FrameReader, FrameWriter, Message, Offer, WantedFile,
@@ -66,16 +66,6 @@ fn closed_within(stream: &mut TcpStream, since: Instant, limit: Duration) -> Opt
     None
 }
 
-fn send_one(sender: &mut Node, to: SocketAddr, path: &std::path::Path) -> TransferId {
-    let id = TransferId::fresh();
-    sender.engine.send(Command::Send {
-        id,
-        to,
-        paths: vec![path.to_path_buf()],
-    });
-    id
-}
-
 #[test]
 fn a_peer_that_connects_and_says_nothing_is_dropped_and_others_are_unaffected() {
     let _serial = serial();
@@ -92,7 +82,7 @@ fn a_peer_that_connects_and_says_nothing_is_dropped_and_others_are_unaffected() 
     let file = src.path().join("meanwhile.bin");
     random_file(&file, 2 << 20, 8);
     let mut sender = Node::sender_with_timeouts("tx", timeouts);
-    send_one(&mut sender, receiver.addr(), &file);
+    sender.send_file(receiver.addr(), &file);
     assert!(sender.finished().is_success());
     assert!(receiver.finished().is_success());
     assert_eq!(
@@ -174,7 +164,7 @@ fn bug_trickling_peer_held_a_connection_forever() {
     let file = src.path().join("after.txt");
     std::fs::write(&file, "after the flood").expect("write");
     let mut sender = Node::sender_with_timeouts("tx", timeouts);
-    send_one(&mut sender, receiver.addr(), &file);
+    sender.send_file(receiver.addr(), &file);
     assert!(sender.finished().is_success());
     assert!(receiver.finished().is_success());
     stop.store(true, Ordering::SeqCst);
@@ -277,7 +267,7 @@ fn a_receiver_that_accepts_and_goes_silent_fails_the_sender_quickly() {
     random_file(&file, 32 << 20, 4);
     let mut sender = Node::sender_with_timeouts("tx", timeouts);
     let started = Instant::now();
-    send_one(&mut sender, addr, &file);
+    sender.send_file(addr, &file);
     let outcome = sender.finished();
     let took = started.elapsed();
     let Outcome::Failed(reason) = &outcome else {
@@ -295,18 +285,12 @@ fn a_slow_decision_and_a_ui_that_stops_reading_events_never_trip_the_timers() {
     let timeouts = quick_timeouts();
     let mut receiver = Node::receiver_with_timeouts("rx", AcceptPolicy::Ask, timeouts);
     // Throttled so the transfer itself also outlasts the idle timeout.
-    let relay = Relay::start(
-        receiver.addr(),
-        RelayOptions {
-            rate: 4 << 20,
-            ..Default::default()
-        },
-    );
+    let relay = Relay::throttled(receiver.addr(), 4 << 20);
     let src = tempfile::tempdir().expect("tmp");
     let file = src.path().join("patient.bin");
     random_file(&file, 10 << 20, 5);
     let mut sender = Node::sender_with_timeouts("tx", timeouts);
-    send_one(&mut sender, relay.addr, &file);
+    sender.send_file(relay.addr, &file);
     let id = receiver.wait("offer", |e| match e {
         Event::Incoming { id, .. } => Some(*id),
         _ => None,
@@ -358,7 +342,7 @@ fn bug_a_paused_ui_stalled_a_transfer_of_many_files() {
     let mut receiver =
         Node::receiver_saving_to_with("rx", AcceptPolicy::Everyone, saved.path(), timeouts);
     let mut sender = Node::sender_with_timeouts("tx", timeouts);
-    send_one(&mut sender, receiver.addr(), &top);
+    sender.send_file(receiver.addr(), &top);
     // The sender's "UI" waits for the end; the receiver's reads nothing yet.
     let outcome = sender.finished();
     assert!(outcome.is_success(), "{outcome:?}");

@@ -15,7 +15,7 @@ mod panic_watch;
 use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
 use std::time::{Duration, Instant};
 
-use discovery_support::{Watch, engine, has_alias, udp_port};
+use discovery_support::{Watch, direct_socket, engine, has_alias, udp_port};
 use ferry::api::{Command, Event};
 use ferry::api::{Direction, Outcome, TransferId};
 use ferry::discovery::Stats;
@@ -345,14 +345,7 @@ fn bug_a_beacon_with_our_own_id_listed_ourselves() {
     let port = udp_port();
     let dir = tempfile::tempdir().expect("tmp");
     let target = engine("target", port.port, dir.path(), true);
-    let direct = target
-        .discovery_report()
-        .expect("report")
-        .sockets
-        .iter()
-        .find(|s| s.error.is_none() && s.purpose.contains("direct"))
-        .map(|s| SocketAddr::from((Ipv4Addr::LOCALHOST, s.addr.port())))
-        .expect("the target's own socket");
+    let direct = SocketAddr::from((Ipv4Addr::LOCALHOST, direct_socket(&target).port()));
     let own_id = target.device().device_id;
     let mut spray = Spray::new(port.port, direct);
     for kind in [BeaconKind::Announce, BeaconKind::Reply] {

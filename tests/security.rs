@@ -5,25 +5,14 @@
 
 mod common;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use common::{Node, Relay, RelayOptions, random_file, sha256_file};
+use ferry::api::Outcome;
 use ferry::api::{AcceptPolicy, Command, Event, TrustedDevice};
-use ferry::api::{Outcome, TransferId};
 use ferry::protocol::{Beacon, BeaconKind, DeviceInfo, PROTOCOL_VERSION};
 use ferry::secure::identity::Identity;
-
-fn send_file(sender: &mut Node, to: SocketAddr, path: &std::path::Path) -> TransferId {
-    let id = TransferId::fresh();
-    sender.engine.send(Command::Send {
-        id,
-        to,
-        paths: vec![path.to_path_buf()],
-    });
-    id
-}
 
 #[test]
 fn a_passive_observer_sees_no_plaintext_of_the_file() {
@@ -40,7 +29,7 @@ fn a_passive_observer_sees_no_plaintext_of_the_file() {
         },
     );
     let mut sender = Node::sender("tx");
-    send_file(&mut sender, relay.addr, &path);
+    sender.send_file(relay.addr, &path);
     assert!(sender.finished().is_success());
     assert_eq!(
         std::fs::read_to_string(receiver.root().join("diary.txt")).expect("read"),
@@ -129,7 +118,7 @@ fn a_device_that_is_not_the_one_announced_at_an_address_gets_nothing() {
             "the beacon was never heard"
         );
     }
-    send_file(&mut sender, receiver.addr(), &path);
+    sender.send_file(receiver.addr(), &path);
     let Outcome::Failed(reason) = sender.finished() else {
         panic!("must refuse")
     };
@@ -151,7 +140,7 @@ fn a_trusted_name_with_a_new_key_is_refused_loudly_and_the_real_one_accepted() {
 
     // Someone else calling itself "laptop".
     let mut impostor = Node::sender("laptop");
-    send_file(&mut impostor, receiver.addr(), &path);
+    impostor.send_file(receiver.addr(), &path);
     let Outcome::Failed(reason) = receiver.finished() else {
         panic!("must refuse")
     };
@@ -171,7 +160,7 @@ fn a_trusted_name_with_a_new_key_is_refused_loudly_and_the_real_one_accepted() {
 
     // The pinned key is accepted without a question.
     let mut real = Node::sender_as("laptop", laptop);
-    send_file(&mut real, receiver.addr(), &path);
+    real.send_file(receiver.addr(), &path);
     assert!(real.finished().is_success());
     assert_eq!(
         sha256_file(&receiver.root().join("a.txt")),
@@ -188,7 +177,7 @@ fn a_pin_is_required_checked_and_rate_limited() {
     let to = receiver.addr();
     let mut sender = Node::sender("tx");
 
-    let id = send_file(&mut sender, to, &path);
+    let id = sender.send_file(to, &path);
     let asked = sender.wait("pin request", |e| match e {
         Event::PinRequired { id: got, wrong, .. } if *got == id => Some(*wrong),
         _ => None,
@@ -201,7 +190,7 @@ fn a_pin_is_required_checked_and_rate_limited() {
         pin: "0000".into(),
     });
     for _ in 0..5 {
-        send_file(&mut sender, to, &path);
+        sender.send_file(to, &path);
         assert!(matches!(sender.finished(), Outcome::Failed(r) if r == "The PIN was wrong."));
     }
     // The sixth attempt is refused even with the right PIN: too many wrong ones.
@@ -209,7 +198,7 @@ fn a_pin_is_required_checked_and_rate_limited() {
         to,
         pin: "4711".into(),
     });
-    send_file(&mut sender, to, &path);
+    sender.send_file(to, &path);
     assert!(
         matches!(sender.finished(), Outcome::Failed(r) if r.starts_with("Too many wrong PINs"))
     );
@@ -226,7 +215,7 @@ fn a_pin_is_required_checked_and_rate_limited() {
         to: fresh_to,
         pin: "4711".into(),
     });
-    send_file(&mut sender, fresh_to, &path);
+    sender.send_file(fresh_to, &path);
     assert!(sender.finished().is_success());
     assert!(fresh.finished().is_success());
     assert_eq!(sha256_file(&fresh.root().join("a.bin")), sha256_file(&path));

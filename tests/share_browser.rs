@@ -2,8 +2,10 @@
 //! its DevTools protocol, loads the page from 127.0.0.1, saves a file and a
 //! folder's ZIP that match the originals, and uploads a file chosen in the
 //! form and a file dropped on the page (each with the person's consent) that
-//! arrive byte-exact. When
-//! /usr/bin/chromium is absent the test says it skipped and why.
+//! arrive byte-exact. Without /usr/bin/chromium it fails under CI (which
+//! installs it) and says it skipped, and why, elsewhere.
+
+mod require;
 
 use std::io::{BufRead, BufReader};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream};
@@ -16,10 +18,9 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use crossbeam_channel::bounded;
 use ferry::http::{ShareConfig, ShareEvent, ShareServer, UploadPolicy};
+use require::{CHROMIUM, require};
 use serde_json::{Value, json};
 use tungstenite::{Message, WebSocket};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
 
 /// A headless Chromium that talks to nothing but loopback, killed on drop.
 struct Browser {
@@ -164,10 +165,7 @@ fn finished_download(dir: &Path, name: &str) -> Option<Vec<u8>> {
 
 #[test]
 fn chromium_loads_the_page_downloads_and_uploads() {
-    if !Path::new(CHROMIUM).exists() {
-        eprintln!(
-            "SKIPPED: {CHROMIUM} is not installed (apt-get install chromium); the browser test needs it"
-        );
+    if !require("Chromium", require::chromium()) {
         return;
     }
     let shared = tempfile::tempdir().expect("tmp");

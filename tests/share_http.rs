@@ -6,41 +6,19 @@
 // Test helper threads need no names (clippy.toml asks it of the product).
 #![allow(clippy::disallowed_methods)]
 
+mod curl;
+mod require;
+
 use std::io::Read;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver, bounded};
+use curl::curl;
 use ferry::http::{ShareConfig, ShareEvent, ShareServer, UploadPolicy};
-
-/// curl is how the issue asks these to be tested; without it there is nothing to drive.
-fn curl_available() -> bool {
-    let found = Command::new("curl").arg("--version").output().is_ok();
-    if !found {
-        eprintln!("SKIPPED: curl is not installed (apt-get install curl)");
-    }
-    found
-}
-
-/// Runs curl against loopback only (`--noproxy '*'` keeps a proxy setting
-/// from sending anything elsewhere).
-fn curl(args: &[&str]) -> Output {
-    Command::new("curl")
-        .args([
-            "--silent",
-            "--show-error",
-            "--noproxy",
-            "*",
-            "--max-time",
-            "60",
-        ])
-        .args(args)
-        .output()
-        .expect("run curl")
-}
 
 struct Share {
     server: ShareServer,
@@ -171,7 +149,7 @@ fn upload(share: &Share, files: &[(&str, &Path)]) -> (u16, String) {
 
 #[test]
 fn a_download_is_byte_exact_with_length_type_and_utf8_name() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     let share = start(UploadPolicy::Off, 1 << 20);
@@ -202,7 +180,7 @@ fn a_download_is_byte_exact_with_length_type_and_utf8_name() {
 
 #[test]
 fn a_range_request_returns_exactly_that_slice_with_206() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     let share = start(UploadPolicy::Off, 1 << 20);
@@ -248,7 +226,7 @@ fn a_range_request_returns_exactly_that_slice_with_206() {
 
 #[test]
 fn without_the_token_or_off_the_routes_everything_is_a_bare_404() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     let share = start(UploadPolicy::Allow, 1 << 20);
@@ -300,7 +278,7 @@ fn without_the_token_or_off_the_routes_everything_is_a_bare_404() {
 
 #[test]
 fn a_folder_downloads_as_a_zip_and_file_by_file() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     let share = start(UploadPolicy::Off, 1 << 20);
@@ -343,7 +321,7 @@ fn a_folder_downloads_as_a_zip_and_file_by_file() {
 
 #[test]
 fn a_multipart_upload_lands_with_the_right_bytes_under_a_safe_name() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     let share = start(UploadPolicy::Allow, 10 << 20);
@@ -396,7 +374,7 @@ fn a_multipart_upload_lands_with_the_right_bytes_under_a_safe_name() {
 
 #[test]
 fn an_upload_over_the_limit_is_refused_and_leaves_nothing() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     let share = start(UploadPolicy::Allow, 100_000);
@@ -421,7 +399,7 @@ fn an_upload_over_the_limit_is_refused_and_leaves_nothing() {
 
 #[test]
 fn an_upload_is_refused_when_the_share_does_not_allow_it() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     let share = start(UploadPolicy::Off, 1 << 20);
@@ -438,7 +416,7 @@ fn an_upload_is_refused_when_the_share_does_not_allow_it() {
 
 #[test]
 fn with_ask_an_upload_waits_for_the_persons_answer() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     let share = Arc::new(start(UploadPolicy::Ask, 1 << 20));
@@ -482,7 +460,7 @@ fn with_ask_an_upload_waits_for_the_persons_answer() {
 
 #[test]
 fn the_pages_ask_then_upload_flow_uses_one_time_tickets() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     let share = start(UploadPolicy::Allow, 1 << 20);
@@ -548,7 +526,7 @@ fn the_pages_ask_then_upload_flow_uses_one_time_tickets() {
 
 #[test]
 fn over_the_connection_cap_a_client_gets_503() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     let share = start(UploadPolicy::Off, 1);
@@ -571,7 +549,7 @@ fn over_the_connection_cap_a_client_gets_503() {
 /// must shrug that off, with or without the token.
 #[test]
 fn a_huge_declared_length_does_not_take_the_server_down() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     use std::io::Write;
@@ -599,7 +577,7 @@ fn a_huge_declared_length_does_not_take_the_server_down() {
 
 #[test]
 fn the_ferry_share_command_prints_a_link_that_serves_the_files() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     use std::io::BufRead;
@@ -637,7 +615,7 @@ fn the_ferry_share_command_prints_a_link_that_serves_the_files() {
 
 #[test]
 fn stopping_the_share_closes_the_port() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     let share = start(UploadPolicy::Off, 1);

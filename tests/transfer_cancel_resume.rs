@@ -74,13 +74,7 @@ fn sender_cancel_mid_file_is_reported_as_the_senders_on_both_sides() {
     random_file(&file, 32 << 20, 1);
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
     // Throttled so the cancel surely lands mid-file.
-    let relay = Relay::start(
-        receiver.addr(),
-        RelayOptions {
-            rate: 8 << 20,
-            ..Default::default()
-        },
-    );
+    let relay = Relay::throttled(receiver.addr(), 8 << 20);
     let mut sender = Node::sender("tx");
     let id = TransferId::fresh();
     sender.engine.send(Command::Send {
@@ -108,13 +102,7 @@ fn receiver_cancel_mid_file_is_reported_as_the_receivers_on_both_sides() {
     let file = src.path().join("big.bin");
     random_file(&file, 32 << 20, 2);
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
-    let relay = Relay::start(
-        receiver.addr(),
-        RelayOptions {
-            rate: 8 << 20,
-            ..Default::default()
-        },
-    );
+    let relay = Relay::throttled(receiver.addr(), 8 << 20);
     let mut sender = Node::sender("tx");
     sender.engine.send(Command::Send {
         id: TransferId::fresh(),
@@ -140,13 +128,7 @@ fn a_killed_sender_leaves_a_partial_that_the_next_send_resumes() {
     random_file(&file, size as usize, 3);
     let config = tempfile::tempdir().expect("tmp");
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
-    let slow = Relay::start(
-        receiver.addr(),
-        RelayOptions {
-            rate: 8 << 20,
-            ..Default::default()
-        },
-    );
+    let slow = Relay::throttled(receiver.addr(), 8 << 20);
     let mut child = Process::new(env!("CARGO_BIN_EXE_ferry"))
         .args(["send", "--to", &slow.addr.to_string()])
         .arg(&file)
@@ -206,13 +188,7 @@ fn an_interrupted_folder_resumes_into_the_same_folder() {
         random_file(&top.join(format!("track{i}.flac")), 8 << 20, i);
     }
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
-    let slow = Relay::start(
-        receiver.addr(),
-        RelayOptions {
-            rate: 8 << 20,
-            ..Default::default()
-        },
-    );
+    let slow = Relay::throttled(receiver.addr(), 8 << 20);
     let identity = Arc::new(Identity::ephemeral().expect("identity"));
     let mut sender = Node::sender_as("tx", identity.clone());
     let id = TransferId::fresh();

@@ -56,6 +56,24 @@ impl RawPeer {
         }
     }
 
+    /// Announces the bytes of entry `index` from offset 0.
+    fn start_file(&mut self, index: u32) {
+        self.writer
+            .send(&Message::FileStart { index, offset: 0 })
+            .expect("start");
+    }
+
+    /// Sends all of entry `index` as `bytes`, ends it claiming `sha256`, and
+    /// says `Done`.
+    fn send_file(&mut self, index: u32, bytes: &[u8], sha256: [u8; 32]) {
+        self.start_file(index);
+        self.writer.send_data(bytes).expect("data");
+        self.writer
+            .send(&Message::FileEnd { index, sha256 })
+            .expect("end");
+        self.writer.send_now(&Message::Done).expect("done");
+    }
+
     fn offer(&mut self, entries: Vec<Entry>) -> Result<Message, WireError> {
         self.offer_with_pin(entries, None)
     }
@@ -110,21 +128,8 @@ fn wrong_bytes_are_a_mismatch_and_never_take_the_final_name() {
         matches!(answer, Message::Accept(ref w) if w.len() == 1 && w[0].offset == 0),
         "{answer:?}"
     );
-    peer.writer
-        .send(&Message::FileStart {
-            index: 0,
-            offset: 0,
-        })
-        .expect("start");
-    peer.writer.send_data(b"hello world").expect("data");
     let wrong: [u8; 32] = Sha256::digest(b"something else").into();
-    peer.writer
-        .send(&Message::FileEnd {
-            index: 0,
-            sha256: wrong,
-        })
-        .expect("end");
-    peer.writer.send_now(&Message::Done).expect("done");
+    peer.send_file(0, b"hello world", wrong);
     assert_eq!(
         peer.reader.read_message().expect("verdict"),
         Message::FileResult {
@@ -152,12 +157,7 @@ fn more_bytes_than_announced_end_the_transfer() {
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
     let mut peer = RawPeer::connect(receiver.addr());
     peer.offer(vec![file(&["small.txt"], 3)]).expect("answer");
-    peer.writer
-        .send(&Message::FileStart {
-            index: 0,
-            offset: 0,
-        })
-        .expect("start");
+    peer.start_file(0);
     peer.writer.send_data(b"way too many bytes").expect("data");
     peer.writer.flush().expect("flush");
     assert!(
@@ -210,21 +210,8 @@ fn a_symlinked_subfolder_cannot_carry_a_write_outside() {
         .offer(vec![dir(&["sub"]), file(&["sub", "x"], 2)])
         .expect("answer");
     assert!(matches!(answer, Message::Accept(_)), "{answer:?}");
-    peer.writer
-        .send(&Message::FileStart {
-            index: 1,
-            offset: 0,
-        })
-        .expect("start");
-    peer.writer.send_data(b"hi").expect("data");
     let hash: [u8; 32] = Sha256::digest(b"hi").into();
-    peer.writer
-        .send(&Message::FileEnd {
-            index: 1,
-            sha256: hash,
-        })
-        .expect("end");
-    peer.writer.send_now(&Message::Done).expect("done");
+    peer.send_file(1, b"hi", hash);
     assert!(receiver.finished().is_success());
     assert_eq!(
         std::fs::read_dir(outside.path()).expect("read").count(),

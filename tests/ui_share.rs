@@ -8,11 +8,12 @@
 // Test helper threads need no names (clippy.toml asks it of the product).
 #![allow(clippy::disallowed_methods)]
 
+mod curl;
+mod require;
 mod ui_support;
 
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -23,31 +24,13 @@ use ui_support::{AppDirs, drag_and_drop, harness, wait_for_label, wait_until, wr
 /// The accessible name the window gives the QR code image.
 const QR_ALT: &str = "QR code of the share link";
 
-/// curl drives the share as a browser would; without it there is nothing to drive.
-fn curl_available() -> bool {
-    let found = Command::new("curl").arg("--version").output().is_ok();
-    if !found {
-        eprintln!("SKIPPED: curl is not installed (apt-get install curl)");
-    }
-    found
-}
-
 /// Runs curl against loopback only; returns (HTTP status, body).
 fn curl(args: &[&str]) -> (u16, Vec<u8>) {
-    let out = Command::new("curl")
-        .args([
-            "--silent",
-            "--show-error",
-            "--noproxy",
-            "*",
-            "--max-time",
-            "60",
-        ])
-        .args(["-w", "\n%{http_code}"])
-        .args(args)
-        .output()
-        .expect("run curl");
-    let mut body = out.stdout;
+    let with_status: Vec<&str> = ["-w", "\n%{http_code}"]
+        .into_iter()
+        .chain(args.iter().copied())
+        .collect();
+    let mut body = curl::curl(&with_status).stdout;
     let at = body.iter().rposition(|b| *b == b'\n').expect("status line");
     let status = String::from_utf8_lossy(&body[at + 1..]).trim().parse();
     body.truncate(at);
@@ -86,6 +69,18 @@ fn share(harness: &mut Harness<'static, FerryApp>, file: &Path, uploads: Option<
     url
 }
 
+/// A fresh app sharing a small file with uploads set to `uploads`: its
+/// folders, its harness and the link.
+fn sharing_with_uploads(uploads: &str) -> (AppDirs, Harness<'static, FerryApp>, String) {
+    let dirs = AppDirs::new("Desk");
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    let shared = dirs.scratch().join("shared.txt");
+    write_file(&shared, 1000);
+    let url = share(&mut harness, &shared, Some(uploads));
+    (dirs, harness, url)
+}
+
 fn downloads_folder_names(dirs: &AppDirs) -> Vec<String> {
     let mut names: Vec<String> = std::fs::read_dir(dirs.downloads())
         .expect("downloads")
@@ -97,7 +92,7 @@ fn downloads_folder_names(dirs: &AppDirs) -> Vec<String> {
 
 #[test]
 fn a_shared_file_downloads_with_its_bytes_and_stop_closes_the_port() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
     let dirs = AppDirs::new("Desk");
@@ -161,15 +156,10 @@ fn a_shared_file_downloads_with_its_bytes_and_stop_closes_the_port() {
 
 #[test]
 fn with_ask_an_upload_waits_for_accept_or_decline() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
-    let dirs = AppDirs::new("Desk");
-    let mut harness = harness(&dirs);
-    harness.run_steps(2);
-    let shared = dirs.scratch().join("shared.txt");
-    write_file(&shared, 1000);
-    let url = share(&mut harness, &shared, Some("Ask me each time"));
+    let (dirs, mut harness, url) = sharing_with_uploads("Ask me each time");
     let gift: PathBuf = dirs.scratch().join("gift.bin");
     let gift_bytes = write_file(&gift, 150_000);
 
@@ -231,19 +221,10 @@ fn with_ask_an_upload_waits_for_accept_or_decline() {
 
 #[test]
 fn with_allow_an_upload_is_saved_without_a_prompt() {
-    if !curl_available() {
+    if !curl::required() {
         return;
     }
-    let dirs = AppDirs::new("Desk");
-    let mut harness = harness(&dirs);
-    harness.run_steps(2);
-    let shared = dirs.scratch().join("shared.txt");
-    write_file(&shared, 1000);
-    let url = share(
-        &mut harness,
-        &shared,
-        Some("Allow without asking (this share only)"),
-    );
+    let (dirs, mut harness, url) = sharing_with_uploads("Allow without asking (this share only)");
     let note = dirs.scratch().join("note");
     let bytes = write_file(&note, 5000);
     let uploader = std::thread::spawn(move || upload(&url, &note, "note.txt"));

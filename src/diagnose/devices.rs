@@ -11,8 +11,8 @@ use super::report::{Check, Section, Topic};
 use crate::discovery::interfaces::Selection;
 use crate::discovery::probe::{self, ProbeError};
 use crate::discovery::{HeardBeacon, Report as Discovery, Via};
-use crate::secure::identity::Identity;
 use crate::protocol::{Hello, WireError};
+use crate::secure::identity::Identity;
 use crate::secure::link::LinkError;
 
 /// The devices to check: those discovery lists, then `extra` (given by the

@@ -11,8 +11,8 @@ use super::report::{Check, Section, Topic};
 use crate::discovery::Report as Discovery;
 use crate::discovery::interfaces::{self, Selection};
 use crate::discovery::probe;
-use crate::secure::identity::Identity;
 use crate::protocol::Hello;
+use crate::secure::identity::Identity;
 
 /// The interfaces section and the selection it found (empty when the
 /// interfaces could not be listed).

@@ -24,11 +24,11 @@ use std::time::{Duration, Instant};
 
 pub use report::{Check, Report, Section, Status, Topic, Verdict};
 
-use crate::discovery::DiscoveryConfig;
 use crate::api::{AcceptPolicy, Device, Event, ReceiveSettings};
+use crate::discovery::DiscoveryConfig;
 use crate::engine::{Engine, EngineConfig, EngineError};
-use crate::secure::identity::Identity;
 use crate::protocol::{DeviceInfo, Hello, PROTOCOL_VERSION};
+use crate::secure::identity::Identity;
 
 /// How long the check listens for beacons unless told otherwise.
 pub const DEFAULT_WAIT: Duration = Duration::from_secs(3);

@@ -1,6 +1,7 @@
 //! Shared helpers for the end-to-end tests: engines on 127.0.0.1 with their
 //! own temporary folders, bounded waits on events, random files, tree
-//! comparison, and a TCP relay that can throttle, count or corrupt bytes.
+//! comparison, bounded waits on a growing file, and a TCP relay that can
+//! throttle, count or corrupt bytes.
 // Test helper threads need no names (clippy.toml asks it of the product).
 #![allow(clippy::disallowed_methods)]
 #![allow(dead_code)]
@@ -14,7 +15,8 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use ferry::api::Device;
-use ferry::api::{AcceptPolicy, Event, ReceiveSettings};
+use ferry::api::TransferId;
+use ferry::api::{AcceptPolicy, Command, Decision, Event, ReceiveSettings};
 use ferry::engine::{Engine, EngineConfig};
 use ferry::protocol::Timeouts;
 use ferry::secure::identity::Identity;
@@ -115,29 +117,30 @@ impl Node {
         timeouts: Timeouts,
     ) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
-        let config = EngineConfig {
-            device: device(name),
-            identity: Arc::new(Identity::ephemeral().expect("identity")),
-            listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
-            receive: ReceiveSettings {
-                download_dir: download_dir.to_path_buf(),
-                accept,
-                pin: None,
-            },
-            discovery: None,
-        };
-        Node::start(config, dir, timeouts)
+        Node::receiver_full(name, accept, download_dir.to_path_buf(), dir, timeouts)
     }
 
     /// A receiving engine on 127.0.0.1 with the given connection timers.
     pub fn receiver_with_timeouts(name: &str, accept: AcceptPolicy, timeouts: Timeouts) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
+        let download_dir = dir.path().to_path_buf();
+        Node::receiver_full(name, accept, download_dir, dir, timeouts)
+    }
+
+    /// A receiver on 127.0.0.1 (port 0), no PIN, saving into `download_dir`.
+    fn receiver_full(
+        name: &str,
+        accept: AcceptPolicy,
+        download_dir: PathBuf,
+        dir: tempfile::TempDir,
+        timeouts: Timeouts,
+    ) -> Node {
         let config = EngineConfig {
             device: device(name),
             identity: Arc::new(Identity::ephemeral().expect("identity")),
             listen: Some(SocketAddr::from((Ipv4Addr::LOCALHOST, 0))),
             receive: ReceiveSettings {
-                download_dir: dir.path().to_path_buf(),
+                download_dir,
                 accept,
                 pin: None,
             },
@@ -215,6 +218,18 @@ impl Node {
         self.dir.path()
     }
 
+    /// Sends `paths` to `to` as one fresh transfer; its id.
+    pub fn send_paths(&self, to: SocketAddr, paths: Vec<PathBuf>) -> TransferId {
+        let id = TransferId::fresh();
+        self.engine.send(Command::Send { id, to, paths });
+        id
+    }
+
+    /// Sends the one file or folder at `path` to `to`; the transfer's id.
+    pub fn send_file(&self, to: SocketAddr, path: &Path) -> TransferId {
+        self.send_paths(to, vec![path.to_path_buf()])
+    }
+
     /// Waits (bounded) for the first event for which `pick` returns Some.
     pub fn wait<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
         let deadline = Instant::now() + WAIT;
@@ -251,20 +266,16 @@ pub fn still_serves(receiver: &mut Node) {
     let path = src.path().join("after.txt");
     std::fs::write(&path, "still here").expect("write");
     let mut sender = Node::sender("good");
-    sender.engine.send(ferry::api::Command::Send {
-        id: ferry::api::TransferId::fresh(),
-        to: receiver.addr(),
-        paths: vec![path],
-    });
+    sender.send_paths(receiver.addr(), vec![path]);
     let offer = receiver.wait("offer or finish", |e| match e {
         Event::Incoming { id, .. } => Some(Some(*id)),
         Event::Finished { outcome, .. } if outcome.is_success() => Some(None),
         _ => None,
     });
     if let Some(id) = offer {
-        receiver.engine.send(ferry::api::Command::Decide {
+        receiver.engine.send(Command::Decide {
             id,
-            decision: ferry::api::Decision::AcceptAll,
+            decision: Decision::AcceptAll,
         });
         assert!(receiver.finished().is_success());
     }
@@ -333,6 +344,16 @@ pub fn tree(root: &Path) -> Vec<(PathBuf, Option<[u8; 32]>)> {
     out
 }
 
+/// Waits (bounded by [`WAIT`]) until the file at `path` holds at least
+/// `at_least` bytes, e.g. a partial a transfer is filling.
+pub fn wait_for_len(path: &Path, at_least: u64) {
+    let deadline = Instant::now() + WAIT;
+    while std::fs::metadata(path).map(|m| m.len()).unwrap_or(0) < at_least {
+        assert!(Instant::now() < deadline, "{} never grew", path.display());
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Files ending in .ferry-part (or their .meta) anywhere under `root`.
 pub fn partials(root: &Path) -> Vec<PathBuf> {
     walkdir::WalkDir::new(root)
@@ -366,6 +387,18 @@ pub struct RelayOptions {
 }
 
 impl Relay {
+    /// A relay that only paces client → server bytes to `rate` bytes per
+    /// second, so a transfer is surely mid-file when the test strikes.
+    pub fn throttled(target: SocketAddr, rate: u64) -> Relay {
+        Relay::start(
+            target,
+            RelayOptions {
+                rate,
+                ..Default::default()
+            },
+        )
+    }
+
     pub fn start(target: SocketAddr, options: RelayOptions) -> Relay {
         let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind relay");
         let addr = listener.local_addr().expect("addr");

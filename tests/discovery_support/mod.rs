@@ -142,6 +142,19 @@ impl<'a> Watch<'a> {
     }
 }
 
+/// The address of `engine`'s own discovery socket (the one replies and
+/// direct datagrams reach), from its discovery report.
+pub fn direct_socket(engine: &Engine) -> SocketAddr {
+    engine
+        .discovery_report()
+        .expect("report")
+        .sockets
+        .iter()
+        .find(|s| s.error.is_none() && s.purpose.contains("direct"))
+        .map(|s| s.addr)
+        .expect("the target's own socket")
+}
+
 /// True if a device called `alias` is listed.
 pub fn has_alias(live: &HashMap<String, Peer>, alias: &str) -> bool {
     live.values().any(|p| p.device.alias == alias)
