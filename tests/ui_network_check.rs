@@ -6,18 +6,11 @@
 mod ui_support;
 
 use egui_kittest::kittest::Queryable;
-use ferry::api::AcceptPolicy;
-use ui_support::{AppDirs, TestPeer, free_udp_port, harness_with, wait_for_label, wait_until};
+use ui_support::{wait_for_label, wait_until};
 
 #[test]
 fn check_network_shows_a_verdict_and_rows() {
-    let dirs = AppDirs::new("Desk");
-    let udp_port = free_udp_port();
-    let peer = TestPeer::start_beaconing("Kitchen", AcceptPolicy::Ask, udp_port);
-    let mut options = dirs.options();
-    options.udp_port = Some(udp_port);
-    let mut harness = harness_with(options);
-    wait_for_label(&mut harness, "Kitchen");
+    let (_dirs, peer, mut harness) = ui_support::window_seeing_kitchen();
 
     harness.get_by_label("Check network").click();
     // The check listens for a few seconds: the dialog says so meanwhile.

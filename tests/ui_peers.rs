@@ -7,9 +7,7 @@ mod ui_support;
 
 use egui_kittest::kittest::Queryable;
 use ferry::api::AcceptPolicy;
-use ui_support::{
-    AppDirs, TestPeer, add_peer_by_address, free_udp_port, harness, harness_with, wait_for_label,
-};
+use ui_support::{AppDirs, TestPeer, add_peer_by_address, harness};
 
 #[test]
 fn empty_list_says_what_to_check() {
@@ -51,13 +49,7 @@ fn peer_added_by_address_appears_and_can_be_selected() {
 
 #[test]
 fn beaconing_peer_appears_by_itself() {
-    let dirs = AppDirs::new("Desk");
-    let udp_port = free_udp_port();
-    let peer = TestPeer::start_beaconing("Kitchen", AcceptPolicy::Ask, udp_port);
-    let mut options = dirs.options();
-    options.udp_port = Some(udp_port);
-    let mut harness = harness_with(options);
-    wait_for_label(&mut harness, "Kitchen");
+    let (_dirs, peer, mut harness) = ui_support::window_seeing_kitchen();
     let entry = &harness.state().state().peers[&peer.id()];
     assert_eq!(entry.source, ferry::discovery::PeerSource::Beacon);
     assert!(entry.online);

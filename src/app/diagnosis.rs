@@ -36,18 +36,9 @@ impl FerryApp {
             return;
         }
         self.view.network_check = Some(NetworkCheck::Running);
-        let cleaned = |names: &[String]| -> Vec<String> {
-            names
-                .iter()
-                .map(|n| n.trim().to_string())
-                .filter(|n| !n.is_empty())
-                .collect()
-        };
         // The command line's interfaces win over the settings', as at start.
-        let interfaces = match self.net.interfaces.as_deref().map(cleaned) {
-            Some(names) if !names.is_empty() => names,
-            _ => cleaned(&self.settings.interfaces),
-        };
+        let interfaces =
+            crate::config::chosen_interfaces(self.net.interfaces.as_deref(), &self.settings);
         let device = self.engine.device();
         self.tasks.diagnose(super::tasks::CheckRequest {
             config_dir: self.config_dir.clone(),

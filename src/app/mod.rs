@@ -200,17 +200,7 @@ impl FerryApp {
                 ctx.request_repaint();
             }
         });
-        let named = |names: &[String]| -> Vec<String> {
-            names
-                .iter()
-                .map(|n| n.trim().to_string())
-                .filter(|n| !n.is_empty())
-                .collect()
-        };
-        let interfaces = match options.interfaces.as_deref().map(named) {
-            Some(names) if !names.is_empty() => names,
-            _ => named(&settings.interfaces),
-        };
+        let interfaces = config::chosen_interfaces(options.interfaces.as_deref(), &settings);
         // Saved peers given as IP:port are probed by discovery from the start;
         // host names are looked up on a helper thread first (see below).
         let discovery = options.discovery.then(|| DiscoveryConfig {

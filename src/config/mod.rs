@@ -14,7 +14,7 @@ mod net;
 
 /// Longest alias, in bytes (the wire's limit; longer names are cut).
 pub use crate::protocol::limits::MAX_ALIAS_BYTES;
-pub use net::{NetOptions, direct_address, discovery_config, resolve_address};
+pub use net::{NetOptions, chosen_interfaces, direct_address, discovery_config, resolve_address};
 
 use crate::api::TrustedDevice;
 use crate::protocol::DEFAULT_TCP_PORT;

@@ -22,6 +22,23 @@ pub struct NetOptions {
     pub udp_port: Option<u16>,
 }
 
+/// The interfaces discovery uses: those given on the command line or in the
+/// environment when any name is there, else the settings file's; blank
+/// names dropped. Empty means every suitable interface.
+pub fn chosen_interfaces(given: Option<&[String]>, settings: &Settings) -> Vec<String> {
+    let cleaned = |names: &[String]| -> Vec<String> {
+        names
+            .iter()
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty())
+            .collect()
+    };
+    match given.map(cleaned) {
+        Some(names) if !names.is_empty() => names,
+        _ => cleaned(&settings.interfaces),
+    }
+}
+
 /// The discovery configuration for a command: interfaces and UDP port from
 /// the command line, else the settings file; manual peers from the settings
 /// file plus `extra_peers` (HOST[:PORT] each).
@@ -30,17 +47,7 @@ pub fn discovery_config(
     settings: &Settings,
     extra_peers: &[String],
 ) -> anyhow::Result<DiscoveryConfig> {
-    let cleaned = |names: &[String]| -> Vec<String> {
-        names
-            .iter()
-            .map(|n| n.trim().to_string())
-            .filter(|n| !n.is_empty())
-            .collect()
-    };
-    let interfaces = match &net.interfaces {
-        Some(names) if !cleaned(names).is_empty() => cleaned(names),
-        _ => cleaned(&settings.interfaces),
-    };
+    let interfaces = chosen_interfaces(net.interfaces.as_deref(), settings);
     let mut manual_peers = Vec::new();
     for target in settings.manual_peers.iter().chain(extra_peers) {
         let addr = resolve_address(target)

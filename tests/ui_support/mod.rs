@@ -204,6 +204,19 @@ pub fn wait_until(
 }
 
 /// Steps until a node with exactly this label exists.
+/// A window named "Desk" and a device "Kitchen" beaconing on loopback, with
+/// the window showing the device already (the start of every discovery test).
+pub fn window_seeing_kitchen() -> (AppDirs, TestPeer, Harness<'static, FerryApp>) {
+    let dirs = AppDirs::new("Desk");
+    let udp_port = free_udp_port();
+    let peer = TestPeer::start_beaconing("Kitchen", AcceptPolicy::Ask, udp_port);
+    let mut options = dirs.options();
+    options.udp_port = Some(udp_port);
+    let mut harness = harness_with(options);
+    wait_for_label(&mut harness, "Kitchen");
+    (dirs, peer, harness)
+}
+
 pub fn wait_for_label(harness: &mut Harness<'static, FerryApp>, label: &str) {
     wait_until(harness, label, |h| h.query_by_label(label).is_some());
 }
