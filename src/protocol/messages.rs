@@ -5,6 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::bounded;
+
 use super::limits::{
     MAX_ALIAS_BYTES, MAX_NAME_BYTES, MAX_OFFER_ENTRIES, MAX_PATH_DEPTH, MAX_REASON_BYTES,
     MAX_TEXT_BYTES,
@@ -39,6 +41,7 @@ pub enum EntryKind {
 pub struct Entry {
     /// Relative path as separate components; never contains separators.
     /// Empty for text entries.
+    #[serde(deserialize_with = "bounded::path")]
     pub path: Vec<String>,
     /// File, folder or text.
     pub kind: EntryKind,
@@ -56,6 +59,7 @@ pub struct Offer {
     /// The sending device.
     pub sender: DeviceInfo,
     /// Files, folders and texts, parents before children.
+    #[serde(deserialize_with = "bounded::entries")]
     pub entries: Vec<Entry>,
     /// The receiver's PIN, when the sender was given one.
     pub pin: Option<String>,
@@ -99,7 +103,7 @@ pub enum Message {
     /// Sender → receiver: the proposed transfer.
     Offer(Offer),
     /// Receiver → sender: the files wanted (a subset is fine) with resume offsets.
-    Accept(Vec<WantedFile>),
+    Accept(#[serde(deserialize_with = "bounded::wanted")] Vec<WantedFile>),
     /// Receiver → sender: no thanks.
     Decline(String),
     /// Sender → receiver: bytes of file `index` follow, starting at `offset`.
@@ -161,6 +165,7 @@ pub struct Hello {
     pub device: DeviceInfo,
     /// Device ids whose beacons this device heard recently (lets a peer tell
     /// whether its own beacons arrive). Capped at [`MAX_HEARD`].
+    #[serde(deserialize_with = "bounded::heard")]
     pub heard: Vec<String>,
 }
 

@@ -6,6 +6,7 @@
 //! byte and must change together with this code.
 
 pub mod beacon;
+mod bounded;
 pub mod codec;
 pub mod frame;
 pub mod limits;

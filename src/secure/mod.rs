@@ -7,6 +7,7 @@
 
 pub mod identity;
 pub mod link;
+pub mod pairing;
 pub mod random;
 pub mod tls;
 
