@@ -15,7 +15,8 @@ use ferry::protocol::beacon::{
 use ferry::protocol::frame::{KIND_CONTROL, KIND_DATA, write_greeting};
 use ferry::protocol::limits::{
     DATA_CHUNK, MAX_ALIAS_BYTES, MAX_BEACON_BYTES, MAX_CONTROL_FRAME, MAX_DATA_FRAME,
-    MAX_NAME_BYTES, MAX_OFFER_ENTRIES, MAX_PATH_DEPTH, MAX_REASON_BYTES, MAX_TEXT_BYTES,
+    MAX_FIRST_FRAME, MAX_NAME_BYTES, MAX_OFFER_ENTRIES, MAX_PATH_DEPTH, MAX_REASON_BYTES,
+    MAX_TEXT_BYTES,
 };
 use ferry::protocol::messages::MAX_HEARD;
 use ferry::protocol::{
@@ -358,6 +359,7 @@ fn the_limit_tables_match_the_constants() {
     }
     let actual: BTreeMap<String, u64> = [
         ("MAX_CONTROL_FRAME", u64::from(MAX_CONTROL_FRAME)),
+        ("MAX_FIRST_FRAME", u64::from(MAX_FIRST_FRAME)),
         ("MAX_DATA_FRAME", u64::from(MAX_DATA_FRAME)),
         ("DATA_CHUNK", DATA_CHUNK as u64),
         ("MAX_OFFER_ENTRIES", MAX_OFFER_ENTRIES as u64),

@@ -130,6 +130,7 @@ pub enum Frame {
 /// Reads frames from a byte stream, buffering small frames together.
 pub struct FrameReader<R: Read> {
     inner: BufReader<R>,
+    control_limit: u32,
 }
 
 impl<R: Read> FrameReader<R> {
@@ -137,7 +138,15 @@ impl<R: Read> FrameReader<R> {
     pub fn new(stream: R) -> Self {
         FrameReader {
             inner: BufReader::with_capacity(READ_BUFFER, stream),
+            control_limit: MAX_CONTROL_FRAME,
         }
+    }
+
+    /// Lowers (or restores) the largest control payload this reader takes,
+    /// never above [`MAX_CONTROL_FRAME`]: a receiver reads a connection's first
+    /// message under [`super::limits::MAX_FIRST_FRAME`].
+    pub fn set_control_limit(&mut self, limit: u32) {
+        self.control_limit = limit.min(MAX_CONTROL_FRAME);
     }
 
     /// Reads the next frame. A data frame is read into `recycled` when given,
@@ -172,7 +181,7 @@ impl<R: Read> FrameReader<R> {
         self.inner.read_exact(&mut header[1..])?;
         let len = u32::from_be_bytes([header[1], header[2], header[3], header[4]]);
         let limit = match first {
-            KIND_CONTROL => MAX_CONTROL_FRAME,
+            KIND_CONTROL => self.control_limit,
             KIND_DATA => MAX_DATA_FRAME,
             other => return Err(WireError::UnknownKind(other)),
         };

@@ -6,6 +6,11 @@
 /// [`MAX_OFFER_ENTRIES`] long paths still fits.
 pub const MAX_CONTROL_FRAME: u32 = 16 * 1024 * 1024;
 
+/// Largest first control payload of a connection (a hello or the pairing
+/// commitment; an offer comes later): a device that has proven nothing but a
+/// self-made key gets no more than this before it has taken part in pairing.
+pub const MAX_FIRST_FRAME: u32 = 64 * 1024;
+
 /// Largest data frame payload (raw file bytes), in bytes.
 pub const MAX_DATA_FRAME: u32 = 1024 * 1024;
 
