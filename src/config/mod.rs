@@ -163,13 +163,38 @@ pub fn timeouts_from_env() -> crate::protocol::Timeouts {
 }
 
 /// Saves a settings-like file (settings, history): creates its folder when
-/// missing, then replaces the file atomically, so a crash never leaves a
-/// half-written one.
+/// missing (owner-only: settings may hold the PIN, history names every file
+/// received), then replaces the file atomically and owner-only, so a crash
+/// never leaves a half-written one and nobody else can read it.
 pub fn save_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
     if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)?;
+        crate::fs::private::private_dir(parent)?;
     }
-    crate::fs::write_atomic(path, bytes, None)
+    crate::fs::write_atomic(path, bytes, Some(crate::fs::private::PRIVATE_FILE_MODE))
+}
+
+/// Closes Ferry's folder `dir` and the file `name` in it to everyone but
+/// their owner if they were left open (an older Ferry, a copy, a umask),
+/// with a warning in the log. Called when a file is loaded.
+fn keep_private(dir: &Path, name: &str) {
+    if dir.exists() {
+        match crate::fs::private::private_dir(dir) {
+            Ok(true) => {
+                tracing::warn!("{} was open to others; it is owner-only now", dir.display())
+            }
+            Ok(false) => {}
+            Err(e) => tracing::warn!("cannot make {} owner-only: {e}", dir.display()),
+        }
+    }
+    let path = dir.join(name);
+    match crate::fs::private::close_file(&path) {
+        Ok(true) => tracing::warn!(
+            "{} was readable by others; it is owner-only now",
+            path.display()
+        ),
+        Ok(false) => {}
+        Err(e) => tracing::warn!("cannot make {} owner-only: {e}", path.display()),
+    }
 }
 
 impl Settings {
@@ -181,6 +206,7 @@ impl Settings {
     /// Loads settings from `dir`; a missing file gives defaults, a damaged one
     /// gives defaults and a warning.
     pub fn load(dir: &Path) -> Settings {
+        keep_private(dir, "settings.json");
         let path = Settings::path_in(dir);
         match fs::read(&path) {
             Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_else(|e| {
@@ -216,6 +242,31 @@ pub fn os_name() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression (#14, finding 8): settings.json, which holds the PIN, was
+    /// written 0644 into a 0755 folder.
+    #[cfg(unix)]
+    #[test]
+    fn settings_holding_the_pin_are_owner_only() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().expect("tmp");
+        let dir = tmp.path().join("config");
+        let settings = Settings {
+            pin: Some("493021".into()),
+            ..Settings::default()
+        };
+        settings.save(&dir).expect("save");
+        let mode = |p: &Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&Settings::path_in(&dir)), 0o600);
+        // A file and folder left open (an older Ferry) are closed on load.
+        fs::set_permissions(Settings::path_in(&dir), fs::Permissions::from_mode(0o644))
+            .expect("chmod");
+        fs::set_permissions(&dir, fs::Permissions::from_mode(0o755)).expect("chmod");
+        assert_eq!(Settings::load(&dir).pin.as_deref(), Some("493021"));
+        assert_eq!(mode(&dir), 0o700);
+        assert_eq!(mode(&Settings::path_in(&dir)), 0o600);
+    }
 
     #[test]
     fn settings_round_trip_and_survive_damage() {

@@ -37,6 +37,19 @@ pub enum IdentityError {
         /// Why.
         source: io::Error,
     },
+    /// A stored key or certificate exists but cannot be read or used.
+    #[error(
+        "cannot use this device's key at {path}: {reason}. Ferry does not make a new \
+         identity over it (devices that know this one would see a stranger): fix the \
+         file's permissions, or remove {CERT_FILE} and {KEY_FILE} from that folder to \
+         start as a new device"
+    )]
+    Unreadable {
+        /// The file or folder.
+        path: String,
+        /// Why, from the system or the TLS library.
+        reason: String,
+    },
     /// Key generation or TLS setup failed.
     #[error("cannot set up this device's identity: {0}")]
     Crypto(String),
@@ -107,7 +120,10 @@ fn provider() -> Arc<CryptoProvider> {
 }
 
 impl Identity {
-    /// Loads the identity stored in `dir`, or makes and stores a new one.
+    /// Loads the identity stored in `dir`, or makes and stores a new one when
+    /// there is none. A key that exists but cannot be read or used is an
+    /// error, never replaced: a new identity would make this device a
+    /// stranger to every device that remembers it, silently.
     pub fn load_or_create(dir: &Path) -> Result<Identity, IdentityError> {
         let io_err = |source| IdentityError::Io {
             dir: dir.display().to_string(),
@@ -115,17 +131,36 @@ impl Identity {
         };
         let cert_path = dir.join(CERT_FILE);
         let key_path = dir.join(KEY_FILE);
-        if let (Ok(cert), Ok(key)) = (fs::read(&cert_path), fs::read(&key_path)) {
-            match Identity::from_der(cert, key) {
-                Ok(identity) => return Ok(identity),
-                Err(e) => tracing::warn!("stored identity is unusable ({e}); making a new one"),
+        crate::fs::private::private_dir(dir).map_err(io_err)?;
+        let read = |path: &Path| match fs::read(path) {
+            Ok(bytes) => Ok(Some(bytes)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(IdentityError::Unreadable {
+                path: path.display().to_string(),
+                reason: source.to_string(),
+            }),
+        };
+        match (read(&cert_path)?, read(&key_path)?) {
+            (Some(cert), Some(key)) => {
+                // A key left readable by others is closed before it is used.
+                crate::fs::private::close_file(&key_path).map_err(io_err)?;
+                Identity::from_der(cert, key).map_err(|e| IdentityError::Unreadable {
+                    path: key_path.display().to_string(),
+                    reason: e.to_string(),
+                })
             }
+            (None, None) => {
+                let (cert, key) = generate()?;
+                let private = Some(crate::fs::private::PRIVATE_FILE_MODE);
+                crate::fs::write_atomic(&key_path, &key, private).map_err(io_err)?;
+                crate::fs::write_atomic(&cert_path, &cert, None).map_err(io_err)?;
+                Identity::from_der(cert, key)
+            }
+            (Some(_), None) | (None, Some(_)) => Err(IdentityError::Unreadable {
+                path: dir.display().to_string(),
+                reason: format!("only one of {CERT_FILE} and {KEY_FILE} is there"),
+            }),
         }
-        let (cert, key) = generate()?;
-        fs::create_dir_all(dir).map_err(io_err)?;
-        crate::fs::write_atomic(&key_path, &key, Some(0o600)).map_err(io_err)?;
-        crate::fs::write_atomic(&cert_path, &cert, None).map_err(io_err)?;
-        Identity::from_der(cert, key)
     }
 
     /// A new identity kept only in memory (tests, throw-away engines).
@@ -327,6 +362,59 @@ mod tests {
             Identity::ephemeral().expect("new").device_id(),
             first.device_id()
         );
+    }
+
+    /// Regression (#14, finding 8): a key that could not be read silently
+    /// became a new identity, so every device that remembered this one saw
+    /// a stranger, and trust pinned by others broke without a word.
+    #[test]
+    fn an_unreadable_key_is_an_error_not_a_new_identity() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let first = Identity::load_or_create(dir.path()).expect("create");
+        let cert = fs::read(dir.path().join(CERT_FILE)).expect("cert");
+        // A damaged key.
+        fs::write(dir.path().join(KEY_FILE), b"not a key").expect("damage");
+        let err = Identity::load_or_create(dir.path()).expect_err("refused");
+        assert!(matches!(err, IdentityError::Unreadable { .. }), "{err}");
+        assert!(
+            err.to_string().contains("does not make a new identity"),
+            "{err}"
+        );
+        assert_eq!(
+            fs::read(dir.path().join(KEY_FILE)).expect("kept"),
+            b"not a key"
+        );
+        assert_eq!(fs::read(dir.path().join(CERT_FILE)).expect("kept"), cert);
+        // A key that cannot be read at all (a folder stands in its place).
+        fs::remove_file(dir.path().join(KEY_FILE)).expect("rm");
+        fs::create_dir(dir.path().join(KEY_FILE)).expect("mkdir");
+        let err = Identity::load_or_create(dir.path()).expect_err("refused");
+        assert!(matches!(err, IdentityError::Unreadable { .. }), "{err}");
+        // Half an identity is refused too.
+        fs::remove_dir(dir.path().join(KEY_FILE)).expect("rmdir");
+        assert!(Identity::load_or_create(dir.path()).is_err());
+        assert_eq!(fs::read(dir.path().join(CERT_FILE)).expect("kept"), cert);
+        drop(first);
+    }
+
+    /// Regression (#14, finding 8): the key's 0600 was only set when its
+    /// file was new, and the folder stayed 0755.
+    #[cfg(unix)]
+    #[test]
+    fn a_key_and_folder_left_open_are_closed_at_start() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let home = dir.path().join("ferry");
+        let first = Identity::load_or_create(&home).expect("create");
+        let mode = |p: &Path| fs::metadata(p).expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode(&home), 0o700);
+        let open = fs::Permissions::from_mode(0o644);
+        fs::set_permissions(home.join(KEY_FILE), open).expect("chmod");
+        fs::set_permissions(&home, fs::Permissions::from_mode(0o755)).expect("chmod");
+        let again = Identity::load_or_create(&home).expect("load");
+        assert_eq!(first.device_id(), again.device_id());
+        assert_eq!(mode(&home.join(KEY_FILE)), 0o600);
+        assert_eq!(mode(&home), 0o700);
     }
 
     #[test]
