@@ -97,8 +97,8 @@ impl Draft {
             .map(String::from)
             .collect();
         let pin = self.pin.trim();
-        if pin.chars().count() > 32 {
-            return Err("The PIN is too long (at most 32 characters).".into());
+        if !pin.is_empty() {
+            crate::secure::pin::check_new_pin(pin)?;
         }
         Ok(Settings {
             alias: alias.to_string(),

@@ -8,6 +8,7 @@
 pub mod identity;
 pub mod link;
 pub mod pairing;
+pub mod pin;
 pub mod random;
 pub mod tls;
 
