@@ -110,8 +110,9 @@ pub enum Event {
         /// Its device id.
         device_id: String,
     },
-    /// The browser share serves (answers [`Command::StartShare`]).
-    ShareStarted(ShareStarted),
+    /// The browser share serves (answers [`Command::StartShare`]). Boxed:
+    /// every slot of the event channel is as large as the largest event.
+    ShareStarted(Box<ShareStarted>),
     /// The browser share could not start, as a sentence.
     ShareFailed(String),
     /// The browser share stopped: its port is closed.

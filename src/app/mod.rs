@@ -453,7 +453,7 @@ impl FerryApp {
         let effects = match event {
             Event::Share(event) => self.state.apply_share(event, now_ms()),
             Event::ShareStarted(started) => {
-                return self.task_done(TaskResult::ShareStarted(Ok(started)));
+                return self.task_done(TaskResult::ShareStarted(Ok(*started)));
             }
             Event::ShareFailed(sentence) => {
                 return self.task_done(TaskResult::ShareStarted(Err(sentence)));

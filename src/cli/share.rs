@@ -156,7 +156,7 @@ fn share_engine(alias: &str) -> anyhow::Result<Engine> {
 fn wait_started(engine: &Engine) -> anyhow::Result<ShareStarted> {
     loop {
         match engine.events().recv() {
-            Ok(Event::ShareStarted(started)) => return Ok(started),
+            Ok(Event::ShareStarted(started)) => return Ok(*started),
             Ok(Event::ShareFailed(sentence)) => {
                 // The engine says "Sharing could not start: WHY."; the CLI
                 // has always said "cannot start sharing: WHY".

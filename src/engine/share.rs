@@ -185,7 +185,7 @@ fn settle(slot: &Mutex<Slot>, sink: &EventSink, result: Result<(Running, ShareSt
         Ok((running, started)) => {
             *guard = Slot::Running(running);
             drop(guard);
-            sink.emit(Event::ShareStarted(started));
+            sink.emit(Event::ShareStarted(Box::new(started)));
         }
         Err(sentence) => {
             *guard = Slot::Idle;

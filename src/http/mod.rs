@@ -9,7 +9,7 @@
 //! engine's [`EventSink`], so [`ShareEvent`]s (vocabulary of `crate::api`)
 //! reach the window and the CLI as [`Event::Share`] beside every other
 //! event. Consent comes back through [`ShareServer::decide_upload`]. It must
-//! not import the engine, must not
+//! not import the engine, must not serve
 //! anything but the shared items (chosen by number, never by a path from the
 //! request), must not answer anything to a request without the share's token
 //! but 404, and must not give an uploaded file its final name before every
