@@ -17,7 +17,8 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use crossbeam_channel::bounded;
-use ferry::http::{ShareConfig, ShareEvent, ShareServer, UploadPolicy};
+use ferry::api::{Event, EventSink, ShareEvent, UploadPolicy};
+use ferry::http::{ShareConfig, ShareServer};
 use require::{CHROMIUM, require};
 use serde_json::{Value, json};
 use tungstenite::{Message, WebSocket};
@@ -176,7 +177,9 @@ fn chromium_loads_the_page_downloads_and_uploads() {
     std::fs::create_dir_all(&folder).expect("mkdir");
     std::fs::write(folder.join("one.txt"), b"first").expect("write");
     let inbox = tempfile::tempdir().expect("tmp");
-    let (tx, events) = bounded(10_000);
+    // Where the server runs (in the app, the engine owns it).
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (sink, events) = EventSink::channel(10_000, Arc::new(|| {}));
     let server = Arc::new(
         ShareServer::start(
             ShareConfig {
@@ -188,8 +191,8 @@ fn chromium_loads_the_page_downloads_and_uploads() {
                 device_name: "test box".into(),
                 url_host: None,
             },
-            tx,
-            Arc::new(|| {}),
+            runtime.handle(),
+            sink,
         )
         .expect("share"),
     );
@@ -202,6 +205,9 @@ fn chromium_loads_the_page_downloads_and_uploads() {
                 let mut asked: Vec<Vec<String>> = Vec::new();
                 let mut finished = 0;
                 while let Ok(event) = events.recv_timeout(Duration::from_secs(90)) {
+                    let Event::Share(event) = event else {
+                        continue;
+                    };
                     match event {
                         ShareEvent::UploadRequest { id, names, .. } => {
                             asked.push(names);

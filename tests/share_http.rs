@@ -16,13 +16,16 @@ use std::process::Command;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crossbeam_channel::{Receiver, bounded};
+use crossbeam_channel::Receiver;
 use curl::curl;
-use ferry::http::{ShareConfig, ShareEvent, ShareServer, UploadPolicy};
+use ferry::api::{Event, EventSink, ShareEvent, UploadPolicy};
+use ferry::http::{ShareConfig, ShareServer};
 
 struct Share {
     server: ShareServer,
-    events: Receiver<ShareEvent>,
+    /// Where the server runs (in the app, the engine owns it); dropped after it.
+    _runtime: tokio::runtime::Runtime,
+    events: Receiver<Event>,
     shared: tempfile::TempDir,
     downloads: tempfile::TempDir,
 }
@@ -42,7 +45,8 @@ fn start(uploads: UploadPolicy, max_upload_bytes: u64) -> Share {
     let shared = tempfile::tempdir().expect("tmp");
     let downloads = tempfile::tempdir().expect("tmp");
     let (file, folder) = shared_files(shared.path());
-    let (tx, events) = bounded(10_000);
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let (sink, events) = EventSink::channel(10_000, Arc::new(|| {}));
     let server = ShareServer::start(
         ShareConfig {
             items: vec![file, folder],
@@ -53,13 +57,14 @@ fn start(uploads: UploadPolicy, max_upload_bytes: u64) -> Share {
             device_name: "test box".into(),
             url_host: None,
         },
-        tx,
-        Arc::new(|| {}),
+        runtime.handle(),
+        sink,
     )
     .expect("start share");
     assert!(server.url().starts_with("http://127.0.0.1:"));
     Share {
         server,
+        _runtime: runtime,
         events,
         shared,
         downloads,
@@ -95,6 +100,9 @@ impl Share {
                 .events
                 .recv_timeout(Duration::from_secs(20))
                 .expect("event in time");
+            let Event::Share(event) = event else {
+                continue;
+            };
             if let Some(found) = want(event) {
                 return found;
             }

@@ -57,12 +57,12 @@ fn share(harness: &mut Harness<'static, FerryApp>, file: &Path, uploads: Option<
     }
     harness.get_by_label("Start sharing").click();
     wait_until(harness, "the share to start", |h| {
-        h.state().share_server().is_some()
+        h.state().sharing().is_some()
     });
     let url = harness
         .state()
-        .share_server()
-        .map(|s| s.url().to_string())
+        .sharing()
+        .map(|s| s.url.clone())
         .expect("sharing");
     assert!(url.starts_with("http://127.0.0.1:"), "loopback only: {url}");
     wait_for_label(harness, &url);
@@ -124,11 +124,7 @@ fn a_shared_file_downloads_with_its_bytes_and_stop_closes_the_port() {
     harness.get_by_label_contains("to 127.0.0.1");
     harness.get_by_label("Done");
 
-    let addr = harness
-        .state()
-        .share_server()
-        .expect("sharing")
-        .local_addr();
+    let addr = harness.state().sharing().expect("sharing").local_addr;
     harness.get_by_label("Stop sharing").click();
     wait_until(&mut harness, "the share to stop", |h| {
         h.state().state().share.phase == SharePhase::Idle
@@ -142,14 +138,9 @@ fn a_shared_file_downloads_with_its_bytes_and_stop_closes_the_port() {
     harness.run_steps(2);
     harness.get_by_label("Start sharing").click();
     wait_until(&mut harness, "the second share", |h| {
-        h.state().share_server().is_some()
+        h.state().sharing().is_some()
     });
-    let second = harness
-        .state()
-        .share_server()
-        .expect("sharing")
-        .url()
-        .to_string();
+    let second = harness.state().sharing().expect("sharing").url.clone();
     assert_ne!(second, url, "a new share has a new token");
     assert_ne!(curl(&[&format!("{url}d/0")]).0, 200, "the old link is dead");
 }

@@ -4,7 +4,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use super::{ReceiveSettings, TransferId};
+use super::{ReceiveSettings, ShareRequest, TransferId};
 
 /// The receiver's answer to an offer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +69,22 @@ pub enum Command {
         /// The PIN.
         pin: String,
     },
+    /// Start serving files to browsers; answered by [`super::Event::ShareStarted`]
+    /// or [`super::Event::ShareFailed`]. One share at a time.
+    StartShare(ShareRequest),
+    /// Stop the browser share: the port closes and the link stops working;
+    /// answered by [`super::Event::ShareStopped`].
+    StopShare,
+    /// Answer a [`super::ShareEvent::UploadRequest`].
+    DecideUpload {
+        /// Which upload.
+        id: TransferId,
+        /// Accept or decline.
+        accept: bool,
+    },
+    /// Count the files and bytes under each path, as an offer or a share
+    /// would; answered by one [`super::Event::Measured`] per path.
+    Measure(Vec<PathBuf>),
     /// Cancel everything and stop all threads.
     Shutdown,
 }

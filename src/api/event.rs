@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Device, Direction, OfferSummary, Outcome, Peer, TransferId};
+use super::{Device, Direction, OfferSummary, Outcome, Peer, ShareEvent, ShareStarted, TransferId};
 
 /// What the engine reports.
 #[derive(Debug, Clone)]
@@ -109,6 +109,22 @@ pub enum Event {
     PeerGone {
         /// Its device id.
         device_id: String,
+    },
+    /// The browser share serves (answers [`Command::StartShare`]). Boxed:
+    /// every slot of the event channel is as large as the largest event.
+    ShareStarted(Box<ShareStarted>),
+    /// The browser share could not start, as a sentence.
+    ShareFailed(String),
+    /// The browser share stopped: its port is closed.
+    ShareStopped,
+    /// A download or upload of the browser share moved on.
+    Share(ShareEvent),
+    /// The files and bytes under a path (answers [`Command::Measure`]).
+    Measured {
+        /// The path as asked.
+        path: PathBuf,
+        /// (bytes, files), or why it cannot be read.
+        size: Result<(u64, u64), String>,
     },
 }
 

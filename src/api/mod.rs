@@ -14,6 +14,7 @@ mod event;
 mod format;
 mod offer;
 mod settings;
+mod share;
 mod sink;
 mod transfer;
 
@@ -23,5 +24,6 @@ pub use event::{Event, Progress};
 pub use format::{human_bytes, human_duration};
 pub use offer::{ItemKind, OfferItem, OfferSummary};
 pub use settings::{AcceptPolicy, ReceiveSettings, TrustVerdict, TrustedDevice};
+pub use share::{ShareEvent, ShareRequest, ShareStarted, SharedSummary, UploadPolicy};
 pub use sink::{Backlog, EVENT_BATCH, EVENT_CAPACITY, EventSink, Waker};
 pub use transfer::{Direction, Outcome, Party, TransferId};

@@ -1,9 +1,9 @@
 //! The desktop window: [`FerryApp`] wires one [`Engine`] to an egui window
 //! and [`run`] opens it. The window owns only UI state ([`state::UiState`]
 //! plus dialog drafts); every network or disk action is a [`Command`] to the
-//! engine or a job for a helper thread ([`tasks`]); the browser share's
-//! server runs on its own threads (`share_control`). Each frame `logic`
-//! drains engine and share events within a time budget, then `ui` draws one
+//! engine or a job for a helper thread ([`tasks`]); the browser share is an
+//! engine service too (`share_control` sends its commands). Each frame `logic`
+//! drains engine events (the share's among them) within a time budget, then `ui` draws one
 //! view per file (peers, tray, incoming, transfers, history, settings, share)
 //! and collects [`Action`]s, which [`FerryApp`] carries out after drawing.
 //! The UI thread never blocks and holds no lock across frames; it repaints
@@ -37,7 +37,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::Context as _;
 
-use crate::api::{AcceptPolicy, Command, Device, ReceiveSettings, Waker};
+use crate::api::{AcceptPolicy, Command, Device, Event, ReceiveSettings, Waker};
 use crate::config::NetOptions;
 use crate::config::{self, Settings};
 use crate::engine::{DiscoveryConfig, Engine, EngineConfig, EngineError};
@@ -45,9 +45,9 @@ use crate::engine::{DiscoveryConfig, Engine, EngineConfig, EngineError};
 pub use actions::Action;
 pub use native::run;
 use state::{Effect, UiState};
-use tasks::Tasks;
+use tasks::{TaskResult, Tasks};
 
-/// Longest time one frame spends draining engine and share events.
+/// Longest time one frame spends draining engine events.
 const EVENT_BUDGET: Duration = Duration::from_millis(6);
 
 /// The window's id for the desktop (matches the .desktop file's StartupWMClass).
@@ -240,7 +240,8 @@ impl FerryApp {
             }
             Err(e) => return Err(e.into()),
         };
-        let tasks = Tasks::new(waker.clone()).context("cannot start the window's helper thread")?;
+        let tasks = Tasks::new(waker.clone(), engine.commands().clone())
+            .context("cannot start the window's helper thread")?;
         let mut state = UiState {
             own_id: device_id,
             listening: engine.local_addr(),
@@ -336,23 +337,9 @@ impl FerryApp {
     /// dropped files, window title and geometry.
     pub fn logic(&mut self, ctx: &egui::Context) {
         self.attach(ctx);
-        // Engine and share events take turns within one budget, so neither
-        // source can starve the other.
         let deadline = Instant::now() + EVENT_BUDGET;
-        loop {
-            let engine_event = self.engine.events().try_recv().ok();
-            let share_event = self.share.events().try_recv().ok();
-            if engine_event.is_none() && share_event.is_none() {
-                break;
-            }
-            if let Some(event) = engine_event {
-                let effects = self.state.apply(event, now_ms());
-                self.effects(effects);
-            }
-            if let Some(event) = share_event {
-                let effects = self.state.apply_share(event, now_ms());
-                self.effects(effects);
-            }
+        while let Ok(event) = self.engine.events().try_recv() {
+            self.engine_event(event);
             if Instant::now() >= deadline {
                 // More may be waiting: come back next frame instead of stalling this one.
                 ctx.request_repaint();
@@ -450,6 +437,26 @@ impl FerryApp {
     }
 
     /// Hands a command to the engine without ever waiting for it.
+    /// Folds one engine event in: the share's and the measurements go to
+    /// their handlers, everything else to the model.
+    fn engine_event(&mut self, event: Event) {
+        let effects = match event {
+            Event::Share(event) => self.state.apply_share(event, now_ms()),
+            Event::ShareStarted(started) => {
+                return self.task_done(TaskResult::ShareStarted(Ok(*started)));
+            }
+            Event::ShareFailed(sentence) => {
+                return self.task_done(TaskResult::ShareStarted(Err(sentence)));
+            }
+            Event::ShareStopped => return self.task_done(TaskResult::ShareStopped),
+            Event::Measured { path, size } => {
+                return self.task_done(TaskResult::Measured { path, size });
+            }
+            other => self.state.apply(other, now_ms()),
+        };
+        self.effects(effects);
+    }
+
     fn send_command(&mut self, command: Command) {
         use crossbeam_channel::TrySendError;
         match self.engine.commands().try_send(command) {

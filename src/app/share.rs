@@ -18,8 +18,8 @@ use super::share_state::{DownloadRow, ShareInfo, SharePhase, ShareState};
 use super::state::{TrayItem, UiState};
 use super::tasks::Pick;
 use super::{Action, style};
+use crate::api::UploadPolicy;
 use crate::api::human_bytes;
-use crate::http::UploadPolicy;
 
 /// Draws the share window when it is open.
 pub fn window(

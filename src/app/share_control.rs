@@ -1,32 +1,22 @@
 //! How the window runs the browser share: what the person asked for in the
-//! share window and on upload prompts ([`ShareAction`]), the helper jobs
-//! that start and stop the [`ShareServer`], and folding their results into
-//! [`super::state::UiState`]. The server runs on its own threads; the UI
-//! thread only calls its non-blocking methods (`url`, `items`,
-//! `decide_upload`) and drains its bounded event channel in `logic`, within
-//! the same time budget as engine events.
-//!
-//! Starting runs on a helper thread: listing the shared items walks folders
-//! on disk (a large folder takes a while) and binding asks the system.
-//! Stopping does too: it waits up to two seconds for the server's threads.
+//! share window and on upload prompts ([`ShareAction`]), turning those into
+//! the engine's share commands ([`Command::StartShare`], [`Command::StopShare`],
+//! [`Command::DecideUpload`]), and folding the engine's answers
+//! ([`crate::api::Event::ShareStarted`] and friends) into
+//! [`super::state::UiState`]. The server, its runtime and the walking of
+//! shared folders belong to the engine: this module must not start threads,
+//! open sockets or import the server; it only sends commands, which never
+//! block the UI thread.
 
-use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 
-use crossbeam_channel::{Receiver, Sender};
-
 use super::share_qr::QrTexture;
-use super::share_state::{ShareInfo, SharePhase, SharedEntry};
+use super::share_state::{ShareInfo, SharePhase};
 use super::state::TrayItem;
-use super::tasks::{TaskResult, Tasks};
 use super::{FerryApp, now_ms};
-use crate::api::TransferId;
-use crate::api::Waker;
-use crate::http::{
-    DEFAULT_MAX_UPLOAD_BYTES, ShareConfig, ShareError, ShareEvent, ShareServer, UploadPolicy,
-    lan_ipv4,
-};
+use crate::api::{Command, ShareRequest, ShareStarted, TransferId, UploadPolicy};
+use crate::http::DEFAULT_MAX_UPLOAD_BYTES;
 
 /// Something the person asked for about the browser share.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,18 +42,11 @@ pub enum ShareAction {
     },
 }
 
-/// Room in the share server's event channel.
-const SHARE_EVENTS: usize = 1024;
-
-/// The window's side of the browser share: the running server (if any), the
-/// channel every share reports on (ids are unique per process, so one
-/// channel serves one share after another), where shares listen, and the
-/// QR code of the running share's link.
+/// The window's side of the browser share: where shares listen, the share
+/// the engine reported running (if any) and the QR code of its link.
 pub(super) struct ShareRuntime {
-    /// The running server. Dropped with the app at exit, which waits up to
-    /// 2 s for its threads so that partial uploads are removed.
-    server: Option<ShareServer>,
-    events: (Sender<ShareEvent>, Receiver<ShareEvent>),
+    /// The running share, as the engine reported it.
+    started: Option<ShareStarted>,
     bind_ip: IpAddr,
     /// A port instead of the settings' one (tests: `Some(0)`).
     port: Option<u16>,
@@ -75,106 +58,19 @@ impl ShareRuntime {
     /// Nothing shared yet; shares will listen on `bind_ip`.
     pub(super) fn new(bind_ip: IpAddr, port: Option<u16>) -> Self {
         ShareRuntime {
-            server: None,
-            events: crossbeam_channel::bounded(SHARE_EVENTS),
+            started: None,
             bind_ip,
             port,
             qr: None,
         }
     }
-
-    /// Events of the share servers, drained by `logic`.
-    pub(super) fn events(&self) -> &Receiver<ShareEvent> {
-        &self.events.1
-    }
-}
-
-/// A share server that a helper thread started.
-pub struct StartedShare {
-    server: ShareServer,
-    note: Option<String>,
-}
-
-impl fmt::Debug for StartedShare {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("StartedShare")
-            .field("url", &self.server.url())
-            .field("note", &self.note)
-            .finish()
-    }
-}
-
-impl Tasks {
-    /// Starts a share server; `interfaces` rank the addresses for the link
-    /// when `config` binds every interface.
-    pub fn start_share(
-        &self,
-        config: ShareConfig,
-        interfaces: Option<Vec<String>>,
-        events: Sender<ShareEvent>,
-        waker: Waker,
-    ) {
-        self.spawn("ferry-share-start", move || {
-            Some(TaskResult::ShareStarted(start_blocking(
-                config, interfaces, events, waker,
-            )))
-        });
-    }
-
-    /// Stops a share server and reports when its port is closed.
-    pub fn stop_share(&self, server: ShareServer) {
-        self.spawn("ferry-share-stop", move || {
-            server.stop();
-            Some(TaskResult::ShareStopped)
-        });
-    }
-}
-
-/// Binds and starts the server; a configured port that is taken falls back
-/// to a free one (with a note saying so).
-fn start_blocking(
-    mut config: ShareConfig,
-    interfaces: Option<Vec<String>>,
-    events: Sender<ShareEvent>,
-    waker: Waker,
-) -> Result<StartedShare, String> {
-    let mut notes = Vec::new();
-    if config.bind.ip().is_unspecified() {
-        config.url_host = lan_ipv4(interfaces.as_deref()).map(IpAddr::V4);
-        if config.url_host.is_none() {
-            notes.push(
-                "No network address was found: only this computer can open the link.".to_string(),
-            );
-        }
-    }
-    let sentence = |e: ShareError| format!("Sharing could not start: {e}.");
-    let server = match ShareServer::start(config.clone(), events.clone(), waker.clone()) {
-        Ok(server) => server,
-        Err(ShareError::Bind { .. }) if config.bind.port() != 0 => {
-            let wanted = config.bind.port();
-            config.bind.set_port(0);
-            let server = ShareServer::start(config, events, waker).map_err(sentence)?;
-            notes.insert(
-                0,
-                format!(
-                    "Port {wanted} is in use, so this share uses port {}.",
-                    server.local_addr().port()
-                ),
-            );
-            server
-        }
-        Err(e) => return Err(sentence(e)),
-    };
-    Ok(StartedShare {
-        server,
-        note: (!notes.is_empty()).then(|| notes.join(" ")),
-    })
 }
 
 impl FerryApp {
-    /// The running browser share's server, for tests and inspection.
-    pub fn share_server(&self) -> Option<&ShareServer> {
-        self.share.server.as_ref()
+    /// The running browser share as the engine reported it, for tests and
+    /// inspection.
+    pub fn sharing(&self) -> Option<&ShareStarted> {
+        self.share.started.as_ref()
     }
 
     /// The texture of the share link's QR code, once drawn.
@@ -201,19 +97,19 @@ impl FerryApp {
             ShareAction::SetUploads(policy) => share.uploads = policy,
             ShareAction::Start => self.start_share(),
             ShareAction::Stop => {
-                if let Some(server) = self.share.server.take() {
+                if self.share.started.take().is_some() {
                     // Whatever is still open ends now, in the window's words;
                     // the server's own last events for it are then ignored.
                     let effects = self.state.share_ended(now_ms());
                     self.effects(effects);
                     self.state.share.phase = SharePhase::Stopping;
-                    self.tasks.stop_share(server);
+                    self.send_command(Command::StopShare);
                 }
             }
             ShareAction::Decide { id, accept } => {
-                if let Some(server) = &self.share.server {
-                    // Non-blocking: hands the answer to the waiting request.
-                    server.decide_upload(id, accept);
+                if self.share.started.is_some() {
+                    // The engine hands the answer to the waiting request.
+                    self.send_command(Command::DecideUpload { id, accept });
                 }
                 let download_dir = self.settings.download_dir.clone();
                 let effects = self.state.answer_upload(id, accept, download_dir, now_ms());
@@ -230,24 +126,20 @@ impl FerryApp {
         share.problem = None;
         share.phase = SharePhase::Starting;
         let port = self.share.port.unwrap_or(self.settings.share_port);
-        let config = ShareConfig {
+        let interfaces = self.net.interfaces.clone().or_else(|| {
+            (!self.settings.interfaces.is_empty()).then(|| self.settings.interfaces.clone())
+        });
+        let request = ShareRequest {
             items: share.draft.iter().map(|d| d.path.clone()).collect(),
             bind: SocketAddr::new(self.share.bind_ip, port),
+            any_port_if_taken: true,
             uploads: share.uploads,
             download_dir: self.settings.download_dir.clone(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             device_name: self.settings.alias.clone(),
-            url_host: None,
-        };
-        let interfaces = self.net.interfaces.clone().or_else(|| {
-            (!self.settings.interfaces.is_empty()).then(|| self.settings.interfaces.clone())
-        });
-        self.tasks.start_share(
-            config,
             interfaces,
-            self.share.events.0.clone(),
-            self.waker.clone(),
-        );
+        };
+        self.send_command(Command::StartShare(request));
     }
 
     /// Files or a folder were picked for the share.
@@ -268,26 +160,25 @@ impl FerryApp {
         }
     }
 
-    /// The start job finished.
-    pub(super) fn share_started(&mut self, result: Result<StartedShare, String>) {
+    /// The engine started the share, or says why not.
+    pub(super) fn share_started(&mut self, result: Result<ShareStarted, String>) {
         let share = &mut self.state.share;
         match result {
             Ok(started) if share.phase == SharePhase::Starting => {
-                let server = started.server;
                 share.phase = SharePhase::Sharing(ShareInfo {
-                    url: server.url().to_string(),
-                    items: server.items().iter().map(SharedEntry::from).collect(),
-                    uploads: server.upload_policy(),
-                    download_dir: server.download_dir().to_path_buf(),
-                    note: started.note,
+                    url: started.url.clone(),
+                    items: started.items.clone(),
+                    uploads: started.uploads,
+                    download_dir: started.download_dir.clone(),
+                    note: start_note(&started),
                 });
                 share.draft.clear();
                 // The list is of this share's downloads.
                 share.downloads.clear();
-                self.share.server = Some(server);
+                self.share.started = Some(started);
             }
             // Nothing asked for it any more: let it go again.
-            Ok(started) => self.tasks.stop_share(started.server),
+            Ok(_) => self.send_command(Command::StopShare),
             Err(sentence) => {
                 share.phase = SharePhase::Idle;
                 share.problem = Some(sentence.clone());
@@ -305,4 +196,22 @@ impl FerryApp {
             self.state.share.phase = SharePhase::Idle;
         }
     }
+}
+
+/// What is worth knowing about how a share started: another port, or a
+/// link only this computer can open.
+fn start_note(started: &ShareStarted) -> Option<String> {
+    let mut notes = Vec::new();
+    if let Some(wanted) = started.port_taken {
+        notes.push(format!(
+            "Port {wanted} is in use, so this share uses port {}.",
+            started.local_addr.port()
+        ));
+    }
+    if started.no_lan_address {
+        notes.push(
+            "No network address was found: only this computer can open the link.".to_string(),
+        );
+    }
+    (!notes.is_empty()).then(|| notes.join(" "))
 }

@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use super::state::{Effect, TrayItem, UiState};
 use crate::api::TransferId;
-use crate::http::{ItemKind, ShareEvent, SharedItem, UploadPolicy};
+use crate::api::{ShareEvent, UploadPolicy};
 
 /// Most download rows kept; the oldest finished ones drop off.
 pub const MAX_DOWNLOADS: usize = 100;
@@ -46,29 +46,8 @@ pub struct ShareInfo {
     pub note: Option<String>,
 }
 
-/// One shared file or folder.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SharedEntry {
-    /// Its name.
-    pub name: String,
-    /// Files inside, for a folder.
-    pub folder_files: Option<usize>,
-    /// Bytes (of all files, for a folder).
-    pub bytes: u64,
-}
-
-impl From<&SharedItem> for SharedEntry {
-    fn from(item: &SharedItem) -> Self {
-        SharedEntry {
-            name: item.name.clone(),
-            folder_files: match item.kind {
-                ItemKind::File => None,
-                ItemKind::Folder { files } => Some(files),
-            },
-            bytes: item.bytes,
-        }
-    }
-}
+/// One shared file or folder, as the engine summarised it.
+pub use crate::api::SharedSummary as SharedEntry;
 
 /// One download by a browser (one HTTP request for an item).
 #[derive(Debug, Clone, PartialEq)]

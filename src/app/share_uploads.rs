@@ -13,8 +13,8 @@ use super::history::HistoryEntry;
 use super::rows::{Phase, TransferRow};
 use super::share_state::{UploadPrompt, browser_peer, files_phrase};
 use super::state::{Effect, UiState};
+use crate::api::ShareEvent;
 use crate::api::{Direction, Outcome, TransferId};
-use crate::http::ShareEvent;
 
 impl UiState {
     /// Folds one upload event of the share server into the state.
@@ -218,8 +218,8 @@ impl UiState {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::UploadPolicy;
     use crate::app::share_state::{ShareInfo, SharePhase};
-    use crate::http::UploadPolicy;
 
     fn from() -> SocketAddr {
         SocketAddr::from(([192, 168, 1, 31], 50123))

@@ -283,6 +283,13 @@ impl UiState {
                     wrong,
                 });
             }
+            // The share's events and measurements: `FerryApp::engine_event`
+            // routes them before this is called.
+            Event::ShareStarted(_)
+            | Event::ShareFailed(_)
+            | Event::ShareStopped
+            | Event::Share(_)
+            | Event::Measured { .. } => {}
         }
         effects
     }

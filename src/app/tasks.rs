@@ -1,10 +1,13 @@
 //! Work the window hands to helper threads so its own thread never blocks:
-//! file dialogs (rfd blocks until the person answers), measuring what sits in
-//! the tray, resolving typed addresses, running the network check ([`crate::diagnose`]), opening
-//! folders, writing settings and history, and starting and stopping the
-//! browser share (its jobs live in `share_control`). Each job runs on a named
-//! thread and reports a [`TaskResult`] through a bounded channel, then wakes
-//! the window. Writes go through one saver thread, in order; dropping
+//! file dialogs (rfd blocks until the person answers), resolving typed
+//! addresses, running the network check ([`crate::diagnose`]), opening
+//! folders, writing settings and history. Each job runs on a named thread
+//! and reports a [`TaskResult`] through a bounded channel, then wakes the
+//! window. Measuring what sits in the tray and starting or stopping the
+//! browser share are the engine's work ([`crate::api::Command::Measure`],
+//! [`crate::api::Command::StartShare`]); their answers arrive as engine
+//! events and are folded in as the same [`TaskResult`]s. This module must
+//! not walk folders or run servers itself. Writes go through one saver thread, in order; dropping
 //! [`Tasks`] waits for it so nothing saved is lost at exit.
 
 use std::net::SocketAddr;
@@ -15,7 +18,7 @@ use std::thread::{self, JoinHandle};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
-use crate::api::{Device, Waker};
+use crate::api::{Command as EngineCommand, Device, Waker};
 use crate::diagnose::{self, Report, Setup};
 use crate::engine::DiscoveryConfig;
 
@@ -60,8 +63,8 @@ pub enum TaskResult {
     },
     /// The network check finished: its report, or why it could not run.
     Diagnosis(Result<Box<Report>, String>),
-    /// A browser share started, or why not.
-    ShareStarted(Result<super::share_control::StartedShare, String>),
+    /// A browser share started, or why not (from the engine's events).
+    ShareStarted(Result<crate::api::ShareStarted, String>),
     /// A browser share stopped: its port is closed.
     ShareStopped,
     /// Something could not be opened or saved; a sentence.
@@ -80,11 +83,14 @@ pub struct Tasks {
     wake: Waker,
     saver: Option<Sender<SaveJob>>,
     saver_thread: Option<JoinHandle<()>>,
+    /// The engine's commands, for the work it does for the window.
+    engine: Sender<EngineCommand>,
 }
 
 impl Tasks {
-    /// Starts the saver thread; `wake` is called after every result.
-    pub fn new(wake: Waker) -> std::io::Result<Tasks> {
+    /// Starts the saver thread; `wake` is called after every result;
+    /// `engine` takes the commands for work the engine does (measuring).
+    pub fn new(wake: Waker, engine: Sender<EngineCommand>) -> std::io::Result<Tasks> {
         let (tx, rx) = bounded(256);
         let (save_tx, save_rx) = bounded::<SaveJob>(64);
         let (fail_tx, fail_wake) = (tx.clone(), wake.clone());
@@ -107,6 +113,7 @@ impl Tasks {
             wake,
             saver: Some(save_tx),
             saver_thread: Some(saver_thread),
+            engine,
         })
     }
 
@@ -153,22 +160,15 @@ impl Tasks {
         });
     }
 
-    /// Measures tray items (bytes and files, walking folders).
+    /// Measures tray items (bytes and files, walking folders): the engine
+    /// does it and answers with one [`crate::api::Event::Measured`] each.
     pub fn measure(&self, paths: Vec<PathBuf>) {
         if paths.is_empty() {
             return;
         }
-        let (tx, wake) = (self.tx.clone(), self.wake.clone());
-        self.spawn("ferry-measure", move || {
-            for path in paths {
-                let size = measure(&path);
-                if tx.send(TaskResult::Measured { path, size }).is_err() {
-                    break;
-                }
-                wake();
-            }
-            None
-        });
+        if self.engine.send(EngineCommand::Measure(paths)).is_err() {
+            tracing::debug!("the engine stopped; nothing measured");
+        }
     }
 
     /// Resolves "host", "host:port" or "ip:port".
@@ -246,18 +246,6 @@ fn pick_blocking(purpose: Pick) -> Option<Vec<PathBuf>> {
             .pick_folder()
             .map(|p| vec![p]),
     }
-}
-
-/// Bytes and files under `path`, as an offer would count them.
-fn measure(path: &Path) -> Result<(u64, u64), String> {
-    let entries =
-        crate::transfer::source::collect(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
-    let files = entries
-        .iter()
-        .filter(|e| e.entry.kind == crate::protocol::EntryKind::File);
-    Ok(files.fold((0, 0), |(bytes, n), e| {
-        (bytes.saturating_add(e.entry.size), n + 1)
-    }))
 }
 
 /// What the window hands to the network check.
@@ -377,15 +365,5 @@ mod tests {
             file_uri(Path::new("/tmp/a b/ü.txt")),
             "file:///tmp/a%20b/%C3%BC.txt"
         );
-    }
-
-    #[test]
-    fn measuring_counts_files_in_folders() {
-        let dir = tempfile::tempdir().expect("tmp");
-        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
-        std::fs::write(dir.path().join("a"), b"abc").expect("write");
-        std::fs::write(dir.path().join("sub/b"), b"de").expect("write");
-        assert_eq!(measure(dir.path()), Ok((5, 2)));
-        assert!(measure(&dir.path().join("missing")).is_err());
     }
 }

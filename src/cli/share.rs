@@ -1,25 +1,29 @@
 //! `ferry share`: serve files and folders to any browser on the network,
 //! print the link and its QR code, and report downloads and uploads until
-//! Ctrl-C. The server itself lives in [`crate::http`]; this file only parses
-//! arguments and prints.
+//! Ctrl-C. The server runs in an engine started with no listener and no
+//! discovery ([`Command::StartShare`], [`Event::Share`]); this file only
+//! parses arguments, sends commands and prints. It must not start the
+//! server or a runtime itself.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
 use crossbeam_channel::{bounded, select};
 
 use super::EXIT_OK;
-use crate::api::human_bytes;
-use crate::config;
-use crate::http::{
-    DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_SHARE_PORT, ShareConfig, ShareEvent, ShareServer,
-    UploadPolicy, lan_ipv4, qr_terminal,
+use crate::api::{
+    AcceptPolicy, Command, Device, Event, ReceiveSettings, ShareEvent, ShareRequest, ShareStarted,
+    UploadPolicy, human_bytes,
 };
+use crate::config;
+use crate::engine::{Engine, EngineConfig};
+use crate::http::{DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_SHARE_PORT, qr_terminal};
+use crate::secure::identity::Identity;
 
 /// Arguments of `ferry share`.
 #[derive(Debug, Args)]
@@ -50,57 +54,52 @@ pub struct ShareArgs {
 /// Runs `ferry share` until Ctrl-C.
 pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i32> {
     let settings = config::Settings::load(&config::config_dir());
-    let url_host = if args.bind.is_unspecified() {
-        lan_ipv4(interfaces.as_deref()).map(IpAddr::V4)
-    } else {
-        None
-    };
-    let (event_tx, events) = bounded(1024);
+    let engine = share_engine(&settings.alias)?;
     let upload = if args.allow_upload {
         UploadPolicy::Allow
     } else {
         UploadPolicy::Off
     };
-    let server = ShareServer::start(
-        ShareConfig {
-            items: args.paths,
-            bind: SocketAddr::new(args.bind, args.port.unwrap_or(DEFAULT_SHARE_PORT)),
-            uploads: upload,
-            download_dir: args.dir.unwrap_or(settings.download_dir),
-            max_upload_bytes: args.max_upload_mib.map_or(DEFAULT_MAX_UPLOAD_BYTES, |mib| {
-                mib.saturating_mul(1024 * 1024)
-            }),
-            device_name: settings.alias,
-            url_host,
-        },
-        event_tx,
-        Arc::new(|| {}),
-    )
-    .context("cannot start sharing")?;
+    engine.send(Command::StartShare(ShareRequest {
+        items: args.paths,
+        bind: SocketAddr::new(args.bind, args.port.unwrap_or(DEFAULT_SHARE_PORT)),
+        any_port_if_taken: false,
+        uploads: upload,
+        download_dir: args.dir.unwrap_or(settings.download_dir),
+        max_upload_bytes: args.max_upload_mib.map_or(DEFAULT_MAX_UPLOAD_BYTES, |mib| {
+            mib.saturating_mul(1024 * 1024)
+        }),
+        device_name: settings.alias,
+        interfaces,
+    }));
+    let started = wait_started(&engine)?;
 
-    let items = server.items();
-    let total = items.iter().map(|i| i.bytes).fold(0, u64::saturating_add);
+    let total = started
+        .items
+        .iter()
+        .map(|i| i.bytes)
+        .fold(0, u64::saturating_add);
     println!(
         "Sharing {} item(s), {}. Open this link on a phone or computer on the same network:",
-        items.len(),
+        started.items.len(),
         human_bytes(total)
     );
     println!();
-    println!("  {}", server.url());
+    println!("  {}", started.url);
     println!();
     if !args.no_qr
-        && let Some(qr) = qr_terminal(server.url(), std::io::stdout().is_terminal())
+        && let Some(qr) = qr_terminal(&started.url, std::io::stdout().is_terminal())
     {
         println!("{qr}");
     }
-    if args.bind.is_unspecified() && url_host.is_none() {
+    if started.no_lan_address {
         println!("(No network address found: only this computer can open the link.)");
     }
     let uploads = match upload {
         UploadPolicy::Off => "Uploads are off (use --allow-upload to accept files).".to_string(),
         _ => format!(
             "Uploads are on: files go to {}.",
-            server.download_dir().display()
+            started.download_dir.display()
         ),
     };
     println!("{uploads} Anyone with the link can use it. Press Ctrl-C to stop.");
@@ -113,15 +112,75 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
     loop {
         select! {
             recv(stop) -> _ => break,
-            recv(events) -> event => match event {
-                Ok(event) => report(event, &mut names),
+            recv(engine.events()) -> event => match event {
+                Ok(Event::Share(event)) => report(event, &mut names),
+                Ok(_) => {}
                 Err(_) => break,
             },
         }
     }
-    server.stop();
+    engine.send(Command::StopShare);
+    wait_stopped(&engine);
+    engine.shutdown();
     println!("Stopped sharing.");
     Ok(EXIT_OK)
+}
+
+/// An engine that only shares: no transfer listener, no discovery, and a
+/// throw-away identity (a share proves nothing with it).
+fn share_engine(alias: &str) -> anyhow::Result<Engine> {
+    let identity = Arc::new(Identity::ephemeral()?);
+    let device = Device {
+        device_id: identity.device_id().to_string(),
+        alias: alias.to_string(),
+        os: config::os_name(),
+        port: 0,
+    };
+    Ok(Engine::start(
+        EngineConfig {
+            device,
+            identity,
+            listen: None,
+            receive: ReceiveSettings {
+                download_dir: PathBuf::from("."),
+                accept: AcceptPolicy::Ask,
+                pin: None,
+            },
+            discovery: None,
+        },
+        Arc::new(|| {}),
+    )?)
+}
+
+/// Waits for the engine's answer to the start command.
+fn wait_started(engine: &Engine) -> anyhow::Result<ShareStarted> {
+    loop {
+        match engine.events().recv() {
+            Ok(Event::ShareStarted(started)) => return Ok(*started),
+            Ok(Event::ShareFailed(sentence)) => {
+                // The engine says "Sharing could not start: WHY."; the CLI
+                // has always said "cannot start sharing: WHY".
+                let why = sentence
+                    .strip_prefix("Sharing could not start: ")
+                    .map(|why| why.strip_suffix('.').unwrap_or(why))
+                    .unwrap_or(&sentence);
+                anyhow::bail!("cannot start sharing: {why}");
+            }
+            Ok(_) => {}
+            Err(_) => anyhow::bail!("cannot start sharing: the engine stopped"),
+        }
+    }
+}
+
+/// Waits (a few seconds at most) until the share's port is closed.
+fn wait_stopped(engine: &Engine) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while let Some(left) = deadline.checked_duration_since(std::time::Instant::now()) {
+        match engine.events().recv_timeout(left) {
+            Ok(Event::ShareStopped) | Err(_) => return,
+            Ok(_) => {}
+        }
+    }
 }
 
 /// Prints one event as a line on stderr.

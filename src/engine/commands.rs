@@ -1,13 +1,15 @@
 //! The engine's command loop: one thread that turns each [`Command`] into a
 //! worker, a control message for a running transfer, or a settings change,
 //! and on shutdown cancels everything that runs. It never does a transfer's
-//! work itself.
+//! work itself, and hands the browser share's commands to
+//! [`super::share`], which never blocks it.
 
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::Ordering;
 
 use crossbeam_channel::{Receiver, Sender};
 
+use super::share::ShareService;
 use crate::api::{Command, Event, TransferId};
 use crate::discovery::Controller;
 use crate::transfer::context::{Context, Control};
@@ -19,6 +21,7 @@ pub(super) fn command_loop(
     local_addr: Option<SocketAddr>,
     discovery: Option<Controller>,
 ) {
+    let share = ShareService::new(shared.sink.clone());
     while let Ok(command) = commands.recv() {
         match command {
             Command::Send { id, to, paths } => {
@@ -59,9 +62,14 @@ pub(super) fn command_loop(
                     pins.insert(to, pin);
                 }
             }
+            Command::StartShare(request) => share.start(request),
+            Command::StopShare => share.stop(),
+            Command::DecideUpload { id, accept } => share.decide(id, accept),
+            Command::Measure(paths) => share.measure(paths),
             Command::Shutdown => break,
         }
     }
+    share.shutdown();
     shared.stopping.store(true, Ordering::SeqCst);
     let running: Vec<Sender<Control>> = shared
         .registry

@@ -11,6 +11,7 @@
 
 mod commands;
 mod listener;
+mod share;
 
 pub use listener::MAX_TRANSFER_CONNECTIONS;
 

@@ -16,7 +16,8 @@ use hyper::body::{Body, Frame, SizeHint};
 use tokio::runtime::Handle;
 use tokio::sync::mpsc;
 
-use super::{Events, STALL_TIMEOUT, ShareEvent};
+use super::{Events, STALL_TIMEOUT};
+use crate::api::ShareEvent;
 use crate::api::TransferId;
 use crate::transfer::progress::PROGRESS_INTERVAL;
 

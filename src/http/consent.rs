@@ -17,8 +17,9 @@ use serde::Deserialize;
 use super::body::ResponseBody;
 use super::server::{json, json_error};
 use super::upload::{NOT_ALLOWED, free_space, leaf_name, no_room, too_big};
-use super::{CONSENT_TIMEOUT, ShareEvent, State, UploadPolicy, token};
+use super::{CONSENT_TIMEOUT, State, token};
 use crate::api::TransferId;
+use crate::api::{ShareEvent, UploadPolicy};
 use crate::fs::names;
 
 /// Most files one upload may announce.

@@ -16,11 +16,12 @@ use hyper::body::Incoming;
 use hyper::header::{self, HeaderValue};
 use hyper::{Method, Request, Response, StatusCode};
 
+use super::State;
 use super::body::{self, CHUNK, DownloadMeter, Producer, ResponseBody};
 use super::items::{self, SharedItem};
 use super::range::{self, RangeAnswer};
 use super::server::{respond_text, with_common_headers};
-use super::{ShareEvent, State};
+use crate::api::ShareEvent;
 use crate::api::TransferId;
 
 fn header_str(req: &Request<Incoming>, name: header::HeaderName) -> Option<&str> {

@@ -3,11 +3,13 @@
 //! can download what the person shared and, when allowed, upload files into
 //! Ferry's download folder.
 //!
-//! This module owns the share server's sockets, its threads (one tokio
-//! runtime named `ferry-http`, private to the share) and the files it writes.
-//! It exposes a synchronous, UI-agnostic API: [`ShareServer::start`] with a
-//! [`ShareConfig`], [`ShareEvent`]s out over a bounded crossbeam channel plus
-//! a waker, and [`ShareServer::decide_upload`] for consent. It must not serve
+//! This module owns the share server's sockets, its tasks and the files it
+//! writes; it does not own threads or a runtime: the engine starts
+//! [`ShareServer::start`] on a tokio runtime it owns and hands it the
+//! engine's [`EventSink`], so [`ShareEvent`]s (vocabulary of `crate::api`)
+//! reach the window and the CLI as [`Event::Share`] beside every other
+//! event. Consent comes back through [`ShareServer::decide_upload`]. It must
+//! not import the engine, must not serve
 //! anything but the shared items (chosen by number, never by a path from the
 //! request), must not answer anything to a request without the share's token
 //! but 404, and must not give an uploaded file its final name before every
@@ -34,16 +36,14 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crossbeam_channel::Sender;
-
 pub use items::{ItemKind, SharedItem};
 pub use qr::{qr_matrix, qr_terminal};
 pub use server::lan_ipv4;
 #[doc(hidden)]
 pub use upload::upload_name_for;
 
-use crate::api::TransferId;
-use crate::api::Waker;
+use crate::api::{Event, EventSink, TransferId};
+use crate::api::{ShareEvent, UploadPolicy};
 
 /// Port `ferry share` listens on unless told otherwise (the TCP transfer port + 1).
 pub const DEFAULT_SHARE_PORT: u16 = 47814;
@@ -66,18 +66,6 @@ pub const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long an upload waits for the person at the computer to answer.
 pub const CONSENT_TIMEOUT: Duration = Duration::from_secs(120);
 
-/// Who may upload through a share.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum UploadPolicy {
-    /// The page offers no upload and the server refuses every upload.
-    #[default]
-    Off,
-    /// Each upload waits for [`ShareServer::decide_upload`].
-    Ask,
-    /// Uploads are saved without asking (the person allowed it for this share).
-    Allow,
-}
-
 /// How to start a share.
 #[derive(Debug, Clone)]
 pub struct ShareConfig {
@@ -96,87 +84,6 @@ pub struct ShareConfig {
     /// The address to put in the URL; `None` picks this machine's first
     /// LAN IPv4 address (or the bound address when it is not a wildcard).
     pub url_host: Option<IpAddr>,
-}
-
-/// What the share server reports. Every event carries the id of the download
-/// or upload it belongs to, so a window can show each as a row.
-#[derive(Debug, Clone, PartialEq)]
-pub enum ShareEvent {
-    /// A browser started downloading an item (one event per HTTP request).
-    DownloadStarted {
-        /// Row id.
-        id: TransferId,
-        /// The browser's address.
-        from: SocketAddr,
-        /// File name as the browser saves it (`photos.zip` for a folder).
-        name: String,
-        /// Bytes this response carries, when known (not for a ZIP).
-        bytes: Option<u64>,
-    },
-    /// Bytes handed to the network so far (throttled; may be dropped).
-    DownloadProgress {
-        /// Row id.
-        id: TransferId,
-        /// Bytes sent.
-        done: u64,
-        /// Bytes in this response, when known.
-        total: Option<u64>,
-    },
-    /// A download ended: the bytes sent, or why it stopped.
-    DownloadFinished {
-        /// Row id.
-        id: TransferId,
-        /// Bytes sent, or a sentence.
-        result: Result<u64, String>,
-    },
-    /// A browser wants to upload; answer with [`ShareServer::decide_upload`]
-    /// within [`CONSENT_TIMEOUT`] (only with [`UploadPolicy::Ask`]).
-    UploadRequest {
-        /// Id to answer with.
-        id: TransferId,
-        /// The browser's address.
-        from: SocketAddr,
-        /// File names the page announced (empty when a client announced none).
-        names: Vec<String>,
-        /// Total bytes announced (`None` when unknown).
-        size: Option<u64>,
-    },
-    /// Upload bytes start flowing (after consent, or at once with `Allow`).
-    UploadStarted {
-        /// Row id.
-        id: TransferId,
-        /// The browser's address.
-        from: SocketAddr,
-        /// Announced file names (may be empty).
-        names: Vec<String>,
-        /// Total bytes expected, when known.
-        size: Option<u64>,
-    },
-    /// Bytes received so far (throttled; may be dropped).
-    UploadProgress {
-        /// Row id.
-        id: TransferId,
-        /// Bytes of file contents received.
-        done: u64,
-        /// Bytes expected, when known.
-        total: Option<u64>,
-        /// File being received.
-        current: String,
-    },
-    /// One uploaded file is complete under its final name.
-    UploadSaved {
-        /// Row id.
-        id: TransferId,
-        /// Where it is.
-        path: PathBuf,
-    },
-    /// An upload ended: the files saved, or why it failed or was refused.
-    UploadFinished {
-        /// Row id.
-        id: TransferId,
-        /// Files saved, or a sentence.
-        result: Result<Vec<PathBuf>, String>,
-    },
 }
 
 /// Why a share could not start.
@@ -198,28 +105,30 @@ pub enum ShareError {
     Start(std::io::Error),
 }
 
-/// Where the server's events go; wakes the UI after each one.
+/// Where the server's events go: the engine's sink, each wrapped in
+/// [`Event::Share`].
 #[derive(Clone)]
-pub(crate) struct Events {
-    tx: Sender<ShareEvent>,
-    waker: Waker,
-}
+pub(crate) struct Events(EventSink);
 
 impl Events {
     /// An event that must arrive: waits a little for room, then gives up
     /// with a log line rather than stall the server behind a hung window.
     pub(crate) fn emit(&self, event: ShareEvent) {
-        match self.tx.send_timeout(event, Duration::from_secs(1)) {
-            Ok(()) => (self.waker)(),
-            Err(e) => tracing::warn!("share event dropped, the receiver is not draining: {e}"),
+        let deadline = std::time::Instant::now() + Duration::from_secs(1);
+        let mut event = Event::Share(event);
+        while let Some(back) = self.0.try_emit(event) {
+            if std::time::Instant::now() >= deadline {
+                tracing::warn!("share event dropped, the receiver is not draining");
+                return;
+            }
+            event = back;
+            std::thread::sleep(Duration::from_millis(10));
         }
     }
 
     /// Progress: dropped when the UI lags.
     pub(crate) fn emit_lossy(&self, event: ShareEvent) {
-        if self.tx.try_send(event).is_ok() {
-            (self.waker)();
-        }
+        self.0.emit_lossy(Event::Share(event));
     }
 }
 
@@ -246,18 +155,19 @@ pub struct ShareServer {
     state: Arc<State>,
     local_addr: SocketAddr,
     url: String,
-    runtime: Option<tokio::runtime::Runtime>,
     shutdown: tokio::sync::watch::Sender<bool>,
+    /// Closed (or sent on) when the accept loop and every connection ended.
+    stopped: crossbeam_channel::Receiver<()>,
 }
 
 impl ShareServer {
     /// Lists the items, binds `config.bind`, picks a fresh token and starts
-    /// serving on background threads. Events go to `events`; `waker` is
-    /// called after each one.
+    /// serving on `runtime` (which the caller owns and keeps running). Events
+    /// go to `sink`, each as an [`Event::Share`].
     pub fn start(
         config: ShareConfig,
-        events: Sender<ShareEvent>,
-        waker: Waker,
+        runtime: &tokio::runtime::Handle,
+        sink: EventSink,
     ) -> Result<ShareServer, ShareError> {
         let items = items::collect(&config.items)?;
         let token = token::random_token().map_err(ShareError::Start)?;
@@ -288,33 +198,30 @@ impl ShareServer {
             download_dir: config.download_dir,
             max_upload_bytes: config.max_upload_bytes,
             device_name: config.device_name,
-            events: Events { tx: events, waker },
+            events: Events(sink),
             pending: Mutex::default(),
             tickets: Mutex::default(),
             connections: Default::default(),
         });
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .max_blocking_threads(2 * MAX_SHARE_CONNECTIONS + 8)
-            .thread_name("ferry-http")
-            .enable_io()
-            .enable_time()
-            .build()
-            .map_err(ShareError::Start)?;
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
+        let (stopped_tx, stopped) = crossbeam_channel::bounded(1);
         {
             let _entered = runtime.enter();
             let listener =
                 tokio::net::TcpListener::from_std(listener).map_err(ShareError::Start)?;
-            runtime.spawn(server::accept_loop(listener, state.clone(), shutdown_rx));
+            let state = state.clone();
+            runtime.spawn(async move {
+                server::accept_loop(listener, state, shutdown_rx).await;
+                let _ = stopped_tx.send(());
+            });
         }
         tracing::info!(addr = %local_addr, "sharing {} item(s) via browser", state.items.len());
         Ok(ShareServer {
             state,
             local_addr,
             url,
-            runtime: Some(runtime),
             shutdown,
+            stopped,
         })
     }
 
@@ -374,15 +281,14 @@ impl ShareServer {
     }
 
     /// Stops listening, cuts every connection (partial uploads are removed)
-    /// and waits briefly for the threads.
+    /// and waits up to two seconds for that to be done.
     pub fn stop(mut self) {
         self.shut_down();
     }
 
     fn shut_down(&mut self) {
-        let _ = self.shutdown.send(true);
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_timeout(Duration::from_secs(2));
+        if self.shutdown.send(true).is_ok() {
+            let _ = self.stopped.recv_timeout(Duration::from_secs(2));
         }
     }
 }

@@ -14,10 +14,11 @@ use hyper::header::{self, HeaderValue};
 use hyper::{Response, StatusCode};
 use sha2::{Digest, Sha256};
 
+use super::State;
 use super::body::{self, ResponseBody};
 use super::items::ItemKind;
 use super::server::with_common_headers;
-use super::{State, UploadPolicy};
+use crate::api::UploadPolicy;
 use crate::api::human_bytes;
 
 /// The page template.

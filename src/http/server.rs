@@ -67,18 +67,23 @@ pub fn lan_ipv4(interfaces: Option<&[String]>) -> Option<Ipv4Addr> {
     candidates.first().map(|(_, ip)| *ip)
 }
 
-/// Accepts connections until `shutdown` flips.
+/// Accepts connections until `shutdown` flips, then cuts the connections
+/// still being served (their tasks are dropped, which removes partial
+/// uploads) and returns once they are gone.
 pub async fn accept_loop(
     listener: TcpListener,
     state: Arc<State>,
     mut shutdown: tokio::sync::watch::Receiver<bool>,
 ) {
+    let mut connections = tokio::task::JoinSet::new();
     loop {
+        // Forget the connections that ended.
+        while connections.try_join_next().is_some() {}
         tokio::select! {
             _ = shutdown.changed() => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
-                    tokio::spawn(serve_connection(stream, peer, state.clone()));
+                    connections.spawn(serve_connection(stream, peer, state.clone()));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off, do not spin.
@@ -88,6 +93,8 @@ pub async fn accept_loop(
             },
         }
     }
+    drop(listener);
+    connections.shutdown().await;
     tracing::info!("share server stopped listening");
 }
 

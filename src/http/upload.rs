@@ -23,9 +23,10 @@ use tokio::io::AsyncWriteExt;
 use super::body::ResponseBody;
 use super::consent::consent;
 use super::server::{json, json_error};
-use super::{STALL_TIMEOUT, ShareEvent, State, UploadPolicy, page};
+use super::{STALL_TIMEOUT, State, page};
 use crate::api::TransferId;
 use crate::api::human_bytes;
+use crate::api::{ShareEvent, UploadPolicy};
 use crate::fs::names;
 use crate::fs::names::{NameError, NameRules};
 use crate::transfer::progress::PROGRESS_INTERVAL;
@@ -181,114 +182,158 @@ fn query_param<'a>(req: &'a Request<Incoming>, key: &str) -> Option<&'a str> {
     })
 }
 
-/// `POST upload`: receives the files of a multipart/form-data body.
+/// `POST upload`: receives the files of a multipart/form-data body. The
+/// steps: refuse what cannot be an allowed upload, admit it (by ticket, or
+/// by size and consent), stream its files to disk, report and answer.
 pub async fn upload(
     req: Request<Incoming>,
     state: Arc<State>,
     peer: SocketAddr,
 ) -> Response<ResponseBody> {
-    let wants_json = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"));
-    let refuse = |status: StatusCode, message: &str| {
-        if wants_json {
-            json_error(status, message)
-        } else {
-            page::result_page(status, &[], &[], Some(message))
-        }
-    };
+    let wants_json = wants_json(&req);
     if state.policy == UploadPolicy::Off {
-        return refuse(StatusCode::FORBIDDEN, NOT_ALLOWED);
+        return refusal(wants_json, StatusCode::FORBIDDEN, NOT_ALLOWED);
     }
-    let boundary = req
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|ct| multer::parse_boundary(ct).ok());
-    let Some(boundary) = boundary else {
-        return refuse(
+    let Some(boundary) = boundary_of(&req) else {
+        return refusal(
+            wants_json,
             StatusCode::BAD_REQUEST,
             "This is not a file upload (multipart/form-data was expected).",
         );
     };
+    let admitted = match admit(&req, &state, peer).await {
+        Ok(admitted) => admitted,
+        Err((status, why)) => return refusal(wants_json, status, &why),
+    };
+    state.events.emit(ShareEvent::UploadStarted {
+        id: admitted.id,
+        from: peer,
+        names: admitted.announced.clone().unwrap_or_default(),
+        size: admitted.expected,
+    });
+    let id = admitted.id;
+    let received = receive(req.into_body(), boundary, &state, admitted).await;
+    answer(wants_json, &state, id, received)
+}
+
+/// Whether the client asked for a JSON answer (the page does) rather than a
+/// result page (a plain form post).
+fn wants_json(req: &Request<Incoming>) -> bool {
+    req.headers()
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/json"))
+}
+
+/// A refused upload, as JSON or as a result page.
+fn refusal(wants_json: bool, status: StatusCode, message: &str) -> Response<ResponseBody> {
+    if wants_json {
+        json_error(status, message)
+    } else {
+        page::result_page(status, &[], &[], Some(message))
+    }
+}
+
+/// The multipart boundary, if the body is multipart/form-data.
+fn boundary_of(req: &Request<Incoming>) -> Option<String> {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|ct| multer::parse_boundary(ct).ok())
+}
+
+/// An upload allowed to start.
+struct Admitted {
+    /// Row id of the upload.
+    id: TransferId,
+    /// File names the approved ticket announced (`None` without a ticket).
+    announced: Option<Vec<String>>,
+    /// Most bytes of file contents accepted.
+    limit: u64,
+    /// Bytes expected, when known.
+    expected: Option<u64>,
+}
+
+/// Admits an upload: by its approved ticket, or (without one) by its
+/// declared size, the free space and, with [`UploadPolicy::Ask`], the
+/// person's answer. Refusals come back as (status, sentence).
+async fn admit(
+    req: &Request<Incoming>,
+    state: &State,
+    peer: SocketAddr,
+) -> Result<Admitted, (StatusCode, String)> {
+    if let Some(ticket) = query_param(req, "ticket") {
+        return admit_ticket(state, peer, ticket);
+    }
     let content_length = req
         .headers()
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-
-    let ticket = query_param(&req, "ticket").map(str::to_string);
-    let (id, announced, limit, expected) = if let Some(ticket) = ticket {
-        let taken = state
-            .tickets
-            .lock()
-            .ok()
-            .and_then(|mut t| t.remove(&ticket));
-        match taken {
-            Some(t) if t.from == peer.ip() && t.expires > Instant::now() => {
-                let size = t.size;
-                (
-                    t.id,
-                    Some(t.names),
-                    size.min(state.max_upload_bytes),
-                    Some(size),
-                )
-            }
-            _ => {
-                return refuse(
-                    StatusCode::FORBIDDEN,
-                    "This upload was not approved, or its approval expired. Please choose the files again.",
-                );
-            }
-        }
-    } else {
-        // Part headers and boundaries add a little; a body well over the limit is refused unread.
-        if let Some(n) =
-            content_length.filter(|n| *n > state.max_upload_bytes.saturating_add(UPFRONT_SLACK))
-        {
-            return refuse(
-                StatusCode::PAYLOAD_TOO_LARGE,
-                &too_big(n, state.max_upload_bytes),
-            );
-        }
-        if let Some(free) = content_length
-            .zip(free_space(&state.download_dir))
-            .and_then(|(needed, free)| {
-                (needed > free.saturating_add(MULTIPART_OVERHEAD)).then_some(free)
-            })
-        {
-            return refuse(
-                StatusCode::INSUFFICIENT_STORAGE,
-                &no_room(content_length.unwrap_or(0), free),
-            );
-        }
-        let id = TransferId::fresh();
-        if state.policy == UploadPolicy::Ask
-            && let Err(why) = consent(&state, id, peer, Vec::new(), content_length).await
-        {
-            return refuse(StatusCode::FORBIDDEN, &why);
-        }
-        (id, None, state.max_upload_bytes, content_length)
-    };
-    state.events.emit(ShareEvent::UploadStarted {
+    // Part headers and boundaries add a little; a body well over the limit is refused unread.
+    if let Some(n) =
+        content_length.filter(|n| *n > state.max_upload_bytes.saturating_add(UPFRONT_SLACK))
+    {
+        return Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            too_big(n, state.max_upload_bytes),
+        ));
+    }
+    if let Some(free) = content_length
+        .zip(free_space(&state.download_dir))
+        .and_then(|(needed, free)| {
+            (needed > free.saturating_add(MULTIPART_OVERHEAD)).then_some(free)
+        })
+    {
+        return Err((
+            StatusCode::INSUFFICIENT_STORAGE,
+            no_room(content_length.unwrap_or(0), free),
+        ));
+    }
+    let id = TransferId::fresh();
+    if state.policy == UploadPolicy::Ask
+        && let Err(why) = consent(state, id, peer, Vec::new(), content_length).await
+    {
+        return Err((StatusCode::FORBIDDEN, why));
+    }
+    Ok(Admitted {
         id,
-        from: peer,
-        names: announced.clone().unwrap_or_default(),
-        size: expected,
-    });
+        announced: None,
+        limit: state.max_upload_bytes,
+        expected: content_length,
+    })
+}
 
-    let received = receive(
-        req.into_body(),
-        boundary,
-        &state,
-        id,
-        announced,
-        limit,
-        expected,
-    )
-    .await;
+/// Admits an upload the page announced and the person approved: the ticket
+/// is used up, and must come from the same address before it expires.
+fn admit_ticket(
+    state: &State,
+    peer: SocketAddr,
+    ticket: &str,
+) -> Result<Admitted, (StatusCode, String)> {
+    let taken = state.tickets.lock().ok().and_then(|mut t| t.remove(ticket));
+    match taken {
+        Some(t) if t.from == peer.ip() && t.expires > Instant::now() => Ok(Admitted {
+            id: t.id,
+            announced: Some(t.names),
+            limit: t.size.min(state.max_upload_bytes),
+            expected: Some(t.size),
+        }),
+        _ => Err((
+            StatusCode::FORBIDDEN,
+            "This upload was not approved, or its approval expired. Please choose the files again."
+                .to_string(),
+        )),
+    }
+}
+
+/// Reports how the upload ended and answers the browser.
+fn answer(
+    wants_json: bool,
+    state: &State,
+    id: TransferId,
+    received: Received,
+) -> Response<ResponseBody> {
     let skipped: Vec<String> = received
         .reports
         .iter()
@@ -329,146 +374,198 @@ pub async fn upload(
     }
 }
 
-/// Streams every file part of the body to disk.
-async fn receive(
-    body: Incoming,
-    boundary: String,
-    state: &State,
-    id: TransferId,
-    mut announced: Option<Vec<String>>,
-    limit: u64,
-    expected: Option<u64>,
-) -> Received {
+/// Why an upload stopped, when its bytes stopped arriving.
+fn stalled() -> (StatusCode, String) {
+    (
+        StatusCode::REQUEST_TIMEOUT,
+        format!(
+            "The upload stopped: no data arrived for {} seconds.",
+            STALL_TIMEOUT.as_secs()
+        ),
+    )
+}
+
+/// Streams every file part of the body to disk. Each part is named and
+/// checked ([`Receiving::name_of`]), written ([`Receiving::write`]) and
+/// given its final name ([`Receiving::save`]); the first fatal problem
+/// ends the upload.
+async fn receive(body: Incoming, boundary: String, state: &State, admitted: Admitted) -> Received {
     let constraints = multer::Constraints::new().size_limit(
-        multer::SizeLimit::new().whole_stream(limit.saturating_add(MULTIPART_OVERHEAD)),
+        multer::SizeLimit::new().whole_stream(admitted.limit.saturating_add(MULTIPART_OVERHEAD)),
     );
     let mut multipart =
         multer::Multipart::with_constraints(BodyDataStream::new(body), boundary, constraints);
-    let ticketed = announced.is_some();
-    let mut out = Received::default();
-    let mut received: u64 = 0;
-    let mut last_progress = Instant::now();
-    let stalled = || {
-        Some((
-            StatusCode::REQUEST_TIMEOUT,
-            format!(
-                "The upload stopped: no data arrived for {} seconds.",
-                STALL_TIMEOUT.as_secs()
-            ),
-        ))
+    let mut upload = Receiving {
+        state,
+        id: admitted.id,
+        ticketed: admitted.announced.is_some(),
+        announced: admitted.announced,
+        limit: admitted.limit,
+        expected: admitted.expected,
+        received: 0,
+        last_progress: Instant::now(),
+        out: Received::default(),
     };
     loop {
         let mut field = match tokio::time::timeout(STALL_TIMEOUT, multipart.next_field()).await {
             Err(_) => {
-                out.fatal = stalled();
+                upload.out.fatal = Some(stalled());
                 break;
             }
             Ok(Err(e)) => {
-                out.fatal = Some(multipart_failure(&e, limit));
+                upload.out.fatal = Some(multipart_failure(&e, upload.limit));
                 break;
             }
             Ok(Ok(None)) => break,
             Ok(Ok(Some(field))) => field,
         };
-        let Some(raw) = field.file_name().map(str::to_string) else {
-            continue; // not a file (another form field)
-        };
-        if raw.is_empty() {
-            continue; // a form sent without choosing a file
-        }
-        let leaf = leaf_name(&raw).to_string();
-        if let Some(list) = announced.as_mut() {
-            match list.iter().position(|n| *n == leaf) {
-                Some(pos) => {
-                    list.swap_remove(pos);
-                }
-                None => {
-                    out.reports.push(FileReport::skipped(
-                        &leaf,
-                        "It was not part of the approved upload.".to_string(),
-                    ));
-                    continue;
-                }
-            }
-        }
-        let name = match upload_name_for(&raw, NameRules::HOST) {
-            Ok(name) => name,
-            Err(e) => {
-                out.reports.push(FileReport::skipped(
-                    &leaf,
-                    format!("It cannot be saved: {e}."),
-                ));
-                continue;
-            }
+        let Some((leaf, name)) = upload.name_of(field.file_name()) else {
+            continue;
         };
         let mut part = match PartFile::create(state.download_dir.clone(), name).await {
             Ok(part) => part,
             Err(e) => {
                 tracing::warn!(dir = %state.download_dir.display(), "cannot create an upload file: {e}");
-                out.fatal = Some((
+                upload.out.fatal = Some((
                     StatusCode::INTERNAL_SERVER_ERROR,
                     format!("The computer cannot write into its download folder: {e}."),
                 ));
                 break;
             }
         };
-        let failure = loop {
+        if let Some((status, why)) = upload.write(&mut field, &mut part, &leaf).await {
+            upload
+                .out
+                .reports
+                .push(FileReport::skipped(&leaf, why.clone()));
+            upload.out.fatal = Some((status, why));
+            break; // `part` is dropped here, which removes the partial file
+        }
+        if !upload.save(part, leaf).await {
+            break;
+        }
+    }
+    upload.out
+}
+
+/// One upload being received: its limits, its byte count and what became of
+/// its files so far.
+struct Receiving<'a> {
+    state: &'a State,
+    id: TransferId,
+    /// Names the ticket announced and that have not arrived yet.
+    announced: Option<Vec<String>>,
+    ticketed: bool,
+    limit: u64,
+    expected: Option<u64>,
+    /// Bytes of file contents received so far.
+    received: u64,
+    last_progress: Instant,
+    out: Received,
+}
+
+impl Receiving<'_> {
+    /// The name a part is shown under and the one it is saved under, or
+    /// `None` to skip it: not a file, no file chosen, not announced, or a
+    /// name that cannot be saved (the last two are reported).
+    fn name_of(&mut self, file_name: Option<&str>) -> Option<(String, String)> {
+        let raw = file_name?; // not a file (another form field)
+        if raw.is_empty() {
+            return None; // a form sent without choosing a file
+        }
+        let leaf = leaf_name(raw).to_string();
+        if let Some(list) = self.announced.as_mut() {
+            match list.iter().position(|n| *n == leaf) {
+                Some(pos) => {
+                    list.swap_remove(pos);
+                }
+                None => {
+                    self.out.reports.push(FileReport::skipped(
+                        &leaf,
+                        "It was not part of the approved upload.".to_string(),
+                    ));
+                    return None;
+                }
+            }
+        }
+        match upload_name_for(raw, NameRules::HOST) {
+            Ok(name) => Some((leaf, name)),
+            Err(e) => {
+                self.out.reports.push(FileReport::skipped(
+                    &leaf,
+                    format!("It cannot be saved: {e}."),
+                ));
+                None
+            }
+        }
+    }
+
+    /// Writes one part's bytes into `part`, within the limit and with
+    /// throttled progress; a problem that ends the upload comes back.
+    async fn write(
+        &mut self,
+        field: &mut multer::Field<'_>,
+        part: &mut PartFile,
+        leaf: &str,
+    ) -> Option<(StatusCode, String)> {
+        loop {
             let chunk = match tokio::time::timeout(STALL_TIMEOUT, field.chunk()).await {
-                Err(_) => break stalled(),
-                Ok(Err(e)) => break Some(multipart_failure(&e, limit)),
-                Ok(Ok(None)) => break None,
+                Err(_) => return Some(stalled()),
+                Ok(Err(e)) => return Some(multipart_failure(&e, self.limit)),
+                Ok(Ok(None)) => return None,
                 Ok(Ok(Some(chunk))) => chunk,
             };
-            received += chunk.len() as u64;
-            if received > limit {
-                break Some((
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    if ticketed {
-                        "More data arrived than the upload announced.".to_string()
-                    } else {
-                        format!(
-                            "The upload is larger than the {} this share accepts.",
-                            human_bytes(limit)
-                        )
-                    },
-                ));
+            self.received += chunk.len() as u64;
+            if self.received > self.limit {
+                return Some((StatusCode::PAYLOAD_TOO_LARGE, self.over_limit()));
             }
             if let Err(e) = part.file.write_all(&chunk).await {
-                break Some((
+                return Some((
                     StatusCode::INTERNAL_SERVER_ERROR,
                     format!("Writing “{leaf}” failed on the computer: {e}."),
                 ));
             }
-            if last_progress.elapsed() >= PROGRESS_INTERVAL {
-                last_progress = Instant::now();
-                state.events.emit_lossy(ShareEvent::UploadProgress {
-                    id,
-                    done: received,
-                    total: expected,
-                    current: leaf.clone(),
-                });
+            if self.last_progress.elapsed() >= PROGRESS_INTERVAL {
+                self.last_progress = Instant::now();
+                self.progress(leaf);
             }
-        };
-        if let Some((status, why)) = failure {
-            out.reports.push(FileReport::skipped(&leaf, why.clone()));
-            out.fatal = Some((status, why));
-            break; // `part` is dropped here, which removes the partial file
         }
+    }
+
+    /// Why more bytes than allowed are refused.
+    fn over_limit(&self) -> String {
+        if self.ticketed {
+            "More data arrived than the upload announced.".to_string()
+        } else {
+            format!(
+                "The upload is larger than the {} this share accepts.",
+                human_bytes(self.limit)
+            )
+        }
+    }
+
+    fn progress(&self, leaf: &str) {
+        self.state.events.emit_lossy(ShareEvent::UploadProgress {
+            id: self.id,
+            done: self.received,
+            total: self.expected,
+            current: leaf.to_string(),
+        });
+    }
+
+    /// Gives a fully written part its final name and reports it; false when
+    /// that failed, which ends the upload.
+    async fn save(&mut self, part: PartFile, leaf: String) -> bool {
         // The exact count at the end of each file, whatever the throttle
         // skipped: a window shows (and records) the bytes really received.
-        state.events.emit_lossy(ShareEvent::UploadProgress {
-            id,
-            done: received,
-            total: expected,
-            current: leaf.clone(),
-        });
+        self.progress(&leaf);
         match part.finish().await {
             Ok(path) => {
-                state.events.emit(ShareEvent::UploadSaved {
-                    id,
+                self.state.events.emit(ShareEvent::UploadSaved {
+                    id: self.id,
                     path: path.clone(),
                 });
-                out.reports.push(FileReport {
+                self.out.reports.push(FileReport {
                     name: leaf,
                     saved_as: Some(
                         path.file_name()
@@ -478,17 +575,19 @@ async fn receive(
                     ),
                     error: None,
                 });
-                out.saved.push(path);
+                self.out.saved.push(path);
+                true
             }
             Err(e) => {
                 let why = format!("Saving “{leaf}” failed on the computer: {e}.");
-                out.reports.push(FileReport::skipped(&leaf, why.clone()));
-                out.fatal = Some((StatusCode::INTERNAL_SERVER_ERROR, why));
-                break;
+                self.out
+                    .reports
+                    .push(FileReport::skipped(&leaf, why.clone()));
+                self.out.fatal = Some((StatusCode::INTERNAL_SERVER_ERROR, why));
+                false
             }
         }
     }
-    out
 }
 
 /// A sentence for a multipart error.

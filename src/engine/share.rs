@@ -1,0 +1,293 @@
+//! The browser share as an engine service: starts and stops the one
+//! [`ShareServer`] on [`Command::StartShare`] / [`Command::StopShare`],
+//! passes consent ([`Command::DecideUpload`]) to it, and reports
+//! [`Event::ShareStarted`], [`Event::ShareFailed`] and [`Event::ShareStopped`]
+//! (the server itself reports [`Event::Share`] through the engine's sink).
+//!
+//! Why a tokio runtime: the share server speaks HTTP with hyper, which needs
+//! an async executor. The engine is the only owner of runtimes, so the
+//! runtime lives here, not in `http` and not in the window or the CLI. It is
+//! built when a share starts and shut down when it stops, so a send-only or
+//! receive-only process never pays for its threads or memory.
+//!
+//! Starting walks the shared folders and binds a port, and stopping waits up
+//! to a few seconds for connections to end, so both run on named threads of
+//! their own: this module must never block the engine's command loop.
+//! [`Command::Measure`] walks folders too, on its own named thread.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::Duration;
+
+use crate::api::{Event, EventSink, ShareRequest, ShareStarted, SharedSummary, TransferId};
+use crate::http::{
+    ItemKind, MAX_SHARE_CONNECTIONS, ShareConfig, ShareError, ShareServer, SharedItem, lan_ipv4,
+};
+use crate::protocol::EntryKind;
+
+/// A share that serves, with the runtime it runs on.
+struct Running {
+    server: ShareServer,
+    runtime: tokio::runtime::Runtime,
+}
+
+impl Running {
+    /// Cuts every connection, then ends the runtime's threads.
+    fn stop(self) {
+        self.server.stop();
+        self.runtime.shutdown_timeout(Duration::from_secs(2));
+    }
+}
+
+/// Where the share stands.
+#[derive(Default)]
+enum Slot {
+    /// Nothing shared.
+    #[default]
+    Idle,
+    /// A start thread is at work; `cancelled` when a stop came meanwhile.
+    Starting { cancelled: bool },
+    /// Serving.
+    Running(Running),
+}
+
+/// The engine's share service; lives in the command loop.
+pub(super) struct ShareService {
+    sink: EventSink,
+    slot: Arc<Mutex<Slot>>,
+}
+
+impl ShareService {
+    pub(super) fn new(sink: EventSink) -> Self {
+        ShareService {
+            sink,
+            slot: Arc::default(),
+        }
+    }
+
+    pub(super) fn start(&self, request: ShareRequest) {
+        {
+            let Ok(mut slot) = self.slot.lock() else {
+                return;
+            };
+            if !matches!(*slot, Slot::Idle) {
+                self.sink.emit(Event::ShareFailed(
+                    "Sharing could not start: a share is already running.".into(),
+                ));
+                return;
+            }
+            *slot = Slot::Starting { cancelled: false };
+        }
+        let (sink, slot) = (self.sink.clone(), self.slot.clone());
+        let spawned = thread::Builder::new()
+            .name("ferry-share-start".into())
+            .spawn(move || {
+                let result = start_blocking(request, sink.clone());
+                settle(&slot, &sink, result);
+            });
+        if let Err(e) = spawned {
+            if let Ok(mut slot) = self.slot.lock() {
+                *slot = Slot::Idle;
+            }
+            self.sink
+                .emit(Event::ShareFailed(format!("Sharing could not start: {e}.")));
+        }
+    }
+
+    pub(super) fn stop(&self) {
+        let running = {
+            let Ok(mut slot) = self.slot.lock() else {
+                return;
+            };
+            match std::mem::take(&mut *slot) {
+                Slot::Running(running) => running,
+                Slot::Starting { .. } => {
+                    // The start thread stops what it started and says so.
+                    *slot = Slot::Starting { cancelled: true };
+                    return;
+                }
+                Slot::Idle => {
+                    self.sink.emit(Event::ShareStopped);
+                    return;
+                }
+            }
+        };
+        let sink = self.sink.clone();
+        let stopper = thread::Builder::new()
+            .name("ferry-share-stop".into())
+            .spawn(move || {
+                running.stop();
+                sink.emit(Event::ShareStopped);
+            });
+        if let Err(e) = stopper {
+            tracing::warn!("cannot start a thread to stop the share: {e}");
+        }
+    }
+
+    pub(super) fn decide(&self, id: TransferId, accept: bool) {
+        if let Ok(slot) = self.slot.lock()
+            && let Slot::Running(running) = &*slot
+        {
+            // Non-blocking: hands the answer to the waiting request.
+            running.server.decide_upload(id, accept);
+        }
+    }
+
+    pub(super) fn measure(&self, paths: Vec<PathBuf>) {
+        let sink = self.sink.clone();
+        let spawned = thread::Builder::new()
+            .name("ferry-measure".into())
+            .spawn(move || {
+                for path in paths {
+                    let size = measure(&path);
+                    sink.emit(Event::Measured { path, size });
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::warn!("cannot start a thread to measure: {e}");
+        }
+    }
+
+    /// On engine shutdown: stops a running share and waits for it.
+    pub(super) fn shutdown(&self) {
+        let running = match self.slot.lock() {
+            Ok(mut slot) => match std::mem::take(&mut *slot) {
+                Slot::Running(running) => Some(running),
+                Slot::Starting { .. } => {
+                    *slot = Slot::Starting { cancelled: true };
+                    None
+                }
+                Slot::Idle => None,
+            },
+            Err(_) => None,
+        };
+        if let Some(running) = running {
+            running.stop();
+        }
+    }
+}
+
+/// Records what a start thread achieved and reports it.
+fn settle(slot: &Mutex<Slot>, sink: &EventSink, result: Result<(Running, ShareStarted), String>) {
+    let Ok(mut guard) = slot.lock() else {
+        return;
+    };
+    let cancelled = matches!(*guard, Slot::Starting { cancelled: true });
+    match result {
+        Ok((running, _)) if cancelled => {
+            *guard = Slot::Idle;
+            drop(guard);
+            running.stop();
+            sink.emit(Event::ShareStopped);
+        }
+        Ok((running, started)) => {
+            *guard = Slot::Running(running);
+            drop(guard);
+            sink.emit(Event::ShareStarted(Box::new(started)));
+        }
+        Err(sentence) => {
+            *guard = Slot::Idle;
+            drop(guard);
+            sink.emit(Event::ShareFailed(sentence));
+        }
+    }
+}
+
+/// The runtime the share server runs on: two workers for the connections,
+/// and room for a blocking file task per connection.
+fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .max_blocking_threads(2 * MAX_SHARE_CONNECTIONS + 8)
+        .thread_name("ferry-http")
+        .enable_io()
+        .enable_time()
+        .build()
+}
+
+/// Builds the runtime, lists the items, binds and starts the server; a port
+/// that is taken falls back to a free one when the request allows it.
+fn start_blocking(
+    request: ShareRequest,
+    sink: EventSink,
+) -> Result<(Running, ShareStarted), String> {
+    let sentence = |e: ShareError| format!("Sharing could not start: {e}.");
+    let runtime = runtime().map_err(|e| sentence(ShareError::Start(e)))?;
+    let mut no_lan_address = false;
+    let url_host = if request.bind.ip().is_unspecified() {
+        let host = lan_ipv4(request.interfaces.as_deref()).map(IpAddr::V4);
+        no_lan_address = host.is_none();
+        host
+    } else {
+        None
+    };
+    let mut config = ShareConfig {
+        items: request.items,
+        bind: request.bind,
+        uploads: request.uploads,
+        download_dir: request.download_dir,
+        max_upload_bytes: request.max_upload_bytes,
+        device_name: request.device_name,
+        url_host,
+    };
+    let mut port_taken = None;
+    let server = match ShareServer::start(config.clone(), runtime.handle(), sink.clone()) {
+        Ok(server) => server,
+        Err(ShareError::Bind { .. }) if request.any_port_if_taken && config.bind.port() != 0 => {
+            port_taken = Some(config.bind.port());
+            config.bind.set_port(0);
+            ShareServer::start(config, runtime.handle(), sink).map_err(sentence)?
+        }
+        Err(e) => return Err(sentence(e)),
+    };
+    let started = ShareStarted {
+        url: server.url().to_string(),
+        local_url: server.local_url(),
+        local_addr: server.local_addr(),
+        token: server.token().to_string(),
+        items: server.items().iter().map(summary).collect(),
+        uploads: server.upload_policy(),
+        download_dir: server.download_dir().to_path_buf(),
+        port_taken,
+        no_lan_address,
+    };
+    Ok((Running { server, runtime }, started))
+}
+
+fn summary(item: &SharedItem) -> SharedSummary {
+    SharedSummary {
+        name: item.name.clone(),
+        folder_files: match item.kind {
+            ItemKind::File => None,
+            ItemKind::Folder { files } => Some(files),
+        },
+        bytes: item.bytes,
+    }
+}
+
+/// Bytes and files under `path`, as an offer would count them.
+fn measure(path: &std::path::Path) -> Result<(u64, u64), String> {
+    let entries =
+        crate::transfer::source::collect(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
+    let files = entries.iter().filter(|e| e.entry.kind == EntryKind::File);
+    Ok(files.fold((0, 0), |(bytes, n), e| {
+        (bytes.saturating_add(e.entry.size), n + 1)
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn measuring_counts_files_in_folders() {
+        let dir = tempfile::tempdir().expect("tmp");
+        std::fs::create_dir(dir.path().join("sub")).expect("mkdir");
+        std::fs::write(dir.path().join("a"), b"abc").expect("write");
+        std::fs::write(dir.path().join("sub/b"), b"de").expect("write");
+        assert_eq!(measure(dir.path()), Ok((5, 2)));
+        assert!(measure(&dir.path().join("missing")).is_err());
+    }
+}
