@@ -1,8 +1,8 @@
 //! The rules of folding events into the window state, one event sequence at a time.
 
 use super::*;
-use crate::api::{ItemKind, OfferItem};
 use crate::api::Party;
+use crate::api::{ItemKind, OfferItem};
 use std::time::SystemTime;
 
 fn device(id: &str) -> Device {
