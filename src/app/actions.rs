@@ -96,24 +96,13 @@ impl FerryApp {
     /// Carries out one action.
     pub fn handle(&mut self, action: Action) {
         match action {
-            Action::Drop(paths) => match self.state.drop_target() {
-                DropTarget::Peers(ids) => self.send_paths(&ids, paths),
-                DropTarget::Tray => {
-                    let added = self.state.add_to_tray(&paths);
-                    self.tasks.measure(added);
-                }
-            },
+            Action::Drop(paths) => self.drop_paths(paths),
             Action::TogglePeer(id) => {
                 if let Some(peer) = self.state.peers.get_mut(&id) {
                     peer.selected = !peer.selected;
                 }
             }
-            Action::SendTray(ids) => {
-                let paths: Vec<PathBuf> = self.state.tray.drain(..).map(|t| t.path).collect();
-                if !paths.is_empty() {
-                    self.send_paths(&ids, paths);
-                }
-            }
+            Action::SendTray(ids) => self.send_tray(&ids),
             Action::Pick(purpose) => {
                 self.view.dialog_open = true;
                 self.tasks.pick(purpose);
@@ -121,50 +110,10 @@ impl FerryApp {
             Action::RemoveFromTray(path) => self.state.tray.retain(|t| t.path != path),
             Action::ClearTray => self.state.tray.clear(),
             Action::OpenAddPeer => self.view.add_peer = Some(AddPeerDialog::default()),
-            Action::AddPeer(input) => {
-                if let Some(dialog) = &mut self.view.add_peer {
-                    dialog.busy = true;
-                    dialog.error = None;
-                }
-                self.view.pending_manual.push(input.trim().to_string());
-                self.tasks.resolve(input.trim().to_string());
-            }
-            Action::ForgetPeer(id) => {
-                if let Some(peer) = self.state.peers.remove(&id) {
-                    let addrs: Vec<String> = peer.addrs.iter().map(|a| a.to_string()).collect();
-                    self.settings.manual_peers.retain(|m| !addrs.contains(m));
-                    self.save_settings();
-                }
-            }
-            Action::OpenCompose => {
-                // The same devices a drop would go to are ticked to start with.
-                let targets = match self.state.drop_target() {
-                    DropTarget::Peers(ids) => ids,
-                    DropTarget::Tray => Vec::new(),
-                };
-                self.view.compose = Some(ComposeDialog {
-                    text: String::new(),
-                    targets,
-                });
-            }
-            Action::SendText { to, text } => {
-                self.view.compose = None;
-                for device_id in to {
-                    let Some(peer) = self.state.peers.get(&device_id) else {
-                        continue;
-                    };
-                    let (alias, addr) = (peer.device.alias.clone(), peer.addr());
-                    let Some(addr) = addr else { continue };
-                    let id = TransferId::fresh();
-                    self.state.start_text(id, &alias, addr, &text);
-                    self.send_command(Command::SendText {
-                        id,
-                        to: addr,
-                        text: text.clone(),
-                    });
-                }
-                self.view.tab = Tab::Transfers;
-            }
+            Action::AddPeer(input) => self.add_peer(input.trim()),
+            Action::ForgetPeer(id) => self.forget_peer(&id),
+            Action::OpenCompose => self.open_compose(),
+            Action::SendText { to, text } => self.send_text(to, &text),
             Action::RunDoctor => self.run_network_check(),
             Action::Decide { id, accept, trust } => self.decide(id, accept, trust),
             Action::Cancel(id) => {
@@ -186,29 +135,103 @@ impl FerryApp {
                 }
             }
             Action::SubmitPin { id, to, pin } => {
-                self.state.pin_requests.retain(|p| p.id != id);
-                self.view.pin_input.clear();
+                self.dismiss_pin(id);
                 self.send_command(Command::ProvidePin { to, pin });
                 self.retry(id);
             }
-            Action::DismissPin(id) => {
-                self.state.pin_requests.retain(|p| p.id != id);
-                self.view.pin_input.clear();
-            }
+            Action::DismissPin(id) => self.dismiss_pin(id),
             Action::SaveSettings => self.save_draft(),
-            Action::Revoke(device_id) => {
-                self.settings
-                    .trusted_devices
-                    .retain(|d| d.device_id != device_id);
-                self.save_settings();
-                self.apply_receive_settings();
-            }
+            Action::Revoke(device_id) => self.revoke(&device_id),
             Action::ClearHistory => {
                 self.state.history.clear();
                 self.save_history();
             }
             Action::Share(action) => self.handle_share(action),
         }
+    }
+
+    /// Dropped paths go straight to the selected peers, or else wait in the tray.
+    fn drop_paths(&mut self, paths: Vec<PathBuf>) {
+        match self.state.drop_target() {
+            DropTarget::Peers(ids) => self.send_paths(&ids, paths),
+            DropTarget::Tray => {
+                let added = self.state.add_to_tray(&paths);
+                self.tasks.measure(added);
+            }
+        }
+    }
+
+    /// Sends everything in the tray to `ids`, emptying it.
+    fn send_tray(&mut self, ids: &[String]) {
+        let paths: Vec<PathBuf> = self.state.tray.drain(..).map(|t| t.path).collect();
+        if !paths.is_empty() {
+            self.send_paths(ids, paths);
+        }
+    }
+
+    /// Resolves a typed address on a helper thread; the dialog waits for it.
+    fn add_peer(&mut self, input: &str) {
+        if let Some(dialog) = &mut self.view.add_peer {
+            dialog.busy = true;
+            dialog.error = None;
+        }
+        self.view.pending_manual.push(input.to_string());
+        self.tasks.resolve(input.to_string());
+    }
+
+    /// Drops a peer from the list, and from the saved peers added by address.
+    fn forget_peer(&mut self, id: &str) {
+        if let Some(peer) = self.state.peers.remove(id) {
+            let addrs: Vec<String> = peer.addrs.iter().map(|a| a.to_string()).collect();
+            self.settings.manual_peers.retain(|m| !addrs.contains(m));
+            self.save_settings();
+        }
+    }
+
+    fn open_compose(&mut self) {
+        // The same devices a drop would go to are ticked to start with.
+        let targets = match self.state.drop_target() {
+            DropTarget::Peers(ids) => ids,
+            DropTarget::Tray => Vec::new(),
+        };
+        self.view.compose = Some(ComposeDialog {
+            text: String::new(),
+            targets,
+        });
+    }
+
+    /// One text transfer per chosen device that has an address.
+    fn send_text(&mut self, to: Vec<String>, text: &str) {
+        self.view.compose = None;
+        for device_id in to {
+            let Some(peer) = self.state.peers.get(&device_id) else {
+                continue;
+            };
+            let (alias, addr) = (peer.device.alias.clone(), peer.addr());
+            let Some(addr) = addr else { continue };
+            let id = TransferId::fresh();
+            self.state.start_text(id, &alias, addr, text);
+            self.send_command(Command::SendText {
+                id,
+                to: addr,
+                text: text.to_string(),
+            });
+        }
+        self.view.tab = Tab::Transfers;
+    }
+
+    fn dismiss_pin(&mut self, id: TransferId) {
+        self.state.pin_requests.retain(|p| p.id != id);
+        self.view.pin_input.clear();
+    }
+
+    /// Stops trusting a device: saved, and the engine told at once.
+    fn revoke(&mut self, device_id: &str) {
+        self.settings
+            .trusted_devices
+            .retain(|d| d.device_id != device_id);
+        self.save_settings();
+        self.apply_receive_settings();
     }
 
     /// Starts one outgoing transfer of `paths` per peer.

@@ -12,8 +12,8 @@ use super::share_control::ShareAction;
 use super::share_state::{ShareInfo, UploadPrompt, files_phrase};
 use super::state::{PendingOffer, UiState};
 use super::{Action, style};
-use crate::api::ItemKind;
 use crate::api::human_bytes;
+use crate::api::{ItemKind, OfferSummary};
 use crate::secure::identity::{pairing_code, short_code};
 
 /// Entries listed before the rest are folded away.
@@ -66,114 +66,132 @@ fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str, actions: 
         .stroke(Stroke::new(2.0, accent))
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
-            let offer = &prompt.offer;
-            let what = if prompt.is_text_only() {
-                "a message".to_string()
-            } else {
-                let files = plural(offer.files as usize, "file", "files");
-                if offer.folders > 0 {
-                    format!(
-                        "{files} in {}",
-                        plural(offer.folders as usize, "folder", "folders")
-                    )
-                } else {
-                    files
-                }
-            };
-            ui.horizontal(|ui| {
-                ui.label(RichText::new("📥").size(20.0));
-                ui.vertical(|ui| {
-                    ui.label(
-                        RichText::new(format!("{} wants to send you {what}", prompt.from.alias))
-                            .size(16.0)
-                            .strong(),
-                    );
-                    ui.label(
-                        RichText::new(format!(
-                            "{} · {} · device {}",
-                            style::os_name(&prompt.from.os),
-                            prompt.addr,
-                            short_code(&prompt.from.device_id)
-                        ))
-                        .small()
-                        .weak(),
-                    );
-                });
-            });
+            offer_header(ui, prompt);
             if !prompt.is_text_only() {
                 ui.add_space(4.0);
                 entries(ui, prompt);
                 ui.add_space(2.0);
-                ui.horizontal(|ui| {
-                    ui.label(
-                        RichText::new(format!("Total {}", human_bytes(offer.total_bytes))).strong(),
-                    );
-                    if let Some(free) = offer.free_bytes {
-                        let enough = free >= offer.total_bytes;
-                        let text = format!("· {} free in the download folder", human_bytes(free));
-                        let text = RichText::new(text).weak();
-                        ui.label(if enough {
-                            text
-                        } else {
-                            text.color(style::red())
-                        });
-                        if !enough {
-                            ui.label(
-                                RichText::new("Not enough space")
-                                    .color(style::red())
-                                    .strong(),
-                            );
-                        }
-                    }
-                });
+                offer_total(ui, &prompt.offer);
             }
-            ui.horizontal(|ui| {
-                ui.label(RichText::new("Pairing code").weak());
+            pairing_line(ui, prompt, own_id);
+            ui.add_space(6.0);
+            answer_buttons(ui, prompt, actions);
+        });
+}
+
+/// Who wants to send what, and from which device.
+fn offer_header(ui: &mut egui::Ui, prompt: &PendingOffer) {
+    let offer = &prompt.offer;
+    let what = if prompt.is_text_only() {
+        "a message".to_string()
+    } else {
+        let files = plural(offer.files as usize, "file", "files");
+        if offer.folders > 0 {
+            format!(
+                "{files} in {}",
+                plural(offer.folders as usize, "folder", "folders")
+            )
+        } else {
+            files
+        }
+    };
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("📥").size(20.0));
+        ui.vertical(|ui| {
+            ui.label(
+                RichText::new(format!("{} wants to send you {what}", prompt.from.alias))
+                    .size(16.0)
+                    .strong(),
+            );
+            ui.label(
+                RichText::new(format!(
+                    "{} · {} · device {}",
+                    style::os_name(&prompt.from.os),
+                    prompt.addr,
+                    short_code(&prompt.from.device_id)
+                ))
+                .small()
+                .weak(),
+            );
+        });
+    });
+}
+
+/// The total size, and whether the download folder has room for it.
+fn offer_total(ui: &mut egui::Ui, offer: &OfferSummary) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(format!("Total {}", human_bytes(offer.total_bytes))).strong());
+        if let Some(free) = offer.free_bytes {
+            let enough = free >= offer.total_bytes;
+            let text = format!("· {} free in the download folder", human_bytes(free));
+            let text = RichText::new(text).weak();
+            ui.label(if enough {
+                text
+            } else {
+                text.color(style::red())
+            });
+            if !enough {
                 ui.label(
-                    RichText::new(pairing_code(own_id, &prompt.from.device_id))
-                        .monospace()
+                    RichText::new("Not enough space")
+                        .color(style::red())
                         .strong(),
                 );
-                ui.label(
-                    RichText::new(format!(
-                        "— {} shows the same code if nobody is in between.",
-                        prompt.from.alias
-                    ))
-                    .weak(),
-                );
+            }
+        }
+    });
+}
+
+/// The pairing code, which the sender shows too unless someone is in between.
+fn pairing_line(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new("Pairing code").weak());
+        ui.label(
+            RichText::new(pairing_code(own_id, &prompt.from.device_id))
+                .monospace()
+                .strong(),
+        );
+        ui.label(
+            RichText::new(format!(
+                "— {} shows the same code if nobody is in between.",
+                prompt.from.alias
+            ))
+            .weak(),
+        );
+    });
+}
+
+/// Accept, Decline, or accept and trust the device from now on.
+fn answer_buttons(ui: &mut egui::Ui, prompt: &PendingOffer, actions: &mut Vec<Action>) {
+    ui.horizontal(|ui| {
+        if ui.add(style::primary(ui, "Accept")).clicked() {
+            actions.push(Action::Decide {
+                id: prompt.id,
+                accept: true,
+                trust: false,
             });
-            ui.add_space(6.0);
-            ui.horizontal(|ui| {
-                if ui.add(style::primary(ui, "Accept")).clicked() {
-                    actions.push(Action::Decide {
-                        id: prompt.id,
-                        accept: true,
-                        trust: false,
-                    });
-                }
-                if ui.button("Decline").clicked() {
-                    actions.push(Action::Decide {
-                        id: prompt.id,
-                        accept: false,
-                        trust: false,
-                    });
-                }
-                if ui
-                    .button(format!("Always accept from {}", prompt.from.alias))
-                    .on_hover_text(
-                        "Accept this and future offers from this device without asking. \
-                         You can revoke this in Settings.",
-                    )
-                    .clicked()
-                {
-                    actions.push(Action::Decide {
-                        id: prompt.id,
-                        accept: true,
-                        trust: true,
-                    });
-                }
+        }
+        if ui.button("Decline").clicked() {
+            actions.push(Action::Decide {
+                id: prompt.id,
+                accept: false,
+                trust: false,
             });
-        });
+        }
+        if ui
+            .button(format!("Always accept from {}", prompt.from.alias))
+            .on_hover_text(
+                "Accept this and future offers from this device without asking. \
+                 You can revoke this in Settings.",
+            )
+            .clicked()
+        {
+            actions.push(Action::Decide {
+                id: prompt.id,
+                accept: true,
+                trust: true,
+            });
+        }
+    });
 }
 
 /// A browser asking to upload through the share: from where, the names

@@ -98,12 +98,30 @@ fn tile(ui: &mut egui::Ui, peer: &PeerEntry, tray_full: bool, actions: &mut Vec<
     let alias = peer.device.alias.clone();
     response
         .widget_info(|| WidgetInfo::selected(Role::CheckBox, true, peer.selected, alias.clone()));
+    let painter = ui.painter_at(rect);
+    paint_card(ui, &painter, rect, peer, response.hovered());
+    // Room on the right: the selection ring, plus a Send button when the tray has items.
+    let right_room = if tray_full { 112.0 } else { 40.0 };
+    paint_text(ui, &painter, rect, peer, right_room);
+    let ring = rect.right_center() - Vec2::new(22.0, 0.0);
+    paint_ring(ui, &painter, ring, peer.selected);
+    tile_actions(ui, response, ring, peer, tray_full, actions);
+}
+
+/// The card (tinted when selected or hovered) and the OS badge (dimmed offline).
+fn paint_card(
+    ui: &egui::Ui,
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    peer: &PeerEntry,
+    hovered: bool,
+) {
     let accent = style::accent(ui);
     let visuals = ui.visuals();
     let base = style::card(ui).fill;
     let fill = if peer.selected {
         accent.gamma_multiply(0.16)
-    } else if response.hovered() {
+    } else if hovered {
         visuals.widgets.hovered.weak_bg_fill
     } else {
         base
@@ -113,7 +131,6 @@ fn tile(ui: &mut egui::Ui, peer: &PeerEntry, tray_full: bool, actions: &mut Vec<
     } else {
         visuals.widgets.noninteractive.bg_stroke
     };
-    let painter = ui.painter_at(rect);
     painter.rect(
         rect,
         CornerRadius::same(8),
@@ -122,12 +139,21 @@ fn tile(ui: &mut egui::Ui, peer: &PeerEntry, tray_full: bool, actions: &mut Vec<
         StrokeKind::Inside,
     );
     let badge = rect.left_center() + Vec2::new(28.0, 0.0);
-    style::paint_os_badge(&painter, badge, 36.0, &peer.device.os);
+    style::paint_os_badge(painter, badge, 36.0, &peer.device.os);
     if !peer.online {
         painter.circle_filled(badge, 18.0, base.gamma_multiply(0.55));
     }
-    // Room on the right: the selection ring, plus a Send button when the tray has items.
-    let right_room = if tray_full { 112.0 } else { 40.0 };
+}
+
+/// The name, and below it online or offline and the address, each cut to one line.
+fn paint_text(
+    ui: &egui::Ui,
+    painter: &egui::Painter,
+    rect: egui::Rect,
+    peer: &PeerEntry,
+    right_room: f32,
+) {
+    let visuals = ui.visuals();
     let text_left = rect.left() + 56.0;
     let text_width = (rect.right() - right_room - text_left).max(20.0);
     let strong = visuals.strong_text_color();
@@ -160,10 +186,12 @@ fn tile(ui: &mut egui::Ui, peer: &PeerEntry, tray_full: bool, actions: &mut Vec<
         text_width - 12.0,
     );
     painter.galley(sub_pos + Vec2::new(12.0, 0.0), sub, weak);
-    // Selection ring.
-    let ring = rect.right_center() - Vec2::new(22.0, 0.0);
-    if peer.selected {
-        painter.circle_filled(ring, 10.0, accent);
+}
+
+/// The selection ring: ticked when the peer is a target.
+fn paint_ring(ui: &egui::Ui, painter: &egui::Painter, ring: egui::Pos2, selected: bool) {
+    if selected {
+        painter.circle_filled(ring, 10.0, style::accent(ui));
         painter.text(
             ring,
             Align2::CENTER_CENTER,
@@ -172,8 +200,20 @@ fn tile(ui: &mut egui::Ui, peer: &PeerEntry, tray_full: bool, actions: &mut Vec<
             Color32::WHITE,
         );
     } else {
-        painter.circle_stroke(ring, 9.0, Stroke::new(1.5, weak));
+        painter.circle_stroke(ring, 9.0, Stroke::new(1.5, ui.visuals().weak_text_color()));
     }
+}
+
+/// What the tile does: a click toggles the target, Send sends the tray to
+/// this peer, the context menu offers text and (for a manual peer) forgetting.
+fn tile_actions(
+    ui: &mut egui::Ui,
+    response: egui::Response,
+    ring: egui::Pos2,
+    peer: &PeerEntry,
+    tray_full: bool,
+    actions: &mut Vec<Action>,
+) {
     let id = peer.device.device_id.clone();
     let how = match peer.source {
         PeerSource::Beacon => "found on this network",

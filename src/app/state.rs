@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
-use crate::api::{Device, ItemKind};
+use crate::api::Device;
 use crate::api::{Direction, Outcome, TransferId};
 use crate::api::{Event, OfferSummary};
 use crate::api::{Peer, PeerSource};
@@ -18,6 +18,9 @@ use crate::api::{Peer, PeerSource};
 use super::history::HistoryEntry;
 pub use super::rows::{Phase, TransferRow};
 pub use super::share_state::ShareState;
+use transfers::incoming_row;
+
+mod transfers;
 
 /// Most notices kept; older ones drop off.
 pub const MAX_NOTICES: usize = 6;
@@ -134,155 +137,53 @@ pub struct UiState {
 }
 
 impl UiState {
-    /// Folds one engine event into the state.
+    /// Folds one engine event into the state. Each kind of event has its own
+    /// step; the transfer events' are in `transfers`.
     pub fn apply(&mut self, event: Event, now_ms: u64) -> Vec<Effect> {
         let mut effects = Vec::new();
         match event {
             Event::Listening { addr } => self.listening = Some(addr),
             Event::PeerSeen(peer) => self.peer_seen(peer),
-            Event::PeerGone { device_id } => {
-                if let Some(entry) = self.peers.get_mut(&device_id) {
-                    entry.online = false;
-                }
-            }
+            Event::PeerGone { device_id } => self.peer_gone(&device_id),
             Event::Incoming {
                 id,
                 from,
                 addr,
                 offer,
-            } => {
-                let what = if offer.files == 0 && offer.folders == 0 {
-                    "a message".to_string()
-                } else {
-                    format!("{} file(s)", offer.files)
-                };
-                effects.push(Effect::Attention(format!(
-                    "{} wants to send {what}",
-                    from.alias
-                )));
-                self.prompts.push(PendingOffer {
-                    id,
-                    from,
-                    addr,
-                    offer,
-                });
-            }
+            } => effects.push(self.incoming(PendingOffer {
+                id,
+                from,
+                addr,
+                offer,
+            })),
             Event::AutoAccepted {
                 id,
                 from,
                 addr,
                 offer,
-            } => {
-                let row = incoming_row(id, &from, addr, &offer, None);
-                self.transfers.insert(0, row);
-            }
+            } => self.auto_accepted(id, &from, addr, &offer),
             Event::Offered {
                 id, offer, peer_id, ..
-            } => {
-                let pairing = crate::secure::identity::pairing_code(&self.own_id, &peer_id);
-                if let Some(row) = self.row_mut(id) {
-                    row.phase = Phase::WaitingForAnswer;
-                    row.peer_id = Some(peer_id);
-                    row.pairing = Some(pairing);
-                    row.files_total = offer.files;
-                    row.bytes_total = offer.total_bytes;
-                }
-            }
+            } => self.offered(id, &offer, peer_id),
             Event::Started {
                 id,
                 direction,
                 files,
                 bytes,
                 resumed_bytes,
-            } => {
-                if self.row_mut(id).is_none() {
-                    let row = TransferRow::new(id, direction, "Unknown device".into(), None);
-                    self.transfers.insert(0, row);
-                }
-                if let Some(row) = self.row_mut(id) {
-                    row.phase = Phase::Running;
-                    row.files_total = files;
-                    row.bytes_total = bytes;
-                    row.bytes_done = resumed_bytes;
-                    row.resumed_bytes = resumed_bytes;
-                }
-            }
-            Event::Progress(report) => {
-                if let Some(row) = self.row_mut(report.id)
-                    && row.is_active()
-                {
-                    row.bytes_done = report.bytes_done;
-                    row.bytes_total = report.bytes_total;
-                    row.files_done = report.files_done;
-                    row.files_total = report.files_total;
-                    row.rate = report.rate;
-                    row.eta = report.eta;
-                    row.current = report.current;
-                }
-            }
-            Event::FileVerified { id, path } => {
-                if let Some(row) = self.row_mut(id)
-                    && row.direction == Direction::Incoming
-                {
-                    row.saved.push(path);
-                }
-            }
+            } => self.started(id, direction, files, bytes, resumed_bytes),
+            Event::Progress(report) => self.progress(report),
+            Event::FileVerified { id, path } => self.file_verified(id, path),
             Event::TextReceived { id, from, text } => {
-                effects.push(Effect::Attention(format!("Message from {}", from.alias)));
-                self.messages.push(TextMessage {
-                    id,
-                    from: from.alias,
-                    text,
-                });
+                effects.push(self.text_received(id, from, text));
             }
             Event::Finished {
                 id,
                 direction,
                 outcome,
-            } => {
-                if let Some(at) = self.prompts.iter().position(|p| p.id == id) {
-                    // The sender gave up while the prompt was open.
-                    let prompt = self.prompts.remove(at);
-                    let row = incoming_row(id, &prompt.from, prompt.addr, &prompt.offer, None);
-                    self.transfers.insert(0, row);
-                }
-                if self.row_mut(id).is_none() {
-                    let row = TransferRow::new(id, direction, "Unknown device".into(), None);
-                    self.transfers.insert(0, row);
-                }
-                if let Some(row) = self.row_mut(id) {
-                    if outcome.is_success() {
-                        row.bytes_done = row.bytes_total;
-                        row.files_done = row.files_total;
-                    }
-                    row.rate = 0.0;
-                    row.eta = None;
-                    row.cancelling = false;
-                    row.phase = Phase::Finished(outcome);
-                    let entry = HistoryEntry::from_row(row, now_ms);
-                    if direction == Direction::Incoming && !row.is_text {
-                        effects.push(Effect::Attention(format!(
-                            "Transfer from {} ended",
-                            row.peer
-                        )));
-                    }
-                    effects.push(Effect::Record(entry));
-                }
-            }
+            } => effects.extend(self.finished(id, direction, outcome, now_ms)),
             Event::Problem(sentence) => self.notice(sentence),
-            Event::PinRequired { id, to, wrong } => {
-                let peer = self
-                    .row_mut(id)
-                    .map(|r| r.peer.clone())
-                    .unwrap_or_else(|| to.to_string());
-                self.pin_requests.retain(|p| p.to != to);
-                self.pin_requests.push(PinRequest {
-                    id,
-                    to,
-                    peer,
-                    wrong,
-                });
-            }
+            Event::PinRequired { id, to, wrong } => self.pin_required(id, to, wrong),
             // The share's events and measurements: `FerryApp::engine_event`
             // routes them before this is called.
             Event::ShareStarted(_)
@@ -292,6 +193,52 @@ impl UiState {
             | Event::Measured { .. } => {}
         }
         effects
+    }
+
+    /// A peer stopped beaconing or said goodbye: kept, shown offline.
+    fn peer_gone(&mut self, device_id: &str) {
+        if let Some(entry) = self.peers.get_mut(device_id) {
+            entry.online = false;
+        }
+    }
+
+    /// An offer waits for Accept / Decline; the person is asked to look.
+    fn incoming(&mut self, prompt: PendingOffer) -> Effect {
+        let offer = &prompt.offer;
+        let what = if offer.files == 0 && offer.folders == 0 {
+            "a message".to_string()
+        } else {
+            format!("{} file(s)", offer.files)
+        };
+        let attention = Effect::Attention(format!("{} wants to send {what}", prompt.from.alias));
+        self.prompts.push(prompt);
+        attention
+    }
+
+    /// A text message arrived; the person is asked to look.
+    fn text_received(&mut self, id: TransferId, from: Device, text: String) -> Effect {
+        let attention = Effect::Attention(format!("Message from {}", from.alias));
+        self.messages.push(TextMessage {
+            id,
+            from: from.alias,
+            text,
+        });
+        attention
+    }
+
+    /// A receiver wants a PIN (again, if `wrong`): one request per receiver.
+    fn pin_required(&mut self, id: TransferId, to: SocketAddr, wrong: bool) {
+        let peer = self
+            .row_mut(id)
+            .map(|r| r.peer.clone())
+            .unwrap_or_else(|| to.to_string());
+        self.pin_requests.retain(|p| p.to != to);
+        self.pin_requests.push(PinRequest {
+            id,
+            to,
+            peer,
+            wrong,
+        });
     }
 
     fn peer_seen(&mut self, peer: Peer) {
@@ -444,177 +391,5 @@ pub enum DropTarget {
     Tray,
 }
 
-fn incoming_row(
-    id: TransferId,
-    from: &Device,
-    addr: SocketAddr,
-    offer: &OfferSummary,
-    download_dir: Option<PathBuf>,
-) -> TransferRow {
-    let mut row = TransferRow::new(id, Direction::Incoming, from.alias.clone(), Some(addr));
-    row.peer_id = Some(from.device_id.clone());
-    row.phase = Phase::Running;
-    row.is_text = offer.files == 0 && offer.folders == 0 && !offer.texts.is_empty();
-    row.files_total = offer.files;
-    row.bytes_total = offer.total_bytes;
-    row.download_dir = download_dir;
-    for entry in &offer.entries {
-        if matches!(entry.kind, ItemKind::Text(_)) {
-            continue;
-        }
-        if let Some(top) = entry.path.first()
-            && !row.names.contains(top)
-        {
-            row.names.push(top.clone());
-        }
-    }
-    row
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::api::OfferItem;
-    use crate::api::Party;
-    use std::time::SystemTime;
-
-    fn device(id: &str) -> Device {
-        Device {
-            device_id: id.into(),
-            alias: format!("alias-{id}"),
-            os: "linux".into(),
-            port: 1,
-        }
-    }
-
-    fn seen(id: &str, port: u16) -> Event {
-        Event::PeerSeen(Peer {
-            device: device(id),
-            addrs: vec![SocketAddr::from(([127, 0, 0, 1], port))],
-            last_seen: SystemTime::now(),
-            source: PeerSource::Beacon,
-        })
-    }
-
-    fn offer(files: &[(&str, u64)]) -> OfferSummary {
-        let entries: Vec<OfferItem> = files
-            .iter()
-            .map(|(name, size)| OfferItem {
-                path: vec![name.to_string()],
-                kind: ItemKind::File,
-                size: *size,
-                modified_ms: None,
-            })
-            .collect();
-        OfferSummary::of(entries, Some(1 << 30))
-    }
-
-    #[test]
-    fn peers_come_go_and_ignore_ourselves() {
-        let mut state = UiState {
-            own_id: "me".into(),
-            ..UiState::default()
-        };
-        state.apply(seen("me", 1), 0);
-        state.apply(seen("a", 2), 0);
-        assert_eq!(state.peers.len(), 1);
-        assert_eq!(state.drop_target(), DropTarget::Peers(vec!["a".into()]));
-        state.apply(seen("b", 3), 0);
-        assert_eq!(
-            state.drop_target(),
-            DropTarget::Tray,
-            "two peers, none selected"
-        );
-        state.peers.get_mut("b").expect("b").selected = true;
-        assert_eq!(state.drop_target(), DropTarget::Peers(vec!["b".into()]));
-        state.apply(
-            Event::PeerGone {
-                device_id: "a".into(),
-            },
-            0,
-        );
-        assert!(!state.peers["a"].online);
-    }
-
-    #[test]
-    fn declined_prompt_shows_declined_and_sender_cancel_closes_prompt() {
-        let mut state = UiState::default();
-        let from = device("s");
-        let addr = SocketAddr::from(([127, 0, 0, 1], 9));
-        for id in [TransferId(1), TransferId(2)] {
-            let effects = state.apply(
-                Event::Incoming {
-                    id,
-                    from: from.clone(),
-                    addr,
-                    offer: offer(&[("a.txt", 3)]),
-                },
-                0,
-            );
-            assert!(matches!(effects[0], Effect::Attention(_)));
-        }
-        assert_eq!(state.prompts.len(), 2, "several prompts wait at once");
-        assert!(state.answer(TransferId(1), false, PathBuf::new()).is_some());
-        assert_eq!(
-            state.transfers[0].phase,
-            Phase::Finished(Outcome::Declined(String::new()))
-        );
-        let effects = state.apply(
-            Event::Finished {
-                id: TransferId(2),
-                direction: Direction::Incoming,
-                outcome: Outcome::Cancelled { by: Party::Remote },
-            },
-            5,
-        );
-        assert!(state.prompts.is_empty());
-        assert_eq!(state.transfers.len(), 2);
-        assert!(effects.iter().any(|e| matches!(e, Effect::Record(_))));
-    }
-
-    #[test]
-    fn outgoing_row_follows_progress_to_completion() {
-        let mut state = UiState::default();
-        let id = TransferId(7);
-        let addr = SocketAddr::from(([127, 0, 0, 1], 9));
-        state.start_outgoing(id, "bob", addr, vec![PathBuf::from("/tmp/x/file.bin")]);
-        state.apply(
-            Event::Started {
-                id,
-                direction: Direction::Outgoing,
-                files: 1,
-                bytes: 100,
-                resumed_bytes: 40,
-            },
-            0,
-        );
-        assert!((state.transfers[0].fraction() - 0.4).abs() < 1e-6);
-        let effects = state.apply(
-            Event::Finished {
-                id,
-                direction: Direction::Outgoing,
-                outcome: Outcome::Completed {
-                    files: 1,
-                    bytes: 100,
-                },
-            },
-            0,
-        );
-        let row = &state.transfers[0];
-        assert_eq!(row.fraction(), 1.0);
-        assert_eq!(row.folder(), Some(PathBuf::from("/tmp/x")));
-        assert_eq!(row.title(), "file.bin");
-        assert!(matches!(&effects[..], [Effect::Record(_)]));
-    }
-
-    #[test]
-    fn notices_are_capped_and_not_repeated() {
-        let mut state = UiState::default();
-        for i in 0..10 {
-            state.apply(Event::Problem(format!("p{i}")), 0);
-            state.apply(Event::Problem(format!("p{i}")), 0);
-        }
-        assert_eq!(state.notices.len(), MAX_NOTICES);
-        assert_eq!(state.notices.last().map(String::as_str), Some("p9"));
-    }
-}
+mod tests;

@@ -97,10 +97,44 @@ fn ask_yes_no(question: &str) -> bool {
     }
 }
 
-/// Runs `ferry receive`.
+/// Runs `ferry receive`: start the engine, say where it listens, then
+/// follow its events until Ctrl-C (or, with `--once`, the first transfer's end).
 pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
+    let (engine, own_id) = start_engine(&args, net)?;
+    // Ctrl-C ends the loop; dropping the engine then says goodbye to peers.
+    let (interrupt_tx, interrupted) = bounded::<()>(1);
+    let _ = ctrlc::set_handler(move || {
+        let _ = interrupt_tx.try_send(());
+    });
+    let mut session = Session {
+        own_id,
+        once: args.once,
+        bar: None,
+        peers: HashMap::new(),
+    };
+    loop {
+        let event = select! {
+            recv(engine.events()) -> event => match event {
+                Ok(event) => event,
+                Err(_) => break,
+            },
+            recv(interrupted) -> _ => {
+                eprintln!("ferry: stopping");
+                return Ok(EXIT_OK);
+            }
+        };
+        if let Some(code) = session.on_event(&engine, event) {
+            return Ok(code);
+        }
+    }
+    Ok(EXIT_FAILED)
+}
+
+/// Starts a receiving engine as the arguments and settings say, and prints
+/// the line that says where it listens. Returns it with this device's id.
+fn start_engine(args: &ReceiveArgs, net: &NetOptions) -> anyhow::Result<(Engine, String)> {
     let (settings, identity, mut device) = super::send::local_device()?;
-    let download_dir = args.dir.unwrap_or(settings.download_dir.clone());
+    let download_dir = args.dir.clone().unwrap_or(settings.download_dir.clone());
     let accept = if args.yes {
         AcceptPolicy::Everyone
     } else {
@@ -119,7 +153,11 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
     };
     device.alias = alias.clone();
     device.port = port;
-    let pin = args.pin.or(settings.pin.clone()).filter(|p| !p.is_empty());
+    let pin = args
+        .pin
+        .clone()
+        .or(settings.pin.clone())
+        .filter(|p| !p.is_empty());
     let engine = Engine::start(
         EngineConfig {
             device,
@@ -144,45 +182,29 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
         );
         let _ = std::io::stdout().flush();
     }
-    // Ctrl-C ends the loop; dropping the engine then says goodbye to peers.
-    let (interrupt_tx, interrupted) = bounded::<()>(1);
-    let _ = ctrlc::set_handler(move || {
-        let _ = interrupt_tx.try_send(());
-    });
-    let mut bar = None;
-    let mut peers: HashMap<String, String> = HashMap::new();
-    loop {
-        let event = select! {
-            recv(engine.events()) -> event => match event {
-                Ok(event) => event,
-                Err(_) => break,
-            },
-            recv(interrupted) -> _ => {
-                eprintln!("ferry: stopping");
-                return Ok(EXIT_OK);
-            }
-        };
+    Ok((engine, identity.device_id().to_string()))
+}
+
+/// What the event loop remembers between events.
+struct Session {
+    /// This device's id, for the pairing code shown with each offer.
+    own_id: String,
+    /// Exit when the first transfer ends.
+    once: bool,
+    /// The running transfer's progress bar.
+    bar: Option<indicatif::ProgressBar>,
+    /// Peers seen, by device id, with their names (to say who left).
+    peers: HashMap<String, String>,
+}
+
+impl Session {
+    /// Prints (or asks about) one event. Returns the exit code once the
+    /// command should end.
+    fn on_event(&mut self, engine: &Engine, event: Event) -> Option<i32> {
         match event {
-            Event::PeerSeen(peer) => {
-                let addr = peer
-                    .addrs
-                    .first()
-                    .map(|a| a.to_string())
-                    .unwrap_or_default();
-                let id = peer.device.device_id.clone();
-                let verb = if peers.contains_key(&id) {
-                    "changed"
-                } else {
-                    "appeared"
-                };
-                eprintln!(
-                    "ferry: peer {:?} ({}) {verb} at {addr}",
-                    peer.device.alias, peer.device.os
-                );
-                peers.insert(id, peer.device.alias);
-            }
+            Event::PeerSeen(peer) => self.peer_seen(&peer),
             Event::PeerGone { device_id } => {
-                let alias = peers.remove(&device_id).unwrap_or(device_id);
+                let alias = self.peers.remove(&device_id).unwrap_or(device_id);
                 eprintln!("ferry: peer {alias:?} is gone");
             }
             Event::Incoming {
@@ -191,7 +213,7 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
                 addr,
                 offer,
             } => {
-                print_offer(identity.device_id(), &from, addr, &offer);
+                print_offer(&self.own_id, &from, addr, &offer);
                 let decision = if ask_yes_no("Accept?") {
                     Decision::AcceptAll
                 } else {
@@ -207,14 +229,14 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
                 if resumed_bytes > 0 {
                     println!("Resuming: {} already here.", human_bytes(resumed_bytes));
                 }
-                bar = Some(terminal::byte_bar(bytes));
+                self.bar = Some(terminal::byte_bar(bytes));
             }
             Event::Progress(report) => {
-                if let Some(bar) = &bar {
+                if let Some(bar) = &self.bar {
                     terminal::update(bar, &report);
                 }
             }
-            Event::FileVerified { path, .. } => match &bar {
+            Event::FileVerified { path, .. } => match &self.bar {
                 Some(bar) => bar.println(format!("Saved {}", path.display())),
                 None => println!("Saved {}", path.display()),
             },
@@ -227,16 +249,35 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
                 outcome,
                 ..
             } => {
-                if let Some(bar) = bar.take() {
+                if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
                 let code = terminal::report_outcome(&outcome, Direction::Incoming);
-                if args.once {
-                    return Ok(code);
+                if self.once {
+                    return Some(code);
                 }
             }
             _ => {}
         }
+        None
     }
-    Ok(EXIT_FAILED)
+
+    fn peer_seen(&mut self, peer: &crate::api::Peer) {
+        let addr = peer
+            .addrs
+            .first()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
+        let id = peer.device.device_id.clone();
+        let verb = if self.peers.contains_key(&id) {
+            "changed"
+        } else {
+            "appeared"
+        };
+        eprintln!(
+            "ferry: peer {:?} ({}) {verb} at {addr}",
+            peer.device.alias, peer.device.os
+        );
+        self.peers.insert(id, peer.device.alias.clone());
+    }
 }

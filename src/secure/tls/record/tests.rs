@@ -8,6 +8,7 @@ use std::thread;
 
 use rustls::{ClientConnection, ServerConnection, StreamOwned};
 
+use super::super::*;
 use super::*;
 use crate::secure::identity::Identity;
 

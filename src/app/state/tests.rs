@@ -1,0 +1,146 @@
+//! The rules of folding events into the window state, one event sequence at a time.
+
+use super::*;
+use crate::api::Party;
+use crate::api::{ItemKind, OfferItem};
+use std::time::SystemTime;
+
+fn device(id: &str) -> Device {
+    Device {
+        device_id: id.into(),
+        alias: format!("alias-{id}"),
+        os: "linux".into(),
+        port: 1,
+    }
+}
+
+fn seen(id: &str, port: u16) -> Event {
+    Event::PeerSeen(Peer {
+        device: device(id),
+        addrs: vec![SocketAddr::from(([127, 0, 0, 1], port))],
+        last_seen: SystemTime::now(),
+        source: PeerSource::Beacon,
+    })
+}
+
+fn offer(files: &[(&str, u64)]) -> OfferSummary {
+    let entries: Vec<OfferItem> = files
+        .iter()
+        .map(|(name, size)| OfferItem {
+            path: vec![name.to_string()],
+            kind: ItemKind::File,
+            size: *size,
+            modified_ms: None,
+        })
+        .collect();
+    OfferSummary::of(entries, Some(1 << 30))
+}
+
+#[test]
+fn peers_come_go_and_ignore_ourselves() {
+    let mut state = UiState {
+        own_id: "me".into(),
+        ..UiState::default()
+    };
+    state.apply(seen("me", 1), 0);
+    state.apply(seen("a", 2), 0);
+    assert_eq!(state.peers.len(), 1);
+    assert_eq!(state.drop_target(), DropTarget::Peers(vec!["a".into()]));
+    state.apply(seen("b", 3), 0);
+    assert_eq!(
+        state.drop_target(),
+        DropTarget::Tray,
+        "two peers, none selected"
+    );
+    state.peers.get_mut("b").expect("b").selected = true;
+    assert_eq!(state.drop_target(), DropTarget::Peers(vec!["b".into()]));
+    state.apply(
+        Event::PeerGone {
+            device_id: "a".into(),
+        },
+        0,
+    );
+    assert!(!state.peers["a"].online);
+}
+
+#[test]
+fn declined_prompt_shows_declined_and_sender_cancel_closes_prompt() {
+    let mut state = UiState::default();
+    let from = device("s");
+    let addr = SocketAddr::from(([127, 0, 0, 1], 9));
+    for id in [TransferId(1), TransferId(2)] {
+        let effects = state.apply(
+            Event::Incoming {
+                id,
+                from: from.clone(),
+                addr,
+                offer: offer(&[("a.txt", 3)]),
+            },
+            0,
+        );
+        assert!(matches!(effects[0], Effect::Attention(_)));
+    }
+    assert_eq!(state.prompts.len(), 2, "several prompts wait at once");
+    assert!(state.answer(TransferId(1), false, PathBuf::new()).is_some());
+    assert_eq!(
+        state.transfers[0].phase,
+        Phase::Finished(Outcome::Declined(String::new()))
+    );
+    let effects = state.apply(
+        Event::Finished {
+            id: TransferId(2),
+            direction: Direction::Incoming,
+            outcome: Outcome::Cancelled { by: Party::Remote },
+        },
+        5,
+    );
+    assert!(state.prompts.is_empty());
+    assert_eq!(state.transfers.len(), 2);
+    assert!(effects.iter().any(|e| matches!(e, Effect::Record(_))));
+}
+
+#[test]
+fn outgoing_row_follows_progress_to_completion() {
+    let mut state = UiState::default();
+    let id = TransferId(7);
+    let addr = SocketAddr::from(([127, 0, 0, 1], 9));
+    state.start_outgoing(id, "bob", addr, vec![PathBuf::from("/tmp/x/file.bin")]);
+    state.apply(
+        Event::Started {
+            id,
+            direction: Direction::Outgoing,
+            files: 1,
+            bytes: 100,
+            resumed_bytes: 40,
+        },
+        0,
+    );
+    assert!((state.transfers[0].fraction() - 0.4).abs() < 1e-6);
+    let effects = state.apply(
+        Event::Finished {
+            id,
+            direction: Direction::Outgoing,
+            outcome: Outcome::Completed {
+                files: 1,
+                bytes: 100,
+            },
+        },
+        0,
+    );
+    let row = &state.transfers[0];
+    assert_eq!(row.fraction(), 1.0);
+    assert_eq!(row.folder(), Some(PathBuf::from("/tmp/x")));
+    assert_eq!(row.title(), "file.bin");
+    assert!(matches!(&effects[..], [Effect::Record(_)]));
+}
+
+#[test]
+fn notices_are_capped_and_not_repeated() {
+    let mut state = UiState::default();
+    for i in 0..10 {
+        state.apply(Event::Problem(format!("p{i}")), 0);
+        state.apply(Event::Problem(format!("p{i}")), 0);
+    }
+    assert_eq!(state.notices.len(), MAX_NOTICES);
+    assert_eq!(state.notices.last().map(String::as_str), Some("p9"));
+}

@@ -1,0 +1,155 @@
+//! Folding the transfer events into the transfer rows: an offer answered or
+//! auto-accepted, a transfer started, its progress, a verified file, its end
+//! (which is recorded in the history). It owns only how a row follows its
+//! transfer; it must not draw or decide what the window does (an end only
+//! returns the [`Effect`]s for the caller to carry out).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::{Effect, HistoryEntry, Phase, TransferRow, UiState};
+use crate::api::{Device, Direction, ItemKind, OfferSummary, Outcome, Progress, TransferId};
+
+impl UiState {
+    /// A transfer that starts without a prompt (a trusted sender).
+    pub(super) fn auto_accepted(
+        &mut self,
+        id: TransferId,
+        from: &Device,
+        addr: SocketAddr,
+        offer: &OfferSummary,
+    ) {
+        let row = incoming_row(id, from, addr, offer, None);
+        self.transfers.insert(0, row);
+    }
+
+    /// Our offer reached the receiver, which now decides; the pairing code
+    /// lets both people check they see the same devices.
+    pub(super) fn offered(&mut self, id: TransferId, offer: &OfferSummary, peer_id: String) {
+        let pairing = crate::secure::identity::pairing_code(&self.own_id, &peer_id);
+        if let Some(row) = self.row_mut(id) {
+            row.phase = Phase::WaitingForAnswer;
+            row.peer_id = Some(peer_id);
+            row.pairing = Some(pairing);
+            row.files_total = offer.files;
+            row.bytes_total = offer.total_bytes;
+        }
+    }
+
+    /// Data starts to flow (after `resumed_bytes` already there).
+    pub(super) fn started(
+        &mut self,
+        id: TransferId,
+        direction: Direction,
+        files: u32,
+        bytes: u64,
+        resumed_bytes: u64,
+    ) {
+        self.ensure_row(id, direction);
+        if let Some(row) = self.row_mut(id) {
+            row.phase = Phase::Running;
+            row.files_total = files;
+            row.bytes_total = bytes;
+            row.bytes_done = resumed_bytes;
+            row.resumed_bytes = resumed_bytes;
+        }
+    }
+
+    /// Progress of a running transfer; late reports after its end are ignored.
+    pub(super) fn progress(&mut self, report: Progress) {
+        if let Some(row) = self.row_mut(report.id)
+            && row.is_active()
+        {
+            row.bytes_done = report.bytes_done;
+            row.bytes_total = report.bytes_total;
+            row.files_done = report.files_done;
+            row.files_total = report.files_total;
+            row.rate = report.rate;
+            row.eta = report.eta;
+            row.current = report.current;
+        }
+    }
+
+    /// A received file passed its check and is saved at `path`.
+    pub(super) fn file_verified(&mut self, id: TransferId, path: PathBuf) {
+        if let Some(row) = self.row_mut(id)
+            && row.direction == Direction::Incoming
+        {
+            row.saved.push(path);
+        }
+    }
+
+    /// A transfer ended: its row shows the outcome and the end is recorded
+    /// (and, for a received transfer of files, brought to the person's attention).
+    pub(super) fn finished(
+        &mut self,
+        id: TransferId,
+        direction: Direction,
+        outcome: Outcome,
+        now_ms: u64,
+    ) -> Vec<Effect> {
+        let mut effects = Vec::new();
+        if let Some(at) = self.prompts.iter().position(|p| p.id == id) {
+            // The sender gave up while the prompt was open.
+            let prompt = self.prompts.remove(at);
+            let row = incoming_row(id, &prompt.from, prompt.addr, &prompt.offer, None);
+            self.transfers.insert(0, row);
+        }
+        self.ensure_row(id, direction);
+        if let Some(row) = self.row_mut(id) {
+            if outcome.is_success() {
+                row.bytes_done = row.bytes_total;
+                row.files_done = row.files_total;
+            }
+            row.rate = 0.0;
+            row.eta = None;
+            row.cancelling = false;
+            row.phase = Phase::Finished(outcome);
+            let entry = HistoryEntry::from_row(row, now_ms);
+            if direction == Direction::Incoming && !row.is_text {
+                effects.push(Effect::Attention(format!(
+                    "Transfer from {} ended",
+                    row.peer
+                )));
+            }
+            effects.push(Effect::Record(entry));
+        }
+        effects
+    }
+
+    /// A row for an event about a transfer the window never saw begin.
+    fn ensure_row(&mut self, id: TransferId, direction: Direction) {
+        if self.row_mut(id).is_none() {
+            let row = TransferRow::new(id, direction, "Unknown device".into(), None);
+            self.transfers.insert(0, row);
+        }
+    }
+}
+
+/// The row of a transfer we receive, named after what is offered.
+pub(super) fn incoming_row(
+    id: TransferId,
+    from: &Device,
+    addr: SocketAddr,
+    offer: &OfferSummary,
+    download_dir: Option<PathBuf>,
+) -> TransferRow {
+    let mut row = TransferRow::new(id, Direction::Incoming, from.alias.clone(), Some(addr));
+    row.peer_id = Some(from.device_id.clone());
+    row.phase = Phase::Running;
+    row.is_text = offer.files == 0 && offer.folders == 0 && !offer.texts.is_empty();
+    row.files_total = offer.files;
+    row.bytes_total = offer.total_bytes;
+    row.download_dir = download_dir;
+    for entry in &offer.entries {
+        if matches!(entry.kind, ItemKind::Text(_)) {
+            continue;
+        }
+        if let Some(top) = entry.path.first()
+            && !row.names.contains(top)
+        {
+            row.names.push(top.clone());
+        }
+    }
+    row
+}
