@@ -251,7 +251,7 @@ fn pick_blocking(purpose: Pick) -> Option<Vec<PathBuf>> {
 /// Bytes and files under `path`, as an offer would count them.
 fn measure(path: &Path) -> Result<(u64, u64), String> {
     let entries =
-        crate::transfer::source::collect(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
+        crate::transfer::send::source::collect(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
     let files = entries
         .iter()
         .filter(|e| e.entry.kind == crate::protocol::EntryKind::File);

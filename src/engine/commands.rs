@@ -11,7 +11,7 @@ use crossbeam_channel::{Receiver, Sender};
 use crate::api::{Command, Event, TransferId};
 use crate::discovery::Controller;
 use crate::transfer::context::{Context, Control};
-use crate::transfer::outgoing;
+use crate::transfer::send as outgoing;
 
 pub(super) fn command_loop(
     commands: Receiver<Command>,

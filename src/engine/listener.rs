@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use crate::transfer::context::Context;
-use crate::transfer::incoming;
+use crate::transfer::receive as incoming;
 
 /// Most connections served at once; more are closed on arrival.
 pub const MAX_TRANSFER_CONNECTIONS: usize = 128;

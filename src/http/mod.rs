@@ -184,7 +184,7 @@ pub enum ShareEvent {
 pub enum ShareError {
     /// Nothing to share, or a shared path cannot be read.
     #[error(transparent)]
-    Items(#[from] crate::transfer::source::SourceError),
+    Items(#[from] crate::transfer::send::source::SourceError),
     /// The port could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -11,13 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError, select};
-use sha2::{Digest, Sha256};
 
-use super::context::{Context, Control};
-use super::progress::Meter;
-use super::pump::{self, Pump};
-use super::readahead::{self, Job, Piece};
-use super::source;
 use crate::api::{Backlog, Direction, Event, Outcome, Party, TransferId};
 use crate::protocol::views;
 use crate::protocol::{
@@ -26,10 +20,13 @@ use crate::protocol::{
 };
 use crate::secure::identity::short_code;
 use crate::secure::link::{Closer, Link, LinkError};
+use crate::transfer::context::{Context, Control};
+use crate::transfer::progress::Meter;
+use crate::transfer::pump::{self, Pump};
+use readahead::{Job, Piece};
 
-/// Bytes fed to SHA-256 per call: L2-sized pieces hash markedly faster than
-/// the whole 512 KiB chunk at once.
-pub const HASH_PIECE: usize = 64 * 1024;
+pub mod readahead;
+pub mod source;
 
 /// How long the Cancel that reports a failure may take to leave.
 const CANCEL_WRITE_TIMEOUT: Duration = Duration::from_millis(300);
@@ -654,13 +651,6 @@ impl Sending<'_> {
             self.writer.send(&message).map_err(|e| self.wire_stop(&e))?;
             self.last_write = Instant::now();
         }
-    }
-}
-
-/// Feeds the hasher L2-sized pieces.
-pub fn hash_in_pieces(hasher: &mut Sha256, bytes: &[u8]) {
-    for piece in bytes.chunks(HASH_PIECE) {
-        hasher.update(piece);
     }
 }
 

@@ -16,11 +16,6 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use crossbeam_channel::{Receiver, select};
 use sha2::{Digest, Sha256};
 
-use super::context::{Context, Control};
-use super::outgoing::{frame_name, hash_in_pieces};
-use super::progress::Meter;
-use super::pump::{self, Pump};
-use super::resume::{self, FilePlan, Plan};
 use crate::api::{
     Backlog, Decision, Device, Direction, Event, Outcome, Party, TransferId, TrustVerdict,
     human_bytes,
@@ -34,6 +29,14 @@ use crate::protocol::{
 };
 use crate::secure::identity::short_code;
 use crate::secure::link::{Closer, Link, LinkError, Watchdog};
+use crate::transfer::context::{Context, Control};
+use crate::transfer::hash::hash_in_pieces;
+use crate::transfer::progress::Meter;
+use crate::transfer::pump::{self, Pump};
+use crate::transfer::send::frame_name;
+use resume::{FilePlan, Plan};
+
+pub mod resume;
 
 type Writer = FrameWriter<Box<dyn Write + Send>>;
 

@@ -1,7 +1,7 @@
 //! The receiver's plan for an accepted offer: which folder and file names to
 //! use, which partial files from an earlier, interrupted try can be continued
 //! and from which byte, and the small markers that make that decision safe.
-//! It creates folders and markers; file contents are written by `incoming`.
+//! It creates folders and markers; file contents are written by `receive`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
