@@ -15,3 +15,4 @@ pub mod progress;
 pub mod pump;
 pub mod receive;
 pub mod send;
+pub(crate) mod worker;

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use crossbeam_channel::{Receiver, select};
+use crossbeam_channel::Receiver;
 use sha2::{Digest, Sha256};
 
 use crate::api::{
@@ -33,12 +33,10 @@ use crate::transfer::context::{Context, Control};
 use crate::transfer::hash::hash_in_pieces;
 use crate::transfer::progress::Meter;
 use crate::transfer::pump::{self, Pump};
-use crate::transfer::send::frame_name;
+use crate::transfer::worker::{self, Keepalive, READER_STOPPED, Waiter, Wake, Writer, frame_name};
 use resume::{FilePlan, Plan};
 
 pub mod resume;
-
-type Writer = FrameWriter<Box<dyn Write + Send>>;
 
 /// Serves one accepted TCP connection until it ends.
 pub(crate) fn serve(stream: TcpStream, shared: Context) {
@@ -283,7 +281,7 @@ fn receive(
         pump,
         writer,
         control,
-        last_write: Instant::now(),
+        keepalive: Keepalive::new(shared.timeouts.ping),
         unflushed: None,
         plan: Plan::default(),
         verified: 0,
@@ -312,7 +310,7 @@ struct Receiving<'a> {
     pump: Pump,
     writer: Writer,
     control: &'a Receiver<Control>,
-    last_write: Instant,
+    keepalive: Keepalive,
     /// When the oldest verdict still in the write buffer was queued.
     unflushed: Option<Instant>,
     plan: Plan,
@@ -449,7 +447,7 @@ impl Receiving<'_> {
                 None,
             );
         }
-        self.last_write = Instant::now();
+        self.keepalive.wrote();
         for text in &self.plan.texts {
             self.shared.sink.emit_queued(
                 &mut self.backlog,
@@ -563,13 +561,9 @@ impl Receiving<'_> {
     }
 
     fn ping_if_idle(&mut self) -> Result<(), Stop> {
-        if self.last_write.elapsed() >= self.shared.timeouts.ping {
-            self.writer
-                .send_now(&Message::Ping)
-                .map_err(|e| self.lost(&e))?;
-            self.last_write = Instant::now();
-        }
-        Ok(())
+        self.keepalive
+            .ping_if_idle(&mut self.writer)
+            .map_err(|e| self.lost(&e))
     }
 
     fn lost(&self, e: &WireError) -> Stop {
@@ -596,29 +590,19 @@ impl Receiving<'_> {
     }
 
     fn await_decision(&mut self) -> Result<Decision, Stop> {
-        let tick = crossbeam_channel::tick(self.shared.timeouts.tick());
-        let arrivals = self.pump.arrivals();
+        let waiter = Waiter::new(&self.pump, self.shared.timeouts.tick());
         loop {
-            let frame = match self.pump.queued() {
-                Some(frame) => frame,
-                None => select! {
-                    recv(self.control) -> control => match control {
-                        Ok(Control::Decide(decision)) => return Ok(decision),
-                        Ok(Control::Cancel) | Err(_) => return Ok(Decision::Decline),
-                    },
-                    recv(arrivals) -> batch => match batch {
-                        Ok(batch) => match self.pump.take(batch) {
-                            Some(frame) => frame,
-                            None => continue,
-                        },
-                        Err(_) => return Err(Stop::Lost("The connection reader stopped.".into())),
-                    },
-                    recv(tick) -> _ => {
-                        self.shared.sink.flush(&mut self.backlog, false);
-                        self.ping_if_idle()?;
-                        continue;
-                    },
-                },
+            let frame = match waiter.next(&mut self.pump, self.control) {
+                Wake::Decide(decision) => return Ok(decision),
+                Wake::Cancel => return Ok(Decision::Decline),
+                Wake::Peer(frame) => frame,
+                Wake::Tick => {
+                    self.shared.sink.flush(&mut self.backlog, false);
+                    self.ping_if_idle()?;
+                    continue;
+                }
+                Wake::Other(_) => continue,
+                Wake::ReaderStopped => return Err(Stop::Lost(READER_STOPPED.into())),
             };
             match frame {
                 Ok(Frame::Message(Message::Cancel(_))) => {
@@ -636,35 +620,22 @@ impl Receiving<'_> {
     }
 
     fn stream(&mut self, meter: &mut Meter, current: &mut Option<Current>) -> Result<(), Stop> {
-        let tick = crossbeam_channel::tick(VERDICT_FLUSH.min(self.shared.timeouts.tick()));
+        let waiter = Waiter::new(&self.pump, VERDICT_FLUSH.min(self.shared.timeouts.tick()));
         let mut next_slot = 0usize;
-        let arrivals = self.pump.arrivals();
         loop {
             // Frames that arrived together are handled together; Cancel and
             // the timer are looked at between batches.
-            let frame = match self.pump.queued() {
-                Some(frame) => frame,
-                None => select! {
-                    recv(arrivals) -> batch => match batch {
-                        Ok(batch) => match self.pump.take(batch) {
-                            Some(frame) => frame,
-                            None => continue,
-                        },
-                        Err(_) => return Err(Stop::Lost("The connection reader stopped.".into())),
-                    },
-                    recv(self.control) -> control => {
-                        if matches!(control, Ok(Control::Cancel) | Err(_)) {
-                            return Err(Stop::Cancelled(Party::Local));
-                        }
-                        continue;
-                    },
-                    recv(tick) -> _ => {
-                        self.shared.sink.flush(&mut self.backlog, false);
-                        self.flush_verdicts()?;
-                        self.ping_if_idle()?;
-                        continue;
-                    },
-                },
+            let frame = match waiter.next(&mut self.pump, self.control) {
+                Wake::Peer(frame) => frame,
+                Wake::Cancel => return Err(Stop::Cancelled(Party::Local)),
+                Wake::Decide(_) | Wake::Other(_) => continue,
+                Wake::Tick => {
+                    self.shared.sink.flush(&mut self.backlog, false);
+                    self.flush_verdicts()?;
+                    self.ping_if_idle()?;
+                    continue;
+                }
+                Wake::ReaderStopped => return Err(Stop::Lost(READER_STOPPED.into())),
             };
             match frame {
                 Ok(Frame::Data(bytes)) => {
@@ -797,7 +768,7 @@ impl Receiving<'_> {
         self.writer.send(&message).map_err(|e| self.lost(&e))?;
         self.unflushed.get_or_insert_with(Instant::now);
         self.flush_verdicts()?;
-        self.last_write = Instant::now();
+        self.keepalive.wrote();
         Ok(())
     }
 
@@ -1030,8 +1001,7 @@ impl Receiving<'_> {
     }
 
     fn linger(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while let Ok(Ok(_)) = self.pump.next_deadline(deadline) {}
+        worker::linger(&mut self.pump);
     }
 }
 
