@@ -18,7 +18,7 @@ use ferry::protocol::limits::DATA_CHUNK;
 use ferry::protocol::{Frame, FrameReader, FrameWriter};
 use ferry::secure::identity::Identity;
 use ferry::secure::link::Link;
-use ferry::transfer::outgoing::hash_in_pieces;
+use ferry::transfer::hash::hash_in_pieces;
 use rustls::{ClientConnection, ServerConnection};
 use sha2::{Digest, Sha256};
 

@@ -477,7 +477,7 @@ fn constants_named_in_the_text_match_the_code() {
     };
     expect(
         "MAX_WRONG_PINS",
-        ferry::transfer::incoming::MAX_WRONG_PINS.to_string(),
+        ferry::transfer::receive::MAX_WRONG_PINS.to_string(),
     );
     expect("MAX_HEARD", MAX_HEARD.to_string());
     expect("MAX_ALIAS_BYTES", MAX_ALIAS_BYTES.to_string());
@@ -485,7 +485,7 @@ fn constants_named_in_the_text_match_the_code() {
     expect("PEER_EXPIRY", secs(ferry::discovery::PEER_EXPIRY));
     expect("PROBE_INTERVAL", secs(ferry::discovery::PROBE_INTERVAL));
     assert!(doc.contains("1 MiB (`EAGER_META_BYTES`)"));
-    assert_eq!(ferry::transfer::resume::EAGER_META_BYTES, 1 << 20);
+    assert_eq!(ferry::transfer::receive::resume::EAGER_META_BYTES, 1 << 20);
 
     // Default ports, in the conventions and in section 5.
     assert!(doc.contains(&format!("Default TCP port: **{DEFAULT_TCP_PORT}**")));

@@ -243,7 +243,7 @@ fn a_small_file_cut_off_mid_way_gets_its_sidecar_and_resumes() {
     let src = tempfile::tempdir().expect("tmp");
     let file = src.path().join("notes.bin");
     let size: u64 = 900 << 10;
-    assert!(size <= ferry::transfer::resume::EAGER_META_BYTES);
+    assert!(size <= ferry::transfer::receive::resume::EAGER_META_BYTES);
     random_file(&file, size as usize, 4);
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
     let cut = Relay::start(

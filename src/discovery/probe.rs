@@ -12,7 +12,7 @@ use std::time::Duration;
 use crate::protocol::{FrameReader, FrameWriter, Hello, Message, WireError};
 use crate::secure::identity::{Identity, short_code};
 use crate::secure::link::{Link, LinkError};
-use crate::transfer::outgoing::describe_connect_error;
+use crate::transfer::send::describe_connect_error;
 
 /// How long connecting may take.
 pub const PROBE_CONNECT_TIMEOUT: Duration = Duration::from_millis(1500);

@@ -13,7 +13,7 @@ use super::share::ShareService;
 use crate::api::{Command, Event, TransferId};
 use crate::discovery::Controller;
 use crate::transfer::context::{Context, Control};
-use crate::transfer::outgoing;
+use crate::transfer::send;
 
 pub(super) fn command_loop(
     commands: Receiver<Command>,
@@ -25,10 +25,10 @@ pub(super) fn command_loop(
     while let Ok(command) = commands.recv() {
         match command {
             Command::Send { id, to, paths } => {
-                outgoing::spawn(shared.clone(), id, to, outgoing::What::Paths(paths))
+                send::spawn(shared.clone(), id, to, send::What::Paths(paths))
             }
             Command::SendText { id, to, text } => {
-                outgoing::spawn(shared.clone(), id, to, outgoing::What::Text(text))
+                send::spawn(shared.clone(), id, to, send::What::Text(text))
             }
             Command::Decide { id, decision } => deliver(&shared, id, Control::Decide(decision)),
             Command::Cancel { id } => deliver(&shared, id, Control::Cancel),

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use crate::transfer::context::Context;
-use crate::transfer::incoming;
+use crate::transfer::receive;
 
 /// Most connections served at once; more are closed on arrival.
 pub const MAX_TRANSFER_CONNECTIONS: usize = 128;
@@ -39,7 +39,7 @@ pub(super) fn accept_loop(listener: TcpListener, shared: Context) {
             .name("ferry-conn".into())
             .spawn(move || {
                 let _guard = guard;
-                incoming::serve(stream, shared);
+                receive::serve(stream, shared);
             });
         if let Err(e) = spawned {
             tracing::error!("cannot start a connection thread: {e}");

@@ -270,7 +270,7 @@ fn summary(item: &SharedItem) -> SharedSummary {
 /// Bytes and files under `path`, as an offer would count them.
 fn measure(path: &std::path::Path) -> Result<(u64, u64), String> {
     let entries =
-        crate::transfer::source::collect(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
+        crate::transfer::send::source::collect(&[path.to_path_buf()]).map_err(|e| e.to_string())?;
     let files = entries.iter().filter(|e| e.entry.kind == EntryKind::File);
     Ok(files.fold((0, 0), |(bytes, n), e| {
         (bytes.saturating_add(e.entry.size), n + 1)

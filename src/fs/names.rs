@@ -12,7 +12,7 @@ use crate::protocol::limits::{MAX_NAME_BYTES, MAX_PATH_DEPTH};
 pub const PART_SUFFIX: &str = ".ferry-part";
 
 /// Suffix of the small file beside a partial file that says what it belongs
-/// to (see `transfer::resume`).
+/// to (see `transfer::receive::resume`).
 pub const PART_META_SUFFIX: &str = ".meta";
 
 /// Highest number [`numbered`] alternatives go up to (`name (10000).ext`).

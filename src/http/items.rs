@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 
 use crate::protocol::EntryKind;
-use crate::transfer::source::{self, SourceError};
+use crate::transfer::send::source::{self, SourceError};
 
 /// One shared file or folder, as the page lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]

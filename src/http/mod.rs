@@ -91,7 +91,7 @@ pub struct ShareConfig {
 pub enum ShareError {
     /// Nothing to share, or a shared path cannot be read.
     #[error(transparent)]
-    Items(#[from] crate::transfer::source::SourceError),
+    Items(#[from] crate::transfer::send::source::SourceError),
     /// The port could not be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

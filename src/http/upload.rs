@@ -30,7 +30,7 @@ use crate::api::{ShareEvent, UploadPolicy};
 use crate::fs::names;
 use crate::fs::names::{NameError, NameRules};
 use crate::transfer::progress::PROGRESS_INTERVAL;
-use crate::transfer::resume;
+use crate::transfer::receive::resume;
 
 /// Room for multipart boundaries and part headers on top of the file bytes.
 const MULTIPART_OVERHEAD: u64 = 16 * 1024 * 1024;

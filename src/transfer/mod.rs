@@ -3,12 +3,16 @@
 //! progress. Each worker runs on its own named thread, owns its connection,
 //! and reports only through [`crate::engine::EventSink`]; nothing here knows
 //! about the UI, and nothing here writes to disk before a transfer is accepted.
+//!
+//! `send/` is one transfer going out, `receive/` one coming in; what both
+//! use (the engine's [`context::Context`], the read [`pump`], the shared
+//! worker loop, progress and hashing) sits here beside them. Neither side
+//! imports the other.
 
 pub(crate) mod context;
-pub mod incoming;
-pub mod outgoing;
+pub mod hash;
 pub mod progress;
 pub mod pump;
-pub mod readahead;
-pub mod resume;
-pub mod source;
+pub mod receive;
+pub mod send;
+pub(crate) mod worker;

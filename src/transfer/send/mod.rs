@@ -10,14 +10,8 @@ use std::path::PathBuf;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError, select};
-use sha2::{Digest, Sha256};
+use crossbeam_channel::{Receiver, RecvTimeoutError, TryRecvError};
 
-use super::context::{Context, Control};
-use super::progress::Meter;
-use super::pump::{self, Pump};
-use super::readahead::{self, Job, Piece};
-use super::source;
 use crate::api::{Backlog, Direction, Event, Outcome, Party, TransferId};
 use crate::protocol::views;
 use crate::protocol::{
@@ -26,10 +20,14 @@ use crate::protocol::{
 };
 use crate::secure::identity::short_code;
 use crate::secure::link::{Closer, Link, LinkError};
+use crate::transfer::context::{Context, Control};
+use crate::transfer::progress::Meter;
+use crate::transfer::pump::{self, Pump};
+use crate::transfer::worker::{self, Keepalive, READER_STOPPED, Waiter, Wake, Writer, frame_name};
+use readahead::{Job, Piece};
 
-/// Bytes fed to SHA-256 per call: L2-sized pieces hash markedly faster than
-/// the whole 512 KiB chunk at once.
-pub const HASH_PIECE: usize = 64 * 1024;
+pub mod readahead;
+pub mod source;
 
 /// How long the Cancel that reports a failure may take to leave.
 const CANCEL_WRITE_TIMEOUT: Duration = Duration::from_millis(300);
@@ -132,8 +130,8 @@ struct Sending<'a> {
     to: SocketAddr,
     control: &'a Receiver<Control>,
     pump: Pump,
-    writer: FrameWriter<Box<dyn io::Write + Send>>,
-    last_write: Instant,
+    writer: Writer,
+    keepalive: Keepalive,
     /// The offered entries (moved out of the offer once it is sent).
     entries: Vec<Entry>,
     /// Where each file entry's bytes are, by entry index.
@@ -246,7 +244,7 @@ fn run(
         control,
         pump,
         writer,
-        last_write: Instant::now(),
+        keepalive: Keepalive::new(shared.timeouts.ping),
         entries: offer.entries,
         locals,
         verified: 0,
@@ -303,7 +301,7 @@ impl Sending<'_> {
             let stop = self.wire_stop(&e);
             return self.stop(stop);
         }
-        self.last_write = Instant::now();
+        self.keepalive.wrote();
         if let Some(report) = meter.poll(true) {
             self.shared.sink.emit_lossy(Event::Progress(report));
         }
@@ -343,18 +341,15 @@ impl Sending<'_> {
 
     /// After our Cancel: read (and drop) what the peer still sends until it closes, briefly.
     fn linger(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while let Ok(Ok(_)) = self.pump.next_deadline(deadline) {}
+        worker::linger(&mut self.pump);
     }
 
-    fn ping_if_idle(&mut self) -> Result<(), Stop> {
-        if self.last_write.elapsed() >= self.shared.timeouts.ping {
-            self.writer
-                .send_now(&Message::Ping)
-                .map_err(|e| self.wire_stop(&e))?;
-            self.last_write = Instant::now();
-        }
-        Ok(())
+    /// The timer's work: events that waited for room, and a ping if idle.
+    fn on_tick(&mut self) -> Result<(), Stop> {
+        self.shared.sink.flush(&mut self.backlog, false);
+        self.keepalive
+            .ping_if_idle(&mut self.writer)
+            .map_err(|e| self.wire_stop(&e))
     }
 
     fn wire_stop(&mut self, e: &WireError) -> Stop {
@@ -379,32 +374,14 @@ impl Sending<'_> {
     }
 
     fn await_answer(&mut self) -> Result<Vec<WantedFile>, Outcome> {
-        let tick = crossbeam_channel::tick(self.shared.timeouts.tick());
-        let arrivals = self.pump.arrivals();
+        let waiter = Waiter::new(&self.pump, self.shared.timeouts.tick());
         let frame = loop {
-            if let Some(frame) = self.pump.queued() {
-                break frame;
-            }
-            select! {
-                recv(arrivals) -> batch => match batch {
-                    Ok(batch) => {
-                        if let Some(frame) = self.pump.take(batch) {
-                            break frame;
-                        }
-                    }
-                    Err(_) => return Err(Outcome::Failed("The connection reader stopped.".into())),
-                },
-                recv(self.control) -> control => {
-                    if matches!(control, Ok(Control::Cancel) | Err(_)) {
-                        return Err(self.stop(Stop::Cancelled(Party::Local)));
-                    }
-                },
-                recv(tick) -> _ => {
-                    self.shared.sink.flush(&mut self.backlog, false);
-                    if let Err(stop) = self.ping_if_idle() {
-                        return Err(stop.into());
-                    }
-                }
+            match waiter.next(&mut self.pump, self.control) {
+                Wake::Peer(frame) => break frame,
+                Wake::Cancel => return Err(self.stop(Stop::Cancelled(Party::Local))),
+                Wake::Decide(_) | Wake::Other(_) => {}
+                Wake::Tick => self.on_tick().map_err(Outcome::from)?,
+                Wake::ReaderStopped => return Err(Outcome::Failed(READER_STOPPED.into())),
             }
         };
         match frame {
@@ -503,6 +480,8 @@ impl Sending<'_> {
     /// Waits for the receiver's verdicts and summary. A cancel now races the
     /// receiver finishing the bytes it already has: the Cancel is sent, and
     /// whichever the receiver saw first decides, so both sides report the same.
+    /// That is why this wait is not [`Waiter`]'s: a Cancel here does not end
+    /// it, and an engine that hung up is no reason to cancel a finished send.
     fn await_summary(&mut self) -> Result<(), Stop> {
         let mut cancel_sent = false;
         loop {
@@ -513,12 +492,9 @@ impl Sending<'_> {
                         return Ok(());
                     }
                 }
-                Err(RecvTimeoutError::Timeout) => {
-                    self.shared.sink.flush(&mut self.backlog, false);
-                    self.ping_if_idle()?;
-                }
+                Err(RecvTimeoutError::Timeout) => self.on_tick()?,
                 Err(RecvTimeoutError::Disconnected) => {
-                    return Err(Stop::Failed("The connection reader stopped.".into()));
+                    return Err(Stop::Failed(READER_STOPPED.into()));
                 }
             }
             if !cancel_sent && matches!(self.control.try_recv(), Ok(Control::Cancel)) {
@@ -549,18 +525,12 @@ impl Sending<'_> {
             .collect();
         let reader = readahead::start(jobs, format!("ferry-send-read-{}", self.id.0))
             .map_err(|e| Stop::Failed(format!("Cannot start a thread: {e}.")))?;
-        let tick = crossbeam_channel::tick(Duration::from_secs(1));
-        let arrivals = self.pump.arrivals();
-        while let Some(frame) = self.pump.queued() {
-            self.handle_peer(frame)?;
-        }
+        let waiter = Waiter::new(&self.pump, Duration::from_secs(1));
         loop {
             // The peer's verdicts and Cancel, without waiting: a try_recv on an
             // empty channel costs next to nothing, a select per piece does not.
-            while let Ok(batch) = arrivals.try_recv() {
-                for frame in batch {
-                    self.handle_peer(frame)?;
-                }
+            while let Some(frame) = self.pump.ready() {
+                self.handle_peer(frame)?;
             }
             if matches!(
                 self.control.try_recv(),
@@ -571,37 +541,30 @@ impl Sending<'_> {
             let piece = match reader.pieces.try_recv() {
                 Ok(piece) => Ok(piece),
                 Err(TryRecvError::Disconnected) => Err(crossbeam_channel::RecvError),
-                Err(TryRecvError::Empty) => select! {
-                recv(reader.pieces) -> piece => piece,
-                recv(arrivals) -> batch => match batch {
-                    Ok(batch) => {
-                        for frame in batch {
+                Err(TryRecvError::Empty) => {
+                    match waiter.next_or(&mut self.pump, self.control, &reader.pieces) {
+                        Wake::Other(piece) => piece,
+                        Wake::Peer(frame) => {
                             self.handle_peer(frame)?;
+                            continue;
                         }
-                        continue;
+                        Wake::Cancel => return Err(Stop::Cancelled(Party::Local)),
+                        Wake::Decide(_) => continue,
+                        // A slow disk must not look like a dead connection.
+                        Wake::Tick => {
+                            self.on_tick()?;
+                            continue;
+                        }
+                        Wake::ReaderStopped => return Err(Stop::Failed(READER_STOPPED.into())),
                     }
-                    Err(_) => return Err(Stop::Failed("The connection reader stopped.".into())),
-                },
-                recv(self.control) -> control => {
-                    if matches!(control, Ok(Control::Cancel) | Err(_)) {
-                        return Err(Stop::Cancelled(Party::Local));
-                    }
-                    continue;
-                },
-                recv(tick) -> _ => {
-                    self.shared.sink.flush(&mut self.backlog, false);
-                    // A slow disk must not look like a dead connection.
-                    self.ping_if_idle()?;
-                    continue;
-                },
-                },
+                }
             };
             let message = match piece {
                 Ok(Piece::Data { buffer, len }) => {
                     self.writer
                         .send_data(&buffer[..len])
                         .map_err(|e| self.wire_stop(&e))?;
-                    self.last_write = Instant::now();
+                    self.keepalive.wrote();
                     meter.advance(len as u64);
                     if let Some(report) = meter.poll(false) {
                         self.shared.sink.emit_lossy(Event::Progress(report));
@@ -652,36 +615,7 @@ impl Sending<'_> {
                 }
             };
             self.writer.send(&message).map_err(|e| self.wire_stop(&e))?;
-            self.last_write = Instant::now();
+            self.keepalive.wrote();
         }
-    }
-}
-
-/// Feeds the hasher L2-sized pieces.
-pub fn hash_in_pieces(hasher: &mut Sha256, bytes: &[u8]) {
-    for piece in bytes.chunks(HASH_PIECE) {
-        hasher.update(piece);
-    }
-}
-
-/// A short name of a frame for error messages.
-pub fn frame_name(frame: &Frame) -> &'static str {
-    match frame {
-        Frame::Data(_) => "file data",
-        Frame::Message(message) => match message {
-            Message::Hello(_) => "hello",
-            Message::Offer(_) => "offer",
-            Message::Accept(_) => "accept",
-            Message::Decline(_) => "decline",
-            Message::FileStart { .. } => "file start",
-            Message::FileEnd { .. } => "file end",
-            Message::FileAbandoned { .. } => "file abandoned",
-            Message::FileResult { .. } => "file result",
-            Message::Done => "done",
-            Message::Summary { .. } => "summary",
-            Message::Cancel(_) => "cancel",
-            Message::Ping => "ping",
-            Message::NeedPin { .. } => "PIN request",
-        },
     }
 }

@@ -1,7 +1,7 @@
 //! The receiver's plan for an accepted offer: which folder and file names to
 //! use, which partial files from an earlier, interrupted try can be continued
 //! and from which byte, and the small markers that make that decision safe.
-//! It creates folders and markers; file contents are written by `incoming`.
+//! It creates folders and markers; file contents are written by `receive`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
@@ -210,47 +210,9 @@ pub fn plan_avoiding(
         files: Vec::with_capacity(wanted.len()),
         ..Plan::default()
     };
-    // Group wanted entries by their top-level name, in offer order.
-    let mut groups: BTreeMap<usize, (String, Vec<usize>)> = BTreeMap::new();
-    let mut first_seen: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, entry) in offer.entries.iter().enumerate() {
-        if let EntryKind::Text(text) = &entry.kind {
-            if wanted.contains(&(i as u32)) {
-                result.texts.push(text.clone());
-            }
-            continue;
-        }
-        if !wanted.contains(&(i as u32)) {
-            continue;
-        }
-        let Some(Some(path)) = safe_paths.get(i) else {
-            continue;
-        };
-        let top = path
-            .components()
-            .next()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned());
-        let Some(top) = top else { continue };
-        let is_single_file = path.components().count() == 1 && entry.kind == EntryKind::File;
-        // A single top-level file never shares a group: two files of one name are two roots.
-        let key = if is_single_file {
-            format!("\u{0}{i}")
-        } else {
-            top.clone()
-        };
-        let group = *first_seen.entry(key).or_insert(i);
-        groups
-            .entry(group)
-            .or_insert_with(|| (top, Vec::new()))
-            .1
-            .push(i);
-    }
+    let groups = group_by_top(offer, safe_paths, wanted, &mut result.texts);
 
-    // Names this plan already gave out, as hashes: a clone of every path
-    // would cost megabytes for 10,000 files. A (vanishingly rare) collision
-    // only gives a file a numbered name.
-    let hasher = RandomState::new();
-    let mut taken: HashSet<u64> = claimed.iter().map(|path| hasher.hash_one(path)).collect();
+    let mut taken = Taken::new(claimed);
     for (first, (top, members)) in groups {
         let first_entry = &offer.entries[first];
         let single_file = members.len() == 1
@@ -260,7 +222,7 @@ pub fn plan_avoiding(
             let (size, modified_ms) = (first_entry.size, first_entry.modified_ms);
             let mut offset = 0;
             let final_path = names::first_free(root_dir, &top, |candidate| {
-                if taken.contains(&hasher.hash_one(candidate)) {
+                if taken.contains(candidate) {
                     return false;
                 }
                 let part = names::part_path(candidate);
@@ -270,7 +232,7 @@ pub fn plan_avoiding(
                 }
                 !names::occupied(candidate) && !names::occupied(&part)
             })?;
-            taken.insert(hasher.hash_one(&final_path));
+            taken.insert(&final_path);
             result.files.push(FilePlan {
                 index: first as u32,
                 root_depth,
@@ -288,7 +250,7 @@ pub fn plan_avoiding(
         let print = fingerprint(offer, &members);
         let mut resumed = false;
         let root = names::first_free(root_dir, &top, |candidate| {
-            if taken.contains(&hasher.hash_one(candidate)) {
+            if taken.contains(candidate) {
                 return false;
             }
             if candidate.symlink_metadata().is_ok_and(|m| m.is_dir()) {
@@ -300,7 +262,7 @@ pub fn plan_avoiding(
             }
             !names::occupied(candidate)
         })?;
-        taken.insert(hasher.hash_one(&root));
+        taken.insert(&root);
         let root_name = root.file_name().unwrap_or_default().to_os_string();
         result.create.push(PathBuf::from(&root_name));
         if !resumed {
@@ -338,52 +300,12 @@ pub fn plan_avoiding(
                         .unwrap_or_default()
                         .to_string_lossy()
                         .into_owned();
-                    let (size, modified_ms) = (entry.size, entry.modified_ms);
-                    let mut offset = 0;
-                    let mut already_final = false;
-                    let mut stale_part = false;
-                    let final_path = names::first_free(&dir, &name, |candidate| {
-                        if taken.contains(&hasher.hash_one(candidate)) {
-                            return false;
-                        }
-                        if !resumed {
-                            // A new root did not exist a moment ago: nothing
-                            // inside it can be taken but by this plan (and
-                            // files are created with create_new regardless).
-                            return true;
-                        }
-                        let part = names::part_path(candidate);
-                        if let Some(len) = resumable_part(&part, sender, size, modified_ms) {
-                            offset = len;
-                            return true;
-                        }
-                        let done = candidate.symlink_metadata();
-                        if done.is_ok_and(|m| m.is_file() && m.len() == size) {
-                            offset = size;
-                            already_final = true;
-                            return true;
-                        }
-                        if !names::occupied(candidate)
-                            && part.symlink_metadata().is_ok_and(|m| m.is_file())
-                            && !names::occupied(&meta_path(&part))
-                        {
-                            // A small file's partial, cut before it got a
-                            // sidecar, inside this sender's unfinished folder.
-                            stale_part = true;
-                            return true;
-                        }
-                        !names::occupied(candidate) && !names::occupied(&part)
-                    })?;
-                    taken.insert(hasher.hash_one(&final_path));
+                    let file = plan_folder_file(&taken, sender, resumed, &dir, &name, entry)?;
+                    taken.insert(&file.final_path);
                     result.files.push(FilePlan {
                         index: i as u32,
                         root_depth,
-                        final_path,
-                        size,
-                        modified_ms,
-                        offset,
-                        already_final,
-                        stale_part,
+                        ..file
                     });
                 }
                 EntryKind::Text(_) => {}
@@ -393,6 +315,135 @@ pub fn plan_avoiding(
     // Indices are unique: an unstable sort needs no scratch copy of the plan.
     result.files.sort_unstable_by_key(|f| f.index);
     Ok(result)
+}
+
+/// Wanted entries grouped by their top-level name, in offer order (keyed by
+/// the first member's index); texts go to `texts` instead.
+fn group_by_top(
+    offer: &Offer,
+    safe_paths: &[Option<PathBuf>],
+    wanted: &HashSet<u32>,
+    texts: &mut Vec<String>,
+) -> BTreeMap<usize, (String, Vec<usize>)> {
+    // Group wanted entries by their top-level name, in offer order.
+    let mut groups: BTreeMap<usize, (String, Vec<usize>)> = BTreeMap::new();
+    let mut first_seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, entry) in offer.entries.iter().enumerate() {
+        if let EntryKind::Text(text) = &entry.kind {
+            if wanted.contains(&(i as u32)) {
+                texts.push(text.clone());
+            }
+            continue;
+        }
+        if !wanted.contains(&(i as u32)) {
+            continue;
+        }
+        let Some(Some(path)) = safe_paths.get(i) else {
+            continue;
+        };
+        let top = path
+            .components()
+            .next()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned());
+        let Some(top) = top else { continue };
+        let is_single_file = path.components().count() == 1 && entry.kind == EntryKind::File;
+        // A single top-level file never shares a group: two files of one name are two roots.
+        let key = if is_single_file {
+            format!("\u{0}{i}")
+        } else {
+            top.clone()
+        };
+        let group = *first_seen.entry(key).or_insert(i);
+        groups
+            .entry(group)
+            .or_insert_with(|| (top, Vec::new()))
+            .1
+            .push(i);
+    }
+    groups
+}
+
+/// Names this plan already gave out (and paths other transfers claimed), as
+/// hashes: a clone of every path would cost megabytes for 10,000 files. A
+/// (vanishingly rare) collision only gives a file a numbered name.
+struct Taken {
+    hasher: RandomState,
+    hashes: HashSet<u64>,
+}
+
+impl Taken {
+    fn new(claimed: &HashSet<PathBuf>) -> Taken {
+        let hasher = RandomState::new();
+        let hashes = claimed.iter().map(|path| hasher.hash_one(path)).collect();
+        Taken { hasher, hashes }
+    }
+
+    fn contains(&self, path: &Path) -> bool {
+        self.hashes.contains(&self.hasher.hash_one(path))
+    }
+
+    fn insert(&mut self, path: &Path) {
+        self.hashes.insert(self.hasher.hash_one(path));
+    }
+}
+
+/// Where one file of a folder root goes: resumed from its partial, already
+/// final from an earlier try, replacing a stale partial of ours, or a free
+/// name. Index and root depth are the caller's to fill in.
+fn plan_folder_file(
+    taken: &Taken,
+    sender: &str,
+    resumed: bool,
+    dir: &Path,
+    name: &str,
+    entry: &crate::protocol::Entry,
+) -> io::Result<FilePlan> {
+    let (size, modified_ms) = (entry.size, entry.modified_ms);
+    let mut offset = 0;
+    let mut already_final = false;
+    let mut stale_part = false;
+    let final_path = names::first_free(dir, name, |candidate| {
+        if taken.contains(candidate) {
+            return false;
+        }
+        if !resumed {
+            // A new root did not exist a moment ago: nothing
+            // inside it can be taken but by this plan (and
+            // files are created with create_new regardless).
+            return true;
+        }
+        let part = names::part_path(candidate);
+        if let Some(len) = resumable_part(&part, sender, size, modified_ms) {
+            offset = len;
+            return true;
+        }
+        let done = candidate.symlink_metadata();
+        if done.is_ok_and(|m| m.is_file() && m.len() == size) {
+            offset = size;
+            already_final = true;
+            return true;
+        }
+        if !names::occupied(candidate)
+            && part.symlink_metadata().is_ok_and(|m| m.is_file())
+            && !names::occupied(&meta_path(&part))
+        {
+            // A small file's partial, cut before it got a
+            // sidecar, inside this sender's unfinished folder.
+            stale_part = true;
+            return true;
+        }
+        !names::occupied(candidate) && !names::occupied(&part)
+    })?;
+    Ok(FilePlan {
+        index: 0,
+        root_depth: 0,
+        final_path,
+        size,
+        modified_ms,
+        offset,
+        already_final,
+        stale_part,
+    })
 }
 
 /// Creates the planned folders (never through a symlink) and the markers of

@@ -1,0 +1,269 @@
+//! The accept step: the trust rule or the person decides, then the plan
+//! (download folder usable, enough space, names picked and claimed, folders
+//! created) and the Accept that tells the sender which files to send from
+//! which byte. It creates folders and markers only; file contents are
+//! [`super::stream`]'s, and nothing is created before the decision.
+
+use std::collections::HashSet;
+use std::fs::OpenOptions;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use super::verdict::describe_io;
+use super::{Receiving, Stop, resume, saturating_sum};
+use crate::api::{Decision, Device, Event, Outcome, Party, TrustVerdict, human_bytes};
+use crate::protocol::views;
+use crate::protocol::{Frame, Message, WantedFile};
+use crate::secure::identity::short_code;
+use crate::transfer::worker::{READER_STOPPED, Waiter, Wake, frame_name};
+
+/// Paths claimed in [`Context::claimed`] by one transfer; dropping releases them.
+pub(super) struct Claims {
+    claimed: Arc<Mutex<HashSet<PathBuf>>>,
+    paths: Vec<PathBuf>,
+}
+
+impl Drop for Claims {
+    fn drop(&mut self) {
+        let mut claimed = self
+            .claimed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for path in &self.paths {
+            claimed.remove(path);
+        }
+    }
+}
+
+impl Receiving<'_> {
+    /// The trust rule's verdict, or else the person's answer (the link is kept
+    /// alive meanwhile). `Err` is how the transfer already ended.
+    pub(super) fn decide(&mut self) -> Result<Decision, Outcome> {
+        let settings = self.shared.receive_settings();
+        let verdict = settings
+            .accept
+            .judge(&self.offer.sender.device_id, &self.offer.sender.alias);
+        if verdict == TrustVerdict::Accept {
+            let summary = views::outline(&self.offer.entries, free_space(&settings.download_dir));
+            self.shared.sink.emit(Event::AutoAccepted {
+                id: self.id,
+                from: Device::from(&self.offer.sender),
+                addr: self.peer,
+                offer: summary,
+            });
+            Ok(Decision::AcceptAll)
+        } else if let TrustVerdict::Impostor { pinned } = verdict {
+            let _ = self
+                .writer
+                .send_now(&Message::Decline("identity changed".into()));
+            Err(Outcome::Failed(format!(
+                "Refused {}: it uses the name of a trusted device, but its key {} is not the trusted key {}. \
+                 If that device was really reinstalled, remove the old trust rule and trust it again.",
+                self.sender_name(),
+                short_code(&self.offer.sender.device_id),
+                short_code(&pinned)
+            )))
+        } else {
+            // Only when someone is asked: for 10,000 entries it is megabytes.
+            let summary = views::summary(&self.offer.entries, free_space(&settings.download_dir));
+            self.shared.sink.emit_queued(
+                &mut self.backlog,
+                Event::Incoming {
+                    id: self.id,
+                    from: Device::from(&self.offer.sender),
+                    addr: self.peer,
+                    offer: summary,
+                },
+            );
+            self.await_decision()
+                .map_err(|stop| self.finish_stop(stop, None))
+        }
+    }
+
+    /// Turns the decision into a plan on disk: names picked and claimed,
+    /// folders created. A refusal (declined, no space, unusable folder) is
+    /// told to the sender here and comes back as the outcome.
+    pub(super) fn plan_accepted(
+        &mut self,
+        decision: Decision,
+        safe_paths: Vec<Option<PathBuf>>,
+    ) -> Result<(), Outcome> {
+        let wanted: HashSet<u32> = match decision {
+            Decision::Decline => {
+                let _ = self.writer.send_now(&Message::Decline(String::new()));
+                return Err(Outcome::Declined(String::new()));
+            }
+            Decision::AcceptAll => (0..self.offer.entries.len() as u32).collect(),
+            Decision::AcceptSome(indices) => indices.into_iter().collect(),
+        };
+        // Settings may have changed while the prompt was open: use the current folder.
+        let download_dir = self.shared.receive_settings().download_dir;
+        let planning = Instant::now();
+        let prepared = self.prepare(&download_dir, &safe_paths, &wanted);
+        tracing::debug!(files = wanted.len(), elapsed = ?planning.elapsed(), "planned the download");
+        // The plan holds all that is needed from here on: free the entries
+        // (megabytes for 10,000 files) for the length of the transfer.
+        drop(safe_paths);
+        self.offer.entries = Vec::new();
+        if let Err(reason) = prepared {
+            let _ = self.writer.send_now(&Message::Decline(reason.clone()));
+            return Err(Outcome::Failed(reason));
+        }
+        Ok(())
+    }
+
+    /// Tells the sender which files to send, and from which byte.
+    pub(super) fn send_accept(&mut self) -> Result<(), Outcome> {
+        let accept: Vec<WantedFile> = self
+            .plan
+            .files
+            .iter()
+            .map(|f| WantedFile {
+                index: f.index,
+                offset: f.offset,
+            })
+            .collect();
+        if let Err(e) = self.writer.send_now(&Message::Accept(accept)) {
+            return Err(self.finish_stop(
+                Stop::Lost(format!(
+                    "The connection to {} was lost: {e}.",
+                    self.sender_name()
+                )),
+                None,
+            ));
+        }
+        self.keepalive.wrote();
+        Ok(())
+    }
+
+    /// Checks space, creates folders and picks names; nothing else is written.
+    fn prepare(
+        &mut self,
+        dir: &Path,
+        safe_paths: &[Option<PathBuf>],
+        wanted: &HashSet<u32>,
+    ) -> Result<(), String> {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            format!(
+                "Cannot use the download folder {}: {}.",
+                dir.display(),
+                describe_io(&e)
+            )
+        })?;
+        tempfile_probe(dir).map_err(|e| {
+            format!(
+                "Cannot write to the download folder {}: {}.",
+                dir.display(),
+                describe_io(&e)
+            )
+        })?;
+        // Planning, the space check and creating folders happen under the claim
+        // lock, and the plan's paths are claimed before it is released.
+        let mut claimed = self
+            .shared
+            .claimed
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let plan = resume::plan_avoiding(dir, &self.offer, safe_paths, wanted, &claimed)
+            .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
+        let needed = saturating_sum(plan.files.iter().map(|f| f.size.saturating_sub(f.offset)));
+        if let Some(free) = free_space(dir)
+            && needed > free
+        {
+            return Err(format!(
+                "Not enough space on the receiving device: {} needed, {} free in {}.",
+                human_bytes(needed),
+                human_bytes(free),
+                dir.display()
+            ));
+        }
+        resume::materialize(dir, &plan)
+            .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
+        let claims = plan.claims(dir);
+        claimed.extend(claims.iter().cloned());
+        drop(claimed);
+        self.claims = Some(Claims {
+            claimed: self.shared.claimed.clone(),
+            paths: claims,
+        });
+        self.plan = plan;
+        Ok(())
+    }
+
+    fn await_decision(&mut self) -> Result<Decision, Stop> {
+        let waiter = Waiter::new(&self.pump, self.shared.timeouts.tick());
+        loop {
+            let frame = match waiter.next(&mut self.pump, self.control) {
+                Wake::Decide(decision) => return Ok(decision),
+                Wake::Cancel => return Ok(Decision::Decline),
+                Wake::Peer(frame) => frame,
+                Wake::Tick => {
+                    self.shared.sink.flush(&mut self.backlog, false);
+                    self.ping_if_idle()?;
+                    continue;
+                }
+                Wake::Other(_) => continue,
+                Wake::ReaderStopped => return Err(Stop::Lost(READER_STOPPED.into())),
+            };
+            match frame {
+                Ok(Frame::Message(Message::Cancel(_))) => {
+                    return Err(Stop::Cancelled(Party::Remote));
+                }
+                Ok(other) => {
+                    return Err(Stop::Remote(format!(
+                        "unexpected {} before the answer",
+                        frame_name(&other)
+                    )));
+                }
+                Err(e) => return Err(self.lost(&e)),
+            }
+        }
+    }
+}
+
+/// Free bytes at `dir` or its nearest existing ancestor.
+fn free_space(dir: &Path) -> Option<u64> {
+    dir.ancestors()
+        .find(|p| p.exists())
+        .and_then(|p| fs4::available_space(p).ok())
+}
+
+/// Checks that the folder accepts new files, without leaving anything behind.
+/// The probe's name is unique per call: offers prepared at the same moment in
+/// one process must not collide on it.
+fn tempfile_probe(dir: &Path) -> io::Result<()> {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let probe = dir.join(format!(".ferry-probe-{}-{n}", std::process::id()));
+    OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe)?;
+    std::fs::remove_file(&probe)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (seen as a flaky "Cannot write to the download folder ...:
+    /// File exists" in the 50-senders fault test): the writability probe had
+    /// one name per process, so two offers prepared at the same moment
+    /// collided on it and one was declined.
+    #[test]
+    fn bug_concurrent_offers_failed_the_write_probe() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let threads: Vec<_> = (0..8)
+            .map(|_| {
+                let dir = dir.path().to_path_buf();
+                std::thread::spawn(move || (0..200).all(|_| tempfile_probe(&dir).is_ok()))
+            })
+            .collect();
+        for thread in threads {
+            assert!(thread.join().expect("thread"), "a probe collided");
+        }
+        assert_eq!(std::fs::read_dir(dir.path()).expect("read").count(), 0);
+    }
+}

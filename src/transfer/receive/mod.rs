@@ -1,0 +1,353 @@
+//! The receiving worker: greets a new connection, answers hellos, checks an
+//! offer (limits and names) before anything else, waits for the person's
+//! decision (or a trust rule), then writes each file to a partial file while
+//! hashing it and gives it its final name only after size and SHA-256 match.
+//! Nothing touches the disk before the offer is accepted.
+//!
+//! This file owns the connection's life (greeting, first message, the
+//! worker's state and how it ends); the steps live beside it: [`offer`]
+//! (identity, PIN, names), [`accept`] (decision, plan, Accept), [`stream`]
+//! (partial files), [`verdict`] (checksums, final names, outcomes) and
+//! [`resume`] (where files go and what an earlier try left). It never sends
+//! files and never knows about the UI.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::net::{SocketAddr, TcpStream};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::Receiver;
+use sha2::Sha256;
+
+use crate::api::{Backlog, Device, Direction, Event, Outcome, Party, TransferId};
+use crate::fs::folder::Folder;
+use crate::protocol::{Frame, FrameReader, FrameWriter, Hello, Message, Offer, WireError};
+use crate::secure::link::{Closer, Link, LinkError, Watchdog};
+use crate::transfer::context::{Context, Control};
+use crate::transfer::progress::Meter;
+use crate::transfer::pump::{self, Pump};
+use crate::transfer::worker::{self, Keepalive, Writer, frame_name};
+use accept::Claims;
+use offer::{identity_mismatch, pin_ok};
+use resume::Plan;
+
+mod accept;
+mod offer;
+pub mod resume;
+mod stream;
+mod verdict;
+
+pub use offer::{MAX_WRONG_PINS, PIN_WINDOW};
+pub use verdict::describe_io;
+
+/// Serves one accepted TCP connection until it ends.
+pub(crate) fn serve(stream: TcpStream, shared: Context) {
+    let peer = match stream.peer_addr() {
+        Ok(peer) => peer,
+        Err(_) => return,
+    };
+    // Greeting, TLS and the first message share one budget, so a peer that
+    // connects and goes silent (or trickles bytes) is dropped in seconds.
+    let budget = shared.timeouts.handshake;
+    let watchdog = Watchdog::arm(&stream, budget);
+    let link = match Link::accept_with(stream, &shared.identity, &shared.timeouts) {
+        Ok(link) => link,
+        Err(LinkError::Greeting(e @ WireError::VersionMismatch { .. })) => {
+            shared.sink.emit(Event::Problem(format!(
+                "A device at {peer} could not connect: {e}."
+            )));
+            return;
+        }
+        Err(e) => {
+            if watchdog.disarm() {
+                return setup_timed_out(peer, budget);
+            }
+            return tracing::debug!(%peer, "connection setup failed: {e}");
+        }
+    };
+    let Ok(closer) = link.closer() else { return };
+    let peer_id = link.peer_id.clone();
+    let mut reader = FrameReader::new(link.reader);
+    let mut writer: Writer = FrameWriter::new(link.writer);
+    let first = reader.read_message();
+    if watchdog.disarm() {
+        return setup_timed_out(peer, budget);
+    }
+    let first = match first {
+        Ok(message) => message,
+        Err(e) => {
+            // Hostile or broken offers (too large, too many entries) end here.
+            if !e.is_disconnect() {
+                let reason = format!("Refused a connection from {peer}: {e}.");
+                let _ = writer.send_now(&Message::Decline(e.to_string()));
+                shared.sink.emit(Event::Problem(reason));
+            }
+            return;
+        }
+    };
+    match first {
+        Message::Hello(hello) if hello.device.device_id != peer_id => {
+            shared.sink.emit(Event::Problem(identity_mismatch(
+                peer,
+                &hello.device.alias,
+                &hello.device.device_id,
+                &peer_id,
+            )));
+        }
+        Message::Hello(_) => {
+            let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
+            let _ = writer.send_now(&Message::Hello(Hello {
+                device: shared.device(),
+                heard,
+            }));
+        }
+        Message::Offer(offer) if offer.sender.device_id != peer_id => {
+            let problem =
+                identity_mismatch(peer, &offer.sender.alias, &offer.sender.device_id, &peer_id);
+            let _ = writer.send_now(&Message::Decline("identity mismatch".into()));
+            shared.sink.emit(Event::Problem(problem));
+        }
+        Message::Offer(offer) if !pin_ok(&shared, peer, &offer, &mut writer) => {}
+        Message::Offer(offer) => {
+            let _ = closer.set_read_timeout(Some(shared.timeouts.idle));
+            let id = TransferId::fresh();
+            let control = shared.register(id);
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                receive(&shared, id, peer, offer, reader, writer, &control, &closer)
+            }))
+            .unwrap_or_else(|_| {
+                Some(Outcome::Failed(
+                    "Internal error in the receiving worker.".into(),
+                ))
+            });
+            shared.unregister(id);
+            if let Some(outcome) = outcome {
+                shared.sink.emit(Event::Finished {
+                    id,
+                    direction: Direction::Incoming,
+                    outcome,
+                });
+            }
+        }
+        other => {
+            let name = frame_name(&Frame::Message(other));
+            tracing::debug!(%peer, "unexpected first message: {name}");
+            let reason = format!("expected an offer or a hello first, not a {name} message");
+            let _ = writer.send_now(&Message::Decline(reason));
+        }
+    }
+    closer.close();
+}
+
+fn setup_timed_out(peer: SocketAddr, budget: Duration) {
+    tracing::info!(
+        %peer,
+        "closed a connection that sent no complete offer or hello within {} ms",
+        budget.as_millis()
+    );
+}
+
+/// Receives one offer. `None` means the offer was refused before it was
+/// shown to anyone (a Problem event was sent instead).
+#[allow(clippy::too_many_arguments)]
+fn receive(
+    shared: &Context,
+    id: TransferId,
+    peer: SocketAddr,
+    offer: Offer,
+    reader: FrameReader<Box<dyn Read + Send>>,
+    mut writer: Writer,
+    control: &Receiver<Control>,
+    closer: &Closer,
+) -> Option<Outcome> {
+    tracing::debug!(%peer, entries = offer.entries.len(), "offer received");
+    let safe_paths = offer::safe_paths(shared, peer, &offer, &mut writer)?;
+    let pump = match pump::start(reader, format!("ferry-recv-rx-{}", id.0)) {
+        Ok(pump) => pump,
+        Err(e) => return Some(Outcome::Failed(format!("Cannot start a thread: {e}."))),
+    };
+    let mut session = Receiving {
+        shared,
+        folder: None,
+        id,
+        peer,
+        offer,
+        pump,
+        writer,
+        control,
+        keepalive: Keepalive::new(shared.timeouts.ping),
+        unflushed: None,
+        plan: Plan::default(),
+        verified: 0,
+        verified_bytes: 0,
+        failures: Vec::new(),
+        claims: None,
+        backlog: Backlog::default(),
+    };
+    let outcome = session.run(safe_paths);
+    if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
+        closer.close_write();
+        session.linger();
+    }
+    // The peer needs nothing more from us: now it is fine to wait for the UI.
+    shared.sink.flush(&mut session.backlog, true);
+    Some(outcome)
+}
+
+struct Receiving<'a> {
+    shared: &'a Context,
+    /// The folder the current files are written into, held open.
+    folder: Option<Folder>,
+    id: TransferId,
+    peer: SocketAddr,
+    offer: Offer,
+    pump: Pump,
+    writer: Writer,
+    control: &'a Receiver<Control>,
+    keepalive: Keepalive,
+    /// When the oldest verdict still in the write buffer was queued.
+    unflushed: Option<Instant>,
+    plan: Plan,
+    verified: u32,
+    verified_bytes: u64,
+    failures: Vec<String>,
+    /// Released when the transfer ends, however it ends.
+    claims: Option<Claims>,
+    /// Events waiting for room in the engine's channel.
+    backlog: Backlog,
+}
+
+/// The file being written right now.
+struct Current {
+    slot: usize,
+    file: File,
+    hasher: Sha256,
+    received: u64,
+    /// Its partial file has a `.meta` sidecar (see [`resume::EAGER_META_BYTES`]).
+    meta: bool,
+}
+
+enum Stop {
+    Cancelled(Party),
+    /// Connection trouble: partial files stay for a resume.
+    Lost(String),
+    /// We failed locally (disk): the peer is told.
+    Local(String),
+    /// The peer misbehaved or reported an error.
+    Remote(String),
+}
+
+impl Receiving<'_> {
+    fn sender_name(&self) -> String {
+        format!("{} ({})", self.offer.sender.alias, self.peer)
+    }
+
+    /// The whole transfer after the offer passed its checks: decide, plan
+    /// and accept, stream, and turn however it ended into an outcome.
+    fn run(&mut self, safe_paths: Vec<Option<PathBuf>>) -> Outcome {
+        let decision = match self.decide() {
+            Ok(decision) => decision,
+            Err(outcome) => return outcome,
+        };
+        if let Err(outcome) = self
+            .plan_accepted(decision, safe_paths)
+            .and_then(|()| self.send_accept())
+        {
+            return outcome;
+        }
+        let mut meter = self.announce_start();
+        let mut current: Option<Current> = None;
+        let result = self.stream(&mut meter, &mut current);
+        if let Some(report) = meter.poll(true) {
+            self.shared.sink.emit_lossy(Event::Progress(report));
+        }
+        match result {
+            Ok(()) => self.completed(),
+            Err(stop) => self.finish_stop(stop, current),
+        }
+    }
+
+    /// Shows the texts and announces the start; the meter counts from here.
+    fn announce_start(&mut self) -> Meter {
+        for text in &self.plan.texts {
+            self.shared.sink.emit_queued(
+                &mut self.backlog,
+                Event::TextReceived {
+                    id: self.id,
+                    from: Device::from(&self.offer.sender),
+                    text: text.clone(),
+                },
+            );
+        }
+        // Sizes come from the peer: add them without overflowing.
+        let bytes = saturating_sum(self.plan.files.iter().map(|f| f.size));
+        let resumed = saturating_sum(self.plan.files.iter().map(|f| f.offset));
+        self.shared.sink.emit_queued(
+            &mut self.backlog,
+            Event::Started {
+                id: self.id,
+                direction: Direction::Incoming,
+                files: self.plan.files.len() as u32,
+                bytes,
+                resumed_bytes: resumed,
+            },
+        );
+        Meter::new(
+            self.id,
+            Direction::Incoming,
+            bytes,
+            self.plan.files.len() as u32,
+        )
+    }
+
+    fn ping_if_idle(&mut self) -> Result<(), Stop> {
+        self.keepalive
+            .ping_if_idle(&mut self.writer)
+            .map_err(|e| self.lost(&e))
+    }
+
+    fn lost(&self, e: &WireError) -> Stop {
+        let who = self.sender_name();
+        match e {
+            WireError::Closed => Stop::Lost(format!(
+                "{who} closed the connection before the transfer finished."
+            )),
+            WireError::Io(io)
+                if matches!(
+                    io.kind(),
+                    io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+                ) =>
+            {
+                Stop::Lost(format!("{who} stopped responding."))
+            }
+            e if e.is_disconnect() => Stop::Lost(format!("The connection to {who} was lost.")),
+            // rustls reports records that fail their authentication this way.
+            WireError::Io(io) if io.kind() == io::ErrorKind::InvalidData => Stop::Remote(format!(
+                "the data arrived damaged (it failed the connection's integrity check: {io})"
+            )),
+            other => Stop::Remote(format!("{who} sent something invalid: {other}")),
+        }
+    }
+
+    fn progress_note(&self) -> String {
+        if self.plan.files.is_empty() {
+            String::new()
+        } else {
+            format!(
+                " {} of {} file(s) had arrived.",
+                self.verified,
+                self.plan.files.len()
+            )
+        }
+    }
+
+    fn linger(&mut self) {
+        worker::linger(&mut self.pump);
+    }
+}
+
+fn saturating_sum(values: impl Iterator<Item = u64>) -> u64 {
+    values.fold(0, u64::saturating_add)
+}

@@ -1,0 +1,329 @@
+//! Streaming the accepted files: each `FileStart` opens (or reopens, for a
+//! resume) a partial file, data frames are written and hashed as they come,
+//! and each `FileEnd` hands the file to [`super::verdict`]. The sender must
+//! keep to the plan's order; anything else ends the transfer. This is the
+//! only place that writes file contents, and only into partial files.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::resume;
+use super::verdict::describe_io;
+use super::{Current, Receiving, Stop};
+use crate::api::{Event, Party};
+use crate::fs::folder::Folder;
+use crate::protocol::{CancelReason, FileVerdict, Frame, Message};
+use crate::transfer::hash::hash_in_pieces;
+use crate::transfer::progress::Meter;
+use crate::transfer::worker::{READER_STOPPED, Waiter, Wake, frame_name};
+
+/// Longest a file's verdict waits in the write buffer before it is sent.
+const VERDICT_FLUSH: Duration = Duration::from_millis(100);
+
+impl Receiving<'_> {
+    /// Receives files until the sender's `Done`, then sends the summary.
+    /// `current` is the file being written, left for the caller to keep or
+    /// discard if this ends early.
+    pub(super) fn stream(
+        &mut self,
+        meter: &mut Meter,
+        current: &mut Option<Current>,
+    ) -> Result<(), Stop> {
+        let waiter = Waiter::new(&self.pump, VERDICT_FLUSH.min(self.shared.timeouts.tick()));
+        let mut next_slot = 0usize;
+        loop {
+            match self.next_frame(&waiter)? {
+                Frame::Data(bytes) => self.write_data(bytes, current, meter)?,
+                Frame::Message(Message::FileStart { index, offset }) => {
+                    if current.is_some() {
+                        return Err(Stop::Remote(
+                            "a file started before the previous one ended".into(),
+                        ));
+                    }
+                    let slot = self.slot_of(next_slot, index).ok_or_else(|| {
+                        Stop::Remote(format!("file {index} was not requested or came twice"))
+                    })?;
+                    next_slot = slot + 1;
+                    *current = Some(self.start_file(slot, offset, meter)?);
+                }
+                Frame::Message(Message::FileEnd { index, sha256 }) => {
+                    let Some(open) = current.take() else {
+                        return Err(Stop::Remote("a file ended that never started".into()));
+                    };
+                    if self.plan.files[open.slot].index != index {
+                        return Err(Stop::Remote("a file ended out of order".into()));
+                    }
+                    self.finish_file(open, sha256)?;
+                    meter.file_done();
+                }
+                Frame::Message(Message::FileAbandoned { index, reason }) => {
+                    let slot = match current.take() {
+                        Some(open) if self.plan.files[open.slot].index == index => open.slot,
+                        Some(_) => {
+                            return Err(Stop::Remote("a file was abandoned out of order".into()));
+                        }
+                        None => {
+                            let slot = self.slot_of(next_slot, index).ok_or_else(|| {
+                                Stop::Remote("an unknown file was abandoned".into())
+                            })?;
+                            next_slot = slot + 1;
+                            slot
+                        }
+                    };
+                    self.abandoned(slot, reason)?;
+                }
+                Frame::Message(Message::Done) => {
+                    if current.is_some() {
+                        return Err(Stop::Remote(
+                            "the transfer ended in the middle of a file".into(),
+                        ));
+                    }
+                    return self.send_summary(next_slot);
+                }
+                Frame::Message(Message::Cancel(CancelReason::User)) => {
+                    return Err(Stop::Cancelled(Party::Remote));
+                }
+                Frame::Message(Message::Cancel(CancelReason::Error(reason))) => {
+                    return Err(Stop::Remote(format!(
+                        "The sender stopped the transfer: {reason}"
+                    )));
+                }
+                Frame::Message(other) => {
+                    return Err(Stop::Remote(format!(
+                        "unexpected {}",
+                        frame_name(&Frame::Message(other))
+                    )));
+                }
+            }
+        }
+    }
+
+    /// The sender's next frame. Frames that arrived together are handled
+    /// together; Cancel and the timer are looked at between batches.
+    fn next_frame(&mut self, waiter: &Waiter) -> Result<Frame, Stop> {
+        loop {
+            match waiter.next(&mut self.pump, self.control) {
+                Wake::Peer(frame) => return frame.map_err(|e| self.lost(&e)),
+                Wake::Cancel => return Err(Stop::Cancelled(Party::Local)),
+                Wake::Decide(_) | Wake::Other(_) => {}
+                Wake::Tick => {
+                    self.shared.sink.flush(&mut self.backlog, false);
+                    self.flush_verdicts()?;
+                    self.ping_if_idle()?;
+                }
+                Wake::ReaderStopped => return Err(Stop::Lost(READER_STOPPED.into())),
+            }
+        }
+    }
+
+    /// The plan slot of entry `index`, looking only at slots not yet sent:
+    /// a file that comes twice or out of order is not found.
+    fn slot_of(&self, next_slot: usize, index: u32) -> Option<usize> {
+        self.plan.files[next_slot..]
+            .iter()
+            .position(|f| f.index == index)
+            .map(|p| p + next_slot)
+    }
+
+    /// Opens slot `slot`'s partial file after checking the sender resumes
+    /// where the plan said.
+    fn start_file(&mut self, slot: usize, offset: u64, meter: &mut Meter) -> Result<Current, Stop> {
+        let plan = &self.plan.files[slot];
+        if offset != plan.offset {
+            return Err(Stop::Remote(format!(
+                "{} resumed at the wrong byte",
+                plan.display()
+            )));
+        }
+        meter.set_current(&plan.display());
+        meter.skip(offset);
+        self.open(slot)
+    }
+
+    /// Writes and hashes one data frame into the current file; never more
+    /// than the offer promised.
+    fn write_data(
+        &mut self,
+        bytes: Vec<u8>,
+        current: &mut Option<Current>,
+        meter: &mut Meter,
+    ) -> Result<(), Stop> {
+        let Some(open) = current.as_mut() else {
+            return Err(Stop::Remote("file data arrived outside a file".into()));
+        };
+        let plan = &self.plan.files[open.slot];
+        if open.received + bytes.len() as u64 > plan.size {
+            return Err(Stop::Remote(format!(
+                "more data than announced for {}",
+                plan.display()
+            )));
+        }
+        if let Err(e) = open.file.write_all(&bytes) {
+            return Err(Stop::Local(format!(
+                "Cannot write {}: {}.",
+                plan.display(),
+                describe_io(&e)
+            )));
+        }
+        hash_in_pieces(&mut open.hasher, &bytes);
+        open.received += bytes.len() as u64;
+        meter.advance(bytes.len() as u64);
+        let _ = self.pump.recycle.try_send(bytes);
+        if let Some(report) = meter.poll(false) {
+            self.shared.sink.emit_lossy(Event::Progress(report));
+        }
+        Ok(())
+    }
+
+    /// The sender could not send slot `slot`: its partial goes, and the
+    /// verdict says why.
+    fn abandoned(&mut self, slot: usize, reason: String) -> Result<(), Stop> {
+        let plan = &self.plan.files[slot];
+        let index = plan.index;
+        resume::discard_part(plan);
+        self.failures.push(format!("{}: {reason}", plan.display()));
+        self.reply(Message::FileResult {
+            index,
+            verdict: FileVerdict::Failed(reason),
+        })
+    }
+
+    /// After `Done`: files never sent count as failed; the summary goes now.
+    fn send_summary(&mut self, next_slot: usize) -> Result<(), Stop> {
+        for missing in &self.plan.files[next_slot..] {
+            self.failures
+                .push(format!("{}: never sent", missing.display()));
+        }
+        let summary = Message::Summary {
+            verified: self.verified,
+            failed: self.failures.len() as u32,
+        };
+        self.writer.send_now(&summary).map_err(|e| self.lost(&e))
+    }
+
+    pub(super) fn reply(&mut self, message: Message) -> Result<(), Stop> {
+        // Verdicts are small and the sender needs them only at the end: they
+        // go out together every VERDICT_FLUSH (10,000 small files would
+        // otherwise mean thousands of tiny TLS records and wake-ups).
+        self.writer.send(&message).map_err(|e| self.lost(&e))?;
+        self.unflushed.get_or_insert_with(Instant::now);
+        self.flush_verdicts()?;
+        self.keepalive.wrote();
+        Ok(())
+    }
+
+    /// Sends buffered verdicts if they have waited long enough.
+    fn flush_verdicts(&mut self) -> Result<(), Stop> {
+        if self
+            .unflushed
+            .is_some_and(|since| since.elapsed() >= VERDICT_FLUSH)
+        {
+            self.writer.flush().map_err(|e| self.lost(&e))?;
+            self.unflushed = None;
+        }
+        Ok(())
+    }
+
+    /// Opens (or reopens for resume) the partial file of plan slot `slot`,
+    /// hashing the bytes already there.
+    fn open(&mut self, slot: usize) -> Result<Current, Stop> {
+        let plan = &self.plan.files[slot];
+        let sender = self.offer.sender.device_id.clone();
+        let fail = |what: &str, e: io::Error| {
+            Stop::Local(format!(
+                "Cannot {what} {}: {}.",
+                plan.display(),
+                describe_io(&e)
+            ))
+        };
+        let mut hasher = Sha256::new();
+        if plan.already_final {
+            // Completed in an earlier try: only its checksum needs confirming.
+            let mut file = File::open(&plan.final_path).map_err(|e| fail("read", e))?;
+            hash_prefix(&mut file, &mut hasher, plan.offset).map_err(|e| fail("read", e))?;
+            return Ok(Current {
+                slot,
+                file,
+                hasher,
+                received: plan.offset,
+                meta: true,
+            });
+        }
+        let part = plan.part_path();
+        // A resumed partial always has its sidecar.
+        let mut meta = plan.offset > 0;
+        let file = if plan.offset > 0 {
+            let mut file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .open(&part)
+                .map_err(|e| fail("reopen", e))?;
+            hash_prefix(&mut file, &mut hasher, plan.offset).map_err(|e| fail("read", e))?;
+            file.set_len(plan.offset).map_err(|e| fail("resume", e))?;
+            file.seek(SeekFrom::Start(plan.offset))
+                .map_err(|e| fail("resume", e))?;
+            file
+        } else {
+            if plan.stale_part {
+                // Ours, from a try cut before it had a sidecar; removing a
+                // link removes the link, never what it points to.
+                std::fs::remove_file(&part).map_err(|e| fail("replace", e))?;
+            }
+            // create_new: never clobber, never follow a planted symlink.
+            let file = match open_folder(&mut self.folder, &plan.final_path) {
+                Some(folder) => folder.create_new(part_file_name(&part)),
+                None => OpenOptions::new().write(true).create_new(true).open(&part),
+            }
+            .map_err(|e| fail("create", e))?;
+            if plan.size > resume::EAGER_META_BYTES {
+                resume::write_part_meta(plan, &sender).map_err(|e| fail("create", e))?;
+                meta = true;
+            }
+            file
+        };
+        Ok(Current {
+            slot,
+            file,
+            hasher,
+            received: plan.offset,
+            meta,
+        })
+    }
+}
+
+/// The open folder for a file about to be written into `final_path`'s
+/// folder: the one already open, else that folder opened now (files of one
+/// folder arrive together). `None` if it cannot be opened: paths then.
+fn open_folder<'f>(slot: &'f mut Option<Folder>, final_path: &Path) -> Option<&'f Folder> {
+    let parent = final_path.parent()?;
+    if slot.as_ref().is_none_or(|open| open.path() != parent) {
+        *slot = Folder::open(parent).ok();
+    }
+    slot.as_ref()
+}
+
+fn part_file_name(part: &Path) -> &std::ffi::OsStr {
+    part.file_name().unwrap_or_default()
+}
+
+fn hash_prefix(file: &mut File, hasher: &mut Sha256, len: u64) -> io::Result<()> {
+    let mut buffer = vec![0u8; 256 * 1024];
+    let mut left = len;
+    while left > 0 {
+        let want = buffer.len().min(left as usize);
+        let got = file.read(&mut buffer[..want])?;
+        if got == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the partial file is shorter than expected",
+            ));
+        }
+        hash_in_pieces(hasher, &buffer[..got]);
+        left -= got as u64;
+    }
+    Ok(())
+}

@@ -1,0 +1,229 @@
+//! Verdicts and endings: a finished file is checked (size and SHA-256)
+//! and only then given its final name; the transfer's end is turned into an
+//! outcome, with the right word to the sender and the partial files kept
+//! (connection lost, disk trouble: a resume continues them) or removed
+//! (cancelled, the peer misbehaved). It never writes file contents.
+
+use std::fs::File;
+use std::io;
+use std::path::PathBuf;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use sha2::Digest;
+
+use super::resume::{self, FilePlan};
+use super::{Current, Receiving, Stop};
+use crate::api::{Event, Outcome, Party};
+use crate::fs::folder;
+use crate::protocol::{CancelReason, FileVerdict, Message};
+
+impl Receiving<'_> {
+    pub(super) fn finish_file(&mut self, open: Current, sha256: [u8; 32]) -> Result<(), Stop> {
+        let plan = self.plan.files[open.slot].clone();
+        let ours: [u8; 32] = open.hasher.finalize().into();
+        let verdict = if open.received != plan.size || ours != sha256 {
+            drop(open.file);
+            if !plan.already_final {
+                resume::discard_part(&plan);
+            }
+            self.failures
+                .push(format!("{}: checksum mismatch", plan.display()));
+            FileVerdict::Mismatch
+        } else if plan.already_final {
+            self.count_verified(&plan, plan.final_path.clone());
+            FileVerdict::Verified
+        } else {
+            if let Some(time) = plan.modified_ms.and_then(time_from_ms) {
+                let _ = open.file.set_modified(time);
+            }
+            drop(open.file);
+            match self
+                .promote_here(&plan)
+                .map_or_else(|| resume::promote(&plan), Ok)
+            {
+                Ok(path) => {
+                    if open.meta {
+                        resume::forget_part_meta(&plan);
+                    }
+                    self.count_verified(&plan, path);
+                    FileVerdict::Verified
+                }
+                Err(e) => {
+                    let reason = format!("cannot be renamed into place: {e}");
+                    self.failures.push(format!("{}: {reason}", plan.display()));
+                    FileVerdict::Failed(reason)
+                }
+            }
+        };
+        self.reply(Message::FileResult {
+            index: plan.index,
+            verdict,
+        })
+    }
+
+    /// Renames the verified partial through the open folder when it is the
+    /// file's folder and the planned name is free; `None` sends the caller to
+    /// [`resume::promote`], which also finds a numbered name if needed.
+    fn promote_here(&self, plan: &FilePlan) -> Option<PathBuf> {
+        let folder = self.folder.as_ref()?;
+        if plan.final_path.parent() != Some(folder.path()) {
+            return None;
+        }
+        let name = plan.final_path.file_name()?;
+        match folder.rename_no_replace(&folder::part_name(name), name) {
+            Ok(true) => Some(plan.final_path.clone()),
+            _ => None,
+        }
+    }
+
+    fn count_verified(&mut self, plan: &FilePlan, path: PathBuf) {
+        self.verified += 1;
+        self.verified_bytes += plan.size;
+        let event = Event::FileVerified { id: self.id, path };
+        self.shared.sink.emit_batched(&mut self.backlog, event);
+    }
+
+    /// The end of a transfer that ran to the sender's `Done`: complete only
+    /// if every file verified.
+    pub(super) fn completed(&mut self) -> Outcome {
+        let total = self.plan.files.len();
+        if self.failures.is_empty() {
+            for root in &self.plan.roots {
+                resume::finish_root(root);
+            }
+            set_dir_times(&self.plan.dirs);
+            Outcome::Completed {
+                files: self.verified,
+                bytes: self.verified_bytes,
+            }
+        } else {
+            Outcome::Failed(format!(
+                "{} of {total} file(s) failed: {}.",
+                self.failures.len(),
+                self.failures.join("; ")
+            ))
+        }
+    }
+
+    /// Says the right thing to the peer, cleans up, and describes the end.
+    pub(super) fn finish_stop(&mut self, stop: Stop, current: Option<Current>) -> Outcome {
+        let in_flight = current.map(|open| {
+            drop(open.file);
+            (open.slot, open.meta)
+        });
+        let in_flight_meta = in_flight.map(|(_, meta)| meta);
+        let in_flight = in_flight.map(|(slot, _)| slot);
+        // The partial of a small file is kept for a resume too: give it the
+        // sidecar it was created without (best effort: the disk may be full).
+        let keep = |this: &Self| {
+            if let (Some(slot), Some(false)) = (in_flight, in_flight_meta) {
+                let plan = &this.plan.files[slot];
+                let _ = resume::write_part_meta(plan, &this.offer.sender.device_id);
+            }
+        };
+        let discard = |this: &Self| {
+            if let Some(slot) = in_flight {
+                let plan = &this.plan.files[slot];
+                if !plan.already_final {
+                    resume::discard_part(plan);
+                }
+            }
+        };
+        match stop {
+            Stop::Cancelled(Party::Local) => {
+                let _ = self.writer.send_now(&Message::Cancel(CancelReason::User));
+                discard(self);
+                Outcome::Cancelled { by: Party::Local }
+            }
+            Stop::Cancelled(Party::Remote) => {
+                discard(self);
+                Outcome::Cancelled { by: Party::Remote }
+            }
+            Stop::Lost(reason) => {
+                keep(self);
+                let kept = if in_flight.is_some() {
+                    " The partial file was kept: send again to resume."
+                } else {
+                    ""
+                };
+                Outcome::Failed(
+                    format!("{reason}{} {}", self.progress_note(), kept)
+                        .trim_end()
+                        .to_string(),
+                )
+            }
+            Stop::Local(reason) => {
+                keep(self);
+                let _ = self
+                    .writer
+                    .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
+                // Say "kept" only when there is a partial (creating it may be what failed).
+                let kept = if in_flight.is_some() {
+                    " The partial file was kept: send again to resume once that is fixed."
+                } else {
+                    ""
+                };
+                Outcome::Failed(format!("{reason}{kept}"))
+            }
+            Stop::Remote(reason) => {
+                let _ = self
+                    .writer
+                    .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
+                discard(self);
+                Outcome::Failed(format!(
+                    "Transfer from {} failed: {reason}.",
+                    self.sender_name()
+                ))
+            }
+        }
+    }
+}
+
+/// The time a peer gave in ms since 1970, if this system can represent it
+/// (Windows' clock panics on `+`/`-` beyond 1601..30828).
+fn time_from_ms(ms: i64) -> Option<SystemTime> {
+    let span = Duration::from_millis(ms.unsigned_abs());
+    if ms >= 0 {
+        UNIX_EPOCH.checked_add(span)
+    } else {
+        UNIX_EPOCH.checked_sub(span)
+    }
+}
+
+fn set_dir_times(dirs: &[(PathBuf, Option<i64>)]) {
+    // Deepest first, so setting a child does not bump its parent afterwards.
+    for (dir, ms) in dirs.iter().rev() {
+        if let Some(time) = ms.and_then(time_from_ms)
+            && let Ok(handle) = File::open(dir)
+        {
+            let _ = handle.set_modified(time);
+        }
+    }
+}
+
+/// "No space left on device" and friends, for people.
+pub fn describe_io(e: &io::Error) -> String {
+    match e.kind() {
+        io::ErrorKind::StorageFull => "not enough space on the disk".into(),
+        io::ErrorKind::PermissionDenied => "permission denied".into(),
+        io::ErrorKind::ReadOnlyFilesystem => "the disk is read-only".into(),
+        _ => e.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transfer::receive::saturating_sum;
+
+    /// Modification times come from the peer: extremes must not panic on any
+    /// system (Windows' clock cannot go before 1601).
+    #[test]
+    fn extreme_peer_times_never_panic() {
+        for ms in [i64::MIN, i64::MIN + 1, -1, 0, 1, i64::MAX] {
+            let _ = time_from_ms(ms);
+        }
+        assert_eq!(time_from_ms(0), Some(UNIX_EPOCH));
+        assert_eq!(saturating_sum([u64::MAX, 1, 2].into_iter()), u64::MAX);
+    }
+}

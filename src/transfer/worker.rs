@@ -1,0 +1,151 @@
+//! The one wait loop both workers share. A worker waits on three things at
+//! once: the peer's frames (from the [`Pump`]), the engine's [`Control`]
+//! messages, and a timer tick that drives pings, the idle check and the event
+//! backlog; the sender while streaming also waits on its disk reader. This
+//! module owns that `select!` and the keep-alive ping; it does not decide what
+//! a frame, a cancel or a tick means — each worker answers those in its own
+//! words (the two sides fail differently: a lost sender tells the receiver, a
+//! lost receiver keeps its partial files), so each keeps its own `Stop`.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{Receiver, RecvError, select};
+
+use super::context::Control;
+use super::pump::{Batch, Pump};
+use crate::protocol::{Frame, FrameWriter, Message, WireError};
+
+/// How a worker writes frames to its peer.
+pub(crate) type Writer = FrameWriter<Box<dyn Write + Send>>;
+
+/// Said when the pump's thread is gone without handing over an error.
+pub(crate) const READER_STOPPED: &str = "The connection reader stopped.";
+
+/// What woke a worker up.
+pub(crate) enum Wake<T = ()> {
+    /// The peer's next frame, or the error that ended its stream.
+    Peer(Result<Frame, WireError>),
+    /// Stop now: the engine said Cancel, or hung up (which means the same).
+    Cancel,
+    /// The person's answer to an offer (only the receiver waits for one).
+    Decide(crate::api::Decision),
+    /// The timer: flush the event backlog, ping if idle.
+    Tick,
+    /// The extra channel passed to [`Waiter::next_or`] had something.
+    Other(Result<T, RecvError>),
+    /// The pump stopped without an error to report.
+    ReaderStopped,
+}
+
+/// Waits on the peer, the engine and a timer; built once per phase.
+pub(crate) struct Waiter {
+    arrivals: Receiver<Batch>,
+    tick: Receiver<Instant>,
+}
+
+impl Waiter {
+    /// A waiter over `pump` whose timer fires every `tick`.
+    pub fn new(pump: &Pump, tick: Duration) -> Waiter {
+        Waiter {
+            arrivals: pump.arrivals(),
+            tick: crossbeam_channel::tick(tick),
+        }
+    }
+
+    /// The next thing that happened. Frames already queued in the pump come
+    /// first: a batch of them travels as one channel message.
+    pub fn next(&self, pump: &mut Pump, control: &Receiver<Control>) -> Wake {
+        self.next_or(pump, control, &crossbeam_channel::never::<()>())
+    }
+
+    /// Like [`Waiter::next`], also waiting on `other`.
+    pub fn next_or<T>(
+        &self,
+        pump: &mut Pump,
+        control: &Receiver<Control>,
+        other: &Receiver<T>,
+    ) -> Wake<T> {
+        loop {
+            if let Some(frame) = pump.queued() {
+                return Wake::Peer(frame);
+            }
+            select! {
+                recv(self.arrivals) -> batch => match batch {
+                    Ok(batch) => {
+                        if let Some(frame) = pump.take(batch) {
+                            return Wake::Peer(frame);
+                        }
+                    }
+                    Err(_) => return Wake::ReaderStopped,
+                },
+                recv(control) -> control => return match control {
+                    Ok(Control::Decide(decision)) => Wake::Decide(decision),
+                    Ok(Control::Cancel) | Err(_) => Wake::Cancel,
+                },
+                recv(self.tick) -> _ => return Wake::Tick,
+                recv(other) -> item => return Wake::Other(item),
+            }
+        }
+    }
+}
+
+/// Keeps a quiet connection alive: the peer's idle timeout must not mistake
+/// a person deciding, or a slow disk, for a dead link.
+pub(crate) struct Keepalive {
+    last_write: Instant,
+    every: Duration,
+}
+
+impl Keepalive {
+    /// Pings after `every` without a write.
+    pub fn new(every: Duration) -> Keepalive {
+        Keepalive {
+            last_write: Instant::now(),
+            every,
+        }
+    }
+
+    /// Something was just written to the peer.
+    pub fn wrote(&mut self) {
+        self.last_write = Instant::now();
+    }
+
+    /// Sends a Ping if nothing was written for a while.
+    pub fn ping_if_idle(&mut self, writer: &mut Writer) -> Result<(), WireError> {
+        if self.last_write.elapsed() >= self.every {
+            writer.send_now(&Message::Ping)?;
+            self.wrote();
+        }
+        Ok(())
+    }
+}
+
+/// After our Cancel: read (and drop) what the peer still sends until it
+/// closes, briefly, so the Cancel is not lost in a reset.
+pub(crate) fn linger(pump: &mut Pump) {
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while let Ok(Ok(_)) = pump.next_deadline(deadline) {}
+}
+
+/// A short name of a frame for error messages.
+pub fn frame_name(frame: &Frame) -> &'static str {
+    match frame {
+        Frame::Data(_) => "file data",
+        Frame::Message(message) => match message {
+            Message::Hello(_) => "hello",
+            Message::Offer(_) => "offer",
+            Message::Accept(_) => "accept",
+            Message::Decline(_) => "decline",
+            Message::FileStart { .. } => "file start",
+            Message::FileEnd { .. } => "file end",
+            Message::FileAbandoned { .. } => "file abandoned",
+            Message::FileResult { .. } => "file result",
+            Message::Done => "done",
+            Message::Summary { .. } => "summary",
+            Message::Cancel(_) => "cancel",
+            Message::Ping => "ping",
+            Message::NeedPin { .. } => "PIN request",
+        },
+    }
+}
