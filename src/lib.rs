@@ -12,7 +12,7 @@
 // `unwrap`/`expect` are refused (docs/RELIABILITY.md).
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used))]
 // House rules (clippy.toml): named threads, bounded channels, short functions.
-#![warn(clippy::disallowed_methods)]
+#![warn(clippy::disallowed_methods, clippy::too_many_lines)]
 // Unit tests may start unnamed helper threads.
 #![cfg_attr(test, allow(clippy::disallowed_methods))]
 
