@@ -24,6 +24,7 @@ mod consent;
 mod download;
 mod items;
 mod page;
+mod part_file;
 mod qr;
 mod range;
 mod server;

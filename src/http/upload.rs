@@ -9,6 +9,7 @@
 //! partial file would only be litter. Nothing is written outside the
 //! download folder, and nothing before the upload is allowed.
 
+use super::part_file::PartFile;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -30,7 +31,6 @@ use crate::api::{ShareEvent, UploadPolicy};
 use crate::fs::names;
 use crate::fs::names::{NameError, NameRules};
 use crate::transfer::progress::PROGRESS_INTERVAL;
-use crate::transfer::receive::resume;
 
 /// Room for multipart boundaries and part headers on top of the file bytes.
 const MULTIPART_OVERHEAD: u64 = 16 * 1024 * 1024;
@@ -76,72 +76,6 @@ pub(super) fn no_room(needed: u64, free: u64) -> String {
         human_bytes(needed),
         human_bytes(free)
     )
-}
-
-/// A file being received: removed on drop unless it got its final name.
-struct PartFile {
-    file: tokio::fs::File,
-    part: PathBuf,
-    planned: PathBuf,
-    done: bool,
-}
-
-impl PartFile {
-    /// Creates `NAME.ferry-part` beside the first name that is free (and
-    /// whose partial name is free too) in `dir`.
-    async fn create(dir: PathBuf, name: String) -> std::io::Result<PartFile> {
-        let (file, part, planned) = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)?;
-            for _ in 0..100 {
-                let planned = names::first_free(&dir, &name, |candidate| {
-                    !names::occupied(candidate) && !names::occupied(&names::part_path(candidate))
-                })?;
-                let part = names::part_path(&planned);
-                match std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&part)
-                {
-                    Ok(file) => return Ok((file, part, planned)),
-                    // Someone took that name a moment ago: look again.
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "no free name",
-            ))
-        })
-        .await
-        .map_err(std::io::Error::other)??;
-        Ok(PartFile {
-            file: tokio::fs::File::from_std(file),
-            part,
-            planned,
-            done: false,
-        })
-    }
-
-    /// Syncs the bytes to disk and gives the file its final name.
-    async fn finish(mut self) -> std::io::Result<PathBuf> {
-        self.file.flush().await?;
-        self.file.sync_all().await?;
-        let (part, planned) = (self.part.clone(), self.planned.clone());
-        let landed = tokio::task::spawn_blocking(move || resume::promote_part(&part, &planned))
-            .await
-            .map_err(std::io::Error::other)??;
-        self.done = true;
-        Ok(landed)
-    }
-}
-
-impl Drop for PartFile {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.part);
-        }
-    }
 }
 
 /// What happened to one file of an upload, as the page shows it.

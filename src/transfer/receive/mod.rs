@@ -35,6 +35,7 @@ use resume::Plan;
 
 mod accept;
 mod offer;
+mod plan;
 pub mod resume;
 mod stream;
 mod verdict;

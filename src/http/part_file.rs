@@ -1,0 +1,77 @@
+//! One uploaded file on its way to disk: created exclusively as
+//! `NAME.ferry-part` beside the first free name (never replacing anything),
+//! synced, then given its final name with the never-overwrite rename; removed
+//! if the upload ends any other way. It reads no request; `upload` feeds it.
+
+use std::path::PathBuf;
+
+use tokio::io::AsyncWriteExt;
+
+use crate::fs::names;
+use crate::transfer::receive::resume;
+
+/// A file being received: removed on drop unless it got its final name.
+pub(super) struct PartFile {
+    pub(super) file: tokio::fs::File,
+    part: PathBuf,
+    planned: PathBuf,
+    done: bool,
+}
+
+impl PartFile {
+    /// Creates `NAME.ferry-part` beside the first name that is free (and
+    /// whose partial name is free too) in `dir`.
+    pub(super) async fn create(dir: PathBuf, name: String) -> std::io::Result<PartFile> {
+        let (file, part, planned) = tokio::task::spawn_blocking(move || {
+            std::fs::create_dir_all(&dir)?;
+            for _ in 0..100 {
+                let planned = names::first_free(&dir, &name, |candidate| {
+                    !names::occupied(candidate) && !names::occupied(&names::part_path(candidate))
+                })?;
+                let part = names::part_path(&planned);
+                match std::fs::OpenOptions::new()
+                    .write(true)
+                    .create_new(true)
+                    .open(&part)
+                {
+                    Ok(file) => return Ok((file, part, planned)),
+                    // Someone took that name a moment ago: look again.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            Err(std::io::Error::new(
+                std::io::ErrorKind::AlreadyExists,
+                "no free name",
+            ))
+        })
+        .await
+        .map_err(std::io::Error::other)??;
+        Ok(PartFile {
+            file: tokio::fs::File::from_std(file),
+            part,
+            planned,
+            done: false,
+        })
+    }
+
+    /// Syncs the bytes to disk and gives the file its final name.
+    pub(super) async fn finish(mut self) -> std::io::Result<PathBuf> {
+        self.file.flush().await?;
+        self.file.sync_all().await?;
+        let (part, planned) = (self.part.clone(), self.planned.clone());
+        let landed = tokio::task::spawn_blocking(move || resume::promote_part(&part, &planned))
+            .await
+            .map_err(std::io::Error::other)??;
+        self.done = true;
+        Ok(landed)
+    }
+}
+
+impl Drop for PartFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.part);
+        }
+    }
+}

@@ -1,0 +1,373 @@
+//! The sending worker after the offer went out: waiting for the answer,
+//! checking what the receiver wants, streaming each accepted file from the
+//! read-ahead thread with its SHA-256, and collecting the verdicts. A child
+//! of `send` so it can use the worker's state without making it public.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crossbeam_channel::{RecvTimeoutError, TryRecvError};
+
+use super::readahead::{self, Job, Piece};
+use crate::api::{Direction, Event, Outcome, Party};
+use crate::protocol::{CancelReason, FileVerdict, Frame, Message, WantedFile, WireError};
+use crate::transfer::context::Control;
+use crate::transfer::progress::Meter;
+use crate::transfer::worker::{self, READER_STOPPED, Waiter, Wake, frame_name};
+
+use super::{CANCEL_WRITE_TIMEOUT, Sending, Stop, describe_wire_error};
+
+impl Sending<'_> {
+    pub(super) fn run_accepted(&mut self) -> Outcome {
+        let wanted = match self.await_answer() {
+            Ok(wanted) => wanted,
+            Err(outcome) => return outcome,
+        };
+        if let Err(reason) = self.check_wanted(&wanted) {
+            let _ = self
+                .writer
+                .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
+            return Outcome::Failed(reason);
+        }
+        let bytes: u64 = wanted
+            .iter()
+            .map(|w| self.entries[w.index as usize].size)
+            .sum();
+        let resumed: u64 = wanted.iter().map(|w| w.offset).sum();
+        self.shared.sink.emit_queued(
+            &mut self.backlog,
+            Event::Started {
+                id: self.id,
+                direction: Direction::Outgoing,
+                files: wanted.len() as u32,
+                bytes,
+                resumed_bytes: resumed,
+            },
+        );
+        let mut meter = Meter::new(self.id, Direction::Outgoing, bytes, wanted.len() as u32);
+        self.results_pending = wanted.len();
+        if let Err(stop) = self.stream(&wanted, &mut meter) {
+            return self.stop(stop);
+        }
+        if let Err(e) = self.writer.send_now(&Message::Done) {
+            let stop = self.wire_stop(&e);
+            return self.stop(stop);
+        }
+        self.keepalive.wrote();
+        if let Some(report) = meter.poll(true) {
+            self.shared.sink.emit_lossy(Event::Progress(report));
+        }
+        match self.await_summary() {
+            Ok(()) if self.failures.is_empty() => Outcome::Completed {
+                files: self.verified,
+                bytes: self.verified_bytes,
+            },
+            Ok(()) => Outcome::Failed(format!(
+                "{} of {} file(s) failed: {}.",
+                self.failures.len(),
+                wanted.len(),
+                self.failures.join("; ")
+            )),
+            Err(stop) => self.stop(stop),
+        }
+    }
+
+    /// Sends our Cancel when we are the ones stopping, and turns `stop` into an outcome.
+    fn stop(&mut self, stop: Stop) -> Outcome {
+        match &stop {
+            Stop::Cancelled(Party::Local) => {
+                let _ = self.writer.send_now(&Message::Cancel(CancelReason::User));
+            }
+            Stop::Failed(reason) => {
+                // Best effort: the link may be what failed, and a writer stuck
+                // behind a full socket would wait out the idle timeout again.
+                let _ = self.closer.set_write_timeout(Some(CANCEL_WRITE_TIMEOUT));
+                let _ = self
+                    .writer
+                    .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
+            }
+            Stop::Cancelled(Party::Remote) => {}
+        }
+        stop.into()
+    }
+
+    /// After our Cancel: read (and drop) what the peer still sends until it closes, briefly.
+    pub(super) fn linger(&mut self) {
+        worker::linger(&mut self.pump);
+    }
+
+    /// The timer's work: events that waited for room, and a ping if idle.
+    fn on_tick(&mut self) -> Result<(), Stop> {
+        self.shared.sink.flush(&mut self.backlog, false);
+        self.keepalive
+            .ping_if_idle(&mut self.writer)
+            .map_err(|e| self.wire_stop(&e))
+    }
+
+    fn wire_stop(&mut self, e: &WireError) -> Stop {
+        // A write error often means the peer cancelled and closed: look for its Cancel first.
+        let deadline = Instant::now() + Duration::from_millis(500);
+        while let Ok(frame) = self.pump.next_deadline(deadline) {
+            match frame {
+                Ok(Frame::Message(Message::Cancel(CancelReason::User))) => {
+                    return Stop::Cancelled(Party::Remote);
+                }
+                Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason)))) => {
+                    return Stop::Failed(format!("The receiver stopped the transfer: {reason}"));
+                }
+                Ok(_) => continue,
+                // The reader failed first (e.g. the receiver went silent and
+                // the reader shut the link, which is why the write failed):
+                // that is the cause to report.
+                Err(cause) => return Stop::Failed(describe_wire_error(self.to, &cause)),
+            }
+        }
+        Stop::Failed(describe_wire_error(self.to, e))
+    }
+
+    fn await_answer(&mut self) -> Result<Vec<WantedFile>, Outcome> {
+        let waiter = Waiter::new(&self.pump, self.shared.timeouts.tick());
+        let frame = loop {
+            match waiter.next(&mut self.pump, self.control) {
+                Wake::Peer(frame) => break frame,
+                Wake::Cancel => return Err(self.stop(Stop::Cancelled(Party::Local))),
+                Wake::Decide(_) | Wake::Other(_) => {}
+                Wake::Tick => self.on_tick().map_err(Outcome::from)?,
+                Wake::ReaderStopped => return Err(Outcome::Failed(READER_STOPPED.into())),
+            }
+        };
+        match frame {
+            Ok(Frame::Message(Message::Accept(wanted))) => Ok(wanted),
+            Ok(Frame::Message(Message::Decline(reason))) => Err(Outcome::Declined(reason)),
+            Ok(Frame::Message(Message::NeedPin {
+                wrong,
+                retry_after_secs,
+            })) => {
+                self.shared.sink.emit(Event::PinRequired {
+                    id: self.id,
+                    to: self.to,
+                    wrong,
+                });
+                Err(Outcome::Failed(if retry_after_secs > 0 {
+                    format!(
+                        "Too many wrong PINs: the receiver refuses this device for {retry_after_secs} s."
+                    )
+                } else if wrong {
+                    "The PIN was wrong.".to_string()
+                } else {
+                    "The receiver requires a PIN.".to_string()
+                }))
+            }
+            Ok(Frame::Message(Message::Cancel(CancelReason::User))) => {
+                Err(Outcome::Cancelled { by: Party::Remote })
+            }
+            Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason)))) => {
+                Err(Outcome::Failed(format!("The receiver refused: {reason}")))
+            }
+            Ok(other) => Err(Outcome::Failed(format!(
+                "The receiver answered with an unexpected message ({}).",
+                frame_name(&other)
+            ))),
+            Err(e) => Err(Outcome::Failed(describe_wire_error(self.to, &e))),
+        }
+    }
+
+    fn check_wanted(&self, wanted: &[WantedFile]) -> Result<(), String> {
+        let mut previous: Option<u32> = None;
+        for want in wanted {
+            let entry = self.entries.get(want.index as usize);
+            let valid = entry.is_some_and(|e| {
+                e.kind == crate::protocol::EntryKind::File && want.offset <= e.size
+            }) && previous.is_none_or(|p| p < want.index);
+            if !valid {
+                return Err("The receiver's answer was malformed.".into());
+            }
+            previous = Some(want.index);
+        }
+        Ok(())
+    }
+
+    fn handle_peer(&mut self, frame: Result<Frame, WireError>) -> Result<bool, Stop> {
+        match frame {
+            Ok(Frame::Message(Message::FileResult { index, verdict })) => {
+                self.results_pending = self.results_pending.saturating_sub(1);
+                let Some(entry) = self.entries.get(index as usize) else {
+                    return Err(Stop::Failed(
+                        "The receiver reported on a file that was not sent.".into(),
+                    ));
+                };
+                let name = entry.path.join("/");
+                match verdict {
+                    FileVerdict::Verified => {
+                        self.verified += 1;
+                        self.verified_bytes += entry.size;
+                        let event = Event::FileVerified {
+                            id: self.id,
+                            path: PathBuf::from(name),
+                        };
+                        self.shared.sink.emit_batched(&mut self.backlog, event);
+                    }
+                    FileVerdict::Mismatch => {
+                        self.failures.push(format!("{name}: checksum mismatch"))
+                    }
+                    FileVerdict::Failed(reason) => self.failures.push(format!("{name}: {reason}")),
+                }
+                Ok(false)
+            }
+            Ok(Frame::Message(Message::Summary { .. })) => Ok(true),
+            Ok(Frame::Message(Message::Cancel(CancelReason::User))) => {
+                Err(Stop::Cancelled(Party::Remote))
+            }
+            Ok(Frame::Message(Message::Cancel(CancelReason::Error(reason)))) => Err(Stop::Failed(
+                format!("The receiver stopped the transfer: {reason}"),
+            )),
+            Ok(other) => Err(Stop::Failed(format!(
+                "The receiver sent an unexpected message ({}).",
+                frame_name(&other)
+            ))),
+            Err(e) => Err(Stop::Failed(describe_wire_error(self.to, &e))),
+        }
+    }
+
+    /// Waits for the receiver's verdicts and summary. A cancel now races the
+    /// receiver finishing the bytes it already has: the Cancel is sent, and
+    /// whichever the receiver saw first decides, so both sides report the same.
+    /// That is why this wait is not [`Waiter`]'s: a Cancel here does not end
+    /// it, and an engine that hung up is no reason to cancel a finished send.
+    fn await_summary(&mut self) -> Result<(), Stop> {
+        let mut cancel_sent = false;
+        loop {
+            match self.pump.next_timeout(self.shared.timeouts.tick()) {
+                Ok(Err(_)) if cancel_sent => return Err(Stop::Cancelled(Party::Local)),
+                Ok(frame) => {
+                    if self.handle_peer(frame)? {
+                        return Ok(());
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => self.on_tick()?,
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(Stop::Failed(READER_STOPPED.into()));
+                }
+            }
+            if !cancel_sent && matches!(self.control.try_recv(), Ok(Control::Cancel)) {
+                let cancel = Message::Cancel(CancelReason::User);
+                self.writer
+                    .send_now(&cancel)
+                    .map_err(|e| self.wire_stop(&e))?;
+                cancel_sent = true;
+            }
+        }
+    }
+
+    /// Sends every wanted file: a reader thread reads and hashes ahead while
+    /// this thread frames, encrypts and writes, and listens to the peer.
+    fn stream(&mut self, wanted: &[WantedFile], meter: &mut Meter) -> Result<(), Stop> {
+        let jobs = wanted
+            .iter()
+            .map(|want| {
+                let entry = &self.entries[want.index as usize];
+                Job {
+                    index: want.index,
+                    offset: want.offset,
+                    size: entry.size,
+                    modified_ms: entry.modified_ms,
+                    local: self.locals[want.index as usize].take(),
+                }
+            })
+            .collect();
+        let reader = readahead::start(jobs, format!("ferry-send-read-{}", self.id.0))
+            .map_err(|e| Stop::Failed(format!("Cannot start a thread: {e}.")))?;
+        let waiter = Waiter::new(&self.pump, Duration::from_secs(1));
+        loop {
+            // The peer's verdicts and Cancel, without waiting: a try_recv on an
+            // empty channel costs next to nothing, a select per piece does not.
+            while let Some(frame) = self.pump.ready() {
+                self.handle_peer(frame)?;
+            }
+            if matches!(
+                self.control.try_recv(),
+                Ok(Control::Cancel) | Err(TryRecvError::Disconnected)
+            ) {
+                return Err(Stop::Cancelled(Party::Local));
+            }
+            let piece = match reader.pieces.try_recv() {
+                Ok(piece) => Ok(piece),
+                Err(TryRecvError::Disconnected) => Err(crossbeam_channel::RecvError),
+                Err(TryRecvError::Empty) => {
+                    match waiter.next_or(&mut self.pump, self.control, &reader.pieces) {
+                        Wake::Other(piece) => piece,
+                        Wake::Peer(frame) => {
+                            self.handle_peer(frame)?;
+                            continue;
+                        }
+                        Wake::Cancel => return Err(Stop::Cancelled(Party::Local)),
+                        Wake::Decide(_) => continue,
+                        // A slow disk must not look like a dead connection.
+                        Wake::Tick => {
+                            self.on_tick()?;
+                            continue;
+                        }
+                        Wake::ReaderStopped => return Err(Stop::Failed(READER_STOPPED.into())),
+                    }
+                }
+            };
+            let message = match piece {
+                Ok(Piece::Data { buffer, len }) => {
+                    self.writer
+                        .send_data(&buffer[..len])
+                        .map_err(|e| self.wire_stop(&e))?;
+                    self.keepalive.wrote();
+                    meter.advance(len as u64);
+                    if let Some(report) = meter.poll(false) {
+                        self.shared.sink.emit_lossy(Event::Progress(report));
+                    }
+                    let _ = reader.recycle.try_send(buffer);
+                    continue;
+                }
+                Ok(Piece::Whole {
+                    index,
+                    offset,
+                    bytes,
+                    sha256,
+                }) => {
+                    let entry = &self.entries[index as usize];
+                    meter.set_current(&entry.path.join("/"));
+                    meter.skip(offset);
+                    let start = Message::FileStart { index, offset };
+                    self.writer.send(&start).map_err(|e| self.wire_stop(&e))?;
+                    if !bytes.is_empty() {
+                        self.writer
+                            .send_data(&bytes)
+                            .map_err(|e| self.wire_stop(&e))?;
+                        meter.advance(bytes.len() as u64);
+                    }
+                    meter.file_done();
+                    if let Some(report) = meter.poll(false) {
+                        self.shared.sink.emit_lossy(Event::Progress(report));
+                    }
+                    Message::FileEnd { index, sha256 }
+                }
+                Ok(Piece::Start { index, offset }) => {
+                    let entry = &self.entries[index as usize];
+                    meter.set_current(&entry.path.join("/"));
+                    meter.skip(offset);
+                    Message::FileStart { index, offset }
+                }
+                Ok(Piece::End { index, sha256 }) => {
+                    meter.file_done();
+                    Message::FileEnd { index, sha256 }
+                }
+                Ok(Piece::Abandoned { index, reason }) => Message::FileAbandoned { index, reason },
+                Ok(Piece::Failed(reason)) => return Err(Stop::Failed(reason)),
+                Ok(Piece::Finished) => return Ok(()),
+                Err(_) => {
+                    return Err(Stop::Failed(
+                        "Internal error in the file reading thread.".into(),
+                    ));
+                }
+            };
+            self.writer.send(&message).map_err(|e| self.wire_stop(&e))?;
+            self.keepalive.wrote();
+        }
+    }
+}
