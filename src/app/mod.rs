@@ -11,6 +11,7 @@
 
 mod actions;
 mod diagnosis;
+pub mod fonts;
 pub mod history;
 mod incoming;
 mod layout;
@@ -323,6 +324,7 @@ impl FerryApp {
         }
         let _ = self.context.set(ctx.clone());
         style::apply(ctx, self.settings.theme);
+        fonts::install(ctx);
         self.logo = style::icon_data().map(|icon| {
             let size = [icon.width as usize, icon.height as usize];
             ctx.load_texture(
