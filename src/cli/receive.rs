@@ -153,6 +153,11 @@ fn start_engine(args: &ReceiveArgs, net: &NetOptions) -> anyhow::Result<(Engine,
     };
     device.alias = alias.clone();
     device.port = port;
+    if let Some(pin) = args.pin.as_deref() {
+        // A short PIN given now is refused; one already saved keeps working
+        // (the window asks for a longer one when settings are next saved).
+        crate::secure::pin::check_new_pin(pin).map_err(anyhow::Error::msg)?;
+    }
     let pin = args
         .pin
         .clone()

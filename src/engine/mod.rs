@@ -113,7 +113,7 @@ impl Engine {
             heard: Arc::default(),
             identity: config.identity,
             sender_pins: Arc::default(),
-            pin_failures: Arc::default(),
+            pin_guard: Arc::default(),
             timeouts: timeouts.sanitized(),
             known: Default::default(),
             claimed: Arc::default(),

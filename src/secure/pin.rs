@@ -194,6 +194,16 @@ impl PinGuard {
         PinVerdict::Wrong
     }
 
+    /// How long nobody may try a PIN, when a flood of wrong ones locked
+    /// everyone out.
+    pub fn locked_for(&self, now: Instant) -> Option<Duration> {
+        let state = self.state.lock().ok()?;
+        state
+            .locked_until
+            .filter(|until| *until > now)
+            .map(|until| until - now)
+    }
+
     /// Addresses remembered now (for tests and the diagnosis).
     pub fn tracked(&self) -> usize {
         self.state.lock().map(|s| s.per_address.len()).unwrap_or(0)

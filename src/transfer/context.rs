@@ -49,8 +49,8 @@ pub(crate) struct Context {
     pub identity: Arc<Identity>,
     /// PINs to present per receiver address.
     pub sender_pins: Arc<Mutex<HashMap<SocketAddr, String>>>,
-    /// Wrong PINs per sender address: (count, window start).
-    pub pin_failures: Arc<Mutex<HashMap<std::net::IpAddr, (u32, std::time::Instant)>>>,
+    /// Counts wrong PINs (per address and overall) and locks guessing out.
+    pub pin_guard: Arc<crate::secure::pin::PinGuard>,
     /// Connection timers (handshake budget, ping interval, idle timeout).
     pub timeouts: Timeouts,
     /// Which device answered at which address lately (from discovery), so a

@@ -1,23 +1,21 @@
 //! The checks an offer passes before anyone sees it: the sender proved the
-//! identity it announces, knows the PIN (with a per-address limit on wrong
-//! guesses), and every name is safe. It answers refusals itself; it never
+//! identity it announces, knows the PIN (wrong guesses limited by the
+//! engine's PIN guard), and every name is safe. It answers refusals itself; it never
 //! touches the disk and never asks the person.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use crate::api::Event;
 use crate::fs::names;
 use crate::protocol::{EntryKind, Message, Offer};
 use crate::secure::identity::short_code;
+use crate::secure::pin::PinVerdict;
 use crate::transfer::context::Context;
 use crate::transfer::worker::Writer;
 
-/// Most wrong PINs one address may try within [`PIN_WINDOW`].
-pub const MAX_WRONG_PINS: u32 = 5;
-/// The window over which wrong PINs are counted, and the lock-out after too many.
-pub const PIN_WINDOW: Duration = Duration::from_secs(60);
+pub use crate::secure::pin::{MAX_WRONG_PINS, PIN_WINDOW};
 
 pub(super) fn identity_mismatch(
     peer: SocketAddr,
@@ -33,8 +31,9 @@ pub(super) fn identity_mismatch(
     )
 }
 
-/// Checks the offer's PIN against ours, with a per-address limit on wrong
-/// guesses. Answers the sender itself when the PIN does not pass.
+/// Checks the offer's PIN against ours through the engine's guard (budgets
+/// per address and for everyone together, see [`crate::secure::pin`]).
+/// Answers the sender itself when the PIN does not pass.
 pub(super) fn pin_ok(
     shared: &Context,
     peer: SocketAddr,
@@ -44,50 +43,33 @@ pub(super) fn pin_ok(
     let Some(expected) = shared.receive_settings().pin.filter(|p| !p.is_empty()) else {
         return true;
     };
-    let Ok(mut failures) = shared.pin_failures.lock() else {
-        return false;
-    };
     let now = Instant::now();
-    let entry = failures.entry(peer.ip()).or_insert((0, now));
-    if now.duration_since(entry.1) > PIN_WINDOW {
-        *entry = (0, now);
-    }
-    if entry.0 >= MAX_WRONG_PINS {
-        let retry = PIN_WINDOW
-            .saturating_sub(now.duration_since(entry.1))
-            .as_secs()
-            .max(1) as u32;
-        drop(failures);
-        let _ = writer.send_now(&Message::NeedPin {
-            wrong: true,
-            retry_after_secs: retry,
-        });
-        return false;
-    }
-    match &offer.pin {
-        Some(given) if given == &expected => {
-            failures.remove(&peer.ip());
-            true
-        }
-        given => {
-            let wrong = given.is_some();
-            if wrong {
-                entry.0 += 1;
-            }
-            drop(failures);
-            if wrong {
+    let verdict = shared
+        .pin_guard
+        .check(&expected, offer.pin.as_deref(), peer.ip(), now);
+    let (wrong, retry_after_secs) = match verdict {
+        PinVerdict::Accepted => return true,
+        PinVerdict::Missing => (false, 0),
+        PinVerdict::Wrong => {
+            shared.sink.emit(Event::Problem(format!(
+                "{:?} ({peer}) sent a wrong PIN.",
+                offer.sender.alias
+            )));
+            if let Some(paused) = shared.pin_guard.locked_for(now) {
                 shared.sink.emit(Event::Problem(format!(
-                    "{:?} ({peer}) sent a wrong PIN.",
-                    offer.sender.alias
+                    "Too many wrong PINs from the network: nobody can try a PIN for the next {}.",
+                    crate::api::human_duration(paused)
                 )));
             }
-            let _ = writer.send_now(&Message::NeedPin {
-                wrong,
-                retry_after_secs: 0,
-            });
-            false
+            (true, 0)
         }
-    }
+        PinVerdict::Locked { retry_after } => (true, retry_after.as_secs().max(1) as u32),
+    };
+    let _ = writer.send_now(&Message::NeedPin {
+        wrong,
+        retry_after_secs,
+    });
+    false
 }
 
 /// Every entry's name judged before anyone is asked, so a hostile offer never
