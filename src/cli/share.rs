@@ -17,11 +17,10 @@ use crossbeam_channel::{bounded, select};
 
 use super::EXIT_OK;
 use crate::api::{
-    AcceptPolicy, Command, Device, Event, ReceiveSettings, ShareEvent, ShareRequest, ShareStarted,
-    UploadPolicy, human_bytes,
+    Command, Device, Event, ShareEvent, ShareRequest, ShareStarted, UploadPolicy, human_bytes,
 };
 use crate::config;
-use crate::engine::{Engine, EngineConfig};
+use crate::engine::Engine;
 use crate::http::{DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_SHARE_PORT, qr_terminal};
 use crate::secure::identity::Identity;
 
@@ -136,20 +135,7 @@ fn share_engine(alias: &str) -> anyhow::Result<Engine> {
         os: config::os_name(),
         port: 0,
     };
-    Ok(Engine::start(
-        EngineConfig {
-            device,
-            identity,
-            listen: None,
-            receive: ReceiveSettings {
-                download_dir: PathBuf::from("."),
-                accept: AcceptPolicy::Ask,
-                pin: None,
-            },
-            discovery: None,
-        },
-        Arc::new(|| {}),
-    )?)
+    super::send::send_only_engine(identity, device, None)
 }
 
 /// Waits for the engine's answer to the start command.
