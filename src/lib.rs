@@ -16,19 +16,25 @@
 // Unit tests may start unnamed helper threads.
 #![cfg_attr(test, allow(clippy::disallowed_methods))]
 
+// The surface: the vocabulary and the engine (what a face or a test drives),
+// the two faces, settings, and the network check. The wire, the keys, the
+// discovery table and the transfer and share internals stay public for the
+// end-to-end tests, benches and fuzz targets that attack them directly;
+// what nothing outside the crate needs is crate-private.
 pub mod api;
 pub mod app;
 pub mod cli;
 pub mod config;
 pub mod diagnose;
-pub mod discovery;
 pub mod engine;
-pub mod fs;
+
+pub mod discovery;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
-
 pub mod protocol;
 pub mod secure;
-pub mod single_instance;
 pub mod transfer;
+
+pub(crate) mod fs;
+pub(crate) mod single_instance;

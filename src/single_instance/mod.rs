@@ -165,13 +165,6 @@ pub fn acquire(dir: &Path, files: &[PathBuf]) -> io::Result<Instance> {
     acquire_with(dir, files, EndpointKind::for_dir(dir))
 }
 
-/// Hands `files` to the primary instance for `dir`. Returns `Ok(false)` when
-/// no primary is listening (nothing there, or a stale endpoint), `Ok(true)`
-/// when it queued the files, and an error when it refused or did not answer.
-pub fn forward(dir: &Path, files: &[PathBuf]) -> io::Result<bool> {
-    forward_with(dir, files, EndpointKind::for_dir(dir))
-}
-
 impl Primary {
     /// Requests from later launches, oldest first. Drain it without blocking
     /// (`try_iter`) on the UI thread.
