@@ -2,6 +2,10 @@
 //! can resume), or a shared folder as a ZIP written on the fly. Bytes are
 //! read on a blocking thread in [`CHUNK`]-sized pieces and handed to the
 //! network through a bounded channel, so memory stays small for any size.
+//! Every download is sent as an attachment under
+//! `Content-Security-Policy: sandbox` (and the common `nosniff`), and a type
+//! a browser would render with script (HTML, SVG, XML) goes as
+//! `application/octet-stream`: a shared file never runs in the page's origin.
 //! This module reads shared files; it never writes to disk.
 
 use std::fs::File;
@@ -32,6 +36,20 @@ fn set(response: &mut Response<ResponseBody>, name: header::HeaderName, value: &
     if let Ok(value) = HeaderValue::from_str(value) {
         response.headers_mut().insert(name, value);
     }
+}
+
+/// The common headers, and those that keep downloaded bytes inert: should a
+/// browser render the file despite the attachment, it runs in a sandbox (an
+/// opaque origin, no script), never in the share page's origin.
+fn download_response(body: ResponseBody, name: &str) -> Response<ResponseBody> {
+    let mut response = with_common_headers(Response::new(body));
+    set(&mut response, header::CONTENT_SECURITY_POLICY, "sandbox");
+    set(
+        &mut response,
+        header::CONTENT_DISPOSITION,
+        &items::content_disposition(name),
+    );
+    response
 }
 
 /// Serves the file at `path` under the download name `name`.
@@ -112,17 +130,12 @@ pub fn file(
         tokio::task::spawn_blocking(move || pump_file(file, start, count, producer));
         streamed.boxed()
     };
-    let mut response = with_common_headers(Response::new(body));
+    let mut response = download_response(body, name);
     *response.status_mut() = status;
     set(
         &mut response,
         header::CONTENT_TYPE,
         items::content_type(name),
-    );
-    set(
-        &mut response,
-        header::CONTENT_DISPOSITION,
-        &items::content_disposition(name),
     );
     set(&mut response, header::CONTENT_LENGTH, &count.to_string());
     set(&mut response, header::ACCEPT_RANGES, "bytes");
@@ -208,13 +221,8 @@ pub fn zip(
         tokio::task::spawn_blocking(move || pump_zip(&item, producer));
         streamed.boxed()
     };
-    let mut response = with_common_headers(Response::new(body));
+    let mut response = download_response(body, &name);
     set(&mut response, header::CONTENT_TYPE, "application/zip");
-    set(
-        &mut response,
-        header::CONTENT_DISPOSITION,
-        &items::content_disposition(&name),
-    );
     response
 }
 

@@ -121,9 +121,12 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<SharedItem>, SourceError>
     Ok(items)
 }
 
-/// A Content-Type for a file name, from its extension. Unknown types are
-/// `application/octet-stream`; every download is also sent as an attachment
-/// with `nosniff`, so a shared HTML file is saved, never run in the page.
+/// A Content-Type for a file name, from its extension. Unknown types, and
+/// every type a browser would render as a document that can run script
+/// (HTML, XHTML, SVG, XML and its stylesheets, MHTML), are
+/// `application/octet-stream`: with `nosniff`, the attachment disposition
+/// and a `sandbox` policy on every download, a shared HTML file is saved,
+/// never run in the page's origin, even by a client that ignores one of them.
 pub(crate) fn content_type(name: &str) -> &'static str {
     let ext = Path::new(name)
         .extension()
@@ -132,7 +135,8 @@ pub(crate) fn content_type(name: &str) -> &'static str {
         .unwrap_or_default();
     match ext.as_str() {
         "txt" | "md" | "csv" | "log" => "text/plain; charset=utf-8",
-        "html" | "htm" => "text/html; charset=utf-8",
+        "html" | "htm" | "shtml" | "xhtml" | "xht" | "svg" | "svgz" | "xml" | "xsl" | "xslt"
+        | "mht" | "mhtml" => "application/octet-stream",
         "json" => "application/json",
         "pdf" => "application/pdf",
         "zip" => "application/zip",
@@ -142,7 +146,6 @@ pub(crate) fn content_type(name: &str) -> &'static str {
         "gif" => "image/gif",
         "webp" => "image/webp",
         "heic" => "image/heic",
-        "svg" => "image/svg+xml",
         "mp3" => "audio/mpeg",
         "m4a" => "audio/mp4",
         "ogg" | "oga" => "audio/ogg",
@@ -234,5 +237,10 @@ mod tests {
         assert_eq!(content_type("A.JPG"), "image/jpeg");
         assert_eq!(content_type("noext"), "application/octet-stream");
         assert_eq!(content_type("x.tar.gz"), "application/gzip");
+        for active in [
+            "a.html", "b.HTM", "c.svg", "d.xhtml", "e.xml", "f.xsl", "g.mhtml",
+        ] {
+            assert_eq!(content_type(active), "application/octet-stream", "{active}");
+        }
     }
 }

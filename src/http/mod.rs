@@ -20,6 +20,7 @@
 //! self-signed certificate a LAN device could offer. See `docs/SHARE.md`.
 
 mod body;
+mod connections;
 mod consent;
 mod download;
 mod items;
@@ -52,9 +53,21 @@ pub const DEFAULT_SHARE_PORT: u16 = 47814;
 /// Default largest upload (all files of one upload together): 4 GiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
-/// Most connections served at once; a connection over the cap gets one
-/// `503 Service Unavailable` and is closed.
+/// Most connections served at once; a connection over the cap gets a
+/// `503 Service Unavailable` written at once, before its request is read, and
+/// is closed.
 pub const MAX_SHARE_CONNECTIONS: usize = 32;
+
+/// Most connections served at once from one host (an IPv4 address or an
+/// IPv6 /64); more are refused like those over [`MAX_SHARE_CONNECTIONS`].
+/// Browsers open at most six connections to one server.
+pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 8;
+
+/// A connection must send a request with the share's token within this
+/// time of arriving, or it is closed; a request without the token is
+/// answered 404 and its connection closed. Only a client that knows the
+/// token holds a slot longer.
+pub const TOKEN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A client must send a request's headers within this time, and an idle
 /// keep-alive connection is closed after it.
@@ -147,8 +160,8 @@ pub(crate) struct State {
     pub(crate) pending: Mutex<HashMap<TransferId, tokio::sync::oneshot::Sender<bool>>>,
     /// Uploads the page announced and that were approved, by ticket.
     pub(crate) tickets: Mutex<HashMap<String, consent::Ticket>>,
-    /// Connections being served.
-    pub(crate) connections: std::sync::atomic::AtomicUsize,
+    /// Connections being served, in all and per host.
+    pub(crate) slots: Arc<connections::Slots>,
 }
 
 /// A running share. Dropping it stops the server.
@@ -202,7 +215,7 @@ impl ShareServer {
             events: Events(sink),
             pending: Mutex::default(),
             tickets: Mutex::default(),
-            connections: Default::default(),
+            slots: Arc::default(),
         });
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let (stopped_tx, stopped) = crossbeam_channel::bounded(1);

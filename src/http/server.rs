@@ -1,7 +1,11 @@
-//! The HTTP side of a share: accepting connections (at most
-//! [`MAX_SHARE_CONNECTIONS`] at once), serving each with hyper's HTTP/1.1 server
-//! under timeouts, and routing requests. Only `/s/TOKEN/...` with the share's
-//! own token reaches a handler; every other request gets a bare 404. Items
+//! The HTTP side of a share: accepting connections (within the caps
+//! `connections` keeps; those over them are refused before anything is
+//! read), serving each with hyper's HTTP/1.1 server under timeouts, and
+//! routing requests. Only `/s/TOKEN/...` with the share's own token reaches
+//! a handler; every other request gets a bare 404 and its connection is
+//! closed, and a connection that has sent no request with the token within
+//! [`TOKEN_TIMEOUT`] is cut, so only clients that know the token hold a
+//! slot for long. Items
 //! are addressed by number, never by a path from the request, and nothing
 //! in a URL is percent-decoded, so `..` in any spelling cannot match a route.
 
@@ -11,7 +15,7 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::task::{Context, Poll};
 
 use hyper::body::Incoming;
@@ -24,10 +28,10 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 
 use super::body::{self, ResponseBody};
+use super::connections::{self, Slot};
 use super::items::ItemKind;
 use super::{
-    HEADER_TIMEOUT, MAX_SHARE_CONNECTIONS, STALL_TIMEOUT, State, consent, download, page, token,
-    upload,
+    HEADER_TIMEOUT, STALL_TIMEOUT, State, TOKEN_TIMEOUT, consent, download, page, token, upload,
 };
 
 /// Largest request head (request line and headers) accepted, in bytes.
@@ -82,9 +86,12 @@ pub async fn accept_loop(
         tokio::select! {
             _ = shutdown.changed() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => {
-                    connections.spawn(serve_connection(stream, peer, state.clone()));
-                }
+                Ok((stream, peer)) => match connections::admit(&state.slots, peer.ip()) {
+                    Some(slot) => {
+                        connections.spawn(serve_connection(stream, peer, slot, state.clone()));
+                    }
+                    None => connections::refuse(stream, peer),
+                },
                 Err(e) => {
                     // Out of file descriptors and the like: back off, do not spin.
                     tracing::warn!("share server: accept failed: {e}");
@@ -98,18 +105,10 @@ pub async fn accept_loop(
     tracing::info!("share server stopped listening");
 }
 
-/// Counts a connection for as long as it is served.
-struct ConnectionSlot(Arc<State>);
-
-impl Drop for ConnectionSlot {
-    fn drop(&mut self) {
-        self.0.connections.fetch_sub(1, Ordering::SeqCst);
-    }
-}
-
-async fn serve_connection(stream: TcpStream, peer: SocketAddr, state: Arc<State>) {
-    let over_cap = state.connections.fetch_add(1, Ordering::SeqCst) >= MAX_SHARE_CONNECTIONS;
-    let _slot = ConnectionSlot(state.clone());
+/// Serves one admitted connection until it ends, the client idles past
+/// hyper's timeouts, or [`TOKEN_TIMEOUT`] passes before a request with the
+/// token. `_slot` is given back when this returns.
+async fn serve_connection(stream: TcpStream, peer: SocketAddr, _slot: Slot, state: Arc<State>) {
     // Notice peers that vanished (phone asleep, out of Wi-Fi) within about a minute.
     let keepalive = socket2::TcpKeepalive::new()
         .with_time(std::time::Duration::from_secs(30))
@@ -122,33 +121,52 @@ async fn serve_connection(stream: TcpStream, peer: SocketAddr, state: Arc<State>
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_TIMEOUT)
-        .max_buf_size(MAX_HEAD_BYTES)
-        .keep_alive(!over_cap);
-    let result = if over_cap {
-        tracing::warn!(%peer, "too many connections; answering 503");
-        http.serve_connection(
-            io,
-            service_fn(|_req| async {
-                Ok::<_, Infallible>(respond_text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Too many connections right now. Please try again in a moment.",
-                ))
-            }),
-        )
-        .await
-    } else {
-        http.serve_connection(
-            io,
-            service_fn(move |req| {
-                let state = state.clone();
-                async move { Ok::<_, Infallible>(route(req, state, peer).await) }
-            }),
-        )
-        .await
+        .max_buf_size(MAX_HEAD_BYTES);
+    let knows_token = Arc::new(AtomicBool::new(false));
+    let proven = knows_token.clone();
+    let connection = http.serve_connection(
+        io,
+        service_fn(move |req| {
+            let state = state.clone();
+            let proven = proven.clone();
+            async move {
+                if !has_token(req.uri().path(), &state.token) {
+                    // A guess: answer, and give the slot back.
+                    let mut response = not_found();
+                    response
+                        .headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                    return Ok::<_, Infallible>(response);
+                }
+                proven.store(true, Ordering::SeqCst);
+                Ok::<_, Infallible>(route(req, state, peer).await)
+            }
+        }),
+    );
+    tokio::pin!(connection);
+    let result = tokio::select! {
+        result = connection.as_mut() => result,
+        () = tokio::time::sleep(TOKEN_TIMEOUT) => {
+            if !knows_token.load(Ordering::SeqCst) {
+                tracing::debug!(%peer, "no request with the token in time; closing");
+                return;
+            }
+            connection.await
+        }
     };
     if let Err(e) = result {
         tracing::debug!(%peer, "share connection ended: {e}");
     }
+}
+
+/// Whether `path` starts with `/s/TOKEN` for this share's token.
+fn has_token(path: &str, secret: &str) -> bool {
+    let mut segments = path.split('/');
+    segments.next() == Some("")
+        && segments.next() == Some("s")
+        && segments
+            .next()
+            .is_some_and(|t| token::same_secret(t, secret))
 }
 
 /// The response for anything that is not a route of this share: 404, no
@@ -214,16 +232,10 @@ async fn route(
     peer: SocketAddr,
 ) -> Response<ResponseBody> {
     let path = req.uri().path().to_string();
-    let mut segments = path.split('/');
-    let authorised = segments.next() == Some("")
-        && segments.next() == Some("s")
-        && segments
-            .next()
-            .is_some_and(|t| token::same_secret(t, &state.token));
-    if !authorised {
+    if !has_token(&path, &state.token) {
         return not_found();
     }
-    let rest: Vec<&str> = segments.collect();
+    let rest: Vec<&str> = path.split('/').skip(3).collect();
     let method = req.method().clone();
     let read = method == Method::GET || method == Method::HEAD;
     match rest.as_slice() {
