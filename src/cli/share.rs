@@ -145,6 +145,7 @@ fn share_engine(alias: &str) -> anyhow::Result<Engine> {
                 download_dir: PathBuf::from("."),
                 accept: AcceptPolicy::Ask,
                 pin: None,
+                accept_from_anywhere: false,
             },
             discovery: None,
         },
