@@ -241,7 +241,14 @@ fn a_looker_is_answered_but_never_listed() {
     let mut wr = Watch::new(&receiver);
     wr.drain_for(Duration::from_millis(1500));
     assert!(wr.live.is_empty(), "listed a looker: {:?}", wr.live);
-    // ...but it did hear it, and says so in hellos (the doctor's two-way check).
+    // ...but it did hear it; a hello from a device it does not trust is told
+    // only about that device itself (the doctor's two-way check), never
+    // about others (issue 14, finding 7).
+    assert!(
+        receiver
+            .heard_devices()
+            .contains(&looker.device().device_id)
+    );
     let identity = Identity::ephemeral().expect("identity");
     let hello = Hello {
         device: DeviceInfo {
@@ -259,7 +266,10 @@ fn a_looker_is_answered_but_never_listed() {
         !answer.heard.contains(&hello.device.device_id),
         "it never beaconed"
     );
-    assert!(answer.heard.contains(&looker.device().device_id));
+    assert!(
+        !answer.heard.contains(&looker.device().device_id),
+        "a stranger was told about another device"
+    );
 }
 
 #[test]

@@ -22,7 +22,7 @@ use ferry::protocol::messages::MAX_HEARD;
 use ferry::protocol::{
     Beacon, BeaconKind, CancelReason, DEFAULT_TCP_PORT, DeviceInfo, EntryKind, FileVerdict,
     FrameWriter, HANDSHAKE_TIMEOUT, Hello, IDLE_TIMEOUT, MAGIC, Message, Offer, PING_INTERVAL,
-    PROTOCOL_VERSION, codec,
+    PROMPT_TIMEOUT, PROTOCOL_VERSION, codec,
 };
 
 const DOC_PATH: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/PROTOCOL.md");
@@ -412,6 +412,7 @@ fn the_timer_tables_match_the_constants() {
         ("HANDSHAKE_TIMEOUT", HANDSHAKE_TIMEOUT),
         ("PING_INTERVAL", PING_INTERVAL),
         ("IDLE_TIMEOUT", IDLE_TIMEOUT),
+        ("PROMPT_TIMEOUT", PROMPT_TIMEOUT),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))

@@ -43,6 +43,15 @@ pub enum TrustVerdict {
 }
 
 impl AcceptPolicy {
+    /// Whether `device_id` is one of the trusted (pinned) devices. Only those
+    /// get the slots kept for trusted devices and the full `heard` list.
+    pub fn trusts(&self, device_id: &str) -> bool {
+        match self {
+            AcceptPolicy::Trusted(devices) => devices.iter().any(|d| d.device_id == device_id),
+            AcceptPolicy::Ask | AcceptPolicy::Everyone => false,
+        }
+    }
+
     /// Judges an offer from a device that proved `device_id` and calls itself `alias`.
     pub fn judge(&self, device_id: &str, alias: &str) -> TrustVerdict {
         match self {
@@ -72,4 +81,7 @@ pub struct ReceiveSettings {
     pub accept: AcceptPolicy,
     /// A PIN senders must supply, if set.
     pub pin: Option<String>,
+    /// Serve transfer connections from any address, not only from the
+    /// networks this device uses and peers added by address.
+    pub accept_from_anywhere: bool,
 }

@@ -479,6 +479,7 @@ fn receive_settings(settings: &Settings) -> ReceiveSettings {
         download_dir: settings.download_dir.clone(),
         accept: AcceptPolicy::Trusted(settings.trusted_devices.clone()),
         pin: settings.pin.clone().filter(|p| !p.trim().is_empty()),
+        accept_from_anywhere: settings.accept_from_anywhere,
     }
 }
 

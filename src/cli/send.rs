@@ -158,6 +158,7 @@ pub fn send_only_engine(
                 download_dir: PathBuf::from("."),
                 accept: AcceptPolicy::Ask,
                 pin: None,
+                accept_from_anywhere: false,
             },
             discovery,
         },

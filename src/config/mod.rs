@@ -32,6 +32,8 @@ pub const HANDSHAKE_TIMEOUT_ENV: &str = "FERRY_HANDSHAKE_TIMEOUT_MS";
 pub const PING_INTERVAL_ENV: &str = "FERRY_PING_INTERVAL_MS";
 /// See [`HANDSHAKE_TIMEOUT_ENV`].
 pub const IDLE_TIMEOUT_ENV: &str = "FERRY_IDLE_TIMEOUT_MS";
+/// Overrides how long an offer waits for an answer ([`crate::protocol::PROMPT_TIMEOUT`]), in milliseconds.
+pub const PROMPT_TIMEOUT_ENV: &str = "FERRY_PROMPT_TIMEOUT_MS";
 
 /// Colour scheme of the window.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -66,6 +68,10 @@ pub struct Settings {
     pub pin: Option<String>,
     /// Peers added by address ("host:port").
     pub manual_peers: Vec<String>,
+    /// Serve transfer connections from any address. Off: only the subnets
+    /// of the interfaces discovery uses, this computer, and peers added by
+    /// address are served (docs/SECURITY.md).
+    pub accept_from_anywhere: bool,
     /// Window colours.
     pub theme: Theme,
     /// TCP port the window's browser share listens on; 0 picks a free one
@@ -84,6 +90,7 @@ impl Default for Settings {
             trusted_devices: Vec::new(),
             pin: None,
             manual_peers: Vec::new(),
+            accept_from_anywhere: false,
             theme: Theme::System,
             share_port: 0,
         }
@@ -150,6 +157,7 @@ pub fn timeouts_from_env() -> crate::protocol::Timeouts {
         (HANDSHAKE_TIMEOUT_ENV, &mut timeouts.handshake),
         (PING_INTERVAL_ENV, &mut timeouts.ping),
         (IDLE_TIMEOUT_ENV, &mut timeouts.idle),
+        (PROMPT_TIMEOUT_ENV, &mut timeouts.prompt),
     ] {
         let Some(raw) = std::env::var_os(var) else {
             continue;

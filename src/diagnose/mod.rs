@@ -133,6 +133,7 @@ fn looking_engine(setup: &Setup, device: DeviceInfo) -> Result<Engine, EngineErr
                 download_dir: PathBuf::from("."),
                 accept: AcceptPolicy::Ask,
                 pin: None,
+                accept_from_anywhere: false,
             },
             discovery: Some(setup.discovery.clone()),
         },

@@ -13,7 +13,10 @@ mod commands;
 mod listener;
 mod share;
 
-pub use listener::MAX_TRANSFER_CONNECTIONS;
+pub use crate::transfer::receive::{MAX_PENDING_PROMPTS, MAX_PROMPTS_PER_ADDRESS};
+pub use listener::{
+    BUSY_CONNECTIONS, MAX_CONNECTIONS_PER_ADDRESS, MAX_TRANSFER_CONNECTIONS, RESERVED_FOR_TRUSTED,
+};
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::{Arc, RwLock};
@@ -117,9 +120,11 @@ impl Engine {
             timeouts: timeouts.sanitized(),
             known: Default::default(),
             claimed: Arc::default(),
+            prompts: Arc::default(),
         };
         let mut threads = Vec::new();
         let local_addr = listener.as_ref().map(|(_, addr)| *addr);
+        let scope = listener::Scope::new(config.discovery.as_ref());
         // A listening engine announces itself; a send-only one only looks.
         let discovery = match config.discovery {
             Some(discovery) => Some(
@@ -134,7 +139,7 @@ impl Engine {
             threads.push(
                 thread::Builder::new()
                     .name("ferry-listener".into())
-                    .spawn(move || listener::accept_loop(listener, shared))
+                    .spawn(move || listener::accept_loop(listener, shared, scope))
                     .map_err(EngineError::Thread)?,
             );
             sink.emit(Event::Listening { addr });

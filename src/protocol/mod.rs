@@ -40,7 +40,12 @@ pub const IDLE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30)
 /// Time allowed for the greeting and the first message of a new connection.
 pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
-/// The three connection timers of one engine. Normally the constants above
+/// How long an offer may wait for the person's answer. After it, the sender
+/// is told "no answer" and the prompt disappears, so a pending offer kept
+/// alive by pings cannot hold a connection (and a prompt slot) forever.
+pub const PROMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
+
+/// The connection timers of one engine. Normally the constants above
 /// ([`Timeouts::default`]); tests shorten them (see `docs/RELIABILITY.md`) so a
 /// dead peer can be shown to be noticed without waiting half a minute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +56,8 @@ pub struct Timeouts {
     pub ping: std::time::Duration,
     /// Silence after which a connection is dead ([`IDLE_TIMEOUT`]).
     pub idle: std::time::Duration,
+    /// How long an offer waits for the person's answer ([`PROMPT_TIMEOUT`]).
+    pub prompt: std::time::Duration,
 }
 
 impl Default for Timeouts {
@@ -59,6 +66,7 @@ impl Default for Timeouts {
             handshake: HANDSHAKE_TIMEOUT,
             ping: PING_INTERVAL,
             idle: IDLE_TIMEOUT,
+            prompt: PROMPT_TIMEOUT,
         }
     }
 }
@@ -74,6 +82,7 @@ impl Timeouts {
             handshake: self.handshake.max(floor),
             ping: self.ping.max(floor).min(idle / 3),
             idle,
+            prompt: self.prompt.max(floor),
         }
     }
 

@@ -59,6 +59,9 @@ pub(crate) struct Context {
     /// Final paths and folder roots that running incoming transfers will
     /// write, so two offers planned at the same moment never pick the same name.
     pub claimed: Arc<Mutex<HashSet<PathBuf>>>,
+    /// Offers waiting for the person's answer, per source address (see
+    /// [`crate::transfer::receive::MAX_PENDING_PROMPTS`]).
+    pub prompts: Arc<Mutex<HashMap<std::net::IpAddr, usize>>>,
 }
 
 impl Context {

@@ -33,6 +33,7 @@ pub fn quick_timeouts() -> Timeouts {
         handshake: Duration::from_millis(1000),
         ping: Duration::from_millis(150),
         idle: Duration::from_millis(1200),
+        ..Timeouts::default()
     }
 }
 
@@ -97,6 +98,7 @@ impl Node {
                 download_dir: dir.path().to_path_buf(),
                 accept,
                 pin,
+                accept_from_anywhere: false,
             },
             discovery: None,
         };
@@ -143,6 +145,7 @@ impl Node {
                 download_dir,
                 accept,
                 pin: None,
+                accept_from_anywhere: false,
             },
             discovery: None,
         };
@@ -177,6 +180,7 @@ impl Node {
                 download_dir: node.dir.path().to_path_buf(),
                 accept: AcceptPolicy::Ask,
                 pin: None,
+                accept_from_anywhere: false,
             },
             discovery: Some(discovery),
         };
@@ -194,6 +198,7 @@ impl Node {
                 download_dir: dir.path().to_path_buf(),
                 accept: AcceptPolicy::Ask,
                 pin: None,
+                accept_from_anywhere: false,
             },
             discovery: None,
         };

@@ -64,6 +64,7 @@ pub fn engine_with(alias: &str, discovery: DiscoveryConfig, dir: &Path, listen: 
                 download_dir: dir.to_path_buf(),
                 accept: AcceptPolicy::Everyone,
                 pin: None,
+                accept_from_anywhere: false,
             },
             discovery: Some(discovery),
         },

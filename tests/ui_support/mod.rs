@@ -150,6 +150,7 @@ impl TestPeer {
                     download_dir: downloads.path().to_path_buf(),
                     accept,
                     pin: None,
+                    accept_from_anywhere: false,
                 },
                 discovery,
             },

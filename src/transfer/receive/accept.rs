@@ -4,9 +4,10 @@
 //! which byte. It creates folders and markers only; file contents are
 //! [`super::stream`]'s, and nothing is created before the decision.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::OpenOptions;
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -15,9 +16,96 @@ use super::verdict::describe_io;
 use super::{Receiving, Stop, resume, saturating_sum};
 use crate::api::{Decision, Device, Event, Outcome, Party, TrustVerdict, human_bytes};
 use crate::protocol::views;
-use crate::protocol::{Frame, Message, WantedFile};
+use crate::protocol::{Frame, Message, Offer, WantedFile};
 use crate::secure::identity::short_code;
-use crate::transfer::worker::{READER_STOPPED, Waiter, Wake, frame_name};
+use crate::transfer::context::Context;
+use crate::transfer::worker::{READER_STOPPED, Waiter, Wake, Writer, frame_name};
+
+/// Most offers waiting for the person's answer at once; more are refused
+/// with a Decline ("too many offers are waiting") instead of shown.
+pub const MAX_PENDING_PROMPTS: usize = 16;
+
+/// Most offers from one source address waiting for an answer at once.
+pub const MAX_PROMPTS_PER_ADDRESS: usize = 2;
+
+/// What the sender is told when nobody answered within
+/// [`crate::protocol::PROMPT_TIMEOUT`]; the receiver's outcome says the same.
+pub const NO_ANSWER: &str = "no answer";
+
+type Prompts = std::sync::Arc<Mutex<HashMap<IpAddr, usize>>>;
+
+/// An offer's place among those waiting for an answer; dropping frees it.
+pub(crate) struct PromptSlot {
+    prompts: Prompts,
+    ip: IpAddr,
+}
+
+impl Drop for PromptSlot {
+    fn drop(&mut self) {
+        let mut prompts = self
+            .prompts
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(count) = prompts.get_mut(&self.ip) {
+            *count = count.saturating_sub(1);
+            if *count == 0 {
+                prompts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+/// A place among the offers waiting for an answer, when the person is to be
+/// asked about `offer` (`Ok(None)` when a trust rule decides). With no place
+/// left the sender is told it is busy and a Problem is shown instead of the
+/// offer (`None`, like any offer refused before it is shown).
+pub(super) fn prompt_slot(
+    shared: &Context,
+    peer: SocketAddr,
+    offer: &Offer,
+    writer: &mut Writer,
+) -> Option<Option<PromptSlot>> {
+    let verdict = shared
+        .receive_settings()
+        .accept
+        .judge(&offer.sender.device_id, &offer.sender.alias);
+    if verdict != TrustVerdict::Ask {
+        return Some(None);
+    }
+    let ip = peer.ip();
+    match claim_prompt(&shared.prompts, ip) {
+        Ok(slot) => Some(Some(slot)),
+        Err(why) => {
+            let _ = writer.send_now(&Message::Decline(format!("busy: {why}")));
+            shared.sink.emit(Event::Problem(format!(
+                "Refused an offer from {} ({peer}): {why}.",
+                offer.sender.alias
+            )));
+            None
+        }
+    }
+}
+
+fn claim_prompt(prompts: &Prompts, ip: IpAddr) -> Result<PromptSlot, String> {
+    let mut waiting = prompts
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
+    let total: usize = waiting.values().sum();
+    if total >= MAX_PENDING_PROMPTS {
+        return Err(format!("{total} offers are already waiting for an answer"));
+    }
+    let mine = waiting.entry(ip).or_default();
+    if *mine >= MAX_PROMPTS_PER_ADDRESS {
+        return Err(format!(
+            "{mine} offers from this address are already waiting for an answer"
+        ));
+    }
+    *mine += 1;
+    Ok(PromptSlot {
+        prompts: prompts.clone(),
+        ip,
+    })
+}
 
 /// Paths claimed in [`Context::claimed`] by one transfer; dropping releases them.
 pub(super) struct Claims {
@@ -77,8 +165,17 @@ impl Receiving<'_> {
                     offer: summary,
                 },
             );
-            self.await_decision()
-                .map_err(|stop| self.finish_stop(stop, None))
+            let answer = self.await_decision();
+            // Decided (or gone): the offer no longer waits for anyone.
+            self.prompt = None;
+            match answer {
+                Ok(Some(decision)) => Ok(decision),
+                Ok(None) => {
+                    let _ = self.writer.send_now(&Message::Decline(NO_ANSWER.into()));
+                    Err(Outcome::Declined(NO_ANSWER.into()))
+                }
+                Err(stop) => Err(self.finish_stop(stop, None)),
+            }
         }
     }
 
@@ -192,14 +289,21 @@ impl Receiving<'_> {
         Ok(())
     }
 
-    fn await_decision(&mut self) -> Result<Decision, Stop> {
+    /// The person's decision; `Ok(None)` when nobody answered within
+    /// [`crate::protocol::Timeouts::prompt`].
+    fn await_decision(&mut self) -> Result<Option<Decision>, Stop> {
         let waiter = Waiter::new(&self.pump, self.shared.timeouts.tick());
+        let asked = Instant::now();
         loop {
             let frame = match waiter.next(&mut self.pump, self.control) {
-                Wake::Decide(decision) => return Ok(decision),
-                Wake::Cancel => return Ok(Decision::Decline),
+                Wake::Decide(decision) => return Ok(Some(decision)),
+                Wake::Cancel => return Ok(Some(Decision::Decline)),
                 Wake::Peer(frame) => frame,
                 Wake::Tick => {
+                    if asked.elapsed() >= self.shared.timeouts.prompt {
+                        tracing::info!(peer = %self.peer, "an offer got no answer in time");
+                        return Ok(None);
+                    }
                     self.shared.sink.flush(&mut self.backlog, false);
                     self.ping_if_idle()?;
                     continue;

@@ -29,7 +29,7 @@ use crate::transfer::context::{Context, Control};
 use crate::transfer::progress::Meter;
 use crate::transfer::pump::{self, Pump};
 use crate::transfer::worker::{self, Keepalive, Writer, frame_name};
-use accept::Claims;
+use accept::{Claims, PromptSlot};
 use offer::{identity_mismatch, pin_ok};
 use resume::Plan;
 
@@ -40,11 +40,14 @@ pub mod resume;
 mod stream;
 mod verdict;
 
+pub use accept::{MAX_PENDING_PROMPTS, MAX_PROMPTS_PER_ADDRESS};
 pub use offer::{MAX_WRONG_PINS, PIN_WINDOW};
 pub use verdict::describe_io;
 
-/// Serves one accepted TCP connection until it ends.
-pub(crate) fn serve(stream: TcpStream, shared: Context) {
+/// Serves one accepted TCP connection until it ends. A connection in one of
+/// the slots kept for trusted devices (`reserved`) is served only if the
+/// device it proves in the handshake is trusted.
+pub(crate) fn serve(stream: TcpStream, shared: Context, reserved: bool) {
     let peer = match stream.peer_addr() {
         Ok(peer) => peer,
         Err(_) => return,
@@ -88,6 +91,11 @@ pub(crate) fn serve(stream: TcpStream, shared: Context) {
             return;
         }
     };
+    if reserved && !shared.receive_settings().accept.trusts(&peer_id) {
+        tracing::info!(%peer, "closed a connection in a slot kept for trusted devices");
+        let _ = writer.send_now(&Message::Decline(BUSY.into()));
+        return closer.close();
+    }
     match first {
         Message::Hello(hello) if hello.device.device_id != peer_id => {
             shared.sink.emit(Event::Problem(identity_mismatch(
@@ -98,10 +106,9 @@ pub(crate) fn serve(stream: TcpStream, shared: Context) {
             )));
         }
         Message::Hello(_) => {
-            let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
             let _ = writer.send_now(&Message::Hello(Hello {
                 device: shared.device(),
-                heard,
+                heard: heard_for(&shared, &peer_id),
             }));
         }
         Message::Offer(offer) if offer.sender.device_id != peer_id => {
@@ -142,6 +149,21 @@ pub(crate) fn serve(stream: TcpStream, shared: Context) {
     closer.close();
 }
 
+/// What a refused connection in a reserved slot is told.
+const BUSY: &str = "busy: too many connections; only trusted devices are served now";
+
+/// The `heard` list a hello answer carries for `peer_id`: everything for a
+/// trusted device; for anyone else only whether we heard that device itself
+/// (so its two-way check still works) and nothing about other devices.
+fn heard_for(shared: &Context, peer_id: &str) -> Vec<String> {
+    let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
+    if shared.receive_settings().accept.trusts(peer_id) {
+        heard
+    } else {
+        heard.into_iter().filter(|id| id == peer_id).collect()
+    }
+}
+
 fn setup_timed_out(peer: SocketAddr, budget: Duration) {
     tracing::info!(
         %peer,
@@ -165,6 +187,7 @@ fn receive(
 ) -> Option<Outcome> {
     tracing::debug!(%peer, entries = offer.entries.len(), "offer received");
     let safe_paths = offer::safe_paths(shared, peer, &offer, &mut writer)?;
+    let prompt = accept::prompt_slot(shared, peer, &offer, &mut writer)?;
     let pump = match pump::start(reader, format!("ferry-recv-rx-{}", id.0)) {
         Ok(pump) => pump,
         Err(e) => return Some(Outcome::Failed(format!("Cannot start a thread: {e}."))),
@@ -185,6 +208,7 @@ fn receive(
         verified_bytes: 0,
         failures: Vec::new(),
         claims: None,
+        prompt,
         backlog: Backlog::default(),
     };
     let outcome = session.run(safe_paths);
@@ -216,6 +240,9 @@ struct Receiving<'a> {
     failures: Vec<String>,
     /// Released when the transfer ends, however it ends.
     claims: Option<Claims>,
+    /// The offer's place among those waiting for an answer, when the
+    /// person is to be asked; released once the decision is made.
+    prompt: Option<PromptSlot>,
     /// Events waiting for room in the engine's channel.
     backlog: Backlog,
 }
