@@ -11,9 +11,7 @@ use std::time::{Duration, Instant};
 
 use discovery_support::{Watch, engine, engine_with, ferry, has_alias, udp_port};
 use ferry::api::Command;
-use ferry::discovery::{DiscoveryConfig, PEER_EXPIRY, PeerSource, probe};
-use ferry::protocol::{DeviceInfo, Hello};
-use ferry::secure::identity::Identity;
+use ferry::discovery::{DiscoveryConfig, PEER_EXPIRY, PeerSource};
 
 const SOON: Duration = Duration::from_secs(3);
 
@@ -249,23 +247,9 @@ fn a_looker_is_answered_but_never_listed() {
             .heard_devices()
             .contains(&looker.device().device_id)
     );
-    let identity = Identity::ephemeral().expect("identity");
-    let hello = Hello {
-        device: DeviceInfo {
-            device_id: identity.device_id().to_string(),
-            alias: "prober".into(),
-            os: "linux".into(),
-            port: 0,
-        },
-        heard: Vec::new(),
-    };
-    let answer =
-        probe::hello(receiver.local_addr().expect("listens"), &identity, &hello).expect("hello");
+    let (prober_id, answer) = discovery_support::hello_as_stranger(&receiver, "prober");
     assert_eq!(answer.device.alias, "host");
-    assert!(
-        !answer.heard.contains(&hello.device.device_id),
-        "it never beaconed"
-    );
+    assert!(!answer.heard.contains(&prober_id), "it never beaconed");
     assert!(
         !answer.heard.contains(&looker.device().device_id),
         "a stranger was told about another device"

@@ -20,8 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::Node;
 use ferry::api::{AcceptPolicy, Event, Outcome, TrustedDevice};
-use ferry::discovery::probe;
-use ferry::protocol::{DeviceInfo, Hello, Timeouts};
+use ferry::protocol::Timeouts;
 use ferry::secure::identity::Identity;
 use socket2::{Domain, Socket, Type};
 
@@ -265,18 +264,7 @@ fn a_stranger_is_not_told_which_devices_were_heard() {
         assert!(Instant::now() < deadline, "the receiver never heard it");
         thread::sleep(Duration::from_millis(50));
     }
-    let identity = Identity::ephemeral().expect("identity");
-    let hello = Hello {
-        device: DeviceInfo {
-            device_id: identity.device_id().to_string(),
-            alias: "stranger".into(),
-            os: "linux".into(),
-            port: 0,
-        },
-        heard: Vec::new(),
-    };
-    let answer =
-        probe::hello(receiver.local_addr().expect("listens"), &identity, &hello).expect("hello");
+    let (_, answer) = discovery_support::hello_as_stranger(&receiver, "stranger");
     assert_eq!(answer.device.alias, "host");
     assert!(
         answer.heard.is_empty(),

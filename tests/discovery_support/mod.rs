@@ -173,3 +173,21 @@ pub fn ferry(config_dir: &Path, udp_port: u16) -> Command {
         .env_remove("RUST_LOG");
     command
 }
+
+/// Says hello to `engine`'s listener as a device it has never met (a fresh
+/// key called `alias`); returns that device's id and the answer.
+pub fn hello_as_stranger(engine: &Engine, alias: &str) -> (String, ferry::protocol::Hello) {
+    let identity = Identity::ephemeral().expect("identity");
+    let hello = ferry::protocol::Hello {
+        device: ferry::protocol::DeviceInfo {
+            device_id: identity.device_id().to_string(),
+            alias: alias.into(),
+            os: "linux".into(),
+            port: 0,
+        },
+        heard: Vec::new(),
+    };
+    let addr = engine.local_addr().expect("listens");
+    let answer = ferry::discovery::probe::hello(addr, &identity, &hello).expect("hello");
+    (hello.device.device_id, answer)
+}
