@@ -18,6 +18,7 @@
 //! The handshake driver is in `handshake`, the two halves in `record`; this
 //! file holds what both share: the key schedule and one direction's cipher.
 
+pub(crate) mod fuzz;
 mod handshake;
 mod record;
 
