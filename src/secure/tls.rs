@@ -7,13 +7,17 @@
 //! the read half and the write half: each owns its key and sequence number.
 //! rustls still derives the new secrets when a key is updated.
 //!
-//! What this layer does beyond encrypting application data: it sends a
-//! close_notify when the writer is dropped and reports a stream cut without
-//! one as an error; it updates its sending key (KeyUpdate) well before the
-//! cipher's confidentiality limit, and when the peer asks; it follows the
-//! peer's KeyUpdates; it ignores NewSessionTicket; any other alert or
-//! post-handshake message ends the connection. The records on the wire are
-//! ordinary TLS 1.3 records. This module knows nothing of Ferry's frames.
+//! What this layer does beyond encrypting application data (RFC 8446 §5,
+//! §6): it sends a close_notify when the writer is dropped and reports a
+//! stream cut without one as an error; it updates its sending key (KeyUpdate)
+//! well before the cipher's confidentiality limit, and when the peer asks;
+//! it follows the peer's KeyUpdates (at most 32 in a row without data) and
+//! accepts its records up to the AEAD's limit; it ignores NewSessionTicket.
+//! Anything else — a record that fails authentication, is too long or
+//! malformed, an unexpected message — is fatal: the error is kept for every
+//! later read and write, and the writer sends the matching alert. The records
+//! on the wire are ordinary TLS 1.3 records. This module knows nothing of
+//! Ferry's frames.
 //!
 //! The handshake driver is in `handshake`, the two halves in `record`; this
 //! file holds what both share: the key schedule and one direction's cipher.
