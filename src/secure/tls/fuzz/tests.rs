@@ -75,3 +75,42 @@ fn the_fuzz_script_reaches_past_the_aead() {
     assert_eq!(got, b"hello");
     assert!(end.expect("cut").contains("cut without a TLS close"));
 }
+
+/// Not coverage-guided: random mutations of the seeds through the same
+/// property, for when libFuzzer is not at hand. Run by hand:
+/// `FERRY_MUTATE_SECS=60 cargo test --lib mutated_seeds -- --ignored`.
+#[test]
+#[ignore = "runs for FERRY_MUTATE_SECS seconds (default 10)"]
+fn mutated_seeds_keep_the_properties() {
+    let secs = std::env::var("FERRY_MUTATE_SECS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(10);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    let seeds = seeds();
+    let mut x = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let mut runs = 0u64;
+    while std::time::Instant::now() < deadline {
+        let mut input = seeds[next() as usize % seeds.len()].1.clone();
+        for _ in 0..1 + next() % 8 {
+            let at = next() as usize % (input.len() + 1);
+            match next() % 4 {
+                0 if at < input.len() => input[at] ^= 1 << (next() % 8),
+                1 => input.insert(at, next() as u8),
+                2 if at < input.len() => {
+                    input.remove(at);
+                }
+                _ => input.extend_from_slice(&seeds[next() as usize % seeds.len()].1[1..]),
+            }
+        }
+        record_reader(&input);
+        runs += 1;
+    }
+    println!("{runs} mutated inputs, no property broken");
+}
