@@ -1,7 +1,8 @@
 //! Micro-benchmarks of Ferry's hot paths, without Criterion (no extra
 //! dependency): SHA-256 at several piece sizes, TLS 1.3 sealing and opening
 //! in memory, and Ferry's frame stream over loopback with and without TLS,
-//! with SHA-256 on both ends — the cost of encryption inside the real framing.
+//! with SHA-256 on both ends — the cost of encryption inside the real framing
+//! — and, beside Ferry's TLS link (its own record layer), rustls whole.
 //!
 //! `cargo bench --bench hotpaths` (add `-- MIB` to change the volume, default 256).
 //! Medians of 5 runs; absolute speeds swing with the machine's load, compare
@@ -139,18 +140,32 @@ fn bench_tls(total: usize, chunk: &[u8]) {
     report("TLS 1.3 AES-128-GCM open (rustls+ring)", total, open_t);
 }
 
+/// How the frame stream is carried.
+#[derive(Clone, Copy, PartialEq)]
+enum Carrier {
+    Plain,
+    /// Ferry's TLS link: rustls' handshake, Ferry's own record layer.
+    Link,
+    /// rustls whole, its own record layer included (`StreamOwned`).
+    Rustls,
+}
+
 /// Streams `total` bytes as Ferry data frames from one thread to another over
-/// 127.0.0.1, hashing on both ends, either in plain TCP or through Ferry's TLS link.
-fn bench_stream(total: usize, chunk: &[u8], tls: bool) -> Duration {
+/// 127.0.0.1, hashing on both ends, in plain TCP, through Ferry's TLS link, or
+/// through plain rustls.
+fn bench_stream(total: usize, chunk: &[u8], carrier: Carrier) -> Duration {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0)).expect("bind");
     let addr = listener.local_addr().expect("addr");
     let server_id = Identity::ephemeral().expect("identity");
     let receiver = thread::spawn(move || {
         let (stream, _) = listener.accept().expect("accept");
-        let reader: Box<dyn Read + Send> = if tls {
-            Link::accept(stream, &server_id).expect("tls").reader
-        } else {
-            Box::new(stream)
+        let reader: Box<dyn Read + Send> = match carrier {
+            Carrier::Link => Link::accept(stream, &server_id).expect("tls").reader,
+            Carrier::Rustls => {
+                let conn = ServerConnection::new(server_id.server_config()).expect("server");
+                Box::new(rustls::StreamOwned::new(conn, stream))
+            }
+            Carrier::Plain => Box::new(stream),
         };
         let mut frames = FrameReader::new(reader);
         let mut hasher = Sha256::new();
@@ -171,15 +186,31 @@ fn bench_stream(total: usize, chunk: &[u8], tls: bool) -> Duration {
     let client_id = Identity::ephemeral().expect("identity");
     let start;
     let digest = {
-        let writer: Box<dyn Write + Send> = if tls {
-            let link = Link::connect(addr, &client_id).expect("connect");
-            start = Instant::now();
-            link.writer
-        } else {
-            let stream = TcpStream::connect(addr).expect("connect");
-            stream.set_nodelay(true).expect("nodelay");
-            start = Instant::now();
-            Box::new(stream)
+        let writer: Box<dyn Write + Send> = match carrier {
+            Carrier::Link => {
+                let link = Link::connect(addr, &client_id).expect("connect");
+                start = Instant::now();
+                link.writer
+            }
+            Carrier::Rustls => {
+                let stream = TcpStream::connect(addr).expect("connect");
+                stream.set_nodelay(true).expect("nodelay");
+                let name = Identity::server_name().expect("name");
+                let mut conn =
+                    ClientConnection::new(client_id.client_config(), name).expect("client");
+                let mut stream = stream;
+                while conn.is_handshaking() {
+                    conn.complete_io(&mut stream).expect("handshake");
+                }
+                start = Instant::now();
+                Box::new(rustls::StreamOwned::new(conn, stream))
+            }
+            Carrier::Plain => {
+                let stream = TcpStream::connect(addr).expect("connect");
+                stream.set_nodelay(true).expect("nodelay");
+                start = Instant::now();
+                Box::new(stream)
+            }
         };
         let mut frames = FrameWriter::new(writer);
         let mut hasher = Sha256::new();
@@ -218,12 +249,20 @@ fn main() {
     report("memcpy, 512 KiB", total, copy);
     bench_sha(total, &chunk);
     bench_tls(total, &chunk);
-    let plain: Vec<_> = (0..RUNS)
-        .map(|_| bench_stream(total, &chunk, false))
-        .collect();
-    report("frames over loopback, plain TCP, SHA-256 x2", total, plain);
-    let tls: Vec<_> = (0..RUNS)
-        .map(|_| bench_stream(total, &chunk, true))
-        .collect();
-    report("frames over loopback, TLS link, SHA-256 x2", total, tls);
+    for (name, carrier) in [
+        (
+            "frames over loopback, plain TCP, SHA-256 x2",
+            Carrier::Plain,
+        ),
+        ("frames over loopback, TLS link, SHA-256 x2", Carrier::Link),
+        (
+            "frames over loopback, rustls whole, SHA-256 x2",
+            Carrier::Rustls,
+        ),
+    ] {
+        let times = (0..RUNS)
+            .map(|_| bench_stream(total, &chunk, carrier))
+            .collect();
+        report(name, total, times);
+    }
 }

@@ -33,12 +33,13 @@ pub type Property = fn(&[u8]);
 /// The fuzz targets, by name: each is a directory under `fuzz/corpus/` and
 /// `fuzz/regressions/`, a file under `fuzz/fuzz_targets/`, and one of the
 /// functions below.
-pub const TARGETS: [(&str, Property); 5] = [
+pub const TARGETS: [(&str, Property); 6] = [
     ("beacon_decode", beacon_decode),
     ("frame_reader", frame_reader),
     ("message_decode", message_decode),
     ("received_name", received_name),
     ("upload_name", upload_name),
+    ("tls_record_reader", tls_record_reader),
 ];
 
 /// Bytes as they arrive on a connection: the greeting check, then frames
@@ -397,4 +398,17 @@ fn check_name(name: &str, rules: NameRules) {
             "{name:?} is a Windows device name"
         );
     }
+}
+
+/// TLS records as they arrive after the handshake, read by the record
+/// layer's reader (`secure::tls::TlsReader`). The input is a script — records
+/// sealed under a known key schedule (so the fuzzer reaches what lies past
+/// the AEAD: content types, padding, alerts, key updates, sizes), raw bytes,
+/// flipped bits — and the wire it makes is read in uneven pieces.
+/// Properties: nothing panics; the plaintext handed out is a prefix of the
+/// application data sealed; once a read fails every later read fails with
+/// the same error; a TLS error is the connection's fatal error and owes the
+/// peer an alert unless the peer sent one.
+pub fn tls_record_reader(data: &[u8]) {
+    crate::secure::tls::fuzz::record_reader(data);
 }

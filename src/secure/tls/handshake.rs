@@ -6,8 +6,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::TcpStream;
-use std::sync::atomic::AtomicBool;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use rustls::client::{ClientConnectionData, UnbufferedClientConnection};
 use rustls::kernel::KernelConnection;
@@ -244,20 +243,17 @@ where
         #[allow(unreachable_patterns)]
         _ => return Err(tls_error("not TLS 1.3")),
     };
-    let schedule = Arc::new(KeySchedule {
-        rekey: Mutex::new(Box::new(kernel)),
-        update_requested: AtomicBool::new(false),
-    });
+    let schedule = Arc::new(KeySchedule::new(Box::new(kernel)));
     let (tx_seq, tx_secrets) = secrets.tx;
     let (rx_seq, rx_secrets) = secrets.rx;
     let reader = TlsReader::new(
         stream.try_clone()?,
         &leftover.incoming[..leftover.used],
         leftover.early,
-        Cipher::new(rx_secrets, rx_seq, limit)?,
+        Cipher::new(rx_secrets, rx_seq)?,
         schedule.clone(),
         leftover.peer_closed,
     );
-    let writer = TlsWriter::new(stream, Cipher::new(tx_secrets, tx_seq, limit)?, schedule);
+    let writer = TlsWriter::new(stream, Cipher::new(tx_secrets, tx_seq)?, limit, schedule);
     Ok((reader, writer))
 }

@@ -2,18 +2,33 @@
 //! connection, each sealing or opening TLS 1.3 records (RFC 8446 §5) in place
 //! with its own key and sequence number, so the two run on two threads with
 //! no lock between them (the shared key schedule is locked only to update a
-//! key). It owns close_notify on drop, key updates (ours before the limit,
-//! and the peer's), and refusing anything else after the handshake. It must
-//! not drive the handshake (`handshake` does) nor know Ferry's frames.
+//! key). It owns close_notify on drop, fatal alerts, key updates (ours before
+//! the limit, and the peer's), and refusing anything else after the
+//! handshake. It must not drive the handshake (`handshake` does) nor know
+//! Ferry's frames.
+//!
+//! Errors: anything wrong in what the peer sent is fatal for the whole
+//! connection. The reader records it (with the alert it deserves) in the
+//! shared key schedule and returns it; from then on every read and every
+//! write returns that same error, and the writer — on its next write or when
+//! dropped, on its own thread — sends the alert under its current key and
+//! shuts the socket.
 
-use std::io::{self, Read, Write};
+mod writer;
+
+use std::io::{self, Read};
 use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use ring::aead::Aad;
 
-use super::{Cipher, KeySchedule, tls_error};
+pub use writer::TlsWriter;
+
+use super::{
+    ALERT_BAD_RECORD_MAC, ALERT_DECODE_ERROR, ALERT_RECORD_OVERFLOW, ALERT_UNEXPECTED_MESSAGE,
+    Cipher, KeySchedule,
+};
 
 /// Raw bytes read from the socket per system call (at most).
 const RAW_READ: usize = 256 * 1024;
@@ -30,9 +45,9 @@ const HEADER: usize = 5;
 /// AEAD tag length of every TLS 1.3 cipher suite.
 const TAG: usize = 16;
 
-/// Most plaintext sealed per write: a data frame with its header and a few
-/// small frames before it. It bounds the sealed records held at once.
-const MAX_SEAL: usize = 512 * 1024 + 16 * 1024;
+/// KeyUpdates the peer may send in a row, with no application data between
+/// them; one more ends the connection (unexpected_message).
+pub(crate) const MAX_KEY_UPDATES_IN_A_ROW: u32 = 32;
 
 const CONTENT_ALERT: u8 = 21;
 const CONTENT_HANDSHAKE: u8 = 22;
@@ -40,9 +55,27 @@ const CONTENT_DATA: u8 = 23;
 const HANDSHAKE_NEW_SESSION_TICKET: u8 = 4;
 const HANDSHAKE_KEY_UPDATE: u8 = 24;
 
-/// The read half.
-pub struct TlsReader {
-    socket: TcpStream,
+/// A socket error one half met, returned again on every later call.
+#[derive(Default)]
+struct Sticky(Option<(io::ErrorKind, String)>);
+
+impl Sticky {
+    fn set(&mut self, e: io::Error) -> io::Error {
+        self.0 = Some((e.kind(), e.to_string()));
+        e
+    }
+
+    fn check(&self) -> io::Result<()> {
+        match &self.0 {
+            Some((kind, message)) => Err(io::Error::new(*kind, message.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
+/// The read half, over a socket (or, fuzzed, over any bytes).
+pub struct TlsReader<S = TcpStream> {
+    socket: S,
     /// Raw bytes; `buf[start..end]` are not yet opened.
     buf: Vec<u8>,
     start: usize,
@@ -56,22 +89,26 @@ pub struct TlsReader {
     schedule: Arc<KeySchedule>,
     /// The peer sent close_notify.
     closed: bool,
+    /// KeyUpdates since the last application data.
+    key_updates: u32,
+    /// A socket error or a cut stream.
+    broken: Sticky,
 }
 
-impl TlsReader {
+impl<S: Read> TlsReader<S> {
     /// The read half. `pending`: raw bytes read past the handshake's end (a
     /// partial record rustls left alone); `early`: plaintext rustls opened
     /// while finishing the handshake; `closed`: the peer already sent
     /// close_notify.
     pub(super) fn new(
-        socket: TcpStream,
+        socket: S,
         pending: &[u8],
         early: Vec<u8>,
         rx: Cipher,
         schedule: Arc<KeySchedule>,
         closed: bool,
-    ) -> TlsReader {
-        let mut buf = vec![0u8; RAW_READ + HEADER + MAX_BODY];
+    ) -> TlsReader<S> {
+        let mut buf = vec![0u8; RAW_READ.max(pending.len()) + HEADER + MAX_BODY];
         buf[..pending.len()].copy_from_slice(pending);
         TlsReader {
             socket,
@@ -84,7 +121,14 @@ impl TlsReader {
             rx,
             schedule,
             closed,
+            key_updates: 0,
+            broken: Sticky::default(),
         }
+    }
+
+    /// Ends the connection: the peer is owed `alert`.
+    fn fail(&self, alert: u8, message: impl std::fmt::Display) -> io::Error {
+        self.schedule.fail(Some(alert), message)
     }
 
     /// Opens the next whole record in the buffer, if there is one. Returns
@@ -97,17 +141,23 @@ impl TlsReader {
         let mut header = [0u8; HEADER];
         header.copy_from_slice(&self.buf[self.start..self.start + HEADER]);
         let len = u16::from_be_bytes([header[3], header[4]]) as usize;
-        if header[0] != CONTENT_DATA || header[1] != 3 || !(TAG + 1..=MAX_BODY).contains(&len) {
-            return Err(tls_error(format!(
-                "malformed record (type {}, length {len})",
-                header[0]
-            )));
+        if header[0] != CONTENT_DATA {
+            let message = format!("unexpected record type {}", header[0]);
+            return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, message));
+        }
+        if header[1] != 3 {
+            return Err(self.fail(ALERT_DECODE_ERROR, "a record of another protocol"));
+        }
+        if len > MAX_BODY {
+            let message = format!("a record of {len} bytes, over 2^14 + 256");
+            return Err(self.fail(ALERT_RECORD_OVERFLOW, message));
         }
         if available < HEADER + len {
             return Ok(false);
         }
         if self.rx.seq >= self.rx.limit {
-            return Err(tls_error("the peer did not update its key in time"));
+            let message = "the peer did not update its key in time";
+            return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, message));
         }
         let body = self.start + HEADER;
         let nonce = self.rx.nonce();
@@ -115,20 +165,34 @@ impl TlsReader {
             .rx
             .key
             .open_in_place(nonce, Aad::from(header), &mut self.buf[body..body + len])
-            .map_err(|_| tls_error("a record failed authentication"))?
-            .len();
+            .map(|plain| plain.len());
+        let Ok(opened) = opened else {
+            return Err(self.fail(ALERT_BAD_RECORD_MAC, "a record failed authentication"));
+        };
         self.rx.seq += 1;
         self.start += HEADER + len;
+        if opened > MAX_PLAIN + 1 {
+            let message = format!("a record of {opened} bytes of plaintext, over 2^14 + 1");
+            return Err(self.fail(ALERT_RECORD_OVERFLOW, message));
+        }
         // The content type is the last non-zero byte; zeros after it are padding.
         let Some(last) = self.buf[body..body + opened].iter().rposition(|&b| b != 0) else {
-            return Err(tls_error("a record without a content type"));
+            return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, "a record without a content type"));
         };
         let content = body..body + last;
         match self.buf[body + last] {
-            CONTENT_DATA => self.plain = content,
+            CONTENT_DATA => {
+                if !content.is_empty() {
+                    self.key_updates = 0;
+                }
+                self.plain = content;
+            }
             CONTENT_ALERT => self.alert(content)?,
             CONTENT_HANDSHAKE => self.handshake(content)?,
-            other => return Err(tls_error(format!("unexpected content type {other}"))),
+            other => {
+                let message = format!("unexpected content type {other}");
+                return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, message));
+            }
         }
         Ok(true)
     }
@@ -141,75 +205,125 @@ impl TlsReader {
             }
             // user_canceled: a close_notify follows.
             [_, 90] => Ok(()),
-            [_, description] => Err(tls_error(format!("the peer sent alert {description}"))),
-            _ => Err(tls_error("a malformed alert")),
+            // The peer's fatal alert: nothing is sent back (§6.2).
+            [_, description] => Err(self
+                .schedule
+                .fail(None, format!("the peer sent alert {description}"))),
+            _ => Err(self.fail(ALERT_DECODE_ERROR, "a malformed alert")),
         }
     }
 
     /// Post-handshake messages; each must sit whole in one record.
     fn handshake(&mut self, content: std::ops::Range<usize>) -> io::Result<()> {
+        if content.is_empty() {
+            // §5.1: no zero-length fragments of Handshake types.
+            let message = "an empty handshake record";
+            return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, message));
+        }
         let mut at = content.start;
         while at < content.end {
             let message = &self.buf[at..content.end];
-            if message.len() < 4 {
-                return Err(tls_error("a split handshake message"));
-            }
-            let len = u32::from_be_bytes([0, message[1], message[2], message[3]]) as usize;
+            let len = match message {
+                [_, a, b, c, ..] => u32::from_be_bytes([0, *a, *b, *c]) as usize,
+                _ => return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, "a split handshake message")),
+            };
             if message.len() < 4 + len {
-                return Err(tls_error("a split handshake message"));
+                return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, "a split handshake message"));
             }
             match (message[0], &message[4..4 + len]) {
                 (HANDSHAKE_NEW_SESSION_TICKET, _) => {}
                 (HANDSHAKE_KEY_UPDATE, &[request]) if request <= 1 => {
                     // A key change ends the record (§5.1).
                     if at + 4 + len != content.end {
-                        return Err(tls_error("data after a key update in one record"));
+                        let message = "data after a key update in one record";
+                        return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, message));
                     }
-                    let secrets = self.schedule.next(false)?;
-                    self.rx = Cipher::new(secrets, 0, self.rx.limit)?;
-                    if request == 1 {
-                        self.schedule.update_requested.store(true, Ordering::SeqCst);
-                    }
+                    self.key_update(request)?;
+                }
+                (HANDSHAKE_KEY_UPDATE, _) => {
+                    return Err(self.fail(ALERT_DECODE_ERROR, "a malformed key update"));
                 }
                 (kind, _) => {
-                    return Err(tls_error(format!("unexpected handshake message {kind}")));
+                    let message = format!("unexpected handshake message {kind}");
+                    return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, message));
                 }
             }
             at += 4 + len;
         }
         Ok(())
     }
+
+    /// Follows the peer's KeyUpdate; `request`: it asks for ours too.
+    fn key_update(&mut self, request: u8) -> io::Result<()> {
+        self.key_updates += 1;
+        if self.key_updates > MAX_KEY_UPDATES_IN_A_ROW {
+            let message =
+                format!("more than {MAX_KEY_UPDATES_IN_A_ROW} key updates without data between");
+            return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, message));
+        }
+        let secrets = self
+            .schedule
+            .next(false)
+            .map_err(|e| self.schedule.fail(None, e))?;
+        self.rx = Cipher::new(secrets, 0).map_err(|e| self.schedule.fail(None, e))?;
+        if request == 1 {
+            self.schedule.update_requested.store(true, Ordering::SeqCst);
+        }
+        Ok(())
+    }
+
+    /// A socket error (or a cut stream), kept unless it is only a timeout.
+    /// After the connection failed, its error instead.
+    fn broke(&mut self, e: io::Error) -> io::Error {
+        if let Err(fatal) = self.schedule.check() {
+            return fatal;
+        }
+        match e.kind() {
+            io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock => e,
+            _ => self.broken.set(e),
+        }
+    }
+
+    /// Hands out plaintext already opened (early data first); returns how many.
+    fn take_plain(&mut self, out: &mut [u8]) -> usize {
+        if self.early_pos < self.early.len() {
+            let n = out.len().min(self.early.len() - self.early_pos);
+            out[..n].copy_from_slice(&self.early[self.early_pos..self.early_pos + n]);
+            self.early_pos += n;
+            if self.early_pos == self.early.len() {
+                self.early = Vec::new();
+                self.early_pos = 0;
+            }
+            return n;
+        }
+        let n = out.len().min(self.plain.len());
+        out[..n].copy_from_slice(&self.buf[self.plain.start..self.plain.start + n]);
+        self.plain.start += n;
+        n
+    }
 }
 
-impl Read for TlsReader {
+impl<S: Read> Read for TlsReader<S> {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        self.schedule.check()?;
+        self.broken.check()?;
         let mut filled = 0;
         while filled < out.len() {
-            if self.early_pos < self.early.len() {
-                let n = (out.len() - filled).min(self.early.len() - self.early_pos);
-                out[filled..filled + n]
-                    .copy_from_slice(&self.early[self.early_pos..self.early_pos + n]);
-                self.early_pos += n;
-                filled += n;
-                if self.early_pos == self.early.len() {
-                    self.early = Vec::new();
-                    self.early_pos = 0;
-                }
-                continue;
-            }
-            if !self.plain.is_empty() {
-                let n = (out.len() - filled).min(self.plain.len());
-                out[filled..filled + n]
-                    .copy_from_slice(&self.buf[self.plain.start..self.plain.start + n]);
-                self.plain.start += n;
+            let n = self.take_plain(&mut out[filled..]);
+            if n > 0 {
                 filled += n;
                 continue;
             }
-            if self.closed || self.open_next()? {
-                if self.closed {
-                    break;
-                }
-                continue;
+            if self.closed {
+                break;
+            }
+            match self.open_next() {
+                Ok(true) => continue,
+                Ok(false) => {}
+                // What came before the bad record is handed out first; the
+                // error sticks for the next read.
+                Err(_) if filled > 0 => break,
+                Err(e) => return Err(e),
             }
             // Never wait on the socket with plaintext in hand.
             if filled > 0 {
@@ -225,160 +339,18 @@ impl Read for TlsReader {
             let n = match self.socket.read(&mut self.buf[self.end..]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
+                Err(e) => return Err(self.broke(e)),
             };
             if n == 0 {
-                return Err(io::Error::new(
+                let cut = io::Error::new(
                     io::ErrorKind::UnexpectedEof,
                     "connection cut without a TLS close",
-                ));
+                );
+                return Err(self.broke(cut));
             }
             self.end += n;
         }
         Ok(filled)
-    }
-}
-
-/// The write half.
-pub struct TlsWriter {
-    socket: TcpStream,
-    /// Sealed records waiting to be written.
-    out: Vec<u8>,
-    tx: Cipher,
-    /// Sequence number at which the sending key is updated.
-    rekey_at: u64,
-    schedule: Arc<KeySchedule>,
-    /// A write failed: no close_notify then.
-    failed: bool,
-}
-
-impl TlsWriter {
-    /// The write half, sending under `tx`.
-    pub(super) fn new(socket: TcpStream, tx: Cipher, schedule: Arc<KeySchedule>) -> TlsWriter {
-        TlsWriter {
-            socket,
-            out: Vec::with_capacity(MAX_SEAL + MAX_SEAL / MAX_PLAIN * (HEADER + 1 + TAG) + 64),
-            // Update the sending key at half the limit: far from it, whatever
-            // the peer does.
-            rekey_at: tx.limit / 2,
-            tx,
-            schedule,
-            failed: false,
-        }
-    }
-
-    /// Starts a record in `out`; returns where it starts.
-    fn begin(&mut self) -> io::Result<usize> {
-        if self.tx.seq >= self.rekey_at
-            || self.schedule.update_requested.swap(false, Ordering::SeqCst)
-        {
-            // KeyUpdate(update_not_requested) under the old key, then the new key.
-            let start = self.open_record();
-            self.out
-                .extend_from_slice(&[HANDSHAKE_KEY_UPDATE, 0, 0, 1, 0]);
-            self.seal(start, CONTENT_HANDSHAKE)?;
-            let secrets = self.schedule.next(true)?;
-            self.tx = Cipher::new(secrets, 0, self.tx.limit)?;
-        }
-        Ok(self.open_record())
-    }
-
-    fn open_record(&mut self) -> usize {
-        let start = self.out.len();
-        self.out.extend_from_slice(&[CONTENT_DATA, 3, 3, 0, 0]);
-        start
-    }
-
-    /// Seals the record begun at `start` whose plaintext is everything after
-    /// its header, as `content` (RFC 8446 §5.2).
-    fn seal(&mut self, start: usize, content: u8) -> io::Result<()> {
-        self.out.push(content);
-        let len = self.out.len() - start - HEADER + TAG;
-        let len16 = u16::try_from(len).map_err(|_| tls_error("record too long"))?;
-        self.out[start + 3..start + HEADER].copy_from_slice(&len16.to_be_bytes());
-        let mut header = [0u8; HEADER];
-        header.copy_from_slice(&self.out[start..start + HEADER]);
-        if self.tx.seq >= self.tx.limit {
-            return Err(tls_error("sending key used up"));
-        }
-        let nonce = self.tx.nonce();
-        let tag = self
-            .tx
-            .key
-            .seal_in_place_separate_tag(nonce, Aad::from(header), &mut self.out[start + HEADER..])
-            .map_err(|_| tls_error("sealing failed"))?;
-        self.tx.seq += 1;
-        self.out.extend_from_slice(tag.as_ref());
-        Ok(())
-    }
-
-    fn send(&mut self) -> io::Result<()> {
-        let result = self.socket.write_all(&self.out);
-        self.out.clear();
-        if result.is_err() {
-            self.failed = true;
-        }
-        result
-    }
-}
-
-impl Write for TlsWriter {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.write_vectored(&[io::IoSlice::new(buf)])
-    }
-
-    /// Seals the slices (up to [`MAX_SEAL`] bytes of them) as one stream of
-    /// full records and sends them in one go.
-    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
-        let mut total = 0;
-        let mut record: Option<(usize, usize)> = None; // (start, plaintext so far)
-        for buf in bufs {
-            let mut buf: &[u8] = buf;
-            while !buf.is_empty() && total < MAX_SEAL {
-                let (start, so_far) = match record {
-                    Some(open) => open,
-                    None => (self.begin()?, 0),
-                };
-                let n = buf.len().min(MAX_PLAIN - so_far).min(MAX_SEAL - total);
-                self.out.extend_from_slice(&buf[..n]);
-                buf = &buf[n..];
-                total += n;
-                if so_far + n == MAX_PLAIN {
-                    self.seal(start, CONTENT_DATA)?;
-                    record = None;
-                } else {
-                    record = Some((start, so_far + n));
-                }
-            }
-        }
-        if let Some((start, _)) = record {
-            self.seal(start, CONTENT_DATA)?;
-        }
-        self.send()?;
-        Ok(total)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.socket.flush()
-    }
-}
-
-impl Drop for TlsWriter {
-    fn drop(&mut self) {
-        // A clean close lets the peer tell "finished" from "cut off".
-        // Never hang here on a peer that stopped reading.
-        if self.failed {
-            return;
-        }
-        let _ = self
-            .socket
-            .set_write_timeout(Some(std::time::Duration::from_secs(1)));
-        self.out.clear();
-        let start = self.open_record();
-        self.out.extend_from_slice(&[1, 0]); // warning, close_notify
-        if self.seal(start, CONTENT_ALERT).is_ok() {
-            let _ = self.send();
-        }
     }
 }
 

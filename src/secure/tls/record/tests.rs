@@ -237,3 +237,5 @@ fn data_in_the_same_read_as_the_finished_message_is_read_once() {
     assert_eq!(got, pattern(1000, 9));
     assert_eq!(tail, Ok(0));
 }
+
+mod rfc;
