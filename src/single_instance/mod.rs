@@ -16,7 +16,10 @@
 //! system if it crashes. A socket or port file left behind by a crash is
 //! therefore stale by definition, and the next primary removes it.
 //!
-//! ```no_run
+//! How the window uses it (the module is crate-private, so this sketch is
+//! not compiled as a doc test; `app::native::run` is the real caller):
+//!
+//! ```ignore
 //! use ferry::single_instance::{self, Instance};
 //! # fn main() -> std::io::Result<()> {
 //! let files = vec![std::path::PathBuf::from("holiday.jpg")];
