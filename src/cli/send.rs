@@ -14,7 +14,7 @@ use clap::Args;
 
 use super::{EXIT_OK, NetOptions, terminal};
 use crate::api::Device;
-use crate::api::{AcceptPolicy, Command, Event, ReceiveSettings};
+use crate::api::{Command, Event};
 use crate::api::{Direction, TransferId};
 use crate::config;
 use crate::discovery::{self, DiscoveryConfig, Peer};
@@ -150,18 +150,7 @@ pub fn send_only_engine(
     discovery: Option<DiscoveryConfig>,
 ) -> anyhow::Result<Engine> {
     Ok(Engine::start(
-        EngineConfig {
-            device,
-            identity,
-            listen: None,
-            receive: ReceiveSettings {
-                download_dir: PathBuf::from("."),
-                accept: AcceptPolicy::Ask,
-                pin: None,
-                accept_from_anywhere: false,
-            },
-            discovery,
-        },
+        EngineConfig::send_only(device, identity, discovery),
         Arc::new(|| {}),
     )?)
 }

@@ -18,13 +18,12 @@ mod report;
 mod text;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use report::{Check, Report, Section, Status, Topic, Verdict};
 
-use crate::api::{AcceptPolicy, Device, Event, ReceiveSettings};
+use crate::api::{Device, Event};
 use crate::discovery::DiscoveryConfig;
 use crate::engine::{Engine, EngineConfig, EngineError};
 use crate::protocol::{DeviceInfo, Hello, PROTOCOL_VERSION};
@@ -125,18 +124,11 @@ pub fn run(setup: &Setup) -> Result<Report, DiagnoseError> {
 /// listed by others.
 fn looking_engine(setup: &Setup, device: DeviceInfo) -> Result<Engine, EngineError> {
     Engine::start(
-        EngineConfig {
-            device: Device::from(&device),
-            identity: setup.identity.clone(),
-            listen: None,
-            receive: ReceiveSettings {
-                download_dir: PathBuf::from("."),
-                accept: AcceptPolicy::Ask,
-                pin: None,
-                accept_from_anywhere: false,
-            },
-            discovery: Some(setup.discovery.clone()),
-        },
+        EngineConfig::send_only(
+            Device::from(&device),
+            setup.identity.clone(),
+            Some(setup.discovery.clone()),
+        ),
         Arc::new(|| {}),
     )
 }

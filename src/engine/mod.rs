@@ -47,6 +47,29 @@ pub struct EngineConfig {
     pub discovery: Option<DiscoveryConfig>,
 }
 
+impl EngineConfig {
+    /// An engine that accepts nothing: for sending, and with `discovery` for
+    /// looking at the network (it queries, and is never listed by others).
+    pub fn send_only(
+        device: Device,
+        identity: Arc<Identity>,
+        discovery: Option<DiscoveryConfig>,
+    ) -> Self {
+        EngineConfig {
+            device,
+            identity,
+            listen: None,
+            receive: ReceiveSettings {
+                download_dir: std::path::PathBuf::from("."),
+                accept: crate::api::AcceptPolicy::Ask,
+                pin: None,
+                accept_from_anywhere: false,
+            },
+            discovery,
+        }
+    }
+}
+
 /// Why the engine could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {
