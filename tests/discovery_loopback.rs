@@ -126,36 +126,45 @@ fn goodbye_removes_a_peer_at_once() {
     assert_eq!(w.gone, vec![leaving_id]);
 }
 
+/// Starts `ferry receive` as `alias` on `port` and waits until `watcher`
+/// lists it; returns the child and its device id. Its output goes to a
+/// thread that reads it to the end, so it never writes into a closed pipe.
+fn receiver_seen_by(
+    w: &mut Watch<'_>,
+    home: &std::path::Path,
+    port: u16,
+    alias: &str,
+) -> (std::process::Child, String) {
+    let mut child = ferry(home, port)
+        .args(["receive", "--port", "0", "--yes", "--alias", alias, "--dir"])
+        .arg(home.join("in"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ferry receive");
+    // It is up once it prints its port.
+    let mut output = BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    output.read_line(&mut line).expect("read");
+    assert!(line.starts_with("Listening on port"), "{line}");
+    std::thread::Builder::new()
+        .name("receiver output".into())
+        .spawn(move || std::io::copy(&mut output, &mut std::io::sink()))
+        .expect("thread");
+    w.until(SOON, |live| has_alias(live, alias))
+        .expect("sees the receiver");
+    let id = w.by_alias(alias).expect("listed").device.device_id.clone();
+    (child, id)
+}
+
 #[test]
 fn a_killed_receiver_expires_after_missed_beacons() {
     let port = udp_port();
     let dir = tempfile::tempdir().expect("tmp");
     let a = engine("watcher", port.port, dir.path(), true);
     let home = tempfile::tempdir().expect("tmp");
-    let mut child = ferry(home.path(), port.port)
-        .args([
-            "receive", "--port", "0", "--yes", "--alias", "ghost", "--dir",
-        ])
-        .arg(home.path().join("in"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ferry receive");
-    // It is up once it prints its port.
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("read");
-    assert!(line.starts_with("Listening on port"), "{line}");
     let mut w = Watch::new(&a);
-    w.until(SOON, |live| has_alias(live, "ghost"))
-        .expect("sees the receiver");
-    let id = w
-        .by_alias("ghost")
-        .expect("listed")
-        .device
-        .device_id
-        .clone();
+    let (mut child, id) = receiver_seen_by(&mut w, home.path(), port.port, "ghost");
     child.kill().expect("kill -9");
     let _ = child.wait();
     let killed = Instant::now();
@@ -166,6 +175,36 @@ fn a_killed_receiver_expires_after_missed_beacons() {
     eprintln!("killed peer vanished after {took:?} (expiry {PEER_EXPIRY:?})");
     assert!(took > PEER_EXPIRY - Duration::from_millis(2500), "{took:?}");
     assert!(took < PEER_EXPIRY + Duration::from_millis(1500), "{took:?}");
+}
+
+/// Logout, `systemctl stop` and `kill` send SIGTERM: `ferry receive` ends
+/// as on Ctrl-C, with a goodbye, so others drop it at once (before, SIGTERM
+/// killed it outright and peers waited out the expiry).
+#[test]
+fn sigterm_makes_ferry_receive_say_goodbye() {
+    let port = udp_port();
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = engine("watcher", port.port, dir.path(), true);
+    let home = tempfile::tempdir().expect("tmp");
+    let mut w = Watch::new(&a);
+    let (mut child, id) = receiver_seen_by(&mut w, home.path(), port.port, "leaving");
+    let pid = libc::pid_t::try_from(child.id()).expect("pid fits");
+    // SAFETY: kill(2) with a pid of our own live child (not yet waited for,
+    // so the pid cannot have been reused) and a valid signal number.
+    let sent = unsafe { libc::kill(pid, libc::SIGTERM) };
+    assert_eq!(sent, 0, "kill -TERM");
+    let signalled = Instant::now();
+    w.until(SOON, |live| !live.contains_key(&id))
+        .expect("gone after SIGTERM");
+    let took = signalled.elapsed();
+    eprintln!("SIGTERM'd peer gone after {took:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "{took:?}: no goodbye, it expired"
+    );
+    assert_eq!(w.gone, vec![id]);
+    let status = child.wait().expect("wait");
+    assert!(status.success(), "ends like Ctrl-C: {status:?}");
 }
 
 #[test]

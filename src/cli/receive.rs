@@ -100,12 +100,14 @@ fn ask_yes_no(question: &str) -> bool {
 /// Runs `ferry receive`: start the engine, say where it listens, then
 /// follow its events until Ctrl-C (or, with `--once`, the first transfer's end).
 pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
-    let (engine, own_id) = start_engine(&args, net)?;
-    // Ctrl-C ends the loop; dropping the engine then says goodbye to peers.
+    // Ctrl-C, SIGTERM and SIGHUP end the loop; dropping the engine then says
+    // goodbye to peers. Caught before the engine starts beaconing, so no
+    // signal can kill a visible receiver without its goodbye.
     let (interrupt_tx, interrupted) = bounded::<()>(1);
     let _ = ctrlc::set_handler(move || {
         let _ = interrupt_tx.try_send(());
     });
+    let (engine, own_id) = start_engine(&args, net)?;
     let mut session = Session {
         own_id,
         once: args.once,

@@ -79,3 +79,12 @@ pub fn root(what: &str) -> Option<String> {
         .unwrap_or("?");
     (uid != "0").then(|| format!("not root (uid {uid}); {what} needs root"))
 }
+
+/// Why the X virtual framebuffer cannot be run here, if it cannot (the
+/// window tests that start the real binary draw into it).
+pub fn xvfb() -> Option<String> {
+    match Command::new("Xvfb").arg("-help").output() {
+        Ok(_) => None,
+        Err(e) => Some(format!("Xvfb is not installed (apt-get install xvfb): {e}")),
+    }
+}
