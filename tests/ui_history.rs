@@ -29,7 +29,7 @@ fn finished_transfer_is_listed_kept_and_clearable() {
     harness.get_by_label("History").click();
     wait_for_label(&mut harness, "1 finished transfer(s)");
     harness.get_by_label("holiday.jpg");
-    harness.get_by_label_contains("to Laptop · 1 file(s), 48.8 KiB");
+    harness.get_by_label_contains("to Laptop · 1 file, 48.8 KiB");
     drop(harness);
     assert!(dirs.data().join("history.json").exists());
 

@@ -39,6 +39,8 @@ impl AppDirs {
         let settings = Settings {
             alias: alias.into(),
             download_dir: dirs.downloads(),
+            // English whatever the machine's locale: the tests look for English labels.
+            language: Some("en".into()),
             ..Settings::default()
         };
         settings.save(&dirs.config()).expect("save settings");
