@@ -242,6 +242,11 @@ mod tests {
         assert_eq!(negotiate(&["zh_CN.UTF-8"]), "zh-CN");
         assert_eq!(negotiate(&["zh-Hans-CN"]), "zh-CN");
         assert_eq!(negotiate(&["zh"]), "zh-CN");
+        assert_eq!(negotiate(&["zh-Hans"]), "zh-CN");
+        assert_eq!(negotiate(&["zh_SG.UTF-8"]), "zh-CN");
+        // The closest catalog there is for Traditional Chinese readers.
+        assert_eq!(negotiate(&["zh_TW.UTF-8"]), "zh-CN");
+        assert_eq!(negotiate(&["zh_HK"]), "zh-CN");
         assert_eq!(negotiate(&["en_GB.UTF-8"]), "en");
         assert_eq!(negotiate(&["fr_FR", "zh_CN"]), "zh-CN");
         assert_eq!(negotiate(&["de_DE.UTF-8"]), "en");
