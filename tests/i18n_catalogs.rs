@@ -6,23 +6,12 @@
 //! text, like tests/architecture.rs.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use ferry::i18n::{self, Arg, CATALOGS, LANGUAGE_NAME_KEY};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    for entry in std::fs::read_dir(dir).expect("read src") {
-        let path = entry.expect("dir entry").path();
-        if path.is_dir() {
-            rust_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            out.push(path);
-        }
-    }
 }
 
 /// The text of one `tr!( ... )` call starting right after `tr!(`, up to its
@@ -87,8 +76,10 @@ fn arg_names(body: &str) -> BTreeSet<String> {
 /// Every key the code asks for, with the variable names passed along and
 /// where it is asked. Panics on a `tr!` whose key is not a literal.
 fn used_keys() -> BTreeMap<String, (BTreeSet<String>, String)> {
-    let mut files = Vec::new();
-    rust_files(&root().join("src"), &mut files);
+    let files = walkdir::WalkDir::new(root().join("src"))
+        .into_iter()
+        .map(|e| e.expect("read src").into_path())
+        .filter(|p| p.extension().is_some_and(|e| e == "rs"));
     let mut used: BTreeMap<String, (BTreeSet<String>, String)> = BTreeMap::new();
     for file in files {
         let code = std::fs::read_to_string(&file).expect("read source");

@@ -45,7 +45,10 @@ fn the_window_switches_to_chinese_and_back_without_a_restart() {
     harness.get_by_label("设备");
     harness.get_by_label("本机：Desk");
     harness.get_by_label("语言");
-    assert!(harness.query_by_label("Settings").is_none(), "no English tab left");
+    assert!(
+        harness.query_by_label("Settings").is_none(),
+        "no English tab left"
+    );
     assert_eq!(
         Settings::load(&dirs.config()).language.as_deref(),
         Some("zh-CN"),
@@ -82,7 +85,10 @@ fn the_window_switches_to_chinese_and_back_without_a_restart() {
     harness.get_by_label("Settings");
     harness.get_by_label("Devices");
     harness.get_by_label("This device: Desk");
-    assert!(harness.query_by_label("设置").is_none(), "no Chinese tab left");
+    assert!(
+        harness.query_by_label("设置").is_none(),
+        "no Chinese tab left"
+    );
     assert_eq!(
         Settings::load(&dirs.config()).language.as_deref(),
         Some("en")

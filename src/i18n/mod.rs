@@ -1,6 +1,6 @@
 //! The window's words in the person's language: Fluent message catalogs
 //! (`assets/i18n/<tag>/ferry.ftl`, embedded in the binary), which of them
-//! fits the system's languages, and the lookup behind [`tr!`]. One language
+//! fits the system's languages, and the lookup behind `tr!`. One language
 //! is active for the whole process (the window sets it from its settings);
 //! a key missing from its catalog falls back to English, a key missing
 //! everywhere shows as itself. Nothing here panics, touches the disk or
