@@ -186,7 +186,7 @@ transfers-saved-in = { $count } 个文件已保存到 { $folder }
 transfers-bytes-of = { $done } / { $total }
 transfers-rate = { $size }/秒
 transfers-time-left = 剩余 { $time }
-transfers-file-of = 第 { $index } 个，共 { $total } 个文件
+transfers-file-of = 第 { $index }/{ $total } 个文件
 transfers-resumed-after = 从 { $size } 处续传
 transfers-failed-kept = { $sentence } 已到达的部分会保留：{ $name } 再次发送时，传输将从中断处继续。
 
