@@ -111,6 +111,17 @@ pub fn harness_with(options: AppOptions) -> Harness<'static, FerryApp> {
         .build_ui_state(|ui, app: &mut FerryApp| app.frame(ui), app)
 }
 
+/// Like [`harness`], but a character no font has is drawn as a box instead
+/// of failing the test: for tests about such names, and for tests of the
+/// window's words that must not depend on which fonts are installed.
+pub fn harness_allowing_tofu(dirs: &AppDirs) -> Harness<'static, FerryApp> {
+    let app = FerryApp::new(dirs.options()).expect("app starts");
+    Harness::builder()
+        .with_size([1200.0, 1000.0])
+        .allow_missing_glyphs()
+        .build_ui_state(|ui, app: &mut FerryApp| app.frame(ui), app)
+}
+
 /// A headless engine playing the other device, listening on 127.0.0.1.
 pub struct TestPeer {
     /// The engine.
