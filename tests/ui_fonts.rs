@@ -9,9 +9,10 @@ mod require;
 mod ui_support;
 
 use egui_kittest::kittest::Queryable;
+use ferry::api::{AcceptPolicy, Command, TransferId};
 use ferry::app::fonts;
 use skrifa::MetadataProvider as _;
-use ui_support::{AppDirs, harness};
+use ui_support::{AppDirs, TestPeer, harness, harness_allowing_tofu, wait_for_label, write_file};
 
 const CJK_FILE: &str = "照片 测试.txt";
 const CJK_DEVICE: &str = "桌面电脑";
@@ -97,4 +98,32 @@ fn the_window_draws_a_cjk_device_name() {
         fonts::covers(&harness.ctx, CJK_DEVICE),
         "the window's fonts have no glyphs for {CJK_DEVICE:?}"
     );
+}
+
+#[test]
+fn a_name_no_font_has_is_spelled_out_on_hover() {
+    // Cuneiform: not in egui's fonts, and not a script Ferry looks up.
+    let sender = "𒀀 Desk";
+    let dirs = AppDirs::new("Studio");
+    let peer = TestPeer::start(sender, AcceptPolicy::Ask);
+    let file = dirs.scratch().join("𒀀.txt");
+    write_file(&file, 10);
+    let mut harness = harness_allowing_tofu(&dirs);
+    harness.run_steps(2);
+    let to = harness.state().local_addr().expect("listening");
+    peer.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to,
+        paths: vec![file],
+    });
+    let title = format!("{sender} wants to send you 1 file");
+    wait_for_label(&mut harness, &title);
+    assert!(
+        !fonts::covers(&harness.ctx, sender),
+        "a font has 𒀀 after all"
+    );
+    harness.get_by_label(&title).hover();
+    wait_for_label(&mut harness, "\\u{12000} Desk");
+    harness.get_by_label("𒀀.txt").hover();
+    wait_for_label(&mut harness, "\\u{12000}.txt");
 }

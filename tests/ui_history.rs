@@ -27,9 +27,9 @@ fn finished_transfer_is_listed_kept_and_clearable() {
     drag_and_drop(&mut harness, &[file]);
     wait_for_label(&mut harness, "Done");
     harness.get_by_label("History").click();
-    wait_for_label(&mut harness, "1 finished transfer(s)");
+    wait_for_label(&mut harness, "1 finished transfer");
     harness.get_by_label("holiday.jpg");
-    harness.get_by_label_contains("to Laptop · 1 file(s), 48.8 KiB");
+    harness.get_by_label_contains("to Laptop · 1 file, 48.8 KiB");
     drop(harness);
     assert!(dirs.data().join("history.json").exists());
 

@@ -11,6 +11,7 @@ use super::tasks::{Pick, TaskResult};
 use super::{AddPeerDialog, ComposeDialog, FerryApp, Tab, settings};
 use crate::api::{Command, Decision, TrustedDevice};
 use crate::api::{Direction, TransferId};
+use crate::i18n::{self, tr};
 
 /// Something the person asked for in the window.
 #[derive(Debug, Clone, PartialEq)]
@@ -242,8 +243,7 @@ impl FerryApp {
             };
             let alias = peer.device.alias.clone();
             let Some(addr) = peer.addr() else {
-                self.state
-                    .notice(format!("{alias} has no address to send to."));
+                self.state.notice(tr!("notice-no-address", name = alias));
                 continue;
             };
             let id = TransferId::fresh();
@@ -333,6 +333,8 @@ impl FerryApp {
                     new.port != self.settings.port || new.interfaces != self.settings.interfaces;
                 let alias_changed = new.alias != self.settings.alias;
                 self.settings = new;
+                // Live: the next frame (and this note) is in the new language.
+                i18n::set_language(self.settings.language.as_deref());
                 self.save_settings();
                 if alias_changed {
                     self.send_command(Command::SetAlias(self.settings.alias.clone()));
@@ -340,11 +342,9 @@ impl FerryApp {
                 self.apply_receive_settings();
                 self.theme_dirty = true;
                 self.view.settings.note = Some(if restart {
-                    settings::Note::Saved(
-                        "Saved. The port and interfaces take effect when Ferry restarts.".into(),
-                    )
+                    settings::Note::Saved(tr!("settings-saved-restart"))
                 } else {
-                    settings::Note::Saved("Saved.".into())
+                    settings::Note::Saved(tr!("settings-saved"))
                 });
             }
             Err(problem) => self.view.settings.note = Some(settings::Note::Problem(problem)),
@@ -406,8 +406,10 @@ impl FerryApp {
                     dialog.busy = false;
                     dialog.error = Some(sentence);
                 }
-                _ => self.state.notice(format!(
-                    "A saved device {input} cannot be found: {sentence}"
+                _ => self.state.notice(tr!(
+                    "notice-saved-device-not-found",
+                    address = input,
+                    reason = sentence
                 )),
             },
         }

@@ -8,9 +8,10 @@
 
 use egui::{Align2, CollapsingHeader, Color32, Id, RichText};
 
-use super::{Action, FerryApp, style};
+use super::{Action, FerryApp, fonts, style};
 use crate::diagnose::{Check, Report, Status, Topic, Verdict};
 use crate::engine::DiscoveryConfig;
+use crate::i18n::tr;
 
 /// Size of the dialog, the same while it runs and when it shows the report.
 const SIZE: [f32; 2] = [600.0, 460.0];
@@ -73,7 +74,7 @@ pub fn window(ctx: &egui::Context, check: &mut Option<NetworkCheck>, actions: &m
         return;
     };
     let mut open = true;
-    egui::Window::new("Network check")
+    egui::Window::new(tr!("network-check-title"))
         .id(Id::unique("network-check"))
         .open(&mut open)
         .collapsible(false)
@@ -106,14 +107,9 @@ pub fn window(ctx: &egui::Context, check: &mut Option<NetworkCheck>, actions: &m
 fn running(ui: &mut egui::Ui) {
     ui.horizontal(|ui| {
         ui.spinner();
-        ui.label(RichText::new("Checking the network…").size(16.0));
+        ui.label(RichText::new(tr!("network-check-running")).size(16.0));
     });
-    ui.label(
-        RichText::new(
-            "Ferry listens for other devices for a few seconds, then asks each one it knows.",
-        )
-        .weak(),
-    );
+    ui.label(RichText::new(tr!("network-check-running-detail")).weak());
 }
 
 fn verdict_icon(verdict: Verdict) -> (&'static str, Color32) {
@@ -144,10 +140,10 @@ fn verdict_line(ui: &mut egui::Ui, icon: &str, colour: Color32, sentence: &str) 
 /// A plain heading for a section.
 fn title(topic: Topic, heading: &str) -> String {
     match topic {
-        Topic::Interfaces => "This computer's networks".into(),
-        Topic::Ports => "Ports on this computer".into(),
-        Topic::Beacons => "Finding devices".into(),
-        Topic::Devices => "Other devices".into(),
+        Topic::Interfaces => tr!("network-check-interfaces"),
+        Topic::Ports => tr!("network-check-ports"),
+        Topic::Beacons => tr!("network-check-beacons"),
+        Topic::Devices => tr!("network-check-devices"),
         Topic::Device => heading.to_string(),
     }
 }
@@ -166,7 +162,8 @@ fn list(ui: &mut egui::Ui, report: &Report) {
                 }
                 ui.add_space(4.0);
                 let heading = title(section.topic, &section.heading);
-                ui.label(RichText::new(heading).small().strong().weak());
+                let shown = ui.label(RichText::new(&heading).small().strong().weak());
+                fonts::on_hover_readable(shown, &heading);
                 for check in &section.checks {
                     check_row(ui, check, row);
                     row += 1;
@@ -185,14 +182,18 @@ fn check_row(ui: &mut egui::Ui, check: &Check, row: usize) {
     if let Some(fix) = &check.fix {
         ui.horizontal_wrapped(|ui| {
             ui.add_space(18.0);
-            ui.label(RichText::new("What to do:").strong().color(colour));
+            ui.label(
+                RichText::new(tr!("network-check-what-to-do"))
+                    .strong()
+                    .color(colour),
+            );
             ui.label(capitalised(fix));
         });
     }
     if !check.details.is_empty() {
         ui.horizontal(|ui| {
             ui.add_space(18.0);
-            CollapsingHeader::new(RichText::new("Details").small())
+            CollapsingHeader::new(RichText::new(tr!("network-check-details")).small())
                 .id_salt(("network-check-details", row))
                 .default_open(false)
                 .show(ui, |ui| {
@@ -210,11 +211,11 @@ fn check_row(ui: &mut egui::Ui, check: &Check, row: usize) {
 fn buttons(ui: &mut egui::Ui, report: Option<&Report>, actions: &mut Vec<Action>) {
     ui.add_space(6.0);
     ui.horizontal(|ui| {
-        if ui.button("Run again").clicked() {
+        if ui.button(tr!("network-check-run-again")).clicked() {
             actions.push(Action::RunDoctor);
         }
         if let Some(report) = report
-            && ui.button("Copy report").clicked()
+            && ui.button(tr!("network-check-copy")).clicked()
         {
             actions.push(Action::Copy(format!(
                 "Ferry network check: {}\n{report}",

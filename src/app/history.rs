@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 use egui::{Align, Layout, RichText};
 use serde::{Deserialize, Serialize};
 
-use super::Action;
 use super::state::{Phase, TransferRow};
-use super::style;
+use super::{Action, fonts, style};
 use crate::api::human_bytes;
 use crate::api::{Direction, Outcome};
+use crate::i18n::tr;
 
 /// Most entries kept; older ones are dropped when a new one is added.
 pub const MAX_HISTORY: usize = 500;
@@ -57,7 +57,7 @@ impl HistoryEntry {
     pub fn from_row(row: &TransferRow, now_ms: u64) -> Self {
         let outcome = match &row.phase {
             Phase::Finished(outcome) => outcome.clone(),
-            _ => Outcome::Failed("Still running.".into()),
+            _ => Outcome::Failed(tr!("history-still-running")),
         };
         let (files, bytes) = match outcome {
             Outcome::Completed { files, bytes } => (files, bytes),
@@ -141,22 +141,18 @@ pub fn show(
     actions: &mut Vec<Action>,
 ) {
     if entries.is_empty() {
-        style::empty_state(
-            ui,
-            "No finished transfers yet",
-            "Everything sent or received appears here, and stays after Ferry restarts.",
-        );
+        style::empty_state(ui, &tr!("history-empty-title"), &tr!("history-empty-body"));
         return;
     }
     ui.horizontal(|ui| {
         let count = if total > entries.len() {
-            format!("The latest {} of {total} finished transfers", entries.len())
+            tr!("history-latest", shown = entries.len(), total = total)
         } else {
-            format!("{total} finished transfer(s)")
+            tr!("history-count", count = total)
         };
         ui.label(RichText::new(count).weak());
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-            if ui.button("Clear history").clicked() {
+            if ui.button(tr!("history-clear")).clicked() {
                 actions.push(Action::ClearHistory);
             }
         });
@@ -171,36 +167,45 @@ fn entry_row(ui: &mut egui::Ui, entry: &HistoryEntry, now_ms: u64, actions: &mut
     style::card(ui).show(ui, |ui| {
         ui.set_width(ui.available_width());
         ui.horizontal(|ui| {
-            let (arrow, way) = match entry.direction {
-                Direction::Outgoing => ("↗", "to"),
-                Direction::Incoming => ("↙", "from"),
+            let way = match entry.direction {
+                Direction::Outgoing => tr!("transfers-to", name = &entry.peer),
+                Direction::Incoming => tr!("transfers-from", name = &entry.peer),
+            };
+            let when = style::relative_time(now_ms, entry.finished_ms);
+            let detail = if entry.files > 0 {
+                tr!(
+                    "history-detail-files",
+                    way = way,
+                    count = entry.files,
+                    size = human_bytes(entry.bytes),
+                    when = when
+                )
+            } else {
+                tr!("history-detail", way = way, when = when)
+            };
+            let arrow = match entry.direction {
+                Direction::Outgoing => "↗",
+                Direction::Incoming => "↙",
             };
             ui.label(RichText::new(arrow).size(18.0).color(style::accent(ui)));
-            ui.vertical(|ui| {
-                ui.label(RichText::new(&entry.what).strong());
-                let size = if entry.files > 0 {
-                    format!(" · {} file(s), {}", entry.files, human_bytes(entry.bytes))
-                } else {
-                    String::new()
-                };
-                ui.label(
-                    RichText::new(format!(
-                        "{way} {}{size} · {}",
-                        entry.peer,
-                        style::relative_time(now_ms, entry.finished_ms)
-                    ))
-                    .small()
-                    .weak(),
-                );
-            });
+            // The buttons first (right to left), then the names cut with "…"
+            // to the room left, so a long name never pushes them out.
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 if entry.outcome.is_success()
                     && let Some(folder) = &entry.folder
-                    && ui.button("Open folder").clicked()
+                    && ui.button(tr!("transfers-open-folder")).clicked()
                 {
                     actions.push(Action::OpenFolder(folder.clone()));
                 }
                 style::outcome_label(ui, &entry.outcome, entry.direction, entry.browser);
+                ui.with_layout(Layout::top_down(Align::Min), |ui| {
+                    let what =
+                        ui.add(egui::Label::new(RichText::new(&entry.what).strong()).truncate());
+                    fonts::on_hover_readable(what, &entry.what);
+                    let line =
+                        ui.add(egui::Label::new(RichText::new(detail).small().weak()).truncate());
+                    fonts::on_hover_readable(line, &entry.peer);
+                });
             });
         });
     });

@@ -9,15 +9,19 @@
 use egui::{Align, Layout, RichText, Stroke};
 
 use super::share_control::ShareAction;
-use super::share_state::{ShareInfo, UploadPrompt, files_phrase};
+use super::share_state::{ShareInfo, UploadPrompt};
 use super::state::{PendingOffer, UiState};
-use super::{Action, style};
+use super::{Action, fonts, style};
 use crate::api::human_bytes;
 use crate::api::{ItemKind, OfferSummary};
+use crate::i18n::tr;
 use crate::secure::identity::{pairing_code, short_code};
 
 /// Entries listed before the rest are folded away.
 const SHOWN_ENTRIES: usize = 4;
+
+/// Width kept for an entry's size beside its (cut) name.
+const NAME_SIZE_ROOM: f32 = 110.0;
 
 /// Draws prompts and messages.
 pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
@@ -39,12 +43,17 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
                 ui.set_width(ui.available_width());
                 ui.horizontal(|ui| {
                     ui.label(RichText::new("💬").size(18.0));
-                    ui.label(RichText::new(format!("Message from {}", message.from)).strong());
+                    let title =
+                        ui.label(RichText::new(tr!("message-from", name = &message.from)).strong());
+                    fonts::on_hover_readable(title, &message.from);
                     ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                        if style::close_button(ui).on_hover_text("Dismiss").clicked() {
+                        if style::close_button(ui)
+                            .on_hover_text(tr!("common-dismiss"))
+                            .clicked()
+                        {
                             actions.push(Action::DismissMessage(message.id));
                         }
-                        if ui.button("Copy").clicked() {
+                        if ui.button(tr!("common-copy")).clicked() {
                             actions.push(Action::Copy(message.text.clone()));
                         }
                     });
@@ -52,7 +61,8 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
                 egui::ScrollArea::vertical()
                     .max_height(140.0)
                     .show(ui, |ui| {
-                        ui.add(egui::Label::new(&message.text).selectable(true).wrap());
+                        let text = ui.add(egui::Label::new(&message.text).selectable(true).wrap());
+                        fonts::on_hover_readable(text, &message.text);
                     });
             });
         });
@@ -82,33 +92,30 @@ fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str, actions: 
 /// Who wants to send what, and from which device.
 fn offer_header(ui: &mut egui::Ui, prompt: &PendingOffer) {
     let offer = &prompt.offer;
-    let what = if prompt.is_text_only() {
-        "a message".to_string()
+    let name = &prompt.from.alias;
+    let title = if prompt.is_text_only() {
+        tr!("offer-title-message", name = name)
+    } else if offer.folders > 0 {
+        tr!(
+            "offer-title-files-in-folders",
+            name = name,
+            count = offer.files,
+            folders = offer.folders
+        )
     } else {
-        let files = plural(offer.files as usize, "file", "files");
-        if offer.folders > 0 {
-            format!(
-                "{files} in {}",
-                plural(offer.folders as usize, "folder", "folders")
-            )
-        } else {
-            files
-        }
+        tr!("offer-title-files", name = name, count = offer.files)
     };
     ui.horizontal(|ui| {
         ui.label(RichText::new("📥").size(20.0));
         ui.vertical(|ui| {
+            let title = ui.add(egui::Label::new(RichText::new(title).size(16.0).strong()).wrap());
+            fonts::on_hover_readable(title, name);
             ui.label(
-                RichText::new(format!("{} wants to send you {what}", prompt.from.alias))
-                    .size(16.0)
-                    .strong(),
-            );
-            ui.label(
-                RichText::new(format!(
-                    "{} · {} · device {}",
-                    style::os_name(&prompt.from.os),
-                    prompt.addr,
-                    short_code(&prompt.from.device_id)
+                RichText::new(tr!(
+                    "offer-device-line",
+                    os = style::os_name(&prompt.from.os),
+                    address = prompt.addr.to_string(),
+                    code = short_code(&prompt.from.device_id)
                 ))
                 .small()
                 .weak(),
@@ -120,10 +127,10 @@ fn offer_header(ui: &mut egui::Ui, prompt: &PendingOffer) {
 /// The total size, and whether the download folder has room for it.
 fn offer_total(ui: &mut egui::Ui, offer: &OfferSummary) {
     ui.horizontal(|ui| {
-        ui.label(RichText::new(format!("Total {}", human_bytes(offer.total_bytes))).strong());
+        ui.label(RichText::new(tr!("offer-total", size = human_bytes(offer.total_bytes))).strong());
         if let Some(free) = offer.free_bytes {
             let enough = free >= offer.total_bytes;
-            let text = format!("· {} free in the download folder", human_bytes(free));
+            let text = tr!("offer-free-space", size = human_bytes(free));
             let text = RichText::new(text).weak();
             ui.label(if enough {
                 text
@@ -132,7 +139,7 @@ fn offer_total(ui: &mut egui::Ui, offer: &OfferSummary) {
             });
             if !enough {
                 ui.label(
-                    RichText::new("Not enough space")
+                    RichText::new(tr!("offer-not-enough-space"))
                         .color(style::red())
                         .strong(),
                 );
@@ -144,47 +151,45 @@ fn offer_total(ui: &mut egui::Ui, offer: &OfferSummary) {
 /// The pairing code, which the sender shows too unless someone is in between.
 fn pairing_line(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str) {
     ui.horizontal(|ui| {
-        ui.label(RichText::new("Pairing code").weak());
+        ui.label(RichText::new(tr!("offer-pairing-code")).weak());
         ui.label(
             RichText::new(pairing_code(own_id, &prompt.from.device_id))
                 .monospace()
                 .strong(),
         );
-        ui.label(
-            RichText::new(format!(
-                "— {} shows the same code if nobody is in between.",
-                prompt.from.alias
-            ))
-            .weak(),
+        let same = ui.add(
+            egui::Label::new(
+                RichText::new(tr!("offer-pairing-same", name = &prompt.from.alias)).weak(),
+            )
+            .wrap(),
         );
+        fonts::on_hover_readable(same, &prompt.from.alias);
     });
 }
 
 /// Accept, Decline, or accept and trust the device from now on.
 fn answer_buttons(ui: &mut egui::Ui, prompt: &PendingOffer, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
-        if ui.add(style::primary(ui, "Accept")).clicked() {
+        if ui.add(style::primary(ui, &tr!("offer-accept"))).clicked() {
             actions.push(Action::Decide {
                 id: prompt.id,
                 accept: true,
                 trust: false,
             });
         }
-        if ui.button("Decline").clicked() {
+        if ui.button(tr!("offer-decline")).clicked() {
             actions.push(Action::Decide {
                 id: prompt.id,
                 accept: false,
                 trust: false,
             });
         }
-        if ui
-            .button(format!("Always accept from {}", prompt.from.alias))
-            .on_hover_text(
-                "Accept this and future offers from this device without asking. \
-                 You can revoke this in Settings.",
-            )
-            .clicked()
-        {
+        let always = ui.button(tr!("offer-always-accept", name = &prompt.from.alias));
+        let always = match fonts::readable(ui.ctx(), &prompt.from.alias) {
+            Some(escaped) => always.on_hover_text(escaped),
+            None => always.on_hover_text(tr!("offer-always-accept-hint")),
+        };
+        if always.clicked() {
             actions.push(Action::Decide {
                 id: prompt.id,
                 accept: true,
@@ -211,59 +216,61 @@ fn upload_card(
                 ui.label(RichText::new("🌐").size(20.0));
                 ui.vertical(|ui| {
                     ui.label(
-                        RichText::new(format!(
-                            "A browser at {} wants to send you {}",
-                            prompt.from.ip(),
-                            files_phrase(prompt.names.len())
+                        RichText::new(tr!(
+                            "upload-title",
+                            address = prompt.from.ip().to_string(),
+                            count = prompt.names.len()
                         ))
                         .size(16.0)
                         .strong(),
                     );
-                    let whereto = share
-                        .map(|s| format!(" · saved in {}", s.download_dir.display()))
-                        .unwrap_or_default();
-                    ui.label(
-                        RichText::new(format!("Through your browser share{whereto}"))
-                            .small()
-                            .weak(),
-                    );
+                    let through = match share {
+                        Some(s) => tr!(
+                            "upload-through-share-into",
+                            folder = s.download_dir.display().to_string()
+                        ),
+                        None => tr!("upload-through-share"),
+                    };
+                    ui.label(RichText::new(through).small().weak());
                 });
             });
             ui.add_space(4.0);
             for name in prompt.names.iter().take(SHOWN_ENTRIES) {
                 ui.horizontal(|ui| {
                     ui.label(style::FILE);
-                    ui.label(name);
+                    fonts::on_hover_readable(ui.add(egui::Label::new(name).wrap()), name);
                 });
             }
             if prompt.names.len() > SHOWN_ENTRIES {
                 let rest = &prompt.names[SHOWN_ENTRIES..];
-                egui::CollapsingHeader::new(format!("and {} more", rest.len()))
+                egui::CollapsingHeader::new(tr!("offer-and-more", count = rest.len()))
                     .id_salt(("more-uploads", prompt.id.0))
                     .show(ui, |ui| {
                         egui::ScrollArea::vertical()
                             .max_height(180.0)
                             .show(ui, |ui| {
                                 for name in rest {
-                                    ui.label(name);
+                                    fonts::on_hover_readable(ui.label(name), name);
                                 }
                             });
                     });
             }
             let size = match prompt.size {
                 // Without names the size is the request's, a little over the files'.
-                Some(bytes) if prompt.names.is_empty() => format!("About {}", human_bytes(bytes)),
-                Some(bytes) => format!("Total {}", human_bytes(bytes)),
-                None => "The browser did not say how much".to_string(),
+                Some(bytes) if prompt.names.is_empty() => {
+                    tr!("upload-about", size = human_bytes(bytes))
+                }
+                Some(bytes) => tr!("offer-total", size = human_bytes(bytes)),
+                None => tr!("upload-size-unknown"),
             };
             ui.label(RichText::new(size).strong());
             ui.add_space(6.0);
             ui.horizontal(|ui| {
                 let id = prompt.id;
-                if ui.add(style::primary(ui, "Accept")).clicked() {
+                if ui.add(style::primary(ui, &tr!("offer-accept"))).clicked() {
                     actions.push(Action::Share(ShareAction::Decide { id, accept: true }));
                 }
-                if ui.button("Decline").clicked() {
+                if ui.button(tr!("offer-decline")).clicked() {
                     actions.push(Action::Share(ShareAction::Decide { id, accept: false }));
                 }
             });
@@ -287,7 +294,13 @@ fn entries(ui: &mut egui::Ui, prompt: &PendingOffer) {
                 style::FILE
             };
             ui.label(icon);
-            ui.label(entry.path.join("/"));
+            let name = entry.path.join("/");
+            // A long name (Latin or CJK) is cut with "…", leaving room for the size.
+            let room = (ui.available_width() - NAME_SIZE_ROOM).max(80.0);
+            ui.scope(|ui| {
+                ui.set_max_width(room);
+                fonts::on_hover_readable(ui.add(egui::Label::new(&name).truncate()), &name);
+            });
             if entry.kind == ItemKind::File {
                 ui.label(RichText::new(human_bytes(entry.size)).weak());
             }
@@ -298,7 +311,7 @@ fn entries(ui: &mut egui::Ui, prompt: &PendingOffer) {
     }
     if shown.len() > SHOWN_ENTRIES {
         let rest = shown.len() - SHOWN_ENTRIES;
-        egui::CollapsingHeader::new(format!("and {rest} more"))
+        egui::CollapsingHeader::new(tr!("offer-and-more", count = rest))
             .id_salt(("more", prompt.id.0))
             .show(ui, |ui| {
                 egui::ScrollArea::vertical()
@@ -309,14 +322,6 @@ fn entries(ui: &mut egui::Ui, prompt: &PendingOffer) {
                         }
                     });
             });
-    }
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {many}")
     }
 }
 
@@ -331,7 +336,10 @@ pub fn notice(ui: &mut egui::Ui, index: usize, text: &str, actions: &mut Vec<Act
             ui.horizontal(|ui| {
                 ui.label(RichText::new("⚠").color(amber));
                 ui.with_layout(Layout::right_to_left(Align::Min), |ui| {
-                    if style::close_button(ui).on_hover_text("Dismiss").clicked() {
+                    if style::close_button(ui)
+                        .on_hover_text(tr!("common-dismiss"))
+                        .clicked()
+                    {
                         actions.push(Action::DismissNotice(index));
                     }
                     ui.with_layout(Layout::left_to_right(Align::Min), |ui| {

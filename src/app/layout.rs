@@ -11,7 +11,8 @@ use egui::{Align, Layout, Margin, RichText, Sense, Vec2};
 use super::share_control::ShareAction;
 use super::tasks::Pick;
 use super::{Action, FerryApp, Tab, history, incoming, now_ms, peers, settings, style};
-use super::{share, transfers, tray};
+use super::{fonts, share, transfers, tray};
+use crate::i18n::tr;
 
 /// History entries drawn at once; older ones stay in the file.
 const HISTORY_SHOWN: usize = 100;
@@ -84,29 +85,39 @@ impl FerryApp {
                     ui.vertical(|ui| {
                         ui.spacing_mut().item_spacing.y = 0.0;
                         ui.label(RichText::new("Ferry").size(19.0).strong());
-                        ui.label(
-                            RichText::new(format!("This device: {}", self.settings.alias))
-                                .small()
-                                .weak(),
+                        let alias = &self.settings.alias;
+                        let own = ui.add(
+                            egui::Label::new(
+                                RichText::new(tr!("top-this-device", name = alias))
+                                    .small()
+                                    .weak(),
+                            )
+                            .truncate(),
                         );
+                        fonts::on_hover_readable(own, alias);
                     });
                     ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                         let free = !self.view.dialog_open;
                         if ui
-                            .button("🌐 Share via browser…")
-                            .on_hover_text("Share files with any phone or computer on this network through a link")
+                            .button(tr!("top-share"))
+                            .on_hover_text(tr!("top-share-hint"))
                             .clicked()
                         {
                             actions.push(Action::Share(ShareAction::Open));
                         }
                         if self.state.share.info().is_some() {
-                            ui.label(RichText::new("Sharing").small().color(style::green()));
+                            ui.label(
+                                RichText::new(tr!("top-sharing"))
+                                    .small()
+                                    .color(style::green()),
+                            );
                             let (rect, _) =
                                 ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
-                            ui.painter().circle_filled(rect.center(), 4.0, style::green());
+                            ui.painter()
+                                .circle_filled(rect.center(), 4.0, style::green());
                         }
                         if ui
-                            .add_enabled(free, egui::Button::new("💬 Send text…"))
+                            .add_enabled(free, egui::Button::new(tr!("top-send-text")))
                             .clicked()
                         {
                             actions.push(Action::OpenCompose);
@@ -114,7 +125,7 @@ impl FerryApp {
                         if ui
                             .add_enabled(
                                 free,
-                                egui::Button::new(format!("{} Send folder…", style::FOLDER)),
+                                egui::Button::new(tr!("top-send-folder", icon = style::FOLDER)),
                             )
                             .clicked()
                         {
@@ -123,7 +134,7 @@ impl FerryApp {
                         if ui
                             .add_enabled(
                                 free,
-                                style::primary(ui, &format!("{} Send files…", style::FILE)),
+                                style::primary(ui, &tr!("top-send-files", icon = style::FILE)),
                             )
                             .clicked()
                         {
@@ -140,20 +151,17 @@ impl FerryApp {
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
                     let (listening, colour) = match self.state.listening {
-                        Some(addr) => (
-                            format!("Ready to receive on port {}", addr.port()),
-                            style::green(),
-                        ),
-                        None => ("Not receiving".to_string(), style::red()),
+                        Some(addr) => (tr!("status-ready", port = addr.port()), style::green()),
+                        None => (tr!("status-not-receiving"), style::red()),
                     };
                     let (rect, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());
                     ui.painter().circle_filled(rect.center(), 4.0, colour);
                     ui.label(RichText::new(listening).small().weak());
                     ui.label(RichText::new("·").small().weak());
                     ui.label(
-                        RichText::new(format!(
-                            "Received files go to {}",
-                            self.settings.download_dir.display()
+                        RichText::new(tr!(
+                            "status-download-dir",
+                            folder = self.settings.download_dir.display().to_string()
                         ))
                         .small()
                         .weak(),
@@ -175,15 +183,11 @@ impl FerryApp {
                 .iter()
                 .filter(|r| r.is_active())
                 .count();
-            let transfers = if active > 0 {
-                format!("Transfers ({active})")
-            } else {
-                "Transfers".to_string()
-            };
+            let transfers = tr!("tab-transfers", active = active);
             for (tab, label) in [
-                (Tab::Transfers, transfers.as_str()),
-                (Tab::History, "History"),
-                (Tab::Settings, "Settings"),
+                (Tab::Transfers, transfers),
+                (Tab::History, tr!("tab-history")),
+                (Tab::Settings, tr!("tab-settings")),
             ] {
                 if ui.selectable_label(self.view.tab == tab, label).clicked() {
                     self.view.tab = tab;

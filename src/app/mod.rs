@@ -42,6 +42,7 @@ use crate::api::{AcceptPolicy, Command, Device, Event, ReceiveSettings, Waker};
 use crate::config::NetOptions;
 use crate::config::{self, Settings};
 use crate::engine::{DiscoveryConfig, Engine, EngineConfig, EngineError};
+use crate::i18n::{self, tr};
 
 pub use actions::Action;
 pub use native::run;
@@ -187,6 +188,7 @@ impl FerryApp {
     /// the engine's channel.
     pub fn new(options: AppOptions) -> anyhow::Result<FerryApp> {
         let settings = Settings::load(&options.config_dir);
+        i18n::set_language(settings.language.as_deref());
         let identity = Arc::new(config::identity(&options.config_dir).with_context(|| {
             format!(
                 "cannot load or create this device's key in {}",
@@ -233,9 +235,10 @@ impl FerryApp {
                 let mut fallback = config;
                 fallback.listen = Some(SocketAddr::new(options.bind_ip, 0));
                 let engine = Engine::start(fallback, waker.clone())?;
-                notices.push(format!(
-                    "Port {port} is in use (is Ferry already running?). This window listens on port {} instead; devices that only know port {port} cannot reach it.",
-                    engine.local_addr().map(|a| a.port()).unwrap_or(0)
+                notices.push(tr!(
+                    "notice-port-in-use",
+                    port = port,
+                    fallback = engine.local_addr().map(|a| a.port()).unwrap_or(0)
                 ));
                 engine
             }
@@ -402,11 +405,11 @@ impl FerryApp {
         let title = match &self.attention {
             Some(sentence) => {
                 let waiting = self.state.waiting_count();
-                if waiting > 0 {
-                    format!("({waiting}) Ferry — {sentence}")
-                } else {
-                    format!("Ferry — {sentence}")
-                }
+                tr!(
+                    "window-title-attention",
+                    waiting = waiting,
+                    sentence = sentence
+                )
             }
             None => "Ferry".to_string(),
         };
@@ -463,12 +466,8 @@ impl FerryApp {
         use crossbeam_channel::TrySendError;
         match self.engine.commands().try_send(command) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) => self
-                .state
-                .notice("Ferry is busy and could not take that request; please try again.".into()),
-            Err(TrySendError::Disconnected(_)) => self
-                .state
-                .notice("Ferry's engine has stopped; restart Ferry to keep transferring.".into()),
+            Err(TrySendError::Full(_)) => self.state.notice(tr!("notice-engine-busy")),
+            Err(TrySendError::Disconnected(_)) => self.state.notice(tr!("notice-engine-stopped")),
         }
     }
 }

@@ -11,8 +11,9 @@ use egui::{
 };
 
 use super::state::{PeerEntry, UiState};
-use super::{Action, ViewState, style};
+use super::{Action, ViewState, fonts, style};
 use crate::api::PeerSource;
+use crate::i18n::tr;
 
 /// Height of one peer tile.
 const TILE_HEIGHT: f32 = 60.0;
@@ -20,10 +21,14 @@ const TILE_HEIGHT: f32 = 60.0;
 /// Draws the Devices panel.
 pub fn show(ui: &mut egui::Ui, state: &UiState, discovery_on: bool, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| {
-        ui.heading("Devices");
+        ui.heading(tr!("peers-title"));
         let online = state.online_peers().count();
         if online > 0 {
-            ui.label(RichText::new(format!("{online} online")).small().weak());
+            ui.label(
+                RichText::new(tr!("peers-online-count", count = online))
+                    .small()
+                    .weak(),
+            );
         }
     });
     ui.add_space(2.0);
@@ -31,9 +36,9 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, discovery_on: bool, actions: &mu
         empty(ui, discovery_on, actions);
     } else {
         let hint = if state.peers.len() > 1 {
-            "Click devices to choose where drops go. Several can be chosen."
+            tr!("peers-hint-several")
         } else {
-            "Drop files on the window to send them here."
+            tr!("peers-hint-one")
         };
         ui.label(RichText::new(hint).small().weak());
         ui.add_space(6.0);
@@ -51,10 +56,10 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, discovery_on: bool, actions: &mu
     }
     ui.add_space(6.0);
     ui.horizontal(|ui| {
-        if ui.button("➕ Add by address…").clicked() {
+        if ui.button(tr!("peers-add-by-address")).clicked() {
             actions.push(Action::OpenAddPeer);
         }
-        if !state.peers.is_empty() && ui.button("Check network").clicked() {
+        if !state.peers.is_empty() && ui.button(tr!("peers-check-network")).clicked() {
             actions.push(Action::RunDoctor);
         }
     });
@@ -63,20 +68,20 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, discovery_on: bool, actions: &mu
 fn empty(ui: &mut egui::Ui, discovery_on: bool, actions: &mut Vec<Action>) {
     style::card(ui).show(ui, |ui| {
         ui.set_width(ui.available_width());
-        ui.label(RichText::new("No devices found yet").size(16.0).strong());
+        ui.label(RichText::new(tr!("peers-empty-title")).size(16.0).strong());
         ui.add_space(2.0);
         let looking = if discovery_on {
-            "Ferry keeps looking for other computers running Ferry on this network."
+            tr!("peers-empty-looking")
         } else {
-            "Looking for devices is off; add them by address."
+            tr!("peers-empty-discovery-off")
         };
         ui.label(RichText::new(looking).weak());
         ui.add_space(6.0);
-        ui.label("If a computer does not show up, check that:");
+        ui.label(tr!("peers-empty-check-intro"));
         for hint in [
-            "Ferry is open on the other computer",
-            "both are on the same network (same Wi-Fi or LAN, not a guest network)",
-            "no firewall blocks UDP port 47812 or TCP port 47813",
+            tr!("peers-empty-check-open"),
+            tr!("peers-empty-check-network"),
+            tr!("peers-empty-check-firewall"),
         ] {
             ui.horizontal_wrapped(|ui| {
                 ui.label(RichText::new("•").color(style::accent(ui)));
@@ -85,7 +90,10 @@ fn empty(ui: &mut egui::Ui, discovery_on: bool, actions: &mut Vec<Action>) {
         }
         ui.add_space(8.0);
         ui.horizontal(|ui| {
-            if ui.add(style::primary(ui, "Check network")).clicked() {
+            if ui
+                .add(style::primary(ui, &tr!("peers-check-network")))
+                .clicked()
+            {
                 actions.push(Action::RunDoctor);
             }
         });
@@ -167,14 +175,14 @@ fn paint_text(
     );
     painter.galley(egui::pos2(text_left, rect.top() + 11.0), name, strong);
     let (dot, state) = if peer.online {
-        (style::green(), "Online")
+        (style::green(), tr!("peers-online"))
     } else {
-        (weak, "Offline")
+        (weak, tr!("peers-offline"))
     };
     let addr = peer
         .addr()
         .map(|a| a.to_string())
-        .unwrap_or_else(|| "no address".into());
+        .unwrap_or_else(|| tr!("peers-no-address"));
     let sub = format!("{state} · {addr}");
     let sub_pos = egui::pos2(text_left, rect.top() + 35.0);
     painter.circle_filled(sub_pos + Vec2::new(4.0, 7.0), 4.0, dot);
@@ -215,31 +223,35 @@ fn tile_actions(
     actions: &mut Vec<Action>,
 ) {
     let id = peer.device.device_id.clone();
-    let how = match peer.source {
-        PeerSource::Beacon => "found on this network",
-        PeerSource::Manual => "added by address",
+    let alias = &peer.device.alias;
+    // A name no font can draw is spelled out (escaped) here instead.
+    let name = fonts::readable(ui.ctx(), alias).unwrap_or_else(|| alias.clone());
+    let os = style::os_name(&peer.device.os);
+    let hover = match (peer.source, peer.selected) {
+        (PeerSource::Beacon, false) => tr!("peers-tile-hover-found-select", name = name, os = os),
+        (PeerSource::Beacon, true) => tr!("peers-tile-hover-found-unselect", name = name, os = os),
+        (PeerSource::Manual, false) => tr!("peers-tile-hover-added-select", name = name, os = os),
+        (PeerSource::Manual, true) => tr!("peers-tile-hover-added-unselect", name = name, os = os),
     };
-    let response = response.on_hover_text(format!(
-        "{} ({}, {how}). Click to {} it as a target.",
-        peer.device.alias,
-        style::os_name(&peer.device.os),
-        if peer.selected { "unselect" } else { "select" }
-    ));
+    let response = response.on_hover_text(hover);
     if response.clicked() {
         actions.push(Action::TogglePeer(id.clone()));
     }
     if tray_full {
         let button =
             egui::Rect::from_center_size(ring - Vec2::new(58.0, 0.0), Vec2::new(64.0, 28.0));
-        if ui.place(button, style::primary(ui, "Send")).clicked() {
+        if ui
+            .place(button, style::primary(ui, &tr!("peers-send")))
+            .clicked()
+        {
             actions.push(Action::SendTray(vec![id.clone()]));
         }
     }
     response.context_menu(|ui| {
-        if ui.button("Send text…").clicked() {
+        if ui.button(tr!("peers-menu-send-text")).clicked() {
             actions.push(Action::OpenCompose);
         }
-        if peer.source == PeerSource::Manual && ui.button("Forget this device").clicked() {
+        if peer.source == PeerSource::Manual && ui.button(tr!("peers-menu-forget")).clicked() {
             actions.push(Action::ForgetPeer(id.clone()));
         }
     });
@@ -276,21 +288,17 @@ fn add_peer_dialog(ctx: &egui::Context, view: &mut ViewState, actions: &mut Vec<
     let mut close = false;
     egui::Modal::new(Id::unique("add-peer")).show(ctx, |ui| {
         ui.set_width(380.0);
-        ui.heading("Add a device by address");
-        ui.label(
-            RichText::new(
-                "For a computer that does not appear by itself (another subnet, a VPN, a blocked broadcast).",
-            )
-            .weak(),
-        );
+        ui.heading(tr!("add-peer-title"));
+        ui.label(RichText::new(tr!("add-peer-intro")).weak());
         ui.add_space(6.0);
-        let label = ui.label("Address (IP or host name, optionally :port)");
-        let edit = ui.add(
-            egui::TextEdit::singleline(&mut dialog.input)
-                .hint_text("192.168.1.20:47813")
-                .desired_width(f32::INFINITY),
-        )
-        .labelled_by(label.id);
+        let label = ui.label(tr!("add-peer-address"));
+        let edit = ui
+            .add(
+                egui::TextEdit::singleline(&mut dialog.input)
+                    .hint_text("192.168.1.20:47813")
+                    .desired_width(f32::INFINITY),
+            )
+            .labelled_by(label.id);
         if let Some(error) = &dialog.error {
             ui.label(RichText::new(error).color(style::red()));
         }
@@ -298,15 +306,19 @@ fn add_peer_dialog(ctx: &egui::Context, view: &mut ViewState, actions: &mut Vec<
         ui.horizontal(|ui| {
             let ready = !dialog.busy && !dialog.input.trim().is_empty();
             let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
-            if ui.add_enabled(ready, style::primary(ui, "Add")).clicked() || (ready && enter) {
+            if ui
+                .add_enabled(ready, style::primary(ui, &tr!("add-peer-add")))
+                .clicked()
+                || (ready && enter)
+            {
                 actions.push(Action::AddPeer(dialog.input.clone()));
             }
-            if ui.button("Cancel").clicked() {
+            if ui.button(tr!("common-cancel")).clicked() {
                 close = true;
             }
             if dialog.busy {
                 ui.spinner();
-                ui.label("Looking…");
+                ui.label(tr!("add-peer-looking"));
             }
         });
     });
@@ -327,17 +339,18 @@ fn compose_dialog(
     let mut close = false;
     egui::Modal::new(Id::unique("compose")).show(ctx, |ui| {
         ui.set_width(440.0);
-        ui.heading("Send a message");
+        ui.heading(tr!("compose-title"));
         ui.add_space(4.0);
         if state.peers.is_empty() {
-            ui.label(RichText::new("No devices yet: add one first.").weak());
+            ui.label(RichText::new(tr!("compose-no-devices")).weak());
         }
         ui.horizontal_wrapped(|ui| {
-            ui.label("To:");
+            ui.label(tr!("compose-to"));
             for peer in state.peers.values() {
                 let id = &peer.device.device_id;
                 let mut on = compose.targets.contains(id);
-                if ui.checkbox(&mut on, &peer.device.alias).changed() {
+                let alias = &peer.device.alias;
+                if fonts::on_hover_readable(ui.checkbox(&mut on, alias), alias).changed() {
                     if on {
                         compose.targets.push(id.clone());
                     } else {
@@ -346,10 +359,10 @@ fn compose_dialog(
                 }
             }
         });
-        let label = ui.label("Message");
+        let label = ui.label(tr!("compose-message"));
         ui.add(
             egui::TextEdit::multiline(&mut compose.text)
-                .hint_text("A link, a code, a note…")
+                .hint_text(tr!("compose-placeholder"))
                 .desired_rows(5)
                 .desired_width(f32::INFINITY),
         )
@@ -358,7 +371,7 @@ fn compose_dialog(
         ui.horizontal(|ui| {
             let ready = !compose.text.trim().is_empty() && !compose.targets.is_empty();
             if ui
-                .add_enabled(ready, style::primary(ui, "Send message"))
+                .add_enabled(ready, style::primary(ui, &tr!("compose-send")))
                 .clicked()
             {
                 actions.push(Action::SendText {
@@ -366,7 +379,7 @@ fn compose_dialog(
                     text: compose.text.clone(),
                 });
             }
-            if ui.button("Cancel").clicked() {
+            if ui.button(tr!("common-cancel")).clicked() {
                 close = true;
             }
         });

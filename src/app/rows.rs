@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::api::{Direction, Outcome, TransferId};
+use crate::i18n::tr;
 
 /// Where a transfer is in its life.
 #[derive(Debug, Clone, PartialEq)]
@@ -127,7 +128,7 @@ impl TransferRow {
     /// "report.pdf", "report.pdf and 2 more", or "Message".
     pub fn title(&self) -> String {
         if self.is_text {
-            return "Message".to_string();
+            return tr!("transfers-title-message");
         }
         // A browser that announced no names: the names it was saved under.
         let saved: Vec<String>;
@@ -142,10 +143,10 @@ impl TransferRow {
             &self.names
         };
         match names.as_slice() {
-            [] if self.browser => "Files from a browser".to_string(),
-            [] => format!("{} file(s)", self.files_total),
+            [] if self.browser => tr!("transfers-title-browser"),
+            [] => tr!("transfers-title-files", count = self.files_total),
             [one] => one.clone(),
-            [first, rest @ ..] => format!("{first} and {} more", rest.len()),
+            [first, rest @ ..] => tr!("transfers-title-more", first = first, count = rest.len()),
         }
     }
 

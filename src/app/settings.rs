@@ -1,5 +1,6 @@
 //! The Settings tab: a draft of the person's settings (device name, download
-//! folder, port, browser share port, discovery interfaces, theme) that becomes real on Save, and
+//! folder, port, browser share port, discovery interfaces, theme, language)
+//! that becomes real on Save, and
 //! the list of trusted devices with Revoke. The view edits only the draft;
 //! validation is plain code ([`Draft::validate`]), and saving is the caller's
 //! job (helper thread) through [`Action::SaveSettings`].
@@ -9,9 +10,10 @@ use std::path::PathBuf;
 use egui::{Align, Layout, RichText};
 
 use super::tasks::Pick;
-use super::{Action, style};
+use super::{Action, fonts, style};
 use crate::config::MAX_ALIAS_BYTES;
 use crate::config::{Settings, Theme};
+use crate::i18n::{self, tr};
 use crate::secure::identity::short_code;
 
 /// What the last Save said.
@@ -38,6 +40,8 @@ pub struct Draft {
     pub pin: String,
     /// Theme.
     pub theme: Theme,
+    /// Language tag; `None` follows the system.
+    pub language: Option<String>,
     /// Port of the browser share as typed; 0 for any free port.
     pub share_port: String,
     /// Result of the last Save.
@@ -53,6 +57,7 @@ impl From<&Settings> for Draft {
             interfaces: settings.interfaces.join(", "),
             pin: settings.pin.clone().unwrap_or_default(),
             theme: settings.theme,
+            language: settings.language.clone(),
             share_port: settings.share_port.to_string(),
             note: None,
         }
@@ -64,30 +69,26 @@ impl Draft {
     pub fn validate(&self, current: &Settings) -> Result<Settings, String> {
         let alias = self.alias.trim();
         if alias.is_empty() {
-            return Err("The device name cannot be empty.".into());
+            return Err(tr!("settings-error-alias-empty"));
         }
         if alias.len() > MAX_ALIAS_BYTES {
-            return Err(format!(
-                "The device name is too long ({} bytes; at most {MAX_ALIAS_BYTES}).",
-                alias.len()
+            return Err(tr!(
+                "settings-error-alias-long",
+                bytes = alias.len(),
+                max = MAX_ALIAS_BYTES
             ));
         }
         let dir = self.download_dir.trim();
         if dir.is_empty() {
-            return Err("Choose a download folder.".into());
+            return Err(tr!("settings-error-download-dir"));
         }
         let port: u16 = match self.port.trim().parse() {
             Ok(port) if port >= 1024 => port,
-            _ => return Err("The port must be a number from 1024 to 65535.".into()),
+            _ => return Err(tr!("settings-error-port")),
         };
         let share_port: u16 = match self.share_port.trim().parse() {
             Ok(port) if port == 0 || port >= 1024 => port,
-            _ => {
-                return Err(
-                    "The browser share port must be 0 (any free port) or a number from 1024 to 65535."
-                        .into(),
-                );
-            }
+            _ => return Err(tr!("settings-error-share-port")),
         };
         let interfaces = self
             .interfaces
@@ -107,6 +108,7 @@ impl Draft {
             port,
             interfaces,
             theme: self.theme,
+            language: self.language.clone(),
             share_port,
             ..current.clone()
         })
@@ -129,13 +131,13 @@ pub fn show(
             ui.horizontal(|ui| {
                 let changed = draft.validate(saved).ok().as_ref() != Some(saved);
                 if ui
-                    .add_enabled(changed, style::primary(ui, "Save"))
+                    .add_enabled(changed, style::primary(ui, &tr!("settings-save")))
                     .clicked()
                 {
                     actions.push(Action::SaveSettings);
                 }
                 if ui
-                    .add_enabled(changed, egui::Button::new("Undo changes"))
+                    .add_enabled(changed, egui::Button::new(tr!("settings-undo")))
                     .clicked()
                 {
                     *draft = Draft::from(saved);
@@ -161,17 +163,17 @@ fn form(ui: &mut egui::Ui, draft: &mut Draft, dialog_open: bool, actions: &mut V
         .num_columns(2)
         .spacing([16.0, 10.0])
         .show(ui, |ui| {
-            let label = ui.label("Device name");
+            let label = ui.label(tr!("settings-device-name"));
             ui.add(egui::TextEdit::singleline(&mut draft.alias).desired_width(280.0))
                 .labelled_by(label.id);
             ui.end_row();
 
-            let label = ui.label("Save received files in");
+            let label = ui.label(tr!("settings-download-dir"));
             ui.horizontal(|ui| {
                 ui.add(egui::TextEdit::singleline(&mut draft.download_dir).desired_width(280.0))
                     .labelled_by(label.id);
                 if ui
-                    .add_enabled(!dialog_open, egui::Button::new("Choose…"))
+                    .add_enabled(!dialog_open, egui::Button::new(tr!("settings-choose")))
                     .clicked()
                 {
                     actions.push(Action::Pick(Pick::DownloadDir));
@@ -179,99 +181,120 @@ fn form(ui: &mut egui::Ui, draft: &mut Draft, dialog_open: bool, actions: &mut V
             });
             ui.end_row();
 
-            let label = ui.label("Port");
+            let label = ui.label(tr!("settings-port"));
             ui.horizontal(|ui| {
                 ui.add(egui::TextEdit::singleline(&mut draft.port).desired_width(80.0))
                     .labelled_by(label.id);
-                ui.label(
-                    RichText::new("TCP, for incoming transfers (applies after restart)")
-                        .small()
-                        .weak(),
-                );
+                ui.label(RichText::new(tr!("settings-port-hint")).small().weak());
             });
             ui.end_row();
 
-            let label = ui.label("Browser share port");
+            let label = ui.label(tr!("settings-share-port"));
             ui.horizontal(|ui| {
                 ui.add(egui::TextEdit::singleline(&mut draft.share_port).desired_width(80.0))
                     .labelled_by(label.id);
                 ui.label(
-                    RichText::new("TCP, for Share via browser; 0 picks a free port for each share")
+                    RichText::new(tr!("settings-share-port-hint"))
                         .small()
                         .weak(),
                 );
             });
             ui.end_row();
 
-            let label = ui.label("Network interfaces");
+            let label = ui.label(tr!("settings-interfaces"));
             ui.horizontal(|ui| {
                 ui.add(
                     egui::TextEdit::singleline(&mut draft.interfaces)
-                        .hint_text("all")
+                        .hint_text(tr!("settings-interfaces-placeholder"))
                         .desired_width(160.0),
                 )
                 .labelled_by(label.id);
                 ui.label(
-                    RichText::new("e.g. eth0, wlan0 — empty means all (applies after restart)")
+                    RichText::new(tr!("settings-interfaces-hint"))
                         .small()
                         .weak(),
                 );
             });
             ui.end_row();
 
-            let label = ui.label("PIN for senders");
+            let label = ui.label(tr!("settings-pin"));
             ui.horizontal(|ui| {
                 ui.add(
                     egui::TextEdit::singleline(&mut draft.pin)
-                        .hint_text("none")
+                        .hint_text(tr!("settings-pin-placeholder"))
                         .password(true)
                         .desired_width(120.0),
                 )
                 .labelled_by(label.id);
-                ui.label(
-                    RichText::new(
-                        "Optional: devices that are not trusted must type it to send here",
-                    )
-                    .small()
-                    .weak(),
-                );
+                ui.label(RichText::new(tr!("settings-pin-hint")).small().weak());
             });
             ui.end_row();
 
-            ui.label("Theme");
+            ui.label(tr!("settings-theme"));
             ui.horizontal(|ui| {
-                ui.radio_value(&mut draft.theme, Theme::System, "Follow system");
-                ui.radio_value(&mut draft.theme, Theme::Light, "Light");
-                ui.radio_value(&mut draft.theme, Theme::Dark, "Dark");
+                ui.radio_value(
+                    &mut draft.theme,
+                    Theme::System,
+                    tr!("settings-theme-system"),
+                );
+                ui.radio_value(&mut draft.theme, Theme::Light, tr!("settings-theme-light"));
+                ui.radio_value(&mut draft.theme, Theme::Dark, tr!("settings-theme-dark"));
             });
             ui.end_row();
+
+            let label = ui.label(tr!("settings-language"));
+            language(ui, &mut draft.language).labelled_by(label.id);
+            ui.end_row();
         });
+}
+
+/// The language choice: the system's (naming the language it gives now),
+/// then each catalog's language in its own words.
+fn language(ui: &mut egui::Ui, choice: &mut Option<String>) -> egui::Response {
+    let languages = i18n::languages();
+    let name_of = |tag: &str| {
+        languages
+            .iter()
+            .find(|(t, _)| *t == tag)
+            .map_or_else(|| tag.to_string(), |(_, name)| name.clone())
+    };
+    let system = tr!(
+        "settings-language-system",
+        language = name_of(i18n::system_language())
+    );
+    let selected = match choice.as_deref() {
+        Some(tag) => name_of(tag),
+        None => system.clone(),
+    };
+    egui::ComboBox::from_id_salt("settings-language")
+        .selected_text(selected)
+        .width(200.0)
+        .show_ui(ui, |ui| {
+            ui.selectable_value(choice, None, system);
+            for (tag, name) in &languages {
+                ui.selectable_value(choice, Some((*tag).to_string()), name);
+            }
+        })
+        .response
 }
 
 fn trusted(ui: &mut egui::Ui, saved: &Settings, actions: &mut Vec<Action>) {
     style::card(ui).show(ui, |ui| {
         ui.set_width(ui.available_width());
-        ui.label(RichText::new("Accepted without asking").size(16.0).strong());
+        ui.label(
+            RichText::new(tr!("settings-trusted-title"))
+                .size(16.0)
+                .strong(),
+        );
         if saved.trusted_devices.is_empty() {
-            ui.label(
-                RichText::new(
-                    "No device is trusted: every offer asks first. Choose “Always accept from …” on an offer to add one.",
-                )
-                .weak(),
-            );
+            ui.label(RichText::new(tr!("settings-trusted-none")).weak());
             return;
         }
-        ui.label(
-            RichText::new(
-                "Offers from these devices are accepted at once. The trust is tied to each device's key: \
-                 another device using the same name is refused.",
-            )
-            .weak(),
-        );
+        ui.label(RichText::new(tr!("settings-trusted-intro")).weak());
         for device in &saved.trusted_devices {
             ui.horizontal(|ui| {
                 ui.label(RichText::new("🔓").size(14.0));
-                ui.label(&device.alias);
+                fonts::on_hover_readable(ui.label(&device.alias), &device.alias);
                 ui.label(
                     RichText::new(short_code(&device.device_id))
                         .small()
@@ -279,7 +302,8 @@ fn trusted(ui: &mut egui::Ui, saved: &Settings, actions: &mut Vec<Action>) {
                         .monospace(),
                 );
                 ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                    if ui.button(format!("Revoke {}", device.alias)).clicked() {
+                    let revoke = ui.button(tr!("settings-revoke", name = &device.alias));
+                    if fonts::on_hover_readable(revoke, &device.alias).clicked() {
                         actions.push(Action::Revoke(device.device_id.clone()));
                     }
                 });

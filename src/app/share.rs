@@ -17,9 +17,10 @@ use super::share_qr::{self, QrTexture};
 use super::share_state::{DownloadRow, ShareInfo, SharePhase, ShareState};
 use super::state::{TrayItem, UiState};
 use super::tasks::Pick;
-use super::{Action, style};
+use super::{Action, fonts, style};
 use crate::api::UploadPolicy;
 use crate::api::human_bytes;
+use crate::i18n::tr;
 
 /// Draws the share window when it is open.
 pub fn window(
@@ -36,7 +37,9 @@ pub fn window(
         return;
     }
     let top_right = ctx.content_rect().right_top() + Vec2::new(-20.0, 64.0);
-    egui::Window::new("Share via browser")
+    egui::Window::new(tr!("share-title"))
+        // Its place stays put when the language (and so the title) changes.
+        .id(egui::Id::unique("share-window"))
         .open(open)
         .collapsible(false)
         .resizable(false)
@@ -62,7 +65,7 @@ pub fn window(
                 SharePhase::Stopping => {
                     ui.horizontal(|ui| {
                         ui.spinner();
-                        ui.label("Stopping…");
+                        ui.label(tr!("share-stopping"));
                     });
                 }
             }
@@ -78,17 +81,11 @@ fn setup(
     actions: &mut Vec<Action>,
 ) {
     let starting = share.phase == SharePhase::Starting;
-    ui.label(
-        RichText::new(
-            "Anyone on this network who opens the link can download what you share, \
-             in any browser: no app needed.",
-        )
-        .weak(),
-    );
+    ui.label(RichText::new(tr!("share-intro")).weak());
     ui.add_space(8.0);
-    ui.label(RichText::new("What to share").strong());
+    ui.label(RichText::new(tr!("share-what")).strong());
     if share.draft.is_empty() {
-        ui.label(RichText::new("Nothing chosen yet: add files or a folder.").weak());
+        ui.label(RichText::new(tr!("share-nothing-chosen")).weak());
     }
     scrolled(ui, "share-draft", 200.0, |ui| {
         for item in &share.draft {
@@ -104,13 +101,13 @@ fn setup(
         };
         pick(
             ui,
-            format!("{} Add files…", style::FILE),
+            tr!("share-add-files", icon = style::FILE),
             Pick::ShareFiles,
             actions,
         );
         pick(
             ui,
-            format!("{} Add folder…", style::FOLDER),
+            tr!("share-add-folder", icon = style::FOLDER),
             Pick::ShareFolder,
             actions,
         );
@@ -122,7 +119,7 @@ fn setup(
             && ui
                 .add_enabled(
                     !starting,
-                    egui::Button::new(format!("Add {from_tray} from To send")),
+                    egui::Button::new(tr!("share-add-from-tray", count = from_tray)),
                 )
                 .clicked()
         {
@@ -130,14 +127,11 @@ fn setup(
         }
     });
     ui.add_space(10.0);
-    ui.label(RichText::new("Uploads from browsers").strong());
+    ui.label(RichText::new(tr!("share-uploads")).strong());
     for (policy, text) in [
-        (UploadPolicy::Off, "Off: browsers can only download"),
-        (UploadPolicy::Ask, "Ask me each time"),
-        (
-            UploadPolicy::Allow,
-            "Allow without asking (this share only)",
-        ),
+        (UploadPolicy::Off, tr!("share-uploads-off")),
+        (UploadPolicy::Ask, tr!("share-uploads-ask")),
+        (UploadPolicy::Allow, tr!("share-uploads-allow")),
     ] {
         let button = egui::RadioButton::new(share.uploads == policy, text);
         if ui.add_enabled(!starting, button).clicked() {
@@ -146,9 +140,9 @@ fn setup(
     }
     if share.uploads != UploadPolicy::Off {
         ui.label(
-            RichText::new(format!(
-                "Files sent from a browser go to {}.",
-                download_dir.display()
+            RichText::new(tr!(
+                "share-uploads-folder",
+                folder = download_dir.display().to_string()
             ))
             .small()
             .weak(),
@@ -158,14 +152,14 @@ fn setup(
     ui.horizontal(|ui| {
         let ready = !starting && !share.draft.is_empty();
         if ui
-            .add_enabled(ready, style::primary(ui, "Start sharing"))
+            .add_enabled(ready, style::primary(ui, &tr!("share-start")))
             .clicked()
         {
             actions.push(Action::Share(ShareAction::Start));
         }
         if starting {
             ui.spinner();
-            ui.label("Starting…");
+            ui.label(tr!("share-starting"));
         }
     });
     if let Some(problem) = &share.problem {
@@ -183,12 +177,13 @@ fn item_line(ui: &mut egui::Ui, item: &TrayItem, removable: bool, actions: &mut 
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_else(|| item.path.display().to_string());
-        ui.label(name)
-            .on_hover_text(item.path.display().to_string());
+        let path = item.path.display().to_string();
+        let hover = fonts::readable(ui.ctx(), &path).unwrap_or(path);
+        ui.label(name).on_hover_text(hover);
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             if removable
                 && style::close_button(ui)
-                    .on_hover_text("Do not share this")
+                    .on_hover_text(tr!("share-remove"))
                     .clicked()
             {
                 actions.push(Action::Share(ShareAction::Remove(item.path.clone())));
@@ -196,9 +191,12 @@ fn item_line(ui: &mut egui::Ui, item: &TrayItem, removable: bool, actions: &mut 
             let size = match &item.size {
                 None => RichText::new("…").weak(),
                 Some(Ok((bytes, 1))) => RichText::new(human_bytes(*bytes)).weak(),
-                Some(Ok((bytes, files))) => {
-                    RichText::new(format!("{files} files, {}", human_bytes(*bytes))).weak()
-                }
+                Some(Ok((bytes, files))) => RichText::new(tr!(
+                    "tray-folder-size",
+                    count = *files,
+                    size = human_bytes(*bytes)
+                ))
+                .weak(),
                 Some(Err(problem)) => RichText::new(problem).color(style::red()),
             };
             ui.label(size);
@@ -222,41 +220,40 @@ fn sharing(
         let (rect, _) = ui.allocate_exact_size(Vec2::splat(12.0), egui::Sense::hover());
         ui.painter()
             .circle_filled(rect.center(), 5.0, style::green());
-        let items = if info.items.len() == 1 {
-            "1 item".to_string()
-        } else {
-            format!("{} items", info.items.len())
-        };
         ui.label(
-            RichText::new(format!("Sharing {items}, {}", human_bytes(total)))
-                .size(16.0)
-                .strong(),
+            RichText::new(tr!(
+                "share-sharing",
+                count = info.items.len(),
+                size = human_bytes(total)
+            ))
+            .size(16.0)
+            .strong(),
         );
     });
     ui.add_space(6.0);
     ui.horizontal_top(|ui| {
         share_qr::show(ui, &info.url, qr);
         ui.vertical(|ui| {
-            ui.label("Open this link on a phone or computer on the same network:");
+            ui.label(tr!("share-open-link"));
             ui.add(
                 egui::Label::new(RichText::new(&info.url).monospace().strong())
                     .selectable(true)
                     .wrap(),
             );
-            if ui.button("Copy link").clicked() {
+            if ui.button(tr!("share-copy-link")).clicked() {
                 actions.push(Action::Copy(info.url.clone()));
             }
-            ui.label(RichText::new("Or scan the code with the phone's camera.").weak());
+            ui.label(RichText::new(tr!("share-scan")).weak());
             ui.add_space(4.0);
             let uploads = match info.uploads {
-                UploadPolicy::Off => "Uploads are off.".to_string(),
-                UploadPolicy::Ask => format!(
-                    "Uploads: you are asked each time; files go to {}.",
-                    info.download_dir.display()
+                UploadPolicy::Off => tr!("share-uploads-are-off"),
+                UploadPolicy::Ask => tr!(
+                    "share-uploads-are-ask",
+                    folder = info.download_dir.display().to_string()
                 ),
-                UploadPolicy::Allow => format!(
-                    "Uploads are allowed without asking; files go to {}.",
-                    info.download_dir.display()
+                UploadPolicy::Allow => tr!(
+                    "share-uploads-are-allowed",
+                    folder = info.download_dir.display().to_string()
                 ),
             };
             ui.add(egui::Label::new(RichText::new(uploads).small().weak()).wrap());
@@ -266,7 +263,7 @@ fn sharing(
         ui.add(egui::Label::new(RichText::new(note).color(style::amber())).wrap());
     }
     ui.separator();
-    ui.label(RichText::new("Shared").strong());
+    ui.label(RichText::new(tr!("share-shared")).strong());
     scrolled(ui, "share-items", 160.0, |ui| {
         for item in &info.items {
             ui.horizontal(|ui| {
@@ -274,11 +271,15 @@ fn sharing(
                     None => (style::FILE, human_bytes(item.bytes)),
                     Some(files) => (
                         style::FOLDER,
-                        format!("{files} files, {} (as ZIP)", human_bytes(item.bytes)),
+                        tr!(
+                            "share-folder-zip",
+                            count = files,
+                            size = human_bytes(item.bytes)
+                        ),
                     ),
                 };
                 ui.label(icon);
-                ui.label(&item.name);
+                fonts::on_hover_readable(ui.label(&item.name), &item.name);
                 ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                     ui.label(RichText::new(size).weak());
                 });
@@ -286,9 +287,9 @@ fn sharing(
         }
     });
     ui.separator();
-    ui.label(RichText::new("Downloads").strong());
+    ui.label(RichText::new(tr!("share-downloads")).strong());
     if downloads.is_empty() {
-        ui.label(RichText::new("Nobody has downloaded anything yet.").weak());
+        ui.label(RichText::new(tr!("share-no-downloads")).weak());
     }
     scrolled(ui, "share-downloads", 220.0, |ui| {
         for row in downloads {
@@ -297,33 +298,40 @@ fn sharing(
     });
     ui.separator();
     ui.horizontal(|ui| {
-        let stop = egui::Button::new(RichText::new("Stop sharing").color(Color32::WHITE))
+        let stop = egui::Button::new(RichText::new(tr!("share-stop")).color(Color32::WHITE))
             .fill(style::red());
         if ui.add(stop).clicked() {
             actions.push(Action::Share(ShareAction::Stop));
         }
-        ui.label(
-            RichText::new("The link stops working; a new share gets a new link.")
-                .small()
-                .weak(),
-        );
+        ui.label(RichText::new(tr!("share-stop-hint")).small().weak());
     });
 }
 
 fn download_line(ui: &mut egui::Ui, row: &DownloadRow) {
     ui.horizontal(|ui| {
         ui.label(RichText::new("↗").color(style::accent(ui)));
-        ui.label(RichText::new(&row.name).strong());
+        fonts::on_hover_readable(ui.label(RichText::new(&row.name).strong()), &row.name);
         let size = match (row.total, &row.end) {
             (_, Some(Ok(sent))) => human_bytes(*sent),
-            (Some(total), _) => format!("{} of {}", human_bytes(row.done), human_bytes(total)),
+            (Some(total), _) => tr!(
+                "transfers-bytes-of",
+                done = human_bytes(row.done),
+                total = human_bytes(total)
+            ),
             (None, _) => human_bytes(row.done),
         };
-        ui.label(RichText::new(format!("to {} · {size}", row.from.ip())).weak());
+        ui.label(
+            RichText::new(tr!(
+                "share-download-to",
+                address = row.from.ip().to_string(),
+                size = size
+            ))
+            .weak(),
+        );
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
             let (word, colour) = match (&row.end, row.fraction()) {
-                (Some(Ok(_)), _) => ("Done".to_string(), style::green()),
-                (Some(Err(_)), _) => ("Failed".to_string(), style::red()),
+                (Some(Ok(_)), _) => (tr!("outcome-word-done"), style::green()),
+                (Some(Err(_)), _) => (tr!("outcome-word-failed"), style::red()),
                 (None, Some(fraction)) => (
                     format!("{:.0}%", fraction * 100.0),
                     ui.visuals().strong_text_color(),

@@ -17,6 +17,7 @@ use super::state::TrayItem;
 use super::{FerryApp, now_ms};
 use crate::api::{Command, ShareRequest, ShareStarted, TransferId, UploadPolicy};
 use crate::http::DEFAULT_MAX_UPLOAD_BYTES;
+use crate::i18n::tr;
 
 /// Something the person asked for about the browser share.
 #[derive(Debug, Clone, PartialEq)]
@@ -203,15 +204,14 @@ impl FerryApp {
 fn start_note(started: &ShareStarted) -> Option<String> {
     let mut notes = Vec::new();
     if let Some(wanted) = started.port_taken {
-        notes.push(format!(
-            "Port {wanted} is in use, so this share uses port {}.",
-            started.local_addr.port()
+        notes.push(tr!(
+            "share-note-port-taken",
+            wanted = wanted,
+            port = started.local_addr.port()
         ));
     }
     if started.no_lan_address {
-        notes.push(
-            "No network address was found: only this computer can open the link.".to_string(),
-        );
+        notes.push(tr!("share-note-no-lan-address"));
     }
     (!notes.is_empty()).then(|| notes.join(" "))
 }

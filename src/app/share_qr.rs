@@ -7,15 +7,13 @@
 use egui::{Color32, RichText, Vec2};
 
 use crate::http::qr_matrix;
+use crate::i18n::tr;
 
 /// Light modules around the code, as the QR standard asks.
 pub const QUIET_ZONE: usize = 4;
 
 /// About how wide the code is drawn, in points.
 const QR_SIDE: f32 = 210.0;
-
-/// Accessible name of the QR code image (screen readers, tests).
-pub const QR_ALT: &str = "QR code of the share link";
 
 /// The QR code of one link, as a texture.
 pub struct QrTexture {
@@ -66,7 +64,7 @@ pub fn show(ui: &mut egui::Ui, url: &str, qr: &mut Option<QrTexture>) {
         });
     }
     let Some(qr) = qr else {
-        ui.label(RichText::new("(The link is too long for a QR code.)").weak());
+        ui.label(RichText::new(tr!("share-qr-too-long")).weak());
         return;
     };
     // A whole number of physical pixels per module keeps every module square.
@@ -77,7 +75,8 @@ pub fn show(ui: &mut egui::Ui, url: &str, qr: &mut Option<QrTexture>) {
     ui.add(
         egui::Image::new((qr.texture.id(), Vec2::splat(side)))
             .texture_options(egui::TextureOptions::NEAREST)
-            .alt_text(QR_ALT),
+            // Its accessible name (screen readers, tests).
+            .alt_text(tr!("share-qr-alt")),
     );
 }
 

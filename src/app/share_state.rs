@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use super::state::{Effect, TrayItem, UiState};
 use crate::api::TransferId;
 use crate::api::{ShareEvent, UploadPolicy};
+use crate::i18n::tr;
 
 /// Most download rows kept; the oldest finished ones drop off.
 pub const MAX_DOWNLOADS: usize = 100;
@@ -135,7 +136,7 @@ impl ShareState {
 
 /// The row title's "from …" part for a browser at `from`.
 pub fn browser_peer(from: SocketAddr) -> String {
-    format!("browser {}", from.ip())
+    tr!("transfers-browser-peer", address = from.ip().to_string())
 }
 
 impl UiState {
@@ -196,7 +197,7 @@ impl UiState {
         let effects = self.end_open_uploads(now_ms);
         for row in &mut self.share.downloads {
             if row.end.is_none() {
-                row.end = Some(Err("Sharing stopped.".to_string()));
+                row.end = Some(Err(tr!("share-stopped")));
             }
         }
         effects
@@ -204,15 +205,6 @@ impl UiState {
 
     fn download_mut(&mut self, id: TransferId) -> Option<&mut DownloadRow> {
         self.share.downloads.iter_mut().find(|d| d.id == id)
-    }
-}
-
-/// "1 file", "3 files", or "files" when the browser did not say.
-pub fn files_phrase(count: usize) -> String {
-    match count {
-        0 => "files".to_string(),
-        1 => "1 file".to_string(),
-        n => format!("{n} files"),
     }
 }
 

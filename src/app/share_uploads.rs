@@ -11,10 +11,11 @@ use std::path::PathBuf;
 
 use super::history::HistoryEntry;
 use super::rows::{Phase, TransferRow};
-use super::share_state::{UploadPrompt, browser_peer, files_phrase};
+use super::share_state::{UploadPrompt, browser_peer};
 use super::state::{Effect, UiState};
 use crate::api::ShareEvent;
 use crate::api::{Direction, Outcome, TransferId};
+use crate::i18n::tr;
 
 impl UiState {
     /// Folds one upload event of the share server into the state.
@@ -27,10 +28,10 @@ impl UiState {
                 names,
                 size,
             } => {
-                effects.push(Effect::Attention(format!(
-                    "A browser at {} wants to send {}",
-                    from.ip(),
-                    files_phrase(names.len())
+                effects.push(Effect::Attention(tr!(
+                    "title-upload",
+                    address = from.ip().to_string(),
+                    count = names.len()
                 )));
                 self.share.prompts.push(UploadPrompt {
                     id,
@@ -92,7 +93,7 @@ impl UiState {
                 }
                 if self.row_mut(id).is_none() {
                     let mut row =
-                        TransferRow::new(id, Direction::Incoming, "a browser".into(), None);
+                        TransferRow::new(id, Direction::Incoming, tr!("transfers-a-browser"), None);
                     row.browser = true;
                     self.transfers.insert(0, row);
                 }
@@ -144,7 +145,7 @@ impl UiState {
         for prompt in std::mem::take(&mut self.share.prompts) {
             let row = self.upload_row(prompt.id, prompt.from, prompt.names, prompt.size);
             self.transfers.insert(0, row);
-            let why = "Sharing stopped before the upload was answered.".to_string();
+            let why = tr!("share-stopped-before-answer");
             effects.extend(self.end_upload(prompt.id, Some(Outcome::Failed(why)), now_ms));
         }
         let running: Vec<TransferId> = self
@@ -154,7 +155,7 @@ impl UiState {
             .map(|r| r.id)
             .collect();
         for id in running {
-            let why = "Sharing stopped before the upload finished.".to_string();
+            let why = tr!("share-stopped-before-finish");
             effects.extend(self.end_upload(id, Some(Outcome::Failed(why)), now_ms));
         }
         effects
@@ -192,7 +193,10 @@ impl UiState {
         row.phase = Phase::Finished(outcome);
         let mut effects = vec![Effect::Record(HistoryEntry::from_row(row, now_ms))];
         if matches!(row.phase, Phase::Finished(Outcome::Completed { .. })) {
-            effects.push(Effect::Attention(format!("Upload from {} ended", row.peer)));
+            effects.push(Effect::Attention(tr!(
+                "title-upload-ended",
+                name = &row.peer
+            )));
         }
         effects
     }

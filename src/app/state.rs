@@ -14,6 +14,7 @@ use crate::api::Device;
 use crate::api::{Direction, Outcome, TransferId};
 use crate::api::{Event, OfferSummary};
 use crate::api::{Peer, PeerSource};
+use crate::i18n::tr;
 
 use super::history::HistoryEntry;
 pub use super::rows::{Phase, TransferRow};
@@ -205,19 +206,22 @@ impl UiState {
     /// An offer waits for Accept / Decline; the person is asked to look.
     fn incoming(&mut self, prompt: PendingOffer) -> Effect {
         let offer = &prompt.offer;
-        let what = if offer.files == 0 && offer.folders == 0 {
-            "a message".to_string()
+        let attention = Effect::Attention(if offer.files == 0 && offer.folders == 0 {
+            tr!("title-offer-message", name = &prompt.from.alias)
         } else {
-            format!("{} file(s)", offer.files)
-        };
-        let attention = Effect::Attention(format!("{} wants to send {what}", prompt.from.alias));
+            tr!(
+                "title-offer-files",
+                name = &prompt.from.alias,
+                count = offer.files
+            )
+        });
         self.prompts.push(prompt);
         attention
     }
 
     /// A text message arrived; the person is asked to look.
     fn text_received(&mut self, id: TransferId, from: Device, text: String) -> Effect {
-        let attention = Effect::Attention(format!("Message from {}", from.alias));
+        let attention = Effect::Attention(tr!("title-message", name = &from.alias));
         self.messages.push(TextMessage {
             id,
             from: from.alias,

@@ -7,6 +7,7 @@ use egui::{Color32, CornerRadius, FontId, Frame, Margin, RichText, Stroke, TextS
 
 use crate::api::{Direction, Outcome, Party};
 use crate::config::Theme;
+use crate::i18n::tr;
 
 /// Ferry blue, on light backgrounds.
 pub const ACCENT_LIGHT: Color32 = Color32::from_rgb(0x1f, 0x6f, 0xd6);
@@ -134,18 +135,27 @@ pub fn empty_state(ui: &mut egui::Ui, title: &str, body: &str) {
     ui.add_space(24.0);
 }
 
-/// A sentence for how a transfer ended, seen from this device.
+/// A sentence for how a transfer ended, seen from this device. A failure's
+/// reason is the engine's sentence, shown as it is.
 pub fn outcome_sentence(outcome: &Outcome, direction: Direction) -> String {
-    match (outcome, direction) {
-        (Outcome::Declined(_), Direction::Incoming) => "You declined".to_string(),
-        (Outcome::Cancelled { by: Party::Local }, _) => "Cancelled by you".to_string(),
-        (Outcome::Completed { files: 0, .. }, Direction::Outgoing) => {
-            "Message delivered".to_string()
+    let outgoing = direction == Direction::Outgoing;
+    match outcome {
+        Outcome::Completed { files: 0, .. } if outgoing => tr!("outcome-message-delivered"),
+        Outcome::Completed { files: 0, .. } => tr!("outcome-message-received"),
+        Outcome::Completed { files, bytes } => tr!(
+            "outcome-verified",
+            count = *files,
+            size = crate::api::human_bytes(*bytes)
+        ),
+        Outcome::Declined(_) if !outgoing => tr!("outcome-you-declined"),
+        Outcome::Declined(reason) if reason.is_empty() => tr!("outcome-declined-by-receiver"),
+        Outcome::Declined(reason) => tr!("outcome-declined-by-receiver-because", reason = reason),
+        Outcome::Cancelled { by: Party::Local } => tr!("outcome-cancelled-by-you"),
+        Outcome::Cancelled { by: Party::Remote } if outgoing => {
+            tr!("outcome-cancelled-by-receiver")
         }
-        (Outcome::Completed { files: 0, .. }, Direction::Incoming) => {
-            "Message received".to_string()
-        }
-        (outcome, direction) => outcome.describe(direction),
+        Outcome::Cancelled { by: Party::Remote } => tr!("outcome-cancelled-by-sender"),
+        Outcome::Failed(reason) => reason.clone(),
     }
 }
 
@@ -153,21 +163,22 @@ pub fn outcome_sentence(outcome: &Outcome, direction: Direction) -> String {
 /// by checksum there, so success says "saved", not "verified").
 pub fn browser_outcome_sentence(outcome: &Outcome) -> String {
     match outcome {
-        Outcome::Completed { files, bytes } => format!(
-            "{files} file(s), {}, saved",
-            crate::api::human_bytes(*bytes)
+        Outcome::Completed { files, bytes } => tr!(
+            "outcome-saved",
+            count = *files,
+            size = crate::api::human_bytes(*bytes)
         ),
         other => outcome_sentence(other, Direction::Incoming),
     }
 }
 
 /// The one-word status of an ended transfer and its colour.
-pub fn outcome_word(outcome: &Outcome) -> (&'static str, Color32) {
+pub fn outcome_word(outcome: &Outcome) -> (String, Color32) {
     match outcome {
-        Outcome::Completed { .. } => ("Done", GREEN),
-        Outcome::Declined(_) => ("Declined", AMBER),
-        Outcome::Cancelled { .. } => ("Cancelled", AMBER),
-        Outcome::Failed(_) => ("Failed", RED),
+        Outcome::Completed { .. } => (tr!("outcome-word-done"), GREEN),
+        Outcome::Declined(_) => (tr!("outcome-word-declined"), AMBER),
+        Outcome::Cancelled { .. } => (tr!("outcome-word-cancelled"), AMBER),
+        Outcome::Failed(_) => (tr!("outcome-word-failed"), RED),
     }
 }
 
@@ -203,11 +214,29 @@ pub fn amber() -> Color32 {
 pub fn relative_time(now_ms: u64, then_ms: u64) -> String {
     let secs = now_ms.saturating_sub(then_ms) / 1000;
     match secs {
-        0..60 => "just now".to_string(),
-        60..3600 => format!("{} min ago", secs / 60),
-        3600..86_400 => format!("{} h ago", secs / 3600),
-        86_400..172_800 => "yesterday".to_string(),
-        _ => format!("{} days ago", secs / 86_400),
+        0..60 => tr!("time-just-now"),
+        60..3600 => tr!("time-minutes-ago", count = secs / 60),
+        3600..86_400 => tr!("time-hours-ago", count = secs / 3600),
+        86_400..172_800 => tr!("time-yesterday"),
+        _ => tr!("time-days-ago", count = secs / 86_400),
+    }
+}
+
+/// "45 s", "1 min 05 s", "1 h 02 min": a time left, in the window's language.
+pub fn duration(duration: std::time::Duration) -> String {
+    let secs = duration.as_secs();
+    match secs {
+        0..60 => tr!("duration-seconds", seconds = secs),
+        60..3600 => tr!(
+            "duration-minutes",
+            minutes = secs / 60,
+            seconds = format!("{:02}", secs % 60)
+        ),
+        _ => tr!(
+            "duration-hours",
+            hours = secs / 3600,
+            minutes = format!("{:02}", (secs % 3600) / 60)
+        ),
     }
 }
 

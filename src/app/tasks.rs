@@ -21,6 +21,7 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use crate::api::{Command as EngineCommand, Device, Waker};
 use crate::diagnose::{self, Report, Setup};
 use crate::engine::DiscoveryConfig;
+use crate::i18n::tr;
 
 /// What a file dialog was opened for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +101,11 @@ impl Tasks {
                 .spawn(move || {
                     for job in save_rx {
                         if let Err(e) = crate::config::save_file(&job.path, &job.bytes) {
-                            let sentence = format!("Cannot save {}: {e}.", job.path.display());
+                            let sentence = tr!(
+                                "notice-cannot-save",
+                                path = job.path.display().to_string(),
+                                error = e.to_string()
+                            );
                             if fail_tx.send(TaskResult::Failed(sentence)).is_ok() {
                                 fail_wake();
                             }
@@ -137,8 +142,9 @@ impl Tasks {
             }
         });
         if let Err(e) = spawned {
-            let _ = self.tx.try_send(TaskResult::Failed(format!(
-                "Cannot start a helper thread: {e}."
+            let _ = self.tx.try_send(TaskResult::Failed(tr!(
+                "notice-cannot-start-thread",
+                error = e.to_string()
             )));
             (self.wake)();
         }
@@ -231,18 +237,20 @@ impl Drop for Tasks {
 fn pick_blocking(purpose: Pick) -> Option<Vec<PathBuf>> {
     let dialog = rfd::FileDialog::new();
     match purpose {
-        Pick::Files => dialog.set_title("Choose files to send").pick_files(),
+        Pick::Files => dialog.set_title(tr!("dialog-pick-files")).pick_files(),
         Pick::Folder => dialog
-            .set_title("Choose a folder to send")
+            .set_title(tr!("dialog-pick-folder"))
             .pick_folder()
             .map(|p| vec![p]),
         Pick::DownloadDir => dialog
-            .set_title("Choose where received files go")
+            .set_title(tr!("dialog-pick-download-dir"))
             .pick_folder()
             .map(|p| vec![p]),
-        Pick::ShareFiles => dialog.set_title("Choose files to share").pick_files(),
+        Pick::ShareFiles => dialog
+            .set_title(tr!("dialog-pick-share-files"))
+            .pick_files(),
         Pick::ShareFolder => dialog
-            .set_title("Choose a folder to share")
+            .set_title(tr!("dialog-pick-share-folder"))
             .pick_folder()
             .map(|p| vec![p]),
     }
@@ -266,7 +274,7 @@ pub struct CheckRequest {
 /// cannot be found are left out; the Devices panel already says so).
 fn check_setup(request: CheckRequest) -> Result<Setup, String> {
     let identity = crate::config::identity(&request.config_dir)
-        .map_err(|e| format!("Cannot load this device's key for the network check: {e}."))?;
+        .map_err(|e| tr!("network-check-no-key", error = e.to_string()))?;
     let mut discovery = request.discovery;
     for saved in &request.saved_peers {
         if let Ok(addr) = crate::config::resolve_address(saved.trim())
@@ -304,14 +312,12 @@ fn open_path(path: &Path) -> Result<(), String> {
         .status();
     match status {
         Ok(status) if status.success() => Ok(()),
-        Ok(_) => Err(format!(
-            "Could not open {} (no file manager answered).",
-            path.display()
-        )),
-        Err(e) => Err(format!(
-            "Could not open {}: {} is not available ({e}).",
-            path.display(),
-            opener()
+        Ok(_) => Err(tr!("notice-cannot-open", path = path.display().to_string())),
+        Err(e) => Err(tr!(
+            "notice-cannot-open-no-opener",
+            path = path.display().to_string(),
+            opener = opener(),
+            error = e.to_string()
         )),
     }
 }

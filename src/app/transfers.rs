@@ -8,23 +8,24 @@
 use egui::{Align, Layout, ProgressBar, RichText};
 
 use super::state::{Phase, TransferRow, UiState};
-use super::{Action, style};
+use super::{Action, fonts, style};
+use crate::api::human_bytes;
 use crate::api::{Direction, Outcome};
-use crate::api::{human_bytes, human_duration};
+use crate::i18n::tr;
 
 /// Draws the Transfers tab.
 pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     if state.transfers.is_empty() {
         style::empty_state(
             ui,
-            "Nothing on the move",
-            "Drop files or folders anywhere on this window, or use Send files… above.",
+            &tr!("transfers-empty-title"),
+            &tr!("transfers-empty-body"),
         );
         return;
     }
     if state.transfers.iter().any(|r| !r.is_active()) {
         ui.with_layout(Layout::right_to_left(Align::Min), |ui| {
-            if ui.button("Clear finished").clicked() {
+            if ui.button(tr!("transfers-clear-finished")).clicked() {
                 actions.push(Action::ClearFinished);
             }
         });
@@ -40,14 +41,27 @@ fn card(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
         ui.set_width(ui.available_width());
         ui.horizontal(|ui| {
             let (arrow, way) = match row.direction {
-                Direction::Outgoing => ("↗", "to"),
-                Direction::Incoming => ("↙", "from"),
+                Direction::Outgoing => ("↗", tr!("transfers-to", name = &row.peer)),
+                Direction::Incoming => ("↙", tr!("transfers-from", name = &row.peer)),
             };
             ui.label(RichText::new(arrow).size(18.0).color(style::accent(ui)));
-            ui.label(RichText::new(row.title()).strong());
-            ui.label(RichText::new(format!("{way} {}", row.peer)).weak());
+            // The buttons first (right to left), then the title and peer cut
+            // with "…" to the room left, so a long name never pushes them out.
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                 buttons(ui, row, actions);
+                ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
+                    let title = row.title();
+                    // At most two thirds of the room, so the peer shows too.
+                    let room = ui.available_width() * 2.0 / 3.0;
+                    ui.scope(|ui| {
+                        ui.set_max_width(room);
+                        let shown =
+                            ui.add(egui::Label::new(RichText::new(&title).strong()).truncate());
+                        fonts::on_hover_readable(shown, &title);
+                    });
+                    let peer = ui.add(egui::Label::new(RichText::new(way).weak()).truncate());
+                    fonts::on_hover_readable(peer, &row.peer);
+                });
             });
         });
         if row.is_text {
@@ -83,7 +97,7 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
     match &row.phase {
         Phase::Finished(outcome) => {
             if style::close_button(ui)
-                .on_hover_text("Remove from this list")
+                .on_hover_text(tr!("transfers-remove"))
                 .clicked()
             {
                 actions.push(Action::Dismiss(row.id));
@@ -93,20 +107,20 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
                 && matches!(outcome, Outcome::Failed(_) | Outcome::Cancelled { .. });
             if retry
                 && ui
-                    .button("Retry")
-                    .on_hover_text("Send again; what already arrived is not sent twice")
+                    .button(tr!("transfers-retry"))
+                    .on_hover_text(tr!("transfers-retry-hint"))
                     .clicked()
             {
                 actions.push(Action::Retry(row.id));
             }
             if outcome.is_success() && !row.is_text {
                 if let Some(file) = row.single_file()
-                    && ui.button("Show file").clicked()
+                    && ui.button(tr!("transfers-show-file")).clicked()
                 {
                     actions.push(Action::ShowFile(file));
                 }
                 if let Some(folder) = row.folder()
-                    && ui.button("Open folder").clicked()
+                    && ui.button(tr!("transfers-open-folder")).clicked()
                 {
                     actions.push(Action::OpenFolder(folder));
                 }
@@ -117,9 +131,9 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
         _ if row.browser => {}
         _ => {
             let cancel = egui::Button::new(if row.cancelling {
-                "Cancelling…"
+                tr!("transfers-cancelling")
             } else {
-                "Cancel"
+                tr!("common-cancel")
             });
             if ui.add_enabled(!row.cancelling, cancel).clicked() {
                 actions.push(Action::Cancel(row.id));
@@ -131,88 +145,105 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
 /// The line under the bar: where the transfer stands, in words and numbers.
 pub fn status(row: &TransferRow) -> String {
     match &row.phase {
-        Phase::Connecting => format!("Connecting to {}…", row.peer),
-        Phase::WaitingForAnswer => {
-            let what = if row.is_text {
-                "the message".to_string()
+        Phase::Connecting => tr!("transfers-connecting", name = &row.peer),
+        Phase::WaitingForAnswer => waiting(row),
+        Phase::Running if row.is_text => tr!("transfers-sending-message"),
+        Phase::Running if row.browser && row.bytes_done == 0 => tr!("transfers-browser-waiting"),
+        Phase::Running if row.browser => {
+            let mut line = if row.bytes_total > 0 {
+                tr!(
+                    "transfers-browser-received-of",
+                    done = human_bytes(row.bytes_done),
+                    total = human_bytes(row.bytes_total)
+                )
             } else {
-                format!(
-                    "{} file(s), {}",
-                    row.files_total,
-                    human_bytes(row.bytes_total)
+                tr!(
+                    "transfers-browser-received",
+                    done = human_bytes(row.bytes_done)
                 )
             };
-            let pairing = row
-                .pairing
-                .as_ref()
-                .map(|code| format!(" Pairing code {code}: {} shows the same.", row.peer))
-                .unwrap_or_default();
-            format!("Waiting for {} to accept {what}…{pairing}", row.peer)
-        }
-        Phase::Running if row.is_text => "Sending the message…".to_string(),
-        Phase::Running if row.browser && row.bytes_done == 0 => {
-            "Waiting for the browser to send the files…".to_string()
-        }
-        Phase::Running if row.browser => {
-            let total = if row.bytes_total > 0 {
-                format!(" of {}", human_bytes(row.bytes_total))
-            } else {
-                String::new()
-            };
-            let mut line = format!("{}{total} received", human_bytes(row.bytes_done));
             if !row.current.is_empty() {
                 line.push_str(&format!(" · {}", row.current));
             }
             line
         }
         Phase::Finished(Outcome::Completed { .. }) if row.browser => match row.saved.as_slice() {
-            [one] => format!("Saved as {}", one.display()),
-            many => format!(
-                "{} file(s) saved in {}",
-                many.len(),
-                row.folder()
+            [one] => tr!("transfers-saved-as", path = one.display().to_string()),
+            many => tr!(
+                "transfers-saved-in",
+                count = many.len(),
+                folder = row
+                    .folder()
                     .map(|f| f.display().to_string())
                     .unwrap_or_default()
             ),
         },
         Phase::Finished(outcome) if row.browser => style::browser_outcome_sentence(outcome),
         Phase::Running => {
-            let mut parts = vec![format!(
-                "{} of {}",
-                human_bytes(row.bytes_done),
-                human_bytes(row.bytes_total)
+            let mut parts = vec![tr!(
+                "transfers-bytes-of",
+                done = human_bytes(row.bytes_done),
+                total = human_bytes(row.bytes_total)
             )];
             if row.rate > 0.0 {
-                parts.push(format!("{}/s", human_bytes(row.rate as u64)));
+                parts.push(tr!("transfers-rate", size = human_bytes(row.rate as u64)));
             }
             if let Some(eta) = row.eta {
-                parts.push(format!("{} left", human_duration(eta)));
+                parts.push(tr!("transfers-time-left", time = style::duration(eta)));
             }
             if row.files_total > 1 {
-                parts.push(format!(
-                    "file {} of {}",
-                    (row.files_done + 1).min(row.files_total),
-                    row.files_total
+                parts.push(tr!(
+                    "transfers-file-of",
+                    index = (row.files_done + 1).min(row.files_total),
+                    total = row.files_total
                 ));
             }
             if row.files_total > 1 && !row.current.is_empty() {
                 parts.push(row.current.clone());
             }
             if row.resumed_bytes > 0 {
-                parts.push(format!("resumed after {}", human_bytes(row.resumed_bytes)));
+                parts.push(tr!(
+                    "transfers-resumed-after",
+                    size = human_bytes(row.resumed_bytes)
+                ));
             }
             parts.join(" · ")
         }
         Phase::Finished(outcome) => {
             let sentence = style::outcome_sentence(outcome, row.direction);
             match outcome {
-                Outcome::Failed(_) if row.direction == Direction::Incoming => format!(
-                    "{sentence} What arrived is kept: when {} sends again, the transfer resumes.",
-                    row.peer
+                Outcome::Failed(_) if row.direction == Direction::Incoming => tr!(
+                    "transfers-failed-kept",
+                    sentence = sentence,
+                    name = &row.peer
                 ),
                 _ => sentence,
             }
         }
+    }
+}
+
+/// "Waiting for … to accept …", with the pairing code once it is known.
+fn waiting(row: &TransferRow) -> String {
+    let name = &row.peer;
+    let waiting = if row.is_text {
+        tr!("transfers-waiting-message", name = name)
+    } else {
+        tr!(
+            "transfers-waiting-files",
+            name = name,
+            count = row.files_total,
+            size = human_bytes(row.bytes_total)
+        )
+    };
+    match &row.pairing {
+        Some(code) => tr!(
+            "transfers-waiting-pairing",
+            waiting = waiting,
+            code = code,
+            name = name
+        ),
+        None => waiting,
     }
 }
 
@@ -228,15 +259,16 @@ pub fn pin_dialog(
     };
     egui::Modal::new(egui::Id::unique("pin")).show(ctx, |ui| {
         ui.set_width(360.0);
-        ui.heading(format!("{} asks for a PIN", request.peer));
+        let heading = ui.heading(tr!("pin-title", name = &request.peer));
+        fonts::on_hover_readable(heading, &request.peer);
         let why = if request.wrong {
-            "That PIN was not right. Ask the person at that device for its PIN."
+            tr!("pin-wrong")
         } else {
-            "This device only accepts offers with its PIN. Ask the person there for it."
+            tr!("pin-needed")
         };
         ui.label(RichText::new(why).weak());
         ui.add_space(4.0);
-        let label = ui.label("PIN");
+        let label = ui.label(tr!("pin-label"));
         let edit = ui
             .add(
                 egui::TextEdit::singleline(input)
@@ -249,7 +281,7 @@ pub fn pin_dialog(
         ui.horizontal(|ui| {
             let ready = !input.trim().is_empty();
             if ui
-                .add_enabled(ready, style::primary(ui, "Send with PIN"))
+                .add_enabled(ready, style::primary(ui, &tr!("pin-send")))
                 .clicked()
                 || (ready && enter)
             {
@@ -259,7 +291,7 @@ pub fn pin_dialog(
                     pin: input.trim().to_string(),
                 });
             }
-            if ui.button("Cancel").clicked() {
+            if ui.button(tr!("common-cancel")).clicked() {
                 actions.push(Action::DismissPin(request.id));
             }
         });

@@ -8,8 +8,9 @@
 use egui::{Align, Align2, Color32, Id, LayerId, Layout, Order, RichText, Stroke};
 
 use super::state::{DropTarget, UiState};
-use super::{Action, style};
+use super::{Action, fonts, style};
 use crate::api::human_bytes;
+use crate::i18n::tr;
 
 /// Draws the tray when it has items.
 pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
@@ -21,10 +22,10 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
             ui.horizontal(|ui| {
-                ui.label(RichText::new("To send").size(16.0).strong());
+                ui.label(RichText::new(tr!("tray-title")).size(16.0).strong());
                 ui.label(RichText::new(summary(state)).weak());
                 ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                    if ui.button("Clear").clicked() {
+                    if ui.button(tr!("tray-clear")).clicked() {
                         actions.push(Action::ClearTray);
                     }
                 });
@@ -52,11 +53,13 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
                                 style::FILE
                             };
                             ui.label(icon);
-                            ui.label(name)
-                                .on_hover_text(item.path.display().to_string());
+                            let path = item.path.display().to_string();
+                            // The full path on hover, spelled out when no font draws it.
+                            let hover = fonts::readable(ui.ctx(), &path).unwrap_or(path);
+                            ui.label(name).on_hover_text(hover);
                             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                                 if style::close_button(ui)
-                                    .on_hover_text("Remove from the tray")
+                                    .on_hover_text(tr!("tray-remove"))
                                     .clicked()
                                 {
                                     actions.push(Action::RemoveFromTray(item.path.clone()));
@@ -67,9 +70,10 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
                                         ui.label(RichText::new(human_bytes(*bytes)).weak())
                                     }
                                     Some(Ok((bytes, files))) => ui.label(
-                                        RichText::new(format!(
-                                            "{files} files, {}",
-                                            human_bytes(*bytes)
+                                        RichText::new(tr!(
+                                            "tray-folder-size",
+                                            count = *files,
+                                            size = human_bytes(*bytes)
                                         ))
                                         .weak(),
                                     ),
@@ -90,28 +94,24 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
 fn footer(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| match state.drop_target() {
         DropTarget::Peers(ids) => {
-            let label = match ids.as_slice() {
-                [one] => format!(
-                    "Send to {}",
-                    state
-                        .peers
-                        .get(one)
-                        .map(|p| p.device.alias.as_str())
-                        .unwrap_or("it")
-                ),
-                many => format!("Send to {} devices", many.len()),
+            let one = match ids.as_slice() {
+                [one] => state.peers.get(one).map(|p| p.device.alias.as_str()),
+                _ => None,
             };
-            if ui.add(style::primary(ui, &label)).clicked() {
+            let label = match one {
+                Some(name) => tr!("tray-send-to-one", name = name),
+                None => tr!("tray-send-to-many", count = ids.len()),
+            };
+            let send = ui.add(style::primary(ui, &label));
+            if fonts::on_hover_readable(send, one.unwrap_or_default()).clicked() {
                 actions.push(Action::SendTray(ids));
             }
         }
         DropTarget::Tray if state.peers.is_empty() => {
-            ui.label(RichText::new("No device to send to yet: see Devices on the left.").weak());
+            ui.label(RichText::new(tr!("tray-no-device")).weak());
         }
         DropTarget::Tray => {
-            ui.label(
-                RichText::new("Choose a device on the left (or press its Send button).").weak(),
-            );
+            ui.label(RichText::new(tr!("tray-choose-device")).weak());
         }
     });
 }
@@ -123,11 +123,14 @@ fn summary(state: &UiState) -> String {
         .iter()
         .filter_map(|t| t.size.as_ref().and_then(|s| s.as_ref().ok()).map(|s| s.0))
         .collect();
-    let plural = if items == 1 { "item" } else { "items" };
     if known.len() == items {
-        format!("{items} {plural}, {}", human_bytes(known.iter().sum()))
+        tr!(
+            "tray-summary-size",
+            count = items,
+            size = human_bytes(known.iter().sum())
+        )
     } else {
-        format!("{items} {plural}")
+        tr!("tray-summary", count = items)
     }
 }
 
@@ -140,15 +143,15 @@ pub fn drop_sentence(state: &UiState) -> String {
                 .filter_map(|id| state.peers.get(id).map(|p| p.device.alias.as_str()))
                 .collect();
             match names.as_slice() {
-                [one] => format!("Drop to send to {one}"),
-                many => format!(
-                    "Drop to send to {} devices: {}",
-                    many.len(),
-                    many.join(", ")
+                [one] => tr!("drop-send-to-one", name = *one),
+                many => tr!(
+                    "drop-send-to-many",
+                    count = many.len(),
+                    names = many.join(", ")
                 ),
             }
         }
-        DropTarget::Tray => "Drop to add to “To send”, then choose a device".to_string(),
+        DropTarget::Tray => tr!("drop-to-tray"),
     }
 }
 
@@ -185,9 +188,9 @@ pub fn drop_overlay(ctx: &egui::Context, state: &UiState) {
         .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
         .collect();
     let detail = match names.len() {
-        0 => format!("{} item(s)", hovered.len()),
+        0 => tr!("drop-items", count = hovered.len()),
         1..=3 => names.join(", "),
-        n => format!("{}, … ({n} items)", names[..3].join(", ")),
+        n => tr!("drop-names-more", names = names[..3].join(", "), count = n),
     };
     let text = if dark {
         Color32::from_gray(220)

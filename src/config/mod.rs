@@ -77,6 +77,9 @@ pub struct Settings {
     /// TCP port the window's browser share listens on; 0 picks a free one
     /// for each share.
     pub share_port: u16,
+    /// The window's language as a tag of one of its catalogs ("en",
+    /// "zh-CN"); absent means the system's languages decide.
+    pub language: Option<String>,
 }
 
 impl Default for Settings {
@@ -93,6 +96,7 @@ impl Default for Settings {
             accept_from_anywhere: false,
             theme: Theme::System,
             share_port: 0,
+            language: None,
         }
     }
 }

@@ -39,6 +39,8 @@ impl AppDirs {
         let settings = Settings {
             alias: alias.into(),
             download_dir: dirs.downloads(),
+            // English whatever the machine's locale: the tests look for English labels.
+            language: Some("en".into()),
             ..Settings::default()
         };
         settings.save(&dirs.config()).expect("save settings");
@@ -106,6 +108,17 @@ pub fn harness_with(options: AppOptions) -> Harness<'static, FerryApp> {
     let app = FerryApp::new(options).expect("app starts");
     Harness::builder()
         .with_size([1200.0, 1000.0])
+        .build_ui_state(|ui, app: &mut FerryApp| app.frame(ui), app)
+}
+
+/// Like [`harness`], but a character no font has is drawn as a box instead
+/// of failing the test: for tests about such names, and for tests of the
+/// window's words that must not depend on which fonts are installed.
+pub fn harness_allowing_tofu(dirs: &AppDirs) -> Harness<'static, FerryApp> {
+    let app = FerryApp::new(dirs.options()).expect("app starts");
+    Harness::builder()
+        .with_size([1200.0, 1000.0])
+        .allow_missing_glyphs()
         .build_ui_state(|ui, app: &mut FerryApp| app.frame(ui), app)
 }
 

@@ -9,6 +9,7 @@ use std::path::PathBuf;
 
 use super::{Effect, HistoryEntry, Phase, TransferRow, UiState};
 use crate::api::{Device, Direction, ItemKind, OfferSummary, Outcome, Progress, TransferId};
+use crate::i18n::tr;
 
 impl UiState {
     /// A transfer that starts without a prompt (a trusted sender).
@@ -107,9 +108,9 @@ impl UiState {
             row.phase = Phase::Finished(outcome);
             let entry = HistoryEntry::from_row(row, now_ms);
             if direction == Direction::Incoming && !row.is_text {
-                effects.push(Effect::Attention(format!(
-                    "Transfer from {} ended",
-                    row.peer
+                effects.push(Effect::Attention(tr!(
+                    "title-transfer-ended",
+                    name = &row.peer
                 )));
             }
             effects.push(Effect::Record(entry));
@@ -120,7 +121,7 @@ impl UiState {
     /// A row for an event about a transfer the window never saw begin.
     fn ensure_row(&mut self, id: TransferId, direction: Direction) {
         if self.row_mut(id).is_none() {
-            let row = TransferRow::new(id, direction, "Unknown device".into(), None);
+            let row = TransferRow::new(id, direction, tr!("transfer-unknown-device"), None);
             self.transfers.insert(0, row);
         }
     }

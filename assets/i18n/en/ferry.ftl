@@ -1,0 +1,389 @@
+# Ferry's window in English: the reference catalog. Every other catalog has
+# the same keys; a key missing there falls back to this one.
+#
+# Keys: <area>-<what>[-<detail>], lower-case words joined by "-". The area is
+# the window part the text belongs to (top, status, tab, peers, add-peer,
+# compose, offer, upload, message, transfers, history, settings, share,
+# network-check, notice, title, common...). Variables are snake_case:
+# $name (a device's name), $count (a number that chooses the plural form),
+# $size (a size already written as "4.2 MiB"), $folder, $address, $port.
+
+# The language's own name, shown in Settings.
+language-name = English
+
+## Shared words
+
+common-cancel = Cancel
+common-copy = Copy
+common-dismiss = Dismiss
+
+## Window title (shown by the desktop, e.g. in the task bar)
+
+window-title-attention = { $waiting ->
+    [0] Ferry — { $sentence }
+   *[other] ({ $waiting }) Ferry — { $sentence }
+}
+title-offer-message = { $name } wants to send a message
+title-offer-files = { $name } wants to send { $count ->
+    [one] 1 file
+   *[other] { $count } files
+}
+title-message = Message from { $name }
+title-transfer-ended = Transfer from { $name } ended
+title-upload = A browser at { $address } wants to send { $count ->
+    [0] files
+    [one] 1 file
+   *[other] { $count } files
+}
+title-upload-ended = Upload from { $name } ended
+
+## Top bar and status bar
+
+top-this-device = This device: { $name }
+top-share = 🌐 Share via browser…
+top-share-hint = Share files with any phone or computer on this network through a link
+top-sharing = Sharing
+top-send-text = 💬 Send text…
+top-send-folder = { $icon } Send folder…
+top-send-files = { $icon } Send files…
+status-ready = Ready to receive on port { $port }
+status-not-receiving = Not receiving
+status-download-dir = Received files go to { $folder }
+
+## Tabs
+
+tab-transfers = { $active ->
+    [0] Transfers
+   *[other] Transfers ({ $active })
+}
+tab-history = History
+tab-settings = Settings
+
+## Notices (problems that belong to no transfer)
+
+notice-port-in-use = Port { $port } is in use (is Ferry already running?). This window listens on port { $fallback } instead; devices that only know port { $port } cannot reach it.
+notice-engine-busy = Ferry is busy and could not take that request; please try again.
+notice-engine-stopped = Ferry's engine has stopped; restart Ferry to keep transferring.
+notice-no-address = { $name } has no address to send to.
+notice-saved-device-not-found = A saved device { $address } cannot be found: { $reason }
+notice-cannot-save = Cannot save { $path }: { $error }.
+notice-cannot-start-thread = Cannot start a helper thread: { $error }.
+notice-cannot-open = Could not open { $path } (no file manager answered).
+notice-cannot-open-no-opener = Could not open { $path }: { $opener } is not available ({ $error }).
+
+## File dialogs (their title bar)
+
+dialog-pick-files = Choose files to send
+dialog-pick-folder = Choose a folder to send
+dialog-pick-download-dir = Choose where received files go
+dialog-pick-share-files = Choose files to share
+dialog-pick-share-folder = Choose a folder to share
+
+## Devices panel
+
+peers-title = Devices
+peers-online-count = { $count } online
+peers-hint-several = Click devices to choose where drops go. Several can be chosen.
+peers-hint-one = Drop files on the window to send them here.
+peers-add-by-address = ➕ Add by address…
+peers-check-network = Check network
+peers-empty-title = No devices found yet
+peers-empty-looking = Ferry keeps looking for other computers running Ferry on this network.
+peers-empty-discovery-off = Looking for devices is off; add them by address.
+peers-empty-check-intro = If a computer does not show up, check that:
+peers-empty-check-open = Ferry is open on the other computer
+peers-empty-check-network = both are on the same network (same Wi-Fi or LAN, not a guest network)
+peers-empty-check-firewall = no firewall blocks UDP port 47812 or TCP port 47813
+peers-online = Online
+peers-offline = Offline
+peers-no-address = no address
+peers-tile-hover-found-select = { $name } ({ $os }, found on this network). Click to select it as a target.
+peers-tile-hover-found-unselect = { $name } ({ $os }, found on this network). Click to unselect it as a target.
+peers-tile-hover-added-select = { $name } ({ $os }, added by address). Click to select it as a target.
+peers-tile-hover-added-unselect = { $name } ({ $os }, added by address). Click to unselect it as a target.
+peers-send = Send
+peers-menu-send-text = Send text…
+peers-menu-forget = Forget this device
+
+add-peer-title = Add a device by address
+add-peer-intro = For a computer that does not appear by itself (another subnet, a VPN, a blocked broadcast).
+add-peer-address = Address (IP or host name, optionally :port)
+add-peer-add = Add
+add-peer-looking = Looking…
+
+compose-title = Send a message
+compose-no-devices = No devices yet: add one first.
+compose-to = To:
+compose-message = Message
+compose-placeholder = A link, a code, a note…
+compose-send = Send message
+
+## Incoming offers, uploads and messages
+
+message-from = Message from { $name }
+offer-title-message = { $name } wants to send you a message
+offer-title-files = { $name } wants to send you { $count ->
+    [one] 1 file
+   *[other] { $count } files
+}
+offer-title-files-in-folders = { $name } wants to send you { $count ->
+    [one] 1 file
+   *[other] { $count } files
+} in { $folders ->
+    [one] 1 folder
+   *[other] { $folders } folders
+}
+offer-device-line = { $os } · { $address } · device { $code }
+offer-total = Total { $size }
+offer-free-space = · { $size } free in the download folder
+offer-not-enough-space = Not enough space
+offer-pairing-code = Pairing code
+offer-pairing-same = — { $name } shows the same code if nobody is in between.
+offer-accept = Accept
+offer-decline = Decline
+offer-always-accept = Always accept from { $name }
+offer-always-accept-hint = Accept this and future offers from this device without asking. You can revoke this in Settings.
+offer-and-more = and { $count } more
+upload-title = A browser at { $address } wants to send you { $count ->
+    [0] files
+    [one] 1 file
+   *[other] { $count } files
+}
+upload-through-share = Through your browser share
+upload-through-share-into = Through your browser share · saved in { $folder }
+upload-about = About { $size }
+upload-size-unknown = The browser did not say how much
+
+## Settings
+
+settings-save = Save
+settings-undo = Undo changes
+settings-saved = Saved.
+settings-saved-restart = Saved. The port and interfaces take effect when Ferry restarts.
+settings-device-name = Device name
+settings-download-dir = Save received files in
+settings-choose = Choose…
+settings-port = Port
+settings-port-hint = TCP, for incoming transfers (applies after restart)
+settings-share-port = Browser share port
+settings-share-port-hint = TCP, for Share via browser; 0 picks a free port for each share
+settings-interfaces = Network interfaces
+settings-interfaces-placeholder = all
+settings-interfaces-hint = e.g. eth0, wlan0 — empty means all (applies after restart)
+settings-pin = PIN for senders
+settings-pin-placeholder = none
+settings-pin-hint = Optional: devices that are not trusted must type it to send here
+settings-theme = Theme
+settings-theme-system = Follow system
+settings-theme-light = Light
+settings-theme-dark = Dark
+settings-language = Language
+settings-language-system = System ({ $language })
+settings-trusted-title = Accepted without asking
+settings-trusted-none = No device is trusted: every offer asks first. Choose “Always accept from …” on an offer to add one.
+settings-trusted-intro = Offers from these devices are accepted at once. The trust is tied to each device's key: another device using the same name is refused.
+settings-revoke = Revoke { $name }
+settings-error-alias-empty = The device name cannot be empty.
+settings-error-alias-long = The device name is too long ({ $bytes } bytes; at most { $max }).
+settings-error-download-dir = Choose a download folder.
+settings-error-port = The port must be a number from 1024 to 65535.
+settings-error-share-port = The browser share port must be 0 (any free port) or a number from 1024 to 65535.
+
+## The "To send" tray and dropping files
+
+tray-title = To send
+tray-clear = Clear
+tray-remove = Remove from the tray
+tray-folder-size = { $count ->
+    [one] 1 file
+   *[other] { $count } files
+}, { $size }
+tray-summary = { $count ->
+    [one] 1 item
+   *[other] { $count } items
+}
+tray-summary-size = { $count ->
+    [one] 1 item
+   *[other] { $count } items
+}, { $size }
+tray-send-to-one = Send to { $name }
+tray-send-to-many = Send to { $count } devices
+tray-no-device = No device to send to yet: see Devices on the left.
+tray-choose-device = Choose a device on the left (or press its Send button).
+drop-send-to-one = Drop to send to { $name }
+drop-send-to-many = Drop to send to { $count } devices: { $names }
+drop-to-tray = Drop to add to “To send”, then choose a device
+drop-items = { $count ->
+    [one] 1 item
+   *[other] { $count } items
+}
+drop-names-more = { $names }, … ({ $count } items)
+
+## Transfers
+
+transfer-unknown-device = Unknown device
+transfers-empty-title = Nothing on the move
+transfers-empty-body = Drop files or folders anywhere on this window, or use Send files… above.
+transfers-clear-finished = Clear finished
+transfers-to = to { $name }
+transfers-from = from { $name }
+transfers-a-browser = a browser
+transfers-browser-peer = browser { $address }
+transfers-title-message = Message
+transfers-title-browser = Files from a browser
+transfers-title-files = { $count ->
+    [one] 1 file
+   *[other] { $count } files
+}
+transfers-title-more = { $first } and { $count } more
+transfers-remove = Remove from this list
+transfers-retry = Retry
+transfers-retry-hint = Send again; what already arrived is not sent twice
+transfers-show-file = Show file
+transfers-open-folder = Open folder
+transfers-cancelling = Cancelling…
+transfers-connecting = Connecting to { $name }…
+transfers-waiting-message = Waiting for { $name } to accept the message…
+transfers-waiting-files = Waiting for { $name } to accept { $count ->
+    [one] 1 file
+   *[other] { $count } files
+}, { $size }…
+transfers-waiting-pairing = { $waiting } Pairing code { $code }: { $name } shows the same.
+transfers-sending-message = Sending the message…
+transfers-browser-waiting = Waiting for the browser to send the files…
+transfers-browser-received = { $done } received
+transfers-browser-received-of = { $done } of { $total } received
+transfers-saved-as = Saved as { $path }
+transfers-saved-in = { $count ->
+    [one] 1 file
+   *[other] { $count } files
+} saved in { $folder }
+transfers-bytes-of = { $done } of { $total }
+transfers-rate = { $size }/s
+transfers-time-left = { $time } left
+transfers-file-of = file { $index } of { $total }
+transfers-resumed-after = resumed after { $size }
+transfers-failed-kept = { $sentence } What arrived is kept: when { $name } sends again, the transfer resumes.
+
+## How a transfer ended
+
+outcome-word-done = Done
+outcome-word-declined = Declined
+outcome-word-cancelled = Cancelled
+outcome-word-failed = Failed
+outcome-verified = { $count ->
+    [one] 1 file
+   *[other] { $count } files
+}, { $size }, verified
+outcome-saved = { $count ->
+    [one] 1 file
+   *[other] { $count } files
+}, { $size }, saved
+outcome-message-delivered = Message delivered
+outcome-message-received = Message received
+outcome-you-declined = You declined
+outcome-declined-by-receiver = Declined by the receiver
+outcome-declined-by-receiver-because = Declined by the receiver: { $reason }
+outcome-cancelled-by-you = Cancelled by you
+outcome-cancelled-by-receiver = Cancelled by the receiver
+outcome-cancelled-by-sender = Cancelled by the sender
+
+## Times
+
+time-just-now = just now
+time-minutes-ago = { $count } min ago
+time-hours-ago = { $count } h ago
+time-yesterday = yesterday
+time-days-ago = { $count ->
+    [one] 1 day ago
+   *[other] { $count } days ago
+}
+duration-seconds = { $seconds } s
+duration-minutes = { $minutes } min { $seconds } s
+duration-hours = { $hours } h { $minutes } min
+
+## PIN asked by a receiver
+
+pin-title = { $name } asks for a PIN
+pin-wrong = That PIN was not right. Ask the person at that device for its PIN.
+pin-needed = This device only accepts offers with its PIN. Ask the person there for it.
+pin-label = PIN
+pin-send = Send with PIN
+
+## History
+
+history-empty-title = No finished transfers yet
+history-empty-body = Everything sent or received appears here, and stays after Ferry restarts.
+history-latest = The latest { $shown } of { $total } finished transfers
+history-count = { $count ->
+    [one] 1 finished transfer
+   *[other] { $count } finished transfers
+}
+history-clear = Clear history
+history-detail = { $way } · { $when }
+history-detail-files = { $way } · { $count ->
+    [one] 1 file
+   *[other] { $count } files
+}, { $size } · { $when }
+history-still-running = Still running.
+
+## Network check (its findings come from the check itself, in English)
+
+network-check-title = Network check
+network-check-running = Checking the network…
+network-check-running-detail = Ferry listens for other devices for a few seconds, then asks each one it knows.
+network-check-interfaces = This computer's networks
+network-check-ports = Ports on this computer
+network-check-beacons = Finding devices
+network-check-devices = Other devices
+network-check-what-to-do = What to do:
+network-check-details = Details
+network-check-run-again = Run again
+network-check-copy = Copy report
+network-check-no-key = Cannot load this device's key for the network check: { $error }.
+
+## Share via browser
+
+share-title = Share via browser
+share-intro = Anyone on this network who opens the link can download what you share, in any browser: no app needed.
+share-what = What to share
+share-nothing-chosen = Nothing chosen yet: add files or a folder.
+share-add-files = { $icon } Add files…
+share-add-folder = { $icon } Add folder…
+share-add-from-tray = Add { $count } from To send
+share-remove = Do not share this
+share-uploads = Uploads from browsers
+share-uploads-off = Off: browsers can only download
+share-uploads-ask = Ask me each time
+share-uploads-allow = Allow without asking (this share only)
+share-uploads-folder = Files sent from a browser go to { $folder }.
+share-start = Start sharing
+share-starting = Starting…
+share-stopping = Stopping…
+share-sharing = Sharing { $count ->
+    [one] 1 item
+   *[other] { $count } items
+}, { $size }
+share-open-link = Open this link on a phone or computer on the same network:
+share-copy-link = Copy link
+share-scan = Or scan the code with the phone's camera.
+share-qr-alt = QR code of the share link
+share-qr-too-long = (The link is too long for a QR code.)
+share-uploads-are-off = Uploads are off.
+share-uploads-are-ask = Uploads: you are asked each time; files go to { $folder }.
+share-uploads-are-allowed = Uploads are allowed without asking; files go to { $folder }.
+share-shared = Shared
+share-folder-zip = { $count ->
+    [one] 1 file
+   *[other] { $count } files
+}, { $size } (as ZIP)
+share-downloads = Downloads
+share-no-downloads = Nobody has downloaded anything yet.
+share-download-to = to { $address } · { $size }
+share-stop = Stop sharing
+share-stop-hint = The link stops working; a new share gets a new link.
+share-stopped = Sharing stopped.
+share-stopped-before-answer = Sharing stopped before the upload was answered.
+share-stopped-before-finish = Sharing stopped before the upload finished.
+share-note-port-taken = Port { $wanted } is in use, so this share uses port { $port }.
+share-note-no-lan-address = No network address was found: only this computer can open the link.
