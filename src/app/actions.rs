@@ -53,6 +53,13 @@ pub enum Action {
         /// Also trust the sender from now on.
         trust: bool,
     },
+    /// Answer a receiver's pairing code: the person saw it there, or not.
+    ConfirmPeer {
+        /// The waiting send.
+        id: TransferId,
+        /// The codes match.
+        confirmed: bool,
+    },
     /// Stop a transfer.
     Cancel(TransferId),
     /// Send a failed or cancelled outgoing transfer again (it resumes).
@@ -116,6 +123,10 @@ impl FerryApp {
             Action::SendText { to, text } => self.send_text(to, &text),
             Action::RunDoctor => self.run_network_check(),
             Action::Decide { id, accept, trust } => self.decide(id, accept, trust),
+            Action::ConfirmPeer { id, confirmed } => {
+                self.state.confirmations.retain(|c| c.id != id);
+                self.send_command(Command::ConfirmPeer { id, confirmed });
+            }
             Action::Cancel(id) => {
                 if let Some(row) = self.state.row_mut(id) {
                     row.cancelling = true;

@@ -14,7 +14,7 @@ use super::state::{PendingOffer, UiState};
 use super::{Action, style};
 use crate::api::human_bytes;
 use crate::api::{ItemKind, OfferSummary};
-use crate::secure::identity::{pairing_code, short_code};
+use crate::secure::identity::short_code;
 
 /// Entries listed before the rest are folded away.
 const SHOWN_ENTRIES: usize = 4;
@@ -23,7 +23,7 @@ const SHOWN_ENTRIES: usize = 4;
 pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     for prompt in &state.prompts {
         ui.push_id(("prompt", prompt.id.0), |ui| {
-            prompt_card(ui, prompt, &state.own_id, actions)
+            prompt_card(ui, prompt, actions)
         });
         ui.add_space(10.0);
     }
@@ -60,7 +60,7 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     }
 }
 
-fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str, actions: &mut Vec<Action>) {
+fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, actions: &mut Vec<Action>) {
     let accent = style::accent(ui);
     style::card(ui)
         .stroke(Stroke::new(2.0, accent))
@@ -73,7 +73,7 @@ fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str, actions: 
                 ui.add_space(2.0);
                 offer_total(ui, &prompt.offer);
             }
-            pairing_line(ui, prompt, own_id);
+            pairing_line(ui, prompt);
             ui.add_space(6.0);
             answer_buttons(ui, prompt, actions);
         });
@@ -141,22 +141,16 @@ fn offer_total(ui: &mut egui::Ui, offer: &OfferSummary) {
     });
 }
 
-/// The pairing code, which the sender shows too unless someone is in between.
-fn pairing_line(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str) {
+/// The connection's pairing code, which the sender shows too unless someone
+/// is in between, and a warning when a remembered name has another key.
+fn pairing_line(ui: &mut egui::Ui, prompt: &PendingOffer) {
+    use super::pairing::text;
+    if prompt.key_changed {
+        super::pairing::warning(ui, text::offer_key_changed(&prompt.from.alias));
+    }
     ui.horizontal(|ui| {
-        ui.label(RichText::new("Pairing code").weak());
-        ui.label(
-            RichText::new(pairing_code(own_id, &prompt.from.device_id))
-                .monospace()
-                .strong(),
-        );
-        ui.label(
-            RichText::new(format!(
-                "— {} shows the same code if nobody is in between.",
-                prompt.from.alias
-            ))
-            .weak(),
-        );
+        super::pairing::code_label(ui, &prompt.code, 14.0);
+        ui.label(RichText::new(text::offer_code_hint(&prompt.from.alias)).weak());
     });
 }
 

@@ -1,0 +1,162 @@
+//! The cards of first contact: on the sending side, "Does <device> show
+//! this code?" with Confirm / Cancel (and a warning when a remembered name
+//! comes with another key); on the receiving side, the code to read out
+//! while the sender's person compares it. Views only: they read the state
+//! and return actions. Every sentence is in [`text`], in one place, so it
+//! can move into a translation catalog as a whole.
+
+use egui::{RichText, Stroke};
+
+use super::state::{PeerConfirmation, ShownCode, UiState};
+use super::{Action, style};
+use crate::secure::identity::short_code;
+
+/// The window's sentences about pairing codes.
+pub(super) mod text {
+    /// Sender card title.
+    pub fn confirm_title(device: &str) -> String {
+        format!("Does {device} show this code?")
+    }
+    /// Sender card explanation.
+    pub const CONFIRM_HINT: &str = "This device has not been confirmed here. Look at its screen: \
+         if it shows the same six digits, nobody is in between. Nothing is sent before you confirm.";
+    /// Sender card: the remembered name has another key.
+    pub fn key_changed(device: &str) -> String {
+        format!(
+            "Warning: {device} is remembered here with another key. It may have been \
+             reinstalled — or someone is pretending to be it. Send only if a person at {device} \
+             reads you this exact code."
+        )
+    }
+    /// Sender card buttons.
+    pub const CONFIRM: &str = "Codes match — send";
+    /// Sender card: the code was confirmed despite a changed key.
+    pub const CONFIRM_CHANGED: &str = "I checked with a person there — send";
+    /// Sender card: refuse.
+    pub const CANCEL: &str = "Cancel";
+    /// Receiver card title.
+    pub fn shown_title(device: &str) -> String {
+        format!("{device} wants to send you something")
+    }
+    /// Receiver card explanation.
+    pub fn shown_hint(device: &str) -> String {
+        format!(
+            "{device} is asking its person to compare this code. If the codes differ, someone \
+             may be in between: tell them not to send."
+        )
+    }
+    /// The receiver's offer card: a remembered name with another key.
+    pub fn offer_key_changed(device: &str) -> String {
+        format!(
+            "Warning: {device} is remembered here with another key. It may have been \
+             reinstalled — or someone is pretending to be it. Accept only if its person confirms \
+             this code."
+        )
+    }
+    /// The label before a code.
+    pub const CODE: &str = "Pairing code";
+    /// After the code on the receiver's offer card.
+    pub fn offer_code_hint(device: &str) -> String {
+        format!("— {device} shows the same code if nobody is in between.")
+    }
+}
+
+/// Draws the sender's confirmations and the receiver's shown codes.
+pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
+    for confirmation in &state.confirmations {
+        ui.push_id(("confirm", confirmation.id.0), |ui| {
+            confirm_card(ui, confirmation, actions)
+        });
+        ui.add_space(10.0);
+    }
+    for shown in &state.codes {
+        ui.push_id(("code", shown.id.0), |ui| shown_card(ui, shown));
+        ui.add_space(10.0);
+    }
+}
+
+/// The code in large digits.
+pub fn code_label(ui: &mut egui::Ui, code: &str, size: f32) {
+    ui.horizontal(|ui| {
+        ui.label(RichText::new(text::CODE).weak());
+        ui.label(RichText::new(code).monospace().strong().size(size));
+    });
+}
+
+/// A warning line in red.
+pub fn warning(ui: &mut egui::Ui, sentence: String) {
+    ui.label(RichText::new(sentence).color(style::red()).strong());
+}
+
+fn confirm_card(ui: &mut egui::Ui, confirmation: &PeerConfirmation, actions: &mut Vec<Action>) {
+    let alias = &confirmation.device.alias;
+    let stroke = if confirmation.key_changed {
+        style::red()
+    } else {
+        style::accent(ui)
+    };
+    style::card(ui)
+        .stroke(Stroke::new(2.0, stroke))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            ui.label(
+                RichText::new(text::confirm_title(alias))
+                    .size(16.0)
+                    .strong(),
+            );
+            ui.label(
+                RichText::new(format!(
+                    "{} · device {}",
+                    confirmation.to,
+                    short_code(&confirmation.device.device_id)
+                ))
+                .small()
+                .weak(),
+            );
+            if confirmation.key_changed {
+                warning(ui, text::key_changed(alias));
+            }
+            code_label(ui, &confirmation.code, 22.0);
+            ui.label(RichText::new(text::CONFIRM_HINT).weak());
+            ui.add_space(6.0);
+            ui.horizontal(|ui| {
+                let yes = if confirmation.key_changed {
+                    text::CONFIRM_CHANGED
+                } else {
+                    text::CONFIRM
+                };
+                let answer = |confirmed| Action::ConfirmPeer {
+                    id: confirmation.id,
+                    confirmed,
+                };
+                if ui.add(style::primary(ui, yes)).clicked() {
+                    actions.push(answer(true));
+                }
+                if ui.button(text::CANCEL).clicked() {
+                    actions.push(answer(false));
+                }
+            });
+        });
+}
+
+fn shown_card(ui: &mut egui::Ui, shown: &ShownCode) {
+    let accent = style::accent(ui);
+    style::card(ui)
+        .stroke(Stroke::new(2.0, accent))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            let alias = &shown.from.alias;
+            ui.label(RichText::new(text::shown_title(alias)).size(16.0).strong());
+            ui.label(
+                RichText::new(format!(
+                    "{} · device {}",
+                    shown.addr,
+                    short_code(&shown.from.device_id)
+                ))
+                .small()
+                .weak(),
+            );
+            code_label(ui, &shown.code, 22.0);
+            ui.label(RichText::new(text::shown_hint(alias)).weak());
+        });
+}
