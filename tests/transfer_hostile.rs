@@ -11,8 +11,9 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 
-use common::{Node, partials, still_serves};
+use common::{Node, pair_as_sender, partials, still_serves};
 use ferry::api::{AcceptPolicy, Command, Event};
+use ferry::transfer::pair::PairError;
 
 use ferry::api::{Outcome, TransferId};
 use ferry::protocol::{
@@ -31,16 +32,24 @@ struct RawPeer {
     reader: Reader,
     writer: Writer,
     device: DeviceInfo,
+    /// The receiver's proven id.
+    peer_id: String,
 }
 
 impl RawPeer {
+    /// Connected and paired: what follows is where the offer belongs.
     fn connect(addr: SocketAddr) -> RawPeer {
         let identity = Identity::ephemeral().expect("identity");
         let id = identity.device_id().to_string();
-        RawPeer::connect_as(addr, &identity, &id)
+        let mut peer = RawPeer::connect_as(addr, &identity, &id);
+        let peer_id = peer.peer_id.clone();
+        pair_as_sender(&mut peer.reader, &mut peer.writer, &peer.device, &peer_id)
+            .expect("pairing");
+        peer
     }
 
-    /// Connects with `identity` but announces `claimed_id` in its messages.
+    /// Connects with `identity` but announces `claimed_id` in its messages;
+    /// nothing said yet.
     fn connect_as(addr: SocketAddr, identity: &Identity, claimed_id: &str) -> RawPeer {
         let link = Link::connect(addr, identity).expect("connect");
         let device = DeviceInfo {
@@ -53,6 +62,7 @@ impl RawPeer {
             reader: FrameReader::new(link.reader),
             writer: FrameWriter::new(link.writer),
             device,
+            peer_id: link.peer_id,
         }
     }
 
@@ -372,8 +382,12 @@ fn a_peer_that_announces_one_id_and_proves_another_is_refused() {
     let real = Identity::ephemeral().expect("identity");
     let impostor = Identity::ephemeral().expect("identity");
     let mut peer = RawPeer::connect_as(receiver.addr(), &impostor, real.device_id());
-    let answer = peer.offer(vec![file(&["x.txt"], 1)]).expect("answer");
-    assert_eq!(answer, Message::Decline("identity mismatch".into()));
+    let peer_id = peer.peer_id.clone();
+    let paired = pair_as_sender(&mut peer.reader, &mut peer.writer, &peer.device, &peer_id);
+    assert!(
+        matches!(paired, Err(PairError::Declined(ref r)) if r.starts_with("identity mismatch")),
+        "{paired:?}"
+    );
     let said = problem(&mut receiver);
     assert!(said.contains("identity mismatch"), "{said}");
     assert_eq!(std::fs::read_dir(receiver.root()).expect("read").count(), 0);

@@ -151,6 +151,8 @@ impl TestPeer {
                     accept,
                     pin: None,
                     accept_from_anywhere: false,
+                    remembered: Vec::new(),
+                    trust_new: true,
                 },
                 discovery,
             },

@@ -38,6 +38,10 @@ pub(super) fn serve(
             Ok(paired) => paired,
             Err(PairError::Wire(e)) if e.is_disconnect() => return,
             Err(e) => {
+                if !matches!(e, PairError::BadReveal | PairError::Declined(_)) {
+                    // The sender is told why (a bad reveal was told already).
+                    let _ = writer.send_now(&Message::Decline(e.to_string()));
+                }
                 return shared.sink.emit(Event::Problem(format!(
                     "Refused a connection from {peer}: {e}."
                 )));
@@ -167,7 +171,15 @@ impl Waiting<'_> {
                         self.sender()
                     )))
                 }
-                Err(_) => self.end(self.lost()),
+                Err(e) if e.is_disconnect() => self.end(self.lost()),
+                Err(e) => {
+                    // A hostile or broken offer (too large, malformed) ends
+                    // here, with the reason for both sides.
+                    let _ = self.writer.send_now(&Message::Decline(e.to_string()));
+                    let problem = format!("Refused a connection from {}: {e}.", self.sender());
+                    self.shared.sink.emit(Event::Problem(problem.clone()));
+                    self.end(Outcome::Failed(problem))
+                }
             };
         }
     }
