@@ -9,8 +9,8 @@ use egui_kittest::kittest::Queryable;
 use ferry::api::{AcceptPolicy, Event};
 use ferry::api::{Direction, Outcome};
 use ui_support::{
-    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, type_into, wait_for_label,
-    wait_until, write_file,
+    AppDirs, TestPeer, add_peer_by_address, confirm_pairing, drag_and_drop, harness, type_into,
+    wait_for_label, wait_until, write_file,
 };
 
 #[test]
@@ -34,6 +34,7 @@ fn drop_on_selected_peer_sends_and_completes() {
     harness.get_by_label("Drop to send to Laptop");
     drag_and_drop(&mut harness, &[file]);
     assert!(harness.query_by_label("Drop to send to Laptop").is_none());
+    confirm_pairing(&mut harness, &mut peer, "Laptop");
 
     wait_until(&mut harness, "Done", |h| h.query_by_label("Done").is_some());
     harness.get_by_label("100%");
@@ -62,7 +63,7 @@ fn drop_on_selected_peer_sends_and_completes() {
 fn drop_without_target_waits_in_tray_until_send() {
     let dirs = AppDirs::new("Desk");
     let one = TestPeer::start("Laptop", AcceptPolicy::Everyone);
-    let two = TestPeer::start("Tablet", AcceptPolicy::Everyone);
+    let mut two = TestPeer::start("Tablet", AcceptPolicy::Everyone);
     let mut harness = harness(&dirs);
     harness.run_steps(2);
     add_peer_by_address(&mut harness, &one, "Laptop");
@@ -92,6 +93,7 @@ fn drop_without_target_waits_in_tray_until_send() {
         .find(|b| tile.contains(b.rect().center()))
         .expect("a Send button on Tablet's tile");
     tablet_send.click();
+    confirm_pairing(&mut harness, &mut two, "Tablet");
     wait_until(&mut harness, "Done", |h| h.query_by_label("Done").is_some());
     assert!(
         harness.query_by_label("To send").is_none(),
@@ -113,6 +115,7 @@ fn send_text_reaches_the_selected_device() {
     // The only device is already ticked as the recipient.
     type_into(&mut harness, "Message", "see you at 8");
     harness.get_by_label("Send message").click();
+    confirm_pairing(&mut harness, &mut peer, "Laptop");
     wait_until(&mut harness, "the text at the receiver", |_| {
         peer.find(|e| matches!(e, Event::TextReceived { text, .. } if text == "see you at 8"))
             .is_some()
