@@ -392,3 +392,34 @@ fn a_peer_that_announces_one_id_and_proves_another_is_refused() {
     assert!(said.contains("identity mismatch"), "{said}");
     assert_eq!(std::fs::read_dir(receiver.root()).expect("read").count(), 0);
 }
+
+/// Issue 14, finding 4: before pairing a peer has proven nothing but a
+/// self-made key, so the first message of a connection is held to
+/// `MAX_FIRST_FRAME` (64 KiB), not the 16 MiB an offer may take.
+#[test]
+fn the_first_message_of_a_connection_is_held_to_the_small_first_frame_limit() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
+    let identity = Identity::ephemeral().expect("identity");
+    let id = identity.device_id().to_string();
+    let mut peer = RawPeer::connect_as(receiver.addr(), &identity, &id);
+    let claimed = ferry::protocol::limits::MAX_FIRST_FRAME + 1;
+    let mut header = vec![0u8];
+    header.extend(claimed.to_be_bytes());
+    peer.writer
+        .raw()
+        .expect("raw")
+        .write_all(&header)
+        .expect("header");
+    peer.writer.flush().expect("flush");
+    let said = problem(&mut receiver);
+    assert!(
+        said.contains(&format!("{claimed} bytes claimed")) && said.contains("limit is 65536"),
+        "{said}"
+    );
+    let answer = peer.reader.read_message();
+    assert!(
+        matches!(answer, Ok(Message::Decline(ref r)) if r.contains("limit is 65536")),
+        "{answer:?}"
+    );
+    still_serves(&mut receiver);
+}
