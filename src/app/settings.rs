@@ -1,5 +1,6 @@
 //! The Settings tab: a draft of the person's settings (device name, download
-//! folder, port, browser share port, discovery interfaces, theme) that becomes real on Save, and
+//! folder, port, browser share port, discovery interfaces, trust on first
+//! use, theme) that becomes real on Save, and
 //! the list of trusted devices with Revoke. The view edits only the draft;
 //! validation is plain code ([`Draft::validate`]), and saving is the caller's
 //! job (helper thread) through [`Action::SaveSettings`].
@@ -38,6 +39,8 @@ pub struct Draft {
     pub pin: String,
     /// Theme.
     pub theme: Theme,
+    /// Send to new devices without comparing the pairing code.
+    pub trust_new: bool,
     /// Port of the browser share as typed; 0 for any free port.
     pub share_port: String,
     /// Result of the last Save.
@@ -53,6 +56,7 @@ impl From<&Settings> for Draft {
             interfaces: settings.interfaces.join(", "),
             pin: settings.pin.clone().unwrap_or_default(),
             theme: settings.theme,
+            trust_new: settings.trust_new,
             share_port: settings.share_port.to_string(),
             note: None,
         }
@@ -107,6 +111,7 @@ impl Draft {
             port,
             interfaces,
             theme: self.theme,
+            trust_new: self.trust_new,
             share_port,
             ..current.clone()
         })
@@ -231,6 +236,23 @@ fn form(ui: &mut egui::Ui, draft: &mut Draft, dialog_open: bool, actions: &mut V
                 ui.label(
                     RichText::new(
                         "Optional: devices that are not trusted must type it to send here",
+                    )
+                    .small()
+                    .weak(),
+                );
+            });
+            ui.end_row();
+
+            ui.label("New devices");
+            ui.vertical(|ui| {
+                ui.checkbox(
+                    &mut draft.trust_new,
+                    "Send without comparing the pairing code (trust on first use)",
+                );
+                ui.label(
+                    RichText::new(
+                        "Off: the first send to a device waits until you confirm it shows the same \
+                         code. A known name with a new key is always asked about.",
                     )
                     .small()
                     .weak(),
