@@ -231,7 +231,12 @@ impl UiState {
                     code,
                 });
             }
-            Event::Remembered(device) => effects.push(Effect::Remember(device)),
+            Event::Remembered(device) => {
+                // Its other sends waiting for a confirmation go on their own.
+                self.confirmations
+                    .retain(|c| c.device.device_id != device.device_id);
+                effects.push(Effect::Remember(device));
+            }
             Event::AutoAccepted {
                 id,
                 from,

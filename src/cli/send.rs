@@ -225,8 +225,15 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
             }
         });
     }
+    Ok(follow(&engine, pending))
+}
+
+/// Follows the transfers in `pending` to their ends: asks about pairing
+/// codes, remembers confirmed devices, shows progress; the exit code.
+fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
     let mut exit = EXIT_OK;
     let mut bar = None;
+    let mut confirmed_keys = std::collections::HashSet::new();
     while !pending.is_empty() {
         let Ok(event) = engine.events().recv() else {
             break;
@@ -238,11 +245,20 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
                 device,
                 code,
                 key_changed,
-            } => {
+            } if !confirmed_keys.contains(&device.device_id) => {
                 let confirmed = confirm_peer(&device, to, &code, key_changed);
+                if confirmed {
+                    confirmed_keys.insert(device.device_id.clone());
+                }
                 engine.send(Command::ConfirmPeer { id, confirmed });
             }
-            Event::Remembered(device) => persist_remembered(device),
+            // A text and files go over two connections: once this key is
+            // confirmed for one, the engine lets the other go too.
+            Event::ConfirmPeer { .. } => {}
+            Event::Remembered(device) => {
+                confirmed_keys.insert(device.device_id.clone());
+                persist_remembered(device);
+            }
             Event::Offered {
                 to,
                 offer,
@@ -286,7 +302,7 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
             _ => {}
         }
     }
-    Ok(exit)
+    exit
 }
 
 /// Asks the person whether the receiver shows `code`: on a terminal, y/N;
@@ -322,9 +338,9 @@ fn confirm_peer(device: &Device, to: SocketAddr, code: &str, key_changed: bool) 
 pub(super) fn persist_remembered(device: crate::api::TrustedDevice) {
     let dir = config::config_dir();
     let mut settings = config::Settings::load(&dir);
-    if settings.remember(device) {
-        if let Err(e) = settings.save(&dir) {
-            eprintln!("ferry: could not remember the device in the settings: {e}");
-        }
+    if settings.remember(device)
+        && let Err(e) = settings.save(&dir)
+    {
+        eprintln!("ferry: could not remember the device in the settings: {e}");
     }
 }

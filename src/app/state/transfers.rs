@@ -32,6 +32,9 @@ impl UiState {
         peer_id: String,
         code: String,
     ) {
+        // A confirmation answered elsewhere (the same key confirmed for
+        // another send) ends with the offer.
+        self.confirmations.retain(|c| c.id != id);
         if let Some(row) = self.row_mut(id) {
             row.phase = Phase::WaitingForAnswer;
             row.peer_id = Some(peer_id);

@@ -63,7 +63,7 @@ pub(super) fn serve(
         writer,
         keepalive: Keepalive::new(shared.timeouts.ping),
         shown: false,
-        _slot: None,
+        slot: None,
     };
     let outcome = match waiting.offer(&control) {
         Err(outcome) => outcome,
@@ -78,7 +78,12 @@ pub(super) fn serve(
         }
         Ok(offer) if !pin_ok(shared, peer, &offer, &mut waiting.writer) => None,
         Ok(offer) => {
-            let Waiting { pump, writer, .. } = waiting;
+            // The code card gives way to the offer, which takes a prompt
+            // slot of its own if a person is asked.
+            let Waiting {
+                pump, writer, slot, ..
+            } = waiting;
+            drop(slot);
             let code = paired.display();
             catch_unwind(AssertUnwindSafe(|| {
                 receive(
@@ -115,7 +120,7 @@ struct Waiting<'a> {
     /// The code is on the screen ([`Event::PairingCode`]).
     shown: bool,
     /// Its place among the prompts while the code is shown.
-    _slot: Option<PromptSlot>,
+    slot: Option<PromptSlot>,
 }
 
 impl Waiting<'_> {
@@ -187,7 +192,7 @@ impl Waiting<'_> {
     /// Puts the code on the screen, if there is room for one more prompt.
     fn show(&mut self) -> Result<(), Option<Outcome>> {
         match claim_prompt(&self.shared.prompts, self.peer.ip()) {
-            Ok(slot) => self._slot = Some(slot),
+            Ok(slot) => self.slot = Some(slot),
             Err(why) => {
                 let _ = self
                     .writer

@@ -101,7 +101,16 @@ impl Sending<'_> {
                     return Err(Outcome::Cancelled { by: Party::Local });
                 }
                 Wake::Peer(frame) => break frame,
-                Wake::Tick => self.on_tick().map_err(Outcome::from)?,
+                Wake::Tick => {
+                    self.on_tick().map_err(Outcome::from)?;
+                    // Its person confirmed this very key meanwhile, on
+                    // another connection (two sends at once): it is known now.
+                    let key = &paired.peer.device_id;
+                    let settings = self.shared.receive_settings();
+                    if settings.remembered.iter().any(|d| d.device_id == *key) {
+                        return Ok(());
+                    }
+                }
                 Wake::Other(_) => {}
                 Wake::ReaderStopped => return Err(Outcome::Failed(READER_STOPPED.into())),
             }
