@@ -447,3 +447,34 @@ fn the_sender_sends_no_name_before_its_person_confirms_the_code() {
     assert_eq!(offer.entries[0].path, vec![SECRET_NAME.to_string()]);
     assert_eq!(sender.finished(), Outcome::Declined("only looking".into()));
 }
+
+#[test]
+fn confirming_a_key_once_lets_a_second_send_to_it_go_without_a_second_question() {
+    let mut receiver = Node::receiver("desk", AcceptPolicy::Everyone);
+    let mut sender =
+        Node::confirming_sender("laptop", Arc::new(Identity::ephemeral().expect("identity")));
+    let (_src, path) = secret_file();
+    let first = sender.send_file(receiver.addr(), &path);
+    let second = sender.send_file(receiver.addr(), &path);
+    let mut asked = Vec::new();
+    while asked.len() < 2 {
+        asked.push(confirm_request(&mut sender).0);
+    }
+    asked.sort();
+    let mut both = vec![first, second];
+    both.sort();
+    assert_eq!(asked, both, "both sends wait for the person");
+    sender.engine.send(Command::ConfirmPeer {
+        id: first,
+        confirmed: true,
+    });
+    let mut ends = Vec::new();
+    while ends.len() < 2 {
+        ends.push(sender.wait("Finished", |e| match e {
+            Event::Finished { id, outcome, .. } => Some((*id, outcome.clone())),
+            _ => None,
+        }));
+    }
+    assert!(ends.iter().all(|(_, o)| o.is_success()), "{ends:?}");
+    let _ = receiver.finished();
+}

@@ -1,13 +1,15 @@
 //! Guards sending from the window: files dropped while a device is selected
 //! go to it at once, the row reaches 100% and Done, and the receiver holds the
 //! same bytes; a drop with no clear target waits in the tray until the person
-//! presses a device's Send.
+//! presses a device's Send. A first send waits on the confirm card; a known
+//! name with another key gets a warning card and nothing unless chosen.
 
 mod ui_support;
 
 use egui_kittest::kittest::Queryable;
-use ferry::api::{AcceptPolicy, Event};
+use ferry::api::{AcceptPolicy, Event, TrustedDevice};
 use ferry::api::{Direction, Outcome};
+use ferry::config::Settings;
 use ui_support::{
     AppDirs, TestPeer, add_peer_by_address, confirm_pairing, drag_and_drop, harness, type_into,
     wait_for_label, wait_until, write_file,
@@ -121,4 +123,48 @@ fn send_text_reaches_the_selected_device() {
             .is_some()
     });
     wait_for_label(&mut harness, "Message delivered");
+}
+
+#[test]
+fn a_known_name_with_another_key_gets_a_warning_card_and_nothing_unless_chosen() {
+    let dirs = AppDirs::new("Desk");
+    // "Laptop" was confirmed once, with another key than the one answering now.
+    let mut settings = Settings::load(&dirs.config());
+    settings.remembered_devices.push(TrustedDevice {
+        device_id: "f".repeat(64),
+        alias: "Laptop".into(),
+    });
+    settings.save(&dirs.config()).expect("save");
+    let mut peer = TestPeer::start("Laptop", AcceptPolicy::Everyone);
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    add_peer_by_address(&mut harness, &peer, "Laptop");
+    let file = dirs.scratch().join("payroll.xlsx");
+    write_file(&file, 2048);
+    drag_and_drop(&mut harness, &[file]);
+    wait_for_label(&mut harness, "Does Laptop show this code?");
+    harness.get_by_label_contains("remembered here with another key");
+    harness.get_by_label("I checked with a person there — send");
+    assert!(harness.state().state().confirmations[0].key_changed);
+    harness.get_by_label("Don't send").click();
+    wait_until(&mut harness, "the send ended", |h| {
+        h.state()
+            .state()
+            .transfers
+            .first()
+            .is_some_and(|r| !r.is_active())
+    });
+    assert!(harness.state().state().confirmations.is_empty());
+    peer.poll();
+    assert!(
+        !peer
+            .seen
+            .iter()
+            .any(|e| matches!(e, Event::Incoming { .. } | Event::AutoAccepted { .. })),
+        "{:#?}",
+        peer.seen
+    );
+    assert!(!peer.downloads.path().join("payroll.xlsx").exists());
+    // Nothing new was remembered for that name.
+    assert_eq!(harness.state().settings().remembered_devices.len(), 1);
 }

@@ -1,5 +1,5 @@
 //! The cards of first contact: on the sending side, "Does <device> show
-//! this code?" with Confirm / Cancel (and a warning when a remembered name
+//! this code?" with Confirm / Don't send (and a warning when a remembered name
 //! comes with another key); on the receiving side, the code to read out
 //! while the sender's person compares it. Views only: they read the state
 //! and return actions. Every sentence is in [`text`], in one place, so it
@@ -32,8 +32,8 @@ pub(super) mod text {
     pub const CONFIRM: &str = "Codes match — send";
     /// Sender card: the code was confirmed despite a changed key.
     pub const CONFIRM_CHANGED: &str = "I checked with a person there — send";
-    /// Sender card: refuse.
-    pub const CANCEL: &str = "Cancel";
+    /// Sender card: refuse (the codes differ, or no one could check).
+    pub const REFUSE: &str = "Don't send";
     /// Receiver card title.
     pub fn shown_title(device: &str) -> String {
         format!("{device} wants to send you something")
@@ -132,7 +132,7 @@ fn confirm_card(ui: &mut egui::Ui, confirmation: &PeerConfirmation, actions: &mu
                 if ui.add(style::primary(ui, yes)).clicked() {
                     actions.push(answer(true));
                 }
-                if ui.button(text::CANCEL).clicked() {
+                if ui.button(text::REFUSE).clicked() {
                     actions.push(answer(false));
                 }
             });
