@@ -84,15 +84,15 @@ fn proven(device: &DeviceInfo, proved_id: &str) -> Result<(), PairError> {
     }
 }
 
-/// Reads one pairing step under the first-frame limit; pings are skipped.
+/// Reads one pairing step under the first-frame limit. Each step answers
+/// the previous one at once, so nothing else (not even a ping) may come
+/// between them: one read per step, each bounded by the socket's timeout,
+/// keeps a peer from holding the exchange open.
 fn next<R: Read>(reader: &mut FrameReader<R>) -> Result<Message, PairError> {
     reader.set_control_limit(MAX_FIRST_FRAME);
-    loop {
-        match reader.read_message()? {
-            Message::Ping => continue,
-            Message::Decline(reason) => return Err(PairError::Declined(reason)),
-            message => return Ok(message),
-        }
+    match reader.read_message()? {
+        Message::Decline(reason) => Err(PairError::Declined(reason)),
+        message => Ok(message),
     }
 }
 
