@@ -66,6 +66,15 @@ impl RawPeer {
         }
     }
 
+    /// Writes the header of a control frame claiming `len` bytes, and no payload.
+    fn claim_control_frame(&mut self, len: u32) {
+        let mut header = vec![0u8];
+        header.extend(len.to_be_bytes());
+        let raw = self.writer.raw().expect("raw");
+        raw.write_all(&header).expect("header");
+        raw.flush().expect("flush");
+    }
+
     /// Announces the bytes of entry `index` from offset 0.
     fn start_file(&mut self, index: u32) {
         self.writer
@@ -290,13 +299,7 @@ fn a_million_entries_overflow_the_frame_limit_without_a_huge_allocation() {
 fn a_length_prefix_claiming_4_gib_is_refused_at_once() {
     let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
     let mut peer = RawPeer::connect(receiver.addr());
-    let header = [0, 0xff, 0xff, 0xff, 0xff];
-    peer.writer
-        .raw()
-        .expect("raw")
-        .write_all(&header)
-        .expect("header");
-    peer.writer.flush().expect("flush");
+    peer.claim_control_frame(u32::MAX);
     let said = problem(&mut receiver);
     assert!(said.contains("4294967295 bytes claimed"), "{said}");
     // The receiver answers and closes instead of waiting for 4 GiB.
@@ -403,14 +406,7 @@ fn the_first_message_of_a_connection_is_held_to_the_small_first_frame_limit() {
     let id = identity.device_id().to_string();
     let mut peer = RawPeer::connect_as(receiver.addr(), &identity, &id);
     let claimed = ferry::protocol::limits::MAX_FIRST_FRAME + 1;
-    let mut header = vec![0u8];
-    header.extend(claimed.to_be_bytes());
-    peer.writer
-        .raw()
-        .expect("raw")
-        .write_all(&header)
-        .expect("header");
-    peer.writer.flush().expect("flush");
+    peer.claim_control_frame(claimed);
     let said = problem(&mut receiver);
     assert!(
         said.contains(&format!("{claimed} bytes claimed")) && said.contains("limit is 65536"),

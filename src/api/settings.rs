@@ -134,16 +134,18 @@ pub struct ReceiveSettings {
 impl ReceiveSettings {
     /// Adds `device` to the remembered devices; false if its key already was.
     pub fn remember(&mut self, device: TrustedDevice) -> bool {
-        if self
-            .remembered
-            .iter()
-            .any(|d| d.device_id == device.device_id)
-        {
-            return false;
-        }
-        self.remembered.push(device);
-        true
+        remember_in(&mut self.remembered, device)
     }
+}
+
+/// Adds `device` to `remembered` unless its key is there already (the name
+/// it had then stays); true if it was added.
+pub fn remember_in(remembered: &mut Vec<TrustedDevice>, device: TrustedDevice) -> bool {
+    if remembered.iter().any(|d| d.device_id == device.device_id) {
+        return false;
+    }
+    remembered.push(device);
+    true
 }
 
 #[cfg(test)]

@@ -83,6 +83,12 @@ pub fn code_label(ui: &mut egui::Ui, code: &str, size: f32) {
     });
 }
 
+/// The small line under a title: the address and the short device id.
+fn where_and_who(ui: &mut egui::Ui, addr: std::net::SocketAddr, device_id: &str) {
+    let line = format!("{addr} · device {}", short_code(device_id));
+    ui.label(RichText::new(line).small().weak());
+}
+
 /// A warning line in red.
 pub fn warning(ui: &mut egui::Ui, sentence: String) {
     ui.label(RichText::new(sentence).color(style::red()).strong());
@@ -104,15 +110,7 @@ fn confirm_card(ui: &mut egui::Ui, confirmation: &PeerConfirmation, actions: &mu
                     .size(16.0)
                     .strong(),
             );
-            ui.label(
-                RichText::new(format!(
-                    "{} · device {}",
-                    confirmation.to,
-                    short_code(&confirmation.device.device_id)
-                ))
-                .small()
-                .weak(),
-            );
+            where_and_who(ui, confirmation.to, &confirmation.device.device_id);
             if confirmation.key_changed {
                 warning(ui, text::key_changed(alias));
             }
@@ -147,15 +145,7 @@ fn shown_card(ui: &mut egui::Ui, shown: &ShownCode) {
             ui.set_width(ui.available_width());
             let alias = &shown.from.alias;
             ui.label(RichText::new(text::shown_title(alias)).size(16.0).strong());
-            ui.label(
-                RichText::new(format!(
-                    "{} · device {}",
-                    shown.addr,
-                    short_code(&shown.from.device_id)
-                ))
-                .small()
-                .weak(),
-            );
+            where_and_who(ui, shown.addr, &shown.from.device_id);
             code_label(ui, &shown.code, 22.0);
             ui.label(RichText::new(text::shown_hint(alias)).weak());
         });

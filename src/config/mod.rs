@@ -112,9 +112,7 @@ impl Settings {
     pub fn known_devices(&self) -> Vec<TrustedDevice> {
         let mut known = self.remembered_devices.clone();
         for device in &self.trusted_devices {
-            if !known.iter().any(|d| d.device_id == device.device_id) {
-                known.push(device.clone());
-            }
+            crate::api::remember_in(&mut known, device.clone());
         }
         known
     }
@@ -122,15 +120,7 @@ impl Settings {
     /// Adds a device the engine reported as remembered; false if its key
     /// already was.
     pub fn remember(&mut self, device: TrustedDevice) -> bool {
-        if self
-            .remembered_devices
-            .iter()
-            .any(|d| d.device_id == device.device_id)
-        {
-            return false;
-        }
-        self.remembered_devices.push(device);
-        true
+        crate::api::remember_in(&mut self.remembered_devices, device)
     }
 }
 

@@ -233,22 +233,7 @@ impl Node {
     }
 
     fn sender_full(name: &str, identity: Arc<Identity>, timeouts: Timeouts) -> Node {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = EngineConfig {
-            device: device(name),
-            identity,
-            listen: None,
-            receive: ReceiveSettings {
-                download_dir: dir.path().to_path_buf(),
-                accept: AcceptPolicy::Ask,
-                pin: None,
-                accept_from_anywhere: false,
-                remembered: Vec::new(),
-                trust_new: true,
-            },
-            discovery: None,
-        };
-        Node::start(config, dir, timeouts)
+        Node::sender_with_trust(name, identity, Vec::new(), true, timeouts)
     }
 
     fn start(config: EngineConfig, dir: tempfile::TempDir, timeouts: Timeouts) -> Node {
