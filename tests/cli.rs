@@ -237,3 +237,38 @@ fn help_and_version_work_for_every_command() {
         "usage errors are exit code 2"
     );
 }
+
+#[test]
+fn a_remembered_name_answering_with_another_key_gets_a_warning_and_nothing_even_with_trust_new() {
+    let work = tempfile::tempdir().expect("tmp");
+    let file = work.path().join("secret.txt");
+    std::fs::write(&file, "for the real desk only").expect("write");
+    // The sender remembers a device called "desk" under another key.
+    let scfg = work.path().join("scfg");
+    let settings = ferry::config::Settings {
+        remembered_devices: vec![ferry::api::TrustedDevice {
+            device_id: "d".repeat(64),
+            alias: "desk".into(),
+        }],
+        ..ferry::config::Settings::default()
+    };
+    settings.save(&scfg).expect("save");
+    let out = work.path().join("out");
+    let (mut receiver, _stdout, port) = start_receiver(
+        &work.path().join("rcfg"),
+        &out,
+        &["--yes", "--alias", "desk"],
+    );
+    let sent = ferry(&scfg)
+        .args(["send", "--trust-new", "--to", &format!("127.0.0.1:{port}")])
+        .arg(&file)
+        .output()
+        .expect("run send");
+    let stderr = String::from_utf8_lossy(&sent.stderr);
+    assert_eq!(sent.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("WARNING"), "{stderr}");
+    assert!(stderr.contains("another key"), "{stderr}");
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    assert_eq!(receiver.wait().expect("exits").code(), Some(4));
+    assert!(!out.join("secret.txt").exists());
+}

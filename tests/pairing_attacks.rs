@@ -478,3 +478,44 @@ fn confirming_a_key_once_lets_a_second_send_to_it_go_without_a_second_question()
     assert!(ends.iter().all(|(_, o)| o.is_success()), "{ends:?}");
     let _ = receiver.finished();
 }
+
+#[test]
+fn a_receiver_flags_an_offer_under_a_remembered_name_with_another_key() {
+    let mut receiver = Node::receiver("desk", AcceptPolicy::Ask);
+    // The receiver once accepted "laptop" with another key.
+    receiver
+        .engine
+        .send(Command::UpdateReceive(ferry::api::ReceiveSettings {
+            download_dir: receiver.root().to_path_buf(),
+            accept: AcceptPolicy::Ask,
+            pin: None,
+            accept_from_anywhere: false,
+            remembered: vec![TrustedDevice {
+                device_id: "e".repeat(64),
+                alias: "laptop".into(),
+            }],
+            trust_new: false,
+        }));
+    // Commands are taken in order: once this is answered, the settings apply.
+    let root = receiver.root().to_path_buf();
+    receiver.engine.send(Command::Measure(vec![root]));
+    receiver.wait("Measured", |e| {
+        matches!(e, Event::Measured { .. }).then_some(())
+    });
+    let mut sender = Node::sender("laptop");
+    let (_src, path) = secret_file();
+    sender.send_file(receiver.addr(), &path);
+    let (id, key_changed) = receiver.wait("Incoming", |e| match e {
+        Event::Incoming {
+            id, key_changed, ..
+        } => Some((*id, *key_changed)),
+        _ => None,
+    });
+    assert!(key_changed, "the offer card warns about the new key");
+    receiver.engine.send(Command::Decide {
+        id,
+        decision: Decision::Decline,
+    });
+    assert!(matches!(sender.finished(), Outcome::Declined(_)));
+    nothing_in(&receiver);
+}
