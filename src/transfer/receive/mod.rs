@@ -5,7 +5,8 @@
 //! Nothing touches the disk before the offer is accepted.
 //!
 //! This file owns the connection's life (greeting, first message, the
-//! worker's state and how it ends); the steps live beside it: [`offer`]
+//! worker's state and how it ends); the steps live beside it: [`paired`]
+//! (the pairing exchange, the code shown, the wait for the offer), [`offer`]
 //! (identity, PIN, names), [`accept`] (decision, plan, Accept), [`stream`]
 //! (partial files), [`verdict`] (checksums, final names, outcomes) and
 //! [`resume`] (where files go and what an earlier try left). It never sends

@@ -65,7 +65,9 @@ pub(super) fn serve(
         shown: false,
         slot: None,
     };
-    let outcome = match waiting.offer(&control) {
+    let offered = waiting.offer(&control);
+    let shown = waiting.shown;
+    let outcome = match offered {
         Err(outcome) => outcome,
         Ok(offer) if offer.sender.device_id != peer_id => {
             let problem =
@@ -99,7 +101,11 @@ pub(super) fn serve(
     };
     shared.unregister(id);
     // A shown code is a card on the screen: its end must reach the window
-    // even when the offer never came (the sender's person refused the code).
+    // even when the offer never came (the sender's person refused the code)
+    // or was refused before anyone saw it (a Problem says why).
+    let outcome = outcome.or_else(|| {
+        shown.then(|| Outcome::Failed("The offer was refused before it was shown.".into()))
+    });
     if let Some(outcome) = outcome {
         shared.sink.emit(Event::Finished {
             id,

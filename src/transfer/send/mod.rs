@@ -1,4 +1,6 @@
-//! The sending worker: offers entries to one receiver, waits for its answer,
+//! The sending worker: pairs with one receiver and, once the receiver is
+//! remembered or its person confirmed the code ([`verify`]), offers entries
+//! to it, waits for its answer,
 //! then streams each accepted file (hashing it as it goes, including any
 //! prefix the receiver already has) and collects the receiver's verdicts.
 //! It reads local files and writes the socket; it never writes to disk.
