@@ -59,6 +59,16 @@ fn drop_on_selected_peer_sends_and_completes() {
         })
         .is_some()
     });
+    // The confirmed device is remembered, on disk too, and can be forgotten.
+    wait_until(&mut harness, "the device remembered on disk", |_| {
+        Settings::load(&dirs.config()).remembered_devices.len() == 1
+    });
+    harness.get_by_label("Settings").click();
+    wait_for_label(&mut harness, "Forget Laptop");
+    harness.get_by_label("Forget Laptop").click();
+    wait_until(&mut harness, "the device forgotten on disk", |_| {
+        Settings::load(&dirs.config()).remembered_devices.is_empty()
+    });
 }
 
 #[test]

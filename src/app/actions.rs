@@ -93,6 +93,8 @@ pub enum Action {
     SaveSettings,
     /// Stop trusting a device.
     Revoke(String),
+    /// Stop remembering a device (its next send asks for the code again).
+    Forget(String),
     /// Forget all history.
     ClearHistory,
     /// Something about the browser share.
@@ -153,6 +155,13 @@ impl FerryApp {
             Action::DismissPin(id) => self.dismiss_pin(id),
             Action::SaveSettings => self.save_draft(),
             Action::Revoke(device_id) => self.revoke(&device_id),
+            Action::Forget(device_id) => {
+                self.settings
+                    .remembered_devices
+                    .retain(|d| d.device_id != device_id);
+                self.save_settings();
+                self.apply_receive_settings();
+            }
             Action::ClearHistory => {
                 self.state.history.clear();
                 self.save_history();

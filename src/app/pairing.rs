@@ -1,14 +1,16 @@
 //! The cards of first contact: on the sending side, "Does <device> show
 //! this code?" with Confirm / Don't send (and a warning when a remembered name
 //! comes with another key); on the receiving side, the code to read out
-//! while the sender's person compares it. Views only: they read the state
+//! while the sender's person compares it; and the Settings card of the
+//! remembered devices, with Forget. Views only: they read the state
 //! and return actions. Every sentence is in [`text`], in one place, so it
 //! can move into a translation catalog as a whole.
 
-use egui::{RichText, Stroke};
+use egui::{Align, Layout, RichText, Stroke};
 
 use super::state::{PeerConfirmation, ShownCode, UiState};
 use super::{Action, style};
+use crate::api::TrustedDevice;
 use crate::secure::identity::short_code;
 
 /// The window's sentences about pairing codes.
@@ -55,6 +57,18 @@ pub(super) mod text {
     }
     /// The label before a code.
     pub const CODE: &str = "Pairing code";
+    /// Settings card title.
+    pub const REMEMBERED: &str = "Remembered devices";
+    /// Settings card, empty.
+    pub const REMEMBERED_NONE: &str = "No device is remembered yet: the first send to a device \
+         asks you to compare its pairing code.";
+    /// Settings card explanation.
+    pub const REMEMBERED_HINT: &str = "Sending to these devices needs no code comparison. Each is \
+         remembered by its key: another device using the same name gets a warning.";
+    /// Settings card button.
+    pub fn forget(device: &str) -> String {
+        format!("Forget {device}")
+    }
     /// After the code on the receiver's offer card.
     pub fn offer_code_hint(device: &str) -> String {
         format!("— {device} shows the same code if nobody is in between.")
@@ -73,6 +87,31 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
         ui.push_id(("code", shown.id.0), |ui| shown_card(ui, shown));
         ui.add_space(10.0);
     }
+}
+
+/// The Settings card listing the remembered devices, each with Forget.
+pub fn remembered_card(ui: &mut egui::Ui, remembered: &[TrustedDevice], actions: &mut Vec<Action>) {
+    style::card(ui).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.label(RichText::new(text::REMEMBERED).size(16.0).strong());
+        if remembered.is_empty() {
+            ui.label(RichText::new(text::REMEMBERED_NONE).weak());
+            return;
+        }
+        ui.label(RichText::new(text::REMEMBERED_HINT).weak());
+        for device in remembered {
+            ui.horizontal(|ui| {
+                ui.label(&device.alias);
+                let id = short_code(&device.device_id);
+                ui.label(RichText::new(id).small().weak().monospace());
+                ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                    if ui.button(text::forget(&device.alias)).clicked() {
+                        actions.push(Action::Forget(device.device_id.clone()));
+                    }
+                });
+            });
+        }
+    });
 }
 
 /// The code in large digits.

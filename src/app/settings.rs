@@ -158,6 +158,8 @@ pub fn show(
         });
         ui.add_space(12.0);
         trusted(ui, saved, actions);
+        ui.add_space(12.0);
+        super::pairing::remembered_card(ui, &saved.remembered_devices, actions);
     });
 }
 
