@@ -189,6 +189,27 @@ fn a_code_shown_while_the_sender_compares_gives_way_to_its_offer_or_leaves_no_tr
     assert!(state.codes.is_empty());
     assert!(state.transfers.is_empty());
     assert!(effects.is_empty());
+    // A trusted sender's offer is taken at once: its code card goes too.
+    state.apply(
+        Event::PairingCode {
+            id: TransferId(4),
+            from: from.clone(),
+            addr,
+            code: "654 321".into(),
+        },
+        0,
+    );
+    state.apply(
+        Event::AutoAccepted {
+            id: TransferId(4),
+            from,
+            addr,
+            offer: offer(&[("b.txt", 1)]),
+        },
+        0,
+    );
+    assert!(state.codes.is_empty());
+    assert_eq!(state.transfers.len(), 1);
 }
 
 #[test]

@@ -19,6 +19,8 @@ impl UiState {
         addr: SocketAddr,
         offer: &OfferSummary,
     ) {
+        // The code shown while the sender compared it gives way to the row.
+        self.codes.retain(|c| c.id != id);
         let row = incoming_row(id, from, addr, offer, None);
         self.transfers.insert(0, row);
     }
