@@ -304,10 +304,26 @@ def tar_socat(env, src_root, dst_dir, host="127.0.0.1"):
     return run_pair(env, rx, tx, port=port)
 
 
+_TRUST_NEW = {}
+
+
+def trust_new(binary):
+    """`--trust-new` for builds that confirm new devices (protocol 3: a
+    script has no person to compare the pairing code), nothing for older
+    builds compared with --also, which do not know the flag."""
+    if binary not in _TRUST_NEW:
+        help_text = subprocess.run(
+            [binary, "send", "--help"], capture_output=True, text=True
+        ).stdout
+        _TRUST_NEW[binary] = ["--trust-new"] if "--trust-new" in help_text else []
+    return _TRUST_NEW[binary]
+
+
 def ferry_send(env, src, dst_dir, host="127.0.0.1", binary=None):
     binary = binary or env.ferry
     rx = [binary, "receive", "--port", "0", "--once", "--yes", "--dir", str(dst_dir)]
-    tx = lambda p: [binary, "send", "--to", f"{host}:{p}", str(src)]
+    flags = trust_new(binary)
+    tx = lambda p: [binary, "send", *flags, "--to", f"{host}:{p}", str(src)]
     return run_pair(env, rx, tx, ferry=True)
 
 

@@ -60,7 +60,7 @@ fn send_and_receive_once_with_yes_move_the_bytes() {
     let out = work.path().join("out");
     let (mut receiver, _stdout, port) = start_receiver(&work.path().join("rcfg"), &out, &["--yes"]);
     let sent = ferry(&work.path().join("scfg"))
-        .args(["send", "--to", &format!("127.0.0.1:{port}")])
+        .args(["send", "--trust-new", "--to", &format!("127.0.0.1:{port}")])
         .arg(src.join("pics"))
         .arg(src.join("note.txt"))
         .output()
@@ -79,6 +79,62 @@ fn send_and_receive_once_with_yes_move_the_bytes() {
             "{rel}"
         );
     }
+    // Trusted on first use, the receiver is remembered in the sender's
+    // settings: the next send to it (same key) needs neither the flag nor a
+    // terminal.
+    let (mut receiver, _stdout, port) = start_receiver(&work.path().join("rcfg"), &out, &["--yes"]);
+    let again = ferry(&work.path().join("scfg"))
+        .args([
+            "send",
+            "--to",
+            &format!("127.0.0.1:{port}"),
+            "--text",
+            "again",
+        ])
+        .output()
+        .expect("run send");
+    assert!(
+        again.status.success(),
+        "send to a remembered device failed: {}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(receiver.wait().expect("receiver exits").success());
+}
+
+#[test]
+fn a_new_receiver_gets_nothing_without_a_terminal_or_trust_new_and_both_print_one_code() {
+    let work = tempfile::tempdir().expect("tmp");
+    let file = work.path().join("secret.txt");
+    std::fs::write(&file, "for your eyes only").expect("write");
+    let out = work.path().join("out");
+    let (mut receiver, mut stdout, port) =
+        start_receiver(&work.path().join("rcfg"), &out, &["--yes"]);
+    // stdin is not a terminal here.
+    let sent = ferry(&work.path().join("scfg"))
+        .args(["send", "--to", &format!("127.0.0.1:{port}")])
+        .arg(&file)
+        .output()
+        .expect("run send");
+    let stderr = String::from_utf8_lossy(&sent.stderr);
+    assert_eq!(sent.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("--trust-new"), "{stderr}");
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    // The receiver showed the code the sender's person was asked about.
+    let code = |text: &str, marker: &str| -> String {
+        let at = text
+            .find(marker)
+            .unwrap_or_else(|| panic!("no {marker:?} in {text}"));
+        text[at + marker.len()..].chars().take(7).collect()
+    };
+    let mut shown = String::new();
+    stdout.read_line(&mut shown).expect("read");
+    assert_eq!(
+        code(&shown, "this device's code is "),
+        code(&stderr, "Its pairing code is "),
+        "{shown}"
+    );
+    assert_eq!(receiver.wait().expect("exits").code(), Some(4));
+    assert!(!out.exists() || std::fs::read_dir(&out).expect("read").count() == 0);
 }
 
 #[test]
@@ -89,13 +145,14 @@ fn answering_no_at_the_prompt_declines_with_distinct_exit_codes() {
     let out = work.path().join("out");
     let (mut receiver, mut stdout, port) = start_receiver(&work.path().join("rcfg"), &out, &[]);
     let sender = ferry(&work.path().join("scfg"))
-        .args(["send", "--to", &format!("127.0.0.1:{port}")])
+        .args(["send", "--trust-new", "--to", &format!("127.0.0.1:{port}")])
         .arg(&file)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .expect("spawn send");
-    // Read the offer as a person would, then answer "n".
+    // Read the offer (with the connection's pairing code) as a person
+    // would, then answer "n".
     let mut shown = String::new();
     while !shown.contains("secret.txt") {
         let mut line = String::new();
@@ -111,6 +168,7 @@ fn answering_no_at_the_prompt_declines_with_distinct_exit_codes() {
         .expect("stdin")
         .write_all(b"n\n")
         .expect("answer");
+    assert!(shown.contains("pairing code "), "{shown}");
     let sent = sender.wait_with_output().expect("send exits");
     assert_eq!(sent.status.code(), Some(3), "declined is exit code 3");
     assert!(String::from_utf8_lossy(&sent.stderr).contains("Declined by the receiver"));
@@ -178,4 +236,39 @@ fn help_and_version_work_for_every_command() {
         Some(2),
         "usage errors are exit code 2"
     );
+}
+
+#[test]
+fn a_remembered_name_answering_with_another_key_gets_a_warning_and_nothing_even_with_trust_new() {
+    let work = tempfile::tempdir().expect("tmp");
+    let file = work.path().join("secret.txt");
+    std::fs::write(&file, "for the real desk only").expect("write");
+    // The sender remembers a device called "desk" under another key.
+    let scfg = work.path().join("scfg");
+    let settings = ferry::config::Settings {
+        remembered_devices: vec![ferry::api::TrustedDevice {
+            device_id: "d".repeat(64),
+            alias: "desk".into(),
+        }],
+        ..ferry::config::Settings::default()
+    };
+    settings.save(&scfg).expect("save");
+    let out = work.path().join("out");
+    let (mut receiver, _stdout, port) = start_receiver(
+        &work.path().join("rcfg"),
+        &out,
+        &["--yes", "--alias", "desk"],
+    );
+    let sent = ferry(&scfg)
+        .args(["send", "--trust-new", "--to", &format!("127.0.0.1:{port}")])
+        .arg(&file)
+        .output()
+        .expect("run send");
+    let stderr = String::from_utf8_lossy(&sent.stderr);
+    assert_eq!(sent.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("WARNING"), "{stderr}");
+    assert!(stderr.contains("another key"), "{stderr}");
+    assert!(stderr.contains("nothing was sent"), "{stderr}");
+    assert_eq!(receiver.wait().expect("exits").code(), Some(4));
+    assert!(!out.join("secret.txt").exists());
 }

@@ -66,7 +66,7 @@ fn three_engines_and_a_file_sent_by_alias() {
     std::fs::write(&file, &payload).expect("write");
     let started = Instant::now();
     let out = ferry(home.path(), port.port)
-        .args(["send", "--to", "cat"])
+        .args(["send", "--trust-new", "--to", "cat"])
         .arg(&file)
         .output()
         .expect("run ferry send");
@@ -81,7 +81,7 @@ fn three_engines_and_a_file_sent_by_alias() {
     // By device id prefix too.
     let id = engines[1].device().device_id;
     let out = ferry(home.path(), port.port)
-        .args(["send", "--to", &id[..8], "--text", "hi ben"])
+        .args(["send", "--trust-new", "--to", &id[..8], "--text", "hi ben"])
         .output()
         .expect("run ferry send");
     assert!(out.status.success(), "{out:?}");
@@ -95,7 +95,7 @@ fn the_same_alias_twice_is_an_error_listing_both() {
     let two = engine("twin", port.port, dir.path(), true);
     let home = tempfile::tempdir().expect("tmp");
     let out = ferry(home.path(), port.port)
-        .args(["send", "--to", "twin", "--text", "which?"])
+        .args(["send", "--trust-new", "--to", "twin", "--text", "which?"])
         .output()
         .expect("run ferry send");
     let stderr = String::from_utf8_lossy(&out.stderr);

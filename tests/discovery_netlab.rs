@@ -183,7 +183,7 @@ fn three_hosts_see_each_other_fast_send_by_alias_and_vanish() {
     std::fs::write(&file, &payload).expect("write");
     let out = lab
         .ferry(1, home.path())
-        .args(["send", "--to", "h3"])
+        .args(["send", "--trust-new", "--to", "h3"])
         .arg(&file)
         .output()
         .expect("ferry send");

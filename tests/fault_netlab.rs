@@ -87,7 +87,7 @@ fn the_link_going_down_mid_file_is_noticed_in_seconds_and_resumes_later() {
     assert!(out.is_ok_and(|o| o.status.success()), "netlab rate");
     let sender = lab
         .ferry(1, &tx_config)
-        .args(["send", "--to", &target])
+        .args(["send", "--trust-new", "--to", &target])
         .arg(&file)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -128,7 +128,7 @@ fn the_link_going_down_mid_file_is_noticed_in_seconds_and_resumes_later() {
     let mut rx_out = lab.receiver(&rx_config, &dir);
     let status = lab
         .ferry(1, &tx_config)
-        .args(["send", "--to", &target])
+        .args(["send", "--trust-new", "--to", &target])
         .arg(&file)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -58,7 +58,7 @@ fn a_receiver_killed_mid_file_resumes_after_a_restart() {
     let (mut receiver, port, _) = start_receiver(rx_config.path(), dir.path());
     let slow = Relay::throttled(([127, 0, 0, 1], port).into(), 8 << 20);
     let sender = ferry(tx_config.path())
-        .args(["send", "--to", &slow.addr.to_string()])
+        .args(["send", "--trust-new", "--to", &slow.addr.to_string()])
         .arg(&file)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
@@ -89,7 +89,7 @@ fn a_receiver_killed_mid_file_resumes_after_a_restart() {
     // Same folder, same receiver identity, same sender identity.
     let (mut receiver, port, mut rx_out) = start_receiver(rx_config.path(), dir.path());
     let status = ferry(tx_config.path())
-        .args(["send", "--to", &format!("127.0.0.1:{port}")])
+        .args(["send", "--trust-new", "--to", &format!("127.0.0.1:{port}")])
         .arg(&file)
         .stdout(Stdio::null())
         .stderr(Stdio::null())

@@ -16,13 +16,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{Node, Relay, partials, quick_timeouts, random_file, sha256_file};
+use common::{
+    Node, Relay, pair_as_receiver, pair_as_sender, partials, quick_timeouts, random_file,
+    raw_device, sha256_file,
+};
 use ferry::api::Outcome;
 use ferry::api::{AcceptPolicy, Command, Decision, Event};
 use ferry::engine::MAX_TRANSFER_CONNECTIONS;
-use ferry::protocol::{
-    DeviceInfo, Entry, EntryKind, FrameReader, FrameWriter, Message, Offer, WantedFile,
-};
+use ferry::protocol::{Entry, EntryKind, FrameReader, FrameWriter, Message, Offer, WantedFile};
 use ferry::secure::identity::Identity;
 use ferry::secure::link::Link;
 
@@ -171,15 +172,6 @@ fn bug_trickling_peer_held_a_connection_forever() {
     let _ = trickler.join();
 }
 
-fn raw_device(identity: &Identity) -> DeviceInfo {
-    DeviceInfo {
-        device_id: identity.device_id().to_string(),
-        alias: "mute".into(),
-        os: "linux".into(),
-        port: 0,
-    }
-}
-
 #[test]
 fn a_sender_that_goes_silent_mid_file_is_dropped_and_the_partial_kept() {
     let _serial = serial();
@@ -189,9 +181,11 @@ fn a_sender_that_goes_silent_mid_file_is_dropped_and_the_partial_kept() {
     let link = Link::connect_with(receiver.addr(), &identity, &timeouts).expect("connect");
     let mut reader = FrameReader::new(link.reader);
     let mut writer = FrameWriter::new(link.writer);
+    let me = raw_device(&identity, "mute");
+    pair_as_sender(&mut reader, &mut writer, &me, &link.peer_id).expect("pairing");
     let offer = Offer {
         transfer_id: 1,
-        sender: raw_device(&identity),
+        sender: me,
         entries: vec![Entry {
             path: vec!["stalled.bin".into()],
             kind: EntryKind::File,
@@ -249,6 +243,8 @@ fn a_receiver_that_accepts_and_goes_silent_fails_the_sender_quickly() {
         let link = Link::accept_with(stream, &identity, &timeouts).expect("accept link");
         let mut reader = FrameReader::new(link.reader);
         let mut writer = FrameWriter::new(link.writer);
+        let me = raw_device(&identity, "frozen");
+        pair_as_receiver(&mut reader, &mut writer, &me, &link.peer_id);
         let Ok(Message::Offer(_)) = reader.read_message() else {
             panic!("expected an offer")
         };

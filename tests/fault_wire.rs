@@ -12,7 +12,9 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-use common::{Node, Relay, RelayOptions, partials, random_file, still_serves};
+use common::{
+    Node, Relay, RelayOptions, pair_as_sender, partials, random_file, raw_device, still_serves,
+};
 use ferry::api::{AcceptPolicy, Command, Event};
 use ferry::api::{Outcome, TransferId};
 use ferry::protocol::frame::write_greeting;
@@ -114,21 +116,28 @@ struct Raw {
     reader: FrameReader<Box<dyn Read + Send>>,
     writer: FrameWriter<Box<dyn Write + Send>>,
     device: DeviceInfo,
+    /// The receiver's proven id.
+    peer_id: String,
 }
 
 impl Raw {
+    /// Connected and paired: what follows is where the offer belongs.
     fn connect(addr: SocketAddr) -> Raw {
+        let mut raw = Raw::unpaired(addr);
+        let peer_id = raw.peer_id.clone();
+        pair_as_sender(&mut raw.reader, &mut raw.writer, &raw.device, &peer_id).expect("pairing");
+        raw
+    }
+
+    /// Connected, TLS done, nothing said: what follows is the first message.
+    fn unpaired(addr: SocketAddr) -> Raw {
         let identity = Identity::ephemeral().expect("identity");
         let link = Link::connect(addr, &identity).expect("connect");
         Raw {
             reader: FrameReader::new(link.reader),
             writer: FrameWriter::new(link.writer),
-            device: DeviceInfo {
-                device_id: identity.device_id().to_string(),
-                alias: "chaos".into(),
-                os: "linux".into(),
-                port: 0,
-            },
+            device: raw_device(&identity, "chaos"),
+            peer_id: link.peer_id,
         }
     }
 
@@ -156,10 +165,15 @@ fn garbage_and_truncated_frames_inside_tls_are_refused_with_a_reason() {
     count_worker_panics();
     let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
     let mut noise = Noise(42);
-    // Random frames where the first message belongs: refused, with a Decline
-    // when the bytes form a frame that is not a valid message.
-    for _ in 0..20 {
-        let mut peer = Raw::connect(receiver.addr());
+    // Random frames where the first message (and, after pairing, where the
+    // offer) belongs: refused, with a Decline when the bytes form a frame
+    // that is not a valid message.
+    for round in 0..20 {
+        let mut peer = if round % 2 == 0 {
+            Raw::unpaired(receiver.addr())
+        } else {
+            Raw::connect(receiver.addr())
+        };
         let mut frame = vec![0u8];
         let payload = noise.bytes(200);
         frame.extend((payload.len() as u32).to_be_bytes());
@@ -182,7 +196,7 @@ fn garbage_and_truncated_frames_inside_tls_are_refused_with_a_reason() {
         assert!(said.contains("Refused a connection from"), "{said}");
     }
     // A frame cut short by a closed connection: dropped quietly.
-    let mut peer = Raw::connect(receiver.addr());
+    let mut peer = Raw::unpaired(receiver.addr());
     peer.writer
         .raw()
         .expect("raw")
@@ -197,7 +211,14 @@ fn garbage_and_truncated_frames_inside_tls_are_refused_with_a_reason() {
 fn valid_frames_in_the_wrong_order_fail_the_transfer_with_a_reason() {
     count_worker_panics();
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
-    // As the first message: anything but an offer or a hello.
+    // As the first message: anything but a pairing commitment or a hello —
+    // an offer too: none is looked at before pairing.
+    let offer = Offer {
+        transfer_id: 7,
+        sender: Raw::unpaired(receiver.addr()).device,
+        entries: vec![],
+        pin: None,
+    };
     for first in [
         Message::Done,
         Message::Ping,
@@ -206,13 +227,24 @@ fn valid_frames_in_the_wrong_order_fail_the_transfer_with_a_reason() {
             offset: 0,
         },
         Message::Accept(vec![]),
+        Message::Offer(offer),
     ] {
-        let mut peer = Raw::connect(receiver.addr());
+        let mut peer = Raw::unpaired(receiver.addr());
         peer.writer.send_now(&first).expect("send");
         let answer = peer.reader.read_message();
         assert!(
-            matches!(answer, Ok(Message::Decline(ref r)) if r.contains("expected an offer")),
+            matches!(answer, Ok(Message::Decline(ref r)) if r.contains("expected a pairing commitment")),
             "{first:?}: {answer:?}"
+        );
+    }
+    // After pairing: anything but the offer (pings aside).
+    for instead in [Message::Done, Message::Accept(vec![])] {
+        let mut peer = Raw::connect(receiver.addr());
+        peer.writer.send_now(&instead).expect("send");
+        let answer = peer.reader.read_message();
+        assert!(
+            matches!(answer, Ok(Message::Decline(ref r)) if r.contains("expected an offer")),
+            "{instead:?}: {answer:?}"
         );
     }
     // After the offer was accepted: steps out of order.

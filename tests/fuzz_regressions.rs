@@ -251,6 +251,27 @@ fn every_message() -> Vec<(&'static str, Message)> {
                 retry_after_secs: 30,
             },
         ),
+        (
+            "pair-commit",
+            Message::PairCommit {
+                device: device(),
+                commitment: [0x5c; 32],
+            },
+        ),
+        (
+            "pair-nonce",
+            Message::PairNonce {
+                device: device(),
+                nonce: [0x3a; 32],
+            },
+        ),
+        (
+            "pair-reveal",
+            Message::PairReveal {
+                nonce: [0x7e; 32],
+                confirming: true,
+            },
+        ),
     ]
 }
 
@@ -331,6 +352,16 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
     let mut sender_side = Vec::new();
     {
         let mut w = FrameWriter::new(&mut sender_side);
+        w.send(&Message::PairCommit {
+            device: device(),
+            commitment: [0x5c; 32],
+        })
+        .expect("commit");
+        w.send(&Message::PairReveal {
+            nonce: [0x7e; 32],
+            confirming: false,
+        })
+        .expect("reveal");
         w.send(&Message::Offer(offer())).expect("offer");
         w.send(&Message::Ping).expect("ping");
         w.send(&Message::FileStart {

@@ -190,6 +190,18 @@ fn messages() -> Vec<(&'static str, Message)> {
             retry_after_secs: 0,
         },
         Message::Ping,
+        Message::PairCommit {
+            device: device(),
+            commitment: [0; 32],
+        },
+        Message::PairNonce {
+            device: device(),
+            nonce: [0; 32],
+        },
+        Message::PairReveal {
+            nonce: [0; 32],
+            confirming: false,
+        },
     ];
     all.into_iter()
         .map(|m| {
@@ -207,6 +219,9 @@ fn messages() -> Vec<(&'static str, Message)> {
                 Message::Cancel(_) => "Cancel",
                 Message::NeedPin { .. } => "NeedPin",
                 Message::Ping => "Ping",
+                Message::PairCommit { .. } => "PairCommit",
+                Message::PairNonce { .. } => "PairNonce",
+                Message::PairReveal { .. } => "PairReveal",
             };
             (name, m)
         })

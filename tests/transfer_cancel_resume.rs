@@ -130,7 +130,7 @@ fn a_killed_sender_leaves_a_partial_that_the_next_send_resumes() {
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
     let slow = Relay::throttled(receiver.addr(), 8 << 20);
     let mut child = Process::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(["send", "--to", &slow.addr.to_string()])
+        .args(["send", "--trust-new", "--to", &slow.addr.to_string()])
         .arg(&file)
         .env("FERRY_CONFIG_DIR", config.path())
         .env("FERRY_INTERFACES", "lo")
@@ -157,7 +157,7 @@ fn a_killed_sender_leaves_a_partial_that_the_next_send_resumes() {
     // Second try through a counting relay: only the remainder may cross.
     let counting = Relay::start(receiver.addr(), RelayOptions::default());
     let status = Process::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(["send", "--to", &counting.addr.to_string()])
+        .args(["send", "--trust-new", "--to", &counting.addr.to_string()])
         .arg(&file)
         .env("FERRY_CONFIG_DIR", config.path())
         .env("FERRY_INTERFACES", "lo")

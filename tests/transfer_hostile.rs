@@ -11,8 +11,9 @@ mod common;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 
-use common::{Node, partials, still_serves};
+use common::{Node, pair_as_sender, partials, still_serves};
 use ferry::api::{AcceptPolicy, Command, Event};
+use ferry::transfer::pair::PairError;
 
 use ferry::api::{Outcome, TransferId};
 use ferry::protocol::{
@@ -31,16 +32,24 @@ struct RawPeer {
     reader: Reader,
     writer: Writer,
     device: DeviceInfo,
+    /// The receiver's proven id.
+    peer_id: String,
 }
 
 impl RawPeer {
+    /// Connected and paired: what follows is where the offer belongs.
     fn connect(addr: SocketAddr) -> RawPeer {
         let identity = Identity::ephemeral().expect("identity");
         let id = identity.device_id().to_string();
-        RawPeer::connect_as(addr, &identity, &id)
+        let mut peer = RawPeer::connect_as(addr, &identity, &id);
+        let peer_id = peer.peer_id.clone();
+        pair_as_sender(&mut peer.reader, &mut peer.writer, &peer.device, &peer_id)
+            .expect("pairing");
+        peer
     }
 
-    /// Connects with `identity` but announces `claimed_id` in its messages.
+    /// Connects with `identity` but announces `claimed_id` in its messages;
+    /// nothing said yet.
     fn connect_as(addr: SocketAddr, identity: &Identity, claimed_id: &str) -> RawPeer {
         let link = Link::connect(addr, identity).expect("connect");
         let device = DeviceInfo {
@@ -53,7 +62,17 @@ impl RawPeer {
             reader: FrameReader::new(link.reader),
             writer: FrameWriter::new(link.writer),
             device,
+            peer_id: link.peer_id,
         }
+    }
+
+    /// Writes the header of a control frame claiming `len` bytes, and no payload.
+    fn claim_control_frame(&mut self, len: u32) {
+        let mut header = vec![0u8];
+        header.extend(len.to_be_bytes());
+        let raw = self.writer.raw().expect("raw");
+        raw.write_all(&header).expect("header");
+        raw.flush().expect("flush");
     }
 
     /// Announces the bytes of entry `index` from offset 0.
@@ -280,13 +299,7 @@ fn a_million_entries_overflow_the_frame_limit_without_a_huge_allocation() {
 fn a_length_prefix_claiming_4_gib_is_refused_at_once() {
     let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
     let mut peer = RawPeer::connect(receiver.addr());
-    let header = [0, 0xff, 0xff, 0xff, 0xff];
-    peer.writer
-        .raw()
-        .expect("raw")
-        .write_all(&header)
-        .expect("header");
-    peer.writer.flush().expect("flush");
+    peer.claim_control_frame(u32::MAX);
     let said = problem(&mut receiver);
     assert!(said.contains("4294967295 bytes claimed"), "{said}");
     // The receiver answers and closes instead of waiting for 4 GiB.
@@ -372,9 +385,37 @@ fn a_peer_that_announces_one_id_and_proves_another_is_refused() {
     let real = Identity::ephemeral().expect("identity");
     let impostor = Identity::ephemeral().expect("identity");
     let mut peer = RawPeer::connect_as(receiver.addr(), &impostor, real.device_id());
-    let answer = peer.offer(vec![file(&["x.txt"], 1)]).expect("answer");
-    assert_eq!(answer, Message::Decline("identity mismatch".into()));
+    let peer_id = peer.peer_id.clone();
+    let paired = pair_as_sender(&mut peer.reader, &mut peer.writer, &peer.device, &peer_id);
+    assert!(
+        matches!(paired, Err(PairError::Declined(ref r)) if r.starts_with("identity mismatch")),
+        "{paired:?}"
+    );
     let said = problem(&mut receiver);
     assert!(said.contains("identity mismatch"), "{said}");
     assert_eq!(std::fs::read_dir(receiver.root()).expect("read").count(), 0);
+}
+
+/// Issue 14, finding 4: before pairing a peer has proven nothing but a
+/// self-made key, so the first message of a connection is held to
+/// `MAX_FIRST_FRAME` (64 KiB), not the 16 MiB an offer may take.
+#[test]
+fn the_first_message_of_a_connection_is_held_to_the_small_first_frame_limit() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
+    let identity = Identity::ephemeral().expect("identity");
+    let id = identity.device_id().to_string();
+    let mut peer = RawPeer::connect_as(receiver.addr(), &identity, &id);
+    let claimed = ferry::protocol::limits::MAX_FIRST_FRAME + 1;
+    peer.claim_control_frame(claimed);
+    let said = problem(&mut receiver);
+    assert!(
+        said.contains(&format!("{claimed} bytes claimed")) && said.contains("limit is 65536"),
+        "{said}"
+    );
+    let answer = peer.reader.read_message();
+    assert!(
+        matches!(answer, Ok(Message::Decline(ref r)) if r.contains("limit is 65536")),
+        "{answer:?}"
+    );
+    still_serves(&mut receiver);
 }

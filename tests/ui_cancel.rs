@@ -14,7 +14,8 @@ use ferry::api::{Direction, Outcome, Party, TransferId};
 use ferry::app::FerryApp;
 use ferry::app::state::Phase;
 use ui_support::{
-    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, wait_for_label, wait_until,
+    AppDirs, TestPeer, add_peer_by_address, confirm_pairing, drag_and_drop, harness,
+    wait_for_label, wait_until,
 };
 
 /// Big enough to still be running when Cancel is pressed; sparse, so cheap to make.
@@ -40,6 +41,7 @@ fn cancel_while_sending_ends_both_sides_and_retry_sends_again() {
         .expect("sparse file");
     // The only device is the target of a drop.
     drag_and_drop(&mut harness, &[big]);
+    confirm_pairing(&mut harness, &mut peer, "Laptop");
     wait_until(&mut harness, "bytes flowing", |h| {
         running_with_bytes(h.state())
     });
@@ -109,6 +111,10 @@ fn receive_big(
         paths: vec![big],
     });
     wait_for_label(harness, "Accept");
+    // The offer card shows the connection's pairing code.
+    let code = harness.state().state().prompts[0].code.clone();
+    assert_eq!(code.len(), 7, "{code}");
+    harness.get_by_label(&code);
     harness.get_by_label("Accept").click();
     wait_until(harness, "bytes flowing", |h| running_with_bytes(h.state()));
     id

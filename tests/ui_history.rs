@@ -7,13 +7,14 @@ mod ui_support;
 use egui_kittest::kittest::Queryable;
 use ferry::api::AcceptPolicy;
 use ui_support::{
-    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, wait_for_label, write_file,
+    AppDirs, TestPeer, add_peer_by_address, confirm_pairing, drag_and_drop, harness,
+    wait_for_label, write_file,
 };
 
 #[test]
 fn finished_transfer_is_listed_kept_and_clearable() {
     let dirs = AppDirs::new("Desk");
-    let peer = TestPeer::start("Laptop", AcceptPolicy::Everyone);
+    let mut peer = TestPeer::start("Laptop", AcceptPolicy::Everyone);
     let mut harness = harness(&dirs);
     harness.run_steps(2);
     harness.get_by_label("History").click();
@@ -25,6 +26,7 @@ fn finished_transfer_is_listed_kept_and_clearable() {
     let file = dirs.scratch().join("holiday.jpg");
     write_file(&file, 50_000);
     drag_and_drop(&mut harness, &[file]);
+    confirm_pairing(&mut harness, &mut peer, "Laptop");
     wait_for_label(&mut harness, "Done");
     harness.get_by_label("History").click();
     wait_for_label(&mut harness, "1 finished transfer");

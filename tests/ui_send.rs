@@ -1,16 +1,18 @@
 //! Guards sending from the window: files dropped while a device is selected
 //! go to it at once, the row reaches 100% and Done, and the receiver holds the
 //! same bytes; a drop with no clear target waits in the tray until the person
-//! presses a device's Send.
+//! presses a device's Send. A first send waits on the confirm card; a known
+//! name with another key gets a warning card and nothing unless chosen.
 
 mod ui_support;
 
 use egui_kittest::kittest::Queryable;
-use ferry::api::{AcceptPolicy, Event};
+use ferry::api::{AcceptPolicy, Event, TrustedDevice};
 use ferry::api::{Direction, Outcome};
+use ferry::config::Settings;
 use ui_support::{
-    AppDirs, TestPeer, add_peer_by_address, drag_and_drop, harness, type_into, wait_for_label,
-    wait_until, write_file,
+    AppDirs, TestPeer, add_peer_by_address, confirm_pairing, drag_and_drop, harness, type_into,
+    wait_for_label, wait_until, write_file,
 };
 
 #[test]
@@ -34,6 +36,7 @@ fn drop_on_selected_peer_sends_and_completes() {
     harness.get_by_label("Drop to send to Laptop");
     drag_and_drop(&mut harness, &[file]);
     assert!(harness.query_by_label("Drop to send to Laptop").is_none());
+    confirm_pairing(&mut harness, &mut peer, "Laptop");
 
     wait_until(&mut harness, "Done", |h| h.query_by_label("Done").is_some());
     harness.get_by_label("100%");
@@ -56,13 +59,23 @@ fn drop_on_selected_peer_sends_and_completes() {
         })
         .is_some()
     });
+    // The confirmed device is remembered, on disk too, and can be forgotten.
+    wait_until(&mut harness, "the device remembered on disk", |_| {
+        Settings::load(&dirs.config()).remembered_devices.len() == 1
+    });
+    harness.get_by_label("Settings").click();
+    wait_for_label(&mut harness, "Forget Laptop");
+    harness.get_by_label("Forget Laptop").click();
+    wait_until(&mut harness, "the device forgotten on disk", |_| {
+        Settings::load(&dirs.config()).remembered_devices.is_empty()
+    });
 }
 
 #[test]
 fn drop_without_target_waits_in_tray_until_send() {
     let dirs = AppDirs::new("Desk");
     let one = TestPeer::start("Laptop", AcceptPolicy::Everyone);
-    let two = TestPeer::start("Tablet", AcceptPolicy::Everyone);
+    let mut two = TestPeer::start("Tablet", AcceptPolicy::Everyone);
     let mut harness = harness(&dirs);
     harness.run_steps(2);
     add_peer_by_address(&mut harness, &one, "Laptop");
@@ -92,6 +105,7 @@ fn drop_without_target_waits_in_tray_until_send() {
         .find(|b| tile.contains(b.rect().center()))
         .expect("a Send button on Tablet's tile");
     tablet_send.click();
+    confirm_pairing(&mut harness, &mut two, "Tablet");
     wait_until(&mut harness, "Done", |h| h.query_by_label("Done").is_some());
     assert!(
         harness.query_by_label("To send").is_none(),
@@ -113,9 +127,54 @@ fn send_text_reaches_the_selected_device() {
     // The only device is already ticked as the recipient.
     type_into(&mut harness, "Message", "see you at 8");
     harness.get_by_label("Send message").click();
+    confirm_pairing(&mut harness, &mut peer, "Laptop");
     wait_until(&mut harness, "the text at the receiver", |_| {
         peer.find(|e| matches!(e, Event::TextReceived { text, .. } if text == "see you at 8"))
             .is_some()
     });
     wait_for_label(&mut harness, "Message delivered");
+}
+
+#[test]
+fn a_known_name_with_another_key_gets_a_warning_card_and_nothing_unless_chosen() {
+    let dirs = AppDirs::new("Desk");
+    // "Laptop" was confirmed once, with another key than the one answering now.
+    let mut settings = Settings::load(&dirs.config());
+    settings.remembered_devices.push(TrustedDevice {
+        device_id: "f".repeat(64),
+        alias: "Laptop".into(),
+    });
+    settings.save(&dirs.config()).expect("save");
+    let mut peer = TestPeer::start("Laptop", AcceptPolicy::Everyone);
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    add_peer_by_address(&mut harness, &peer, "Laptop");
+    let file = dirs.scratch().join("payroll.xlsx");
+    write_file(&file, 2048);
+    drag_and_drop(&mut harness, &[file]);
+    wait_for_label(&mut harness, "Does Laptop show this code?");
+    harness.get_by_label_contains("remembered here with another key");
+    harness.get_by_label("I checked with a person there — send");
+    assert!(harness.state().state().confirmations[0].key_changed);
+    harness.get_by_label("Don't send").click();
+    wait_until(&mut harness, "the send ended", |h| {
+        h.state()
+            .state()
+            .transfers
+            .first()
+            .is_some_and(|r| !r.is_active())
+    });
+    assert!(harness.state().state().confirmations.is_empty());
+    peer.poll();
+    assert!(
+        !peer
+            .seen
+            .iter()
+            .any(|e| matches!(e, Event::Incoming { .. } | Event::AutoAccepted { .. })),
+        "{:#?}",
+        peer.seen
+    );
+    assert!(!peer.downloads.path().join("payroll.xlsx").exists());
+    // Nothing new was remembered for that name.
+    assert_eq!(harness.state().settings().remembered_devices.len(), 1);
 }

@@ -45,6 +45,15 @@ pub enum Command {
         /// The answer.
         decision: Decision,
     },
+    /// Answer an [`super::Event::ConfirmPeer`]: `confirmed` when the person
+    /// saw the same code on the receiver (the offer goes, and the device is
+    /// remembered); otherwise nothing is sent and the transfer ends.
+    ConfirmPeer {
+        /// Which transfer.
+        id: TransferId,
+        /// The person's answer.
+        confirmed: bool,
+    },
     /// Stop a transfer in either direction.
     Cancel {
         /// Which transfer.

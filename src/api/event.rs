@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Device, Direction, OfferSummary, Outcome, Peer, ShareEvent, ShareStarted, TransferId};
+use super::{
+    Device, Direction, OfferSummary, Outcome, Peer, ShareEvent, ShareStarted, TransferId,
+    TrustedDevice,
+};
 
 /// What the engine reports.
 #[derive(Debug, Clone)]
@@ -27,7 +30,45 @@ pub enum Event {
         addr: SocketAddr,
         /// What is offered.
         offer: OfferSummary,
+        /// The pairing code of this connection ("042 917"); the sender's
+        /// screen showed the same one unless someone is in the middle.
+        code: String,
+        /// The sender uses the name of a remembered device but another key.
+        key_changed: bool,
     },
+    /// Sender side, before anything of the transfer left: the receiver is
+    /// new (or its name belongs to a remembered device with another key).
+    /// Nothing is sent until [`super::Command::ConfirmPeer`] says the person saw
+    /// `code` on the receiver's screen.
+    ConfirmPeer {
+        /// Which transfer.
+        id: TransferId,
+        /// The receiver's address.
+        to: SocketAddr,
+        /// The receiver as it describes itself (id proven by TLS).
+        device: Device,
+        /// The pairing code ("042 917") the receiver should show.
+        code: String,
+        /// The receiver's name belongs to a remembered device with another
+        /// key: a reinstalled device, or an impostor.
+        key_changed: bool,
+    },
+    /// Receiver side: a sender's person is comparing pairing codes; show
+    /// `code` until the offer ([`Event::Incoming`], same id) or the end
+    /// ([`Event::Finished`]) comes.
+    PairingCode {
+        /// The id its offer will have.
+        id: TransferId,
+        /// The sender as it describes itself (id proven by TLS).
+        from: Device,
+        /// The sender's address.
+        addr: SocketAddr,
+        /// The pairing code ("042 917").
+        code: String,
+    },
+    /// A device was remembered (a person confirmed its code, or accepted its
+    /// offer): add it to the persisted settings.
+    Remembered(TrustedDevice),
     /// An offer was accepted by a trust rule without asking (no
     /// [`Event::Incoming`] comes for it); tells the UI who is sending.
     AutoAccepted {
@@ -50,6 +91,8 @@ pub enum Event {
         peer_id: String,
         /// What was offered (counts, and the top-level entries only).
         offer: OfferSummary,
+        /// The pairing code of this connection ("042 917").
+        code: String,
     },
     /// Bytes are about to flow (accepted, with how much is resumed).
     Started {

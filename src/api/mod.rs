@@ -23,7 +23,9 @@ pub use device::{Device, Peer, PeerSource};
 pub use event::{Event, Progress};
 pub use format::{human_bytes, human_duration};
 pub use offer::{ItemKind, OfferItem, OfferSummary};
-pub use settings::{AcceptPolicy, ReceiveSettings, TrustVerdict, TrustedDevice};
+pub use settings::{
+    AcceptPolicy, PeerTrust, ReceiveSettings, TrustVerdict, TrustedDevice, recognise, remember_in,
+};
 pub use share::{ShareEvent, ShareRequest, ShareStarted, SharedSummary, UploadPolicy};
 pub use sink::{Backlog, EVENT_BATCH, EVENT_CAPACITY, EventSink, Waker};
 pub use transfer::{Direction, Outcome, Party, TransferId};

@@ -54,6 +54,13 @@ pub enum Action {
         /// Also trust the sender from now on.
         trust: bool,
     },
+    /// Answer a receiver's pairing code: the person saw it there, or not.
+    ConfirmPeer {
+        /// The waiting send.
+        id: TransferId,
+        /// The codes match.
+        confirmed: bool,
+    },
     /// Stop a transfer.
     Cancel(TransferId),
     /// Send a failed or cancelled outgoing transfer again (it resumes).
@@ -87,6 +94,8 @@ pub enum Action {
     SaveSettings,
     /// Stop trusting a device.
     Revoke(String),
+    /// Stop remembering a device (its next send asks for the code again).
+    Forget(String),
     /// Forget all history.
     ClearHistory,
     /// Something about the browser share.
@@ -117,6 +126,10 @@ impl FerryApp {
             Action::SendText { to, text } => self.send_text(to, &text),
             Action::RunDoctor => self.run_network_check(),
             Action::Decide { id, accept, trust } => self.decide(id, accept, trust),
+            Action::ConfirmPeer { id, confirmed } => {
+                self.state.confirmations.retain(|c| c.id != id);
+                self.send_command(Command::ConfirmPeer { id, confirmed });
+            }
             Action::Cancel(id) => {
                 if let Some(row) = self.state.row_mut(id) {
                     row.cancelling = true;
@@ -143,6 +156,13 @@ impl FerryApp {
             Action::DismissPin(id) => self.dismiss_pin(id),
             Action::SaveSettings => self.save_draft(),
             Action::Revoke(device_id) => self.revoke(&device_id),
+            Action::Forget(device_id) => {
+                self.settings
+                    .remembered_devices
+                    .retain(|d| d.device_id != device_id);
+                self.save_settings();
+                self.apply_receive_settings();
+            }
             Action::ClearHistory => {
                 self.state.history.clear();
                 self.save_history();

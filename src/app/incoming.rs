@@ -15,7 +15,7 @@ use super::{Action, fonts, style};
 use crate::api::human_bytes;
 use crate::api::{ItemKind, OfferSummary};
 use crate::i18n::tr;
-use crate::secure::identity::{pairing_code, short_code};
+use crate::secure::identity::short_code;
 
 /// Entries listed before the rest are folded away.
 const SHOWN_ENTRIES: usize = 4;
@@ -27,7 +27,7 @@ const NAME_SIZE_ROOM: f32 = 110.0;
 pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     for prompt in &state.prompts {
         ui.push_id(("prompt", prompt.id.0), |ui| {
-            prompt_card(ui, prompt, &state.own_id, actions)
+            prompt_card(ui, prompt, actions)
         });
         ui.add_space(10.0);
     }
@@ -70,7 +70,7 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     }
 }
 
-fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str, actions: &mut Vec<Action>) {
+fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, actions: &mut Vec<Action>) {
     let accent = style::accent(ui);
     style::card(ui)
         .stroke(Stroke::new(2.0, accent))
@@ -83,7 +83,7 @@ fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str, actions: 
                 ui.add_space(2.0);
                 offer_total(ui, &prompt.offer);
             }
-            pairing_line(ui, prompt, own_id);
+            pairing_line(ui, prompt);
             ui.add_space(6.0);
             answer_buttons(ui, prompt, actions);
         });
@@ -148,15 +148,15 @@ fn offer_total(ui: &mut egui::Ui, offer: &OfferSummary) {
     });
 }
 
-/// The pairing code, which the sender shows too unless someone is in between.
-fn pairing_line(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str) {
+/// The connection's pairing code, which the sender shows too unless someone
+/// is in between, and a warning when a remembered name has another key.
+fn pairing_line(ui: &mut egui::Ui, prompt: &PendingOffer) {
+    use super::pairing::text;
+    if prompt.key_changed {
+        super::pairing::warning(ui, text::offer_key_changed(&prompt.from.alias));
+    }
     ui.horizontal(|ui| {
-        ui.label(RichText::new(tr!("offer-pairing-code")).weak());
-        ui.label(
-            RichText::new(pairing_code(own_id, &prompt.from.device_id))
-                .monospace()
-                .strong(),
-        );
+        super::pairing::code_label(ui, &prompt.code, 14.0);
         let same = ui.add(
             egui::Label::new(
                 RichText::new(tr!("offer-pairing-same", name = &prompt.from.alias)).weak(),

@@ -10,7 +10,7 @@ use egui::{Align, Layout, Margin, RichText, Sense, Vec2};
 
 use super::share_control::ShareAction;
 use super::tasks::Pick;
-use super::{Action, FerryApp, Tab, history, incoming, now_ms, peers, settings, style};
+use super::{Action, FerryApp, Tab, history, incoming, now_ms, pairing, peers, settings, style};
 use super::{fonts, share, transfers, tray};
 use crate::i18n::tr;
 
@@ -174,6 +174,7 @@ impl FerryApp {
         for (i, notice) in self.state.notices.iter().enumerate() {
             incoming::notice(ui, i, notice, actions);
         }
+        pairing::show(ui, &self.state, actions);
         incoming::show(ui, &self.state, actions);
         tray::show(ui, &self.state, actions);
         ui.horizontal(|ui| {

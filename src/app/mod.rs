@@ -16,6 +16,7 @@ pub mod history;
 mod incoming;
 mod layout;
 mod native;
+mod pairing;
 mod peers;
 mod rows;
 mod settings;
@@ -393,6 +394,12 @@ impl FerryApp {
                     history::push(&mut self.state.history, entry);
                     self.history_dirty = true;
                 }
+                Effect::Remember(device) => {
+                    if self.settings.remember(device) {
+                        self.save_settings();
+                        self.apply_receive_settings();
+                    }
+                }
             }
         }
     }
@@ -479,6 +486,8 @@ fn receive_settings(settings: &Settings) -> ReceiveSettings {
         accept: AcceptPolicy::Trusted(settings.trusted_devices.clone()),
         pin: settings.pin.clone().filter(|p| !p.trim().is_empty()),
         accept_from_anywhere: settings.accept_from_anywhere,
+        remembered: settings.known_devices(),
+        trust_new: settings.trust_new,
     }
 }
 

@@ -1,6 +1,6 @@
 //! The Settings tab: a draft of the person's settings (device name, download
-//! folder, port, browser share port, discovery interfaces, theme, language)
-//! that becomes real on Save, and
+//! folder, port, browser share port, discovery interfaces, trust on first
+//! use, theme, language) that becomes real on Save, and
 //! the list of trusted devices with Revoke. The view edits only the draft;
 //! validation is plain code ([`Draft::validate`]), and saving is the caller's
 //! job (helper thread) through [`Action::SaveSettings`].
@@ -42,6 +42,8 @@ pub struct Draft {
     pub theme: Theme,
     /// Language tag; `None` follows the system.
     pub language: Option<String>,
+    /// Send to new devices without comparing the pairing code.
+    pub trust_new: bool,
     /// Port of the browser share as typed; 0 for any free port.
     pub share_port: String,
     /// Result of the last Save.
@@ -58,6 +60,7 @@ impl From<&Settings> for Draft {
             pin: settings.pin.clone().unwrap_or_default(),
             theme: settings.theme,
             language: settings.language.clone(),
+            trust_new: settings.trust_new,
             share_port: settings.share_port.to_string(),
             note: None,
         }
@@ -109,6 +112,7 @@ impl Draft {
             interfaces,
             theme: self.theme,
             language: self.language.clone(),
+            trust_new: self.trust_new,
             share_port,
             ..current.clone()
         })
@@ -155,6 +159,8 @@ pub fn show(
         });
         ui.add_space(12.0);
         trusted(ui, saved, actions);
+        ui.add_space(12.0);
+        super::pairing::remembered_card(ui, &saved.remembered_devices, actions);
     });
 }
 
@@ -227,6 +233,13 @@ fn form(ui: &mut egui::Ui, draft: &mut Draft, dialog_open: bool, actions: &mut V
                 )
                 .labelled_by(label.id);
                 ui.label(RichText::new(tr!("settings-pin-hint")).small().weak());
+            });
+            ui.end_row();
+
+            ui.label(tr!("settings-new-devices"));
+            ui.vertical(|ui| {
+                ui.checkbox(&mut draft.trust_new, tr!("settings-trust-new"));
+                ui.label(RichText::new(tr!("settings-trust-new-hint")).small().weak());
             });
             ui.end_row();
 

@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use crate::api::Device;
 use crate::api::{Direction, Outcome, TransferId};
 use crate::api::{Event, OfferSummary};
-use crate::api::{Peer, PeerSource};
+use crate::api::{Peer, PeerSource, TrustedDevice};
 use crate::i18n::tr;
 
 use super::history::HistoryEntry;
@@ -59,6 +59,39 @@ pub struct PendingOffer {
     pub addr: SocketAddr,
     /// What is offered.
     pub offer: OfferSummary,
+    /// The connection's pairing code, as the sender shows it too.
+    pub code: String,
+    /// The sender uses a remembered device's name with another key.
+    pub key_changed: bool,
+}
+
+/// Sender side: a receiver whose pairing code the person must compare
+/// before anything is sent.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PeerConfirmation {
+    /// The waiting transfer.
+    pub id: TransferId,
+    /// The receiver's address.
+    pub to: SocketAddr,
+    /// The receiver as it describes itself.
+    pub device: Device,
+    /// The code the receiver should show.
+    pub code: String,
+    /// Its name belongs to a remembered device with another key.
+    pub key_changed: bool,
+}
+
+/// Receiver side: a sender's person is comparing this code now.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShownCode {
+    /// The id the offer will have.
+    pub id: TransferId,
+    /// The sender.
+    pub from: Device,
+    /// The sender's address.
+    pub addr: SocketAddr,
+    /// This connection's pairing code.
+    pub code: String,
 }
 
 impl PendingOffer {
@@ -108,6 +141,8 @@ pub enum Effect {
     Attention(String),
     /// A transfer ended: append this to the saved history.
     Record(HistoryEntry),
+    /// The engine remembered a device: keep it in the settings.
+    Remember(TrustedDevice),
 }
 
 /// Everything the window shows, as plain data.
@@ -121,6 +156,10 @@ pub struct UiState {
     pub peers: BTreeMap<String, PeerEntry>,
     /// Offers waiting for an answer, oldest first.
     pub prompts: Vec<PendingOffer>,
+    /// Sends waiting for the person to compare a receiver's code.
+    pub confirmations: Vec<PeerConfirmation>,
+    /// Codes shown while a sender's person compares them.
+    pub codes: Vec<ShownCode>,
     /// Received messages, newest last.
     pub messages: Vec<TextMessage>,
     /// Transfers, newest first.
@@ -151,12 +190,62 @@ impl UiState {
                 from,
                 addr,
                 offer,
+                code,
+                key_changed,
             } => effects.push(self.incoming(PendingOffer {
                 id,
                 from,
                 addr,
                 offer,
+                code,
+                key_changed,
             })),
+            Event::ConfirmPeer {
+                id,
+                to,
+                device,
+                code,
+                key_changed,
+            } => {
+                let sentence = tr!(
+                    "title-compare-code",
+                    code = code.as_str(),
+                    name = &device.alias
+                );
+                effects.push(Effect::Attention(sentence));
+                self.confirmations.push(PeerConfirmation {
+                    id,
+                    to,
+                    device,
+                    code,
+                    key_changed,
+                });
+            }
+            Event::PairingCode {
+                id,
+                from,
+                addr,
+                code,
+            } => {
+                let sentence = tr!(
+                    "title-comparing-code",
+                    code = code.as_str(),
+                    name = &from.alias
+                );
+                effects.push(Effect::Attention(sentence));
+                self.codes.push(ShownCode {
+                    id,
+                    from,
+                    addr,
+                    code,
+                });
+            }
+            Event::Remembered(device) => {
+                // Its other sends waiting for a confirmation go on their own.
+                self.confirmations
+                    .retain(|c| c.device.device_id != device.device_id);
+                effects.push(Effect::Remember(device));
+            }
             Event::AutoAccepted {
                 id,
                 from,
@@ -164,8 +253,12 @@ impl UiState {
                 offer,
             } => self.auto_accepted(id, &from, addr, &offer),
             Event::Offered {
-                id, offer, peer_id, ..
-            } => self.offered(id, &offer, peer_id),
+                id,
+                offer,
+                peer_id,
+                code,
+                ..
+            } => self.offered(id, &offer, peer_id, code),
             Event::Started {
                 id,
                 direction,
@@ -215,6 +308,8 @@ impl UiState {
                 count = offer.files
             )
         });
+        // The offer replaces the code shown while the sender compared it.
+        self.codes.retain(|c| c.id != prompt.id);
         self.prompts.push(prompt);
         attention
     }
@@ -382,7 +477,7 @@ impl UiState {
 
     /// Number of offers (from devices and browsers) the person has not answered.
     pub fn waiting_count(&self) -> usize {
-        self.prompts.len() + self.share.prompts.len()
+        self.prompts.len() + self.share.prompts.len() + self.confirmations.len()
     }
 }
 

@@ -18,7 +18,7 @@ use crate::api::human_bytes;
 use crate::api::{AcceptPolicy, Command, Decision, Event, OfferSummary, ReceiveSettings};
 use crate::api::{Device, ItemKind};
 use crate::engine::{Engine, EngineConfig};
-use crate::secure::identity::{pairing_code, short_code};
+use crate::secure::identity::short_code;
 
 /// Arguments of `ferry receive`.
 #[derive(Debug, Args)]
@@ -51,14 +51,24 @@ pub struct ReceiveArgs {
     pub no_discovery: bool,
 }
 
-/// Prints an offer the way a person can judge it.
-pub fn print_offer(own_id: &str, from: &Device, addr: SocketAddr, offer: &OfferSummary) {
+/// Prints an offer the way a person can judge it, with the connection's
+/// pairing code (the sender's screen shows the same one unless someone is
+/// in the middle) and a warning when a remembered name comes with a new key.
+pub fn print_offer(
+    from: &Device,
+    addr: SocketAddr,
+    offer: &OfferSummary,
+    code: &str,
+    key_changed: bool,
+) {
+    if key_changed {
+        println!("{}", key_changed_warning(&from.alias));
+    }
     println!(
-        "Incoming from {} ({addr}, {}), device {}, pairing code {}:",
+        "Incoming from {} ({addr}, {}), device {}, pairing code {code}:",
         from.alias,
         from.os,
         short_code(&from.device_id),
-        pairing_code(own_id, &from.device_id)
     );
     const SHOWN: usize = 10;
     for entry in offer
@@ -87,7 +97,16 @@ pub fn print_offer(own_id: &str, from: &Device, addr: SocketAddr, offer: &OfferS
     );
 }
 
-fn ask_yes_no(question: &str) -> bool {
+/// The warning both ends print for a known name with an unknown key.
+pub fn key_changed_warning(alias: &str) -> String {
+    format!(
+        "WARNING: {alias:?} is a device remembered here, but this one has another key. It may \
+         have been reinstalled, or someone may be pretending to be it: compare the pairing code \
+         with a person at that device before going on."
+    )
+}
+
+pub(super) fn ask_yes_no(question: &str) -> bool {
     print!("{question} [y/N] ");
     let _ = std::io::stdout().flush();
     let mut line = String::new();
@@ -107,9 +126,8 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
     let _ = ctrlc::set_handler(move || {
         let _ = interrupt_tx.try_send(());
     });
-    let (engine, own_id) = start_engine(&args, net)?;
+    let engine = start_engine(&args, net)?;
     let mut session = Session {
-        own_id,
         once: args.once,
         bar: None,
         peers: HashMap::new(),
@@ -133,8 +151,8 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
 }
 
 /// Starts a receiving engine as the arguments and settings say, and prints
-/// the line that says where it listens. Returns it with this device's id.
-fn start_engine(args: &ReceiveArgs, net: &NetOptions) -> anyhow::Result<(Engine, String)> {
+/// the line that says where it listens.
+fn start_engine(args: &ReceiveArgs, net: &NetOptions) -> anyhow::Result<Engine> {
     let (settings, identity, mut device) = super::send::local_device()?;
     let download_dir = args.dir.clone().unwrap_or(settings.download_dir.clone());
     let accept = if args.yes {
@@ -175,6 +193,8 @@ fn start_engine(args: &ReceiveArgs, net: &NetOptions) -> anyhow::Result<(Engine,
                 accept,
                 pin,
                 accept_from_anywhere: settings.accept_from_anywhere,
+                remembered: settings.known_devices(),
+                trust_new: settings.trust_new,
             },
             discovery,
         },
@@ -190,13 +210,11 @@ fn start_engine(args: &ReceiveArgs, net: &NetOptions) -> anyhow::Result<(Engine,
         );
         let _ = std::io::stdout().flush();
     }
-    Ok((engine, identity.device_id().to_string()))
+    Ok(engine)
 }
 
 /// What the event loop remembers between events.
 struct Session {
-    /// This device's id, for the pairing code shown with each offer.
-    own_id: String,
     /// Exit when the first transfer ends.
     once: bool,
     /// The running transfer's progress bar.
@@ -220,8 +238,10 @@ impl Session {
                 from,
                 addr,
                 offer,
+                code,
+                key_changed,
             } => {
-                print_offer(&self.own_id, &from, addr, &offer);
+                print_offer(&from, addr, &offer, &code, key_changed);
                 let decision = if ask_yes_no("Accept?") {
                     Decision::AcceptAll
                 } else {
@@ -251,6 +271,13 @@ impl Session {
             Event::TextReceived { from, text, .. } => {
                 println!("Message from {}: {text}", from.alias)
             }
+            Event::PairingCode {
+                from, addr, code, ..
+            } => println!(
+                "{} ({addr}) is comparing pairing codes: this device's code is {code}.",
+                from.alias
+            ),
+            Event::Remembered(device) => super::send::persist_remembered(device),
             Event::Problem(problem) => eprintln!("ferry: {problem}"),
             Event::Finished {
                 direction: Direction::Incoming,

@@ -41,6 +41,11 @@ pub struct SendArgs {
     /// The receiver's PIN, if it asks for one.
     #[arg(long)]
     pub pin: Option<String>,
+    /// Send to a device never confirmed before without comparing the
+    /// pairing code (trust on first use). A device whose name is remembered
+    /// with another key is still asked about.
+    #[arg(long)]
+    pub trust_new: bool,
     /// Files and folders to send.
     #[arg(value_name = "PATH", required_unless_present = "text")]
     pub paths: Vec<PathBuf>,
@@ -164,7 +169,10 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
         Some(_) => None,
         None => Some(crate::config::discovery_config(net, &settings, &[])?),
     };
-    let engine = send_only_engine(identity, device, discovery)?;
+    let mut config = EngineConfig::send_only(device, identity, discovery);
+    config.receive.remembered = settings.known_devices();
+    config.receive.trust_new = args.trust_new || settings.trust_new;
+    let engine = Engine::start(config, Arc::new(|| {}))?;
     let to = match direct {
         Some(addr) => addr,
         None => {
@@ -217,18 +225,50 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
             }
         });
     }
+    Ok(follow(&engine, pending))
+}
+
+/// Follows the transfers in `pending` to their ends: asks about pairing
+/// codes, remembers confirmed devices, shows progress; the exit code.
+fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
     let mut exit = EXIT_OK;
     let mut bar = None;
+    let mut confirmed_keys = std::collections::HashSet::new();
     while !pending.is_empty() {
         let Ok(event) = engine.events().recv() else {
             break;
         };
         match event {
+            Event::ConfirmPeer {
+                id,
+                to,
+                device,
+                code,
+                key_changed,
+            } if !confirmed_keys.contains(&device.device_id) => {
+                let confirmed = confirm_peer(&device, to, &code, key_changed);
+                if confirmed {
+                    confirmed_keys.insert(device.device_id.clone());
+                }
+                engine.send(Command::ConfirmPeer { id, confirmed });
+            }
+            // A text and files go over two connections: once this key is
+            // confirmed for one, the engine lets the other go too.
+            Event::ConfirmPeer { .. } => {}
+            Event::Remembered(device) => {
+                confirmed_keys.insert(device.device_id.clone());
+                persist_remembered(device);
+            }
             Event::Offered {
-                to, offer, peer_id, ..
+                to,
+                offer,
+                peer_id,
+                code,
+                ..
             } => {
                 eprintln!(
-                    "Offered {} file(s), {} to {to} (device {}); waiting for it to accept...",
+                    "Offered {} file(s), {} to {to} (device {}, pairing code {code}); waiting for \
+                     it to accept...",
                     offer.files,
                     crate::api::human_bytes(offer.total_bytes),
                     short_code(&peer_id)
@@ -262,5 +302,45 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
             _ => {}
         }
     }
-    Ok(exit)
+    exit
+}
+
+/// Asks the person whether the receiver shows `code`: on a terminal, y/N;
+/// without one the answer is no, with a sentence saying how to go on.
+fn confirm_peer(device: &Device, to: SocketAddr, code: &str, key_changed: bool) -> bool {
+    use std::io::IsTerminal;
+    if key_changed {
+        eprintln!(
+            "ferry: {}",
+            super::receive::key_changed_warning(&device.alias)
+        );
+    }
+    eprintln!(
+        "{} ({to}, device {}) has not been confirmed on this computer. Its pairing code is {code}.",
+        device.alias,
+        short_code(&device.device_id)
+    );
+    if !std::io::stdin().is_terminal() {
+        let how = if key_changed {
+            "run `ferry send` on a terminal and compare the code with a person at that device"
+        } else {
+            "run `ferry send` on a terminal to compare the code, or pass --trust-new to send to \
+             devices never seen before without comparing"
+        };
+        eprintln!("ferry: nothing was sent: there is no terminal to confirm the code on; {how}.");
+        return false;
+    }
+    super::receive::ask_yes_no(&format!("Does {} show the code {code}?", device.alias))
+}
+
+/// Adds a device the engine remembered to the settings file, so the next
+/// send to it needs no confirmation. A failure is said, never fatal.
+pub(super) fn persist_remembered(device: crate::api::TrustedDevice) {
+    let dir = config::config_dir();
+    let mut settings = config::Settings::load(&dir);
+    if settings.remember(device)
+        && let Err(e) = settings.save(&dir)
+    {
+        eprintln!("ferry: could not remember the device in the settings: {e}");
+    }
 }

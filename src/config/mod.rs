@@ -64,6 +64,13 @@ pub struct Settings {
     pub udp_port: u16,
     /// Devices whose offers are accepted without asking (pinned keys).
     pub trusted_devices: Vec<TrustedDevice>,
+    /// Devices whose pairing code was confirmed, or whose offer was
+    /// accepted, by key (like SSH's known hosts): sending to them needs no
+    /// confirmation, and their names arriving with another key are flagged.
+    pub remembered_devices: Vec<TrustedDevice>,
+    /// Trust on first use: send to a device never seen before without
+    /// comparing the pairing code (docs/SECURITY.md explains why it is off).
+    pub trust_new: bool,
     /// PIN that senders must supply; empty or absent means none.
     pub pin: Option<String>,
     /// Peers added by address ("host:port").
@@ -91,6 +98,8 @@ impl Default for Settings {
             interfaces: Vec::new(),
             udp_port: crate::discovery::DEFAULT_UDP_PORT,
             trusted_devices: Vec::new(),
+            remembered_devices: Vec::new(),
+            trust_new: false,
             pin: None,
             manual_peers: Vec::new(),
             accept_from_anywhere: false,
@@ -98,6 +107,24 @@ impl Default for Settings {
             share_port: 0,
             language: None,
         }
+    }
+}
+
+impl Settings {
+    /// Every device known by key: the remembered ones and the trusted
+    /// (pinned) ones, which were confirmed when they were trusted.
+    pub fn known_devices(&self) -> Vec<TrustedDevice> {
+        let mut known = self.remembered_devices.clone();
+        for device in &self.trusted_devices {
+            crate::api::remember_in(&mut known, device.clone());
+        }
+        known
+    }
+
+    /// Adds a device the engine reported as remembered; false if its key
+    /// already was.
+    pub fn remember(&mut self, device: TrustedDevice) -> bool {
+        crate::api::remember_in(&mut self.remembered_devices, device)
     }
 }
 
@@ -289,9 +316,14 @@ mod tests {
                 device_id: "abc".into(),
                 alias: "laptop".into(),
             }],
+            remembered_devices: vec![TrustedDevice {
+                device_id: "def".into(),
+                alias: "phone".into(),
+            }],
             pin: Some("1234".into()),
             ..Settings::default()
         };
+        assert_eq!(settings.known_devices().len(), 2);
         settings.save(dir.path()).expect("save");
         assert_eq!(Settings::load(dir.path()), settings);
         fs::write(Settings::path_in(dir.path()), b"{not json").expect("write");

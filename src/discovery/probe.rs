@@ -93,7 +93,10 @@ pub fn hello(addr: SocketAddr, identity: &Identity, ours: &Hello) -> Result<Hell
     FrameWriter::new(link.writer)
         .send_now(&Message::Hello(ours.clone()))
         .map_err(wire)?;
-    let answer = FrameReader::new(link.reader).read_message().map_err(wire);
+    let mut reader = FrameReader::new(link.reader);
+    // The first message of a connection: a hello is small.
+    reader.set_control_limit(crate::protocol::limits::MAX_FIRST_FRAME);
+    let answer = reader.read_message().map_err(wire);
     closer.close();
     match answer? {
         Message::Hello(theirs) if theirs.device.device_id != proved => Err(ProbeError::Identity {

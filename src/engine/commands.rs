@@ -10,7 +10,7 @@ use std::sync::atomic::Ordering;
 use crossbeam_channel::{Receiver, Sender};
 
 use super::share::ShareService;
-use crate::api::{Command, Event, TransferId};
+use crate::api::{Command, Decision, Event, TransferId};
 use crate::discovery::Controller;
 use crate::transfer::context::{Context, Control};
 use crate::transfer::send;
@@ -31,6 +31,15 @@ pub(super) fn command_loop(
                 send::spawn(shared.clone(), id, to, send::What::Text(text))
             }
             Command::Decide { id, decision } => deliver(&shared, id, Control::Decide(decision)),
+            Command::ConfirmPeer { id, confirmed } => {
+                // The sending worker reads any accept as "the codes match".
+                let answer = if confirmed {
+                    Decision::AcceptAll
+                } else {
+                    Decision::Decline
+                };
+                deliver(&shared, id, Control::Decide(answer))
+            }
             Command::Cancel { id } => deliver(&shared, id, Control::Cancel),
             Command::UpdateReceive(settings) => {
                 if let Ok(mut current) = shared.receive.write() {

@@ -64,6 +64,8 @@ impl EngineConfig {
                 accept: crate::api::AcceptPolicy::Ask,
                 pin: None,
                 accept_from_anywhere: false,
+                remembered: Vec::new(),
+                trust_new: false,
             },
             discovery,
         }

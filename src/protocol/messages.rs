@@ -95,7 +95,9 @@ pub enum FileVerdict {
 }
 
 /// Every control message. The first message on a connection is either
-/// [`Message::Offer`] or [`Message::Hello`].
+/// [`Message::Hello`] or [`Message::PairCommit`]; an offer comes only after
+/// the pairing exchange (commit, nonce, reveal). New variants are appended:
+/// a variant's number is its place in this list.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Message {
     /// A probe: "who are you?" (and the answer). Used for peers added by address.
@@ -156,6 +158,32 @@ pub enum Message {
     /// Either side: "still here". Sent after a few idle seconds so a dead peer
     /// is noticed by its silence; carries nothing and needs no answer.
     Ping,
+    /// Sender → receiver, the first message of a transfer: who is sending and
+    /// its commitment to a fresh random value (see `secure::pairing`).
+    PairCommit {
+        /// The sending device (its id must be the one its certificate proves).
+        device: DeviceInfo,
+        /// SHA-256 of the sender's nonce, which stays secret until the reveal.
+        commitment: [u8; 32],
+    },
+    /// Receiver → sender: who is receiving and its own fresh random value,
+    /// sent before it knows the sender's.
+    PairNonce {
+        /// The receiving device (its id must be the one its certificate proves).
+        device: DeviceInfo,
+        /// The receiver's nonce.
+        nonce: [u8; 32],
+    },
+    /// Sender → receiver: the value behind the commitment. Both sides now
+    /// know the pairing code; the offer follows when the sender may send.
+    PairReveal {
+        /// The sender's nonce; it must open the commitment.
+        nonce: [u8; 32],
+        /// True when the sender's person is asked to compare the codes now
+        /// (a new device, or a known name with another key): the receiver
+        /// shows its code at once instead of waiting for the offer.
+        confirming: bool,
+    },
 }
 
 /// Payload of [`Message::Hello`].
@@ -269,6 +297,9 @@ impl Message {
                 }
                 return hello.device.check_limits();
             }
+            Message::PairCommit { device, .. } | Message::PairNonce { device, .. } => {
+                return device.check_limits();
+            }
             Message::Decline(reason) => reason.len(),
             Message::FileAbandoned { reason, .. } => reason.len(),
             Message::FileResult {
@@ -349,6 +380,18 @@ mod tests {
             },
             Message::Cancel(CancelReason::User),
             Message::Ping,
+            Message::PairCommit {
+                device: device(),
+                commitment: [3; 32],
+            },
+            Message::PairNonce {
+                device: device(),
+                nonce: [4; 32],
+            },
+            Message::PairReveal {
+                nonce: [5; 32],
+                confirming: true,
+            },
             Message::NeedPin {
                 wrong: true,
                 retry_after_secs: 30,

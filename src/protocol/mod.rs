@@ -24,7 +24,9 @@ pub const MAGIC: [u8; 6] = *b"FERRY\0";
 
 /// The protocol version this build speaks. Peers must match exactly.
 /// Version 2: everything after the greeting runs inside TLS 1.3.
-pub const PROTOCOL_VERSION: u16 = 2;
+/// Version 3: a transfer begins with the pairing exchange (`PairCommit`,
+/// `PairNonce`, `PairReveal`) before the offer.
+pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The default TCP port for transfers.
 pub const DEFAULT_TCP_PORT: u16 = 47_813;

@@ -96,15 +96,6 @@ pub fn short_code(device_id: &str) -> String {
         .join("-")
 }
 
-/// A six-digit code derived from both devices' ids, the same on both
-/// screens, for people to compare before trusting each other.
-pub fn pairing_code(a: &str, b: &str) -> String {
-    let (first, second) = if a <= b { (a, b) } else { (b, a) };
-    let digest = Sha256::digest(format!("ferry-pairing\0{first}\0{second}").as_bytes());
-    let number = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]) % 1_000_000;
-    format!("{:03} {:03}", number / 1000, number % 1000)
-}
-
 fn provider() -> Arc<CryptoProvider> {
     let mut provider = rustls::crypto::ring::default_provider();
     // AES-128-GCM first: with AES-NI it is the fastest suite; ChaCha20 stays
@@ -423,8 +414,5 @@ mod tests {
             short_code("3f2a91bc0d4e77a1c2f0ffff"),
             "3F2A-91BC-0D4E-77A1-C2F0"
         );
-        assert_eq!(pairing_code("aa", "bb"), pairing_code("bb", "aa"));
-        assert_eq!(pairing_code("aa", "bb").len(), 7);
-        assert_ne!(pairing_code("aa", "bb"), pairing_code("aa", "bc"));
     }
 }

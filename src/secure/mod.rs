@@ -12,4 +12,4 @@ pub mod pin;
 pub mod random;
 pub mod tls;
 
-pub use identity::{Identity, IdentityError, pairing_code, short_code};
+pub use identity::{Identity, IdentityError, short_code};

@@ -12,14 +12,15 @@ use std::sync::{Arc, Mutex, RwLock};
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 
-use crate::api::{Decision, Event, EventSink, ReceiveSettings, TransferId};
+use crate::api::{Decision, Event, EventSink, ReceiveSettings, TransferId, TrustedDevice};
 use crate::protocol::{DeviceInfo, Timeouts};
 use crate::secure::identity::Identity;
 
 /// A message from the engine to one running transfer.
 #[derive(Debug, Clone)]
 pub(crate) enum Control {
-    /// The person's answer to the offer.
+    /// The person's answer: to the offer (receiver), or to the pairing code
+    /// (sender: any accept means the codes match, `Decline` that they do not).
     Decide(Decision),
     /// Stop.
     Cancel,
@@ -81,6 +82,19 @@ impl Context {
             .unwrap_or_else(|poisoned| poisoned.into_inner().clone())
     }
 
+    /// Remembers `device` by key (a person confirmed its code or accepted
+    /// its offer) and reports it for the settings file, once per key.
+    pub fn remember(&self, device: TrustedDevice) {
+        let added = self
+            .receive
+            .write()
+            .map(|mut settings| settings.remember(device.clone()))
+            .unwrap_or(false);
+        if added {
+            self.sink.emit(Event::Remembered(device));
+        }
+    }
+
     /// Registers a transfer and returns its control channel.
     pub fn register(&self, id: TransferId) -> Receiver<Control> {
         let (tx, rx) = bounded(8);
@@ -101,7 +115,7 @@ impl Context {
 /// Which device id answered at which address lately; written by discovery
 /// as it reports devices, read by the sender before it trusts a receiver.
 #[derive(Clone, Default)]
-pub(crate) struct KnownAddrs(Arc<RwLock<HashMap<SocketAddr, String>>>);
+pub(crate) struct KnownAddrs(Arc<RwLock<HashMap<SocketAddr, (String, String)>>>);
 
 impl KnownAddrs {
     /// Remembers the addresses of a device that was reported present, or
@@ -113,16 +127,17 @@ impl KnownAddrs {
         match event {
             Event::PeerSeen(peer) => {
                 for addr in &peer.addrs {
-                    known.insert(*addr, peer.device.device_id.clone());
+                    let device = &peer.device;
+                    known.insert(*addr, (device.device_id.clone(), device.alias.clone()));
                 }
             }
-            Event::PeerGone { device_id } => known.retain(|_, id| id != device_id),
+            Event::PeerGone { device_id } => known.retain(|_, (id, _)| id != device_id),
             _ => {}
         }
     }
 
-    /// The device id last seen answering at `addr`, if any.
-    pub fn expected_device(&self, addr: SocketAddr) -> Option<String> {
+    /// The device id and name last seen answering at `addr`, if any.
+    pub fn expected_device(&self, addr: SocketAddr) -> Option<(String, String)> {
         self.0
             .read()
             .ok()

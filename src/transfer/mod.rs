@@ -11,6 +11,7 @@
 
 pub(crate) mod context;
 pub mod hash;
+pub mod pair;
 pub mod progress;
 pub mod pump;
 pub mod receive;

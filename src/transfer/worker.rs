@@ -146,6 +146,9 @@ pub fn frame_name(frame: &Frame) -> &'static str {
             Message::Cancel(_) => "cancel",
             Message::Ping => "ping",
             Message::NeedPin { .. } => "PIN request",
+            Message::PairCommit { .. } => "pairing commitment",
+            Message::PairNonce { .. } => "pairing nonce",
+            Message::PairReveal { .. } => "pairing reveal",
         },
     }
 }

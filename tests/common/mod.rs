@@ -37,7 +37,11 @@ pub fn quick_timeouts() -> Timeouts {
     }
 }
 
-/// One engine with its own download folder.
+/// One engine with its own download folder. Test engines send to devices
+/// they never met without comparing the pairing code (`trust_new`, like
+/// `ferry send --trust-new`), so tests about moving bytes need no person;
+/// the confirmation itself is tested in tests/pairing_attacks.rs with
+/// [`Node::confirming_sender`].
 pub struct Node {
     pub engine: Engine,
     pub dir: tempfile::TempDir,
@@ -99,6 +103,8 @@ impl Node {
                 accept,
                 pin,
                 accept_from_anywhere: false,
+                remembered: Vec::new(),
+                trust_new: true,
             },
             discovery: None,
         };
@@ -146,6 +152,8 @@ impl Node {
                 accept,
                 pin: None,
                 accept_from_anywhere: false,
+                remembered: Vec::new(),
+                trust_new: true,
             },
             discovery: None,
         };
@@ -160,6 +168,40 @@ impl Node {
     /// A send-only engine with a given identity (the same device again).
     pub fn sender_as(name: &str, identity: Arc<Identity>) -> Node {
         Node::sender_full(name, identity, Timeouts::default())
+    }
+
+    /// A send-only engine that asks for every device it has not confirmed
+    /// (the default of the window and the CLI): each send waits for
+    /// [`Command::ConfirmPeer`] after [`Event::ConfirmPeer`].
+    pub fn confirming_sender(name: &str, identity: Arc<Identity>) -> Node {
+        Node::sender_with_trust(name, identity, Vec::new(), false, Timeouts::default())
+    }
+
+    /// A send-only engine that remembers `remembered` and trusts new
+    /// devices on first use if `trust_new`.
+    pub fn sender_with_trust(
+        name: &str,
+        identity: Arc<Identity>,
+        remembered: Vec<ferry::api::TrustedDevice>,
+        trust_new: bool,
+        timeouts: Timeouts,
+    ) -> Node {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config = EngineConfig {
+            device: device(name),
+            identity,
+            listen: None,
+            receive: ReceiveSettings {
+                download_dir: dir.path().to_path_buf(),
+                accept: AcceptPolicy::Ask,
+                pin: None,
+                accept_from_anywhere: false,
+                remembered,
+                trust_new,
+            },
+            discovery: None,
+        };
+        Node::start(config, dir, timeouts)
     }
 
     /// A send-only engine with the given connection timers.
@@ -181,6 +223,8 @@ impl Node {
                 accept: AcceptPolicy::Ask,
                 pin: None,
                 accept_from_anywhere: false,
+                remembered: Vec::new(),
+                trust_new: true,
             },
             discovery: Some(discovery),
         };
@@ -189,20 +233,7 @@ impl Node {
     }
 
     fn sender_full(name: &str, identity: Arc<Identity>, timeouts: Timeouts) -> Node {
-        let dir = tempfile::tempdir().expect("tempdir");
-        let config = EngineConfig {
-            device: device(name),
-            identity,
-            listen: None,
-            receive: ReceiveSettings {
-                download_dir: dir.path().to_path_buf(),
-                accept: AcceptPolicy::Ask,
-                pin: None,
-                accept_from_anywhere: false,
-            },
-            discovery: None,
-        };
-        Node::start(config, dir, timeouts)
+        Node::sender_with_trust(name, identity, Vec::new(), true, timeouts)
     }
 
     fn start(config: EngineConfig, dir: tempfile::TempDir, timeouts: Timeouts) -> Node {
@@ -491,4 +522,43 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, options: RelayOptions, counters:
         }
     }
     let _ = to.shutdown(std::net::Shutdown::Write);
+}
+
+/// This identity as a hand-made peer describes itself on the wire.
+pub fn raw_device(identity: &Identity, alias: &str) -> ferry::protocol::DeviceInfo {
+    ferry::protocol::DeviceInfo {
+        device_id: identity.device_id().to_string(),
+        alias: alias.to_string(),
+        os: "linux".into(),
+        port: 0,
+    }
+}
+
+/// The pairing exchange a hand-made sender runs after TLS, before its offer
+/// (protocol version 3), describing itself as `me` to the receiver that
+/// proved `peer_id`. It never asks its person to compare the code.
+pub fn pair_as_sender<R: Read, W: Write>(
+    reader: &mut ferry::protocol::FrameReader<R>,
+    writer: &mut ferry::protocol::FrameWriter<W>,
+    me: &ferry::protocol::DeviceInfo,
+    peer_id: &str,
+) -> Result<ferry::transfer::pair::Paired, ferry::transfer::pair::PairError> {
+    ferry::transfer::pair::as_sender(reader, writer, me, peer_id, |_| false)
+}
+
+/// The pairing exchange a hand-made receiver runs: the connection's first
+/// message must be the sender's commitment.
+pub fn pair_as_receiver<R: Read, W: Write>(
+    reader: &mut ferry::protocol::FrameReader<R>,
+    writer: &mut ferry::protocol::FrameWriter<W>,
+    me: &ferry::protocol::DeviceInfo,
+    peer_id: &str,
+) -> ferry::transfer::pair::Paired {
+    let ferry::protocol::Message::PairCommit { device, commitment } =
+        reader.read_message().expect("first message")
+    else {
+        panic!("expected a pairing commitment first")
+    };
+    ferry::transfer::pair::as_receiver(reader, writer, me, (device, commitment), peer_id)
+        .expect("pairing")
 }

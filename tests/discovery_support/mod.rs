@@ -65,6 +65,8 @@ pub fn engine_with(alias: &str, discovery: DiscoveryConfig, dir: &Path, listen: 
                 accept: AcceptPolicy::Everyone,
                 pin: None,
                 accept_from_anywhere: false,
+                remembered: Vec::new(),
+                trust_new: true,
             },
             discovery: Some(discovery),
         },

@@ -164,6 +164,8 @@ impl TestPeer {
                     accept,
                     pin: None,
                     accept_from_anywhere: false,
+                    remembered: Vec::new(),
+                    trust_new: true,
                 },
                 discovery,
             },
@@ -233,6 +235,28 @@ pub fn window_seeing_kitchen() -> (AppDirs, TestPeer, Harness<'static, FerryApp>
 
 pub fn wait_for_label(harness: &mut Harness<'static, FerryApp>, label: &str) {
     wait_until(harness, label, |h| h.query_by_label(label).is_some());
+}
+
+/// A first send to `peer`: the window asks "Does <peer> show this code?";
+/// the code on the card is the one the peer shows, and pressing the confirm
+/// button lets the offer go (the device is remembered afterwards).
+pub fn confirm_pairing(harness: &mut Harness<'static, FerryApp>, peer: &mut TestPeer, alias: &str) {
+    wait_for_label(harness, &format!("Does {alias} show this code?"));
+    let code = harness.state().state().confirmations[0].code.clone();
+    harness.get_by_label(&code);
+    wait_until(harness, "the code on the peer", |_| {
+        peer.find(|e| matches!(e, Event::PairingCode { .. }))
+            .is_some()
+    });
+    let shown = peer.find(|e| matches!(e, Event::PairingCode { .. }));
+    assert!(
+        matches!(&shown, Some(Event::PairingCode { code: c, .. }) if *c == code),
+        "the window shows {code}, the peer {shown:?}"
+    );
+    harness.get_by_label("Codes match — send").click();
+    wait_until(harness, "the card gone", |h| {
+        h.state().state().confirmations.is_empty()
+    });
 }
 
 /// Adds `peer` by address through the "Add by address…" dialog and waits for its tile.

@@ -387,3 +387,24 @@ share-stopped-before-answer = Sharing stopped before the upload was answered.
 share-stopped-before-finish = Sharing stopped before the upload finished.
 share-note-port-taken = Port { $wanted } is in use, so this share uses port { $port }.
 share-note-no-lan-address = No network address was found: only this computer can open the link.
+
+## First contact: comparing the pairing code (app/pairing.rs)
+pairing-confirm-title = Does { $name } show this code?
+pairing-confirm-hint = This device has not been confirmed here. Look at its screen: if it shows the same six digits, nobody is in between. Nothing is sent before you confirm.
+pairing-key-changed-send = Warning: { $name } is remembered here with another key. It may have been reinstalled — or someone is pretending to be it. Send only if a person at { $name } reads you this exact code.
+pairing-confirm = Codes match — send
+pairing-confirm-changed = I checked with a person there — send
+pairing-refuse = Don't send
+pairing-shown-title = { $name } wants to send you something
+pairing-shown-hint = { $name } is asking its person to compare this code. If the codes differ, someone may be in between: tell them not to send.
+pairing-key-changed-receive = Warning: { $name } is remembered here with another key. It may have been reinstalled — or someone is pretending to be it. Accept only if its person confirms this code.
+pairing-remembered = Remembered devices
+pairing-remembered-none = No device is remembered yet: the first send to a device asks you to compare its pairing code.
+pairing-remembered-hint = Sending to these devices needs no code comparison. Each is remembered by its key: another device using the same name gets a warning.
+pairing-forget = Forget { $name }
+pairing-where = { $address } · device { $id }
+title-compare-code = Compare the code { $code } with { $name }
+title-comparing-code = { $name } is comparing the code { $code }
+settings-new-devices = New devices
+settings-trust-new = Send without comparing the pairing code (trust on first use)
+settings-trust-new-hint = Off: the first send to a device waits until you confirm it shows the same code. A known name with a new key is always asked about.

@@ -326,3 +326,24 @@ share-stopped-before-answer = 在回应上传请求之前，共享已停止。
 share-stopped-before-finish = 在上传完成之前，共享已停止。
 share-note-port-taken = 端口 { $wanted } 已被占用，因此本次共享使用端口 { $port }。
 share-note-no-lan-address = 没有找到网络地址：只有本机能打开此链接。
+
+## 初次连接：核对配对码（app/pairing.rs）
+pairing-confirm-title = { $name } 显示的是这个配对码吗？
+pairing-confirm-hint = 这台设备尚未在本机确认过。请看它的屏幕：如果显示的六位数字相同，说明中间没有他人介入。确认之前不会发送任何内容。
+pairing-key-changed-send = 警告：本机记住的 { $name } 使用的是另一把密钥。它可能重装过系统，也可能有人在冒充它。只有当 { $name } 那边的人向你念出完全相同的配对码时才发送。
+pairing-confirm = 配对码一致，发送
+pairing-confirm-changed = 我已和对方核实，发送
+pairing-refuse = 不发送
+pairing-shown-title = { $name } 想给你发送内容
+pairing-shown-hint = { $name } 正在请对方核对这个配对码。如果两边的配对码不同，可能有人在中间介入：请告诉对方不要发送。
+pairing-key-changed-receive = 警告：本机记住的 { $name } 使用的是另一把密钥。它可能重装过系统，也可能有人在冒充它。只有在对方确认这个配对码后才接受。
+pairing-remembered = 已记住的设备
+pairing-remembered-none = 还没有记住任何设备：第一次向某台设备发送时，会请你核对它的配对码。
+pairing-remembered-hint = 向这些设备发送时无需核对配对码。每台设备都按其密钥记住：其他设备若使用相同的名称，会收到警告。
+pairing-forget = 忘记 { $name }
+pairing-where = { $address } · 设备 { $id }
+title-compare-code = 请与 { $name } 核对配对码 { $code }
+title-comparing-code = { $name } 正在核对配对码 { $code }
+settings-new-devices = 新设备
+settings-trust-new = 不核对配对码直接发送（首次使用即信任）
+settings-trust-new-hint = 关闭时：第一次向某台设备发送前，会等你确认它显示相同的配对码。已知名称配上新密钥时总会询问。

@@ -75,6 +75,8 @@ fn declined_prompt_shows_declined_and_sender_cancel_closes_prompt() {
                 from: from.clone(),
                 addr,
                 offer: offer(&[("a.txt", 3)]),
+                code: "042 917".into(),
+                key_changed: false,
             },
             0,
         );
@@ -143,4 +145,104 @@ fn notices_are_capped_and_not_repeated() {
     }
     assert_eq!(state.notices.len(), MAX_NOTICES);
     assert_eq!(state.notices.last().map(String::as_str), Some("p9"));
+}
+
+#[test]
+fn a_code_shown_while_the_sender_compares_gives_way_to_its_offer_or_leaves_no_trace() {
+    let mut state = UiState::default();
+    let from = device("s");
+    let addr = SocketAddr::from(([127, 0, 0, 1], 9));
+    for id in [TransferId(1), TransferId(2)] {
+        state.apply(
+            Event::PairingCode {
+                id,
+                from: from.clone(),
+                addr,
+                code: "123 456".into(),
+            },
+            0,
+        );
+    }
+    assert_eq!(state.codes.len(), 2);
+    state.apply(
+        Event::Incoming {
+            id: TransferId(1),
+            from: from.clone(),
+            addr,
+            offer: offer(&[("a.txt", 3)]),
+            code: "123 456".into(),
+            key_changed: false,
+        },
+        0,
+    );
+    assert_eq!(state.codes.len(), 1, "the offer replaces its code card");
+    assert_eq!(state.prompts[0].code, "123 456");
+    // The sender's person said the codes differ: the card goes, no row, no history.
+    let effects = state.apply(
+        Event::Finished {
+            id: TransferId(2),
+            direction: Direction::Incoming,
+            outcome: Outcome::Cancelled { by: Party::Remote },
+        },
+        0,
+    );
+    assert!(state.codes.is_empty());
+    assert!(state.transfers.is_empty());
+    assert!(effects.is_empty());
+    // A trusted sender's offer is taken at once: its code card goes too.
+    state.apply(
+        Event::PairingCode {
+            id: TransferId(4),
+            from: from.clone(),
+            addr,
+            code: "654 321".into(),
+        },
+        0,
+    );
+    state.apply(
+        Event::AutoAccepted {
+            id: TransferId(4),
+            from,
+            addr,
+            offer: offer(&[("b.txt", 1)]),
+        },
+        0,
+    );
+    assert!(state.codes.is_empty());
+    assert_eq!(state.transfers.len(), 1);
+}
+
+#[test]
+fn a_confirmation_waits_until_answered_or_ended_and_remembering_is_an_effect() {
+    let mut state = UiState::default();
+    let addr = SocketAddr::from(([127, 0, 0, 1], 9));
+    state.start_outgoing(TransferId(3), "bob", addr, vec![PathBuf::from("/tmp/f")]);
+    let effects = state.apply(
+        Event::ConfirmPeer {
+            id: TransferId(3),
+            to: addr,
+            device: device("bob"),
+            code: "000 007".into(),
+            key_changed: true,
+        },
+        0,
+    );
+    assert!(matches!(&effects[..], [Effect::Attention(s)] if s.contains("000 007")));
+    assert_eq!(state.waiting_count(), 1);
+    assert!(state.confirmations[0].key_changed);
+    state.apply(
+        Event::Finished {
+            id: TransferId(3),
+            direction: Direction::Outgoing,
+            outcome: Outcome::Cancelled { by: Party::Local },
+        },
+        0,
+    );
+    assert!(state.confirmations.is_empty());
+    let known = crate::api::TrustedDevice {
+        device_id: "k".into(),
+        alias: "bob".into(),
+    };
+    let effects = state.apply(Event::Remembered(known.clone()), 0);
+    assert_eq!(effects, vec![Effect::Remember(known)]);
 }

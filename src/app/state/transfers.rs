@@ -20,18 +20,28 @@ impl UiState {
         addr: SocketAddr,
         offer: &OfferSummary,
     ) {
+        // The code shown while the sender compared it gives way to the row.
+        self.codes.retain(|c| c.id != id);
         let row = incoming_row(id, from, addr, offer, None);
         self.transfers.insert(0, row);
     }
 
-    /// Our offer reached the receiver, which now decides; the pairing code
-    /// lets both people check they see the same devices.
-    pub(super) fn offered(&mut self, id: TransferId, offer: &OfferSummary, peer_id: String) {
-        let pairing = crate::secure::identity::pairing_code(&self.own_id, &peer_id);
+    /// Our offer reached the receiver, which now decides; the connection's
+    /// pairing code lets both people check nobody is in between.
+    pub(super) fn offered(
+        &mut self,
+        id: TransferId,
+        offer: &OfferSummary,
+        peer_id: String,
+        code: String,
+    ) {
+        // A confirmation answered elsewhere (the same key confirmed for
+        // another send) ends with the offer.
+        self.confirmations.retain(|c| c.id != id);
         if let Some(row) = self.row_mut(id) {
             row.phase = Phase::WaitingForAnswer;
             row.peer_id = Some(peer_id);
-            row.pairing = Some(pairing);
+            row.pairing = Some(code);
             row.files_total = offer.files;
             row.bytes_total = offer.total_bytes;
         }
@@ -90,6 +100,14 @@ impl UiState {
         now_ms: u64,
     ) -> Vec<Effect> {
         let mut effects = Vec::new();
+        self.confirmations.retain(|c| c.id != id);
+        let shown = self.codes.len();
+        self.codes.retain(|c| c.id != id);
+        if self.codes.len() < shown && self.row_mut(id).is_none() {
+            // A code was shown but no offer came (the sender's person said
+            // the codes differ, or gave up): nothing was transferred.
+            return effects;
+        }
         if let Some(at) = self.prompts.iter().position(|p| p.id == id) {
             // The sender gave up while the prompt was open.
             let prompt = self.prompts.remove(at);

@@ -14,7 +14,10 @@ use std::time::Instant;
 
 use super::verdict::describe_io;
 use super::{Receiving, Stop, resume, saturating_sum};
-use crate::api::{Decision, Device, Event, Outcome, Party, TrustVerdict, human_bytes};
+use crate::api::{
+    Decision, Device, Event, Outcome, Party, PeerTrust, TrustVerdict, TrustedDevice, human_bytes,
+    recognise,
+};
 use crate::protocol::views;
 use crate::protocol::{Frame, Message, Offer, WantedFile};
 use crate::secure::identity::short_code;
@@ -86,7 +89,7 @@ pub(super) fn prompt_slot(
     }
 }
 
-fn claim_prompt(prompts: &Prompts, ip: IpAddr) -> Result<PromptSlot, String> {
+pub(super) fn claim_prompt(prompts: &Prompts, ip: IpAddr) -> Result<PromptSlot, String> {
     let mut waiting = prompts
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -156,6 +159,8 @@ impl Receiving<'_> {
         } else {
             // Only when someone is asked: for 10,000 entries it is megabytes.
             let summary = views::summary(&self.offer.entries, free_space(&settings.download_dir));
+            let sender = &self.offer.sender;
+            let trust = recognise(&settings.remembered, &sender.device_id, &[&sender.alias]);
             self.shared.sink.emit_queued(
                 &mut self.backlog,
                 Event::Incoming {
@@ -163,13 +168,22 @@ impl Receiving<'_> {
                     from: Device::from(&self.offer.sender),
                     addr: self.peer,
                     offer: summary,
+                    code: self.code.clone(),
+                    key_changed: matches!(trust, PeerTrust::KeyChanged { .. }),
                 },
             );
             let answer = self.await_decision();
             // Decided (or gone): the offer no longer waits for anyone.
             self.prompt = None;
             match answer {
-                Ok(Some(decision)) => Ok(decision),
+                Ok(Some(decision)) => {
+                    if decision != Decision::Decline {
+                        // The person saw the code on this card and took the
+                        // files: this key is the device from now on.
+                        self.shared.remember(sender_of(&self.offer));
+                    }
+                    Ok(decision)
+                }
                 Ok(None) => {
                     let _ = self.writer.send_now(&Message::Decline(NO_ANSWER.into()));
                     Err(Outcome::Declined(NO_ANSWER.into()))
@@ -324,6 +338,13 @@ impl Receiving<'_> {
                 Err(e) => return Err(self.lost(&e)),
             }
         }
+    }
+}
+
+fn sender_of(offer: &Offer) -> TrustedDevice {
+    TrustedDevice {
+        device_id: offer.sender.device_id.clone(),
+        alias: offer.sender.alias.clone(),
     }
 }
 

@@ -5,16 +5,16 @@
 //! Nothing touches the disk before the offer is accepted.
 //!
 //! This file owns the connection's life (greeting, first message, the
-//! worker's state and how it ends); the steps live beside it: [`offer`]
+//! worker's state and how it ends); the steps live beside it: [`paired`]
+//! (the pairing exchange, the code shown, the wait for the offer), [`offer`]
 //! (identity, PIN, names), [`accept`] (decision, plan, Accept), [`stream`]
 //! (partial files), [`verdict`] (checksums, final names, outcomes) and
 //! [`resume`] (where files go and what an earlier try left). It never sends
 //! files and never knows about the UI.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io;
 use std::net::{SocketAddr, TcpStream};
-use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -23,18 +23,20 @@ use sha2::Sha256;
 
 use crate::api::{Backlog, Device, Direction, Event, Outcome, Party, TransferId};
 use crate::fs::folder::Folder;
+use crate::protocol::limits::MAX_FIRST_FRAME;
 use crate::protocol::{Frame, FrameReader, FrameWriter, Hello, Message, Offer, WireError};
 use crate::secure::link::{Closer, Link, LinkError, Watchdog};
 use crate::transfer::context::{Context, Control};
 use crate::transfer::progress::Meter;
-use crate::transfer::pump::{self, Pump};
+use crate::transfer::pump::Pump;
 use crate::transfer::worker::{self, Keepalive, Writer, frame_name};
 use accept::{Claims, PromptSlot};
-use offer::{identity_mismatch, pin_ok};
+use offer::identity_mismatch;
 use resume::Plan;
 
 mod accept;
 mod offer;
+mod paired;
 mod plan;
 pub mod resume;
 mod stream;
@@ -74,6 +76,9 @@ pub(crate) fn serve(stream: TcpStream, shared: Context, reserved: bool) {
     let Ok(closer) = link.closer() else { return };
     let peer_id = link.peer_id.clone();
     let mut reader = FrameReader::new(link.reader);
+    // Nothing has been proven yet but a self-made key: the first message (a
+    // hello or a pairing commitment) is small, and held to a small limit.
+    reader.set_control_limit(MAX_FIRST_FRAME);
     let mut writer: Writer = FrameWriter::new(link.writer);
     let first = reader.read_message();
     if watchdog.disarm() {
@@ -111,38 +116,22 @@ pub(crate) fn serve(stream: TcpStream, shared: Context, reserved: bool) {
                 heard: heard_for(&shared, &peer_id),
             }));
         }
-        Message::Offer(offer) if offer.sender.device_id != peer_id => {
-            let problem =
-                identity_mismatch(peer, &offer.sender.alias, &offer.sender.device_id, &peer_id);
-            let _ = writer.send_now(&Message::Decline("identity mismatch".into()));
-            shared.sink.emit(Event::Problem(problem));
-        }
-        Message::Offer(offer) if !pin_ok(&shared, peer, &offer, &mut writer) => {}
-        Message::Offer(offer) => {
-            let _ = closer.set_read_timeout(Some(shared.timeouts.idle));
-            let id = TransferId::fresh();
-            let control = shared.register(id);
-            let outcome = catch_unwind(AssertUnwindSafe(|| {
-                receive(&shared, id, peer, offer, reader, writer, &control, &closer)
-            }))
-            .unwrap_or_else(|_| {
-                Some(Outcome::Failed(
-                    "Internal error in the receiving worker.".into(),
-                ))
-            });
-            shared.unregister(id);
-            if let Some(outcome) = outcome {
-                shared.sink.emit(Event::Finished {
-                    id,
-                    direction: Direction::Incoming,
-                    outcome,
-                });
-            }
+        Message::PairCommit { device, commitment } => {
+            return paired::serve(
+                &shared,
+                peer,
+                &peer_id,
+                (device, commitment),
+                reader,
+                writer,
+                &closer,
+            );
         }
         other => {
             let name = frame_name(&Frame::Message(other));
             tracing::debug!(%peer, "unexpected first message: {name}");
-            let reason = format!("expected an offer or a hello first, not a {name} message");
+            let reason =
+                format!("expected a pairing commitment or a hello first, not a {name} message");
             let _ = writer.send_now(&Message::Decline(reason));
         }
     }
@@ -172,26 +161,24 @@ fn setup_timed_out(peer: SocketAddr, budget: Duration) {
     );
 }
 
-/// Receives one offer. `None` means the offer was refused before it was
-/// shown to anyone (a Problem event was sent instead).
+/// Receives one offer; `code` is the connection's pairing code. `None`
+/// means the offer was refused before it was shown to anyone (a Problem
+/// event was sent instead).
 #[allow(clippy::too_many_arguments)]
 fn receive(
     shared: &Context,
     id: TransferId,
     peer: SocketAddr,
     offer: Offer,
-    reader: FrameReader<Box<dyn Read + Send>>,
+    pump: Pump,
     mut writer: Writer,
     control: &Receiver<Control>,
     closer: &Closer,
+    code: String,
 ) -> Option<Outcome> {
     tracing::debug!(%peer, entries = offer.entries.len(), "offer received");
     let safe_paths = offer::safe_paths(shared, peer, &offer, &mut writer)?;
     let prompt = accept::prompt_slot(shared, peer, &offer, &mut writer)?;
-    let pump = match pump::start(reader, format!("ferry-recv-rx-{}", id.0)) {
-        Ok(pump) => pump,
-        Err(e) => return Some(Outcome::Failed(format!("Cannot start a thread: {e}."))),
-    };
     let mut session = Receiving {
         shared,
         folder: None,
@@ -210,6 +197,7 @@ fn receive(
         claims: None,
         prompt,
         backlog: Backlog::default(),
+        code,
     };
     let outcome = session.run(safe_paths);
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
@@ -245,6 +233,8 @@ struct Receiving<'a> {
     prompt: Option<PromptSlot>,
     /// Events waiting for room in the engine's channel.
     backlog: Backlog,
+    /// The connection's pairing code, shown with the offer.
+    code: String,
 }
 
 /// The file being written right now.

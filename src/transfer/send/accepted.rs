@@ -97,7 +97,7 @@ impl Sending<'_> {
     }
 
     /// The timer's work: events that waited for room, and a ping if idle.
-    fn on_tick(&mut self) -> Result<(), Stop> {
+    pub(super) fn on_tick(&mut self) -> Result<(), Stop> {
         self.shared.sink.flush(&mut self.backlog, false);
         self.keepalive
             .ping_if_idle(&mut self.writer)

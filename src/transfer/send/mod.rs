@@ -1,4 +1,6 @@
-//! The sending worker: offers entries to one receiver, waits for its answer,
+//! The sending worker: pairs with one receiver and, once the receiver is
+//! remembered or its person confirmed the code ([`verify`]), offers entries
+//! to it, waits for its answer,
 //! then streams each accepted file (hashing it as it goes, including any
 //! prefix the receiver already has) and collects the receiver's verdicts.
 //! It reads local files and writes the socket; it never writes to disk.
@@ -24,6 +26,7 @@ use crate::transfer::worker::{Keepalive, Writer};
 mod accepted;
 pub mod readahead;
 pub mod source;
+mod verify;
 
 /// How long the Cancel that reports a failure may take to leave.
 const CANCEL_WRITE_TIMEOUT: Duration = Duration::from_millis(300);
@@ -185,16 +188,13 @@ fn run(
             return Outcome::Failed(format!("Connection to {to} failed: {e}."));
         }
     };
-    if let Some(expected) = shared
-        .known
-        .expected_device(to)
-        .filter(|id| *id != link.peer_id)
-    {
+    let announced = shared.known.expected_device(to);
+    if let Some((expected, _)) = announced.as_ref().filter(|(id, _)| *id != link.peer_id) {
         return Outcome::Failed(format!(
             "Identity mismatch: the device at {to} proved the key {} but {} was announced there. \
              Nothing was sent.",
             short_code(&link.peer_id),
-            short_code(&expected)
+            short_code(expected)
         ));
     }
     let (closer, pump_closer) = match link.closer().and_then(|a| Ok((a, link.closer()?))) {
@@ -206,32 +206,23 @@ fn run(
     }
     let peer_id = link.peer_id.clone();
     let mut writer = FrameWriter::new(link.writer);
-    let message = Message::Offer(offer);
-    if let Err(e) = writer.send_now(&message) {
-        return Outcome::Failed(describe_wire_error(to, &e));
-    }
-    let Message::Offer(offer) = message else {
-        unreachable!("built as an offer just above")
-    };
-    tracing::debug!(elapsed = ?started.elapsed(), "connected and sent the offer");
-    let pump = match pump::start_closing(
-        FrameReader::new(link.reader),
-        format!("ferry-send-rx-{}", id.0),
-        pump_closer,
+    let mut reader = FrameReader::new(link.reader);
+    let announced = announced.map(|(_, alias)| alias);
+    let (paired, trust) = match verify::pair(
+        shared,
+        to,
+        &peer_id,
+        announced.as_deref(),
+        &mut reader,
+        &mut writer,
     ) {
+        Ok(paired) => paired,
+        Err(outcome) => return outcome,
+    };
+    let pump = match pump::start_closing(reader, format!("ferry-send-rx-{}", id.0), pump_closer) {
         Ok(pump) => pump,
         Err(e) => return Outcome::Failed(format!("Cannot start a thread: {e}.")),
     };
-    let mut backlog = Backlog::default();
-    shared.sink.emit_queued(
-        &mut backlog,
-        Event::Offered {
-            id,
-            to,
-            peer_id,
-            offer: views::outline(&offer.entries, None),
-        },
-    );
     let mut sending = Sending {
         shared,
         closer: &closer,
@@ -241,14 +232,43 @@ fn run(
         pump,
         writer,
         keepalive: Keepalive::new(shared.timeouts.ping),
-        entries: offer.entries,
+        entries: Vec::new(),
         locals,
         verified: 0,
         verified_bytes: 0,
         failures: Vec::new(),
         results_pending: 0,
-        backlog,
+        backlog: Backlog::default(),
     };
+    // Nothing of the transfer has left yet; it goes only to a receiver the
+    // person confirmed (or remembers).
+    if let Err(outcome) = sending.confirm(&paired, &trust) {
+        closer.close();
+        shared.sink.flush(&mut sending.backlog, true);
+        return outcome;
+    }
+    let message = Message::Offer(offer);
+    if let Err(e) = sending.writer.send_now(&message) {
+        closer.close();
+        shared.sink.flush(&mut sending.backlog, true);
+        return Outcome::Failed(describe_wire_error(to, &e));
+    }
+    sending.keepalive.wrote();
+    let Message::Offer(offer) = message else {
+        unreachable!("built as an offer just above")
+    };
+    tracing::debug!(elapsed = ?started.elapsed(), "connected and sent the offer");
+    shared.sink.emit_queued(
+        &mut sending.backlog,
+        Event::Offered {
+            id,
+            to,
+            peer_id,
+            offer: views::outline(&offer.entries, None),
+            code: paired.display(),
+        },
+    );
+    sending.entries = offer.entries;
     let outcome = sending.run_accepted();
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
         // Let the Cancel frame reach the peer before the connection goes.
