@@ -32,6 +32,7 @@ pub mod discovery;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod http;
+pub mod localsend;
 pub mod protocol;
 pub mod secure;
 pub mod transfer;

@@ -85,6 +85,10 @@ pub enum Command {
     /// Count the files and bytes under each path, as an offer or a share
     /// would; answered by one [`super::Event::Measured`] per path.
     Measure(Vec<PathBuf>),
+    /// Look for LocalSend devices now: announce, and ask every address of
+    /// each chosen interface's own subnet (LocalSend's "legacy" scan;
+    /// bounded, only ever on a person's request).
+    ScanLocalSend,
     /// Cancel everything and stop all threads.
     Shutdown,
 }

@@ -44,6 +44,8 @@ pub enum Action {
     },
     /// Run the network check.
     RunDoctor,
+    /// Look for LocalSend devices (announce and the bounded subnet scan).
+    ScanLocalSend,
     /// Answer an incoming offer.
     Decide {
         /// Which offer.
@@ -115,6 +117,7 @@ impl FerryApp {
             Action::OpenCompose => self.open_compose(),
             Action::SendText { to, text } => self.send_text(to, &text),
             Action::RunDoctor => self.run_network_check(),
+            Action::ScanLocalSend => self.send_command(Command::ScanLocalSend),
             Action::Decide { id, accept, trust } => self.decide(id, accept, trust),
             Action::Cancel(id) => {
                 if let Some(row) = self.state.row_mut(id) {

@@ -212,6 +212,7 @@ impl FerryApp {
                 .iter()
                 .filter_map(|s| s.parse().ok())
                 .collect(),
+            localsend: config::localsend_config(&settings, false),
         });
         let port = options.port.unwrap_or(settings.port);
         let config = EngineConfig {

@@ -57,6 +57,13 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, discovery_on: bool, actions: &mu
         if !state.peers.is_empty() && ui.button("Check network").clicked() {
             actions.push(Action::RunDoctor);
         }
+        if ui
+            .button("Scan for LocalSend devices")
+            .on_hover_text("Asks every address of this network whether LocalSend runs there.")
+            .clicked()
+        {
+            actions.push(Action::ScanLocalSend);
+        }
     });
 }
 
@@ -139,7 +146,11 @@ fn paint_card(
         StrokeKind::Inside,
     );
     let badge = rect.left_center() + Vec2::new(28.0, 0.0);
-    style::paint_os_badge(painter, badge, 36.0, &peer.device.os);
+    let os = match peer.source {
+        PeerSource::LocalSend(crate::api::DeviceKind::Mobile) => "phone",
+        _ => peer.device.os.as_str(),
+    };
+    style::paint_os_badge(painter, badge, 36.0, os);
     if !peer.online {
         painter.circle_filled(badge, 18.0, base.gamma_multiply(0.55));
     }
@@ -175,7 +186,10 @@ fn paint_text(
         .addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|| "no address".into());
-    let sub = format!("{state} · {addr}");
+    let sub = match peer.source {
+        PeerSource::LocalSend(kind) => format!("{state} · LocalSend {} · {addr}", kind.label()),
+        _ => format!("{state} · {addr}"),
+    };
     let sub_pos = egui::pos2(text_left, rect.top() + 35.0);
     painter.circle_filled(sub_pos + Vec2::new(4.0, 7.0), 4.0, dot);
     let sub = one_line(
@@ -218,6 +232,7 @@ fn tile_actions(
     let how = match peer.source {
         PeerSource::Beacon => "found on this network",
         PeerSource::Manual => "added by address",
+        PeerSource::LocalSend(_) => "a LocalSend device",
     };
     let response = response.on_hover_text(format!(
         "{} ({}, {how}). Click to {} it as a target.",

@@ -69,6 +69,8 @@ pub struct DiscoveryConfig {
     pub udp_port: u16,
     /// Peers to probe by address because broadcast may not reach them.
     pub manual_peers: Vec<SocketAddr>,
+    /// Also talk to LocalSend devices on these interfaces, if set.
+    pub localsend: Option<crate::localsend::LocalSendConfig>,
 }
 
 impl Default for DiscoveryConfig {
@@ -77,6 +79,7 @@ impl Default for DiscoveryConfig {
             interfaces: Vec::new(),
             udp_port: DEFAULT_UDP_PORT,
             manual_peers: Vec::new(),
+            localsend: None,
         }
     }
 }
@@ -90,6 +93,7 @@ impl DiscoveryConfig {
             interfaces: vec!["lo".into()],
             udp_port,
             manual_peers: Vec::new(),
+            localsend: None,
         }
     }
 }

@@ -20,6 +20,7 @@ pub(super) fn command_loop(
     shared: Context,
     local_addr: Option<SocketAddr>,
     discovery: Option<Controller>,
+    localsend: Option<std::sync::Arc<super::localsend::Service>>,
 ) {
     let share = ShareService::new(shared.sink.clone());
     while let Ok(command) = commands.recv() {
@@ -66,10 +67,18 @@ pub(super) fn command_loop(
             Command::StopShare => share.stop(),
             Command::DecideUpload { id, accept } => share.decide(id, accept),
             Command::Measure(paths) => share.measure(paths),
+            Command::ScanLocalSend => match &localsend {
+                Some(localsend) => localsend.scan(),
+                None => shared.sink.emit(Event::Problem(
+                    "LocalSend is off, so there is nothing to scan with. Turn it on in the settings."
+                        .into(),
+                )),
+            },
             Command::Shutdown => break,
         }
     }
     share.shutdown();
+    drop(localsend);
     shared.stopping.store(true, Ordering::SeqCst);
     let running: Vec<Sender<Control>> = shared
         .registry
