@@ -26,7 +26,7 @@ mod session_files;
 pub mod table;
 pub mod wire;
 
-use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -36,11 +36,9 @@ use crate::api::{Event, Peer};
 use crate::discovery::interfaces::{self, Selection};
 use crate::transfer::context::Context;
 
-/// LocalSend's default port, for both its multicast and its HTTPS server.
-pub const DEFAULT_PORT: u16 = 53_317;
-
-/// LocalSend's default multicast group.
-pub const MULTICAST_GROUP: Ipv4Addr = Ipv4Addr::new(224, 0, 0, 167);
+pub use crate::discovery::{
+    LOCALSEND_GROUP as MULTICAST_GROUP, LOCALSEND_PORT as DEFAULT_PORT, LocalSendConfig,
+};
 
 /// How often Ferry announces itself again: LocalSend devices announce only
 /// when they start, so Ferry's announcement (which every LocalSend device
@@ -58,30 +56,6 @@ pub const START_ANNOUNCEMENTS: [Duration; 3] = [
     Duration::from_millis(500),
     Duration::from_millis(2000),
 ];
-
-/// How LocalSend runs in an engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LocalSendConfig {
-    /// TCP port of the HTTPS server; 0 picks one (announced as bound).
-    pub port: u16,
-    /// UDP port of the multicast announcements.
-    pub multicast_port: u16,
-    /// The multicast group.
-    pub group: Ipv4Addr,
-    /// Announce as `headless` (the CLI) rather than `desktop` (the window).
-    pub headless: bool,
-}
-
-impl Default for LocalSendConfig {
-    fn default() -> Self {
-        LocalSendConfig {
-            port: DEFAULT_PORT,
-            multicast_port: DEFAULT_PORT,
-            group: MULTICAST_GROUP,
-            headless: false,
-        }
-    }
-}
 
 /// What the LocalSend tasks share.
 pub(crate) struct Shared {
