@@ -234,7 +234,17 @@ impl Engine {
         // LocalSend devices are listed beside Ferry's (never a Ferry device
         // twice: LocalSend's table hides those), in the same order.
         if let Some(localsend) = &self.localsend {
-            report.peers.extend(localsend.peers());
+            let ferry: std::collections::HashSet<String> = report
+                .peers
+                .iter()
+                .map(|p| p.device.device_id.to_ascii_lowercase())
+                .collect();
+            report.peers.extend(
+                localsend
+                    .peers()
+                    .into_iter()
+                    .filter(|p| !ferry.contains(&p.device.device_id)),
+            );
             report.peers.sort_by(|a, b| {
                 (a.device.alias.to_lowercase(), &a.device.device_id)
                     .cmp(&(b.device.alias.to_lowercase(), &b.device.device_id))
