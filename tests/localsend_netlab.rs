@@ -97,7 +97,9 @@ fn ferry_and_a_spec_localsend_peer_find_each_other_by_multicast() {
     let home = tempfile::tempdir().expect("tmp");
     let (cert, key) = (home.path().join("cert.pem"), home.path().join("key.pem"));
     let out = Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=spec", "-days", "2"])
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=spec", "-days", "2",
+        ])
         .arg("-keyout")
         .arg(&key)
         .arg("-out")
@@ -141,8 +143,10 @@ fn ferry_and_a_spec_localsend_peer_find_each_other_by_multicast() {
     lab.children.push(peer);
     let mut peer_seen = Vec::new();
     let started = Instant::now();
-    wait_line(&peer_out, &mut peer_seen, Duration::from_secs(10), |l| l == "READY")
-        .unwrap_or_else(|| panic!("the spec peer did not start: {peer_seen:?}"));
+    wait_line(&peer_out, &mut peer_seen, Duration::from_secs(10), |l| {
+        l == "READY"
+    })
+    .unwrap_or_else(|| panic!("the spec peer did not start: {peer_seen:?}"));
 
     // Ferry heard the peer's announcement and answered with register over HTTPS.
     let register = wait_line(&peer_out, &mut peer_seen, Duration::from_secs(5), |l| {
@@ -188,9 +192,14 @@ fn ferry_and_a_spec_localsend_peer_find_each_other_by_multicast() {
     assert_eq!(h1.len(), 1, "a Ferry device is listed once: {doc:#}");
     assert_eq!(h1[0]["protocol"], "ferry");
     let heard = wait_line(&peer_out, &mut peer_seen, Duration::from_secs(2), |l| {
-        l.starts_with("HEARD") && json_of(l)["announce"] == true && json_of(l)["deviceType"] == "headless"
+        l.starts_with("HEARD")
+            && json_of(l)["announce"] == true
+            && json_of(l)["deviceType"] == "headless"
     });
-    assert!(heard.is_some(), "the peer heard no Ferry announcement: {peer_seen:?}");
+    assert!(
+        heard.is_some(),
+        "the peer heard no Ferry announcement: {peer_seen:?}"
+    );
     // Ferry's receiver stays healthy and reports no problem.
     let mut errors = Vec::new();
     while let Ok(line) = ferry_err.try_recv() {

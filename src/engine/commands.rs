@@ -25,12 +25,15 @@ pub(super) fn command_loop(
     let share = ShareService::new(shared.sink.clone());
     while let Ok(command) = commands.recv() {
         match command {
-            Command::Send { id, to, paths } => {
-                send::spawn(shared.clone(), id, to, send::What::Paths(paths))
-            }
-            Command::SendText { id, to, text } => {
-                send::spawn(shared.clone(), id, to, send::What::Text(text))
-            }
+            // A LocalSend device's address goes over LocalSend's protocol.
+            Command::Send { id, to, paths } => match localsend.as_ref().filter(|l| l.owns(to)) {
+                Some(ls) => ls.send(id, to, crate::localsend::send::What::Paths(paths)),
+                None => send::spawn(shared.clone(), id, to, send::What::Paths(paths)),
+            },
+            Command::SendText { id, to, text } => match localsend.as_ref().filter(|l| l.owns(to)) {
+                Some(ls) => ls.send(id, to, crate::localsend::send::What::Text(text)),
+                None => send::spawn(shared.clone(), id, to, send::What::Text(text)),
+            },
             Command::Decide { id, decision } => deliver(&shared, id, Control::Decide(decision)),
             Command::Cancel { id } => deliver(&shared, id, Control::Cancel),
             Command::UpdateReceive(settings) => {

@@ -70,6 +70,22 @@ impl Service {
         self.localsend.scan(self.runtime.handle());
     }
 
+    /// True when `to` is a LocalSend device's server: a send there goes
+    /// over LocalSend's protocol.
+    pub(crate) fn owns(&self, to: std::net::SocketAddr) -> bool {
+        self.localsend.owns(to)
+    }
+
+    /// Sends to the LocalSend device at `to`.
+    pub(crate) fn send(
+        &self,
+        id: crate::api::TransferId,
+        to: std::net::SocketAddr,
+        what: crate::localsend::send::What,
+    ) {
+        self.localsend.send(self.runtime.handle(), id, to, what);
+    }
+
     /// Stops everything and ends the runtime.
     pub(crate) fn stop(self) {
         self.localsend.stop();

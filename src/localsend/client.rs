@@ -119,7 +119,7 @@ impl Conn {
         })
     }
 
-    /// Sends one request and reads an answer of at most `limit` bytes.
+    /// Sends one JSON request and reads an answer of at most `limit` bytes.
     pub async fn request(
         &mut self,
         method: Method,
@@ -127,12 +127,31 @@ impl Conn {
         body: ReqBody,
         limit: usize,
     ) -> Result<(StatusCode, Bytes), ClientError> {
+        self.send(method, path, body, None, limit).await
+    }
+
+    /// Sends one request (a file of `length` bytes when given, else JSON)
+    /// and reads an answer of at most `limit` bytes.
+    pub async fn send(
+        &mut self,
+        method: Method,
+        path: &str,
+        body: ReqBody,
+        length: Option<u64>,
+        limit: usize,
+    ) -> Result<(StatusCode, Bytes), ClientError> {
         let addr = self.addr;
-        let request = Request::builder()
+        let mut request = Request::builder()
             .method(method)
             .uri(path)
-            .header(header::HOST, addr.to_string())
-            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::HOST, addr.to_string());
+        request = match length {
+            Some(length) => request
+                .header(header::CONTENT_TYPE, "application/octet-stream")
+                .header(header::CONTENT_LENGTH, length),
+            None => request.header(header::CONTENT_TYPE, "application/json"),
+        };
+        let request = request
             .body(body)
             .map_err(|e| ClientError::Http(addr, e.to_string()))?;
         self.sender

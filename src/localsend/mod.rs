@@ -20,6 +20,7 @@
 
 pub mod client;
 pub mod discovery;
+pub mod send;
 pub mod server;
 pub mod session;
 mod session_files;
@@ -226,6 +227,17 @@ impl LocalSend {
     pub fn scan(&self, runtime: &tokio::runtime::Handle) {
         runtime.spawn(discovery::scan(self.shared.clone()));
         self.refresh();
+    }
+
+    /// Sends files or a text to the LocalSend device at `to`.
+    pub(crate) fn send(
+        &self,
+        runtime: &tokio::runtime::Handle,
+        id: crate::api::TransferId,
+        to: SocketAddr,
+        what: send::What,
+    ) {
+        send::spawn(runtime, self.shared.clone(), id, to, what);
     }
 
     /// Stops the server and discovery tasks and ends an open session.

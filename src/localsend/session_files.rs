@@ -107,16 +107,20 @@ async fn receive(
 ) -> Result<std::path::PathBuf, Refusal> {
     let root = session.root.clone();
     let rel = dir.to_path_buf();
-    let folder =
-        tokio::task::spawn_blocking(move || crate::fs::names::create_dirs_inside(&root, &rel))
-            .await
-            .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Unknown error"))?
-            .map_err(|_| {
-                Refusal(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    "Cannot create the folder",
-                )
-            })?;
+    // The download folder itself may not exist yet; what is below it is
+    // created without following links.
+    let folder = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&root)?;
+        crate::fs::names::create_dirs_inside(&root, &rel)
+    })
+    .await
+    .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Unknown error"))?
+    .map_err(|_| {
+        Refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Cannot create the folder",
+        )
+    })?;
     let mut part = PartFile::create(folder, name)
         .await
         .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Cannot create the file"))?;

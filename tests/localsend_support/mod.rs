@@ -34,10 +34,18 @@ pub struct Ferry {
 impl Ferry {
     /// Ferry receiving into a fresh folder with `accept` and `pin`.
     pub fn start(accept: AcceptPolicy, pin: Option<&str>) -> Ferry {
+        Ferry::start_as(
+            accept,
+            pin,
+            Arc::new(Identity::ephemeral().expect("identity")),
+        )
+    }
+
+    /// Like [`Ferry::start`] with a given identity.
+    pub fn start_as(accept: AcceptPolicy, pin: Option<&str>, identity: Arc<Identity>) -> Ferry {
         let dir = tempfile::tempdir().expect("tempdir");
         let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("udp port");
         let udp_port = udp.local_addr().expect("addr").port();
-        let identity = Arc::new(Identity::ephemeral().expect("identity"));
         let engine = Engine::start(
             EngineConfig {
                 device: Device {
@@ -155,8 +163,10 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 
 /// A LocalSend peer as the spec describes it.
 pub struct Spec {
-    identity: Identity,
+    identity: Arc<Identity>,
     pub alias: String,
+    /// The port its `info` announces.
+    pub port: u16,
 }
 
 /// An answer: status and body.
@@ -178,10 +188,31 @@ impl Answer {
 impl Spec {
     /// A peer with its own certificate.
     pub fn new(alias: &str) -> Spec {
+        Spec::with_identity(
+            alias,
+            Arc::new(Identity::ephemeral().expect("identity")),
+            53317,
+        )
+    }
+
+    /// A peer presenting `identity` and announcing `port`.
+    pub fn with_identity(alias: &str, identity: Arc<Identity>, port: u16) -> Spec {
         Spec {
-            identity: Identity::ephemeral().expect("identity"),
+            identity,
             alias: alias.into(),
+            port,
         }
+    }
+
+    /// Registers at `addr` (section 3.2): Ferry lists it at the port its
+    /// info announces.
+    pub fn register(&self, addr: SocketAddr) {
+        let answer = self.post(
+            addr,
+            "/api/localsend/v2/register",
+            self.info().to_string().as_bytes(),
+        );
+        assert_eq!(answer.status, 200, "register");
     }
 
     /// Its fingerprint (SHA-256 of its certificate, lower-case hex).
@@ -194,7 +225,7 @@ impl Spec {
         json!({
             "alias": self.alias, "version": "2.1", "deviceModel": "Pixel",
             "deviceType": "mobile", "fingerprint": self.fingerprint(),
-            "port": 53317, "protocol": "https", "download": false
+            "port": self.port, "protocol": "https", "download": false
         })
     }
 
