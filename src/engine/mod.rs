@@ -289,7 +289,7 @@ impl Engine {
             discovery.stop();
         }
         // The command loop (which held the other handle) has ended.
-        if let Some(localsend) = self.localsend.take().and_then(|l| Arc::into_inner(l)) {
+        if let Some(localsend) = self.localsend.take().and_then(Arc::into_inner) {
             localsend.stop();
         }
     }

@@ -108,12 +108,12 @@ impl Slots {
 
 impl Drop for Slot {
     fn drop(&mut self) {
-        if let Ok(mut counts) = self.slots.0.lock() {
-            if let Some(n) = counts.get_mut(&self.ip) {
-                *n = n.saturating_sub(1);
-                if *n == 0 {
-                    counts.remove(&self.ip);
-                }
+        if let Ok(mut counts) = self.slots.0.lock()
+            && let Some(n) = counts.get_mut(&self.ip)
+        {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                counts.remove(&self.ip);
             }
         }
     }

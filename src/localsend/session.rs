@@ -73,10 +73,10 @@ impl Sessions {
 
     /// Frees the slot if `session` holds it.
     pub(super) fn release(&self, session: &Session) {
-        if let Ok(mut current) = self.0.lock() {
-            if matches!(&*current, Slot::Open(s) if s.id == session.id) {
-                *current = Slot::Free;
-            }
+        if let Ok(mut current) = self.0.lock()
+            && matches!(&*current, Slot::Open(s) if s.id == session.id)
+        {
+            *current = Slot::Free;
         }
     }
 
@@ -431,15 +431,11 @@ async fn ask(
     let mut guard = Waiting(shared.ctx.clone(), id, false);
     let timeout = shared.ctx.timeouts.prompt;
     let answer = tokio::task::spawn_blocking(move || {
-        let deadline = Instant::now() + timeout;
-        loop {
-            match rx.recv_deadline(deadline) {
-                Ok(crate::transfer::context::Control::Decide(decision)) => return Some(decision),
-                Ok(crate::transfer::context::Control::Cancel) => {
-                    return Some(crate::api::Decision::Decline);
-                }
-                Err(_) => return None,
-            }
+        match rx.recv_deadline(Instant::now() + timeout) {
+            Ok(crate::transfer::context::Control::Decide(decision)) => Some(decision),
+            // Cancel on an offer not yet answered: the person said no.
+            Ok(crate::transfer::context::Control::Cancel) => Some(crate::api::Decision::Decline),
+            Err(_) => None,
         }
     })
     .await
@@ -493,20 +489,20 @@ async fn open(
         .iter()
         .map(|p| p.meta.size)
         .fold(0, u64::saturating_add);
-    if let Some(free) = crate::fs::free_space(root) {
-        if total_bytes > free {
-            finish_now(
-                shared,
-                id,
-                Outcome::Failed(format!(
-                    "Not enough space: the LocalSend offer needs {total_bytes} bytes, {free} are free."
-                )),
-            );
-            return message(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Not enough space on the receiver",
-            );
-        }
+    if let Some(free) = crate::fs::free_space(root)
+        && total_bytes > free
+    {
+        finish_now(
+            shared,
+            id,
+            Outcome::Failed(format!(
+                "Not enough space: the LocalSend offer needs {total_bytes} bytes, {free} are free."
+            )),
+        );
+        return message(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Not enough space on the receiver",
+        );
     }
     let roots = match claim_roots(root, &kept) {
         Ok(roots) => roots,
@@ -526,10 +522,10 @@ async fn open(
     let mut tokens = BTreeMap::new();
     for p in &kept {
         let mut rel = p.rel.clone();
-        if let Some(first) = p.rel.components().next() {
-            if let Some(renamed) = roots.get(Path::new(first.as_os_str())) {
-                rel = renamed.join(p.rel.strip_prefix(first.as_os_str()).unwrap_or(&p.rel));
-            }
+        if let Some(first) = p.rel.components().next()
+            && let Some(renamed) = roots.get(Path::new(first.as_os_str()))
+        {
+            rel = renamed.join(p.rel.strip_prefix(first.as_os_str()).unwrap_or(&p.rel));
         }
         let name = rel
             .file_name()

@@ -73,10 +73,10 @@ pub(crate) async fn upload(
     } else {
         FileState::Failed
     };
-    if let Ok(mut files) = session.files.lock() {
-        if let Some(slot) = files.get_mut(&file_id) {
-            slot.state = state;
-        }
+    if let Ok(mut files) = session.files.lock()
+        && let Some(slot) = files.get_mut(&file_id)
+    {
+        slot.state = state;
     }
     let answer = match result {
         Ok(path) => {
@@ -166,13 +166,13 @@ async fn receive(
             "Body shorter than announced",
         ));
     }
-    if let (Some(hasher), Some(expected)) = (hasher, expected) {
-        if hasher.finalize().as_slice() != expected {
-            return Err(Refusal(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Checksum mismatch",
-            ));
-        }
+    if let (Some(hasher), Some(expected)) = (hasher, expected)
+        && hasher.finalize().as_slice() != expected
+    {
+        return Err(Refusal(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Checksum mismatch",
+        ));
     }
     part.finish()
         .await
