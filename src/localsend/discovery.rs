@@ -132,7 +132,10 @@ pub(crate) async fn run(sockets: Sockets, shared: Arc<Shared>, mut stop: watch::
                 announce(&shared, &senders, true).await;
             }
             () = shared.announce_now.notified() => announce(&shared, &senders, true).await,
-            _ = sweep.tick() => expire(&shared),
+            _ = sweep.tick() => {
+                expire(&shared);
+                check_quiet(&shared);
+            }
         }
     }
     if let Some(task) = listener {
@@ -166,6 +169,35 @@ fn expire(shared: &Shared) {
     }
     for peer in again {
         shared.ctx.sink.emit(Event::PeerSeen(peer));
+    }
+}
+
+/// Asks devices that went quiet whether they are still there (a direct
+/// `register`, as LocalSend's answer to an announcement is); only an answer
+/// from the same device (same certificate) keeps it listed.
+fn check_quiet(shared: &Arc<Shared>) {
+    let due = match shared.table.lock() {
+        Ok(mut table) => table.to_check(
+            Instant::now(),
+            super::ANNOUNCE_INTERVAL + Duration::from_secs(2),
+            super::ANNOUNCE_INTERVAL,
+        ),
+        Err(_) => return,
+    };
+    for (id, addr, plain) in due {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            if let Ok((mut info, answered)) =
+                client::register(&shared, addr, plain, Duration::from_secs(3)).await
+                && answered.eq_ignore_ascii_case(&id)
+            {
+                info.port = Some(addr.port());
+                if plain {
+                    info.protocol = Some("http".into());
+                }
+                shared.heard(&id, &info, addr.ip());
+            }
+        });
     }
 }
 

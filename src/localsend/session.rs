@@ -52,9 +52,22 @@ enum Slot {
     Open(Arc<Session>),
 }
 
-/// LocalSend's one session at a time.
-#[derive(Default)]
-pub(crate) struct Sessions(Mutex<Slot>);
+/// Most `prepare-upload` bodies read at once (each up to
+/// [`super::wire::MAX_PREPARE_BODY`]), so many connections cannot make
+/// Ferry hold many large bodies in memory.
+pub const MAX_PREPARES_READ: usize = 2;
+
+/// LocalSend's one session at a time, and the permits to read offers.
+pub(crate) struct Sessions(Mutex<Slot>, tokio::sync::Semaphore);
+
+impl Default for Sessions {
+    fn default() -> Self {
+        Sessions(
+            Mutex::default(),
+            tokio::sync::Semaphore::new(MAX_PREPARES_READ),
+        )
+    }
+}
 
 impl Sessions {
     /// The open session, if any.
@@ -238,10 +251,23 @@ pub(crate) async fn prepare(
     query: Option<&str>,
     body: Incoming,
 ) -> Answer {
+    // A busy receiver says so before reading anything.
+    if shared
+        .sessions
+        .0
+        .lock()
+        .map_or(true, |s| !matches!(*s, Slot::Free))
+    {
+        return message(StatusCode::CONFLICT, "Blocked by another session");
+    }
+    let Ok(reading) = shared.sessions.1.try_acquire() else {
+        return message(StatusCode::TOO_MANY_REQUESTS, "Too many requests");
+    };
     let bytes = match read_body(body, super::wire::MAX_PREPARE_BODY).await {
         Ok(bytes) => bytes,
         Err(answer) => return answer,
     };
+    drop(reading);
     let offer = match PrepareUpload::parse(&bytes) {
         Ok(offer) => offer,
         Err(e) => return message(StatusCode::BAD_REQUEST, &e.to_string()),

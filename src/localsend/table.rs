@@ -31,6 +31,8 @@ struct Entry {
     plain_http: bool,
     last: Instant,
     shown: bool,
+    /// When it was last asked directly whether it is still there.
+    checked: Option<Instant>,
 }
 
 /// LocalSend devices by fingerprint.
@@ -103,6 +105,7 @@ impl Table {
                 plain_http: info.plain_http(),
                 last: now,
                 shown: !is_ferry,
+                checked: None,
             },
         );
         if is_ferry {
@@ -143,6 +146,34 @@ impl Table {
             }
         }
         again
+    }
+
+    /// Devices silent for `silent` and not asked within `every`: each is
+    /// returned once (id, server address, plain HTTP) and noted as asked.
+    /// A LocalSend device announces only when it starts; asking it with
+    /// `register` now and then is how a quiet but present device stays listed.
+    pub fn to_check(
+        &mut self,
+        now: Instant,
+        silent: Duration,
+        every: Duration,
+    ) -> Vec<(String, SocketAddr, bool)> {
+        let mut due = Vec::new();
+        for (id, entry) in &mut self.entries {
+            let quiet = now.saturating_duration_since(entry.last) >= silent;
+            let asked = entry
+                .checked
+                .is_some_and(|at| now.saturating_duration_since(at) < every);
+            if quiet
+                && !asked
+                && let Some(addr) = entry.peer.addrs.first()
+            {
+                entry.checked = Some(now);
+                due.push((id.clone(), *addr, entry.plain_http));
+            }
+        }
+        due.sort();
+        due
     }
 
     /// The devices shown, by alias.
@@ -241,6 +272,32 @@ mod tests {
         // The Ferry device went quiet: LocalSend shows it again.
         assert_eq!(t.reconcile(|_| false).len(), 1);
         assert_eq!(t.peers().len(), 1);
+    }
+
+    #[test]
+    fn quiet_devices_are_checked_once_per_period() {
+        let mut t = Table::new(Duration::from_secs(30));
+        let t0 = Instant::now();
+        t.heard("ab", &info("Phone"), IP, t0, SystemTime::now(), false);
+        let (silent, every) = (Duration::from_secs(10), Duration::from_secs(10));
+        assert!(
+            t.to_check(t0 + Duration::from_secs(5), silent, every)
+                .is_empty()
+        );
+        let due = t.to_check(t0 + Duration::from_secs(11), silent, every);
+        assert_eq!(
+            due,
+            vec![("ab".to_string(), SocketAddr::new(IP, 53317), false)]
+        );
+        assert!(
+            t.to_check(t0 + Duration::from_secs(12), silent, every)
+                .is_empty()
+        );
+        assert_eq!(
+            t.to_check(t0 + Duration::from_secs(22), silent, every)
+                .len(),
+            1
+        );
     }
 
     #[test]

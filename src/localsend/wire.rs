@@ -20,9 +20,9 @@ pub const MAX_ANNOUNCE_BYTES: usize = 4 * 1024;
 /// Largest `register` / `info` body taken.
 pub const MAX_REGISTER_BODY: usize = 8 * 1024;
 
-/// Largest `prepare-upload` body taken: 10,000 files with generous names
-/// and previews fit; a bigger claim is refused before it is read.
-pub const MAX_PREPARE_BODY: usize = 8 * 1024 * 1024;
+/// Largest `prepare-upload` body taken: 10,000 files with long names and
+/// their SHA-256 take about 3 MiB; a bigger body is cut off and refused.
+pub const MAX_PREPARE_BODY: usize = 4 * 1024 * 1024;
 
 /// Most files one `prepare-upload` may offer (Ferry's own offers allow more,
 /// but each LocalSend file is one HTTP request).
