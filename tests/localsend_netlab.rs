@@ -13,7 +13,7 @@ mod netlab;
 mod require;
 
 use std::io::{BufRead, BufReader};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{Receiver, channel};
 use std::time::{Duration, Instant};
@@ -95,52 +95,14 @@ fn ferry_and_a_spec_localsend_peer_find_each_other_by_multicast() {
         return;
     }
     let home = tempfile::tempdir().expect("tmp");
-    let (cert, key) = (home.path().join("cert.pem"), home.path().join("key.pem"));
-    let out = Command::new("openssl")
-        .args([
-            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=spec", "-days", "2",
-        ])
-        .arg("-keyout")
-        .arg(&key)
-        .arg("-out")
-        .arg(&cert)
-        .output()
-        .expect("openssl");
-    assert!(out.status.success(), "{out:?}");
-
-    // Host 1: Ferry receiving, LocalSend on (the default).
-    let mut receiver = lab
-        .ferry(1, home.path())
-        .args(["receive", "--yes", "--alias", "h1", "--dir"])
-        .arg(home.path().join("in1"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("ferry receive");
-    let ferry_out = lines(receiver.stdout.take().expect("stdout"));
-    let ferry_err = lines(receiver.stderr.take().expect("stderr"));
-    lab.children.push(receiver);
+    let (cert, key) = make_cert(home.path());
+    let (ferry_out, ferry_err) = start_ferry(&mut lab, home.path());
     let mut ferry_seen = Vec::new();
     wait_line(&ferry_out, &mut ferry_seen, Duration::from_secs(10), |l| {
         l.starts_with("Listening on port")
     })
     .unwrap_or_else(|| panic!("ferry receive did not start: {ferry_seen:?}"));
-
-    // Host 2: the spec's LocalSend peer.
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/localsend_support/spec_peer.py");
-    let mut peer = lab
-        .exec(2, "python3")
-        .arg(&script)
-        .args(["phone", "10.231.0.2"])
-        .arg(&cert)
-        .arg(&key)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spec peer");
-    let peer_out = lines(peer.stdout.take().expect("stdout"));
-    let _peer_err = lines(peer.stderr.take().expect("stderr"));
-    lab.children.push(peer);
+    let peer_out = start_peer(&mut lab, home.path(), &cert, &key);
     let mut peer_seen = Vec::new();
     let started = Instant::now();
     wait_line(&peer_out, &mut peer_seen, Duration::from_secs(10), |l| {
@@ -211,4 +173,168 @@ fn ferry_and_a_spec_localsend_peer_find_each_other_by_multicast() {
         answered.as_secs_f64() * 1e3,
         looked.elapsed().as_secs_f64() * 1e3
     );
+}
+
+/// A self-signed certificate for the spec peer (as LocalSend makes its own).
+fn make_cert(home: &Path) -> (PathBuf, PathBuf) {
+    let (cert, key) = (home.join("cert.pem"), home.join("key.pem"));
+    let out = Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=spec", "-days", "2",
+        ])
+        .arg("-keyout")
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl");
+    assert!(out.status.success(), "{out:?}");
+    (cert, key)
+}
+
+/// Host 1: `ferry receive --yes` as "h1" into `home/in1`, LocalSend on (the
+/// default); its stdout and stderr lines.
+fn start_ferry(lab: &mut Lab, home: &Path) -> (Receiver<String>, Receiver<String>) {
+    let mut receiver = lab
+        .ferry(1, home)
+        .args(["receive", "--yes", "--alias", "h1", "--dir"])
+        .arg(home.join("in1"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("ferry receive");
+    let out = lines(receiver.stdout.take().expect("stdout"));
+    let err = lines(receiver.stderr.take().expect("stderr"));
+    lab.children.push(receiver);
+    (out, err)
+}
+
+fn script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/localsend_support/spec_peer.py")
+}
+
+/// Host 2: the spec's LocalSend peer "phone", receiving into `home/phone`.
+fn start_peer(lab: &mut Lab, home: &Path, cert: &Path, key: &Path) -> Receiver<String> {
+    let mut peer = lab
+        .exec(2, "python3")
+        .arg(script())
+        .args(["phone", "10.231.0.2"])
+        .arg(cert)
+        .arg(key)
+        .arg(home.join("phone"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spec peer");
+    let out = lines(peer.stdout.take().expect("stdout"));
+    lab.children.push(peer);
+    out
+}
+
+/// Every file under `root`: relative path and bytes, sorted.
+fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut out: Vec<(String, Vec<u8>)> = walkdir::WalkDir::new(root)
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_type().is_file())
+        .map(|e| {
+            let rel = e.path().strip_prefix(root).expect("inside");
+            (
+                rel.to_string_lossy().into_owned(),
+                std::fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn files_and_folders_go_both_ways_between_ferry_and_the_spec_peer() {
+    let Some(mut lab) = Lab::require("lsf", 3) else {
+        return;
+    };
+    if !require::require("python3 and openssl", tools_missing()) {
+        return;
+    }
+    let home = tempfile::tempdir().expect("tmp");
+    let (cert, key) = make_cert(home.path());
+    let (ferry_out, _ferry_err) = start_ferry(&mut lab, home.path());
+    let mut ferry_seen = Vec::new();
+    wait_line(&ferry_out, &mut ferry_seen, Duration::from_secs(10), |l| {
+        l.starts_with("Listening on port")
+    })
+    .unwrap_or_else(|| panic!("ferry receive did not start: {ferry_seen:?}"));
+    let peer_out = start_peer(&mut lab, home.path(), &cert, &key);
+    let mut peer_seen = Vec::new();
+    wait_line(&peer_out, &mut peer_seen, Duration::from_secs(10), |l| {
+        l == "READY"
+    })
+    .unwrap_or_else(|| panic!("the spec peer did not start: {peer_seen:?}"));
+
+    // What to send: one 24 MiB file and a folder of 120 small files.
+    let src = home.path().join("src");
+    std::fs::create_dir_all(src.join("album/inner")).expect("mkdir");
+    let big: Vec<u8> = (0..24u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(src.join("big.bin"), &big).expect("write");
+    for i in 0..120 {
+        std::fs::write(
+            src.join(format!("album/inner/{i}.txt")),
+            format!("file {i}\n").repeat(i + 1),
+        )
+        .expect("write");
+    }
+
+    // Ferry (host 3, by alias over LocalSend) -> the spec peer.
+    let out = lab
+        .ferry(3, home.path())
+        .args(["send", "--to", "phone"])
+        .arg(src.join("big.bin"))
+        .arg(src.join("album"))
+        .output()
+        .expect("ferry send");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("10.231.0.2:53317"));
+    assert_eq!(
+        tree(&home.path().join("phone")),
+        tree(&src),
+        "byte-exact at the peer"
+    );
+
+    // The spec peer -> Ferry's receiver on host 1.
+    let sent = lab
+        .exec(2, "python3")
+        .arg(script())
+        .args(["send", "phone"])
+        .arg(&cert)
+        .arg(&key)
+        .arg("10.231.0.1:53317")
+        .arg(&src)
+        .args(["big.bin", "album"])
+        .output()
+        .expect("spec send");
+    let report = String::from_utf8_lossy(&sent.stdout);
+    assert!(
+        sent.status.success(),
+        "{report}\n{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(report.contains("PREPARE 200"), "{report}");
+    assert_eq!(
+        tree(&home.path().join("in1")),
+        tree(&src),
+        "byte-exact at Ferry"
+    );
+    let partials = walkdir::WalkDir::new(home.path().join("in1"))
+        .into_iter()
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".ferry-part"))
+        .count();
+    assert_eq!(partials, 0);
 }

@@ -10,19 +10,89 @@ prints one line per thing it hears:
     HEARD {json of the datagram}
     REGISTER {json of the body}
 
-Usage: spec_peer.py ALIAS IP CERT.pem KEY.pem
+    RECEIVED {"name": ..., "sha256": ..., "status": ...}
+
+It also receives files (section 4: prepare-upload accepts everything,
+upload writes under OUT_DIR and checks the size and the sha256 given) and,
+in send mode, sends files to a receiver over HTTPS with a client
+certificate (prepare-upload, then one upload per file), printing
+SERVER_FINGERPRINT, PREPARE {status} and UPLOAD {name} {status}.
+
+Usage: spec_peer.py ALIAS IP CERT.pem KEY.pem OUT_DIR
+       spec_peer.py send ALIAS CERT.pem KEY.pem HOST:PORT ROOT PATH...
 """
 
+import hashlib
+import http.client
 import http.server
 import json
+import os
+import secrets
 import socket
 import ssl
 import sys
 import threading
 
 GROUP, PORT = "224.0.0.167", 53317
-alias, ip, cert, key = sys.argv[1:5]
-fingerprint = "spec-peer-" + alias
+
+
+def send_files(alias, cert, key, target, root, paths):
+    """Sends PATHs (files or folders, relative to ROOT) as section 4 says."""
+    host, port = target.rsplit(":", 1)
+    files = {}
+    for path in paths:
+        full = os.path.join(root, path)
+        walk = [(full, path)] if os.path.isfile(full) else [
+            (os.path.join(d, f), os.path.relpath(os.path.join(d, f), root))
+            for d, _, fs in os.walk(full) for f in fs
+        ]
+        for local, name in walk:
+            with open(local, "rb") as handle:
+                digest = hashlib.sha256(handle.read()).hexdigest()
+            fid = str(len(files))
+            files[fid] = {"id": fid, "fileName": name.replace(os.sep, "/"),
+                          "size": os.path.getsize(local), "fileType": "application/octet-stream",
+                          "sha256": digest, "preview": None, "local": local}
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    tls.check_hostname = False
+    tls.verify_mode = ssl.CERT_NONE
+    tls.load_cert_chain(cert, key)
+    info = {"alias": alias, "version": "2.1", "deviceModel": "Pixel", "deviceType": "mobile",
+            "fingerprint": "ignored-over-https", "port": PORT, "protocol": "https", "download": False}
+    wire = {fid: {k: v for k, v in f.items() if k != "local"} for fid, f in files.items()}
+    conn = http.client.HTTPSConnection(host, int(port), context=tls, timeout=60)
+    conn.request("POST", "/api/localsend/v2/prepare-upload", json.dumps({"info": info, "files": wire}),
+                 {"Content-Type": "application/json"})
+    der = conn.sock.getpeercert(binary_form=True)
+    print("SERVER_FINGERPRINT", hashlib.sha256(der).hexdigest(), flush=True)
+    answer = conn.getresponse()
+    body = answer.read()
+    print("PREPARE", answer.status, flush=True)
+    if answer.status != 200:
+        return 1
+    session = json.loads(body)
+    for fid, token in session["files"].items():
+        f = files[fid]
+        with open(f["local"], "rb") as handle:
+            conn.request("POST", "/api/localsend/v2/upload?sessionId=%s&fileId=%s&token=%s"
+                         % (session["sessionId"], fid, token), handle,
+                         {"Content-Length": str(f["size"])})
+            reply = conn.getresponse()
+            reply.read()
+        print("UPLOAD", f["fileName"], reply.status, flush=True)
+        if reply.status != 200:
+            return 1
+    return 0
+
+
+if sys.argv[1] == "send":
+    sys.exit(send_files(*sys.argv[2:7], sys.argv[7:]))
+
+alias, ip, cert, key, out_dir = sys.argv[1:6]
+sessions = {}
+# Over HTTPS the fingerprint is the SHA-256 of the certificate (section 2).
+with open(cert) as pem:
+    fingerprint = hashlib.sha256(ssl.PEM_cert_to_DER_cert(pem.read())).hexdigest().upper()
 info = {
     "alias": alias,
     "version": "2.1",
@@ -40,21 +110,55 @@ def say(*parts):
 
 
 class Handler(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        length = min(int(self.headers.get("Content-Length", "0")), 65536)
-        body = self.rfile.read(length)
-        if self.path != "/api/localsend/v2/register":
-            self.send_response(404)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return
-        say("REGISTER", json.dumps(json.loads(body)))
-        out = json.dumps(info).encode()
-        self.send_response(200)
+    protocol_version = "HTTP/1.1"
+
+    def answer(self, status, payload=None):
+        out = json.dumps(payload).encode() if payload is not None else b""
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(out)))
         self.end_headers()
         self.wfile.write(out)
+
+    def do_POST(self):
+        path, _, query = self.path.partition("?")
+        params = dict(p.partition("=")[::2] for p in query.split("&") if p)
+        length = int(self.headers.get("Content-Length", "0"))
+        if path == "/api/localsend/v2/upload":
+            return self.upload(params, length)
+        body = self.rfile.read(min(length, 8 << 20))
+        if path == "/api/localsend/v2/register":
+            say("REGISTER", json.dumps(json.loads(body)))
+            return self.answer(200, info)
+        if path == "/api/localsend/v2/prepare-upload":
+            offer = json.loads(body)
+            sid = secrets.token_hex(8)
+            tokens = {fid: secrets.token_hex(8) for fid in offer["files"]}
+            sessions[sid] = {fid: (tokens[fid], meta) for fid, meta in offer["files"].items()}
+            say("PREPARE", json.dumps({"alias": offer["info"]["alias"], "files": len(tokens)}))
+            return self.answer(200, {"sessionId": sid, "files": tokens})
+        if path == "/api/localsend/v2/cancel":
+            sessions.pop(params.get("sessionId"), None)
+            return self.answer(200)
+        self.answer(404, {"message": "Not found"})
+
+    def upload(self, params, length):
+        session = sessions.get(params.get("sessionId"), {})
+        token, meta = session.get(params.get("fileId"), (None, None))
+        data = self.rfile.read(length)
+        if token is None or token != params.get("token"):
+            return self.answer(403, {"message": "Invalid token or IP address"})
+        digest = hashlib.sha256(data).hexdigest()
+        status = 200
+        if len(data) != meta["size"] or (meta.get("sha256") and meta["sha256"].lower() != digest):
+            status = 422
+        else:
+            target = os.path.join(out_dir, *meta["fileName"].split("/"))
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+            with open(target, "wb") as handle:
+                handle.write(data)
+        say("RECEIVED", json.dumps({"name": meta["fileName"], "sha256": digest, "status": status}))
+        self.answer(status, None if status == 200 else {"message": "Checksum mismatch"})
 
     def log_message(self, *args):
         pass
