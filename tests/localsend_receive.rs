@@ -324,3 +324,53 @@ fn garbage_bodies_are_400_and_unknown_routes_404() {
     );
     assert_eq!(spec.post(ferry.addr(), "/etc/passwd", b"").status, 404);
 }
+
+#[test]
+fn a_trusted_sender_is_accepted_by_certificate_and_its_name_with_another_is_refused() {
+    let trusted = Spec::new("Ana's phone");
+    let policy = AcceptPolicy::Trusted(vec![ferry::api::TrustedDevice {
+        device_id: trusted.fingerprint(),
+        alias: "Ana's phone".into(),
+    }]);
+    let mut ferry = Ferry::start(policy, None);
+    // The same name with another certificate: refused, reported, nothing asked.
+    let impostor = Spec::new("Ana's phone");
+    let refused = impostor.prepare(
+        ferry.addr(),
+        json!({"x": meta("x", "x.bin", b"x", true)}),
+        None,
+    );
+    assert_eq!(refused.status, 403);
+    ferry.wait("the impostor reported", |e| match e {
+        Event::Problem(text) if text.contains("not the one remembered") => Some(()),
+        _ => None,
+    });
+    // The trusted certificate: accepted without a prompt.
+    let answer = trusted.prepare(
+        ferry.addr(),
+        json!({"y": meta("y", "y.bin", b"yes", true)}),
+        None,
+    );
+    assert_eq!(answer.status, 200);
+    ferry.wait("auto-accepted", |e| {
+        matches!(e, Event::AutoAccepted { .. }).then_some(())
+    });
+    let (session, token) = session_and_token(&answer, "y");
+    assert_eq!(
+        trusted
+            .upload(ferry.addr(), &session, "y", &token, b"yes")
+            .status,
+        200
+    );
+    ferry.finished();
+    assert_eq!(
+        files(&ferry.downloads()),
+        vec![("y.bin".to_string(), b"yes".to_vec())]
+    );
+    assert!(
+        !ferry
+            .seen
+            .iter()
+            .any(|e| matches!(e, Event::Incoming { .. }))
+    );
+}
