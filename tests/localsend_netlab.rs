@@ -20,23 +20,6 @@ use std::time::{Duration, Instant};
 
 use netlab::Lab;
 
-impl Lab {
-    /// The ferry binary inside host `host`, with default network settings
-    /// (every interface of the lab host, LocalSend on at its default port).
-    fn ferry(&self, host: usize, home: &Path) -> Command {
-        let mut command = self.exec(host, env!("CARGO_BIN_EXE_ferry"));
-        command
-            .env_remove("FERRY_INTERFACES")
-            .env_remove("FERRY_UDP_PORT")
-            .env_remove("FERRY_LOCALSEND")
-            .env_remove("FERRY_LOCALSEND_PORT")
-            .env_remove("RUST_LOG")
-            .env("FERRY_CONFIG_DIR", home.join(format!("cfg{host}")))
-            .env("FERRY_DATA_DIR", home.join(format!("data{host}")));
-        command
-    }
-}
-
 fn tools_missing() -> Option<String> {
     for (tool, arg) in [("python3", "--version"), ("openssl", "version")] {
         match Command::new(tool).arg(arg).output() {
@@ -81,18 +64,25 @@ fn wait_line(
     }
 }
 
-fn json_of(line: &str) -> serde_json::Value {
-    let body = line.split_once(' ').map_or("", |(_, b)| b);
-    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+/// A lab with `ferry receive` on host 1 and the spec peer on host 2, both started.
+struct Setup {
+    lab: Lab,
+    home: tempfile::TempDir,
+    cert: PathBuf,
+    key: PathBuf,
+    /// The receiver's output: hold it (or its writes fail).
+    _ferry_out: Receiver<String>,
+    ferry_err: Receiver<String>,
+    peer_out: Receiver<String>,
+    peer_seen: Vec<String>,
+    peer_started: Instant,
 }
 
-#[test]
-fn ferry_and_a_spec_localsend_peer_find_each_other_by_multicast() {
-    let Some(mut lab) = Lab::require("lsd", 3) else {
-        return;
-    };
+/// Makes the lab (`None` when it cannot be made here) and starts both sides.
+fn setup(tag: &str) -> Option<Setup> {
+    let mut lab = Lab::require(tag, 3)?;
     if !require::require("python3 and openssl", tools_missing()) {
-        return;
+        return None;
     }
     let home = tempfile::tempdir().expect("tmp");
     let (cert, key) = make_cert(home.path());
@@ -104,11 +94,44 @@ fn ferry_and_a_spec_localsend_peer_find_each_other_by_multicast() {
     .unwrap_or_else(|| panic!("ferry receive did not start: {ferry_seen:?}"));
     let peer_out = start_peer(&mut lab, home.path(), &cert, &key);
     let mut peer_seen = Vec::new();
-    let started = Instant::now();
+    let peer_started = Instant::now();
     wait_line(&peer_out, &mut peer_seen, Duration::from_secs(10), |l| {
         l == "READY"
     })
     .unwrap_or_else(|| panic!("the spec peer did not start: {peer_seen:?}"));
+    Some(Setup {
+        lab,
+        home,
+        cert,
+        key,
+        _ferry_out: ferry_out,
+        ferry_err,
+        peer_out,
+        peer_seen,
+        peer_started,
+    })
+}
+
+fn json_of(line: &str) -> serde_json::Value {
+    let body = line.split_once(' ').map_or("", |(_, b)| b);
+    serde_json::from_str(body).unwrap_or(serde_json::Value::Null)
+}
+
+#[test]
+fn ferry_and_a_spec_localsend_peer_find_each_other_by_multicast() {
+    let Some(Setup {
+        lab,
+        home,
+        ferry_err,
+        peer_out,
+        mut peer_seen,
+        peer_started: started,
+        _ferry_out: _keep_reading,
+        ..
+    }) = setup("lsd")
+    else {
+        return;
+    };
 
     // Ferry heard the peer's announcement and answered with register over HTTPS.
     let register = wait_line(&peer_out, &mut peer_seen, Duration::from_secs(5), |l| {
@@ -138,7 +161,7 @@ fn ferry_and_a_spec_localsend_peer_find_each_other_by_multicast() {
     // the peer answers by multicast, and both devices are listed once each.
     let looked = Instant::now();
     let out = lab
-        .ferry(3, home.path())
+        .ferry_default(3, home.path())
         .args(["peers", "--json", "--wait", "2"])
         .output()
         .expect("ferry peers");
@@ -196,7 +219,7 @@ fn make_cert(home: &Path) -> (PathBuf, PathBuf) {
 /// default); its stdout and stderr lines.
 fn start_ferry(lab: &mut Lab, home: &Path) -> (Receiver<String>, Receiver<String>) {
     let mut receiver = lab
-        .ferry(1, home)
+        .ferry_default(1, home)
         .args(["receive", "--yes", "--alias", "h1", "--dir"])
         .arg(home.join("in1"))
         .stdout(Stdio::piped())
@@ -251,26 +274,11 @@ fn tree(root: &Path) -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn files_and_folders_go_both_ways_between_ferry_and_the_spec_peer() {
-    let Some(mut lab) = Lab::require("lsf", 3) else {
+    // Every output of both sides stays held and read: a closed pipe would stop them.
+    let Some(s) = setup("lsf") else {
         return;
     };
-    if !require::require("python3 and openssl", tools_missing()) {
-        return;
-    }
-    let home = tempfile::tempdir().expect("tmp");
-    let (cert, key) = make_cert(home.path());
-    let (ferry_out, _ferry_err) = start_ferry(&mut lab, home.path());
-    let mut ferry_seen = Vec::new();
-    wait_line(&ferry_out, &mut ferry_seen, Duration::from_secs(10), |l| {
-        l.starts_with("Listening on port")
-    })
-    .unwrap_or_else(|| panic!("ferry receive did not start: {ferry_seen:?}"));
-    let peer_out = start_peer(&mut lab, home.path(), &cert, &key);
-    let mut peer_seen = Vec::new();
-    wait_line(&peer_out, &mut peer_seen, Duration::from_secs(10), |l| {
-        l == "READY"
-    })
-    .unwrap_or_else(|| panic!("the spec peer did not start: {peer_seen:?}"));
+    let (lab, home, cert, key) = (&s.lab, &s.home, &s.cert, &s.key);
 
     // What to send: one 24 MiB file and a folder of 120 small files.
     let src = home.path().join("src");
@@ -289,7 +297,7 @@ fn files_and_folders_go_both_ways_between_ferry_and_the_spec_peer() {
 
     // Ferry (host 3, by alias over LocalSend) -> the spec peer.
     let out = lab
-        .ferry(3, home.path())
+        .ferry_default(3, home.path())
         .args(["send", "--to", "phone"])
         .arg(src.join("big.bin"))
         .arg(src.join("album"))
@@ -312,8 +320,8 @@ fn files_and_folders_go_both_ways_between_ferry_and_the_spec_peer() {
         .exec(2, "python3")
         .arg(script())
         .args(["send", "phone"])
-        .arg(&cert)
-        .arg(&key)
+        .arg(cert)
+        .arg(key)
         .arg("10.231.0.1:53317")
         .arg(&src)
         .args(["big.bin", "album"])

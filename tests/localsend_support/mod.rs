@@ -7,11 +7,13 @@
 #![allow(clippy::disallowed_methods)]
 #![allow(dead_code)]
 
+#[path = "../common/mod.rs"]
+mod common;
+
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use ferry::api::{AcceptPolicy, Command, Decision, Device, Event, ReceiveSettings};
 use ferry::engine::{DiscoveryConfig, Engine, EngineConfig};
@@ -20,15 +22,26 @@ use ferry::secure::identity::{Identity, fingerprint_of};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-/// Bound for any wait.
-pub const WAIT: Duration = Duration::from_secs(30);
+pub use common::WAIT;
 
-/// A Ferry engine with LocalSend on, on loopback.
+/// A Ferry engine with LocalSend on, on loopback (a [`common::Node`]:
+/// `engine`, `dir`, `seen`, `wait`, `finished`).
 pub struct Ferry {
-    pub engine: Engine,
-    pub dir: tempfile::TempDir,
-    pub seen: Vec<Event>,
+    node: common::Node,
     _udp: UdpSocket,
+}
+
+impl std::ops::Deref for Ferry {
+    type Target = common::Node;
+    fn deref(&self) -> &common::Node {
+        &self.node
+    }
+}
+
+impl std::ops::DerefMut for Ferry {
+    fn deref_mut(&mut self) -> &mut common::Node {
+        &mut self.node
+    }
 }
 
 impl Ferry {
@@ -74,9 +87,11 @@ impl Ferry {
         )
         .expect("engine");
         Ferry {
-            engine,
-            dir,
-            seen: Vec::new(),
+            node: common::Node {
+                engine,
+                dir,
+                seen: Vec::new(),
+            },
             _udp: udp,
         }
     }
@@ -96,24 +111,6 @@ impl Ferry {
         self.dir.path().join("downloads")
     }
 
-    /// Waits (bounded) for the first event `pick` takes.
-    pub fn wait<T>(&mut self, what: &str, mut pick: impl FnMut(&Event) -> Option<T>) -> T {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let left = deadline.saturating_duration_since(Instant::now());
-            match self.engine.events().recv_timeout(left) {
-                Ok(event) => {
-                    let found = pick(&event);
-                    self.seen.push(event);
-                    if let Some(found) = found {
-                        return found;
-                    }
-                }
-                Err(_) => panic!("timed out waiting for {what}; events: {:#?}", self.seen),
-            }
-        }
-    }
-
     /// Answers the next offer.
     pub fn decide(&mut self, decision: Decision) -> ferry::api::OfferSummary {
         let (id, offer) = self.wait("an offer", |e| match e {
@@ -122,14 +119,6 @@ impl Ferry {
         });
         assert!(self.engine.send(Command::Decide { id, decision }));
         offer
-    }
-
-    /// The outcome of the next finished transfer.
-    pub fn finished(&mut self) -> ferry::api::Outcome {
-        self.wait("Finished", |e| match e {
-            Event::Finished { outcome, .. } => Some(outcome.clone()),
-            _ => None,
-        })
     }
 }
 
