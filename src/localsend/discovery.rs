@@ -58,6 +58,11 @@ fn multicast_capable(selection: &Selection) -> Vec<Chosen> {
 }
 
 impl Sockets {
+    /// The interfaces whose group membership and sending socket worked.
+    pub(crate) fn joined(&self) -> Vec<String> {
+        self.send.iter().map(|(c, _)| c.name.clone()).collect()
+    }
+
     /// Opens the sockets for the chosen interfaces; none at all when only
     /// loopback is chosen.
     pub(crate) fn open(selection: &Selection, config: &LocalSendConfig) -> std::io::Result<Self> {
