@@ -51,3 +51,29 @@ fn a_localsend_phone_is_listed_and_its_offer_uses_the_same_prompt() {
     wait_until(&mut harness, "the file", |_| landed.exists());
     assert_eq!(std::fs::read(&landed).expect("read"), bytes);
 }
+
+#[test]
+fn the_localsend_setting_is_saved_and_says_it_applies_after_a_restart() {
+    let dirs = AppDirs::new("Desk");
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    harness.get_by_label("Settings").click();
+    wait_for_label(&mut harness, "Also talk to LocalSend devices");
+    harness
+        .get_by_label("Also talk to LocalSend devices")
+        .click();
+    harness.step();
+    harness.get_by_label("Save").click();
+    wait_for_label(
+        &mut harness,
+        "Saved. Ports, interfaces and LocalSend take effect when Ferry restarts.",
+    );
+    drop(harness);
+    let saved = ferry::config::Settings::load(&dirs.config());
+    assert!(!saved.localsend);
+    assert_eq!(saved.localsend_port, ferry::localsend::DEFAULT_PORT);
+    // After the restart LocalSend is off.
+    let mut harness = ui_support::harness(&dirs);
+    harness.run_steps(2);
+    assert!(harness.state().localsend_addr().is_none());
+}

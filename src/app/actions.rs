@@ -332,8 +332,10 @@ impl FerryApp {
     fn save_draft(&mut self) {
         match self.view.settings.validate(&self.settings) {
             Ok(new) => {
-                let restart =
-                    new.port != self.settings.port || new.interfaces != self.settings.interfaces;
+                let restart = new.port != self.settings.port
+                    || new.interfaces != self.settings.interfaces
+                    || new.localsend != self.settings.localsend
+                    || new.localsend_port != self.settings.localsend_port;
                 let alias_changed = new.alias != self.settings.alias;
                 self.settings = new;
                 self.save_settings();
@@ -344,7 +346,8 @@ impl FerryApp {
                 self.theme_dirty = true;
                 self.view.settings.note = Some(if restart {
                     settings::Note::Saved(
-                        "Saved. The port and interfaces take effect when Ferry restarts.".into(),
+                        "Saved. Ports, interfaces and LocalSend take effect when Ferry restarts."
+                            .into(),
                     )
                 } else {
                     settings::Note::Saved("Saved.".into())

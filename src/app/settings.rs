@@ -40,6 +40,10 @@ pub struct Draft {
     pub theme: Theme,
     /// Port of the browser share as typed; 0 for any free port.
     pub share_port: String,
+    /// Also talk to LocalSend devices.
+    pub localsend: bool,
+    /// LocalSend's port as typed.
+    pub localsend_port: String,
     /// Result of the last Save.
     pub note: Option<Note>,
 }
@@ -54,6 +58,8 @@ impl From<&Settings> for Draft {
             pin: settings.pin.clone().unwrap_or_default(),
             theme: settings.theme,
             share_port: settings.share_port.to_string(),
+            localsend: settings.localsend,
+            localsend_port: settings.localsend_port.to_string(),
             note: None,
         }
     }
@@ -89,6 +95,10 @@ impl Draft {
                 );
             }
         };
+        let localsend_port: u16 = match self.localsend_port.trim().parse() {
+            Ok(port) if port >= 1024 => port,
+            _ => return Err("The LocalSend port must be a number from 1024 to 65535.".into()),
+        };
         let interfaces = self
             .interfaces
             .split(',')
@@ -108,6 +118,8 @@ impl Draft {
             interfaces,
             theme: self.theme,
             share_port,
+            localsend: self.localsend,
+            localsend_port,
             ..current.clone()
         })
     }
@@ -200,6 +212,16 @@ fn form(ui: &mut egui::Ui, draft: &mut Draft, dialog_open: bool, actions: &mut V
                         .small()
                         .weak(),
                 );
+            });
+            ui.end_row();
+
+            ui.label("LocalSend");
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut draft.localsend, "Also talk to LocalSend devices");
+                let label = ui.label("port");
+                ui.add(egui::TextEdit::singleline(&mut draft.localsend_port).desired_width(80.0))
+                    .labelled_by(label.id);
+                ui.label(RichText::new("(applies after restart)").small().weak());
             });
             ui.end_row();
 

@@ -48,6 +48,9 @@ pub(super) fn command_loop(
                 if let Some(discovery) = &discovery {
                     discovery.announce();
                 }
+                if let Some(localsend) = &localsend {
+                    localsend.refresh();
+                }
             }
             Command::AddPeer { addr } => match &discovery {
                 Some(discovery) => {

@@ -64,6 +64,11 @@ impl Service {
         self.localsend.server_addr()
     }
 
+    /// Announces now (the alias changed).
+    pub(crate) fn refresh(&self) {
+        self.localsend.refresh();
+    }
+
     /// A person asked to look for LocalSend devices: announce, and run the
     /// bounded register scan of the chosen interfaces' subnets.
     pub(crate) fn scan(&self) {
