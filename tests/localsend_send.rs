@@ -216,3 +216,59 @@ fn cancel_mid_transfer_ends_both_sides_and_leaves_no_partial() {
         std::thread::sleep(std::time::Duration::from_millis(20));
     }
 }
+
+#[test]
+fn ferry_send_localsend_asks_by_address_sends_and_is_not_listed_by_the_receiver() {
+    let mut receiver = Ferry::start(AcceptPolicy::Everyone, None);
+    let home = tempfile::tempdir().expect("tmp");
+    let file = home.path().join("note.txt");
+    std::fs::write(&file, b"over LocalSend from the command line").expect("write");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .env("FERRY_CONFIG_DIR", home.path().join("cfg"))
+        .env("FERRY_DATA_DIR", home.path().join("data"))
+        .env("FERRY_INTERFACES", "lo")
+        .env("FERRY_UDP_PORT", "0")
+        .env("FERRY_LOCALSEND_PORT", "0")
+        .env_remove("RUST_LOG")
+        .args(["send", "--localsend", "--to"])
+        .arg(receiver.addr().to_string())
+        .arg(&file)
+        .output()
+        .expect("ferry send");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("Found a LocalSend device at"), "{stderr}");
+    assert!(matches!(
+        receiver.finished(),
+        Outcome::Completed { files: 1, .. }
+    ));
+    assert_eq!(
+        files(&receiver.downloads()),
+        vec![(
+            "note.txt".to_string(),
+            b"over LocalSend from the command line".to_vec()
+        )]
+    );
+    // The sender only asked (/info): it is not listed as a device.
+    assert!(
+        !receiver
+            .seen
+            .iter()
+            .any(|e| matches!(e, Event::PeerSeen(_)))
+    );
+    // Nobody at an address: a clear error, exit code not 0.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
+    let nobody = closed.local_addr().expect("addr");
+    drop(closed);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
+        .env("FERRY_CONFIG_DIR", home.path().join("cfg"))
+        .env("FERRY_INTERFACES", "lo")
+        .env("FERRY_LOCALSEND_PORT", "0")
+        .args(["send", "--localsend", "--to"])
+        .arg(nobody.to_string())
+        .arg(&file)
+        .output()
+        .expect("ferry send");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("No LocalSend device answers"));
+}

@@ -80,6 +80,12 @@ pub(super) fn command_loop(
                         .into(),
                 )),
             },
+            Command::AddLocalSendPeer { addr } => match &localsend {
+                Some(localsend) => localsend.add(addr),
+                None => shared.sink.emit(Event::Problem(format!(
+                    "Cannot ask {addr} for LocalSend: LocalSend is off in this engine."
+                ))),
+            },
             Command::Shutdown => break,
         }
     }

@@ -64,6 +64,11 @@ impl Service {
         self.localsend.server_addr()
     }
 
+    /// Asks the LocalSend device at `addr` who it is, and lists it.
+    pub(crate) fn add(&self, addr: std::net::SocketAddr) {
+        self.localsend.add(self.runtime.handle(), addr);
+    }
+
     /// Announces now (the alias changed).
     pub(crate) fn refresh(&self) {
         self.localsend.refresh();

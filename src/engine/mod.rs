@@ -253,6 +253,12 @@ impl Engine {
         Some(report)
     }
 
+    /// True when a LocalSend device (listed or hidden because it is a Ferry
+    /// device) is known at `addr`: sends there use LocalSend's protocol.
+    pub fn localsend_knows(&self, addr: SocketAddr) -> bool {
+        self.localsend.as_ref().is_some_and(|l| l.owns(addr))
+    }
+
     /// Where LocalSend's HTTPS server listens, when LocalSend runs.
     pub fn localsend_addr(&self) -> Option<SocketAddr> {
         self.localsend.as_ref()?.server_addr()

@@ -180,6 +180,9 @@ impl Conn {
 
 /// `POST /api/localsend/v2/register` with our info: the device's info and
 /// its id (its certificate's fingerprint over HTTPS, its claim over HTTP).
+/// An engine without a LocalSend server (`ferry send`, `ferry peers`) asks
+/// `GET /api/localsend/v2/info` instead, so the device does not list a
+/// device it cannot send to.
 pub(crate) async fn register(
     shared: &Shared,
     addr: SocketAddr,
@@ -187,18 +190,16 @@ pub(crate) async fn register(
     timeout: Duration,
 ) -> Result<(Info, String), ClientError> {
     let mut conn = Conn::open(&shared.ctx.identity, addr, plain, timeout).await?;
-    let body = full(shared.info(None).to_bytes());
-    let (status, bytes) = tokio::time::timeout(
-        timeout,
-        conn.request(
-            Method::POST,
-            "/api/localsend/v2/register",
-            body,
-            MAX_REGISTER_BODY,
-        ),
-    )
-    .await
-    .map_err(|_| ClientError::Http(addr, "no answer in time".into()))??;
+    let (method, path, body) = if shared.port == 0 {
+        (Method::GET, "/api/localsend/v2/info", full(Bytes::new()))
+    } else {
+        let body = full(shared.info(None).to_bytes());
+        (Method::POST, "/api/localsend/v2/register", body)
+    };
+    let (status, bytes) =
+        tokio::time::timeout(timeout, conn.request(method, path, body, MAX_REGISTER_BODY))
+            .await
+            .map_err(|_| ClientError::Http(addr, "no answer in time".into()))??;
     if !status.is_success() {
         return Err(ClientError::Answer(addr, format!("status {status}")));
     }

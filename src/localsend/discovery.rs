@@ -242,7 +242,9 @@ async fn listen_loop(
             continue;
         }
         shared.heard(&info.fingerprint, &info, from.ip());
-        if info.announce != Some(true) {
+        // Only a device that receives answers: one without a server (it
+        // only looks) is not to be listed by others.
+        if info.announce != Some(true) || shared.port == 0 {
             continue;
         }
         answered.retain(|_, at| now.saturating_duration_since(*at) < ANSWER_EVERY);

@@ -91,10 +91,12 @@ impl Shared {
                 .into(),
             ),
             fingerprint: self.ctx.identity.device_id().to_string(),
-            port: Some(if self.port == 0 {
-                self.config.port
-            } else {
-                self.port
+            // A device without a server still names LocalSend's port (the
+            // protocol has no way to say "none").
+            port: Some(match (self.port, self.config.port) {
+                (0, 0) => DEFAULT_PORT,
+                (0, configured) => configured,
+                (bound, _) => bound,
             }),
             protocol: Some("https".into()),
             download: false,
@@ -219,6 +221,24 @@ impl LocalSend {
     /// LocalSend's protocol.
     pub fn owns(&self, addr: SocketAddr) -> bool {
         self.shared.table.lock().is_ok_and(|t| t.at(addr).is_some())
+    }
+
+    /// Asks the device at `addr` with `register` over HTTPS and lists it
+    /// under its certificate's fingerprint (a person gave the address).
+    pub(crate) fn add(&self, runtime: &tokio::runtime::Handle, addr: SocketAddr) {
+        let shared = self.shared.clone();
+        runtime.spawn(async move {
+            match client::register(&shared, addr, false, std::time::Duration::from_secs(5)).await {
+                Ok((mut info, id)) => {
+                    info.port = Some(addr.port());
+                    info.protocol = Some("https".into());
+                    shared.heard(&id, &info, addr.ip());
+                }
+                Err(e) => shared.ctx.sink.emit(Event::Problem(format!(
+                    "No LocalSend device answers at {addr}: {e}."
+                ))),
+            }
+        });
     }
 
     /// The legacy register scan of each chosen interface's own subnet (at

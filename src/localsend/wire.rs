@@ -129,8 +129,9 @@ impl Info {
         if self.version.len() > 16 {
             return Err(WireError::Field("version too long"));
         }
+        // Port 0 says nothing about where the device listens.
         if self.port == Some(0) {
-            return Err(WireError::Field("port 0"));
+            self.port = None;
         }
         self.alias = cut_alias(&self.alias);
         self.device_model = self
