@@ -20,6 +20,7 @@
 
 pub mod client;
 pub mod discovery;
+mod offer;
 pub mod send;
 pub mod server;
 pub mod session;

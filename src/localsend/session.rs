@@ -18,11 +18,12 @@ use hyper::StatusCode;
 use hyper::body::Incoming;
 use tokio::sync::watch;
 
+use super::offer::{Planned, claim_roots, device_of, plan, summary, texts};
 use super::server::{Answer, empty, json, message, read_body};
 use super::wire::{FileMeta, PrepareAnswer, PrepareUpload, Query};
 use super::{Shared, session_files};
 use crate::api::{
-    Device, Direction, Event, OfferItem, OfferSummary, Outcome, Party, TransferId, TrustVerdict,
+    Device, Direction, Event, OfferSummary, Outcome, Party, TransferId, TrustVerdict,
 };
 use crate::secure::pin::PinVerdict;
 
@@ -203,47 +204,6 @@ impl Drop for Asking<'_> {
     }
 }
 
-/// A file of the offer, its safe place and its display path.
-struct Planned {
-    meta: FileMeta,
-    components: Vec<String>,
-    rel: PathBuf,
-}
-
-fn plan(body: &PrepareUpload) -> Result<Vec<Planned>, String> {
-    let mut planned = Vec::with_capacity(body.files.len());
-    for meta in body.files.values() {
-        let components: Vec<String> = meta
-            .file_name
-            .split(['/', '\\'])
-            .filter(|c| !c.is_empty())
-            .map(str::to_string)
-            .collect();
-        let rel = crate::fs::names::sanitize_relative(&components)
-            .map_err(|e| format!("{:?}: {e}", meta.file_name))?;
-        planned.push(Planned {
-            meta: meta.clone(),
-            components,
-            rel,
-        });
-    }
-    Ok(planned)
-}
-
-/// A text message: every file is a `text/plain` whose preview is the whole
-/// text (LocalSend's way to send a message).
-fn texts(files: &BTreeMap<String, FileMeta>) -> Option<Vec<String>> {
-    files
-        .values()
-        .map(|f| match &f.preview {
-            Some(text) if f.file_type.starts_with("text/") && text.len() as u64 == f.size => {
-                Some(text.clone())
-            }
-            _ => None,
-        })
-        .collect()
-}
-
 /// `POST /api/localsend/v2/prepare-upload`.
 pub(crate) async fn prepare(
     shared: Arc<Shared>,
@@ -309,44 +269,6 @@ fn check_pin(shared: &Shared, who: &Sender, query: Option<&str>) -> Option<Answe
             Some(message(StatusCode::TOO_MANY_REQUESTS, "Too many requests"))
         }
     }
-}
-
-fn device_of(who: &Sender, offer: &PrepareUpload) -> Device {
-    Device {
-        device_id: who.fingerprint.clone(),
-        alias: offer.info.alias.clone(),
-        os: offer
-            .info
-            .device_model
-            .clone()
-            .unwrap_or_default()
-            .to_lowercase(),
-        port: offer.info.port.unwrap_or(super::DEFAULT_PORT),
-    }
-}
-
-fn summary(planned: &[Planned], texts: &Option<Vec<String>>, dir: &Path) -> OfferSummary {
-    let items = match texts {
-        Some(texts) => texts
-            .iter()
-            .map(|t| OfferItem {
-                path: Vec::new(),
-                kind: crate::api::ItemKind::Text(t.clone()),
-                size: 0,
-                modified_ms: None,
-            })
-            .collect(),
-        None => planned
-            .iter()
-            .map(|p| OfferItem {
-                path: p.components.clone(),
-                kind: crate::api::ItemKind::File,
-                size: p.meta.size,
-                modified_ms: None,
-            })
-            .collect(),
-    };
-    OfferSummary::of(items, crate::fs::free_space(dir))
 }
 
 /// Asks (or applies the trust rule), then opens the session.
@@ -476,30 +398,6 @@ async fn ask(
         );
     }
     answer
-}
-
-/// Claims final folder names for the offer's top-level folders (an existing
-/// folder is never mixed into: it becomes `name (1)`).
-fn claim_roots(root: &Path, planned: &[&Planned]) -> std::io::Result<HashMap<PathBuf, PathBuf>> {
-    let mut roots = HashMap::new();
-    for p in planned {
-        let mut parts = p.rel.components();
-        let (Some(first), Some(_)) = (parts.next(), parts.next()) else {
-            continue;
-        };
-        let first = PathBuf::from(first.as_os_str());
-        if roots.contains_key(&first) {
-            continue;
-        }
-        let name = first.to_string_lossy().into_owned();
-        let free = crate::fs::names::first_free(root, &name, |c| !crate::fs::names::occupied(c))?;
-        let free = free
-            .strip_prefix(root)
-            .map(Path::to_path_buf)
-            .unwrap_or(first.clone());
-        roots.insert(first, free);
-    }
-    Ok(roots)
 }
 
 async fn open(

@@ -212,7 +212,8 @@ fn progress(shared: &Shared, session: &Session, current: &str) {
 }
 
 /// Watches an open session: the person's Cancel (through the engine's
-/// registry) and the idle timeout.
+/// registry) and the idle timeout ([`IDLE_TIMEOUT`] without a byte or a
+/// new upload).
 pub(super) fn watch(
     shared: Arc<Shared>,
     session: Arc<Session>,
@@ -241,11 +242,10 @@ pub(super) fn watch(
                 .lock()
                 .map(|at| at.elapsed())
                 .unwrap_or_default();
-            let receiving = session
-                .files
-                .lock()
-                .is_ok_and(|f| f.values().any(|f| f.state == FileState::Receiving));
-            if idle > IDLE_TIMEOUT && !receiving {
+            // Every piece of every upload counts as activity, so an upload
+            // that stalls for this long ends the session too (its partial
+            // is removed), and a stalled sender cannot hold the slot.
+            if idle > IDLE_TIMEOUT {
                 session.end(
                     &shared.ctx,
                     Outcome::Failed("The LocalSend sender went quiet.".into()),
