@@ -374,3 +374,14 @@ fn a_trusted_sender_is_accepted_by_certificate_and_its_name_with_another_is_refu
             .any(|e| matches!(e, Event::Incoming { .. }))
     );
 }
+
+#[test]
+fn the_scan_on_loopback_only_says_there_is_no_network_and_sends_nothing() {
+    let mut ferry = Ferry::start(AcceptPolicy::Ask, None);
+    assert!(ferry.engine.send(ferry::api::Command::ScanLocalSend));
+    let problem = ferry.wait("the scan's answer", |e| match e {
+        Event::Problem(text) => Some(text.clone()),
+        _ => None,
+    });
+    assert!(problem.contains("no network to look for LocalSend devices"), "{problem}");
+}

@@ -246,6 +246,19 @@ impl LocalSend {
     /// most [`discovery::MAX_SCAN_HOSTS`] addresses each), run only when a
     /// person asks for it.
     pub fn scan(&self, runtime: &tokio::runtime::Handle) {
+        if !self
+            .shared
+            .selection
+            .chosen
+            .iter()
+            .any(|c| !c.ip.is_loopback())
+        {
+            self.shared.ctx.sink.emit(Event::Problem(
+                "There is no network to look for LocalSend devices on: Ferry uses only this computer's loopback interface."
+                    .into(),
+            ));
+            return;
+        }
         runtime.spawn(discovery::scan(self.shared.clone()));
         self.refresh();
     }

@@ -16,6 +16,10 @@ use crate::api::{Device, Peer, PeerSource};
 /// entries expire.
 pub const MAX_DEVICES: usize = 128;
 
+/// Most devices one IP address may stand for (a host running LocalSend and
+/// Ferry, say); made-up fingerprints from one host take no more places.
+pub const MAX_DEVICES_PER_ADDRESS: usize = 4;
+
 /// What hearing a device changed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Change {
@@ -95,7 +99,12 @@ impl Table {
                 Change::Nothing
             };
         }
-        if self.entries.len() >= MAX_DEVICES {
+        let from_ip = self
+            .entries
+            .values()
+            .filter(|e| e.peer.addrs.iter().any(|a| a.ip() == ip))
+            .count();
+        if self.entries.len() >= MAX_DEVICES || from_ip >= MAX_DEVICES_PER_ADDRESS {
             return Change::Nothing;
         }
         self.entries.insert(
@@ -301,18 +310,17 @@ mod tests {
     }
 
     #[test]
-    fn the_table_is_bounded() {
+    fn the_table_is_bounded_in_all_and_per_address() {
         let mut t = Table::new(Duration::from_secs(10));
         let now = Instant::now();
+        let wall = SystemTime::now();
         for i in 0..MAX_DEVICES + 10 {
-            t.heard(
-                &format!("{i}"),
-                &info("x"),
-                IP,
-                now,
-                SystemTime::now(),
-                false,
-            );
+            t.heard(&format!("one{i}"), &info("x"), IP, now, wall, false);
+        }
+        assert_eq!(t.len(), MAX_DEVICES_PER_ADDRESS, "one host, few places");
+        for i in 0..MAX_DEVICES + 10 {
+            let ip = IpAddr::V4(std::net::Ipv4Addr::new(10, 0, 1, (i % 250) as u8));
+            t.heard(&format!("{i}"), &info("x"), ip, now, wall, false);
         }
         assert_eq!(t.len(), MAX_DEVICES);
     }
