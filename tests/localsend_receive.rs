@@ -383,5 +383,8 @@ fn the_scan_on_loopback_only_says_there_is_no_network_and_sends_nothing() {
         Event::Problem(text) => Some(text.clone()),
         _ => None,
     });
-    assert!(problem.contains("no network to look for LocalSend devices"), "{problem}");
+    assert!(
+        problem.contains("no network to look for LocalSend devices"),
+        "{problem}"
+    );
 }

@@ -255,7 +255,11 @@ pub(crate) async fn prepare(
 }
 
 fn check_pin(shared: &Shared, who: &Sender, query: Option<&str>) -> Option<Answer> {
-    let expected = shared.ctx.receive_settings().pin?;
+    let expected = shared
+        .ctx
+        .receive_settings()
+        .pin
+        .filter(|p| !p.is_empty())?;
     let given = Query::parse(query).pin;
     match shared
         .ctx
@@ -264,7 +268,13 @@ fn check_pin(shared: &Shared, who: &Sender, query: Option<&str>) -> Option<Answe
     {
         PinVerdict::Accepted => None,
         PinVerdict::Missing => Some(message(StatusCode::UNAUTHORIZED, "PIN required")),
-        PinVerdict::Wrong => Some(message(StatusCode::UNAUTHORIZED, "Invalid PIN")),
+        PinVerdict::Wrong => {
+            shared.ctx.sink.emit(Event::Problem(format!(
+                "A LocalSend device at {} sent a wrong PIN.",
+                who.peer.ip()
+            )));
+            Some(message(StatusCode::UNAUTHORIZED, "Invalid PIN"))
+        }
         PinVerdict::Locked { .. } => {
             Some(message(StatusCode::TOO_MANY_REQUESTS, "Too many requests"))
         }
@@ -312,18 +322,19 @@ async fn decide_and_open(
             .map(|i| *i as usize)
             .filter(|i| *i < planned.len())
             .collect(),
-        crate::api::Decision::Decline => {
-            shared.ctx.unregister(id);
-            shared.ctx.sink.emit(Event::Finished {
-                id,
-                direction: Direction::Incoming,
-                outcome: Outcome::Declined("You declined.".into()),
-            });
-            return message(StatusCode::FORBIDDEN, "Rejected");
-        }
+        crate::api::Decision::Decline => Vec::new(),
     };
+    if keep.is_empty() {
+        // Taking nothing is declining (LocalSend's 204 would say "done").
+        finish_now(shared, id, Outcome::Declined("You declined.".into()));
+        return message(StatusCode::FORBIDDEN, "Rejected");
+    }
     if let Some(texts) = texts {
-        for text in texts {
+        let kept = texts
+            .into_iter()
+            .enumerate()
+            .filter(|(i, _)| keep.contains(i));
+        for (_, text) in kept {
             shared.ctx.sink.emit(Event::TextReceived {
                 id,
                 from: from.clone(),
