@@ -272,3 +272,45 @@ fn ferry_send_localsend_asks_by_address_sends_and_is_not_listed_by_the_receiver(
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("No LocalSend device answers"));
 }
+
+#[test]
+fn cancel_while_hashing_ends_at_once_and_offers_nothing() {
+    let (mut sender, receiver, to) = pair(AcceptPolicy::Everyone, None);
+    let src = tempfile::tempdir().expect("tmp");
+    let path = src.path().join("huge.bin");
+    let file = std::fs::File::create(&path).expect("create");
+    file.set_len(16 * 1024 * 1024 * 1024)
+        .expect("sparse 16 GiB");
+    let id = TransferId::fresh();
+    assert!(sender.engine.send(Command::Send {
+        id,
+        to,
+        paths: vec![path]
+    }));
+    // Commands are handled in order: the send is registered before this.
+    let asked = std::time::Instant::now();
+    assert!(sender.engine.send(Command::Cancel { id }));
+    assert_eq!(
+        outcome_of(&mut sender, id),
+        Outcome::Cancelled { by: Party::Local }
+    );
+    // Hashing 16 GiB takes many seconds; the cancel does not wait for it.
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        asked.elapsed()
+    );
+    assert!(
+        !sender
+            .seen
+            .iter()
+            .any(|e| matches!(e, Event::Offered { .. }))
+    );
+    assert!(
+        receiver
+            .engine
+            .events()
+            .try_iter()
+            .all(|e| !matches!(e, Event::Incoming { .. }))
+    );
+}

@@ -90,7 +90,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 /// Lists and hashes what will be sent (on a blocking thread: it reads files).
-fn collect(what: What) -> Result<Vec<Item>, String> {
+fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String> {
     match what {
         What::Text(text) => Ok(vec![Item {
             meta: FileMeta {
@@ -120,7 +120,7 @@ fn collect(what: What) -> Result<Vec<Item>, String> {
                         super::wire::MAX_FILES
                     ));
                 }
-                let digest = hash_file(&local)
+                let digest = hash_file(&local, stop)
                     .map_err(|e| format!("cannot read {}: {e}", local.display()))?;
                 items.push(Item {
                     meta: FileMeta {
@@ -146,11 +146,14 @@ fn collect(what: What) -> Result<Vec<Item>, String> {
     }
 }
 
-fn hash_file(path: &std::path::Path) -> std::io::Result<String> {
+fn hash_file(path: &std::path::Path, stop: &AtomicBool) -> std::io::Result<String> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
+        if stop.load(Ordering::Relaxed) {
+            return Err(std::io::Error::other("cancelled"));
+        }
         let n = file.read(&mut buf)?;
         if n == 0 {
             return Ok(hex(&hasher.finalize()));
@@ -192,7 +195,18 @@ async fn run(
             "The LocalSend device at {to} speaks only plain HTTP, so Ferry cannot tell that it is the device you picked. Nothing was sent; turn on encryption in its LocalSend settings."
         ));
     }
-    let items = match tokio::task::spawn_blocking(move || collect(what)).await {
+    // Hashing a big file takes a while: Cancel must not wait for it.
+    let stop = Arc::new(AtomicBool::new(false));
+    let stop_hashing = stop.clone();
+    let collecting = tokio::task::spawn_blocking(move || collect(what, &stop_hashing));
+    let collected = tokio::select! {
+        _ = cancel.wait_for(|c| *c) => {
+            stop.store(true, Ordering::SeqCst);
+            return Outcome::Cancelled { by: Party::Local };
+        }
+        collected = collecting => collected,
+    };
+    let items = match collected {
         Ok(Ok(items)) => items,
         Ok(Err(e)) => return Outcome::Failed(e),
         Err(_) => return Outcome::Failed("Reading the files failed.".into()),
