@@ -86,12 +86,7 @@ fn setup(tag: &str) -> Option<Setup> {
     }
     let home = tempfile::tempdir().expect("tmp");
     let (cert, key) = make_cert(home.path());
-    let (ferry_out, ferry_err) = start_ferry(&mut lab, home.path());
-    let mut ferry_seen = Vec::new();
-    wait_line(&ferry_out, &mut ferry_seen, Duration::from_secs(10), |l| {
-        l.starts_with("Listening on port")
-    })
-    .unwrap_or_else(|| panic!("ferry receive did not start: {ferry_seen:?}"));
+    let (ferry_out, ferry_err) = start_ferry(&mut lab, home.path(), 1);
     let peer_out = start_peer(&mut lab, home.path(), &cert, &key);
     let mut peer_seen = Vec::new();
     let peer_started = Instant::now();
@@ -215,13 +210,13 @@ fn make_cert(home: &Path) -> (PathBuf, PathBuf) {
     (cert, key)
 }
 
-/// Host 1: `ferry receive --yes` as "h1" into `home/in1`, LocalSend on (the
-/// default); its stdout and stderr lines.
-fn start_ferry(lab: &mut Lab, home: &Path) -> (Receiver<String>, Receiver<String>) {
+/// `ferry receive --yes` on `host` as "h{host}" into `home/in{host}`,
+/// LocalSend on (the default); its stdout and stderr lines.
+fn start_ferry(lab: &mut Lab, home: &Path, host: usize) -> (Receiver<String>, Receiver<String>) {
     let mut receiver = lab
-        .ferry_default(1, home)
-        .args(["receive", "--yes", "--alias", "h1", "--dir"])
-        .arg(home.join("in1"))
+        .ferry_default(host, home)
+        .args(["receive", "--yes", "--alias", &format!("h{host}"), "--dir"])
+        .arg(home.join(format!("in{host}")))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -229,6 +224,11 @@ fn start_ferry(lab: &mut Lab, home: &Path) -> (Receiver<String>, Receiver<String
     let out = lines(receiver.stdout.take().expect("stdout"));
     let err = lines(receiver.stderr.take().expect("stderr"));
     lab.children.push(receiver);
+    let mut seen = Vec::new();
+    wait_line(&out, &mut seen, Duration::from_secs(10), |l| {
+        l.starts_with("Listening on port")
+    })
+    .unwrap_or_else(|| panic!("ferry receive on host {host} did not start: {seen:?}"));
     (out, err)
 }
 
@@ -345,4 +345,50 @@ fn files_and_folders_go_both_ways_between_ferry_and_the_spec_peer() {
         .filter(|e| e.file_name().to_string_lossy().ends_with(".ferry-part"))
         .count();
     assert_eq!(partials, 0);
+}
+
+#[test]
+fn ferry_to_ferry_over_localsend_moves_256_mib_and_500_files_both_ways() {
+    let Some(mut lab) = Lab::require("lsb", 2) else {
+        return;
+    };
+    let home = tempfile::tempdir().expect("tmp");
+    let _one = start_ferry(&mut lab, home.path(), 1);
+    let _two = start_ferry(&mut lab, home.path(), 2);
+    let src = home.path().join("src");
+    std::fs::create_dir_all(src.join("many")).expect("mkdir");
+    let big: Vec<u8> = (0..256u32 << 20)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8)
+        .collect();
+    std::fs::write(src.join("big.bin"), &big).expect("write");
+    drop(big);
+    for i in 0..500 {
+        std::fs::write(
+            src.join(format!("many/{i:03}.txt")),
+            format!("{i}\n").repeat(i % 97 + 1),
+        )
+        .expect("write");
+    }
+    for (from, to) in [(2, 1), (1, 2)] {
+        let started = Instant::now();
+        let out = lab
+            .ferry_default(from, home.path())
+            .args(["send", "--localsend", "--to", &format!("10.231.0.{to}")])
+            .arg(src.join("big.bin"))
+            .arg(src.join("many"))
+            .output()
+            .expect("ferry send");
+        let took = started.elapsed();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "h{from} -> h{to}: {stderr}");
+        assert!(stderr.contains("Found a LocalSend device at"), "{stderr}");
+        assert!(
+            tree(&home.path().join(format!("in{to}"))) == tree(&src),
+            "h{from} -> h{to}: not byte-exact"
+        );
+        eprintln!(
+            "figures: h{from} -> h{to} over LocalSend, 256 MiB + 500 files: {:.1} s (debug build)",
+            took.as_secs_f64()
+        );
+    }
 }
