@@ -31,6 +31,24 @@ fn pair(accept: AcceptPolicy, pin: Option<&str>) -> (Ferry, Ferry, SocketAddr) {
     (sender, receiver, to)
 }
 
+/// The sender never made an offer and the receiver never saw one.
+fn nothing_was_offered(sender: &Ferry, receiver: &Ferry) {
+    assert!(
+        !sender
+            .seen
+            .iter()
+            .any(|e| matches!(e, Event::Offered { .. }))
+    );
+    assert!(
+        receiver
+            .engine
+            .events()
+            .try_iter()
+            .all(|e| !matches!(e, Event::Incoming { .. })),
+        "the receiver saw an offer"
+    );
+}
+
 fn outcome_of(node: &mut Ferry, id: TransferId) -> Outcome {
     node.wait("the transfer's end", |e| match e {
         Event::Finished {
@@ -166,20 +184,7 @@ fn a_device_whose_certificate_differs_from_its_announcement_gets_nothing() {
         panic!("must fail")
     };
     assert!(why.contains("certificate differs"), "{why}");
-    assert!(
-        !sender
-            .seen
-            .iter()
-            .any(|e| matches!(e, Event::Offered { .. }))
-    );
-    // The receiver never saw an offer.
-    assert!(
-        receiver
-            .engine
-            .events()
-            .try_iter()
-            .all(|e| !matches!(e, Event::Incoming { .. }))
-    );
+    nothing_was_offered(&sender, &receiver);
     assert!(files(&receiver.downloads()).is_empty());
 }
 
@@ -300,17 +305,5 @@ fn cancel_while_hashing_ends_at_once_and_offers_nothing() {
         "{:?}",
         asked.elapsed()
     );
-    assert!(
-        !sender
-            .seen
-            .iter()
-            .any(|e| matches!(e, Event::Offered { .. }))
-    );
-    assert!(
-        receiver
-            .engine
-            .events()
-            .try_iter()
-            .all(|e| !matches!(e, Event::Incoming { .. }))
-    );
+    nothing_was_offered(&sender, &receiver);
 }
