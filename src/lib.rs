@@ -33,6 +33,7 @@ pub mod discovery;
 pub mod fuzzing;
 pub mod http;
 pub mod i18n;
+pub mod localsend;
 pub mod protocol;
 pub mod secure;
 pub mod transfer;

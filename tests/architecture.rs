@@ -194,6 +194,8 @@ fn each_floor_uses_only_the_floors_it_may() {
                 "secure",
             ],
         ),
+        // LocalSend's wire, server and client: below the engine that runs it.
+        ("localsend", &["engine", "app", "cli", "diagnose"]),
         ("engine", &["app", "cli"]),
         ("diagnose", &["app", "cli"]),
     ];

@@ -20,6 +20,8 @@ fn ferry(config: &Path) -> Command {
         .env("FERRY_CONFIG_DIR", config)
         .env("FERRY_INTERFACES", "lo")
         .env("FERRY_UDP_PORT", udp_port)
+        // LocalSend's server on a free port, never the real 53317.
+        .env("FERRY_LOCALSEND_PORT", "0")
         .env_remove("RUST_LOG");
     command
 }

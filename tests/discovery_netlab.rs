@@ -25,14 +25,7 @@ impl Lab {
     /// The ferry binary inside host `host`, with default network settings
     /// (every interface, default ports) and its own state folder.
     fn ferry(&self, host: usize, home: &Path) -> Command {
-        let mut command = self.exec(host, env!("CARGO_BIN_EXE_ferry"));
-        command
-            .env_remove("FERRY_INTERFACES")
-            .env_remove("FERRY_UDP_PORT")
-            .env_remove("RUST_LOG")
-            .env("FERRY_CONFIG_DIR", home.join(format!("cfg{host}")))
-            .env("FERRY_DATA_DIR", home.join(format!("data{host}")));
-        command
+        self.ferry_default(host, home)
     }
 }
 

@@ -19,6 +19,8 @@ fn ferry(config: &Path) -> Command {
     command
         .env("FERRY_CONFIG_DIR", config)
         .env("FERRY_INTERFACES", "lo")
+        // LocalSend's server on a free port, never the real 53317.
+        .env("FERRY_LOCALSEND_PORT", "0")
         .env_remove("RUST_LOG");
     command
 }

@@ -76,6 +76,7 @@ fn a_device_that_is_not_the_one_announced_at_an_address_gets_nothing() {
             interfaces: vec!["lo".into()],
             udp_port,
             manual_peers: Vec::new(),
+            localsend: None,
         },
     );
     let announced = Identity::ephemeral().expect("identity");

@@ -94,6 +94,19 @@ pub enum Command {
     /// Count the files and bytes under each path, as an offer or a share
     /// would; answered by one [`super::Event::Measured`] per path.
     Measure(Vec<PathBuf>),
+    /// Look for LocalSend devices now: announce, and ask every address of
+    /// each chosen interface's own subnet (LocalSend's "legacy" scan;
+    /// bounded, only ever on a person's request).
+    ScanLocalSend,
+    /// Ask the LocalSend device at `addr` who it is (`register` over
+    /// HTTPS) and list it, for when multicast cannot reach it; its
+    /// certificate's fingerprint is what later sends insist on. Answered by
+    /// [`super::Event::PeerSeen`] (unless it is a Ferry device listed
+    /// already) or [`super::Event::Problem`].
+    AddLocalSendPeer {
+        /// Its LocalSend server (IP and port).
+        addr: SocketAddr,
+    },
     /// Cancel everything and stop all threads.
     Shutdown,
 }

@@ -28,6 +28,59 @@ pub enum PeerSource {
     Beacon,
     /// Added by address and answered a hello.
     Manual,
+    /// A LocalSend device (its announcement or `register`), of this type.
+    /// Sends to it use LocalSend's protocol; its `device_id` is the
+    /// fingerprint it announced, proven by TLS before anything is sent.
+    LocalSend(DeviceKind),
+}
+
+/// What kind of device a LocalSend peer says it is (only for showing it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DeviceKind {
+    /// A phone or tablet.
+    Mobile,
+    /// A desktop or laptop computer.
+    Desktop,
+    /// A browser.
+    Web,
+    /// A program without a window.
+    Headless,
+    /// A server.
+    Server,
+    /// It did not say.
+    Unknown,
+}
+
+impl DeviceKind {
+    /// The word shown for it: "phone", "desktop", ...
+    pub fn label(self) -> &'static str {
+        match self {
+            DeviceKind::Mobile => "phone",
+            DeviceKind::Desktop => "desktop",
+            DeviceKind::Web => "browser",
+            DeviceKind::Headless => "headless",
+            DeviceKind::Server => "server",
+            DeviceKind::Unknown => "device",
+        }
+    }
+}
+
+impl Peer {
+    /// The protocol sends to it use: "ferry" or "localsend".
+    pub fn protocol(&self) -> &'static str {
+        match self.source {
+            PeerSource::LocalSend(_) => "localsend",
+            PeerSource::Beacon | PeerSource::Manual => "ferry",
+        }
+    }
+
+    /// Its device type when it is a LocalSend device.
+    pub fn kind(&self) -> Option<DeviceKind> {
+        match self.source {
+            PeerSource::LocalSend(kind) => Some(kind),
+            PeerSource::Beacon | PeerSource::Manual => None,
+        }
+    }
 }
 
 /// A device we can send to.

@@ -19,7 +19,7 @@ mod sink;
 mod transfer;
 
 pub use command::{Command, Decision};
-pub use device::{Device, Peer, PeerSource};
+pub use device::{Device, DeviceKind, Peer, PeerSource};
 pub use event::{Event, Progress};
 pub use format::{human_bytes, human_duration};
 pub use offer::{ItemKind, OfferItem, OfferSummary};

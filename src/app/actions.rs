@@ -45,6 +45,8 @@ pub enum Action {
     },
     /// Run the network check.
     RunDoctor,
+    /// Look for LocalSend devices (announce and the bounded subnet scan).
+    ScanLocalSend,
     /// Answer an incoming offer.
     Decide {
         /// Which offer.
@@ -125,6 +127,7 @@ impl FerryApp {
             Action::OpenCompose => self.open_compose(),
             Action::SendText { to, text } => self.send_text(to, &text),
             Action::RunDoctor => self.run_network_check(),
+            Action::ScanLocalSend => self.send_command(Command::ScanLocalSend),
             Action::Decide { id, accept, trust } => self.decide(id, accept, trust),
             Action::ConfirmPeer { id, confirmed } => {
                 self.state.confirmations.retain(|c| c.id != id);
@@ -349,8 +352,10 @@ impl FerryApp {
     fn save_draft(&mut self) {
         match self.view.settings.validate(&self.settings) {
             Ok(new) => {
-                let restart =
-                    new.port != self.settings.port || new.interfaces != self.settings.interfaces;
+                let restart = new.port != self.settings.port
+                    || new.interfaces != self.settings.interfaces
+                    || new.localsend != self.settings.localsend
+                    || new.localsend_port != self.settings.localsend_port;
                 let alias_changed = new.alias != self.settings.alias;
                 self.settings = new;
                 // Live: the next frame (and this note) is in the new language.

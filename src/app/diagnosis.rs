@@ -52,6 +52,7 @@ impl FerryApp {
                 interfaces,
                 udp_port: self.net.udp_port.unwrap_or(self.settings.udp_port),
                 manual_peers: Vec::new(),
+                localsend: None,
             },
             saved_peers: self.settings.manual_peers.clone(),
         });

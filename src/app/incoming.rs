@@ -155,6 +155,15 @@ fn pairing_line(ui: &mut egui::Ui, prompt: &PendingOffer) {
     if prompt.key_changed {
         super::pairing::warning(ui, text::offer_key_changed(&prompt.from.alias));
     }
+    if prompt.code.is_empty() {
+        // A LocalSend sender: its protocol has no pairing code to compare.
+        let line = tr!(
+            "offer-no-pairing-code",
+            id = short_code(&prompt.from.device_id)
+        );
+        ui.add(egui::Label::new(RichText::new(line).weak()).wrap());
+        return;
+    }
     ui.horizontal(|ui| {
         super::pairing::code_label(ui, &prompt.code, 14.0);
         let same = ui.add(

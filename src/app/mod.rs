@@ -80,6 +80,9 @@ pub struct AppOptions {
     pub share_bind_ip: IpAddr,
     /// Browser share port instead of the one in settings (tests: `Some(0)`).
     pub share_port: Option<u16>,
+    /// LocalSend's port instead of the one in settings (tests: `Some(0)`,
+    /// which also keeps two windows' LocalSend from meeting on one port).
+    pub localsend_port: Option<u16>,
 }
 
 impl AppOptions {
@@ -98,6 +101,7 @@ impl AppOptions {
             files,
             share_bind_ip: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
             share_port: None,
+            localsend_port: None,
         }
     }
 }
@@ -215,6 +219,12 @@ impl FerryApp {
                 .iter()
                 .filter_map(|s| s.parse().ok())
                 .collect(),
+            localsend: config::localsend_config(&settings, false).map(|mut ls| {
+                if let Some(port) = options.localsend_port {
+                    ls.port = port;
+                }
+                ls
+            }),
         });
         let port = options.port.unwrap_or(settings.port);
         let config = EngineConfig {
@@ -305,6 +315,11 @@ impl FerryApp {
     /// Where this window's engine accepts transfers.
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.engine.local_addr()
+    }
+
+    /// Where this window's LocalSend server listens, when LocalSend runs.
+    pub fn localsend_addr(&self) -> Option<SocketAddr> {
+        self.engine.localsend_addr()
     }
 
     /// Makes this window the one later launches hand their files to.

@@ -62,6 +62,13 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, discovery_on: bool, actions: &mu
         if !state.peers.is_empty() && ui.button(tr!("peers-check-network")).clicked() {
             actions.push(Action::RunDoctor);
         }
+        if ui
+            .button(tr!("peers-scan-localsend"))
+            .on_hover_text(tr!("peers-scan-localsend-hint"))
+            .clicked()
+        {
+            actions.push(Action::ScanLocalSend);
+        }
     });
 }
 
@@ -147,7 +154,11 @@ fn paint_card(
         StrokeKind::Inside,
     );
     let badge = rect.left_center() + Vec2::new(28.0, 0.0);
-    style::paint_os_badge(painter, badge, 36.0, &peer.device.os);
+    let os = match peer.source {
+        PeerSource::LocalSend(crate::api::DeviceKind::Mobile) => "phone",
+        _ => peer.device.os.as_str(),
+    };
+    style::paint_os_badge(painter, badge, 36.0, os);
     if !peer.online {
         painter.circle_filled(badge, 18.0, base.gamma_multiply(0.55));
     }
@@ -183,7 +194,17 @@ fn paint_text(
         .addr()
         .map(|a| a.to_string())
         .unwrap_or_else(|| tr!("peers-no-address"));
-    let sub = format!("{state} · {addr}");
+    let sub = match peer.source {
+        PeerSource::LocalSend(kind) => {
+            tr!(
+                "peers-localsend-sub",
+                state = state.as_str(),
+                kind = kind_word(kind),
+                address = addr
+            )
+        }
+        _ => format!("{state} · {addr}"),
+    };
     let sub_pos = egui::pos2(text_left, rect.top() + 35.0);
     painter.circle_filled(sub_pos + Vec2::new(4.0, 7.0), 4.0, dot);
     let sub = one_line(
@@ -232,6 +253,20 @@ fn tile_actions(
         (PeerSource::Beacon, true) => tr!("peers-tile-hover-found-unselect", name = name, os = os),
         (PeerSource::Manual, false) => tr!("peers-tile-hover-added-select", name = name, os = os),
         (PeerSource::Manual, true) => tr!("peers-tile-hover-added-unselect", name = name, os = os),
+        (PeerSource::LocalSend(kind), false) => {
+            tr!(
+                "peers-tile-hover-localsend-select",
+                name = name,
+                kind = kind_word(kind)
+            )
+        }
+        (PeerSource::LocalSend(kind), true) => {
+            tr!(
+                "peers-tile-hover-localsend-unselect",
+                name = name,
+                kind = kind_word(kind)
+            )
+        }
     };
     let response = response.on_hover_text(hover);
     if response.clicked() {
@@ -386,5 +421,18 @@ fn compose_dialog(
     });
     if close {
         view.compose = None;
+    }
+}
+
+/// The word for a LocalSend device's kind ("phone", "desktop", ...).
+fn kind_word(kind: crate::api::DeviceKind) -> String {
+    use crate::api::DeviceKind;
+    match kind {
+        DeviceKind::Mobile => tr!("device-kind-phone"),
+        DeviceKind::Desktop => tr!("device-kind-desktop"),
+        DeviceKind::Web => tr!("device-kind-browser"),
+        DeviceKind::Headless => tr!("device-kind-headless"),
+        DeviceKind::Server => tr!("device-kind-server"),
+        DeviceKind::Unknown => tr!("device-kind-device"),
     }
 }

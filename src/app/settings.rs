@@ -46,6 +46,10 @@ pub struct Draft {
     pub trust_new: bool,
     /// Port of the browser share as typed; 0 for any free port.
     pub share_port: String,
+    /// Also talk to LocalSend devices.
+    pub localsend: bool,
+    /// LocalSend's port as typed.
+    pub localsend_port: String,
     /// Result of the last Save.
     pub note: Option<Note>,
 }
@@ -62,6 +66,8 @@ impl From<&Settings> for Draft {
             language: settings.language.clone(),
             trust_new: settings.trust_new,
             share_port: settings.share_port.to_string(),
+            localsend: settings.localsend,
+            localsend_port: settings.localsend_port.to_string(),
             note: None,
         }
     }
@@ -93,6 +99,10 @@ impl Draft {
             Ok(port) if port == 0 || port >= 1024 => port,
             _ => return Err(tr!("settings-error-share-port")),
         };
+        let localsend_port: u16 = match self.localsend_port.trim().parse() {
+            Ok(port) if port >= 1024 => port,
+            _ => return Err(tr!("settings-error-localsend-port")),
+        };
         let interfaces = self
             .interfaces
             .split(',')
@@ -114,6 +124,8 @@ impl Draft {
             language: self.language.clone(),
             trust_new: self.trust_new,
             share_port,
+            localsend: self.localsend,
+            localsend_port,
             ..current.clone()
         })
     }
@@ -204,6 +216,16 @@ fn form(ui: &mut egui::Ui, draft: &mut Draft, dialog_open: bool, actions: &mut V
                         .small()
                         .weak(),
                 );
+            });
+            ui.end_row();
+
+            ui.label(tr!("settings-localsend"));
+            ui.horizontal(|ui| {
+                ui.checkbox(&mut draft.localsend, tr!("settings-localsend-on"));
+                let label = ui.label(tr!("settings-localsend-port"));
+                ui.add(egui::TextEdit::singleline(&mut draft.localsend_port).desired_width(80.0))
+                    .labelled_by(label.id);
+                ui.label(RichText::new(tr!("settings-after-restart")).small().weak());
             });
             ui.end_row();
 

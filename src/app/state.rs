@@ -359,6 +359,9 @@ impl UiState {
         if peer.source == PeerSource::Beacon {
             entry.source = PeerSource::Beacon;
         }
+        if matches!(entry.source, PeerSource::LocalSend(_)) {
+            entry.source = peer.source;
+        }
         // A notice that nothing answers at one of its addresses is now wrong.
         let answering: Vec<String> = peer.addrs.iter().map(|a| a.to_string()).collect();
         self.notices

@@ -259,6 +259,7 @@ fn os_look(os: &str) -> (Color32, &'static str) {
         "macos" | "ios" => (Color32::from_rgb(0x6b, 0x72, 0x80), "🍎"),
         "windows" => (Color32::from_rgb(0x00, 0x78, 0xd4), "⊞"),
         "android" => (Color32::from_rgb(0x3d, 0xdc, 0x84), "🤖"),
+        "phone" => (Color32::from_rgb(0x0e, 0xa5, 0xe9), "📱"),
         _ => (Color32::from_rgb(0x8b, 0x5c, 0xf6), "💻"),
     }
 }

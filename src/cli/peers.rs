@@ -56,8 +56,13 @@ pub struct PeerJson {
     pub port: u16,
     /// "ip:port" addresses to send to, best first.
     pub addresses: Vec<String>,
-    /// "beacon" or "manual".
+    /// "beacon", "manual" or "localsend".
     pub source: &'static str,
+    /// "ferry" or "localsend": the protocol sends to it use.
+    pub protocol: &'static str,
+    /// A LocalSend device's type ("phone", "desktop", ...); absent for Ferry devices.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_type: Option<&'static str>,
     /// When last heard, in milliseconds since the Unix epoch.
     pub last_seen_unix_ms: u64,
     /// How long ago that was, in milliseconds.
@@ -76,7 +81,10 @@ impl PeerJson {
             source: match peer.source {
                 PeerSource::Beacon => "beacon",
                 PeerSource::Manual => "manual",
+                PeerSource::LocalSend(_) => "localsend",
             },
+            protocol: peer.protocol(),
+            device_type: peer.kind().map(|k| k.label()),
             last_seen_unix_ms: millis(peer.last_seen.duration_since(UNIX_EPOCH).ok()),
             last_seen_ago_ms: millis(now.duration_since(peer.last_seen).ok()),
         }

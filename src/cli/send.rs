@@ -46,6 +46,11 @@ pub struct SendArgs {
     /// with another key is still asked about.
     #[arg(long)]
     pub trust_new: bool,
+    /// Send over LocalSend's protocol to the LocalSend device at --to
+    /// (HOST[:PORT], default port 53317), asked by address (for when
+    /// multicast does not reach it, and for tests).
+    #[arg(long)]
+    pub localsend: bool,
     /// Files and folders to send.
     #[arg(value_name = "PATH", required_unless_present = "text")]
     pub paths: Vec<PathBuf>,
@@ -160,9 +165,52 @@ pub fn send_only_engine(
     )?)
 }
 
+/// How long a LocalSend device asked by address has to answer.
+const LOCALSEND_WAIT: Duration = Duration::from_secs(6);
+
+/// `--localsend`: asks the device at `to` over LocalSend and returns its
+/// address once it is known (its certificate is what the send insists on).
+fn localsend_target(engine: &Engine, to: &str) -> anyhow::Result<SocketAddr> {
+    let with_port = if to.parse::<SocketAddr>().is_ok()
+        || to
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+    {
+        to.to_string()
+    } else {
+        format!("{to}:{}", crate::localsend::DEFAULT_PORT)
+    };
+    let addr = resolve_address(&with_port)?;
+    if !engine.send(Command::AddLocalSendPeer { addr }) {
+        bail!("the engine stopped");
+    }
+    let deadline = Instant::now() + LOCALSEND_WAIT;
+    while !engine.localsend_knows(addr) {
+        match engine
+            .events()
+            .recv_deadline(deadline.min(Instant::now() + Duration::from_millis(20)))
+        {
+            Ok(Event::Problem(problem)) => bail!("{problem}"),
+            Ok(_) => {}
+            Err(_) if Instant::now() >= deadline => {
+                bail!(
+                    "the LocalSend device at {addr} did not answer in time (is LocalSend on here?)"
+                )
+            }
+            Err(_) => {}
+        }
+    }
+    eprintln!("Found a LocalSend device at {addr}.");
+    Ok(addr)
+}
+
 /// Runs `ferry send`.
 pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
-    let direct = direct_address(&args.to).transpose()?;
+    let direct = if args.localsend {
+        None
+    } else {
+        direct_address(&args.to).transpose()?
+    };
     let (settings, identity, device) = local_device()?;
     // Only a bare name needs discovery; an address never beacons.
     let discovery = match direct {
@@ -174,6 +222,7 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
     config.receive.trust_new = args.trust_new || settings.trust_new;
     let engine = Engine::start(config, Arc::new(|| {}))?;
     let to = match direct {
+        _ if args.localsend => localsend_target(&engine, &args.to)?,
         Some(addr) => addr,
         None => {
             let NameSearch { found, seen } = find_by_name(&engine, &args.to);

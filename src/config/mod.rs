@@ -87,6 +87,11 @@ pub struct Settings {
     /// The window's language as a tag of one of its catalogs ("en",
     /// "zh-CN"); absent means the system's languages decide.
     pub language: Option<String>,
+    /// Also talk to LocalSend devices (list them, receive from and send to
+    /// them; docs/LOCALSEND.md).
+    pub localsend: bool,
+    /// LocalSend's port (its HTTPS server and its multicast announcements).
+    pub localsend_port: u16,
 }
 
 impl Default for Settings {
@@ -106,6 +111,8 @@ impl Default for Settings {
             theme: Theme::System,
             share_port: 0,
             language: None,
+            localsend: true,
+            localsend_port: crate::localsend::DEFAULT_PORT,
         }
     }
 }
@@ -126,6 +133,44 @@ impl Settings {
     pub fn remember(&mut self, device: TrustedDevice) -> bool {
         crate::api::remember_in(&mut self.remembered_devices, device)
     }
+}
+
+/// Turns LocalSend off when set to `0`, `off` or `false`.
+pub const LOCALSEND_ENV: &str = "FERRY_LOCALSEND";
+
+/// Overrides LocalSend's port (HTTPS and multicast); `0` lets the system
+/// pick the HTTPS port (tests).
+pub const LOCALSEND_PORT_ENV: &str = "FERRY_LOCALSEND_PORT";
+
+/// LocalSend's configuration from the settings and the environment, or
+/// `None` when it is off. `headless` for the CLI.
+pub fn localsend_config(
+    settings: &Settings,
+    headless: bool,
+) -> Option<crate::localsend::LocalSendConfig> {
+    let off = std::env::var(LOCALSEND_ENV).is_ok_and(|v| {
+        matches!(
+            v.trim().to_ascii_lowercase().as_str(),
+            "0" | "off" | "false"
+        )
+    });
+    if off || !settings.localsend {
+        return None;
+    }
+    let port = std::env::var(LOCALSEND_PORT_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u16>().ok())
+        .unwrap_or(settings.localsend_port);
+    Some(crate::localsend::LocalSendConfig {
+        port,
+        multicast_port: if port == 0 {
+            crate::localsend::DEFAULT_PORT
+        } else {
+            port
+        },
+        headless,
+        ..Default::default()
+    })
 }
 
 /// The host name, or "Ferry device" when it cannot be read.

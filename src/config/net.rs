@@ -60,6 +60,7 @@ pub fn discovery_config(
         interfaces,
         udp_port: net.udp_port.unwrap_or(settings.udp_port),
         manual_peers,
+        localsend: super::localsend_config(settings, true),
     })
 }
 

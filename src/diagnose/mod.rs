@@ -14,6 +14,7 @@
 mod beacons;
 mod devices;
 mod local;
+mod localsend;
 mod report;
 mod text;
 
@@ -80,6 +81,10 @@ pub fn run(setup: &Setup) -> Result<Report, DiagnoseError> {
         heard: Vec::new(),
     };
     ports.push(local::tcp_port(setup.tcp_port, &setup.identity, &hello));
+    ports.extend(localsend::checks(
+        setup.discovery.localsend.as_ref(),
+        &selection,
+    ));
 
     let engine = looking_engine(setup, device)?;
     let messages = listen(&engine, setup.wait);

@@ -69,6 +69,40 @@ pub struct DiscoveryConfig {
     pub udp_port: u16,
     /// Peers to probe by address because broadcast may not reach them.
     pub manual_peers: Vec<SocketAddr>,
+    /// Also talk to LocalSend devices on these interfaces, if set.
+    pub localsend: Option<LocalSendConfig>,
+}
+
+/// LocalSend's default port, for both its multicast and its HTTPS server
+/// (protocol section 1).
+pub const LOCALSEND_PORT: u16 = 53_317;
+
+/// LocalSend's default multicast group (protocol section 1).
+pub const LOCALSEND_GROUP: std::net::Ipv4Addr = std::net::Ipv4Addr::new(224, 0, 0, 167);
+
+/// How LocalSend runs beside discovery (`crate::localsend` does the work;
+/// the configuration lives here because it travels with the interfaces).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocalSendConfig {
+    /// TCP port of the HTTPS server; 0 picks one (announced as bound).
+    pub port: u16,
+    /// UDP port of the multicast announcements.
+    pub multicast_port: u16,
+    /// The multicast group.
+    pub group: std::net::Ipv4Addr,
+    /// Announce as `headless` (the CLI) rather than `desktop` (the window).
+    pub headless: bool,
+}
+
+impl Default for LocalSendConfig {
+    fn default() -> Self {
+        LocalSendConfig {
+            port: LOCALSEND_PORT,
+            multicast_port: LOCALSEND_PORT,
+            group: LOCALSEND_GROUP,
+            headless: false,
+        }
+    }
 }
 
 impl Default for DiscoveryConfig {
@@ -77,6 +111,7 @@ impl Default for DiscoveryConfig {
             interfaces: Vec::new(),
             udp_port: DEFAULT_UDP_PORT,
             manual_peers: Vec::new(),
+            localsend: None,
         }
     }
 }
@@ -90,6 +125,7 @@ impl DiscoveryConfig {
             interfaces: vec!["lo".into()],
             udp_port,
             manual_peers: Vec::new(),
+            localsend: None,
         }
     }
 }

@@ -20,16 +20,20 @@ pub(super) fn command_loop(
     shared: Context,
     local_addr: Option<SocketAddr>,
     discovery: Option<Controller>,
+    localsend: Option<std::sync::Arc<super::localsend::Service>>,
 ) {
     let share = ShareService::new(shared.sink.clone());
     while let Ok(command) = commands.recv() {
         match command {
-            Command::Send { id, to, paths } => {
-                send::spawn(shared.clone(), id, to, send::What::Paths(paths))
-            }
-            Command::SendText { id, to, text } => {
-                send::spawn(shared.clone(), id, to, send::What::Text(text))
-            }
+            // A LocalSend device's address goes over LocalSend's protocol.
+            Command::Send { id, to, paths } => match localsend.as_ref().filter(|l| l.owns(to)) {
+                Some(ls) => ls.send(id, to, crate::localsend::send::What::Paths(paths)),
+                None => send::spawn(shared.clone(), id, to, send::What::Paths(paths)),
+            },
+            Command::SendText { id, to, text } => match localsend.as_ref().filter(|l| l.owns(to)) {
+                Some(ls) => ls.send(id, to, crate::localsend::send::What::Text(text)),
+                None => send::spawn(shared.clone(), id, to, send::What::Text(text)),
+            },
             Command::Decide { id, decision } => deliver(&shared, id, Control::Decide(decision)),
             Command::ConfirmPeer { id, confirmed } => {
                 // The sending worker reads any accept as "the codes match".
@@ -53,6 +57,9 @@ pub(super) fn command_loop(
                 if let Some(discovery) = &discovery {
                     discovery.announce();
                 }
+                if let Some(localsend) = &localsend {
+                    localsend.refresh();
+                }
             }
             Command::AddPeer { addr } => match &discovery {
                 Some(discovery) => {
@@ -75,10 +82,24 @@ pub(super) fn command_loop(
             Command::StopShare => share.stop(),
             Command::DecideUpload { id, accept } => share.decide(id, accept),
             Command::Measure(paths) => share.measure(paths),
+            Command::ScanLocalSend => match &localsend {
+                Some(localsend) => localsend.scan(),
+                None => shared.sink.emit(Event::Problem(
+                    "LocalSend is off, so there is nothing to scan with. Turn it on in the settings."
+                        .into(),
+                )),
+            },
+            Command::AddLocalSendPeer { addr } => match &localsend {
+                Some(localsend) => localsend.add(addr),
+                None => shared.sink.emit(Event::Problem(format!(
+                    "Cannot ask {addr} for LocalSend: LocalSend is off in this engine."
+                ))),
+            },
             Command::Shutdown => break,
         }
     }
     share.shutdown();
+    drop(localsend);
     shared.stopping.store(true, Ordering::SeqCst);
     let running: Vec<Sender<Control>> = shared
         .registry

@@ -11,6 +11,7 @@
 
 mod commands;
 mod listener;
+mod localsend;
 mod share;
 
 pub use crate::transfer::receive::{MAX_PENDING_PROMPTS, MAX_PROMPTS_PER_ADDRESS};
@@ -99,6 +100,7 @@ pub struct Engine {
     shared: Context,
     threads: Vec<JoinHandle<()>>,
     discovery: Option<Discovery>,
+    localsend: Option<Arc<localsend::Service>>,
 }
 
 impl Engine {
@@ -150,6 +152,10 @@ impl Engine {
         let mut threads = Vec::new();
         let local_addr = listener.as_ref().map(|(_, addr)| *addr);
         let scope = listener::Scope::new(config.discovery.as_ref());
+        let localsend = config.discovery.as_ref().and_then(|d| {
+            let ls = d.localsend.clone()?;
+            localsend::Service::start(&shared, ls, &d.interfaces, listener.is_some()).map(Arc::new)
+        });
         // A listening engine announces itself; a send-only one only looks.
         let discovery = match config.discovery {
             Some(discovery) => Some(
@@ -159,6 +165,7 @@ impl Engine {
             None => None,
         };
         let controller = discovery.as_ref().map(Discovery::controller);
+        let commands_localsend = localsend.clone();
         if let Some((listener, addr)) = listener {
             let shared = shared.clone();
             threads.push(
@@ -175,7 +182,13 @@ impl Engine {
                 thread::Builder::new()
                     .name("ferry-engine".into())
                     .spawn(move || {
-                        commands::command_loop(command_rx, shared, local_addr, controller)
+                        commands::command_loop(
+                            command_rx,
+                            shared,
+                            local_addr,
+                            controller,
+                            commands_localsend,
+                        )
                     })
                     .map_err(EngineError::Thread)?,
             );
@@ -187,6 +200,7 @@ impl Engine {
             shared,
             threads,
             discovery,
+            localsend,
         })
     }
 
@@ -214,10 +228,42 @@ impl Engine {
     /// counters), or `None` when discovery is off. Waits up to a second:
     /// for the CLI and tests, not for a UI thread (which has the events).
     pub fn discovery_report(&self) -> Option<DiscoveryReport> {
-        self.discovery
+        let mut report = self
+            .discovery
             .as_ref()?
             .controller()
-            .report(std::time::Duration::from_secs(1))
+            .report(std::time::Duration::from_secs(1))?;
+        // LocalSend devices are listed beside Ferry's (never a Ferry device
+        // twice: LocalSend's table hides those), in the same order.
+        if let Some(localsend) = &self.localsend {
+            let ferry: std::collections::HashSet<String> = report
+                .peers
+                .iter()
+                .map(|p| p.device.device_id.to_ascii_lowercase())
+                .collect();
+            report.peers.extend(
+                localsend
+                    .peers()
+                    .into_iter()
+                    .filter(|p| !ferry.contains(&p.device.device_id)),
+            );
+            report.peers.sort_by(|a, b| {
+                (a.device.alias.to_lowercase(), &a.device.device_id)
+                    .cmp(&(b.device.alias.to_lowercase(), &b.device.device_id))
+            });
+        }
+        Some(report)
+    }
+
+    /// True when a LocalSend device (listed or hidden because it is a Ferry
+    /// device) is known at `addr`: sends there use LocalSend's protocol.
+    pub fn localsend_knows(&self, addr: SocketAddr) -> bool {
+        self.localsend.as_ref().is_some_and(|l| l.owns(addr))
+    }
+
+    /// Where LocalSend's HTTPS server listens, when LocalSend runs.
+    pub fn localsend_addr(&self) -> Option<SocketAddr> {
+        self.localsend.as_ref()?.server_addr()
     }
 
     /// The device ids whose beacons this engine heard lately (empty when
@@ -249,6 +295,10 @@ impl Engine {
         // says goodbye and its threads end.
         if let Some(discovery) = self.discovery.take() {
             discovery.stop();
+        }
+        // The command loop (which held the other handle) has ended.
+        if let Some(localsend) = self.localsend.take().and_then(Arc::into_inner) {
+            localsend.stop();
         }
     }
 }

@@ -15,3 +15,11 @@ pub mod names;
 pub mod private;
 
 pub(crate) use atomic::write_atomic;
+
+/// Free bytes where `dir` is, or at its nearest existing ancestor (the
+/// download folder may not exist yet); `None` when it cannot be told.
+pub fn free_space(dir: &std::path::Path) -> Option<u64> {
+    dir.ancestors()
+        .find(|p| p.is_dir())
+        .and_then(|p| fs4::available_space(p).ok())
+}

@@ -25,7 +25,7 @@ mod consent;
 mod download;
 mod items;
 mod page;
-mod part_file;
+pub(crate) mod part_file;
 mod qr;
 mod range;
 mod server;

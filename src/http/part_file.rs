@@ -11,8 +11,8 @@ use crate::fs::names;
 use crate::transfer::receive::resume;
 
 /// A file being received: removed on drop unless it got its final name.
-pub(super) struct PartFile {
-    pub(super) file: tokio::fs::File,
+pub(crate) struct PartFile {
+    pub(crate) file: tokio::fs::File,
     part: PathBuf,
     planned: PathBuf,
     done: bool,
@@ -21,7 +21,7 @@ pub(super) struct PartFile {
 impl PartFile {
     /// Creates `NAME.ferry-part` beside the first name that is free (and
     /// whose partial name is free too) in `dir`.
-    pub(super) async fn create(dir: PathBuf, name: String) -> std::io::Result<PartFile> {
+    pub(crate) async fn create(dir: PathBuf, name: String) -> std::io::Result<PartFile> {
         let (file, part, planned) = tokio::task::spawn_blocking(move || {
             std::fs::create_dir_all(&dir)?;
             for _ in 0..100 {
@@ -56,7 +56,7 @@ impl PartFile {
     }
 
     /// Syncs the bytes to disk and gives the file its final name.
-    pub(super) async fn finish(mut self) -> std::io::Result<PathBuf> {
+    pub(crate) async fn finish(mut self) -> std::io::Result<PathBuf> {
         self.file.flush().await?;
         self.file.sync_all().await?;
         let (part, planned) = (self.part.clone(), self.planned.clone());

@@ -136,6 +136,16 @@ impl KnownAddrs {
         }
     }
 
+    /// True when a device with this id (any case) is listed now; LocalSend
+    /// uses it so that a Ferry device is never listed twice.
+    pub fn has_device(&self, device_id: &str) -> bool {
+        self.0.read().is_ok_and(|known| {
+            known
+                .values()
+                .any(|(id, _)| id.eq_ignore_ascii_case(device_id))
+        })
+    }
+
     /// The device id and name last seen answering at `addr`, if any.
     pub fn expected_device(&self, addr: SocketAddr) -> Option<(String, String)> {
         self.0

@@ -172,6 +172,8 @@ pub fn ferry(config_dir: &Path, udp_port: u16) -> Command {
         .env("FERRY_UDP_PORT", udp_port.to_string())
         .env("FERRY_CONFIG_DIR", config_dir)
         .env("FERRY_DATA_DIR", config_dir.join("data"))
+        // LocalSend's server on a free port, never the real 53317.
+        .env("FERRY_LOCALSEND_PORT", "0")
         .env_remove("RUST_LOG");
     command
 }

@@ -89,6 +89,22 @@ impl Lab {
         command
     }
 
+    /// The ferry binary inside host `host` with default network settings
+    /// (every interface of the lab host, default ports, LocalSend on) and
+    /// its own state folders under `home`.
+    pub fn ferry_default(&self, host: usize, home: &Path) -> Command {
+        let mut command = self.exec(host, env!("CARGO_BIN_EXE_ferry"));
+        command
+            .env_remove("FERRY_INTERFACES")
+            .env_remove("FERRY_UDP_PORT")
+            .env_remove("FERRY_LOCALSEND")
+            .env_remove("FERRY_LOCALSEND_PORT")
+            .env_remove("RUST_LOG")
+            .env("FERRY_CONFIG_DIR", home.join(format!("cfg{host}")))
+            .env("FERRY_DATA_DIR", home.join(format!("data{host}")));
+        command
+    }
+
     /// Runs `args` inside host `host` and returns what happened.
     pub fn run(&self, host: usize, args: &[&str]) -> Output {
         self.exec(host, args[0])

@@ -86,6 +86,8 @@ impl AppDirs {
             // The browser share too stays on loopback, on a free port.
             share_bind_ip: Ipv4Addr::LOCALHOST.into(),
             share_port: Some(0),
+            // LocalSend's server on a free port (multicast never runs on lo).
+            localsend_port: Some(0),
         }
     }
 }

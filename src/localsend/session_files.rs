@@ -1,0 +1,258 @@
+//! The files of an open LocalSend session: each `upload` streams its body
+//! into `NAME.ferry-part` (inside the download folder, folders created
+//! without following links), counts it against the announced size, hashes
+//! it when the sender gave a SHA-256, and renames it without replacing only
+//! when both match; anything else removes the partial. Also the session's
+//! watchers: the person's Cancel, and the idle timeout.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use http_body_util::BodyExt;
+use hyper::StatusCode;
+use hyper::body::Incoming;
+use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
+use tokio::io::AsyncWriteExt;
+
+use super::Shared;
+use super::server::{Answer, empty, message};
+use super::session::{FileState, IDLE_TIMEOUT, Session};
+use super::wire::Query;
+use crate::api::{Direction, Event, Outcome, Party, Progress};
+use crate::http::part_file::PartFile;
+use crate::transfer::context::Control;
+
+/// Why one upload failed: the status and message LocalSend expects.
+struct Refusal(StatusCode, &'static str);
+
+/// `POST /api/localsend/v2/upload?sessionId=..&fileId=..&token=..`.
+pub(crate) async fn upload(
+    shared: Arc<Shared>,
+    peer: SocketAddr,
+    query: Option<&str>,
+    body: Incoming,
+) -> Answer {
+    let query = Query::parse(query);
+    let (Some(session_id), Some(file_id), Some(token)) =
+        (query.session_id, query.file_id, query.token)
+    else {
+        return message(StatusCode::BAD_REQUEST, "Missing parameters");
+    };
+    let Some(session) = shared.sessions.open() else {
+        return message(StatusCode::FORBIDDEN, "Invalid token or IP address");
+    };
+    if session.id != session_id {
+        return message(StatusCode::CONFLICT, "Blocked by another session");
+    }
+    if session.sender_ip != peer.ip() {
+        return message(StatusCode::FORBIDDEN, "Invalid token or IP address");
+    }
+    let (dir, name, meta) = {
+        let Ok(mut files) = session.files.lock() else {
+            return message(StatusCode::INTERNAL_SERVER_ERROR, "Unknown error");
+        };
+        let Some(slot) = files.get_mut(&file_id) else {
+            return message(StatusCode::FORBIDDEN, "Invalid token or IP address");
+        };
+        if !bool::from(slot.token.as_bytes().ct_eq(token.as_bytes())) {
+            return message(StatusCode::FORBIDDEN, "Invalid token or IP address");
+        }
+        if slot.state != FileState::Waiting {
+            return message(StatusCode::CONFLICT, "File already received");
+        }
+        slot.state = FileState::Receiving;
+        (slot.dir.clone(), slot.name.clone(), slot.meta.clone())
+    };
+    session.touch();
+    let result = receive(&shared, &session, &dir, name, &meta, body).await;
+    let state = if result.is_ok() {
+        FileState::Done
+    } else {
+        FileState::Failed
+    };
+    if let Ok(mut files) = session.files.lock()
+        && let Some(slot) = files.get_mut(&file_id)
+    {
+        slot.state = state;
+    }
+    let answer = match result {
+        Ok(path) => {
+            session.files_done.fetch_add(1, Ordering::SeqCst);
+            shared.ctx.sink.emit(Event::FileVerified {
+                id: session.transfer,
+                path,
+            });
+            empty(StatusCode::OK)
+        }
+        Err(Refusal(status, text)) => {
+            session.files_failed.fetch_add(1, Ordering::SeqCst);
+            tracing::info!("LocalSend upload of {:?} failed: {text}", meta.file_name);
+            message(status, text)
+        }
+    };
+    session.finish_if_complete(&shared);
+    answer
+}
+
+async fn receive(
+    shared: &Shared,
+    session: &Session,
+    dir: &std::path::Path,
+    name: String,
+    meta: &super::wire::FileMeta,
+    mut body: Incoming,
+) -> Result<std::path::PathBuf, Refusal> {
+    let root = session.root.clone();
+    let rel = dir.to_path_buf();
+    // The download folder itself may not exist yet; what is below it is
+    // created without following links.
+    let folder = tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&root)?;
+        crate::fs::names::create_dirs_inside(&root, &rel)
+    })
+    .await
+    .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Unknown error"))?
+    .map_err(|_| {
+        Refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Cannot create the folder",
+        )
+    })?;
+    let mut part = PartFile::create(folder, name)
+        .await
+        .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Cannot create the file"))?;
+    let expected = meta.digest().ok().flatten();
+    let mut hasher = expected.map(|_| Sha256::new());
+    let mut received: u64 = 0;
+    let mut cancelled = session.cancelled.subscribe();
+    loop {
+        let frame = tokio::select! {
+            _ = cancelled.wait_for(|c| *c) => {
+                return Err(Refusal(StatusCode::CONFLICT, "Session cancelled"));
+            }
+            frame = body.frame() => frame,
+        };
+        let Some(frame) = frame else { break };
+        let frame = frame.map_err(|_| Refusal(StatusCode::BAD_REQUEST, "Upload interrupted"))?;
+        let Ok(data) = frame.into_data() else {
+            continue;
+        };
+        received = received.saturating_add(data.len() as u64);
+        if received > meta.size {
+            return Err(Refusal(
+                StatusCode::BAD_REQUEST,
+                "Body longer than announced",
+            ));
+        }
+        if let Some(hasher) = hasher.as_mut() {
+            hasher.update(&data);
+        }
+        part.file
+            .write_all(&data)
+            .await
+            .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Cannot write the file"))?;
+        session
+            .bytes_done
+            .fetch_add(data.len() as u64, Ordering::Relaxed);
+        session.touch();
+        progress(shared, session, &meta.file_name);
+    }
+    if received != meta.size {
+        return Err(Refusal(
+            StatusCode::BAD_REQUEST,
+            "Body shorter than announced",
+        ));
+    }
+    if let (Some(hasher), Some(expected)) = (hasher, expected)
+        && hasher.finalize().as_slice() != expected
+    {
+        return Err(Refusal(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "Checksum mismatch",
+        ));
+    }
+    part.finish()
+        .await
+        .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Cannot save the file"))
+}
+
+/// At most ten progress events a second per session; dropped when the UI lags.
+fn progress(shared: &Shared, session: &Session, current: &str) {
+    let now = Instant::now();
+    if let Ok(mut last) = session.last_progress.lock() {
+        if now.duration_since(*last) < std::time::Duration::from_millis(100) {
+            return;
+        }
+        *last = now;
+    }
+    let done = session.bytes_done.load(Ordering::Relaxed);
+    let elapsed = now.duration_since(session.started).as_secs_f64();
+    let rate = if elapsed > 0.0 {
+        done as f64 / elapsed
+    } else {
+        0.0
+    };
+    let eta = (rate > 0.0).then(|| {
+        std::time::Duration::from_secs_f64(session.total_bytes.saturating_sub(done) as f64 / rate)
+    });
+    shared.ctx.sink.emit_lossy(Event::Progress(Progress {
+        id: session.transfer,
+        direction: Direction::Incoming,
+        bytes_done: done,
+        bytes_total: session.total_bytes,
+        files_done: session.files_done.load(Ordering::Relaxed),
+        files_total: session.total_files,
+        rate,
+        eta,
+        current: current.to_string(),
+    }));
+}
+
+/// Watches an open session: the person's Cancel (through the engine's
+/// registry) and the idle timeout ([`IDLE_TIMEOUT`] without a byte or a
+/// new upload).
+pub(super) fn watch(
+    shared: Arc<Shared>,
+    session: Arc<Session>,
+    control: crossbeam_channel::Receiver<Control>,
+) {
+    let (s, sess) = (shared.clone(), session.clone());
+    tokio::task::spawn_blocking(move || {
+        // Ends when the session unregisters (its sender is dropped).
+        while let Ok(message) = control.recv() {
+            if matches!(message, Control::Cancel) {
+                sess.end(&s.ctx, Outcome::Cancelled { by: Party::Local });
+                s.sessions.release(&sess);
+                return;
+            }
+        }
+    });
+    tokio::spawn(async move {
+        let mut ended = session.cancelled.subscribe();
+        loop {
+            tokio::select! {
+                _ = ended.wait_for(|c| *c) => return,
+                () = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            }
+            let idle = session
+                .last_activity
+                .lock()
+                .map(|at| at.elapsed())
+                .unwrap_or_default();
+            // Every piece of every upload counts as activity, so an upload
+            // that stalls for this long ends the session too (its partial
+            // is removed), and a stalled sender cannot hold the slot.
+            if idle > IDLE_TIMEOUT {
+                session.end(
+                    &shared.ctx,
+                    Outcome::Failed("The LocalSend sender went quiet.".into()),
+                );
+                shared.sessions.release(&session);
+                return;
+            }
+        }
+    });
+}
