@@ -1,6 +1,8 @@
-//! The sending worker: offers entries to one receiver, waits for its answer,
-//! then streams each accepted file (hashing it as it goes, including any
-//! prefix the receiver already has) and collects the receiver's verdicts.
+//! The sending worker: offers a summary (top-level items, and what each
+//! folder holds) to one receiver, waits for its answer, then lists the
+//! accepted folders in pages and streams each file the receiver wants
+//! (hashing it as it goes, including any prefix the receiver already has)
+//! and collects the receiver's verdicts.
 //! It reads local files and writes the socket; it never writes to disk.
 
 use std::io;
@@ -14,14 +16,15 @@ use crossbeam_channel::Receiver;
 
 use crate::api::{Backlog, Direction, Event, Outcome, Party, TransferId};
 use crate::protocol::views;
-use crate::protocol::{Entry, FrameReader, FrameWriter, Message, Offer, WireError};
+use crate::protocol::{Contents, Entry, FrameReader, FrameWriter, Message, Offer, WireError};
 use crate::secure::identity::short_code;
 use crate::secure::link::{Closer, Link, LinkError};
 use crate::transfer::context::{Context, Control};
 use crate::transfer::pump::{self, Pump};
-use crate::transfer::worker::{Keepalive, Writer};
+use crate::transfer::worker::{Failures, Keepalive, Writer};
 
 mod accepted;
+pub mod pages;
 pub mod readahead;
 pub mod source;
 
@@ -128,14 +131,21 @@ struct Sending<'a> {
     pump: Pump,
     writer: Writer,
     keepalive: Keepalive,
-    /// The offered entries (moved out of the offer once it is sent).
+    /// The offered top-level entries (moved out of the offer once it is sent).
     entries: Vec<Entry>,
-    /// Where each file entry's bytes are, by entry index.
+    /// Where each top-level file entry's bytes are, by entry index.
     locals: Vec<Option<PathBuf>>,
+    /// What each top-level folder holds, in order.
+    contents: Vec<Contents>,
+    /// Where each top-level folder is, in order.
+    folders: Vec<PathBuf>,
     verified: u32,
     verified_bytes: u64,
-    failures: Vec<String>,
-    results_pending: usize,
+    failures: Failures,
+    /// Files sent whose verdict has not come yet, oldest first.
+    unanswered: std::collections::VecDeque<accepted::Sent>,
+    /// Where the receiver's answers to pages go while files are streamed.
+    wants: Option<crossbeam_channel::Sender<pages::Want>>,
     /// Events waiting for room in the engine's channel.
     backlog: Backlog,
 }
@@ -148,19 +158,23 @@ fn run(
     control: &Receiver<Control>,
 ) -> Outcome {
     let started = Instant::now();
-    let mut sources = match what {
-        What::Paths(paths) => match source::collect(&paths) {
-            Ok(entries) => entries,
+    let outline = match what {
+        What::Paths(paths) => match source::summarize(&paths) {
+            Ok(outline) => outline,
             Err(e) => return Outcome::Failed(format!("Cannot send: {e}.")),
         },
-        What::Text(text) => vec![source::text_entry(text)],
+        What::Text(text) => source::Outline {
+            entries: vec![source::text_entry(text)],
+            ..source::Outline::default()
+        },
     };
     // Phase times (RUST_LOG=ferry=debug) show where a many-file send waits.
-    tracing::debug!(entries = sources.len(), elapsed = ?started.elapsed(), "walked the sources");
-    // One copy of the entries, not three: they move into the offer, and back
-    // out of it once it is sent (10,000 entries are megabytes). Taking the
-    // local paths out first lets the entries be collected in place, into the
-    // sources' own allocation, instead of into a second one beside it.
+    tracing::debug!(items = outline.entries.len(), elapsed = ?started.elapsed(), "summarised the sources");
+    let source::Outline {
+        entries: mut sources,
+        contents,
+        folders,
+    } = outline;
     let locals: Vec<Option<PathBuf>> = sources.iter_mut().map(|s| s.local.take()).collect();
     let entries: Vec<Entry> = sources.into_iter().map(|s| s.entry).collect();
     let pin = shared
@@ -173,6 +187,7 @@ fn run(
         sender: shared.device(),
         entries,
         pin,
+        contents,
     };
     if let Err(e) = offer.check_limits() {
         return Outcome::Failed(format!("Cannot send: {e}."));
@@ -229,7 +244,7 @@ fn run(
             id,
             to,
             peer_id,
-            offer: views::outline(&offer.entries, None),
+            offer: views::outline(&offer.entries, &offer.contents, None),
         },
     );
     let mut sending = Sending {
@@ -243,10 +258,13 @@ fn run(
         keepalive: Keepalive::new(shared.timeouts.ping),
         entries: offer.entries,
         locals,
+        contents: offer.contents,
+        folders,
         verified: 0,
         verified_bytes: 0,
-        failures: Vec::new(),
-        results_pending: 0,
+        failures: Failures::default(),
+        unanswered: std::collections::VecDeque::new(),
+        wants: None,
         backlog,
     };
     let outcome = sending.run_accepted();
