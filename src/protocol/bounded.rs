@@ -85,9 +85,7 @@ pub(super) fn page<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Entry>, D::Err
 }
 
 /// The files wanted from one page: no more than a page holds.
-pub(super) fn page_wanted<'de, D: Deserializer<'de>>(
-    d: D,
-) -> Result<Vec<WantedFile>, D::Error> {
+pub(super) fn page_wanted<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<WantedFile>, D::Error> {
     bounded(d, MAX_PAGE_ENTRIES, "wanted files")
 }
 

@@ -175,7 +175,10 @@ impl Receiving<'_> {
             if root.left.files > 0 {
                 let name = root.path.file_name().unwrap_or_default().to_string_lossy();
                 self.failures.note_many(
-                    format!("{name}: {} offered file(s) were never listed", root.left.files),
+                    format!(
+                        "{name}: {} offered file(s) were never listed",
+                        root.left.files
+                    ),
                     u32::try_from(root.left.files).unwrap_or(u32::MAX),
                 );
             }

@@ -12,8 +12,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use super::resume::{
-    FOLDER_MARKER, FilePlan, Plan, Provenance, RootPlan, meta_path, read_provenance,
-    resumable_part,
+    FOLDER_MARKER, FilePlan, Plan, Provenance, RootPlan, meta_path, read_provenance, resumable_part,
 };
 use crate::fs::names;
 use crate::protocol::{Entry, EntryKind, Offer};
@@ -166,8 +165,8 @@ pub fn plan_page(
         let index = first
             .checked_add(n as u32)
             .ok_or(PageError::Breach("more entries than can be numbered"))?;
-        let path = names::sanitize_relative(&entry.path)
-            .map_err(|e| PageError::Name(e.to_string()))?;
+        let path =
+            names::sanitize_relative(&entry.path).map_err(|e| PageError::Name(e.to_string()))?;
         let left = &mut root.left;
         match entry.kind {
             EntryKind::File if left.files > 0 && entry.size <= left.bytes => {
@@ -182,7 +181,8 @@ pub fn plan_page(
         let mut rel = PathBuf::from(&root_name);
         rel.extend(path.components().skip(1));
         if entry.kind == EntryKind::Directory {
-            page.dirs.push((root_dir.join(&rel), entry.modified_ms, index));
+            page.dirs
+                .push((root_dir.join(&rel), entry.modified_ms, index));
             page.create.push(rel);
             continue;
         }

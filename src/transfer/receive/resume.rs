@@ -8,8 +8,8 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
 use crate::fs::names::{self, PART_META_SUFFIX};
+use serde::{Deserialize, Serialize};
 
 pub use super::plan::{PageError, PagePlan, plan, plan_avoiding, plan_page};
 
@@ -82,7 +82,9 @@ impl Plan {
             .iter()
             .filter(|f| f.final_path.parent() == Some(root_dir))
             .map(|f| f.final_path.clone());
-        loose.chain(self.roots.iter().map(|r| r.path.clone())).collect()
+        loose
+            .chain(self.roots.iter().map(|r| r.path.clone()))
+            .collect()
     }
 }
 

@@ -68,9 +68,9 @@ impl Receiving<'_> {
                         Some(_) => {
                             return Err(Stop::Remote("a file was abandoned out of order".into()));
                         }
-                        None => self.take_planned(index).ok_or_else(|| {
-                            Stop::Remote("an unknown file was abandoned".into())
-                        })?,
+                        None => self
+                            .take_planned(index)
+                            .ok_or_else(|| Stop::Remote("an unknown file was abandoned".into()))?,
                     };
                     self.abandoned(&plan, reason)?;
                     self.settle_dirs();

@@ -12,7 +12,9 @@ use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 use super::pages::{self, FolderJob, Want, Work};
 use super::readahead::{Job, Piece};
 use crate::api::{Direction, Event, Outcome, Party};
-use crate::protocol::{CancelReason, EntryKind, FileVerdict, Frame, Message, WantedFile, WireError};
+use crate::protocol::{
+    CancelReason, EntryKind, FileVerdict, Frame, Message, WantedFile, WireError,
+};
 use crate::transfer::context::Control;
 use crate::transfer::progress::Meter;
 use crate::transfer::worker::{self, READER_STOPPED, Waiter, Wake, frame_name};
@@ -32,7 +34,8 @@ impl Sending<'_> {
             return Outcome::Failed(reason);
         }
         let work = self.work(&wanted);
-        let files = work.files.len() as u64 + work.folders.iter().map(|f| f.budget.files).sum::<u64>();
+        let files =
+            work.files.len() as u64 + work.folders.iter().map(|f| f.budget.files).sum::<u64>();
         let bytes = work
             .files
             .iter()
@@ -258,7 +261,9 @@ impl Sending<'_> {
                         };
                         self.shared.sink.emit_batched(&mut self.backlog, event);
                     }
-                    FileVerdict::Mismatch => self.failures.note(format!("{name}: checksum mismatch")),
+                    FileVerdict::Mismatch => {
+                        self.failures.note(format!("{name}: checksum mismatch"))
+                    }
                     FileVerdict::Failed(reason) => self.failures.note(format!("{name}: {reason}")),
                 }
                 Ok(false)

@@ -242,10 +242,8 @@ impl Reader {
                     return self.abandon(job, reason.into());
                 }
                 Ok(_) => {
-                    return self.abandon(
-                        job,
-                        "shrank on the sending device while being sent".into(),
-                    );
+                    return self
+                        .abandon(job, "shrank on the sending device while being sent".into());
                 }
                 Err(e) => {
                     return self.abandon(job, format!("read error on the sending device: {e}"));
@@ -275,10 +273,8 @@ impl Reader {
             let want = DATA_CHUNK.min((job.size - sent) as usize);
             let got = match fill(&mut file, &mut buffer[..want], &mut hasher) {
                 Ok(0) => {
-                    return self.abandon(
-                        job,
-                        "shrank on the sending device while being sent".into(),
-                    );
+                    return self
+                        .abandon(job, "shrank on the sending device while being sent".into());
                 }
                 Ok(got) => got,
                 Err(e) => {

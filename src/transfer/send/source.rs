@@ -178,8 +178,10 @@ impl Fingerprint {
         }
         self.0.update([0]);
         self.0.update(entry.size.to_le_bytes());
-        self.0.update(entry.modified_ms.unwrap_or(i64::MIN).to_le_bytes());
-        self.0.update([u8::from(entry.kind == EntryKind::Directory)]);
+        self.0
+            .update(entry.modified_ms.unwrap_or(i64::MIN).to_le_bytes());
+        self.0
+            .update([u8::from(entry.kind == EntryKind::Directory)]);
     }
 
     /// The SHA-256 of everything added.
@@ -267,11 +269,7 @@ fn walked(
         })
     };
     match meta {
-        Ok(meta) if meta.is_file() => Ok(Some(file_entry(
-            components,
-            &meta,
-            item.into_path(),
-        ))),
+        Ok(meta) if meta.is_file() => Ok(Some(file_entry(components, &meta, item.into_path()))),
         Ok(_) => {
             tracing::info!(path = %item.path().display(), "skipping a link to a folder or nothing");
             Ok(None)

@@ -1,0 +1,148 @@
+//! Transfers of many files (issue #18): a folder of more entries than any
+//! offer could once hold crosses whole, every name and byte checked, and a
+//! many-file transfer cut half way resumes without sending again the files
+//! already verified. Real engines, sockets and files; the big tree lives in
+//! a tmpfs where there is one, so the test measures Ferry, not the disk.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use common::{Node, Relay, RelayOptions, random_file};
+use ferry::api::{AcceptPolicy, Command, Event, Outcome, Party, TransferId};
+use ferry::secure::identity::Identity;
+
+/// A temporary folder in RAM (Linux's /dev/shm) when there is one.
+fn ram_dir() -> tempfile::TempDir {
+    let shm = Path::new("/dev/shm");
+    if shm.is_dir() {
+        tempfile::tempdir_in(shm).expect("tmpfs dir")
+    } else {
+        tempfile::tempdir().expect("tmp")
+    }
+}
+
+/// What file `i` of the big tree holds: every tenth has its own name in it.
+fn content(i: usize) -> Vec<u8> {
+    if i.is_multiple_of(10) {
+        format!("file {i}").into_bytes()
+    } else {
+        Vec::new()
+    }
+}
+
+fn big_tree_path(top: &Path, i: usize) -> PathBuf {
+    top.join(format!("d{:03}", i / 1000))
+        .join(format!("f{i:06}.txt"))
+}
+
+/// 150,000 files: half again the 100,000 entries an offer could hold
+/// before protocol 3. Every file arrives under its name with its bytes,
+/// and nothing else appears.
+#[test]
+fn a_folder_of_150_000_files_crosses_with_every_name_and_byte() {
+    const FILES: usize = 150_000;
+    let src = ram_dir();
+    let top = src.path().join("many");
+    for d in 0..FILES / 1000 {
+        std::fs::create_dir_all(top.join(format!("d{d:03}"))).expect("mkdir");
+    }
+    for i in 0..FILES {
+        std::fs::write(big_tree_path(&top, i), content(i)).expect("write");
+    }
+    let dest = ram_dir();
+    let mut receiver = Node::receiver_saving_to("rx", AcceptPolicy::Everyone, dest.path());
+    let mut sender = Node::sender("tx");
+    sender.send_file(receiver.addr(), &top);
+    let received = receiver.finished();
+    let sent = sender.finished();
+    let expected = Outcome::Completed {
+        files: FILES as u32,
+        bytes: (0..FILES).map(|i| content(i).len() as u64).sum(),
+    };
+    assert_eq!(received, expected);
+    assert_eq!(sent, expected);
+    let got = dest.path().join("many");
+    for i in 0..FILES {
+        let path = big_tree_path(&got, i);
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        assert_eq!(bytes, content(i), "{}", path.display());
+    }
+    let mut count = 0;
+    for dir in std::fs::read_dir(&got).expect("read") {
+        let dir = dir.expect("entry");
+        assert!(dir.file_type().expect("type").is_dir(), "{:?}", dir.path());
+        count += std::fs::read_dir(dir.path()).expect("read").count();
+    }
+    assert_eq!(count, FILES, "no extra files, no partials, no marker left");
+    assert_eq!(std::fs::read_dir(dest.path()).expect("read").count(), 1);
+}
+
+/// 2,000 files of 16 KiB, cut by a cancel once about half are verified:
+/// the next send continues in the same folder, and only the files not yet
+/// verified cross again (each verified one costs a few header bytes).
+#[test]
+fn many_files_cut_half_way_resume_without_sending_the_verified_ones_again() {
+    const FILES: u64 = 2000;
+    const SIZE: u64 = 16 * 1024;
+    let src = tempfile::tempdir().expect("tmp");
+    let top = src.path().join("shots");
+    for i in 0..FILES {
+        let path = top.join(format!("s{}", i % 7)).join(format!("{i:05}.raw"));
+        random_file(&path, SIZE as usize, i);
+    }
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let slow = Relay::throttled(receiver.addr(), 8 << 20);
+    let identity = Arc::new(Identity::ephemeral().expect("identity"));
+    let mut sender = Node::sender_as("tx", identity.clone());
+    let id = TransferId::fresh();
+    sender.engine.send(Command::Send {
+        id,
+        to: slow.addr,
+        paths: vec![top.clone()],
+    });
+    let mut verified = 0u64;
+    receiver.wait("half of the files", |e| {
+        verified += u64::from(matches!(e, Event::FileVerified { .. }));
+        (verified >= FILES / 2).then_some(())
+    });
+    sender.engine.send(Command::Cancel { id });
+    assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Local });
+    assert_eq!(
+        receiver.finished(),
+        Outcome::Cancelled { by: Party::Remote }
+    );
+    let arrived = receiver
+        .seen
+        .iter()
+        .filter(|e| matches!(e, Event::FileVerified { .. }))
+        .count() as u64;
+    assert!(arrived >= FILES / 2 && arrived < FILES, "{arrived}");
+    let counting = Relay::start(receiver.addr(), RelayOptions::default());
+    let mut second = Node::sender_as("tx", identity);
+    second.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to: counting.addr,
+        paths: vec![top.clone()],
+    });
+    assert!(second.finished().is_success());
+    assert!(receiver.finished().is_success());
+    let crossed = counting.forwarded.load(Ordering::SeqCst);
+    // The missing files' bytes, plus the offer, pages and per-file headers.
+    let allowed = (FILES - arrived) * SIZE * 102 / 100 + 512 * 1024;
+    assert!(
+        crossed <= allowed,
+        "{crossed} bytes crossed for {} missing files (at most {allowed})",
+        FILES - arrived
+    );
+    assert_eq!(
+        common::tree(&receiver.root().join("shots")),
+        common::tree(&top)
+    );
+    assert!(
+        !receiver.root().join("shots (1)").exists(),
+        "resumed into the same folder"
+    );
+}
