@@ -15,9 +15,10 @@ use common::{Node, partials, still_serves};
 use ferry::api::{AcceptPolicy, Command, Event};
 
 use ferry::api::{Outcome, TransferId};
+use ferry::protocol::limits::MAX_OPEN_PAGES;
 use ferry::protocol::{
-    Contents, DeviceInfo, Entry, EntryKind, FileVerdict, FrameReader, FrameWriter, Message, Offer,
-    PROTOCOL_VERSION, WireError,
+    CancelReason, Contents, DeviceInfo, Entry, EntryKind, FileVerdict, FrameReader, FrameWriter,
+    Message, Offer, PROTOCOL_VERSION, WireError,
 };
 use ferry::secure::identity::Identity;
 use ferry::secure::link::Link;
@@ -412,4 +413,157 @@ fn a_peer_that_announces_one_id_and_proves_another_is_refused() {
     let said = problem(&mut receiver);
     assert!(said.contains("identity mismatch"), "{said}");
     assert_eq!(std::fs::read_dir(receiver.root()).expect("read").count(), 0);
+}
+
+/// Offers one folder claiming `contents`, expects it accepted.
+fn offer_folder(peer: &mut RawPeer, name: &str, contents: Contents) {
+    let offer = Offer {
+        transfer_id: 9,
+        sender: peer.device.clone(),
+        entries: vec![dir(&[name])],
+        pin: None,
+        contents: vec![contents],
+    };
+    peer.writer.send_now(&Message::Offer(offer)).expect("offer");
+    let answer = peer.reader.read_message().expect("answer");
+    assert!(
+        matches!(answer, Message::Accept(ref w) if w.len() == 1 && w[0].index == 0),
+        "{answer:?}"
+    );
+}
+
+/// A page of `count` empty files of folder `name`, from entry `first`.
+fn empty_files(name: &str, first: u32, count: u32) -> Message {
+    let entries = (first..first + count)
+        .map(|i| file(&[name, &format!("f{i}")], 0))
+        .collect();
+    Message::Page {
+        item: 0,
+        first,
+        entries,
+    }
+}
+
+/// A sender may claim any count (here 10^12 files); the receiver holds
+/// only the few pages it lists ahead, never what it claims, and ends the
+/// transfer when it lists further without sending their files.
+#[test]
+fn a_claimed_trillion_files_hold_only_a_few_pages_on_the_receiver() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut peer = RawPeer::connect(receiver.addr());
+    let claim = Contents {
+        files: 1_000_000_000_000,
+        folders: 0,
+        bytes: 0,
+        fingerprint: [0; 32],
+    };
+    offer_folder(&mut peer, "flood", claim);
+    let started = receiver.wait("started", |e| match e {
+        Event::Started { files, .. } => Some(*files),
+        _ => None,
+    });
+    assert_eq!(started, u32::MAX, "a claimed count is shown, saturated");
+    let mut answered = 0;
+    let mut first = 1;
+    let ended = loop {
+        // The receiver may close once it has had enough.
+        if peer
+            .writer
+            .send_now(&empty_files("flood", first, 1024))
+            .is_err()
+        {
+            break None;
+        }
+        first += 1024;
+        match peer.reader.read_message() {
+            Ok(Message::Want { files, .. }) => {
+                assert_eq!(files.len(), 1024);
+                answered += 1;
+            }
+            Ok(other) => break Some(other),
+            Err(_) => break None,
+        }
+        assert!(
+            answered <= MAX_OPEN_PAGES,
+            "answered {answered} pages ahead"
+        );
+    };
+    assert!(
+        matches!(ended, Some(Message::Cancel(CancelReason::Error(ref r))) if r.contains("too far ahead")),
+        "{ended:?}"
+    );
+    assert_eq!(answered, MAX_OPEN_PAGES);
+    let Outcome::Failed(reason) = receiver.finished() else {
+        panic!("must fail")
+    };
+    assert!(reason.contains("too far ahead"), "{reason}");
+    still_serves(&mut receiver);
+}
+
+/// Files sent as promised, page after page, but more of them than the
+/// offer announced: the receiver stops at the first one beyond it.
+#[test]
+fn a_listing_beyond_the_offered_count_ends_the_transfer() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut peer = RawPeer::connect(receiver.addr());
+    let claim = Contents {
+        files: 3,
+        folders: 0,
+        bytes: 0,
+        fingerprint: [0; 32],
+    };
+    offer_folder(&mut peer, "small", claim);
+    peer.writer
+        .send_now(&empty_files("small", 1, 4))
+        .expect("page");
+    let answer = peer.reader.read_message();
+    assert!(
+        matches!(answer, Ok(Message::Cancel(CancelReason::Error(ref r))) if r.contains("more than was offered")),
+        "{answer:?}"
+    );
+    assert!(matches!(receiver.finished(), Outcome::Failed(_)));
+    assert!(partials(receiver.root()).is_empty());
+}
+
+/// A name from a page is judged like one from the offer: one that leaves
+/// the folder ends the transfer, and nothing is written outside.
+#[test]
+fn an_unsafe_name_in_a_page_ends_the_transfer_and_writes_nothing_outside() {
+    let outside = tempfile::tempdir().expect("tmp");
+    let escape = format!("{}/x", outside.path().display());
+    for hostile in [
+        vec!["album", "..", "..", "x"],
+        vec!["album", &escape],
+        vec!["album", ""],
+        vec!["other", "x"],
+    ] {
+        let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+        let mut peer = RawPeer::connect(receiver.addr());
+        let claim = Contents {
+            files: 1,
+            folders: 0,
+            bytes: 1,
+            fingerprint: [0; 32],
+        };
+        offer_folder(&mut peer, "album", claim);
+        let page = Message::Page {
+            item: 0,
+            first: 1,
+            entries: vec![file(&hostile, 1)],
+        };
+        peer.writer.send_now(&page).expect("page");
+        let answer = peer.reader.read_message();
+        assert!(
+            matches!(answer, Ok(Message::Cancel(CancelReason::Error(_)))),
+            "{hostile:?}: {answer:?}"
+        );
+        let Outcome::Failed(reason) = receiver.finished() else {
+            panic!("must fail")
+        };
+        assert!(
+            reason.contains("unsafe name") || reason.contains("outside its folder"),
+            "{reason}"
+        );
+        assert_eq!(std::fs::read_dir(outside.path()).expect("read").count(), 0);
+    }
 }

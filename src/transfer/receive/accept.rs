@@ -228,7 +228,9 @@ impl Receiving<'_> {
         });
         let mut accept: Vec<WantedFile> = files.chain(folders).collect();
         accept.sort_unstable_by_key(|w| w.index);
-        self.queue.push_back(self.plan.files.clone().into());
+        if !self.plan.files.is_empty() {
+            self.queue.push_back(self.plan.files.clone().into());
+        }
         self.listing.next_index = self.offer.entries.len() as u32;
         if let Err(e) = self.writer.send_now(&Message::Accept(accept)) {
             return Err(self.finish_stop(
