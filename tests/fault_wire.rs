@@ -144,6 +144,7 @@ impl Raw {
                 modified_ms: None,
             }],
             pin: None,
+            contents: Vec::new(),
         };
         self.writer.send_now(&Message::Offer(offer)).expect("offer");
         let answer = self.reader.read_message().expect("answer");
@@ -323,6 +324,7 @@ fn bug_offer_sizes_overflowing_u64_killed_the_worker() {
         sender: peer.device.clone(),
         entries: vec![file("a.bin"), file("b.bin")],
         pin: None,
+        contents: Vec::new(),
     };
     peer.writer.send_now(&Message::Offer(offer)).expect("offer");
     let answer = peer.reader.read_message();
