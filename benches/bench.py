@@ -304,11 +304,11 @@ def tar_socat(env, src_root, dst_dir, host="127.0.0.1"):
     return run_pair(env, rx, tx, port=port)
 
 
-def ferry_send(env, src, dst_dir, host="127.0.0.1", binary=None):
+def ferry_send(env, src, dst_dir, host="127.0.0.1", binary=None, timeout=600):
     binary = binary or env.ferry
     rx = [binary, "receive", "--port", "0", "--once", "--yes", "--dir", str(dst_dir)]
     tx = lambda p: [binary, "send", "--to", f"{host}:{p}", str(src)]
-    return run_pair(env, rx, tx, ferry=True)
+    return run_pair(env, rx, tx, ferry=True, timeout=timeout)
 
 
 def leftovers(dst_dir):
@@ -541,6 +541,48 @@ def bench_memory(env, args, base):
     return out
 
 
+def bench_counts(env, args, base):
+    """Peak RSS of both Ferry processes by file count (1 KiB files), with the
+    time tar|socat|tar takes for the same tree in the same run: memory must
+    not grow with the count (issue #18)."""
+    counts = [10, 10000, 100000] + ([1000000] if args.million else [])
+    log(f"\n== memory by file count: {', '.join(f'{c:,}' for c in counts)} files of 1 KiB")
+    dst = env.work / "dst"
+    out = {}
+    binaries = [("ferry", env.ferry)] + [(Path(b).name or b, b) for b in args.also]
+    for count in counts:
+        tree = base / f"count-{count}"
+        made = time.monotonic()
+        make_small_tree(tree, count, 1024)
+        log(f"  made {count:,} files in {time.monotonic() - made:.0f} s")
+        row = {}
+        clear_dir(dst)
+        r = tar_socat(env, tree, dst)
+        row["tar"] = {"wall": r["wall"]}
+        for name, binary in binaries:
+            clear_dir(dst)
+            try:
+                r = ferry_send(env, tree, dst, binary=binary, timeout=3600)
+            except RuntimeError as e:
+                log(f"  {name}: failed: {str(e).splitlines()[0]}")
+                row[name] = None
+                continue
+            row[name] = {
+                "wall": r["wall"],
+                "rx_mib": r["rx_rss_kib"] / 1024,
+                "tx_mib": r["tx_rss_kib"] / 1024,
+            }
+            log(
+                f"  {count:>9,} files  {name:<14} receive {row[name]['rx_mib']:5.1f} MiB, send"
+                f" {row[name]['tx_mib']:5.1f} MiB, {r['wall']:.2f} s"
+                f" ({r['wall'] / row['tar']['wall']:.2f}x tar|socat|tar's {row['tar']['wall']:.2f} s)"
+            )
+        clear_dir(dst)
+        shutil.rmtree(tree)
+        out[count] = row
+    return out
+
+
 def bench_netlab(env0, args, src, size):
     prefix = f"fb{os.getpid() % 10**7}"
     e = dict(os.environ, NETLAB_PREFIX=prefix)
@@ -601,7 +643,10 @@ def main():
     ap.add_argument("--big", action="store_true", help="also a 4 GiB file")
     ap.add_argument("--files", type=int, default=10000, help="small file count (default 10000)")
     ap.add_argument("--small-size", type=int, default=4096)
-    ap.add_argument("--only", action="append", choices=["big", "small", "memory", "netlab"],
+    ap.add_argument("--million", action="store_true",
+                    help="the count part also sends 1,000,000 files (about 10 more minutes, 3 GiB tmpfs)")
+    ap.add_argument("--only", action="append",
+                    choices=["big", "small", "memory", "counts", "netlab"],
                     help="run only these parts (repeatable)")
     ap.add_argument("--no-netlab", action="store_true")
     ap.add_argument("--no-memory", action="store_true")
@@ -616,7 +661,7 @@ def main():
 
     global QUIET_WAIT
     QUIET_WAIT = args.quiet_wait
-    parts = set(args.only or ["big", "small", "memory", "netlab"])
+    parts = set(args.only or ["big", "small", "memory", "counts", "netlab"])
     if args.no_netlab:
         parts.discard("netlab")
     if args.no_memory:
@@ -636,6 +681,9 @@ def main():
         need = max(need, 4096 * 2 + 256)
     if "memory" in parts:
         need += 2048 * 2 + 128
+    if "counts" in parts:
+        # 4 KiB a file (1 KiB of data in a page) on each side, and inodes.
+        need += (4000 if args.million else 1000) * 2
     mounted = False
     if os.geteuid() == 0:
         work = Path(tempfile.mkdtemp(prefix="ferry-bench-"))
@@ -683,6 +731,8 @@ def main():
             shutil.rmtree(tree)
         if "memory" in parts:
             results["memory"] = bench_memory(env, args, data)
+        if "counts" in parts:
+            results["counts"] = bench_counts(env, args, data)
         if "netlab" in parts:
             results["netlab"] = bench_netlab(env, args, big[0][0], big[0][1])
         report["results"] = results
@@ -720,6 +770,27 @@ def main():
                 f"  peak RSS: max {peak:.1f} MiB (target <= 16); growth 16 MiB->2 GiB {g_big:+.1f} MiB"
                 f" (target < 1), 10->10,000 files {g_many:+.1f} MiB (target < 2)"
             )
+        if "counts" in results:
+            rows = results["counts"]
+            base_row = rows[min(rows)]["ferry"]
+            for count, row in rows.items():
+                f = row["ferry"]
+                if f is None:
+                    print(f"  {count:>9,} files of 1 KiB: ferry failed")
+                    continue
+                print(
+                    f"  {count:>9,} files of 1 KiB: peak RSS receive {f['rx_mib']:.1f} MiB, send"
+                    f" {f['tx_mib']:.1f} MiB (growth from {min(rows)} files: receive"
+                    f" {f['rx_mib'] - base_row['rx_mib']:+.1f}, send {f['tx_mib'] - base_row['tx_mib']:+.1f};"
+                    f" target < 2 up to 100,000, peak <= 32 at 1,000,000); time"
+                    f" {f['wall'] / row['tar']['wall']:.2f}x tar|socat|tar"
+                )
+                for name, other in row.items():
+                    if name in ("tar", "ferry"):
+                        continue
+                    said = "failed" if other is None else (
+                        f"receive {other['rx_mib']:.1f} MiB, send {other['tx_mib']:.1f} MiB")
+                    print(f"      {name}: {said}")
         if "netlab" in results:
             r = results["netlab"]
             print(

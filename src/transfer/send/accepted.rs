@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 
 use super::pages::{self, FolderJob, Want, Work};
-use super::readahead::{Job, Piece};
+use super::readahead::{Job, Piece, ReadAhead};
 use crate::api::{Direction, Event, Outcome, Party};
 use crate::protocol::{
     CancelReason, EntryKind, FileVerdict, Frame, Message, WantedFile, WireError,
@@ -385,98 +385,112 @@ impl Sending<'_> {
                     }
                 }
             };
-            let message = match piece {
-                Ok(Piece::Data { buffer, len }) => {
-                    self.writer
-                        .send_data(&buffer[..len])
-                        .map_err(|e| self.wire_stop(&e))?;
-                    self.keepalive.wrote();
-                    meter.advance(len as u64);
-                    if let Some(report) = meter.poll(false) {
-                        self.shared.sink.emit_lossy(Event::Progress(report));
-                    }
-                    let _ = reader.recycle.try_send(buffer);
-                    continue;
-                }
-                Ok(Piece::Whole {
-                    index,
-                    offset,
-                    bytes,
-                    sha256,
-                    size,
-                    name,
-                }) => {
-                    meter.set_current(&name);
-                    meter.skip(offset);
-                    self.unanswered.push_back(Sent { index, size, name });
-                    let start = Message::FileStart { index, offset };
-                    self.writer.send(&start).map_err(|e| self.wire_stop(&e))?;
-                    if !bytes.is_empty() {
-                        self.writer
-                            .send_data(&bytes)
-                            .map_err(|e| self.wire_stop(&e))?;
-                        meter.advance(bytes.len() as u64);
-                    }
-                    meter.file_done();
-                    if let Some(report) = meter.poll(false) {
-                        self.shared.sink.emit_lossy(Event::Progress(report));
-                    }
-                    Message::FileEnd { index, sha256 }
-                }
-                Ok(Piece::Start {
-                    index,
-                    offset,
-                    size,
-                    name,
-                }) => {
-                    meter.set_current(&name);
-                    meter.skip(offset);
-                    self.unanswered.push_back(Sent { index, size, name });
-                    Message::FileStart { index, offset }
-                }
-                Ok(Piece::End { index, sha256 }) => {
-                    meter.file_done();
-                    Message::FileEnd { index, sha256 }
-                }
-                Ok(Piece::Abandoned {
-                    index,
-                    reason,
-                    name,
-                }) => {
-                    // Abandoned before it started: its verdict still comes.
-                    if self.unanswered.back().is_none_or(|s| s.index != index) {
-                        self.unanswered.push_back(Sent {
-                            index,
-                            size: 0,
-                            name,
-                        });
-                    }
-                    Message::FileAbandoned { index, reason }
-                }
-                Ok(Piece::Page {
-                    item,
-                    first,
-                    entries,
-                }) => Message::Page {
-                    item,
-                    first,
-                    entries,
-                },
-                Ok(Piece::Unlisted(sentence, files)) => {
-                    self.failures.note_many(sentence, files);
-                    continue;
-                }
-                Ok(Piece::Failed(reason)) => return Err(Stop::Failed(reason)),
-                Ok(Piece::Finished) => return Ok(()),
-                Err(_) => {
-                    return Err(Stop::Failed(
-                        "Internal error in the file reading thread.".into(),
-                    ));
-                }
-            };
-            self.writer.send(&message).map_err(|e| self.wire_stop(&e))?;
-            self.keepalive.wrote();
+            if self.forward(piece, meter, &reader)? {
+                return Ok(());
+            }
         }
+    }
+
+    /// Puts one piece from the disk thread on the wire; `true` once the
+    /// disk thread has finished.
+    fn forward(
+        &mut self,
+        piece: Result<Piece, crossbeam_channel::RecvError>,
+        meter: &mut Meter,
+        reader: &ReadAhead,
+    ) -> Result<bool, Stop> {
+        let message = match piece {
+            Ok(Piece::Data { buffer, len }) => {
+                self.writer
+                    .send_data(&buffer[..len])
+                    .map_err(|e| self.wire_stop(&e))?;
+                self.keepalive.wrote();
+                meter.advance(len as u64);
+                if let Some(report) = meter.poll(false) {
+                    self.shared.sink.emit_lossy(Event::Progress(report));
+                }
+                let _ = reader.recycle.try_send(buffer);
+                return Ok(false);
+            }
+            Ok(Piece::Whole {
+                index,
+                offset,
+                bytes,
+                sha256,
+                size,
+                name,
+            }) => {
+                meter.set_current(&name);
+                meter.skip(offset);
+                self.unanswered.push_back(Sent { index, size, name });
+                let start = Message::FileStart { index, offset };
+                self.writer.send(&start).map_err(|e| self.wire_stop(&e))?;
+                if !bytes.is_empty() {
+                    self.writer
+                        .send_data(&bytes)
+                        .map_err(|e| self.wire_stop(&e))?;
+                    meter.advance(bytes.len() as u64);
+                }
+                meter.file_done();
+                if let Some(report) = meter.poll(false) {
+                    self.shared.sink.emit_lossy(Event::Progress(report));
+                }
+                Message::FileEnd { index, sha256 }
+            }
+            Ok(Piece::Start {
+                index,
+                offset,
+                size,
+                name,
+            }) => {
+                meter.set_current(&name);
+                meter.skip(offset);
+                self.unanswered.push_back(Sent { index, size, name });
+                Message::FileStart { index, offset }
+            }
+            Ok(Piece::End { index, sha256 }) => {
+                meter.file_done();
+                Message::FileEnd { index, sha256 }
+            }
+            Ok(Piece::Abandoned {
+                index,
+                reason,
+                name,
+            }) => {
+                // Abandoned before it started: its verdict still comes.
+                if self.unanswered.back().is_none_or(|s| s.index != index) {
+                    self.unanswered.push_back(Sent {
+                        index,
+                        size: 0,
+                        name,
+                    });
+                }
+                Message::FileAbandoned { index, reason }
+            }
+            Ok(Piece::Page {
+                item,
+                first,
+                entries,
+            }) => Message::Page {
+                item,
+                first,
+                entries,
+            },
+            Ok(Piece::Unlisted(sentence, files)) => {
+                self.failures.note_many(sentence, files);
+                return Ok(false);
+            }
+            Ok(Piece::Failed(reason)) => return Err(Stop::Failed(reason)),
+            Ok(Piece::Finished) => return Ok(true),
+            Err(_) => {
+                return Err(Stop::Failed(
+                    "Internal error in the file reading thread.".into(),
+                ));
+            }
+        };
+        self.writer.send(&message).map_err(|e| self.wire_stop(&e))?;
+        self.keepalive.wrote();
+        Ok(false)
     }
 }
 
