@@ -94,7 +94,8 @@ fn many_files_cut_half_way_resume_without_sending_the_verified_ones_again() {
         random_file(&path, SIZE as usize, i);
     }
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
-    let slow = Relay::throttled(receiver.addr(), 8 << 20);
+    // Slow enough that the cancel lands long before the end on a busy machine.
+    let slow = Relay::throttled(receiver.addr(), 2 << 20);
     let identity = Arc::new(Identity::ephemeral().expect("identity"));
     let mut sender = Node::sender_as("tx", identity.clone());
     let id = TransferId::fresh();
