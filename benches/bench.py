@@ -452,10 +452,10 @@ def side_by_side(args, dst, reference, ferry, size=None, ferry_over_ref=False):
     return res, ratio, also
 
 
-def bench_big(env, args, src, size, label):
+def bench_big(env, args, src, size, label, dst=None):
     log(f"\n== {label}: one {size / MiB:.0f} MiB random file, file -> file on loopback")
     want = sha256_file(src)
-    dst = env.work / "dst"
+    dst = dst or env.work / "dst"
     socat_dst = dst / "socat.bin"
 
     def socat_run():
@@ -481,10 +481,11 @@ def bench_big(env, args, src, size, label):
             "also": also, "runs": res}
 
 
-def bench_small(env, args, tree, count):
-    log(f"\n== small files: {count} x {args.small_size} B in nested folders, into tmpfs")
+def bench_small(env, args, tree, count, dst=None):
+    into = "tmpfs" if dst is None else dst
+    log(f"\n== small files: {count} x {args.small_size} B in nested folders, into {into}")
     want_files, want_dirs = tree_digest(tree)
-    dst = env.work / "dst"
+    dst = dst or env.work / "dst"
 
     def tar_run():
         clear_dir(dst)
@@ -643,10 +644,12 @@ def main():
     ap.add_argument("--big", action="store_true", help="also a 4 GiB file")
     ap.add_argument("--files", type=int, default=10000, help="small file count (default 10000)")
     ap.add_argument("--small-size", type=int, default=4096)
+    ap.add_argument("--disk-dir", default="/var/tmp",
+                    help="where the ext4 part receives (the machine's own disk; default /var/tmp)")
     ap.add_argument("--million", action="store_true",
                     help="the count part also sends 1,000,000 files (about 10 more minutes, 3 GiB tmpfs)")
     ap.add_argument("--only", action="append",
-                    choices=["big", "small", "memory", "counts", "netlab"],
+                    choices=["big", "small", "memory", "counts", "ext4", "netlab"],
                     help="run only these parts (repeatable)")
     ap.add_argument("--no-netlab", action="store_true")
     ap.add_argument("--no-memory", action="store_true")
@@ -661,7 +664,7 @@ def main():
 
     global QUIET_WAIT
     QUIET_WAIT = args.quiet_wait
-    parts = set(args.only or ["big", "small", "memory", "counts", "netlab"])
+    parts = set(args.only or ["big", "small", "memory", "counts", "ext4", "netlab"])
     if args.no_netlab:
         parts.discard("netlab")
     if args.no_memory:
@@ -710,7 +713,7 @@ def main():
         data = work / "src"
         data.mkdir()
         big = []
-        if "big" in parts or "netlab" in parts:
+        if parts & {"big", "netlab", "ext4"}:
             f = data / "random-1.bin"
             log(f"making {args.size_mib} MiB of random data...")
             make_random_file(f, args.size_mib * MiB, 1)
@@ -723,11 +726,23 @@ def main():
                 make_random_file(f, 4096 * MiB, 4)
                 results["big"].append(bench_big(env, args, f, 4096 * MiB, "4 GiB"))
                 f.unlink()
-        if "small" in parts:
+        if parts & {"small", "ext4"}:
             tree = data / "tree"
             log(f"making {args.files} small files...")
             make_small_tree(tree, args.files, args.small_size)
-            results["small"] = bench_small(env, args, tree, args.files)
+            if "small" in parts:
+                results["small"] = bench_small(env, args, tree, args.files)
+            if "ext4" in parts:
+                # Received onto the machine's own disk, as people receive.
+                disk = Path(tempfile.mkdtemp(prefix="ferry-bench-disk-", dir=args.disk_dir))
+                try:
+                    results["ext4"] = {
+                        "big": bench_big(env, args, big[0][0], big[0][1],
+                                         f"{big[0][2]} onto {args.disk_dir}", dst=disk / "dst"),
+                        "small": bench_small(env, args, tree, args.files, dst=disk / "dst"),
+                    }
+                finally:
+                    shutil.rmtree(disk, ignore_errors=True)
             shutil.rmtree(tree)
         if "memory" in parts:
             results["memory"] = bench_memory(env, args, data)
@@ -769,6 +784,18 @@ def main():
             print(
                 f"  peak RSS: max {peak:.1f} MiB (target <= 16); growth 16 MiB->2 GiB {g_big:+.1f} MiB"
                 f" (target < 1), 10->10,000 files {g_many:+.1f} MiB (target < 2)"
+            )
+        if "ext4" in results:
+            r = results["ext4"]["big"]
+            print(
+                f"  {r['label']} (medians): ferry {r['bytes'] / median(r['ferry'], 'wall') / 1e6:.0f} MB/s,"
+                f" socat {r['bytes'] / median(r['socat'], 'wall') / 1e6:.0f} MB/s; ferry / socat"
+                f" {fmt_ratio(r['ratio'], 'x')}   (target: within 0.05 of the tmpfs ratio)"
+            )
+            r = results["ext4"]["small"]
+            print(
+                f"  {r['count']} small files onto {args.disk_dir}: ferry / tar|socat|tar wall time"
+                f" {fmt_ratio(r['ratio'], 'x')}"
             )
         if "counts" in results:
             rows = results["counts"]
