@@ -8,10 +8,9 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
 
-use common::{Node, Relay, RelayOptions, random_file};
-use ferry::api::{AcceptPolicy, Command, Event, Outcome, Party, TransferId};
+use common::{Node, Relay, random_file};
+use ferry::api::{AcceptPolicy, Command, Event, Outcome, TransferId};
 use ferry::secure::identity::Identity;
 
 /// A temporary folder in RAM (Linux's /dev/shm) when there is one.
@@ -109,28 +108,9 @@ fn many_files_cut_half_way_resume_without_sending_the_verified_ones_again() {
         verified += u64::from(matches!(e, Event::FileVerified { .. }));
         (verified >= FILES / 2).then_some(())
     });
-    sender.engine.send(Command::Cancel { id });
-    assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Local });
-    assert_eq!(
-        receiver.finished(),
-        Outcome::Cancelled { by: Party::Remote }
-    );
-    let arrived = receiver
-        .seen
-        .iter()
-        .filter(|e| matches!(e, Event::FileVerified { .. }))
-        .count() as u64;
+    let (arrived, crossed) =
+        common::cancel_and_send_again(&mut sender, &mut receiver, id, identity, vec![top.clone()]);
     assert!((FILES / 2..FILES).contains(&arrived), "{arrived}");
-    let counting = Relay::start(receiver.addr(), RelayOptions::default());
-    let mut second = Node::sender_as("tx", identity);
-    second.engine.send(Command::Send {
-        id: TransferId::fresh(),
-        to: counting.addr,
-        paths: vec![top.clone()],
-    });
-    assert!(second.finished().is_success());
-    assert!(receiver.finished().is_success());
-    let crossed = counting.forwarded.load(Ordering::SeqCst);
     // The missing files' bytes, plus the offer, pages and per-file headers.
     let allowed = (FILES - arrived) * SIZE * 102 / 100 + 512 * 1024;
     assert!(

@@ -420,9 +420,7 @@ impl Sending<'_> {
                 size,
                 name,
             }) => {
-                meter.set_current(&name);
-                meter.skip(offset);
-                self.unanswered.push_back(Sent { index, size, name });
+                self.starting(meter, Sent { index, size, name }, offset);
                 let start = Message::FileStart { index, offset };
                 self.writer.send(&start).map_err(|e| self.wire_stop(&e))?;
                 if !bytes.is_empty() {
@@ -443,9 +441,7 @@ impl Sending<'_> {
                 size,
                 name,
             }) => {
-                meter.set_current(&name);
-                meter.skip(offset);
-                self.unanswered.push_back(Sent { index, size, name });
+                self.starting(meter, Sent { index, size, name }, offset);
                 Message::FileStart { index, offset }
             }
             Ok(Piece::End { index, sha256 }) => {
@@ -491,6 +487,16 @@ impl Sending<'_> {
         self.writer.send(&message).map_err(|e| self.wire_stop(&e))?;
         self.keepalive.wrote();
         Ok(false)
+    }
+}
+
+impl Sending<'_> {
+    /// A file's bytes from `offset` go out now: progress names it, and its
+    /// verdict is awaited.
+    fn starting(&mut self, meter: &mut Meter, sent: Sent, offset: u64) {
+        meter.set_current(&sent.name);
+        meter.skip(offset);
+        self.unanswered.push_back(sent);
     }
 }
 
