@@ -546,7 +546,7 @@ def bench_counts(env, args, base):
     """Peak RSS of both Ferry processes by file count (1 KiB files), with the
     time tar|socat|tar takes for the same tree in the same run: memory must
     not grow with the count (issue #18)."""
-    counts = [10, 10000, 100000] + ([1000000] if args.million else [])
+    counts = [int(c) for c in args.counts.split(",")] + ([1000000] if args.million else [])
     log(f"\n== memory by file count: {', '.join(f'{c:,}' for c in counts)} files of 1 KiB")
     dst = env.work / "dst"
     out = {}
@@ -646,6 +646,8 @@ def main():
     ap.add_argument("--small-size", type=int, default=4096)
     ap.add_argument("--disk-dir", default="/var/tmp",
                     help="where the ext4 part receives (the machine's own disk; default /var/tmp)")
+    ap.add_argument("--counts", default="10,10000,100000", metavar="N,N,...",
+                    help="file counts of the count part (default 10,10000,100000)")
     ap.add_argument("--million", action="store_true",
                     help="the count part also sends 1,000,000 files (about 10 more minutes, 3 GiB tmpfs)")
     ap.add_argument("--only", action="append",
@@ -686,7 +688,8 @@ def main():
         need += 2048 * 2 + 128
     if "counts" in parts:
         # 4 KiB a file (1 KiB of data in a page) on each side, and inodes.
-        need += (4000 if args.million else 1000) * 2
+        most = max([int(c) for c in args.counts.split(",")] + ([1000000] if args.million else []))
+        need += most * 4 // 1024 * 2 + 256
     mounted = False
     if os.geteuid() == 0:
         work = Path(tempfile.mkdtemp(prefix="ferry-bench-"))
