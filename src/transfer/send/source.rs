@@ -142,7 +142,7 @@ pub fn summarize(paths: &[PathBuf]) -> Result<Outline, SourceError> {
 }
 
 /// Every entry of what a person picked, folders walked in full, parents
-/// first: the whole list at once, for a snapshot that serves files by
+/// first and in name order: the whole list at once, for a snapshot that serves files by
 /// index (the share page). A transfer never needs it: it uses [`summarize`]
 /// and [`walk`], which hold no list.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
@@ -154,9 +154,12 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
         let name = item.entry.path.first().cloned().unwrap_or_default();
         out.push(item);
         if is_folder && let Some(top) = folders.next() {
+            let from = out.len();
             for inside in walk(top.clone(), name) {
                 out.push(inside?);
             }
+            // Name order, parents first (a prefix sorts before what extends it).
+            out[from..].sort_by(|a, b| a.entry.path.cmp(&b.entry.path));
         }
     }
     Ok(out)
@@ -198,8 +201,10 @@ fn unreadable(path: &Path, source: std::io::Error) -> SourceError {
 }
 
 /// Everything inside folder `top` (named `top_name` in the offer), lazily,
-/// depth-first in name order, parents before children; the folder itself is
-/// not included. Symlinks to files are sent as the file they point to;
+/// depth-first in the order the file system lists them (the same order each
+/// time while nothing changes), parents before children; the folder itself
+/// is not included. Not sorted: sorting would hold a whole folder's names,
+/// and a folder may hold a million. Symlinks to files are sent as the file they point to;
 /// symlinks to folders or to nothing are skipped (they can loop), as are
 /// sockets, FIFOs, devices and paths nested deeper than the protocol allows.
 /// Only the current path is held, never the list.
@@ -210,7 +215,6 @@ pub fn walk(
     walkdir::WalkDir::new(&top)
         .follow_links(false)
         .min_depth(1)
-        .sort_by_file_name()
         .into_iter()
         .filter_map(move |item| walked(&top, &top_name, item).transpose())
 }
