@@ -467,11 +467,18 @@ impl Sending<'_> {
                 item,
                 first,
                 entries,
-            }) => Message::Page {
-                item,
-                first,
-                entries,
-            },
+            }) => {
+                // Out at once: the page's bytes wait for its answer, and a
+                // small page would otherwise sit in the write buffer.
+                let page = Message::Page {
+                    item,
+                    first,
+                    entries,
+                };
+                self.writer.send_now(&page).map_err(|e| self.wire_stop(&e))?;
+                self.keepalive.wrote();
+                return Ok(false);
+            }
             Ok(Piece::Unlisted(sentence, files)) => {
                 self.failures.note_many(sentence, files);
                 return Ok(false);
@@ -508,4 +515,4 @@ pub(super) struct Sent {
 }
 
 /// Files sent without a verdict yet before the sender waits for verdicts.
-const MAX_UNANSWERED: usize = 4096;
+const MAX_UNANSWERED: usize = 1024;

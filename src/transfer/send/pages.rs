@@ -22,8 +22,15 @@ use crate::protocol::{Contents, Entry, EntryKind, WantedFile};
 /// files cross, so the wire never waits a round trip per page.
 pub const PAGES_AHEAD: usize = 4;
 
+/// Entries a page holds (the wire allows up to [`MAX_PAGE_ENTRIES`]):
+/// with [`PAGES_AHEAD`] pages listed ahead, about a thousand entries are in
+/// flight, plenty to cover a round trip, and little memory on both sides.
+const PAGE_ENTRIES: usize = 256;
+
 /// A page is cut at this many bytes of names, well inside one control frame.
-const PAGE_NAME_BYTES: usize = 256 * 1024;
+const PAGE_NAME_BYTES: usize = 64 * 1024;
+
+const _: () = assert!(PAGE_ENTRIES <= MAX_PAGE_ENTRIES);
 
 // The receiver holds every page we list ahead, plus the one being sent.
 const _: () = assert!(PAGES_AHEAD < MAX_OPEN_PAGES);
@@ -184,7 +191,7 @@ impl Disk {
         let mut entries = Vec::new();
         let mut files = Vec::new();
         let mut name_bytes = 0usize;
-        while entries.len() < MAX_PAGE_ENTRIES && name_bytes < PAGE_NAME_BYTES {
+        while entries.len() < PAGE_ENTRIES && name_bytes < PAGE_NAME_BYTES {
             let Some(found) = folder.walk.next() else {
                 break;
             };
