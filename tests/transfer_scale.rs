@@ -127,3 +127,28 @@ fn many_files_cut_half_way_resume_without_sending_the_verified_ones_again() {
         "resumed into the same folder"
     );
 }
+
+/// Regression: a small folder's only page sat in the sender's write buffer
+/// until the next keep-alive ping flushed it (5 s for every small folder).
+/// With pings 20 s apart, a stalled page would show as a 20 s transfer.
+#[test]
+fn a_small_folder_does_not_wait_for_a_ping_to_be_listed() {
+    let src = tempfile::tempdir().expect("tmp");
+    let top = src.path().join("few");
+    for i in 0..3 {
+        random_file(&top.join(format!("sub/{i}.txt")), 100, i);
+    }
+    let slow_pings = ferry::protocol::Timeouts {
+        ping: std::time::Duration::from_secs(20),
+        idle: std::time::Duration::from_secs(60),
+        ..ferry::protocol::Timeouts::default()
+    };
+    let mut receiver = Node::receiver_with_timeouts("rx", AcceptPolicy::Everyone, slow_pings);
+    let mut sender = Node::sender_with_timeouts("tx", slow_pings);
+    let started = std::time::Instant::now();
+    sender.send_file(receiver.addr(), &top);
+    assert!(receiver.finished().is_success());
+    assert!(sender.finished().is_success());
+    let took = started.elapsed();
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+}

@@ -475,7 +475,9 @@ impl Sending<'_> {
                     first,
                     entries,
                 };
-                self.writer.send_now(&page).map_err(|e| self.wire_stop(&e))?;
+                self.writer
+                    .send_now(&page)
+                    .map_err(|e| self.wire_stop(&e))?;
                 self.keepalive.wrote();
                 return Ok(false);
             }
