@@ -152,3 +152,47 @@ fn a_small_folder_does_not_wait_for_a_ping_to_be_listed() {
     let took = started.elapsed();
     assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
 }
+
+/// Folder times survive when a folder's listing spans several pages: each
+/// folder gets its time once its files are in (not before, or writing them
+/// would move it again), the top one last.
+#[test]
+fn folder_times_survive_a_listing_of_several_pages() {
+    let src = tempfile::tempdir().expect("tmp");
+    let top = src.path().join("years");
+    let mut dirs = vec![top.clone()];
+    for a in 0..5 {
+        let year = top.join(format!("y{a}"));
+        for i in 0..100 {
+            random_file(&year.join(format!("{i:03}.jpg")), 10, i);
+        }
+        let inner = year.join("best");
+        for i in 0..20 {
+            random_file(&inner.join(format!("{i:03}.jpg")), 10, 1000 + i);
+        }
+        std::fs::create_dir_all(year.join("empty")).expect("mkdir");
+        dirs.extend([year.join("empty"), inner, year]);
+    }
+    // Deepest first, so a child's time never moves its parent's.
+    for (n, dir) in dirs.iter().rev().enumerate() {
+        let when = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_000_000_000 + n as u64);
+        std::fs::File::open(dir)
+            .and_then(|f| f.set_modified(when))
+            .expect("folder time");
+    }
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut sender = Node::sender("tx");
+    sender.send_file(receiver.addr(), &top);
+    assert!(receiver.finished().is_success());
+    assert!(sender.finished().is_success());
+    for dir in &dirs {
+        let inside = dir.strip_prefix(src.path()).expect("inside");
+        let got = receiver.root().join(inside);
+        let time = |p: &Path| {
+            std::fs::metadata(p)
+                .and_then(|m| m.modified())
+                .expect("time")
+        };
+        assert_eq!(time(&got), time(dir), "{}", inside.display());
+    }
+}
