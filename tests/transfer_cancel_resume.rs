@@ -205,14 +205,7 @@ fn an_interrupted_folder_resumes_into_the_same_folder() {
         crossed <= (6 - arrived) * (8 << 20) * 101 / 100 + 64 * 1024,
         "{crossed} bytes crossed"
     );
-    assert_eq!(
-        common::tree(&receiver.root().join("album")),
-        common::tree(&top)
-    );
-    assert!(
-        !receiver.root().join("album (1)").exists(),
-        "resumed into the same folder"
-    );
+    common::assert_resumed_in_place(&receiver, &top);
 }
 
 /// Files up to `EAGER_META_BYTES` get no `.meta` sidecar while they are

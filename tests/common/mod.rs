@@ -530,3 +530,15 @@ pub fn cancel_and_send_again(
     assert!(received.is_success(), "{received:?}");
     (arrived, counting.forwarded.load(Ordering::SeqCst))
 }
+
+/// The folder `top` arrived whole under its own name, resumed in place (no
+/// numbered copy beside it).
+#[allow(dead_code)] // not every test binary resumes
+pub fn assert_resumed_in_place(receiver: &Node, top: &Path) {
+    let name = top.file_name().expect("a folder name").to_string_lossy();
+    assert_eq!(tree(&receiver.root().join(name.as_ref())), tree(top));
+    assert!(
+        !receiver.root().join(format!("{name} (1)")).exists(),
+        "resumed into the same folder"
+    );
+}
