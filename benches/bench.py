@@ -319,12 +319,12 @@ def trust_new(binary):
     return _TRUST_NEW[binary]
 
 
-def ferry_send(env, src, dst_dir, host="127.0.0.1", binary=None):
+def ferry_send(env, src, dst_dir, host="127.0.0.1", binary=None, timeout=600):
     binary = binary or env.ferry
     rx = [binary, "receive", "--port", "0", "--once", "--yes", "--dir", str(dst_dir)]
     flags = trust_new(binary)
     tx = lambda p: [binary, "send", *flags, "--to", f"{host}:{p}", str(src)]
-    return run_pair(env, rx, tx, ferry=True)
+    return run_pair(env, rx, tx, ferry=True, timeout=timeout)
 
 
 def leftovers(dst_dir):
@@ -468,10 +468,10 @@ def side_by_side(args, dst, reference, ferry, size=None, ferry_over_ref=False):
     return res, ratio, also
 
 
-def bench_big(env, args, src, size, label):
+def bench_big(env, args, src, size, label, dst=None):
     log(f"\n== {label}: one {size / MiB:.0f} MiB random file, file -> file on loopback")
     want = sha256_file(src)
-    dst = env.work / "dst"
+    dst = dst or env.work / "dst"
     socat_dst = dst / "socat.bin"
 
     def socat_run():
@@ -497,10 +497,11 @@ def bench_big(env, args, src, size, label):
             "also": also, "runs": res}
 
 
-def bench_small(env, args, tree, count):
-    log(f"\n== small files: {count} x {args.small_size} B in nested folders, into tmpfs")
+def bench_small(env, args, tree, count, dst=None):
+    into = "tmpfs" if dst is None else dst
+    log(f"\n== small files: {count} x {args.small_size} B in nested folders, into {into}")
     want_files, want_dirs = tree_digest(tree)
-    dst = env.work / "dst"
+    dst = dst or env.work / "dst"
 
     def tar_run():
         clear_dir(dst)
@@ -554,6 +555,48 @@ def bench_memory(env, args, base):
         out[label] = {"rx_mib": rx, "tx_mib": tx}
         log(f"  {label:<16} receive {rx:5.1f} MiB, send {tx:5.1f} MiB")
     big_file.unlink()
+    return out
+
+
+def bench_counts(env, args, base):
+    """Peak RSS of both Ferry processes by file count (1 KiB files), with the
+    time tar|socat|tar takes for the same tree in the same run: memory must
+    not grow with the count (issue #18)."""
+    counts = [int(c) for c in args.counts.split(",")] + ([1000000] if args.million else [])
+    log(f"\n== memory by file count: {', '.join(f'{c:,}' for c in counts)} files of 1 KiB")
+    dst = env.work / "dst"
+    out = {}
+    binaries = [("ferry", env.ferry)] + [(Path(b).name or b, b) for b in args.also]
+    for count in counts:
+        tree = base / f"count-{count}"
+        made = time.monotonic()
+        make_small_tree(tree, count, 1024)
+        log(f"  made {count:,} files in {time.monotonic() - made:.0f} s")
+        row = {}
+        clear_dir(dst)
+        r = tar_socat(env, tree, dst)
+        row["tar"] = {"wall": r["wall"]}
+        for name, binary in binaries:
+            clear_dir(dst)
+            try:
+                r = ferry_send(env, tree, dst, binary=binary, timeout=3600)
+            except RuntimeError as e:
+                log(f"  {name}: failed: {str(e).splitlines()[0]}")
+                row[name] = None
+                continue
+            row[name] = {
+                "wall": r["wall"],
+                "rx_mib": r["rx_rss_kib"] / 1024,
+                "tx_mib": r["tx_rss_kib"] / 1024,
+            }
+            log(
+                f"  {count:>9,} files  {name:<14} receive {row[name]['rx_mib']:5.1f} MiB, send"
+                f" {row[name]['tx_mib']:5.1f} MiB, {r['wall']:.2f} s"
+                f" ({r['wall'] / row['tar']['wall']:.2f}x tar|socat|tar's {row['tar']['wall']:.2f} s)"
+            )
+        clear_dir(dst)
+        shutil.rmtree(tree)
+        out[count] = row
     return out
 
 
@@ -617,7 +660,14 @@ def main():
     ap.add_argument("--big", action="store_true", help="also a 4 GiB file")
     ap.add_argument("--files", type=int, default=10000, help="small file count (default 10000)")
     ap.add_argument("--small-size", type=int, default=4096)
-    ap.add_argument("--only", action="append", choices=["big", "small", "memory", "netlab"],
+    ap.add_argument("--disk-dir", default="/var/tmp",
+                    help="where the ext4 part receives (the machine's own disk; default /var/tmp)")
+    ap.add_argument("--counts", default="10,10000,100000", metavar="N,N,...",
+                    help="file counts of the count part (default 10,10000,100000)")
+    ap.add_argument("--million", action="store_true",
+                    help="the count part also sends 1,000,000 files (about 10 more minutes, 3 GiB tmpfs)")
+    ap.add_argument("--only", action="append",
+                    choices=["big", "small", "memory", "counts", "ext4", "netlab"],
                     help="run only these parts (repeatable)")
     ap.add_argument("--no-netlab", action="store_true")
     ap.add_argument("--no-memory", action="store_true")
@@ -632,7 +682,7 @@ def main():
 
     global QUIET_WAIT
     QUIET_WAIT = args.quiet_wait
-    parts = set(args.only or ["big", "small", "memory", "netlab"])
+    parts = set(args.only or ["big", "small", "memory", "counts", "ext4", "netlab"])
     if args.no_netlab:
         parts.discard("netlab")
     if args.no_memory:
@@ -652,6 +702,10 @@ def main():
         need = max(need, 4096 * 2 + 256)
     if "memory" in parts:
         need += 2048 * 2 + 128
+    if "counts" in parts:
+        # 4 KiB a file (1 KiB of data in a page) on each side, and inodes.
+        most = max([int(c) for c in args.counts.split(",")] + ([1000000] if args.million else []))
+        need += most * 4 // 1024 * 2 + 256
     mounted = False
     if os.geteuid() == 0:
         work = Path(tempfile.mkdtemp(prefix="ferry-bench-"))
@@ -678,7 +732,7 @@ def main():
         data = work / "src"
         data.mkdir()
         big = []
-        if "big" in parts or "netlab" in parts:
+        if parts & {"big", "netlab", "ext4"}:
             f = data / "random-1.bin"
             log(f"making {args.size_mib} MiB of random data...")
             make_random_file(f, args.size_mib * MiB, 1)
@@ -691,14 +745,28 @@ def main():
                 make_random_file(f, 4096 * MiB, 4)
                 results["big"].append(bench_big(env, args, f, 4096 * MiB, "4 GiB"))
                 f.unlink()
-        if "small" in parts:
+        if parts & {"small", "ext4"}:
             tree = data / "tree"
             log(f"making {args.files} small files...")
             make_small_tree(tree, args.files, args.small_size)
-            results["small"] = bench_small(env, args, tree, args.files)
+            if "small" in parts:
+                results["small"] = bench_small(env, args, tree, args.files)
+            if "ext4" in parts:
+                # Received onto the machine's own disk, as people receive.
+                disk = Path(tempfile.mkdtemp(prefix="ferry-bench-disk-", dir=args.disk_dir))
+                try:
+                    results["ext4"] = {
+                        "big": bench_big(env, args, big[0][0], big[0][1],
+                                         f"{big[0][2]} onto {args.disk_dir}", dst=disk / "dst"),
+                        "small": bench_small(env, args, tree, args.files, dst=disk / "dst"),
+                    }
+                finally:
+                    shutil.rmtree(disk, ignore_errors=True)
             shutil.rmtree(tree)
         if "memory" in parts:
             results["memory"] = bench_memory(env, args, data)
+        if "counts" in parts:
+            results["counts"] = bench_counts(env, args, data)
         if "netlab" in parts:
             results["netlab"] = bench_netlab(env, args, big[0][0], big[0][1])
         report["results"] = results
@@ -736,6 +804,39 @@ def main():
                 f"  peak RSS: max {peak:.1f} MiB (target <= 16); growth 16 MiB->2 GiB {g_big:+.1f} MiB"
                 f" (target < 1), 10->10,000 files {g_many:+.1f} MiB (target < 2)"
             )
+        if "ext4" in results:
+            r = results["ext4"]["big"]
+            print(
+                f"  {r['label']} (medians): ferry {r['bytes'] / median(r['ferry'], 'wall') / 1e6:.0f} MB/s,"
+                f" socat {r['bytes'] / median(r['socat'], 'wall') / 1e6:.0f} MB/s; ferry / socat"
+                f" {fmt_ratio(r['ratio'], 'x')}   (target: within 0.05 of the tmpfs ratio)"
+            )
+            r = results["ext4"]["small"]
+            print(
+                f"  {r['count']} small files onto {args.disk_dir}: ferry / tar|socat|tar wall time"
+                f" {fmt_ratio(r['ratio'], 'x')}"
+            )
+        if "counts" in results:
+            rows = results["counts"]
+            base_row = rows[min(rows)]["ferry"]
+            for count, row in rows.items():
+                f = row["ferry"]
+                if f is None:
+                    print(f"  {count:>9,} files of 1 KiB: ferry failed")
+                    continue
+                print(
+                    f"  {count:>9,} files of 1 KiB: peak RSS receive {f['rx_mib']:.1f} MiB, send"
+                    f" {f['tx_mib']:.1f} MiB (growth from {min(rows)} files: receive"
+                    f" {f['rx_mib'] - base_row['rx_mib']:+.1f}, send {f['tx_mib'] - base_row['tx_mib']:+.1f};"
+                    f" target < 2 up to 100,000, peak <= 32 at 1,000,000); time"
+                    f" {f['wall'] / row['tar']['wall']:.2f}x tar|socat|tar"
+                )
+                for name, other in row.items():
+                    if name in ("tar", "ferry"):
+                        continue
+                    said = "failed" if other is None else (
+                        f"receive {other['rx_mib']:.1f} MiB, send {other['tx_mib']:.1f} MiB")
+                    print(f"      {name}: {said}")
         if "netlab" in results:
             r = results["netlab"]
             print(

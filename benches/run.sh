@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Ferry's benchmark in one command: builds target/release/ferry, then measures
-# Ferry side by side with socat (and tar|socat|tar) on 127.0.0.1, peak memory,
-# and, as root, a 1 Gbit/s link in ../shared/netlab. Ratios are printed last.
+# Ferry side by side with socat (and tar|socat|tar) on 127.0.0.1, peak memory
+# (by size and by file count: 10 / 10,000 / 100,000 files), the same 1 GiB and
+# 10,000 files received onto the machine's own disk (--disk-dir, default
+# /var/tmp), and, as root, a 1 Gbit/s link in ../shared/netlab. Ratios last.
 #
-#   benches/run.sh                 # everything (about 5-10 minutes)
+#   benches/run.sh                 # everything (about 10-15 minutes)
+#   benches/run.sh --million       # the count part also sends 1,000,000 files
 #   benches/run.sh --quick         # 256 MiB, 3 repeats, no netlab, no memory part
+#   benches/run.sh --only counts --also /path/to/other/ferry   # before/after
 #   benches/run.sh --only small --repeats 9
 #   benches/run.sh --help          # all options
 #
@@ -17,7 +21,7 @@ export FERRY_INTERFACES=lo
 args=()
 for a in "$@"; do
     if [ "$a" = --quick ]; then
-        args+=(--size-mib 256 --repeats 3 --no-netlab --no-memory)
+        args+=(--size-mib 256 --repeats 3 --no-netlab --no-memory --only big --only small)
     else
         args+=("$a")
     fi

@@ -102,8 +102,15 @@ fn framed_round_trip(message: &Message) {
 fn judge_message(message: &Message) {
     if let Message::Offer(offer) = message {
         let _ = offer.total_file_bytes();
-        let _ = crate::protocol::views::summary(&offer.entries, None);
+        let _ = crate::protocol::views::outline(&offer.entries, &offer.contents, None);
         for entry in &offer.entries {
+            for rules in [NameRules::Unix, NameRules::Windows] {
+                check_path(&entry.path, rules);
+            }
+        }
+    }
+    if let Message::Page { entries, .. } = message {
+        for entry in entries {
             for rules in [NameRules::Unix, NameRules::Windows] {
                 check_path(&entry.path, rules);
             }

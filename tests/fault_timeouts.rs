@@ -193,6 +193,7 @@ fn a_sender_that_goes_silent_mid_file_is_dropped_and_the_partial_kept() {
             modified_ms: None,
         }],
         pin: None,
+        contents: Vec::new(),
     };
     writer.send_now(&Message::Offer(offer)).expect("offer");
     assert!(matches!(

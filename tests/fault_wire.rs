@@ -153,6 +153,7 @@ impl Raw {
                 modified_ms: None,
             }],
             pin: None,
+            contents: Vec::new(),
         };
         self.writer.send_now(&Message::Offer(offer)).expect("offer");
         let answer = self.reader.read_message().expect("answer");
@@ -218,6 +219,7 @@ fn valid_frames_in_the_wrong_order_fail_the_transfer_with_a_reason() {
         sender: Raw::unpaired(receiver.addr()).device,
         entries: vec![],
         pin: None,
+        contents: vec![],
     };
     for first in [
         Message::Done,
@@ -355,6 +357,7 @@ fn bug_offer_sizes_overflowing_u64_killed_the_worker() {
         sender: peer.device.clone(),
         entries: vec![file("a.bin"), file("b.bin")],
         pin: None,
+        contents: Vec::new(),
     };
     peer.writer.send_now(&Message::Offer(offer)).expect("offer");
     let answer = peer.reader.read_message();

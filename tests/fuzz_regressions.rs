@@ -18,8 +18,8 @@ use ferry::protocol::codec;
 use ferry::protocol::frame::write_greeting;
 use ferry::protocol::limits::MAX_ALIAS_BYTES;
 use ferry::protocol::{
-    Beacon, BeaconKind, CancelReason, DeviceInfo, Entry, EntryKind, FileVerdict, FrameWriter,
-    Hello, Message, Offer, PROTOCOL_VERSION, WantedFile,
+    Beacon, BeaconKind, CancelReason, Contents, DeviceInfo, Entry, EntryKind, FileVerdict,
+    FrameWriter, Hello, Message, Offer, PROTOCOL_VERSION, WantedFile,
 };
 
 fn fuzz_dir() -> PathBuf {
@@ -166,7 +166,7 @@ fn offer() -> Offer {
                 modified_ms: Some(1_700_000_000_000),
             },
             Entry {
-                path: vec!["photos".into(), "été ☀.jpg".into()],
+                path: vec!["notes.txt".into()],
                 kind: EntryKind::File,
                 size: 11,
                 modified_ms: Some(1_700_000_000_001),
@@ -179,6 +179,26 @@ fn offer() -> Offer {
             },
         ],
         pin: Some("1234".into()),
+        contents: vec![Contents {
+            files: 1,
+            folders: 0,
+            bytes: 11,
+            fingerprint: [7; 32],
+        }],
+    }
+}
+
+/// The first page of the offer's folder.
+fn page() -> Message {
+    Message::Page {
+        item: 0,
+        first: 3,
+        entries: vec![Entry {
+            path: vec!["photos".into(), "été ☀.jpg".into()],
+            kind: EntryKind::File,
+            size: 11,
+            modified_ms: Some(1_700_000_000_001),
+        }],
     }
 }
 
@@ -272,6 +292,17 @@ fn every_message() -> Vec<(&'static str, Message)> {
                 confirming: true,
             },
         ),
+        ("page", page()),
+        (
+            "want",
+            Message::Want {
+                first: 3,
+                files: vec![WantedFile {
+                    index: 3,
+                    offset: 0,
+                }],
+            },
+        ),
     ]
 }
 
@@ -363,6 +394,7 @@ fn seeds() -> Vec<(&'static str, String, Vec<u8>)> {
         })
         .expect("reveal");
         w.send(&Message::Offer(offer())).expect("offer");
+        w.send(&page()).expect("page");
         w.send(&Message::Ping).expect("ping");
         w.send(&Message::FileStart {
             index: 1,

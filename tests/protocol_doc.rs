@@ -15,8 +15,8 @@ use ferry::protocol::beacon::{
 use ferry::protocol::frame::{KIND_CONTROL, KIND_DATA, write_greeting};
 use ferry::protocol::limits::{
     DATA_CHUNK, MAX_ALIAS_BYTES, MAX_BEACON_BYTES, MAX_CONTROL_FRAME, MAX_DATA_FRAME,
-    MAX_FIRST_FRAME, MAX_NAME_BYTES, MAX_OFFER_ENTRIES, MAX_PATH_DEPTH, MAX_REASON_BYTES,
-    MAX_TEXT_BYTES,
+    MAX_FIRST_FRAME, MAX_NAME_BYTES, MAX_OFFER_ITEMS, MAX_OPEN_PAGES, MAX_PAGE_ENTRIES,
+    MAX_PATH_DEPTH, MAX_REASON_BYTES, MAX_TEXT_BYTES,
 };
 use ferry::protocol::messages::MAX_HEARD;
 use ferry::protocol::{
@@ -160,6 +160,7 @@ fn messages() -> Vec<(&'static str, Message)> {
             sender: device(),
             entries: Vec::new(),
             pin: None,
+            contents: Vec::new(),
         }),
         Message::Accept(Vec::new()),
         Message::Decline(String::new()),
@@ -202,6 +203,15 @@ fn messages() -> Vec<(&'static str, Message)> {
             nonce: [0; 32],
             confirming: false,
         },
+        Message::Page {
+            item: 0,
+            first: 0,
+            entries: Vec::new(),
+        },
+        Message::Want {
+            first: 0,
+            files: Vec::new(),
+        },
     ];
     all.into_iter()
         .map(|m| {
@@ -222,6 +232,8 @@ fn messages() -> Vec<(&'static str, Message)> {
                 Message::PairCommit { .. } => "PairCommit",
                 Message::PairNonce { .. } => "PairNonce",
                 Message::PairReveal { .. } => "PairReveal",
+                Message::Page { .. } => "Page",
+                Message::Want { .. } => "Want",
             };
             (name, m)
         })
@@ -377,7 +389,9 @@ fn the_limit_tables_match_the_constants() {
         ("MAX_FIRST_FRAME", u64::from(MAX_FIRST_FRAME)),
         ("MAX_DATA_FRAME", u64::from(MAX_DATA_FRAME)),
         ("DATA_CHUNK", DATA_CHUNK as u64),
-        ("MAX_OFFER_ENTRIES", MAX_OFFER_ENTRIES as u64),
+        ("MAX_OFFER_ITEMS", MAX_OFFER_ITEMS as u64),
+        ("MAX_PAGE_ENTRIES", MAX_PAGE_ENTRIES as u64),
+        ("MAX_OPEN_PAGES", MAX_OPEN_PAGES as u64),
         ("MAX_PATH_DEPTH", MAX_PATH_DEPTH as u64),
         ("MAX_NAME_BYTES", MAX_NAME_BYTES as u64),
         ("MAX_TEXT_BYTES", MAX_TEXT_BYTES as u64),

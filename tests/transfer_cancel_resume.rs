@@ -198,40 +198,14 @@ fn an_interrupted_folder_resumes_into_the_same_folder() {
         paths: vec![top.clone()],
     });
     wait_for_bytes(&mut receiver, 10 << 20);
-    sender.engine.send(Command::Cancel { id });
-    assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Local });
-    assert_eq!(
-        receiver.finished(),
-        Outcome::Cancelled { by: Party::Remote }
-    );
-    let arrived = receiver
-        .seen
-        .iter()
-        .filter(|e| matches!(e, Event::FileVerified { .. }))
-        .count() as u64;
+    let (arrived, crossed) =
+        common::cancel_and_send_again(&mut sender, &mut receiver, id, identity, vec![top.clone()]);
     assert!(arrived >= 1, "{arrived} files had arrived");
-    let counting = Relay::start(receiver.addr(), RelayOptions::default());
-    let mut second = Node::sender_as("tx", identity);
-    second.engine.send(Command::Send {
-        id: TransferId::fresh(),
-        to: counting.addr,
-        paths: vec![top.clone()],
-    });
-    assert!(second.finished().is_success());
-    let crossed = counting.forwarded.load(Ordering::SeqCst);
     assert!(
         crossed <= (6 - arrived) * (8 << 20) * 101 / 100 + 64 * 1024,
         "{crossed} bytes crossed"
     );
-    assert!(receiver.finished().is_success());
-    assert_eq!(
-        common::tree(&receiver.root().join("album")),
-        common::tree(&top)
-    );
-    assert!(
-        !receiver.root().join("album (1)").exists(),
-        "resumed into the same folder"
-    );
+    common::assert_resumed_in_place(&receiver, &top);
 }
 
 /// Files up to `EAGER_META_BYTES` get no `.meta` sidecar while they are

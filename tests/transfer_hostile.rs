@@ -16,9 +16,10 @@ use ferry::api::{AcceptPolicy, Command, Event};
 use ferry::transfer::pair::PairError;
 
 use ferry::api::{Outcome, TransferId};
+use ferry::protocol::limits::MAX_OPEN_PAGES;
 use ferry::protocol::{
-    DeviceInfo, Entry, EntryKind, FileVerdict, FrameReader, FrameWriter, Message, Offer,
-    PROTOCOL_VERSION, WireError,
+    CancelReason, Contents, DeviceInfo, Entry, EntryKind, FileVerdict, FrameReader, FrameWriter,
+    Message, Offer, PROTOCOL_VERSION, WireError,
 };
 use ferry::secure::identity::Identity;
 use ferry::secure::link::Link;
@@ -102,11 +103,24 @@ impl RawPeer {
         entries: Vec<Entry>,
         pin: Option<&str>,
     ) -> Result<Message, WireError> {
+        // Folders offered empty: what they hold comes in pages (see the
+        // tests that send pages).
+        let folders = entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Directory)
+            .count();
+        let empty = Contents {
+            files: 0,
+            folders: 0,
+            bytes: 0,
+            fingerprint: [0; 32],
+        };
         let offer = Offer {
             transfer_id: 9,
             sender: self.device.clone(),
             entries,
             pin: pin.map(String::from),
+            contents: vec![empty; folders],
         };
         self.writer.send_now(&Message::Offer(offer))?;
         self.reader.read_message()
@@ -190,10 +204,10 @@ fn names_that_escape_the_folder_are_refused_before_anyone_is_asked() {
     let outside = tempfile::tempdir().expect("tmp");
     let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
     for hostile in [
-        vec![file(&["..", "x"], 1)],
+        vec![file(&[".."], 1)],
+        vec![file(&["."], 1)],
         vec![file(&["/etc/x"], 1)],
         vec![file(&["C:\\x"], 1)],
-        vec![file(&["a", "..", "..", "x"], 1)],
         vec![file(&[&format!("{}/x", outside.path().display())], 1)],
         vec![file(&[""], 1)],
     ] {
@@ -225,10 +239,32 @@ fn a_symlinked_subfolder_cannot_carry_a_write_outside() {
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
     std::os::unix::fs::symlink(outside.path(), receiver.root().join("sub")).expect("symlink");
     let mut peer = RawPeer::connect(receiver.addr());
-    let answer = peer
-        .offer(vec![dir(&["sub"]), file(&["sub", "x"], 2)])
-        .expect("answer");
+    let offer = Offer {
+        transfer_id: 9,
+        sender: peer.device.clone(),
+        entries: vec![dir(&["sub"])],
+        pin: None,
+        contents: vec![Contents {
+            files: 1,
+            folders: 0,
+            bytes: 2,
+            fingerprint: [0; 32],
+        }],
+    };
+    peer.writer.send_now(&Message::Offer(offer)).expect("offer");
+    let answer = peer.reader.read_message().expect("answer");
     assert!(matches!(answer, Message::Accept(_)), "{answer:?}");
+    let page = Message::Page {
+        item: 0,
+        first: 1,
+        entries: vec![file(&["sub", "x"], 2)],
+    };
+    peer.writer.send_now(&page).expect("page");
+    let want = peer.reader.read_message().expect("want");
+    assert!(
+        matches!(want, Message::Want { first: 1, ref files } if files.len() == 1),
+        "{want:?}"
+    );
     let hash: [u8; 32] = Sha256::digest(b"hi").into();
     peer.send_file(1, b"hi", hash);
     assert!(receiver.finished().is_success());
@@ -249,7 +285,7 @@ fn too_many_entries_are_refused_with_a_clear_reason() {
     let mut peer = RawPeer::connect(receiver.addr());
     let answer = peer.offer(vec![file(&["x"], 1); 200_000]).expect("answer");
     assert!(
-        matches!(answer, Message::Decline(ref r) if r.contains("at most 100000")),
+        matches!(answer, Message::Decline(ref r) if r.contains("at most 65536")),
         "{answer:?}"
     );
     assert!(problem(&mut receiver).contains("entries"));
@@ -418,4 +454,156 @@ fn the_first_message_of_a_connection_is_held_to_the_small_first_frame_limit() {
         "{answer:?}"
     );
     still_serves(&mut receiver);
+}
+/// Offers one folder claiming `contents`, expects it accepted.
+fn offer_folder(peer: &mut RawPeer, name: &str, contents: Contents) {
+    let offer = Offer {
+        transfer_id: 9,
+        sender: peer.device.clone(),
+        entries: vec![dir(&[name])],
+        pin: None,
+        contents: vec![contents],
+    };
+    peer.writer.send_now(&Message::Offer(offer)).expect("offer");
+    let answer = peer.reader.read_message().expect("answer");
+    assert!(
+        matches!(answer, Message::Accept(ref w) if w.len() == 1 && w[0].index == 0),
+        "{answer:?}"
+    );
+}
+
+/// A page of `count` empty files of folder `name`, from entry `first`.
+fn empty_files(name: &str, first: u32, count: u32) -> Message {
+    let entries = (first..first + count)
+        .map(|i| file(&[name, &format!("f{i}")], 0))
+        .collect();
+    Message::Page {
+        item: 0,
+        first,
+        entries,
+    }
+}
+
+/// A sender may claim any count (here 10^12 files); the receiver holds
+/// only the few pages it lists ahead, never what it claims, and ends the
+/// transfer when it lists further without sending their files.
+#[test]
+fn a_claimed_trillion_files_hold_only_a_few_pages_on_the_receiver() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut peer = RawPeer::connect(receiver.addr());
+    let claim = Contents {
+        files: 1_000_000_000_000,
+        folders: 0,
+        bytes: 0,
+        fingerprint: [0; 32],
+    };
+    offer_folder(&mut peer, "flood", claim);
+    let started = receiver.wait("started", |e| match e {
+        Event::Started { files, .. } => Some(*files),
+        _ => None,
+    });
+    assert_eq!(started, u32::MAX, "a claimed count is shown, saturated");
+    let mut answered = 0;
+    let mut first = 1;
+    let ended = loop {
+        // The receiver may close once it has had enough.
+        if peer
+            .writer
+            .send_now(&empty_files("flood", first, 1024))
+            .is_err()
+        {
+            break None;
+        }
+        first += 1024;
+        match peer.reader.read_message() {
+            Ok(Message::Want { files, .. }) => {
+                assert_eq!(files.len(), 1024);
+                answered += 1;
+            }
+            Ok(other) => break Some(other),
+            Err(_) => break None,
+        }
+        assert!(
+            answered <= MAX_OPEN_PAGES,
+            "answered {answered} pages ahead"
+        );
+    };
+    assert!(
+        matches!(ended, Some(Message::Cancel(CancelReason::Error(ref r))) if r.contains("too far ahead")),
+        "{ended:?}"
+    );
+    assert_eq!(answered, MAX_OPEN_PAGES);
+    let Outcome::Failed(reason) = receiver.finished() else {
+        panic!("must fail")
+    };
+    assert!(reason.contains("too far ahead"), "{reason}");
+    still_serves(&mut receiver);
+}
+
+/// Files sent as promised, page after page, but more of them than the
+/// offer announced: the receiver stops at the first one beyond it.
+#[test]
+fn a_listing_beyond_the_offered_count_ends_the_transfer() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut peer = RawPeer::connect(receiver.addr());
+    let claim = Contents {
+        files: 3,
+        folders: 0,
+        bytes: 0,
+        fingerprint: [0; 32],
+    };
+    offer_folder(&mut peer, "small", claim);
+    peer.writer
+        .send_now(&empty_files("small", 1, 4))
+        .expect("page");
+    let answer = peer.reader.read_message();
+    assert!(
+        matches!(answer, Ok(Message::Cancel(CancelReason::Error(ref r))) if r.contains("more than was offered")),
+        "{answer:?}"
+    );
+    assert!(matches!(receiver.finished(), Outcome::Failed(_)));
+    assert!(partials(receiver.root()).is_empty());
+}
+
+/// A name from a page is judged like one from the offer: one that leaves
+/// the folder ends the transfer, and nothing is written outside.
+#[test]
+fn an_unsafe_name_in_a_page_ends_the_transfer_and_writes_nothing_outside() {
+    let outside = tempfile::tempdir().expect("tmp");
+    let escape = format!("{}/x", outside.path().display());
+    for hostile in [
+        vec!["album", "..", "..", "x"],
+        vec!["album", &escape],
+        vec!["album", ""],
+        vec!["other", "x"],
+    ] {
+        let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+        let mut peer = RawPeer::connect(receiver.addr());
+        let claim = Contents {
+            files: 1,
+            folders: 0,
+            bytes: 1,
+            fingerprint: [0; 32],
+        };
+        offer_folder(&mut peer, "album", claim);
+        let page = Message::Page {
+            item: 0,
+            first: 1,
+            entries: vec![file(&hostile, 1)],
+        };
+        peer.writer.send_now(&page).expect("page");
+        let answer = peer.reader.read_message();
+        assert!(
+            matches!(answer, Ok(Message::Cancel(CancelReason::Error(_)))),
+            "{hostile:?}: {answer:?}"
+        );
+        let Outcome::Failed(reason) = receiver.finished() else {
+            panic!("must fail")
+        };
+        assert!(
+            reason.contains("unsafe name") || reason.contains("outside its folder"),
+            "{reason}"
+        );
+        assert_eq!(std::fs::read_dir(outside.path()).expect("read").count(), 0);
+    }
 }

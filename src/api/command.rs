@@ -11,7 +11,8 @@ use super::{ReceiveSettings, ShareRequest, TransferId};
 pub enum Decision {
     /// Take everything.
     AcceptAll,
-    /// Take only these entry indices.
+    /// Take only these top-level items (indices into the offer's items;
+    /// a folder is taken whole).
     AcceptSome(Vec<u32>),
     /// Take nothing.
     Decline,

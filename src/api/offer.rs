@@ -33,12 +33,12 @@ pub struct OfferItem {
 /// that received the offer (for Ferry's wire: `protocol::views`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferSummary {
-    /// Items as offered: all of them for a prompt ([`crate::api::Event::Incoming`]),
-    /// only the top-level ones elsewhere.
+    /// The top-level items as offered (a folder's `size` is the bytes inside
+    /// it); what is inside folders is counted, not listed.
     pub entries: Vec<OfferItem>,
-    /// Number of files.
+    /// Number of files, at any depth.
     pub files: u32,
-    /// Number of folders.
+    /// Number of folders, at any depth.
     pub folders: u32,
     /// Bytes of all files.
     pub total_bytes: u64,
@@ -71,6 +71,14 @@ impl OfferSummary {
             ItemKind::Directory => self.folders = self.folders.saturating_add(1),
             ItemKind::Text(text) => self.texts.push(text.clone()),
         }
+    }
+
+    /// Counts what a folder holds (its files, folders and bytes), unlisted.
+    pub fn add_inside(&mut self, files: u64, folders: u64, bytes: u64) {
+        let clamp = |n: u64| u32::try_from(n).unwrap_or(u32::MAX);
+        self.files = self.files.saturating_add(clamp(files));
+        self.folders = self.folders.saturating_add(clamp(folders));
+        self.total_bytes = self.total_bytes.saturating_add(bytes);
     }
 
     /// Summarises `items` and lists every one, for a person to judge.

@@ -291,9 +291,9 @@ fn entries(ui: &mut egui::Ui, prompt: &PendingOffer) {
         .offer
         .entries
         .iter()
+        // The offer's top-level items: a folder with the bytes inside it
+        // (what it holds is counted in the total line, not listed).
         .filter(|e| !matches!(e.kind, ItemKind::Text(_)))
-        // Folders are implied by their files; list them only when empty of files.
-        .filter(|e| e.kind == ItemKind::File || prompt.offer.files == 0)
         .collect();
     let line = |ui: &mut egui::Ui, entry: &crate::api::OfferItem| {
         ui.horizontal(|ui| {
@@ -310,9 +310,8 @@ fn entries(ui: &mut egui::Ui, prompt: &PendingOffer) {
                 ui.set_max_width(room);
                 fonts::on_hover_readable(ui.add(egui::Label::new(&name).truncate()), &name);
             });
-            if entry.kind == ItemKind::File {
-                ui.label(RichText::new(human_bytes(entry.size)).weak());
-            }
+            // A folder's size is the bytes inside it (the offer is a summary).
+            ui.label(RichText::new(human_bytes(entry.size)).weak());
         });
     };
     for entry in shown.iter().take(SHOWN_ENTRIES) {

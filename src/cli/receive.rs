@@ -70,17 +70,27 @@ pub fn print_offer(
         from.os,
         short_code(&from.device_id),
     );
+    // The top-level items; a folder's size is what it holds.
     const SHOWN: usize = 10;
-    for entry in offer
+    let items: Vec<_> = offer
         .entries
         .iter()
-        .filter(|e| e.kind == ItemKind::File)
-        .take(SHOWN)
-    {
-        println!("  {}  ({})", entry.path.join("/"), human_bytes(entry.size));
+        .filter(|e| !matches!(e.kind, ItemKind::Text(_)))
+        .collect();
+    for entry in items.iter().take(SHOWN) {
+        let slash = if entry.kind == ItemKind::Directory {
+            "/"
+        } else {
+            ""
+        };
+        println!(
+            "  {}{slash}  ({})",
+            entry.path.join("/"),
+            human_bytes(entry.size)
+        );
     }
-    if offer.files as usize > SHOWN {
-        println!("  ... and {} more file(s)", offer.files as usize - SHOWN);
+    if items.len() > SHOWN {
+        println!("  ... and {} more item(s)", items.len() - SHOWN);
     }
     for text in &offer.texts {
         println!("  message: {text}");

@@ -11,8 +11,8 @@ use std::marker::PhantomData;
 
 use serde::de::{Deserialize, Deserializer, Error, SeqAccess, Visitor};
 
-use super::limits::{MAX_OFFER_ENTRIES, MAX_PATH_DEPTH};
-use super::messages::{Entry, MAX_HEARD, WantedFile};
+use super::limits::{MAX_OFFER_ITEMS, MAX_PAGE_ENTRIES, MAX_PATH_DEPTH};
+use super::messages::{Contents, Entry, MAX_HEARD, WantedFile};
 
 /// Most items reserved before they arrive (the rest grow as they do).
 const PREALLOCATE: usize = 1024;
@@ -64,14 +64,29 @@ fn bounded<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
     })
 }
 
-/// An offer's entries: at most [`MAX_OFFER_ENTRIES`].
+/// An offer's top-level items: at most [`MAX_OFFER_ITEMS`].
 pub(super) fn entries<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Entry>, D::Error> {
-    bounded(d, MAX_OFFER_ENTRIES, "offer entries")
+    bounded(d, MAX_OFFER_ITEMS, "offer entries")
 }
 
-/// The files an accept asks for: no more than an offer may hold.
+/// An offer's folder contents: one per top-level folder at most.
+pub(super) fn contents<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Contents>, D::Error> {
+    bounded(d, MAX_OFFER_ITEMS, "folder contents")
+}
+
+/// The items an accept asks for: no more than an offer may hold.
 pub(super) fn wanted<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<WantedFile>, D::Error> {
-    bounded(d, MAX_OFFER_ENTRIES, "wanted files")
+    bounded(d, MAX_OFFER_ITEMS, "wanted files")
+}
+
+/// One page of a folder's listing: at most [`MAX_PAGE_ENTRIES`].
+pub(super) fn page<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Entry>, D::Error> {
+    bounded(d, MAX_PAGE_ENTRIES, "page entries")
+}
+
+/// The files wanted from one page: no more than a page holds.
+pub(super) fn page_wanted<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<WantedFile>, D::Error> {
+    bounded(d, MAX_PAGE_ENTRIES, "wanted files")
 }
 
 /// A path's components: at most [`MAX_PATH_DEPTH`].
@@ -87,7 +102,7 @@ pub(super) fn heard<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::E
 #[cfg(test)]
 mod tests {
     use crate::protocol::codec;
-    use crate::protocol::limits::MAX_OFFER_ENTRIES;
+    use crate::protocol::limits::MAX_OFFER_ITEMS as MAX_OFFER_ENTRIES;
     use crate::protocol::messages::{DeviceInfo, Entry, EntryKind, Message, Offer};
 
     fn offer_of(count: usize) -> Message {
@@ -107,6 +122,7 @@ mod tests {
             },
             entries: vec![empty; count],
             pin: None,
+            contents: Vec::new(),
         })
     }
 

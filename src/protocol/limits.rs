@@ -2,8 +2,8 @@
 //! `docs/PROTOCOL.md` and pinned by a test, so changing one is a visible,
 //! deliberate protocol change. This module only states numbers; it enforces nothing.
 
-/// Largest control frame payload (a bincode message), in bytes. An offer of
-/// [`MAX_OFFER_ENTRIES`] long paths still fits.
+/// Largest control frame payload (a bincode message), in bytes. A page of
+/// [`MAX_PAGE_ENTRIES`] entries of long paths still fits.
 pub const MAX_CONTROL_FRAME: u32 = 16 * 1024 * 1024;
 
 /// Largest first control payload of a connection (a hello or the pairing
@@ -18,8 +18,18 @@ pub const MAX_DATA_FRAME: u32 = 1024 * 1024;
 /// that the 5-byte frame header is noise (0.002 %), small enough to keep memory low.
 pub const DATA_CHUNK: usize = 512 * 1024;
 
-/// Most entries (files, folders and texts together) one offer may carry.
-pub const MAX_OFFER_ENTRIES: usize = 100_000;
+/// Most top-level items (files, folders and texts together) one offer may
+/// carry. Not a limit on the files sent: everything inside a folder comes in
+/// pages; this only bounds what one decoded offer takes (a person picks
+/// folders, not 65,536 loose files).
+pub const MAX_OFFER_ITEMS: usize = 65_536;
+
+/// Most entries in one page of a folder's listing.
+pub const MAX_PAGE_ENTRIES: usize = 1024;
+
+/// Most pages a receiver holds whose files have not all arrived; a sender
+/// that lists further ahead is in breach (Ferry's sender keeps 4 ahead).
+pub const MAX_OPEN_PAGES: usize = 8;
 
 /// Most path components in one entry's relative path.
 pub const MAX_PATH_DEPTH: usize = 48;
@@ -51,7 +61,9 @@ mod tests {
         assert_eq!(MAX_CONTROL_FRAME, 16_777_216);
         assert_eq!(MAX_DATA_FRAME, 1_048_576);
         assert_eq!(DATA_CHUNK, 524_288);
-        assert_eq!(MAX_OFFER_ENTRIES, 100_000);
+        assert_eq!(MAX_OFFER_ITEMS, 65_536);
+        assert_eq!(MAX_PAGE_ENTRIES, 1024);
+        assert_eq!(MAX_OPEN_PAGES, 8);
         assert_eq!(MAX_PATH_DEPTH, 48);
         assert_eq!(MAX_NAME_BYTES, 255);
         assert_eq!(MAX_TEXT_BYTES, 262_144);

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::bounded;
 
 use super::limits::{
-    MAX_ALIAS_BYTES, MAX_NAME_BYTES, MAX_OFFER_ENTRIES, MAX_PATH_DEPTH, MAX_REASON_BYTES,
+    MAX_ALIAS_BYTES, MAX_NAME_BYTES, MAX_PAGE_ENTRIES, MAX_PATH_DEPTH, MAX_REASON_BYTES,
     MAX_TEXT_BYTES,
 };
 
@@ -51,18 +51,41 @@ pub struct Entry {
     pub modified_ms: Option<i64>,
 }
 
-/// A proposed transfer: everything the receiver needs to decide.
+/// A proposed transfer: everything the receiver needs to decide. It names
+/// the top-level items only; what is inside each folder is counted in
+/// [`Offer::contents`] and listed in [`Message::Page`]s once accepted, so an
+/// offer of a million files is as small as one of ten.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Offer {
     /// Random identifier chosen by the sender for this transfer.
     pub transfer_id: u64,
     /// The sending device.
     pub sender: DeviceInfo,
-    /// Files, folders and texts, parents before children.
+    /// The top-level files, folders and texts (each file or folder has a
+    /// one-component path). Their entry indices are 0, 1, ...
     #[serde(deserialize_with = "bounded::entries")]
     pub entries: Vec<Entry>,
     /// The receiver's PIN, when the sender was given one.
     pub pin: Option<String>,
+    /// What is inside each folder of `entries`, one per folder in order.
+    #[serde(deserialize_with = "bounded::contents")]
+    pub contents: Vec<Contents>,
+}
+
+/// What one top-level folder of an offer holds (below it, itself not
+/// counted): the receiver decides, checks space and bounds the listing by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contents {
+    /// Files inside, at any depth.
+    pub files: u64,
+    /// Folders inside, at any depth.
+    pub folders: u64,
+    /// Bytes of all those files.
+    pub bytes: u64,
+    /// SHA-256 of the listing as the sender walked it (see docs/PROTOCOL.md):
+    /// the same folder offered again has the same fingerprint, so an
+    /// unfinished copy of it can be continued.
+    pub fingerprint: [u8; 32],
 }
 
 /// One file the receiver wants, and from which byte.
@@ -184,6 +207,26 @@ pub enum Message {
         /// shows its code at once instead of waiting for the offer.
         confirming: bool,
     },
+    /// Sender → receiver: the next entries of top-level folder `item`'s
+    /// listing, parents before children, with entry indices `first`, `first + 1`, ...
+    Page {
+        /// Index of the top-level folder (an entry of the offer) being listed.
+        item: u32,
+        /// Entry index of `entries[0]`.
+        first: u32,
+        /// Files and folders inside it; full paths from the top-level name.
+        #[serde(deserialize_with = "bounded::page")]
+        entries: Vec<Entry>,
+    },
+    /// Receiver → sender: the answer to the page starting at `first`: the
+    /// files wanted from it, ascending, with the bytes already held.
+    Want {
+        /// The `first` of the page answered.
+        first: u32,
+        /// Wanted files of that page.
+        #[serde(deserialize_with = "bounded::page_wanted")]
+        files: Vec<WantedFile>,
+    },
 }
 
 /// Payload of [`Message::Hello`].
@@ -203,8 +246,8 @@ pub const MAX_HEARD: usize = 256;
 /// A received message broke a structural limit.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LimitError {
-    /// Too many entries.
-    #[error("the offer has {0} entries; at most {MAX_OFFER_ENTRIES} are allowed")]
+    /// Too many entries in a page.
+    #[error("a page has {0} entries; at most {MAX_PAGE_ENTRIES} are allowed")]
     TooManyEntries(usize),
     /// A path too deep.
     #[error("a path has {0} levels; at most {MAX_PATH_DEPTH} are allowed")]
@@ -246,38 +289,65 @@ impl Offer {
         if let Some(pin) = self.pin.as_ref().filter(|pin| pin.len() > MAX_REASON_BYTES) {
             return Err(LimitError::ReasonTooLong(pin.len()));
         }
-        if self.entries.len() > MAX_OFFER_ENTRIES {
-            return Err(LimitError::TooManyEntries(self.entries.len()));
-        }
         let mut text_bytes = 0usize;
+        let mut folders = 0usize;
         for entry in &self.entries {
-            if entry.path.len() > MAX_PATH_DEPTH {
-                return Err(LimitError::TooDeep(entry.path.len()));
-            }
-            if let Some(long) = entry.path.iter().find(|name| name.len() > MAX_NAME_BYTES) {
-                return Err(LimitError::NameTooLong(long.len()));
-            }
+            entry.check_limits()?;
             match &entry.kind {
                 EntryKind::Text(text) => text_bytes = text_bytes.saturating_add(text.len()),
-                EntryKind::File | EntryKind::Directory if entry.path.is_empty() => {
-                    return Err(LimitError::Malformed("a file or folder without a name"));
+                _ if entry.path.len() != 1 => {
+                    return Err(LimitError::Malformed(
+                        "an offered file or folder is not a top-level name",
+                    ));
                 }
-                _ => {}
+                EntryKind::Directory => folders += 1,
+                EntryKind::File => {}
             }
         }
         if text_bytes > MAX_TEXT_BYTES {
             return Err(LimitError::TooMuchText(text_bytes));
         }
+        if folders != self.contents.len() {
+            return Err(LimitError::Malformed(
+                "the offer does not say what each folder holds",
+            ));
+        }
         Ok(())
     }
 
-    /// Total bytes of all file entries.
+    /// Total bytes of all files, top-level and inside folders.
     pub fn total_file_bytes(&self) -> u64 {
-        self.entries
+        let loose = self
+            .entries
             .iter()
             .filter(|e| e.kind == EntryKind::File)
-            .map(|e| e.size)
-            .fold(0u64, u64::saturating_add)
+            .map(|e| e.size);
+        let inside = self.contents.iter().map(|c| c.bytes);
+        loose.chain(inside).fold(0u64, u64::saturating_add)
+    }
+
+    /// Each top-level folder's entry index with what it holds.
+    pub fn folders(&self) -> impl Iterator<Item = (usize, &Contents)> {
+        let indices = self
+            .entries
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.kind == EntryKind::Directory)
+            .map(|(i, _)| i);
+        indices.zip(&self.contents)
+    }
+}
+
+impl Entry {
+    /// Depth and name length; a listed entry also has a name.
+    pub fn check_limits(&self) -> Result<(), LimitError> {
+        if self.path.len() > MAX_PATH_DEPTH {
+            return Err(LimitError::TooDeep(self.path.len()));
+        }
+        if let Some(long) = self.path.iter().find(|name| name.len() > MAX_NAME_BYTES) {
+            return Err(LimitError::NameTooLong(long.len()));
+        }
+        Ok(())
     }
 }
 
@@ -299,6 +369,20 @@ impl Message {
             }
             Message::PairCommit { device, .. } | Message::PairNonce { device, .. } => {
                 return device.check_limits();
+            }
+            Message::Page { entries, .. } => {
+                if entries.len() > MAX_PAGE_ENTRIES {
+                    return Err(LimitError::TooManyEntries(entries.len()));
+                }
+                for entry in entries {
+                    entry.check_limits()?;
+                    if entry.path.len() < 2 || matches!(entry.kind, EntryKind::Text(_)) {
+                        return Err(LimitError::Malformed(
+                            "a listed entry is not a file or folder inside the folder",
+                        ));
+                    }
+                }
+                return Ok(());
             }
             Message::Decline(reason) => reason.len(),
             Message::FileAbandoned { reason, .. } => reason.len(),
@@ -331,11 +415,24 @@ mod tests {
     }
 
     fn offer_with(entries: Vec<Entry>) -> Offer {
+        let folders = entries
+            .iter()
+            .filter(|e| e.kind == EntryKind::Directory)
+            .count();
         Offer {
             transfer_id: 1,
             sender: device(),
             entries,
             pin: None,
+            contents: vec![
+                Contents {
+                    files: 0,
+                    folders: 0,
+                    bytes: 0,
+                    fingerprint: [0; 32],
+                };
+                folders
+            ],
         }
     }
 
@@ -351,7 +448,19 @@ mod tests {
     #[test]
     fn every_message_round_trips() {
         let messages = vec![
-            Message::Offer(offer_with(vec![file(&["a", "b.txt"])])),
+            Message::Offer(offer_with(vec![file(&["b.txt"])])),
+            Message::Page {
+                item: 0,
+                first: 1,
+                entries: vec![file(&["a", "b.txt"])],
+            },
+            Message::Want {
+                first: 1,
+                files: vec![WantedFile {
+                    index: 1,
+                    offset: 0,
+                }],
+            },
             Message::Accept(vec![WantedFile {
                 index: 0,
                 offset: 5,
@@ -410,16 +519,30 @@ mod tests {
 
     #[test]
     fn limits_are_enforced() {
-        let too_many = offer_with(vec![file(&["x"]); MAX_OFFER_ENTRIES + 1]);
+        let too_many = Message::Page {
+            item: 0,
+            first: 1,
+            entries: vec![file(&["d", "x"]); MAX_PAGE_ENTRIES + 1],
+        };
         assert_eq!(
             too_many.check_limits(),
-            Err(LimitError::TooManyEntries(MAX_OFFER_ENTRIES + 1))
+            Err(LimitError::TooManyEntries(MAX_PAGE_ENTRIES + 1))
         );
         let deep: Vec<&str> = vec!["d"; MAX_PATH_DEPTH + 1];
+        let deep_page = Message::Page {
+            item: 0,
+            first: 1,
+            entries: vec![file(&deep)],
+        };
         assert!(matches!(
-            offer_with(vec![file(&deep)]).check_limits(),
+            deep_page.check_limits(),
             Err(LimitError::TooDeep(_))
         ));
+        // Offers name top-level items only; a folder needs its contents.
+        assert!(offer_with(vec![file(&["a", "b"])]).check_limits().is_err());
+        let mut folder = offer_with(vec![file(&["a"])]);
+        folder.entries[0].kind = EntryKind::Directory;
+        assert!(folder.check_limits().is_err());
         let long = "n".repeat(MAX_NAME_BYTES + 1);
         assert!(matches!(
             offer_with(vec![file(&[&long])]).check_limits(),
@@ -448,10 +571,6 @@ mod tests {
                 .check_limits()
                 .is_err()
         );
-        assert!(
-            offer_with(vec![file(&["ok", "fine.txt"])])
-                .check_limits()
-                .is_ok()
-        );
+        assert!(offer_with(vec![file(&["fine.txt"])]).check_limits().is_ok());
     }
 }

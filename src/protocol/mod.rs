@@ -16,7 +16,8 @@ pub mod views;
 pub use beacon::{Beacon, BeaconKind};
 pub use frame::{Frame, FrameReader, FrameWriter, WireError};
 pub use messages::{
-    CancelReason, DeviceInfo, Entry, EntryKind, FileVerdict, Hello, Message, Offer, WantedFile,
+    CancelReason, Contents, DeviceInfo, Entry, EntryKind, FileVerdict, Hello, Message, Offer,
+    WantedFile,
 };
 
 /// The six bytes that open every Ferry connection, before the version.
@@ -26,6 +27,8 @@ pub const MAGIC: [u8; 6] = *b"FERRY\0";
 /// Version 2: everything after the greeting runs inside TLS 1.3.
 /// Version 3: a transfer begins with the pairing exchange (`PairCommit`,
 /// `PairNonce`, `PairReveal`) before the offer.
+/// Version 3: an offer names the top-level items and what each folder holds;
+/// folder listings follow in pages once accepted.
 pub const PROTOCOL_VERSION: u16 = 3;
 
 /// The default TCP port for transfers.

@@ -2,7 +2,7 @@
 //! ([`crate::api`]): conversions both ways for devices and offer entries.
 //! The window and the CLI only ever see the api side.
 
-use super::messages::{DeviceInfo, Entry, EntryKind};
+use super::messages::{Contents, DeviceInfo, Entry, EntryKind};
 use crate::api::{Device, ItemKind, OfferItem, OfferSummary};
 
 impl From<&DeviceInfo> for Device {
@@ -42,30 +42,30 @@ impl From<&Entry> for OfferItem {
     }
 }
 
-/// The view of every entry, for a prompt.
-pub fn items(entries: &[Entry]) -> Vec<OfferItem> {
-    entries.iter().map(OfferItem::from).collect()
-}
-
-/// The summary of an offer for a person to judge, listing every entry.
-pub fn summary(entries: &[Entry], free_bytes: Option<u64>) -> OfferSummary {
-    OfferSummary::of(items(entries), free_bytes)
-}
-
-/// Like [`summary`] listing only the top-level entries (what a transfer row
-/// names): where nobody reads the whole list, 10,000 entries would be
-/// megabytes copied for nothing.
-pub fn outline(entries: &[Entry], free_bytes: Option<u64>) -> OfferSummary {
+/// The summary of an offer for a person to judge: the counts and bytes of
+/// everything offered, and its top-level items (a folder's size is the bytes
+/// inside it). Its size follows the number of top-level items, never the
+/// number of files: a million files inside one folder are one item.
+pub fn outline(entries: &[Entry], contents: &[Contents], free_bytes: Option<u64>) -> OfferSummary {
     let mut summary = OfferSummary::empty(free_bytes);
+    let mut inside = contents.iter();
     for entry in entries {
+        let mut item = OfferItem::from(entry);
         match &entry.kind {
             EntryKind::File => summary.count(&ItemKind::File, entry.size),
-            EntryKind::Directory => summary.count(&ItemKind::Directory, 0),
-            EntryKind::Text(text) => summary.texts.push(text.clone()),
+            EntryKind::Directory => {
+                summary.count(&ItemKind::Directory, 0);
+                if let Some(contents) = inside.next() {
+                    summary.add_inside(contents.files, contents.folders, contents.bytes);
+                    item.size = contents.bytes;
+                }
+            }
+            EntryKind::Text(text) => {
+                summary.texts.push(text.clone());
+                continue;
+            }
         }
-        if entry.path.len() == 1 {
-            summary.entries.push(OfferItem::from(entry));
-        }
+        summary.entries.push(item);
     }
     summary
 }

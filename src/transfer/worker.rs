@@ -149,6 +149,62 @@ pub fn frame_name(frame: &Frame) -> &'static str {
             Message::PairCommit { .. } => "pairing commitment",
             Message::PairNonce { .. } => "pairing nonce",
             Message::PairReveal { .. } => "pairing reveal",
+            Message::Page { .. } => "page",
+            Message::Want { .. } => "want",
         },
+    }
+}
+
+/// Failure sentences kept for an outcome; the rest are only counted.
+const MAX_LISTED_FAILURES: usize = 20;
+
+/// The files of a transfer that failed: counted, and the first few named,
+/// so a million failures do not become a million sentences in memory.
+#[derive(Debug, Default)]
+pub(crate) struct Failures {
+    listed: Vec<String>,
+    count: u32,
+}
+
+impl Failures {
+    /// Counts one failed file, described for people ("a.txt: changed").
+    pub fn note(&mut self, sentence: String) {
+        self.count = self.count.saturating_add(1);
+        if self.listed.len() < MAX_LISTED_FAILURES {
+            self.listed.push(sentence);
+        }
+    }
+
+    /// Counts `files` failed files under one sentence (none: a note only).
+    pub fn note_many(&mut self, sentence: String, files: u32) {
+        self.count = self.count.saturating_add(files);
+        if self.listed.len() < MAX_LISTED_FAILURES {
+            self.listed.push(sentence);
+        }
+    }
+
+    /// Failed files so far.
+    pub fn count(&self) -> u32 {
+        self.count
+    }
+
+    /// True if no file failed.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// "3 of 10 file(s) failed: a: ...; b: ...", naming the first few.
+    pub fn sentence(&self, total: u32) -> String {
+        let more = (self.count as usize).saturating_sub(self.listed.len());
+        let rest = if more > 0 {
+            format!("; and {more} more")
+        } else {
+            String::new()
+        };
+        format!(
+            "{} of {total} file(s) failed: {}{rest}.",
+            self.count,
+            self.listed.join("; ")
+        )
     }
 }

@@ -562,3 +562,53 @@ pub fn pair_as_receiver<R: Read, W: Write>(
     ferry::transfer::pair::as_receiver(reader, writer, me, (device, commitment), peer_id)
         .expect("pairing")
 }
+
+/// Cancels transfer `id` from `sender` (both sides must report the sender's
+/// cancel), then sends `paths` again from the same `identity` through a
+/// counting relay and waits for both sides to succeed. Returns the files
+/// verified before the cancel and the bytes that crossed the second time.
+#[allow(dead_code)] // not every test binary resumes
+pub fn cancel_and_send_again(
+    sender: &mut Node,
+    receiver: &mut Node,
+    id: TransferId,
+    identity: Arc<Identity>,
+    paths: Vec<PathBuf>,
+) -> (u64, u64) {
+    use ferry::api::{Outcome, Party};
+    sender.engine.send(Command::Cancel { id });
+    assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Local });
+    assert_eq!(
+        receiver.finished(),
+        Outcome::Cancelled { by: Party::Remote }
+    );
+    let arrived = receiver
+        .seen
+        .iter()
+        .filter(|e| matches!(e, Event::FileVerified { .. }))
+        .count() as u64;
+    let counting = Relay::start(receiver.addr(), RelayOptions::default());
+    let mut second = Node::sender_as("tx", identity);
+    second.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to: counting.addr,
+        paths,
+    });
+    let sent = second.finished();
+    assert!(sent.is_success(), "{sent:?}");
+    let received = receiver.finished();
+    assert!(received.is_success(), "{received:?}");
+    (arrived, counting.forwarded.load(Ordering::SeqCst))
+}
+
+/// The folder `top` arrived whole under its own name, resumed in place (no
+/// numbered copy beside it).
+#[allow(dead_code)] // not every test binary resumes
+pub fn assert_resumed_in_place(receiver: &Node, top: &Path) {
+    let name = top.file_name().expect("a folder name").to_string_lossy();
+    assert_eq!(tree(&receiver.root().join(name.as_ref())), tree(top));
+    assert!(
+        !receiver.root().join(format!("{name} (1)")).exists(),
+        "resumed into the same folder"
+    );
+}

@@ -83,8 +83,13 @@ impl UiState {
 
     /// A received file passed its check and is saved at `path`.
     pub(super) fn file_verified(&mut self, id: TransferId, path: PathBuf) {
+        // A row names its transfer by the offer's items; the saved paths
+        // only stand in for missing names, and a few do that: a million
+        // files must not become a million paths in the window.
         if let Some(row) = self.row_mut(id)
             && row.direction == Direction::Incoming
+            && row.names.is_empty()
+            && row.saved.len() < SAVED_LISTED
         {
             row.saved.push(path);
         }
@@ -144,6 +149,9 @@ impl UiState {
         }
     }
 }
+
+/// Saved paths a transfer row keeps when its offer named nothing.
+const SAVED_LISTED: usize = 16;
 
 /// The row of a transfer we receive, named after what is offered.
 pub(super) fn incoming_row(

@@ -1,7 +1,8 @@
-//! The accept step: the trust rule or the person decides, then the plan
-//! (download folder usable, enough space, names picked and claimed, folders
+//! The accept step: the trust rule or the person decides on the offer's
+//! summary, then the plan of its top-level items (download folder usable,
+//! enough space for everything offered, names picked and claimed, folders
 //! created) and the Accept that tells the sender which files to send from
-//! which byte. It creates folders and markers only; file contents are
+//! which byte and which folders to list. It creates folders and markers only; file contents are
 //! [`super::stream`]'s, and nothing is created before the decision.
 
 use std::collections::{HashMap, HashSet};
@@ -137,7 +138,11 @@ impl Receiving<'_> {
             .accept
             .judge(&self.offer.sender.device_id, &self.offer.sender.alias);
         if verdict == TrustVerdict::Accept {
-            let summary = views::outline(&self.offer.entries, free_space(&settings.download_dir));
+            let summary = views::outline(
+                &self.offer.entries,
+                &self.offer.contents,
+                free_space(&settings.download_dir),
+            );
             self.shared.sink.emit(Event::AutoAccepted {
                 id: self.id,
                 from: Device::from(&self.offer.sender),
@@ -157,8 +162,11 @@ impl Receiving<'_> {
                 short_code(&pinned)
             )))
         } else {
-            // Only when someone is asked: for 10,000 entries it is megabytes.
-            let summary = views::summary(&self.offer.entries, free_space(&settings.download_dir));
+            let summary = views::outline(
+                &self.offer.entries,
+                &self.offer.contents,
+                free_space(&settings.download_dir),
+            );
             let sender = &self.offer.sender;
             let trust = recognise(&settings.remembered, &sender.device_id, &[&sender.alias]);
             self.shared.sink.emit_queued(
@@ -213,11 +221,7 @@ impl Receiving<'_> {
         let download_dir = self.shared.receive_settings().download_dir;
         let planning = Instant::now();
         let prepared = self.prepare(&download_dir, &safe_paths, &wanted);
-        tracing::debug!(files = wanted.len(), elapsed = ?planning.elapsed(), "planned the download");
-        // The plan holds all that is needed from here on: free the entries
-        // (megabytes for 10,000 files) for the length of the transfer.
-        drop(safe_paths);
-        self.offer.entries = Vec::new();
+        tracing::debug!(items = wanted.len(), elapsed = ?planning.elapsed(), "planned the top-level items");
         if let Err(reason) = prepared {
             let _ = self.writer.send_now(&Message::Decline(reason.clone()));
             return Err(Outcome::Failed(reason));
@@ -225,17 +229,23 @@ impl Receiving<'_> {
         Ok(())
     }
 
-    /// Tells the sender which files to send, and from which byte.
+    /// Tells the sender which top-level files to send, from which byte, and
+    /// which folders to list; the top-level files are the first due.
     pub(super) fn send_accept(&mut self) -> Result<(), Outcome> {
-        let accept: Vec<WantedFile> = self
-            .plan
-            .files
-            .iter()
-            .map(|f| WantedFile {
-                index: f.index,
-                offset: f.offset,
-            })
-            .collect();
+        let files = self.plan.files.iter().map(|f| WantedFile {
+            index: f.index,
+            offset: f.offset,
+        });
+        let folders = self.plan.roots.iter().map(|r| WantedFile {
+            index: r.item,
+            offset: 0,
+        });
+        let mut accept: Vec<WantedFile> = files.chain(folders).collect();
+        accept.sort_unstable_by_key(|w| w.index);
+        if !self.plan.files.is_empty() {
+            self.queue.push_back(self.plan.files.clone().into());
+        }
+        self.listing.next_index = self.offer.entries.len() as u32;
         if let Err(e) = self.writer.send_now(&Message::Accept(accept)) {
             return Err(self.finish_stop(
                 Stop::Lost(format!(
@@ -279,7 +289,10 @@ impl Receiving<'_> {
             .unwrap_or_else(|poisoned| poisoned.into_inner());
         let plan = resume::plan_avoiding(dir, &self.offer, safe_paths, wanted, &claimed)
             .map_err(|e| format!("Cannot prepare the download folder {}: {e}.", dir.display()))?;
-        let needed = saturating_sum(plan.files.iter().map(|f| f.size.saturating_sub(f.offset)));
+        // What is inside folders counts in full: partial files in them are
+        // found only as their pages come.
+        let loose = plan.files.iter().map(|f| f.size.saturating_sub(f.offset));
+        let needed = saturating_sum(loose.chain(plan.roots.iter().map(|r| r.left.bytes)));
         if let Some(free) = free_space(dir)
             && needed > free
         {
@@ -300,6 +313,7 @@ impl Receiving<'_> {
             paths: claims,
         });
         self.plan = plan;
+        self.root_dir = dir.to_path_buf();
         Ok(())
     }
 

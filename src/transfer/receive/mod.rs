@@ -7,11 +7,13 @@
 //! This file owns the connection's life (greeting, first message, the
 //! worker's state and how it ends); the steps live beside it: [`paired`]
 //! (the pairing exchange, the code shown, the wait for the offer), [`offer`]
-//! (identity, PIN, names), [`accept`] (decision, plan, Accept), [`stream`]
+//! (identity, PIN, names), [`accept`] (decision, plan, Accept), [`listing`]
+//! (folder pages, planned and answered one at a time), [`stream`]
 //! (partial files), [`verdict`] (checksums, final names, outcomes) and
 //! [`resume`] (where files go and what an earlier try left). It never sends
 //! files and never knows about the UI.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
@@ -29,12 +31,14 @@ use crate::secure::link::{Closer, Link, LinkError, Watchdog};
 use crate::transfer::context::{Context, Control};
 use crate::transfer::progress::Meter;
 use crate::transfer::pump::Pump;
-use crate::transfer::worker::{self, Keepalive, Writer, frame_name};
+use crate::transfer::worker::{self, Failures, Keepalive, Writer, frame_name};
 use accept::{Claims, PromptSlot};
+use listing::Listing;
 use offer::identity_mismatch;
-use resume::Plan;
+use resume::{FilePlan, Plan};
 
 mod accept;
+mod listing;
 mod offer;
 mod paired;
 mod plan;
@@ -190,10 +194,15 @@ fn receive(
         control,
         keepalive: Keepalive::new(shared.timeouts.ping),
         unflushed: None,
+        unflushed_verdicts: 0,
         plan: Plan::default(),
+        root_dir: PathBuf::new(),
+        queue: VecDeque::new(),
+        listing: Listing::default(),
+        files_total: 0,
         verified: 0,
         verified_bytes: 0,
-        failures: Vec::new(),
+        failures: Failures::default(),
         claims: None,
         prompt,
         backlog: Backlog::default(),
@@ -222,10 +231,23 @@ struct Receiving<'a> {
     keepalive: Keepalive,
     /// When the oldest verdict still in the write buffer was queued.
     unflushed: Option<Instant>,
+    /// Verdicts in the write buffer.
+    unflushed_verdicts: u32,
+    /// Where the offer's top-level items go.
     plan: Plan,
+    /// The download folder the plan is in.
+    root_dir: PathBuf,
+    /// Planned files not yet arrived, by page (the top-level files first),
+    /// in the order they must come. At most
+    /// [`crate::protocol::limits::MAX_OPEN_PAGES`] pages.
+    queue: VecDeque<VecDeque<FilePlan>>,
+    /// Where the listing of the accepted folders stands.
+    listing: Listing,
+    /// Files the accepted items hold, as offered.
+    files_total: u32,
     verified: u32,
     verified_bytes: u64,
-    failures: Vec<String>,
+    failures: Failures,
     /// Released when the transfer ends, however it ends.
     claims: Option<Claims>,
     /// The offer's place among those waiting for an answer, when the
@@ -239,7 +261,7 @@ struct Receiving<'a> {
 
 /// The file being written right now.
 struct Current {
-    slot: usize,
+    plan: FilePlan,
     file: File,
     hasher: Sha256,
     received: u64,
@@ -299,25 +321,33 @@ impl Receiving<'_> {
                 },
             );
         }
-        // Sizes come from the peer: add them without overflowing.
-        let bytes = saturating_sum(self.plan.files.iter().map(|f| f.size));
+        // Sizes come from the peer: add them without overflowing. What is
+        // inside folders is as offered; what of it is resumed shows as the
+        // pages come.
+        let inside = self.plan.roots.iter().map(|r| r.left);
+        let bytes = saturating_sum(
+            self.plan
+                .files
+                .iter()
+                .map(|f| f.size)
+                .chain(inside.clone().map(|c| c.bytes)),
+        );
+        let files = saturating_sum(
+            std::iter::once(self.plan.files.len() as u64).chain(inside.map(|c| c.files)),
+        );
+        self.files_total = u32::try_from(files).unwrap_or(u32::MAX);
         let resumed = saturating_sum(self.plan.files.iter().map(|f| f.offset));
         self.shared.sink.emit_queued(
             &mut self.backlog,
             Event::Started {
                 id: self.id,
                 direction: Direction::Incoming,
-                files: self.plan.files.len() as u32,
+                files: self.files_total,
                 bytes,
                 resumed_bytes: resumed,
             },
         );
-        Meter::new(
-            self.id,
-            Direction::Incoming,
-            bytes,
-            self.plan.files.len() as u32,
-        )
+        Meter::new(self.id, Direction::Incoming, bytes, self.files_total)
     }
 
     fn ping_if_idle(&mut self) -> Result<(), Stop> {
@@ -350,13 +380,12 @@ impl Receiving<'_> {
     }
 
     fn progress_note(&self) -> String {
-        if self.plan.files.is_empty() {
+        if self.files_total == 0 {
             String::new()
         } else {
             format!(
                 " {} of {} file(s) had arrived.",
-                self.verified,
-                self.plan.files.len()
+                self.verified, self.files_total
             )
         }
     }

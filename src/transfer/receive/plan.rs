@@ -1,25 +1,29 @@
 //! Choosing where each accepted file goes: names that never overwrite and
 //! never collide with a transfer still running, folders numbered as a whole,
 //! and which partial files from an earlier try continue from which byte
-//! (using the markers of [`super::resume`]). It decides; it creates nothing
+//! (using the markers of [`super::resume`]). The offer's top-level items are
+//! planned at once, what is inside folders one page at a time, so nothing
+//! here grows with the number of files. It decides; it creates nothing
 //! (folders are made by [`super::resume::materialize`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::HashSet;
 use std::hash::{BuildHasher, RandomState};
 use std::io;
 use std::path::{Path, PathBuf};
 
 use super::resume::{
-    FOLDER_MARKER, FilePlan, Plan, Provenance, fingerprint, meta_path, read_provenance,
-    resumable_part,
+    FOLDER_MARKER, FilePlan, Plan, Provenance, RootPlan, meta_path, read_provenance, resumable_part,
 };
 use crate::fs::names;
-use crate::protocol::{EntryKind, Offer};
+use crate::protocol::{Entry, EntryKind, Offer};
 
-/// Plans where each wanted entry of `offer` goes inside `root_dir`. Reads
-/// the folder but writes nothing: [`materialize`] does that once the plan is
-/// known to fit. `safe_paths[i]` is entry i's sanitised relative path (None for
-/// texts); `wanted` holds the accepted indices.
+/// Plans where each wanted top-level item of `offer` goes inside
+/// `root_dir`: loose files get a free name (or continue their partial), each
+/// folder a root (an unfinished one from the same sender and folder is
+/// reused). What is inside folders is planned page by page ([`plan_page`]).
+/// Reads the folder but writes nothing: [`super::resume::materialize`] does
+/// that once the plan is known to fit. `safe_paths[i]` is entry i's sanitised
+/// name (None for texts); `wanted` holds the accepted indices.
 pub fn plan(
     root_dir: &Path,
     offer: &Offer,
@@ -41,20 +45,27 @@ pub fn plan_avoiding(
 ) -> io::Result<Plan> {
     let sender = offer.sender.device_id.as_str();
     let root_depth = u16::try_from(root_dir.iter().count()).unwrap_or(u16::MAX);
-    let mut result = Plan {
-        files: Vec::with_capacity(wanted.len()),
-        ..Plan::default()
-    };
-    let groups = group_by_top(offer, safe_paths, wanted, &mut result.texts);
-
+    let mut result = Plan::default();
     let mut taken = Taken::new(claimed);
-    for (first, (top, members)) in groups {
-        let first_entry = &offer.entries[first];
-        let single_file = members.len() == 1
-            && first_entry.kind == EntryKind::File
-            && first_entry.path.len() == 1;
-        if single_file {
-            let (size, modified_ms) = (first_entry.size, first_entry.modified_ms);
+    let mut contents = offer.contents.iter();
+    for (i, entry) in offer.entries.iter().enumerate() {
+        let inside = match entry.kind {
+            EntryKind::Directory => contents.next().copied(),
+            _ => None,
+        };
+        if !wanted.contains(&(i as u32)) {
+            continue;
+        }
+        if let EntryKind::Text(text) = &entry.kind {
+            result.texts.push(text.clone());
+            continue;
+        }
+        let Some(Some(path)) = safe_paths.get(i) else {
+            continue;
+        };
+        let top = path.to_string_lossy().into_owned();
+        if entry.kind == EntryKind::File {
+            let (size, modified_ms) = (entry.size, entry.modified_ms);
             let mut offset = 0;
             let final_path = names::first_free(root_dir, &top, |candidate| {
                 if taken.contains(candidate) {
@@ -69,7 +80,7 @@ pub fn plan_avoiding(
             })?;
             taken.insert(&final_path);
             result.files.push(FilePlan {
-                index: first as u32,
+                index: i as u32,
                 root_depth,
                 final_path,
                 size,
@@ -80,9 +91,10 @@ pub fn plan_avoiding(
             });
             continue;
         }
-
-        // A folder root: reuse an unfinished one from the same sender and offer, else a free name.
-        let print = fingerprint(offer, &members);
+        let Some(inside) = inside else { continue };
+        // A folder root: reuse an unfinished one from the same sender and
+        // folder, else a free name.
+        let print = hex(&inside.fingerprint);
         let mut resumed = false;
         let root = names::first_free(root_dir, &top, |candidate| {
             if taken.contains(candidate) {
@@ -109,93 +121,108 @@ pub fn plan_avoiding(
             };
             result.markers.push((root.clone(), marker));
         }
-        result.roots.push(root.clone());
-        for &i in &members {
-            let entry = &offer.entries[i];
-            let Some(Some(path)) = safe_paths.get(i) else {
-                continue;
-            };
-            // Swap the top component for the root actually chosen ("photos (1)").
-            let mut rel = PathBuf::from(&root_name);
-            rel.extend(path.components().skip(1));
-            match entry.kind {
-                EntryKind::Directory => {
-                    result.dirs.push((root_dir.join(&rel), entry.modified_ms));
-                    result.create.push(rel);
-                }
-                EntryKind::File => {
-                    let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();
-                    let dir = root_dir.join(&parent);
-                    // Files of one folder come together: list the folder once.
-                    if result.create.last() != Some(&parent) {
-                        result.create.push(parent);
-                    }
-                    let name = path
-                        .file_name()
-                        .unwrap_or_default()
-                        .to_string_lossy()
-                        .into_owned();
-                    let file = plan_folder_file(&taken, sender, resumed, &dir, &name, entry)?;
-                    taken.insert(&file.final_path);
-                    result.files.push(FilePlan {
-                        index: i as u32,
-                        root_depth,
-                        ..file
-                    });
-                }
-                EntryKind::Text(_) => {}
-            }
-        }
+        result.roots.push(RootPlan {
+            item: i as u32,
+            path: root,
+            resumed,
+            modified_ms: entry.modified_ms,
+            left: inside,
+        });
     }
-    // Indices are unique: an unstable sort needs no scratch copy of the plan.
-    result.files.sort_unstable_by_key(|f| f.index);
     Ok(result)
 }
 
-/// Wanted entries grouped by their top-level name, in offer order (keyed by
-/// the first member's index); texts go to `texts` instead.
-fn group_by_top(
-    offer: &Offer,
-    safe_paths: &[Option<PathBuf>],
-    wanted: &HashSet<u32>,
-    texts: &mut Vec<String>,
-) -> BTreeMap<usize, (String, Vec<usize>)> {
-    // Group wanted entries by their top-level name, in offer order.
-    let mut groups: BTreeMap<usize, (String, Vec<usize>)> = BTreeMap::new();
-    let mut first_seen: BTreeMap<String, usize> = BTreeMap::new();
-    for (i, entry) in offer.entries.iter().enumerate() {
-        if let EntryKind::Text(text) = &entry.kind {
-            if wanted.contains(&(i as u32)) {
-                texts.push(text.clone());
+/// Where the entries of one page go, inside `root`.
+#[derive(Debug, Default)]
+pub struct PagePlan {
+    /// The page's files, in index order.
+    pub files: Vec<FilePlan>,
+    /// Its folders: path, time and entry index.
+    pub dirs: Vec<(PathBuf, Option<i64>, u32)>,
+    /// Folders to create before its files are written, relative to the
+    /// download folder, parents first.
+    pub create: Vec<PathBuf>,
+}
+
+/// Plans one page of `root`'s listing (entries `first`, `first + 1`, ...):
+/// every name judged, never more than the offer announced for the folder
+/// (`root.left` shrinks as pages come), names that never overwrite, and
+/// partial or complete files of an earlier try continued. An `Err` is a
+/// sentence about the sender's breach; reading the disk can fail too.
+pub fn plan_page(
+    root_dir: &Path,
+    root: &mut RootPlan,
+    sender: &str,
+    first: u32,
+    entries: &[Entry],
+) -> Result<PagePlan, PageError> {
+    let root_depth = u16::try_from(root_dir.iter().count()).unwrap_or(u16::MAX);
+    let root_name = root.path.file_name().unwrap_or_default().to_os_string();
+    let mut page = PagePlan::default();
+    // Names given out within the page: sanitising can make two names one.
+    let mut taken = Taken::new(&HashSet::new());
+    for (n, entry) in entries.iter().enumerate() {
+        let index = first
+            .checked_add(n as u32)
+            .ok_or(PageError::Breach("more entries than can be numbered"))?;
+        let path =
+            names::sanitize_relative(&entry.path).map_err(|e| PageError::Name(e.to_string()))?;
+        let left = &mut root.left;
+        match entry.kind {
+            EntryKind::File if left.files > 0 && entry.size <= left.bytes => {
+                left.files -= 1;
+                left.bytes -= entry.size;
             }
+            EntryKind::Directory if left.folders > 0 => left.folders -= 1,
+            EntryKind::Text(_) => return Err(PageError::Breach("a text inside a folder")),
+            _ => return Err(PageError::Breach("a folder holds more than was offered")),
+        }
+        // Swap the top component for the root actually chosen ("photos (1)").
+        let mut rel = PathBuf::from(&root_name);
+        rel.extend(path.components().skip(1));
+        if entry.kind == EntryKind::Directory {
+            page.dirs
+                .push((root_dir.join(&rel), entry.modified_ms, index));
+            page.create.push(rel);
             continue;
         }
-        if !wanted.contains(&(i as u32)) {
-            continue;
+        let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();
+        let dir = root_dir.join(&parent);
+        // Files of one folder come together: list the folder once.
+        if page.create.last() != Some(&parent) {
+            page.create.push(parent);
         }
-        let Some(Some(path)) = safe_paths.get(i) else {
-            continue;
-        };
-        let top = path
-            .components()
-            .next()
-            .map(|c| c.as_os_str().to_string_lossy().into_owned());
-        let Some(top) = top else { continue };
-        let is_single_file = path.components().count() == 1 && entry.kind == EntryKind::File;
-        // A single top-level file never shares a group: two files of one name are two roots.
-        let key = if is_single_file {
-            format!("\u{0}{i}")
-        } else {
-            top.clone()
-        };
-        let group = *first_seen.entry(key).or_insert(i);
-        groups
-            .entry(group)
-            .or_insert_with(|| (top, Vec::new()))
-            .1
-            .push(i);
+        let name = path
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        let file = plan_folder_file(&taken, sender, root.resumed, &dir, &name, entry)
+            .map_err(PageError::Disk)?;
+        taken.insert(&file.final_path);
+        page.files.push(FilePlan {
+            index,
+            root_depth,
+            ..file
+        });
     }
-    groups
+    Ok(page)
+}
+
+/// Why a page cannot be planned.
+#[derive(Debug)]
+pub enum PageError {
+    /// The sender broke the offer's terms.
+    Breach(&'static str),
+    /// An unsafe name.
+    Name(String),
+    /// The download folder could not be read.
+    Disk(io::Error),
+}
+
+/// Lowercase hex of a fingerprint, as markers store it.
+fn hex(bytes: &[u8; 32]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Names this plan already gave out (and paths other transfers claimed), as
@@ -231,7 +258,7 @@ fn plan_folder_file(
     resumed: bool,
     dir: &Path,
     name: &str,
-    entry: &crate::protocol::Entry,
+    entry: &Entry,
 ) -> io::Result<FilePlan> {
     let (size, modified_ms) = (entry.size, entry.modified_ms);
     let mut offset = 0;

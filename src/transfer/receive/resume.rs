@@ -8,13 +8,10 @@ use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
-
 use crate::fs::names::{self, PART_META_SUFFIX};
-use crate::protocol::{EntryKind, Offer};
+use serde::{Deserialize, Serialize};
 
-pub use super::plan::{plan, plan_avoiding};
+pub use super::plan::{PageError, PagePlan, plan, plan_avoiding, plan_page};
 
 /// Name of the marker inside a received folder that is not complete yet.
 pub const FOLDER_MARKER: &str = ".ferry-incomplete";
@@ -34,6 +31,21 @@ pub(super) struct Provenance {
     pub(super) size: u64,
     pub(super) modified_ms: Option<i64>,
     pub(super) fingerprint: String,
+}
+
+/// Where one accepted top-level folder goes, and what of it is still to be listed.
+#[derive(Debug, Clone)]
+pub struct RootPlan {
+    /// Its entry index in the offer.
+    pub item: u32,
+    /// The folder it is received into.
+    pub path: PathBuf,
+    /// An unfinished copy from an earlier try is continued.
+    pub resumed: bool,
+    /// Its modification time, set once it is complete.
+    pub modified_ms: Option<i64>,
+    /// What the offer announced and no page has listed yet.
+    pub left: crate::protocol::Contents,
 }
 
 /// Where one accepted file goes.
@@ -70,7 +82,9 @@ impl Plan {
             .iter()
             .filter(|f| f.final_path.parent() == Some(root_dir))
             .map(|f| f.final_path.clone());
-        loose.chain(self.roots.iter().cloned()).collect()
+        loose
+            .chain(self.roots.iter().map(|r| r.path.clone()))
+            .collect()
     }
 }
 
@@ -89,15 +103,15 @@ impl FilePlan {
     }
 }
 
-/// The receiver's complete plan for one transfer.
+/// The receiver's plan for the top-level items of one transfer (what is
+/// inside folders is planned page by page, see [`plan_page`]).
 #[derive(Debug, Default)]
 pub struct Plan {
-    /// Accepted files in offer order.
+    /// Accepted top-level files in offer order.
     pub files: Vec<FilePlan>,
-    /// Folders to create, with their modification times.
-    pub dirs: Vec<(PathBuf, Option<i64>)>,
-    /// Top-level folders of this transfer (their markers go when it completes).
-    pub roots: Vec<PathBuf>,
+    /// Accepted top-level folders in offer order (their markers go when the
+    /// transfer completes).
+    pub roots: Vec<RootPlan>,
     /// Text messages of the offer.
     pub texts: Vec<String>,
     /// Folders to create before any file is written, relative to the download
@@ -170,23 +184,6 @@ pub(super) fn resumable_part(
         .then(|| meta.len().min(size))
 }
 
-pub(super) fn fingerprint(offer: &Offer, members: &[usize]) -> String {
-    let mut hasher = Sha256::new();
-    for &i in members {
-        let e = &offer.entries[i];
-        hasher.update(e.path.join("/").as_bytes());
-        hasher.update([0]);
-        hasher.update(e.size.to_le_bytes());
-        hasher.update(e.modified_ms.unwrap_or(i64::MIN).to_le_bytes());
-        hasher.update([matches!(e.kind, EntryKind::Directory) as u8]);
-    }
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
-}
-
 /// Creates the planned folders (never through a symlink) and the markers of
 /// new top-level folders.
 pub fn materialize(root_dir: &Path, plan: &Plan) -> io::Result<()> {
@@ -198,6 +195,18 @@ pub fn materialize(root_dir: &Path, plan: &Plan) -> io::Result<()> {
     }
     for (root, marker) in &plan.markers {
         write_provenance(&root.join(FOLDER_MARKER), marker)?;
+    }
+    Ok(())
+}
+
+/// Creates the folders of one planned page (never through a symlink).
+pub fn materialize_page(root_dir: &Path, page: &PagePlan) -> io::Result<()> {
+    let mut last: Option<&Path> = None;
+    for rel in &page.create {
+        if last != Some(rel.as_path()) {
+            names::create_dirs_inside(root_dir, rel)?;
+            last = Some(rel.as_path());
+        }
     }
     Ok(())
 }
@@ -271,20 +280,57 @@ fn rename_no_replace(_from: &Path, _to: &Path) -> io::Result<bool> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{DeviceInfo, Entry};
+    use crate::protocol::{Contents, DeviceInfo, Entry, EntryKind, Offer};
 
-    fn offer(entries: Vec<Entry>) -> Offer {
+    /// An offer of the top-level `entries`, and the listing of its folders.
+    struct Offered {
+        offer: Offer,
+        inside: Vec<Entry>,
+    }
+
+    fn offer(entries: Vec<Entry>) -> Offered {
         let sender = DeviceInfo {
             device_id: "s1".into(),
             alias: "a".into(),
             os: "linux".into(),
             port: 0,
         };
-        Offer {
-            transfer_id: 1,
-            sender,
-            entries,
-            pin: None,
+        let (top, inside): (Vec<Entry>, Vec<Entry>) =
+            entries.into_iter().partition(|e| e.path.len() == 1);
+        let contents = top
+            .iter()
+            .filter(|e| e.kind == EntryKind::Directory)
+            .map(|e| {
+                let mine = inside.iter().filter(|i| i.path[0] == e.path[0]);
+                let mut print = crate::transfer::send::source::Fingerprint::default();
+                let mut contents = Contents {
+                    files: 0,
+                    folders: 0,
+                    bytes: 0,
+                    fingerprint: [0; 32],
+                };
+                for entry in mine {
+                    print.add(entry);
+                    if entry.kind == EntryKind::File {
+                        contents.files += 1;
+                        contents.bytes += entry.size;
+                    } else {
+                        contents.folders += 1;
+                    }
+                }
+                contents.fingerprint = print.finish();
+                contents
+            })
+            .collect();
+        Offered {
+            offer: Offer {
+                transfer_id: 1,
+                sender,
+                entries: top,
+                pin: None,
+                contents,
+            },
+            inside,
         }
     }
 
@@ -297,16 +343,37 @@ mod tests {
         }
     }
 
-    fn plan_all(dir: &Path, offer: &Offer) -> Plan {
+    /// Every file's plan, top-level first, then each folder's in one page.
+    struct Planned {
+        files: Vec<FilePlan>,
+    }
+
+    fn plan_all(dir: &Path, offered: &Offered) -> Planned {
+        let offer = &offered.offer;
         let safe: Vec<Option<PathBuf>> = offer
             .entries
             .iter()
             .map(|e| names::sanitize_relative(&e.path).ok())
             .collect();
         let wanted = (0..offer.entries.len() as u32).collect();
-        let planned = plan(dir, offer, &safe, &wanted).expect("plan");
+        let mut planned = plan(dir, offer, &safe, &wanted).expect("plan");
         materialize(dir, &planned).expect("materialize");
-        planned
+        let mut files = std::mem::take(&mut planned.files);
+        let mut first = offer.entries.len() as u32;
+        for root in &mut planned.roots {
+            let name = &offer.entries[root.item as usize].path[0];
+            let page: Vec<Entry> = offered
+                .inside
+                .iter()
+                .filter(|e| &e.path[0] == name)
+                .cloned()
+                .collect();
+            let paged = plan_page(dir, root, "s1", first, &page).expect("page");
+            materialize_page(dir, &paged).expect("materialize");
+            first += page.len() as u32;
+            files.extend(paged.files);
+        }
+        Planned { files }
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::resume;
+use super::resume::{self, FilePlan};
 use super::verdict::describe_io;
 use super::{Current, Receiving, Stop};
 use crate::api::{Event, Party};
@@ -24,6 +24,9 @@ use crate::transfer::worker::{READER_STOPPED, Waiter, Wake, frame_name};
 /// Longest a file's verdict waits in the write buffer before it is sent.
 const VERDICT_FLUSH: Duration = Duration::from_millis(100);
 
+/// Verdicts buffered before they go regardless of [`VERDICT_FLUSH`].
+const VERDICT_BATCH: u32 = 512;
+
 impl Receiving<'_> {
     /// Receives files until the sender's `Done`, then sends the summary.
     /// `current` is the file being written, left for the caller to keep or
@@ -34,7 +37,6 @@ impl Receiving<'_> {
         current: &mut Option<Current>,
     ) -> Result<(), Stop> {
         let waiter = Waiter::new(&self.pump, VERDICT_FLUSH.min(self.shared.timeouts.tick()));
-        let mut next_slot = 0usize;
         loop {
             match self.next_frame(&waiter)? {
                 Frame::Data(bytes) => self.write_data(bytes, current, meter)?,
@@ -44,45 +46,47 @@ impl Receiving<'_> {
                             "a file started before the previous one ended".into(),
                         ));
                     }
-                    let slot = self.slot_of(next_slot, index).ok_or_else(|| {
+                    let plan = self.take_planned(index).ok_or_else(|| {
                         Stop::Remote(format!("file {index} was not requested or came twice"))
                     })?;
-                    next_slot = slot + 1;
-                    *current = Some(self.start_file(slot, offset, meter)?);
+                    *current = Some(self.start_file(plan, offset, meter)?);
                 }
                 Frame::Message(Message::FileEnd { index, sha256 }) => {
                     let Some(open) = current.take() else {
                         return Err(Stop::Remote("a file ended that never started".into()));
                     };
-                    if self.plan.files[open.slot].index != index {
+                    if open.plan.index != index {
                         return Err(Stop::Remote("a file ended out of order".into()));
                     }
                     self.finish_file(open, sha256)?;
                     meter.file_done();
+                    self.settle_dirs();
                 }
                 Frame::Message(Message::FileAbandoned { index, reason }) => {
-                    let slot = match current.take() {
-                        Some(open) if self.plan.files[open.slot].index == index => open.slot,
+                    let plan = match current.take() {
+                        Some(open) if open.plan.index == index => open.plan,
                         Some(_) => {
                             return Err(Stop::Remote("a file was abandoned out of order".into()));
                         }
-                        None => {
-                            let slot = self.slot_of(next_slot, index).ok_or_else(|| {
-                                Stop::Remote("an unknown file was abandoned".into())
-                            })?;
-                            next_slot = slot + 1;
-                            slot
-                        }
+                        None => self
+                            .take_planned(index)
+                            .ok_or_else(|| Stop::Remote("an unknown file was abandoned".into()))?,
                     };
-                    self.abandoned(slot, reason)?;
+                    self.abandoned(&plan, reason)?;
+                    self.settle_dirs();
                 }
+                Frame::Message(Message::Page {
+                    item,
+                    first,
+                    entries,
+                }) => self.on_page(item, first, entries, current.is_none())?,
                 Frame::Message(Message::Done) => {
                     if current.is_some() {
                         return Err(Stop::Remote(
                             "the transfer ended in the middle of a file".into(),
                         ));
                     }
-                    return self.send_summary(next_slot);
+                    return self.send_summary();
                 }
                 Frame::Message(Message::Cancel(CancelReason::User)) => {
                     return Err(Stop::Cancelled(Party::Remote));
@@ -120,19 +124,14 @@ impl Receiving<'_> {
         }
     }
 
-    /// The plan slot of entry `index`, looking only at slots not yet sent:
-    /// a file that comes twice or out of order is not found.
-    fn slot_of(&self, next_slot: usize, index: u32) -> Option<usize> {
-        self.plan.files[next_slot..]
-            .iter()
-            .position(|f| f.index == index)
-            .map(|p| p + next_slot)
-    }
-
-    /// Opens slot `slot`'s partial file after checking the sender resumes
-    /// where the plan said.
-    fn start_file(&mut self, slot: usize, offset: u64, meter: &mut Meter) -> Result<Current, Stop> {
-        let plan = &self.plan.files[slot];
+    /// Opens `plan`'s partial file after checking the sender resumes where
+    /// the plan said.
+    fn start_file(
+        &mut self,
+        plan: FilePlan,
+        offset: u64,
+        meter: &mut Meter,
+    ) -> Result<Current, Stop> {
         if offset != plan.offset {
             return Err(Stop::Remote(format!(
                 "{} resumed at the wrong byte",
@@ -141,7 +140,7 @@ impl Receiving<'_> {
         }
         meter.set_current(&plan.display());
         meter.skip(offset);
-        self.open(slot)
+        self.open(plan)
     }
 
     /// Writes and hashes one data frame into the current file; never more
@@ -155,7 +154,7 @@ impl Receiving<'_> {
         let Some(open) = current.as_mut() else {
             return Err(Stop::Remote("file data arrived outside a file".into()));
         };
-        let plan = &self.plan.files[open.slot];
+        let plan = &open.plan;
         if open.received + bytes.len() as u64 > plan.size {
             return Err(Stop::Remote(format!(
                 "more data than announced for {}",
@@ -179,13 +178,14 @@ impl Receiving<'_> {
         Ok(())
     }
 
-    /// The sender could not send slot `slot`: its partial goes, and the
+    /// The sender could not send `plan`'s file: its partial goes, and the
     /// verdict says why.
-    fn abandoned(&mut self, slot: usize, reason: String) -> Result<(), Stop> {
-        let plan = &self.plan.files[slot];
+    fn abandoned(&mut self, plan: &FilePlan, reason: String) -> Result<(), Stop> {
         let index = plan.index;
-        resume::discard_part(plan);
-        self.failures.push(format!("{}: {reason}", plan.display()));
+        if !plan.already_final {
+            resume::discard_part(plan);
+        }
+        self.failures.note(format!("{}: {reason}", plan.display()));
         self.reply(Message::FileResult {
             index,
             verdict: FileVerdict::Failed(reason),
@@ -193,14 +193,11 @@ impl Receiving<'_> {
     }
 
     /// After `Done`: files never sent count as failed; the summary goes now.
-    fn send_summary(&mut self, next_slot: usize) -> Result<(), Stop> {
-        for missing in &self.plan.files[next_slot..] {
-            self.failures
-                .push(format!("{}: never sent", missing.display()));
-        }
+    fn send_summary(&mut self) -> Result<(), Stop> {
+        self.count_missing();
         let summary = Message::Summary {
             verified: self.verified,
-            failed: self.failures.len() as u32,
+            failed: self.failures.count(),
         };
         self.writer.send_now(&summary).map_err(|e| self.lost(&e))
     }
@@ -211,6 +208,12 @@ impl Receiving<'_> {
         // otherwise mean thousands of tiny TLS records and wake-ups).
         self.writer.send(&message).map_err(|e| self.lost(&e))?;
         self.unflushed.get_or_insert_with(Instant::now);
+        self.unflushed_verdicts += 1;
+        // Many small files: the sender keeps each file until its verdict,
+        // so they must not pile up for the whole interval either.
+        if self.unflushed_verdicts >= VERDICT_BATCH {
+            self.unflushed = Some(Instant::now() - VERDICT_FLUSH);
+        }
         self.flush_verdicts()?;
         self.keepalive.wrote();
         Ok(())
@@ -224,14 +227,14 @@ impl Receiving<'_> {
         {
             self.writer.flush().map_err(|e| self.lost(&e))?;
             self.unflushed = None;
+            self.unflushed_verdicts = 0;
         }
         Ok(())
     }
 
-    /// Opens (or reopens for resume) the partial file of plan slot `slot`,
-    /// hashing the bytes already there.
-    fn open(&mut self, slot: usize) -> Result<Current, Stop> {
-        let plan = &self.plan.files[slot];
+    /// Opens (or reopens for resume) `plan`'s partial file, hashing the
+    /// bytes already there.
+    fn open(&mut self, plan: FilePlan) -> Result<Current, Stop> {
         let sender = self.offer.sender.device_id.clone();
         let fail = |what: &str, e: io::Error| {
             Stop::Local(format!(
@@ -245,11 +248,12 @@ impl Receiving<'_> {
             // Completed in an earlier try: only its checksum needs confirming.
             let mut file = File::open(&plan.final_path).map_err(|e| fail("read", e))?;
             hash_prefix(&mut file, &mut hasher, plan.offset).map_err(|e| fail("read", e))?;
+            let received = plan.offset;
             return Ok(Current {
-                slot,
+                plan,
                 file,
                 hasher,
-                received: plan.offset,
+                received,
                 meta: true,
             });
         }
@@ -280,16 +284,17 @@ impl Receiving<'_> {
             }
             .map_err(|e| fail("create", e))?;
             if plan.size > resume::EAGER_META_BYTES {
-                resume::write_part_meta(plan, &sender).map_err(|e| fail("create", e))?;
+                resume::write_part_meta(&plan, &sender).map_err(|e| fail("create", e))?;
                 meta = true;
             }
             file
         };
+        let received = plan.offset;
         Ok(Current {
-            slot,
+            plan,
             file,
             hasher,
-            received: plan.offset,
+            received,
             meta,
         })
     }

@@ -4,7 +4,6 @@
 //! (connection lost, disk trouble: a resume continues them) or removed
 //! (cancelled, the peer misbehaved). It never writes file contents.
 
-use std::fs::File;
 use std::io;
 use std::path::PathBuf;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -19,7 +18,7 @@ use crate::protocol::{CancelReason, FileVerdict, Message};
 
 impl Receiving<'_> {
     pub(super) fn finish_file(&mut self, open: Current, sha256: [u8; 32]) -> Result<(), Stop> {
-        let plan = self.plan.files[open.slot].clone();
+        let plan = open.plan;
         let ours: [u8; 32] = open.hasher.finalize().into();
         let verdict = if open.received != plan.size || ours != sha256 {
             drop(open.file);
@@ -27,7 +26,7 @@ impl Receiving<'_> {
                 resume::discard_part(&plan);
             }
             self.failures
-                .push(format!("{}: checksum mismatch", plan.display()));
+                .note(format!("{}: checksum mismatch", plan.display()));
             FileVerdict::Mismatch
         } else if plan.already_final {
             self.count_verified(&plan, plan.final_path.clone());
@@ -50,7 +49,7 @@ impl Receiving<'_> {
                 }
                 Err(e) => {
                     let reason = format!("cannot be renamed into place: {e}");
-                    self.failures.push(format!("{}: {reason}", plan.display()));
+                    self.failures.note(format!("{}: {reason}", plan.display()));
                     FileVerdict::Failed(reason)
                 }
             }
@@ -86,22 +85,17 @@ impl Receiving<'_> {
     /// The end of a transfer that ran to the sender's `Done`: complete only
     /// if every file verified.
     pub(super) fn completed(&mut self) -> Outcome {
-        let total = self.plan.files.len();
         if self.failures.is_empty() {
             for root in &self.plan.roots {
-                resume::finish_root(root);
+                resume::finish_root(&root.path);
             }
-            set_dir_times(&self.plan.dirs);
+            self.settle_all_dirs();
             Outcome::Completed {
                 files: self.verified,
                 bytes: self.verified_bytes,
             }
         } else {
-            Outcome::Failed(format!(
-                "{} of {total} file(s) failed: {}.",
-                self.failures.len(),
-                self.failures.join("; ")
-            ))
+            Outcome::Failed(self.failures.sentence(self.files_total))
         }
     }
 
@@ -109,24 +103,20 @@ impl Receiving<'_> {
     pub(super) fn finish_stop(&mut self, stop: Stop, current: Option<Current>) -> Outcome {
         let in_flight = current.map(|open| {
             drop(open.file);
-            (open.slot, open.meta)
+            (open.plan, open.meta)
         });
-        let in_flight_meta = in_flight.map(|(_, meta)| meta);
-        let in_flight = in_flight.map(|(slot, _)| slot);
         // The partial of a small file is kept for a resume too: give it the
         // sidecar it was created without (best effort: the disk may be full).
         let keep = |this: &Self| {
-            if let (Some(slot), Some(false)) = (in_flight, in_flight_meta) {
-                let plan = &this.plan.files[slot];
+            if let Some((plan, false)) = &in_flight {
                 let _ = resume::write_part_meta(plan, &this.offer.sender.device_id);
             }
         };
-        let discard = |this: &Self| {
-            if let Some(slot) = in_flight {
-                let plan = &this.plan.files[slot];
-                if !plan.already_final {
-                    resume::discard_part(plan);
-                }
+        let discard = |_: &Self| {
+            if let Some((plan, _)) = &in_flight
+                && !plan.already_final
+            {
+                resume::discard_part(plan);
             }
         };
         match stop {
@@ -181,23 +171,12 @@ impl Receiving<'_> {
 
 /// The time a peer gave in ms since 1970, if this system can represent it
 /// (Windows' clock panics on `+`/`-` beyond 1601..30828).
-fn time_from_ms(ms: i64) -> Option<SystemTime> {
+pub(super) fn time_from_ms(ms: i64) -> Option<SystemTime> {
     let span = Duration::from_millis(ms.unsigned_abs());
     if ms >= 0 {
         UNIX_EPOCH.checked_add(span)
     } else {
         UNIX_EPOCH.checked_sub(span)
-    }
-}
-
-fn set_dir_times(dirs: &[(PathBuf, Option<i64>)]) {
-    // Deepest first, so setting a child does not bump its parent afterwards.
-    for (dir, ms) in dirs.iter().rev() {
-        if let Some(time) = ms.and_then(time_from_ms)
-            && let Ok(handle) = File::open(dir)
-        {
-            let _ = handle.set_modified(time);
-        }
     }
 }
 

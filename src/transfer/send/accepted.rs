@@ -1,6 +1,7 @@
 //! The sending worker after the offer went out: waiting for the answer,
-//! checking what the receiver wants, streaming each accepted file from the
-//! read-ahead thread with its SHA-256, and collecting the verdicts. A child
+//! checking what the receiver wants, forwarding folder pages and the
+//! receiver's answers to them, streaming each wanted file from the disk
+//! thread with its SHA-256, and collecting the verdicts. A child
 //! of `send` so it can use the worker's state without making it public.
 
 use std::path::PathBuf;
@@ -8,9 +9,12 @@ use std::time::{Duration, Instant};
 
 use crossbeam_channel::{RecvTimeoutError, TryRecvError};
 
-use super::readahead::{self, Job, Piece};
+use super::pages::{self, FolderJob, Want, Work};
+use super::readahead::{Job, Piece, ReadAhead};
 use crate::api::{Direction, Event, Outcome, Party};
-use crate::protocol::{CancelReason, FileVerdict, Frame, Message, WantedFile, WireError};
+use crate::protocol::{
+    CancelReason, EntryKind, FileVerdict, Frame, Message, WantedFile, WireError,
+};
 use crate::transfer::context::Control;
 use crate::transfer::progress::Meter;
 use crate::transfer::worker::{self, READER_STOPPED, Waiter, Wake, frame_name};
@@ -29,24 +33,31 @@ impl Sending<'_> {
                 .send_now(&Message::Cancel(CancelReason::Error(reason.clone())));
             return Outcome::Failed(reason);
         }
-        let bytes: u64 = wanted
+        let work = self.work(&wanted);
+        let files =
+            work.files.len() as u64 + work.folders.iter().map(|f| f.budget.files).sum::<u64>();
+        let bytes = work
+            .files
             .iter()
-            .map(|w| self.entries[w.index as usize].size)
-            .sum();
-        let resumed: u64 = wanted.iter().map(|w| w.offset).sum();
+            .map(|job| job.size)
+            .chain(work.folders.iter().map(|f| f.budget.bytes))
+            .fold(0u64, u64::saturating_add);
+        let resumed: u64 = work.files.iter().map(|job| job.offset).sum();
+        let files = u32::try_from(files).unwrap_or(u32::MAX);
         self.shared.sink.emit_queued(
             &mut self.backlog,
             Event::Started {
                 id: self.id,
                 direction: Direction::Outgoing,
-                files: wanted.len() as u32,
+                files,
                 bytes,
                 resumed_bytes: resumed,
             },
         );
-        let mut meter = Meter::new(self.id, Direction::Outgoing, bytes, wanted.len() as u32);
-        self.results_pending = wanted.len();
-        if let Err(stop) = self.stream(&wanted, &mut meter) {
+        let mut meter = Meter::new(self.id, Direction::Outgoing, bytes, files);
+        let streamed = self.stream(work, &mut meter);
+        self.wants = None;
+        if let Err(stop) = streamed {
             return self.stop(stop);
         }
         if let Err(e) = self.writer.send_now(&Message::Done) {
@@ -62,14 +73,53 @@ impl Sending<'_> {
                 files: self.verified,
                 bytes: self.verified_bytes,
             },
-            Ok(()) => Outcome::Failed(format!(
-                "{} of {} file(s) failed: {}.",
-                self.failures.len(),
-                wanted.len(),
-                self.failures.join("; ")
-            )),
+            Ok(()) => Outcome::Failed(self.failures.sentence(files)),
             Err(stop) => self.stop(stop),
         }
+    }
+
+    /// What the disk thread is to do for the accepted `wanted` items.
+    fn work(&mut self, wanted: &[WantedFile]) -> Work {
+        let mut work = Work {
+            first_index: self.entries.len() as u32,
+            ..Work::default()
+        };
+        // Folder k of the offer is the k-th directory entry.
+        let folder_rank: Vec<usize> = self
+            .entries
+            .iter()
+            .scan(0usize, |rank, e| {
+                let mine = *rank;
+                if e.kind == EntryKind::Directory {
+                    *rank += 1;
+                }
+                Some(mine)
+            })
+            .collect();
+        for want in wanted {
+            let i = want.index as usize;
+            let entry = &self.entries[i];
+            let name = entry.path.join("/");
+            if entry.kind == EntryKind::Directory {
+                let rank = folder_rank[i];
+                work.folders.push(FolderJob {
+                    item: want.index,
+                    top: self.folders[rank].clone(),
+                    name,
+                    budget: self.contents[rank],
+                });
+            } else {
+                work.files.push(Job {
+                    index: want.index,
+                    name,
+                    offset: want.offset,
+                    size: entry.size,
+                    modified_ms: entry.modified_ms,
+                    local: self.locals[i].take(),
+                });
+            }
+        }
+        work
     }
 
     /// Sends our Cancel when we are the ones stopping, and turns `stop` into an outcome.
@@ -172,12 +222,16 @@ impl Sending<'_> {
         }
     }
 
+    /// The Accept names offered files (from a byte within them) and folders
+    /// (offset 0: list them), ascending.
     fn check_wanted(&self, wanted: &[WantedFile]) -> Result<(), String> {
         let mut previous: Option<u32> = None;
         for want in wanted {
             let entry = self.entries.get(want.index as usize);
-            let valid = entry.is_some_and(|e| {
-                e.kind == crate::protocol::EntryKind::File && want.offset <= e.size
+            let valid = entry.is_some_and(|e| match e.kind {
+                EntryKind::File => want.offset <= e.size,
+                EntryKind::Directory => want.offset == 0,
+                EntryKind::Text(_) => false,
             }) && previous.is_none_or(|p| p < want.index);
             if !valid {
                 return Err("The receiver's answer was malformed.".into());
@@ -190,17 +244,17 @@ impl Sending<'_> {
     fn handle_peer(&mut self, frame: Result<Frame, WireError>) -> Result<bool, Stop> {
         match frame {
             Ok(Frame::Message(Message::FileResult { index, verdict })) => {
-                self.results_pending = self.results_pending.saturating_sub(1);
-                let Some(entry) = self.entries.get(index as usize) else {
+                // Verdicts come in the order the files went.
+                let Some(sent) = self.unanswered.pop_front().filter(|s| s.index == index) else {
                     return Err(Stop::Failed(
                         "The receiver reported on a file that was not sent.".into(),
                     ));
                 };
-                let name = entry.path.join("/");
+                let name = sent.name;
                 match verdict {
                     FileVerdict::Verified => {
                         self.verified += 1;
-                        self.verified_bytes += entry.size;
+                        self.verified_bytes += sent.size;
                         let event = Event::FileVerified {
                             id: self.id,
                             path: PathBuf::from(name),
@@ -208,11 +262,24 @@ impl Sending<'_> {
                         self.shared.sink.emit_batched(&mut self.backlog, event);
                     }
                     FileVerdict::Mismatch => {
-                        self.failures.push(format!("{name}: checksum mismatch"))
+                        self.failures.note(format!("{name}: checksum mismatch"))
                     }
-                    FileVerdict::Failed(reason) => self.failures.push(format!("{name}: {reason}")),
+                    FileVerdict::Failed(reason) => self.failures.note(format!("{name}: {reason}")),
                 }
                 Ok(false)
+            }
+            Ok(Frame::Message(Message::Want { first, files })) => {
+                let forwarded = self
+                    .wants
+                    .as_ref()
+                    .is_some_and(|wants| wants.try_send(Want { first, files }).is_ok());
+                if forwarded {
+                    Ok(false)
+                } else {
+                    Err(Stop::Failed(
+                        "The receiver answered a page that was not listed.".into(),
+                    ))
+                }
             }
             Ok(Frame::Message(Message::Summary { .. })) => Ok(true),
             Ok(Frame::Message(Message::Cancel(CancelReason::User))) => {
@@ -259,28 +326,20 @@ impl Sending<'_> {
         }
     }
 
-    /// Sends every wanted file: a reader thread reads and hashes ahead while
-    /// this thread frames, encrypts and writes, and listens to the peer.
-    fn stream(&mut self, wanted: &[WantedFile], meter: &mut Meter) -> Result<(), Stop> {
-        let jobs = wanted
-            .iter()
-            .map(|want| {
-                let entry = &self.entries[want.index as usize];
-                Job {
-                    index: want.index,
-                    offset: want.offset,
-                    size: entry.size,
-                    modified_ms: entry.modified_ms,
-                    local: self.locals[want.index as usize].take(),
-                }
-            })
-            .collect();
-        let reader = readahead::start(jobs, format!("ferry-send-read-{}", self.id.0))
+    /// Sends every wanted file: a disk thread lists folders in pages and
+    /// reads and hashes ahead while this thread frames, encrypts and writes,
+    /// and listens to the peer (whose answers to pages go back to the disk
+    /// thread).
+    fn stream(&mut self, work: Work, meter: &mut Meter) -> Result<(), Stop> {
+        let disk = pages::start(work, format!("ferry-send-read-{}", self.id.0))
             .map_err(|e| Stop::Failed(format!("Cannot start a thread: {e}.")))?;
+        self.wants = Some(disk.wants);
+        let reader = disk.read;
         let waiter = Waiter::new(&self.pump, Duration::from_secs(1));
         loop {
-            // The peer's verdicts and Cancel, without waiting: a try_recv on an
-            // empty channel costs next to nothing, a select per piece does not.
+            // The peer's verdicts, answers and Cancel, without waiting: a
+            // try_recv on an empty channel costs next to nothing, a select
+            // per piece does not.
             while let Some(frame) = self.pump.ready() {
                 self.handle_peer(frame)?;
             }
@@ -290,11 +349,26 @@ impl Sending<'_> {
             ) {
                 return Err(Stop::Cancelled(Party::Local));
             }
-            let piece = match reader.pieces.try_recv() {
-                Ok(piece) => Ok(piece),
-                Err(TryRecvError::Disconnected) => Err(crossbeam_channel::RecvError),
-                Err(TryRecvError::Empty) => {
-                    match waiter.next_or(&mut self.pump, self.control, &reader.pieces) {
+            let piece = if self.unanswered.len() >= MAX_UNANSWERED {
+                // A receiver that holds back its verdicts is not outrun:
+                // what waits for them stays bounded.
+                None
+            } else {
+                match reader.pieces.try_recv() {
+                    Ok(piece) => Some(Ok(piece)),
+                    Err(TryRecvError::Disconnected) => Some(Err(crossbeam_channel::RecvError)),
+                    Err(TryRecvError::Empty) => None,
+                }
+            };
+            let piece = match piece {
+                Some(piece) => piece,
+                None => {
+                    let pieces = if self.unanswered.len() >= MAX_UNANSWERED {
+                        crossbeam_channel::never()
+                    } else {
+                        reader.pieces.clone()
+                    };
+                    match waiter.next_or(&mut self.pump, self.control, &pieces) {
                         Wake::Other(piece) => piece,
                         Wake::Peer(frame) => {
                             self.handle_peer(frame)?;
@@ -311,63 +385,136 @@ impl Sending<'_> {
                     }
                 }
             };
-            let message = match piece {
-                Ok(Piece::Data { buffer, len }) => {
-                    self.writer
-                        .send_data(&buffer[..len])
-                        .map_err(|e| self.wire_stop(&e))?;
-                    self.keepalive.wrote();
-                    meter.advance(len as u64);
-                    if let Some(report) = meter.poll(false) {
-                        self.shared.sink.emit_lossy(Event::Progress(report));
-                    }
-                    let _ = reader.recycle.try_send(buffer);
-                    continue;
-                }
-                Ok(Piece::Whole {
-                    index,
-                    offset,
-                    bytes,
-                    sha256,
-                }) => {
-                    let entry = &self.entries[index as usize];
-                    meter.set_current(&entry.path.join("/"));
-                    meter.skip(offset);
-                    let start = Message::FileStart { index, offset };
-                    self.writer.send(&start).map_err(|e| self.wire_stop(&e))?;
-                    if !bytes.is_empty() {
-                        self.writer
-                            .send_data(&bytes)
-                            .map_err(|e| self.wire_stop(&e))?;
-                        meter.advance(bytes.len() as u64);
-                    }
-                    meter.file_done();
-                    if let Some(report) = meter.poll(false) {
-                        self.shared.sink.emit_lossy(Event::Progress(report));
-                    }
-                    Message::FileEnd { index, sha256 }
-                }
-                Ok(Piece::Start { index, offset }) => {
-                    let entry = &self.entries[index as usize];
-                    meter.set_current(&entry.path.join("/"));
-                    meter.skip(offset);
-                    Message::FileStart { index, offset }
-                }
-                Ok(Piece::End { index, sha256 }) => {
-                    meter.file_done();
-                    Message::FileEnd { index, sha256 }
-                }
-                Ok(Piece::Abandoned { index, reason }) => Message::FileAbandoned { index, reason },
-                Ok(Piece::Failed(reason)) => return Err(Stop::Failed(reason)),
-                Ok(Piece::Finished) => return Ok(()),
-                Err(_) => {
-                    return Err(Stop::Failed(
-                        "Internal error in the file reading thread.".into(),
-                    ));
-                }
-            };
-            self.writer.send(&message).map_err(|e| self.wire_stop(&e))?;
-            self.keepalive.wrote();
+            if self.forward(piece, meter, &reader)? {
+                return Ok(());
+            }
         }
     }
+
+    /// Puts one piece from the disk thread on the wire; `true` once the
+    /// disk thread has finished.
+    fn forward(
+        &mut self,
+        piece: Result<Piece, crossbeam_channel::RecvError>,
+        meter: &mut Meter,
+        reader: &ReadAhead,
+    ) -> Result<bool, Stop> {
+        let message = match piece {
+            Ok(Piece::Data { buffer, len }) => {
+                self.writer
+                    .send_data(&buffer[..len])
+                    .map_err(|e| self.wire_stop(&e))?;
+                self.keepalive.wrote();
+                meter.advance(len as u64);
+                if let Some(report) = meter.poll(false) {
+                    self.shared.sink.emit_lossy(Event::Progress(report));
+                }
+                let _ = reader.recycle.try_send(buffer);
+                return Ok(false);
+            }
+            Ok(Piece::Whole {
+                index,
+                offset,
+                bytes,
+                sha256,
+                size,
+                name,
+            }) => {
+                self.starting(meter, Sent { index, size, name }, offset);
+                let start = Message::FileStart { index, offset };
+                self.writer.send(&start).map_err(|e| self.wire_stop(&e))?;
+                if !bytes.is_empty() {
+                    self.writer
+                        .send_data(&bytes)
+                        .map_err(|e| self.wire_stop(&e))?;
+                    meter.advance(bytes.len() as u64);
+                }
+                meter.file_done();
+                if let Some(report) = meter.poll(false) {
+                    self.shared.sink.emit_lossy(Event::Progress(report));
+                }
+                Message::FileEnd { index, sha256 }
+            }
+            Ok(Piece::Start {
+                index,
+                offset,
+                size,
+                name,
+            }) => {
+                self.starting(meter, Sent { index, size, name }, offset);
+                Message::FileStart { index, offset }
+            }
+            Ok(Piece::End { index, sha256 }) => {
+                meter.file_done();
+                Message::FileEnd { index, sha256 }
+            }
+            Ok(Piece::Abandoned {
+                index,
+                reason,
+                name,
+            }) => {
+                // Abandoned before it started: its verdict still comes.
+                if self.unanswered.back().is_none_or(|s| s.index != index) {
+                    self.unanswered.push_back(Sent {
+                        index,
+                        size: 0,
+                        name,
+                    });
+                }
+                Message::FileAbandoned { index, reason }
+            }
+            Ok(Piece::Page {
+                item,
+                first,
+                entries,
+            }) => {
+                // Out at once: the page's bytes wait for its answer, and a
+                // small page would otherwise sit in the write buffer.
+                let page = Message::Page {
+                    item,
+                    first,
+                    entries,
+                };
+                self.writer
+                    .send_now(&page)
+                    .map_err(|e| self.wire_stop(&e))?;
+                self.keepalive.wrote();
+                return Ok(false);
+            }
+            Ok(Piece::Unlisted(sentence, files)) => {
+                self.failures.note_many(sentence, files);
+                return Ok(false);
+            }
+            Ok(Piece::Failed(reason)) => return Err(Stop::Failed(reason)),
+            Ok(Piece::Finished) => return Ok(true),
+            Err(_) => {
+                return Err(Stop::Failed(
+                    "Internal error in the file reading thread.".into(),
+                ));
+            }
+        };
+        self.writer.send(&message).map_err(|e| self.wire_stop(&e))?;
+        self.keepalive.wrote();
+        Ok(false)
+    }
 }
+
+impl Sending<'_> {
+    /// A file's bytes from `offset` go out now: progress names it, and its
+    /// verdict is awaited.
+    fn starting(&mut self, meter: &mut Meter, sent: Sent, offset: u64) {
+        meter.set_current(&sent.name);
+        meter.skip(offset);
+        self.unanswered.push_back(sent);
+    }
+}
+
+/// A file sent whose verdict is awaited.
+pub(super) struct Sent {
+    index: u32,
+    size: u64,
+    name: String,
+}
+
+/// Files sent without a verdict yet before the sender waits for verdicts.
+const MAX_UNANSWERED: usize = 1024;

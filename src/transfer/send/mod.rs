@@ -1,8 +1,9 @@
 //! The sending worker: pairs with one receiver and, once the receiver is
-//! remembered or its person confirmed the code ([`verify`]), offers entries
-//! to it, waits for its answer,
-//! then streams each accepted file (hashing it as it goes, including any
-//! prefix the receiver already has) and collects the receiver's verdicts.
+//! remembered or its person confirmed the code ([`verify`]), offers a
+//! summary (top-level items, and what each folder holds), waits for its
+//! answer, then lists the accepted folders in pages and streams each file
+//! the receiver wants (hashing it as it goes, including any prefix the
+//! receiver already has) and collects the receiver's verdicts.
 //! It reads local files and writes the socket; it never writes to disk.
 
 use std::io;
@@ -16,14 +17,15 @@ use crossbeam_channel::Receiver;
 
 use crate::api::{Backlog, Direction, Event, Outcome, Party, TransferId};
 use crate::protocol::views;
-use crate::protocol::{Entry, FrameReader, FrameWriter, Message, Offer, WireError};
+use crate::protocol::{Contents, Entry, FrameReader, FrameWriter, Message, Offer, WireError};
 use crate::secure::identity::short_code;
 use crate::secure::link::{Closer, Link, LinkError};
 use crate::transfer::context::{Context, Control};
 use crate::transfer::pump::{self, Pump};
-use crate::transfer::worker::{Keepalive, Writer};
+use crate::transfer::worker::{Failures, Keepalive, Writer};
 
 mod accepted;
+pub mod pages;
 pub mod readahead;
 pub mod source;
 mod verify;
@@ -131,39 +133,47 @@ struct Sending<'a> {
     pump: Pump,
     writer: Writer,
     keepalive: Keepalive,
-    /// The offered entries (moved out of the offer once it is sent).
+    /// The offered top-level entries (moved out of the offer once it is sent).
     entries: Vec<Entry>,
-    /// Where each file entry's bytes are, by entry index.
+    /// Where each top-level file entry's bytes are, by entry index.
     locals: Vec<Option<PathBuf>>,
+    /// What each top-level folder holds, in order.
+    contents: Vec<Contents>,
+    /// Where each top-level folder is, in order.
+    folders: Vec<PathBuf>,
     verified: u32,
     verified_bytes: u64,
-    failures: Vec<String>,
-    results_pending: usize,
+    failures: Failures,
+    /// Files sent whose verdict has not come yet, oldest first.
+    unanswered: std::collections::VecDeque<accepted::Sent>,
+    /// Where the receiver's answers to pages go while files are streamed.
+    wants: Option<crossbeam_channel::Sender<pages::Want>>,
     /// Events waiting for room in the engine's channel.
     backlog: Backlog,
 }
 
-fn run(
-    shared: &Context,
-    id: TransferId,
-    to: SocketAddr,
-    what: What,
-    control: &Receiver<Control>,
-) -> Outcome {
-    let started = Instant::now();
-    let mut sources = match what {
-        What::Paths(paths) => match source::collect(&paths) {
-            Ok(entries) => entries,
-            Err(e) => return Outcome::Failed(format!("Cannot send: {e}.")),
+/// An offer ready to send: the offer, each item's local path (`None` for a
+/// text) and the folders to list once accepted.
+type Prepared = (Offer, Vec<Option<PathBuf>>, Vec<PathBuf>);
+
+/// The summary offer for `what` (top-level items and what each folder
+/// holds; the folders are walked again, lazily, when listed), the local path
+/// of each item and the folders to list.
+fn prepare_offer(shared: &Context, to: SocketAddr, what: What) -> Result<Prepared, Outcome> {
+    let outline = match what {
+        What::Paths(paths) => {
+            source::summarize(&paths).map_err(|e| Outcome::Failed(format!("Cannot send: {e}.")))?
+        }
+        What::Text(text) => source::Outline {
+            entries: vec![source::text_entry(text)],
+            ..source::Outline::default()
         },
-        What::Text(text) => vec![source::text_entry(text)],
     };
-    // Phase times (RUST_LOG=ferry=debug) show where a many-file send waits.
-    tracing::debug!(entries = sources.len(), elapsed = ?started.elapsed(), "walked the sources");
-    // One copy of the entries, not three: they move into the offer, and back
-    // out of it once it is sent (10,000 entries are megabytes). Taking the
-    // local paths out first lets the entries be collected in place, into the
-    // sources' own allocation, instead of into a second one beside it.
+    let source::Outline {
+        entries: mut sources,
+        contents,
+        folders,
+    } = outline;
     let locals: Vec<Option<PathBuf>> = sources.iter_mut().map(|s| s.local.take()).collect();
     let entries: Vec<Entry> = sources.into_iter().map(|s| s.entry).collect();
     let pin = shared
@@ -176,10 +186,27 @@ fn run(
         sender: shared.device(),
         entries,
         pin,
+        contents,
     };
-    if let Err(e) = offer.check_limits() {
-        return Outcome::Failed(format!("Cannot send: {e}."));
-    }
+    offer
+        .check_limits()
+        .map_err(|e| Outcome::Failed(format!("Cannot send: {e}.")))?;
+    Ok((offer, locals, folders))
+}
+
+fn run(
+    shared: &Context,
+    id: TransferId,
+    to: SocketAddr,
+    what: What,
+    control: &Receiver<Control>,
+) -> Outcome {
+    let started = Instant::now();
+    let (offer, locals, folders) = match prepare_offer(shared, to, what) {
+        Ok(prepared) => prepared,
+        Err(outcome) => return outcome,
+    };
+    tracing::debug!(items = offer.entries.len(), elapsed = ?started.elapsed(), "summarised the sources");
     let link = match Link::connect_with(to, &shared.identity, &shared.timeouts) {
         Ok(link) => link,
         Err(LinkError::Connect(e)) => return Outcome::Failed(describe_connect_error(to, &e)),
@@ -234,10 +261,13 @@ fn run(
         keepalive: Keepalive::new(shared.timeouts.ping),
         entries: Vec::new(),
         locals,
+        contents: Vec::new(),
+        folders,
         verified: 0,
         verified_bytes: 0,
-        failures: Vec::new(),
-        results_pending: 0,
+        failures: Failures::default(),
+        unanswered: std::collections::VecDeque::new(),
+        wants: None,
         backlog: Backlog::default(),
     };
     // Nothing of the transfer has left yet; it goes only to a receiver the
@@ -264,11 +294,12 @@ fn run(
             id,
             to,
             peer_id,
-            offer: views::outline(&offer.entries, None),
+            offer: views::outline(&offer.entries, &offer.contents, None),
             code: paired.display(),
         },
     );
     sending.entries = offer.entries;
+    sending.contents = offer.contents;
     let outcome = sending.run_accepted();
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
         // Let the Cancel frame reach the peer before the connection goes.

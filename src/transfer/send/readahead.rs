@@ -9,7 +9,6 @@
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::PathBuf;
-use std::thread;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use sha2::{Digest, Sha256};
@@ -37,6 +36,8 @@ pub const SMALL_FILE: u64 = 64 * 1024;
 pub struct Job {
     /// Entry index in the offer.
     pub index: u32,
+    /// Its path in the offer, for people ("photos/a.jpg").
+    pub name: String,
     /// Bytes the receiver already has: hashed here, not sent.
     pub offset: u64,
     /// Size promised by the offer.
@@ -56,6 +57,10 @@ pub enum Piece {
         index: u32,
         /// First byte that will be sent.
         offset: u64,
+        /// Its size.
+        size: u64,
+        /// Its path in the offer.
+        name: String,
     },
     /// The next bytes of the current file: `buffer[..len]` (never empty).
     Data {
@@ -77,6 +82,8 @@ pub enum Piece {
         index: u32,
         /// A phrase for people.
         reason: String,
+        /// Its path in the offer.
+        name: String,
     },
     /// A small file at once: `FileStart`, its bytes (if any) and `FileEnd`.
     Whole {
@@ -88,7 +95,23 @@ pub enum Piece {
         bytes: Vec<u8>,
         /// Hash of the whole file.
         sha256: [u8; 32],
+        /// Its size.
+        size: u64,
+        /// Its path in the offer.
+        name: String,
     },
+    /// The next page of a folder's listing, to go out as [`crate::protocol::Message::Page`].
+    Page {
+        /// Entry index of the folder listed.
+        item: u32,
+        /// Entry index of the first entry.
+        first: u32,
+        /// The entries.
+        entries: Vec<crate::protocol::Entry>,
+    },
+    /// Entries the listing cannot send as offered (the folder changed
+    /// since): a sentence, and how many files it counts as failed.
+    Unlisted(String, u32),
     /// The transfer cannot go on.
     Failed(String),
     /// Every job is done.
@@ -103,31 +126,12 @@ pub struct ReadAhead {
     pub recycle: Sender<Vec<u8>>,
 }
 
-/// Starts the reader thread for `jobs`. It stops early when `pieces` is dropped.
-pub fn start(jobs: Vec<Job>, name: String) -> io::Result<ReadAhead> {
-    let (tx, pieces) = bounded(READ_AHEAD);
-    let (recycle, spare) = bounded::<Vec<u8>>(POOL);
-    thread::Builder::new().name(name).spawn(move || {
-        let mut reader = Reader {
-            tx,
-            spare,
-            made: 0,
-            held: None,
-        };
-        for job in &jobs {
-            if reader.file(job).is_err() {
-                return; // the worker hung up
-            }
-        }
-        let _ = reader.tx.send(Piece::Finished);
-    })?;
-    Ok(ReadAhead { pieces, recycle })
-}
-
 /// The worker went away; stop.
-struct Gone;
+pub(super) struct Gone;
 
-struct Reader {
+/// Reads files into pieces for the worker (see [`super::pages`] for the
+/// thread that drives it).
+pub(super) struct Reader {
     tx: Sender<Piece>,
     spare: Receiver<Vec<u8>>,
     /// Pool buffers made so far.
@@ -136,13 +140,30 @@ struct Reader {
     held: Option<Vec<u8>>,
 }
 
+/// A reader and the worker's end of it.
+pub(super) fn reader() -> (Reader, ReadAhead) {
+    let (tx, pieces) = bounded(READ_AHEAD);
+    let (recycle, spare) = bounded::<Vec<u8>>(POOL);
+    let reader = Reader {
+        tx,
+        spare,
+        made: 0,
+        held: None,
+    };
+    (reader, ReadAhead { pieces, recycle })
+}
+
 impl Reader {
-    fn send(&self, piece: Piece) -> Result<(), Gone> {
+    pub(super) fn send(&self, piece: Piece) -> Result<(), Gone> {
         self.tx.send(piece).map_err(|_| Gone)
     }
 
-    fn abandon(&self, index: u32, reason: String) -> Result<(), Gone> {
-        self.send(Piece::Abandoned { index, reason })
+    fn abandon(&self, job: &Job, reason: String) -> Result<(), Gone> {
+        self.send(Piece::Abandoned {
+            index: job.index,
+            reason,
+            name: job.name.clone(),
+        })
     }
 
     /// A `DATA_CHUNK` buffer from the pool, waiting for one to come back
@@ -161,7 +182,7 @@ impl Reader {
         self.spare.recv().map_err(|_| Gone)
     }
 
-    fn file(&mut self, job: &Job) -> Result<(), Gone> {
+    pub(super) fn file(&mut self, job: &Job) -> Result<(), Gone> {
         let index = job.index;
         let Some(local) = &job.local else {
             return self.send(Piece::Failed(format!(
@@ -171,7 +192,7 @@ impl Reader {
         let mut file = match File::open(local) {
             Ok(file) => file,
             Err(e) => {
-                return self.abandon(index, format!("cannot be read on the sending device: {e}"));
+                return self.abandon(job, format!("cannot be read on the sending device: {e}"));
             }
         };
         let left = job.size - job.offset;
@@ -183,12 +204,12 @@ impl Reader {
             Ok(meta) if meta.len() == job.size => {}
             Ok(_) => {
                 return self.abandon(
-                    index,
+                    job,
                     "changed on the sending device since it was offered".into(),
                 );
             }
             Err(e) => {
-                return self.abandon(index, format!("cannot be read on the sending device: {e}"));
+                return self.abandon(job, format!("cannot be read on the sending device: {e}"));
             }
         }
         let mut hasher = Sha256::new();
@@ -203,13 +224,13 @@ impl Reader {
                     Ok(got) => skipped += got as u64,
                     Err(e) => {
                         let reason = format!("read error on the sending device: {e}");
-                        return self.abandon(index, reason);
+                        return self.abandon(job, reason);
                     }
                 }
             }
             self.held = Some(buffer);
             if skipped < job.offset {
-                return self.abandon(index, "shrank on the sending device".into());
+                return self.abandon(job, "shrank on the sending device".into());
             }
         }
         if left <= SMALL_FILE {
@@ -218,31 +239,33 @@ impl Reader {
                 Ok(got) if got as u64 == left => {}
                 Ok(_) if checked_later => {
                     let reason = "changed on the sending device since it was offered";
-                    return self.abandon(index, reason.into());
+                    return self.abandon(job, reason.into());
                 }
                 Ok(_) => {
-                    return self.abandon(
-                        index,
-                        "shrank on the sending device while being sent".into(),
-                    );
+                    return self
+                        .abandon(job, "shrank on the sending device while being sent".into());
                 }
                 Err(e) => {
-                    return self.abandon(index, format!("read error on the sending device: {e}"));
+                    return self.abandon(job, format!("read error on the sending device: {e}"));
                 }
             }
             if let Some(reason) = changed_since_offer(&mut file, job) {
-                return self.abandon(index, reason);
+                return self.abandon(job, reason);
             }
             return self.send(Piece::Whole {
                 index,
                 offset: job.offset,
                 bytes,
                 sha256: hasher.finalize().into(),
+                size: job.size,
+                name: job.name.clone(),
             });
         }
         self.send(Piece::Start {
             index,
             offset: job.offset,
+            size: job.size,
+            name: job.name.clone(),
         })?;
         let mut sent = job.offset;
         while sent < job.size {
@@ -250,21 +273,19 @@ impl Reader {
             let want = DATA_CHUNK.min((job.size - sent) as usize);
             let got = match fill(&mut file, &mut buffer[..want], &mut hasher) {
                 Ok(0) => {
-                    return self.abandon(
-                        index,
-                        "shrank on the sending device while being sent".into(),
-                    );
+                    return self
+                        .abandon(job, "shrank on the sending device while being sent".into());
                 }
                 Ok(got) => got,
                 Err(e) => {
-                    return self.abandon(index, format!("read error on the sending device: {e}"));
+                    return self.abandon(job, format!("read error on the sending device: {e}"));
                 }
             };
             sent += got as u64;
             self.send(Piece::Data { buffer, len: got })?;
         }
         if let Some(reason) = changed_since_offer(&mut file, job) {
-            return self.abandon(index, reason);
+            return self.abandon(job, reason);
         }
         self.send(Piece::End {
             index,

@@ -1,12 +1,16 @@
 //! The sending side's view of the disk: turning the paths a person picked
-//! into offer entries (walking folders, parents first) and remembering where
-//! each entry's bytes live. It reads metadata only; it never opens a socket.
+//! into an offer's top-level entries with what each folder holds, and
+//! walking a folder lazily, parents first, for its listing and the files'
+//! bytes. It never holds a whole folder's list; it reads metadata only and
+//! never opens a socket.
 
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use crate::protocol::limits::{MAX_OFFER_ENTRIES, MAX_PATH_DEPTH};
-use crate::protocol::{Entry, EntryKind};
+use sha2::{Digest, Sha256};
+
+use crate::protocol::limits::{MAX_OFFER_ITEMS, MAX_PATH_DEPTH};
+use crate::protocol::{Contents, Entry, EntryKind};
 
 /// One offered entry and, for files, the local file behind it.
 #[derive(Debug, Clone)]
@@ -34,8 +38,11 @@ pub enum SourceError {
     /// A name is not valid UTF-8, which the protocol requires.
     #[error("the name of {0} is not valid Unicode")]
     NotUnicode(PathBuf),
-    /// Too many entries.
-    #[error("too many files: at most {MAX_OFFER_ENTRIES} entries can be sent at once")]
+    /// Too many separately picked items (folders hold any number).
+    #[error(
+        "too many items picked: at most {MAX_OFFER_ITEMS} files or folders can be picked at once \
+         (pick the folder that holds them instead)"
+    )]
     TooMany,
     /// Nothing picked.
     #[error("nothing to send")]
@@ -61,154 +68,221 @@ fn name_of(path: &Path) -> Result<String, SourceError> {
         .ok_or_else(|| SourceError::NotUnicode(path.to_path_buf()))
 }
 
-/// Builds offer entries from files and folders picked by a person.
-///
-/// Folders are walked depth-first in name order, parents before children.
-/// Symlinks to files are sent as the file they point to; symlinks to folders
-/// are skipped (they can loop). Sockets, FIFOs and devices are skipped.
-pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
+/// The offer's top-level side of what a person picked: one entry per
+/// picked file or folder, where its bytes are, and what each folder holds.
+#[derive(Debug, Default)]
+pub struct Outline {
+    /// The top-level entries, in the order picked.
+    pub entries: Vec<SourceEntry>,
+    /// What each folder among `entries` holds, in order.
+    pub contents: Vec<Contents>,
+    /// Where each folder among `entries` is, in order.
+    pub folders: Vec<PathBuf>,
+}
+
+/// Summarises files and folders picked by a person: their top-level entries
+/// and, for each folder, the counts, bytes and fingerprint of everything
+/// inside it. Folders are walked once here and once more while sending
+/// ([`walk`]); nothing of the walk is kept, so memory does not grow with the
+/// number of files.
+pub fn summarize(paths: &[PathBuf]) -> Result<Outline, SourceError> {
     if paths.is_empty() {
         return Err(SourceError::Empty);
     }
-    let unreadable = |path: &Path, source| SourceError::Unreadable {
-        path: path.to_path_buf(),
-        source,
-    };
-    let mut out = Vec::new();
-    // Indices in `out` of walked files whose metadata is still to be read.
-    let mut unread = Vec::new();
+    if paths.len() > MAX_OFFER_ITEMS {
+        return Err(SourceError::TooMany);
+    }
+    let mut outline = Outline::default();
     for top in paths {
         let top_name = name_of(top)?;
         let meta = std::fs::metadata(top).map_err(|e| unreadable(top, e))?;
         if meta.is_file() {
-            out.push(file_entry(vec![top_name], &meta, top.clone()));
+            outline
+                .entries
+                .push(file_entry(vec![top_name], &meta, top.clone()));
         } else if meta.is_dir() {
-            for item in walkdir::WalkDir::new(top)
-                .follow_links(false)
-                .sort_by_file_name()
-            {
-                let item = item.map_err(|e| {
-                    let path = e.path().unwrap_or(top).to_path_buf();
-                    let source = e
-                        .into_io_error()
-                        .unwrap_or_else(|| std::io::Error::other("loop"));
-                    SourceError::Unreadable { path, source }
-                })?;
-                let mut components = vec![top_name.clone()];
-                for part in item
-                    .path()
-                    .strip_prefix(top)
-                    .unwrap_or(Path::new(""))
-                    .components()
-                {
-                    let part = part.as_os_str();
-                    let part = part
-                        .to_str()
-                        .ok_or_else(|| SourceError::NotUnicode(item.path().to_path_buf()))?;
-                    components.push(part.to_string());
-                }
-                if components.len() > MAX_PATH_DEPTH {
-                    tracing::warn!(path = %item.path().display(), "skipping: nested too deep");
-                    continue;
-                }
-                let file_type = item.file_type();
-                if file_type.is_dir() {
-                    out.push(SourceEntry {
-                        entry: Entry {
-                            path: components,
-                            kind: EntryKind::Directory,
-                            size: 0,
-                            modified_ms: item.metadata().ok().as_ref().and_then(modified_ms),
-                        },
-                        local: None,
-                    });
-                } else if file_type.is_file() || file_type.is_symlink() {
-                    // Size and time are read below, all files at once.
-                    unread.push(out.len());
-                    out.push(SourceEntry {
-                        entry: Entry {
-                            path: components,
-                            kind: EntryKind::File,
-                            size: 0,
-                            modified_ms: None,
-                        },
-                        local: Some(item.path().to_path_buf()),
-                    });
-                }
-                if out.len() > MAX_OFFER_ENTRIES {
-                    return Err(SourceError::TooMany);
+            let mut contents = Contents {
+                files: 0,
+                folders: 0,
+                bytes: 0,
+                fingerprint: [0; 32],
+            };
+            let mut print = Fingerprint::default();
+            for item in walk(top.clone(), top_name.clone()) {
+                let item = item?;
+                print.add(&item.entry);
+                match item.entry.kind {
+                    EntryKind::File => {
+                        contents.files += 1;
+                        contents.bytes = contents.bytes.saturating_add(item.entry.size);
+                    }
+                    _ => contents.folders += 1,
                 }
             }
+            contents.fingerprint = print.finish();
+            outline.entries.push(SourceEntry {
+                entry: Entry {
+                    path: vec![top_name],
+                    kind: EntryKind::Directory,
+                    size: 0,
+                    modified_ms: modified_ms(&meta),
+                },
+                local: None,
+            });
+            outline.contents.push(contents);
+            outline.folders.push(top.clone());
         } else {
             tracing::info!(path = %top.display(), "skipping: not a file or folder");
         }
     }
-    read_file_metadata(&mut out, &unread);
-    // Links to folders or to nothing were marked by taking their local path.
-    out.retain(|e| e.entry.kind != EntryKind::File || e.local.is_some());
-    if out.len() > MAX_OFFER_ENTRIES {
-        return Err(SourceError::TooMany);
-    }
-    if out.is_empty() {
+    if outline.entries.is_empty() {
         return Err(SourceError::Empty);
+    }
+    Ok(outline)
+}
+
+/// Every entry of what a person picked, folders walked in full, parents
+/// first and in name order: the whole list at once, for a snapshot that serves files by
+/// index (the share page). A transfer never needs it: it uses [`summarize`]
+/// and [`walk`], which hold no list.
+pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
+    let outline = summarize(paths)?;
+    let mut folders = outline.folders.iter();
+    let mut out = Vec::new();
+    for item in outline.entries {
+        let is_folder = item.entry.kind == EntryKind::Directory;
+        let name = item.entry.path.first().cloned().unwrap_or_default();
+        out.push(item);
+        if is_folder && let Some(top) = folders.next() {
+            let from = out.len();
+            for inside in walk(top.clone(), name) {
+                out.push(inside?);
+            }
+            // Name order, parents first (a prefix sorts before what extends it).
+            out[from..].sort_by(|a, b| a.entry.path.cmp(&b.entry.path));
+        }
     }
     Ok(out)
 }
 
-/// Fills in size and time of the walked files at `unread` (ascending
-/// indices), following symlinks to regular files; anything else (a link to a
-/// folder or to nothing, a file gone meanwhile) loses its local path, which
-/// marks it for removal. One stat per file is most of a big folder's walk —
-/// path lookups in the kernel — so the files are shared among a few threads;
-/// before the offer is out, the other cores have nothing else to do.
-fn read_file_metadata(out: &mut [SourceEntry], unread: &[usize]) {
-    fn fill(source: &mut SourceEntry) {
-        let Some(local) = &source.local else { return };
-        match std::fs::metadata(local) {
-            Ok(meta) if meta.is_file() => {
-                source.entry.size = meta.len();
-                source.entry.modified_ms = modified_ms(&meta);
+/// The fingerprint of a folder's listing (docs/PROTOCOL.md, `Contents`):
+/// SHA-256 over each entry's path, size, time and kind, in listing order.
+#[derive(Default)]
+pub struct Fingerprint(Sha256);
+
+impl Fingerprint {
+    /// Adds the next entry of the listing.
+    pub fn add(&mut self, entry: &Entry) {
+        for (i, name) in entry.path.iter().enumerate() {
+            if i > 0 {
+                self.0.update(b"/");
             }
-            _ => {
-                tracing::info!(path = %local.display(), "skipping a link to a folder or nothing");
-                source.local = None;
-            }
+            self.0.update(name.as_bytes());
         }
+        self.0.update([0]);
+        self.0.update(entry.size.to_le_bytes());
+        self.0
+            .update(entry.modified_ms.unwrap_or(i64::MIN).to_le_bytes());
+        self.0
+            .update([u8::from(entry.kind == EntryKind::Directory)]);
     }
-    const SMALLEST_SHARE: usize = 1024;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let share = unread.len().div_ceil(threads).max(SMALLEST_SHARE);
-    // Shares whose thread could not start; read here afterwards.
-    let mut left_over: Vec<&[usize]> = Vec::new();
-    std::thread::scope(|scope| {
-        let mut rest: &mut [SourceEntry] = &mut *out;
-        let mut base = 0;
-        let mut shares = unread.chunks(share).peekable();
-        while let Some(indices) = shares.next() {
-            let end = indices.last().map_or(base, |&last| last + 1);
-            let (mine, tail) = std::mem::take(&mut rest).split_at_mut(end - base);
-            rest = tail;
-            let offset = base;
-            base = end;
-            let mut work = move || {
-                for &i in indices {
-                    fill(&mut mine[i - offset]);
-                }
-            };
-            // The last share runs on this thread.
-            if shares.peek().is_none() {
-                work();
-            } else if let Err(e) = std::thread::Builder::new()
-                .name("ferry-stat".into())
-                .spawn_scoped(scope, work)
-            {
-                tracing::debug!("reading file sizes without a helper thread: {e}");
-                left_over.push(indices);
-            }
+
+    /// The SHA-256 of everything added.
+    pub fn finish(self) -> [u8; 32] {
+        self.0.finalize().into()
+    }
+}
+
+fn unreadable(path: &Path, source: std::io::Error) -> SourceError {
+    SourceError::Unreadable {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Everything inside folder `top` (named `top_name` in the offer), lazily,
+/// depth-first in the order the file system lists them (the same order each
+/// time while nothing changes), parents before children; the folder itself
+/// is not included. Not sorted: sorting would hold a whole folder's names,
+/// and a folder may hold a million. Symlinks to files are sent as the file they point to;
+/// symlinks to folders or to nothing are skipped (they can loop), as are
+/// sockets, FIFOs, devices and paths nested deeper than the protocol allows.
+/// Only the current path is held, never the list.
+pub fn walk(
+    top: PathBuf,
+    top_name: String,
+) -> impl Iterator<Item = Result<SourceEntry, SourceError>> + Send + 'static {
+    walkdir::WalkDir::new(&top)
+        .follow_links(false)
+        .min_depth(1)
+        .into_iter()
+        .filter_map(move |item| walked(&top, &top_name, item).transpose())
+}
+
+fn walked(
+    top: &Path,
+    top_name: &str,
+    item: walkdir::Result<walkdir::DirEntry>,
+) -> Result<Option<SourceEntry>, SourceError> {
+    let item = item.map_err(|e| {
+        let path = e.path().unwrap_or(top).to_path_buf();
+        let source = e
+            .into_io_error()
+            .unwrap_or_else(|| std::io::Error::other("loop"));
+        SourceError::Unreadable { path, source }
+    })?;
+    let mut components = vec![top_name.to_string()];
+    for part in item
+        .path()
+        .strip_prefix(top)
+        .unwrap_or(Path::new(""))
+        .components()
+    {
+        let part = part
+            .as_os_str()
+            .to_str()
+            .ok_or_else(|| SourceError::NotUnicode(item.path().to_path_buf()))?;
+        components.push(part.to_string());
+    }
+    if components.len() > MAX_PATH_DEPTH {
+        tracing::warn!(path = %item.path().display(), "skipping: nested too deep");
+        return Ok(None);
+    }
+    let file_type = item.file_type();
+    if file_type.is_dir() {
+        return Ok(Some(SourceEntry {
+            entry: Entry {
+                path: components,
+                kind: EntryKind::Directory,
+                size: 0,
+                modified_ms: item.metadata().ok().as_ref().and_then(modified_ms),
+            },
+            local: None,
+        }));
+    }
+    if !(file_type.is_file() || file_type.is_symlink()) {
+        return Ok(None);
+    }
+    // A link is judged by what it points to: only regular files are sent.
+    let meta = if file_type.is_symlink() {
+        std::fs::metadata(item.path())
+    } else {
+        item.metadata().map_err(|e| {
+            e.into_io_error()
+                .unwrap_or_else(|| std::io::Error::other("no metadata"))
+        })
+    };
+    match meta {
+        Ok(meta) if meta.is_file() => Ok(Some(file_entry(components, &meta, item.into_path()))),
+        Ok(_) => {
+            tracing::info!(path = %item.path().display(), "skipping a link to a folder or nothing");
+            Ok(None)
         }
-    });
-    for &i in left_over.concat().iter() {
-        fill(&mut out[i]);
+        Err(e) if file_type.is_symlink() => {
+            tracing::info!(path = %item.path().display(), "skipping a link to nothing: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(unreadable(item.path(), e)),
     }
 }
 
@@ -241,12 +315,12 @@ pub fn text_entry(text: String) -> SourceEntry {
 mod tests {
     use super::*;
 
-    /// Enough files for the sizes to be read on several threads, plus links:
-    /// every size lands on its own entry, in walk order, and only links to
-    /// regular files are kept (as the file they point to).
+    /// Many files plus links: every size lands on its own entry, in walk
+    /// order, only links to regular files are kept (as the file they point
+    /// to), and the summary counts exactly what the walk lists.
     #[cfg(unix)]
     #[test]
-    fn sizes_read_in_parallel_land_on_their_entries_and_links_are_judged() {
+    fn sizes_land_on_their_entries_and_links_are_judged() {
         let dir = tempfile::tempdir().expect("tmp");
         let top = dir.path().join("top");
         std::fs::create_dir_all(top.join("sub")).expect("mkdir");
@@ -276,6 +350,18 @@ mod tests {
             entries[1].local.as_deref(),
             Some(dir.path().join("top/link-to-file").as_path())
         );
+        let outline = summarize(&[dir.path().join("top")]).expect("summary");
+        let contents = outline.contents[0];
+        assert_eq!(contents.files, FILES as u64 + 1);
+        assert_eq!(contents.folders, 1);
+        let bytes: u64 = (0..FILES).map(|i| (i % 13) as u64).sum::<u64>() + 321;
+        assert_eq!(contents.bytes, bytes);
+        // The same folder walked again has the same fingerprint; a change does not.
+        let again = summarize(&[dir.path().join("top")]).expect("summary");
+        assert_eq!(again.contents[0].fingerprint, contents.fingerprint);
+        std::fs::write(dir.path().join("top/sub/00000"), b"new").expect("write");
+        let changed = summarize(&[dir.path().join("top")]).expect("summary");
+        assert_ne!(changed.contents[0].fingerprint, contents.fingerprint);
     }
 
     #[test]
