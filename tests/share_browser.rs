@@ -185,6 +185,7 @@ fn chromium_loads_the_page_downloads_and_uploads() {
             ShareConfig {
                 items: vec![file.clone(), folder],
                 bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+                also_listen: Vec::new(),
                 uploads: UploadPolicy::Ask,
                 download_dir: inbox.path().to_path_buf(),
                 max_upload_bytes: 50 << 20,

@@ -51,6 +51,7 @@ fn start(uploads: UploadPolicy, max_upload_bytes: u64) -> Share {
         ShareConfig {
             items: vec![file, folder],
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            also_listen: Vec::new(),
             uploads,
             download_dir: downloads.path().join("in"),
             max_upload_bytes,

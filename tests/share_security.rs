@@ -69,6 +69,7 @@ fn start() -> Share {
                 dir.join("more"),
             ],
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
+            also_listen: Vec::new(),
             uploads: UploadPolicy::Off,
             download_dir: dir.join("in"),
             max_upload_bytes: 1,

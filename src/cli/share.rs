@@ -33,7 +33,9 @@ pub struct ShareArgs {
     /// Port to listen on (default 47814; 0 picks a free one).
     #[arg(long)]
     pub port: Option<u16>,
-    /// Address to listen on (default 0.0.0.0: every network).
+    /// Address to listen on (default: the addresses of the interfaces Ferry
+    /// is set to use, from --interfaces, FERRY_INTERFACES or the settings;
+    /// with none set, 0.0.0.0: every network).
     #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
     pub bind: IpAddr,
     /// Let browsers upload files into the download folder, without asking each time.
@@ -59,6 +61,7 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
     } else {
         UploadPolicy::Off
     };
+    let interfaces = config::chosen_interfaces(interfaces.as_deref(), &settings);
     engine.send(Command::StartShare(ShareRequest {
         items: args.paths,
         bind: SocketAddr::new(args.bind, args.port.unwrap_or(DEFAULT_SHARE_PORT)),
@@ -68,8 +71,8 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
         max_upload_bytes: args.max_upload_mib.map_or(DEFAULT_MAX_UPLOAD_BYTES, |mib| {
             mib.saturating_mul(1024 * 1024)
         }),
+        interfaces: Some(interfaces),
         device_name: settings.alias,
-        interfaces,
     }));
     let started = wait_started(&engine)?;
 
