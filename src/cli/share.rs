@@ -36,8 +36,8 @@ pub struct ShareArgs {
     /// Address to listen on (default: the addresses of the interfaces Ferry
     /// is set to use, from --interfaces, FERRY_INTERFACES or the settings;
     /// with none set, 0.0.0.0: every network).
-    #[arg(long, value_name = "ADDR", default_value_t = IpAddr::V4(Ipv4Addr::UNSPECIFIED))]
-    pub bind: IpAddr,
+    #[arg(long, value_name = "ADDR")]
+    pub bind: Option<IpAddr>,
     /// Let browsers upload files into the download folder, without asking each time.
     #[arg(long)]
     pub allow_upload: bool,
@@ -61,10 +61,16 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
     } else {
         UploadPolicy::Off
     };
-    let interfaces = config::chosen_interfaces(interfaces.as_deref(), &settings);
+    // An explicit address wins (0.0.0.0: every network); without one, the
+    // engine listens on the chosen interfaces' addresses.
+    let interfaces = match args.bind {
+        Some(_) => Vec::new(),
+        None => config::chosen_interfaces(interfaces.as_deref(), &settings),
+    };
+    let bind_ip = args.bind.unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
     engine.send(Command::StartShare(ShareRequest {
         items: args.paths,
-        bind: SocketAddr::new(args.bind, args.port.unwrap_or(DEFAULT_SHARE_PORT)),
+        bind: SocketAddr::new(bind_ip, args.port.unwrap_or(DEFAULT_SHARE_PORT)),
         any_port_if_taken: false,
         uploads: upload,
         download_dir: args.dir.unwrap_or(settings.download_dir),
