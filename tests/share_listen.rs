@@ -4,6 +4,9 @@
 //! address in the link; it used to listen on every address whatever the
 //! setting. Drives the real binary on loopback with curl.
 
+// Test helper threads need no names (clippy.toml asks it of the product).
+#![allow(clippy::disallowed_methods)]
+
 mod curl;
 mod require;
 
@@ -45,13 +48,16 @@ fn share(extra: &[&str]) -> Sharing {
         .spawn()
         .expect("start ferry share");
     let stdout = child.stdout.take().expect("stdout");
-    let url = BufReader::new(stdout)
-        .lines()
+    let mut lines = BufReader::new(stdout).lines();
+    let url = lines
+        .by_ref()
         .take(20)
         .map_while(Result::ok)
         .find_map(|line| line.trim().strip_prefix("http://").map(str::to_string))
         .map(|rest| format!("http://{rest}"))
         .expect("a URL line");
+    // Keep reading what it prints, so it never writes into a closed pipe.
+    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
     Sharing {
         child,
         url,
