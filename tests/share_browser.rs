@@ -47,6 +47,7 @@ fn chromium_loads_the_page_downloads_and_uploads() {
                 download_dir: inbox.path().to_path_buf(),
                 max_upload_bytes: 50 << 20,
                 device_name: "test box".into(),
+                texts: Vec::new(),
                 url_host: None,
             },
             runtime.handle(),

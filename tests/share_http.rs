@@ -56,6 +56,7 @@ fn start(uploads: UploadPolicy, max_upload_bytes: u64) -> Share {
             download_dir: downloads.path().join("in"),
             max_upload_bytes,
             device_name: "test box".into(),
+            texts: Vec::new(),
             url_host: None,
         },
         runtime.handle(),

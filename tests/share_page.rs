@@ -4,7 +4,8 @@
 //! sentences; "Download everything" saves one ZIP of every item; the QR code
 //! and "Copy link" pass the page on; each uploaded file succeeds or fails on
 //! its own and shows the name it was saved under (a `\` in a name is kept,
-//! an over-long name is shortened); a whole folder keeps its structure;
+//! an over-long name is shortened); texts go both ways (a shared text to
+//! copy, a message to the sharer); a whole folder keeps its structure;
 //! uploads show speed and time left and can be cancelled one by one; and
 //! the page says so when sharing stops. Without /usr/bin/chromium it fails
 //! under CI and is skipped, with the reason, elsewhere.
@@ -19,7 +20,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use browser::{Browser, Cdp, click, finished_download, open_tab, screenshot, wait_until};
-use ferry::api::{EventSink, UploadPolicy};
+use ferry::api::{Event, EventSink, UploadPolicy};
 use ferry::http::{ShareConfig, ShareServer};
 use require::require;
 use serde_json::{Value, json};
@@ -27,7 +28,7 @@ use serde_json::{Value, json};
 struct Setup {
     server: ShareServer,
     _runtime: tokio::runtime::Runtime,
-    _events: crossbeam_channel::Receiver<ferry::api::Event>,
+    events: crossbeam_channel::Receiver<Event>,
     _shared: tempfile::TempDir,
     inbox: tempfile::TempDir,
     downloads: tempfile::TempDir,
@@ -58,6 +59,7 @@ fn setup() -> Setup {
             download_dir: inbox.path().to_path_buf(),
             max_upload_bytes: 64 << 20,
             device_name: "test box".into(),
+            texts: vec!["Wi-Fi password: correct horse battery staple".into()],
             url_host: None,
         },
         runtime.handle(),
@@ -67,7 +69,7 @@ fn setup() -> Setup {
     Setup {
         server,
         _runtime: runtime,
-        _events: events,
+        events,
         _shared: shared,
         inbox,
         downloads: tempfile::tempdir().expect("tmp"),
@@ -172,6 +174,35 @@ fn run(width: u32, height: u32, mobile: bool, label: &str) {
         (text != json!("Copy link")).then_some(text)
     });
     assert_eq!(copied, json!("Link copied"), "{label}");
+
+    // Item 7: a shared text to copy, and a message to the sharer.
+    assert_eq!(
+        page.eval("document.querySelector('.texts .text-body').textContent"),
+        json!("Wi-Fi password: correct horse battery staple")
+    );
+    click(&mut page, ".copy-text");
+    wait_until("the text to be copied", || {
+        (page.eval("document.querySelector('.copy-text').textContent") == json!("Copied"))
+            .then_some(())
+    });
+    page.eval("document.getElementById('message').value = 'see you at 8\\nhttps://example.org'");
+    click(&mut page, "#message-form button");
+    wait_until("the message to be sent", || {
+        (page.eval("document.getElementById('message-status').textContent") == json!("Sent."))
+            .then_some(())
+    });
+    let (from, text) = wait_until("the message at the computer", || {
+        s.events.try_iter().find_map(|e| match e {
+            Event::TextReceived { from, text, .. } => Some((from, text)),
+            _ => None,
+        })
+    });
+    assert_eq!(text, "see you at 8\nhttps://example.org");
+    assert!(
+        from.alias.starts_with("Chrome on Linux at 127.0.0.1"),
+        "{}",
+        from.alias
+    );
 
     // Item 6: everything as one ZIP.
     click(&mut page, "#download-all");

@@ -77,6 +77,7 @@ fn start() -> Share {
             download_dir: dir.join("in"),
             max_upload_bytes: 1,
             device_name: "test box".into(),
+            texts: Vec::new(),
             url_host: None,
         },
         runtime.handle(),

@@ -5,6 +5,8 @@
 //! cut or refused, folders keep their structure (never mixed into an
 //! existing folder), a broken upload resumes from what arrived, a cancelled
 //! one leaves nothing, and no file takes its final name before its last byte.
+//! Text messages (`POST text`) reach the window as a text from the browser,
+//! within their limits, and texts the sharer shares are on the page.
 // Test helper threads need no names (clippy.toml asks it of the product).
 #![allow(clippy::disallowed_methods)]
 
@@ -33,6 +35,10 @@ struct Share {
 }
 
 fn start(max_upload_bytes: u64) -> Share {
+    start_with(max_upload_bytes, UploadPolicy::Allow, Vec::new())
+}
+
+fn start_with(max_upload_bytes: u64, uploads: UploadPolicy, texts: Vec<String>) -> Share {
     let shared = tempfile::tempdir().expect("tmp");
     let file = shared.path().join("shared.txt");
     std::fs::write(&file, b"shared").expect("write");
@@ -44,10 +50,11 @@ fn start(max_upload_bytes: u64) -> Share {
             items: vec![file],
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             also_listen: Vec::new(),
-            uploads: UploadPolicy::Allow,
+            uploads,
             download_dir: downloads.path().join("in"),
             max_upload_bytes,
             device_name: "test box".into(),
+            texts,
             url_host: None,
         },
         runtime.handle(),
@@ -135,16 +142,22 @@ impl Share {
         (status.trim().parse().unwrap_or(0), value)
     }
 
-    /// Waits for the first event that `want` picks.
+    /// Waits for the first share event that `want` picks.
     fn wait_for<T>(&self, mut want: impl FnMut(ShareEvent) -> Option<T>) -> T {
+        self.wait_for_event(|event| match event {
+            Event::Share(event) => want(event),
+            _ => None,
+        })
+    }
+
+    /// Waits for the first event that `want` picks.
+    fn wait_for_event<T>(&self, mut want: impl FnMut(Event) -> Option<T>) -> T {
         loop {
             let event = self
                 .events
                 .recv_timeout(Duration::from_secs(20))
                 .expect("event in time");
-            if let Event::Share(event) = event
-                && let Some(found) = want(event)
-            {
+            if let Some(found) = want(event) {
                 return found;
             }
         }
@@ -332,5 +345,62 @@ fn ask_refuses_what_cannot_be_an_upload() {
     assert_eq!(status, 400);
     // A ticket nobody was given opens nothing.
     let (status, _) = share.put("AAAAAAAAAAAAAAAAAAAAAA", 0, 0, &share.source("x", b"x"));
+    assert_eq!(status, 403);
+}
+
+/// Issue 17, item 7: a text typed on the page reaches the sharer as a
+/// message naming the browser and its address; shared texts are on the page.
+#[test]
+fn texts_go_both_ways_within_their_limits() {
+    if !curl::required() {
+        return;
+    }
+    let shared = vec!["Wi-Fi: <guest> & \"friends\"".to_string()];
+    let share = start_with(1 << 20, UploadPolicy::Ask, shared);
+    let page = curl(&[&share.url("")]);
+    let page = String::from_utf8_lossy(&page.stdout);
+    assert!(
+        page.contains("Wi-Fi: &lt;guest&gt; &amp; &quot;friends&quot;"),
+        "the shared text, escaped, is on the page"
+    );
+    let send = |text: &str| {
+        let body = serde_json::json!({ "text": text }).to_string();
+        share.call(&[
+            "-A",
+            "Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile Safari/537.36",
+            "-H",
+            "Content-Type: application/json",
+            "--data-binary",
+            &body,
+            &share.url("text"),
+        ])
+    };
+    let (status, answer) = send("héllo\nhttps://example.org/x");
+    assert_eq!(status, 200, "{answer}");
+    let (from, text) = share.wait_for_event(|e| match e {
+        Event::TextReceived { from, text, .. } => Some((from, text)),
+        _ => None,
+    });
+    assert_eq!(text, "héllo\nhttps://example.org/x");
+    assert_eq!(from.alias, "Chrome on Android at 127.0.0.1");
+    assert_eq!(send("   ").0, 400);
+    assert_eq!(send(&"x".repeat(10_001)).0, 413);
+    // A flood from one host is cut off after 20 a minute.
+    let statuses: Vec<u16> = (0..25).map(|i| send(&format!("n{i}")).0).collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        19,
+        "{statuses:?}"
+    );
+    assert_eq!(statuses.last(), Some(&429));
+    // With uploads off, no messages either.
+    let closed = start_with(1 << 20, UploadPolicy::Off, Vec::new());
+    let (status, _) = closed.call(&[
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        r#"{"text":"hi"}"#,
+        &closed.url("text"),
+    ]);
     assert_eq!(status, 403);
 }

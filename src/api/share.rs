@@ -41,6 +41,9 @@ pub struct ShareRequest {
     pub device_name: String,
     /// Interfaces to prefer for the link's address when `bind` is a wildcard.
     pub interfaces: Option<Vec<String>>,
+    /// Texts the page shows for visitors to copy (a Wi-Fi password, a
+    /// link), in order.
+    pub texts: Vec<String>,
 }
 
 /// One shared file or folder, as a window lists it.

@@ -137,6 +137,7 @@ impl FerryApp {
             download_dir: self.settings.download_dir.clone(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             device_name: self.settings.alias.clone(),
+            texts: Vec::new(),
             interfaces,
         };
         self.send_command(Command::StartShare(request));

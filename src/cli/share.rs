@@ -28,8 +28,12 @@ use crate::secure::identity::Identity;
 #[derive(Debug, Args)]
 pub struct ShareArgs {
     /// Files and folders to share.
-    #[arg(value_name = "PATH", required = true)]
+    #[arg(value_name = "PATH", required_unless_present = "text")]
     pub paths: Vec<PathBuf>,
+    /// A text the page shows for visitors to copy (a Wi-Fi password, a
+    /// link); may be given more than once.
+    #[arg(long, value_name = "TEXT")]
+    pub text: Vec<String>,
     /// Port to listen on (default 47814; 0 picks a free one).
     #[arg(long)]
     pub port: Option<u16>,
@@ -38,7 +42,8 @@ pub struct ShareArgs {
     /// with none set, 0.0.0.0: every network).
     #[arg(long, value_name = "ADDR")]
     pub bind: Option<IpAddr>,
-    /// Let browsers upload files into the download folder, without asking each time.
+    /// Let browsers upload files into the download folder, and send text
+    /// messages, without asking each time.
     #[arg(long)]
     pub allow_upload: bool,
     /// Folder uploads are saved in (default: the settings' download folder).
@@ -79,6 +84,7 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
         }),
         interfaces: Some(interfaces),
         device_name: settings.alias,
+        texts: args.text,
     }));
     let started = wait_started(&engine)?;
 
@@ -122,6 +128,10 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
             recv(stop) -> _ => break,
             recv(engine.events()) -> event => match event {
                 Ok(Event::Share(event)) => report(event, &mut names),
+                // A message typed on the page (texts need uploads on).
+                Ok(Event::TextReceived { from, text, .. }) => {
+                    println!("Message from {}: {text}", from.alias);
+                }
                 Ok(_) => {}
                 Err(_) => break,
             },

@@ -225,6 +225,7 @@ fn start_blocking(
         download_dir: request.download_dir,
         max_upload_bytes: request.max_upload_bytes,
         device_name: request.device_name,
+        texts: request.texts,
         url_host,
     };
     let mut port_taken = None;

@@ -30,6 +30,7 @@ mod qr;
 mod range;
 mod resumable;
 mod server;
+mod text;
 mod token;
 mod upload;
 
@@ -99,6 +100,8 @@ pub struct ShareConfig {
     pub max_upload_bytes: u64,
     /// Name of this device, shown on the page ("Files from NAME").
     pub device_name: String,
+    /// Texts the page shows for visitors to copy.
+    pub texts: Vec<String>,
     /// The address to put in the URL; `None` picks this machine's first
     /// LAN IPv4 address (or the bound address when it is not a wildcard).
     pub url_host: Option<IpAddr>,
@@ -132,8 +135,13 @@ impl Events {
     /// An event that must arrive: waits a little for room, then gives up
     /// with a log line rather than stall the server behind a hung window.
     pub(crate) fn emit(&self, event: ShareEvent) {
+        self.emit_event(Event::Share(event));
+    }
+
+    /// Any event that must arrive (a browser's text message is an
+    /// [`Event::TextReceived`] like one from a Ferry peer), as [`Self::emit`].
+    pub(crate) fn emit_event(&self, mut event: Event) {
         let deadline = std::time::Instant::now() + Duration::from_secs(1);
-        let mut event = Event::Share(event);
         while let Some(back) = self.0.try_emit(event) {
             if std::time::Instant::now() >= deadline {
                 tracing::warn!("share event dropped, the receiver is not draining");
@@ -159,6 +167,9 @@ pub(crate) struct State {
     pub(crate) download_dir: PathBuf,
     pub(crate) max_upload_bytes: u64,
     pub(crate) device_name: String,
+    pub(crate) texts: Vec<String>,
+    /// Text messages lately received, per host, to keep a flood out.
+    pub(crate) text_budget: Mutex<HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
     /// The link people are given, and its QR code as inline SVG.
     pub(crate) url: String,
     pub(crate) qr_svg: String,
@@ -190,7 +201,12 @@ impl ShareServer {
         runtime: &tokio::runtime::Handle,
         sink: EventSink,
     ) -> Result<ShareServer, ShareError> {
-        let items = items::collect(&config.items)?;
+        // A share of texts alone lists no items.
+        let items = if config.items.is_empty() && !config.texts.is_empty() {
+            Vec::new()
+        } else {
+            items::collect(&config.items)?
+        };
         let token = token::random_token().map_err(ShareError::Start)?;
         let bind = |addr: SocketAddr| {
             let listener = std::net::TcpListener::bind(addr)
@@ -224,6 +240,8 @@ impl ShareServer {
             download_dir: config.download_dir,
             max_upload_bytes: config.max_upload_bytes,
             device_name: config.device_name,
+            texts: config.texts,
+            text_budget: Mutex::default(),
             qr_svg: qr::qr_svg(&url).unwrap_or_default(),
             url: url.clone(),
             events: Events(sink),

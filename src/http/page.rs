@@ -251,6 +251,8 @@ pub fn render(state: &State) -> String {
             ("ITEMS", &items),
             ("UPLOAD", &upload),
             ("PASS", &pass_section(state)),
+            ("TEXTS", &texts_section(state)),
+            ("MESSAGE", &message_section(state)),
             ("FOOTER", &escape(&t("footer", &[]))),
             ("CONFIG", &config),
         ],
@@ -272,6 +274,51 @@ fn download_all(state: &State) -> String {
         r#"<div class="dl-all"><a class="btn ghost" id="download-all" href="d/all" download aria-label="{label}">{DOWNLOAD_ICON}{text}</a></div>"#,
         label = escape(&t("downloadAllLabel", &[])),
         text = escape(&t("downloadAll", &[])),
+    )
+}
+
+/// The texts the sharer shares, each with a "Copy" button (shown when the
+/// script runs).
+fn texts_section(state: &State) -> String {
+    if state.texts.is_empty() {
+        return String::new();
+    }
+    let mut list = String::new();
+    for (i, text) in state.texts.iter().enumerate() {
+        let n = (i + 1).to_string();
+        let _ = write!(
+            list,
+            r#"<li><p class="text-body" id="text-{i}">{text}</p><div class="row-end"><button class="btn ghost copy-text" type="button" data-for="text-{i}" aria-label="{label}" hidden>{copy}</button></div></li>"#,
+            text = escape(text),
+            label = escape(&t("copyTextLabel", &[("n", &n)])),
+            copy = escape(&t("copy", &[])),
+        );
+    }
+    format!(
+        r#"<section class="card" aria-labelledby="texts-title"><h2 id="texts-title">{title}</h2><ul class="texts">{list}</ul></section>"#,
+        title = escape(&t("textsTitle", &[])),
+    )
+}
+
+/// "Send a message" to the sharer, when the share accepts uploads.
+fn message_section(state: &State) -> String {
+    if state.policy == UploadPolicy::Off {
+        return String::new();
+    }
+    format!(
+        r#"<section class="card" aria-labelledby="msg-title">
+  <h2 id="msg-title">{title}</h2>
+  <p class="hint">{hint}</p>
+  <form id="message-form">
+    <textarea id="message" aria-label="{label}" maxlength="{max}"></textarea>
+    <div class="row-end"><p id="message-status" role="status" aria-live="polite"></p><button class="btn" type="submit">{send}</button></div>
+  </form>
+</section>"#,
+        title = escape(&t("messageTitle", &[])),
+        hint = escape(&t("messageHint", &[])),
+        label = escape(&t("messageLabel", &[])),
+        max = super::text::MAX_TEXT_CHARS,
+        send = escape(&t("sendMessage", &[])),
     )
 }
 
@@ -449,6 +496,8 @@ mod tests {
             "ITEMS",
             "UPLOAD",
             "PASS",
+            "TEXTS",
+            "MESSAGE",
             "FOOTER",
             "CONFIG",
         ] {

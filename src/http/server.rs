@@ -31,8 +31,8 @@ use super::body::{self, ResponseBody};
 use super::connections::{self, Admission, Slot};
 use super::items::ItemKind;
 use super::{
-    HEADER_TIMEOUT, STALL_TIMEOUT, State, TOKEN_TIMEOUT, consent, download, page, resumable, token,
-    upload,
+    HEADER_TIMEOUT, STALL_TIMEOUT, State, TOKEN_TIMEOUT, consent, download, page, resumable, text,
+    token, upload,
 };
 
 /// Largest request head (request line and headers) accepted, in bytes.
@@ -318,6 +318,7 @@ async fn route(
             }
         }
         ["ask"] if method == Method::POST => consent::ask(req, state, peer).await,
+        ["text"] if method == Method::POST => text::receive(req, state, peer).await,
         ["upload"] if method == Method::POST => upload::upload(req, state, peer).await,
         ["up", ticket, n] => {
             let action = match method {
