@@ -43,6 +43,10 @@ fn setup() -> Setup {
     std::fs::create_dir_all(folder.join("sub")).expect("mkdir");
     std::fs::write(folder.join("one.txt"), b"first").expect("write");
     std::fs::write(folder.join("sub/two.txt"), b"second").expect("write");
+    let picture = shared.path().join("beach.png");
+    image::RgbImage::from_fn(800, 600, |x, _| image::Rgb([(x % 256) as u8, 120, 200]))
+        .save(&picture)
+        .expect("png");
     let folder_src = tempfile::tempdir().expect("tmp");
     std::fs::create_dir_all(folder_src.path().join("trip/day1")).expect("mkdir");
     std::fs::write(folder_src.path().join("trip/day1/a.txt"), b"day one").expect("write");
@@ -52,7 +56,7 @@ fn setup() -> Setup {
     let (sink, events) = EventSink::channel(100_000, Arc::new(|| {}));
     let server = ShareServer::start(
         ShareConfig {
-            items: vec![file, folder],
+            items: vec![file, folder, picture],
             bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
             also_listen: Vec::new(),
             uploads: UploadPolicy::Allow,
@@ -159,6 +163,22 @@ fn run(width: u32, height: u32, mobile: bool, label: &str) {
         "{label}: wider than the screen"
     );
 
+    // Item 10: a thumbnail for the picture (96 px on its long side), none
+    // for other files.
+    let thumb = wait_until("the thumbnail", || {
+        let size = page.eval(
+            "(() => { const i = document.querySelector('img.thumb'); \
+             return i && i.complete && i.naturalWidth ? [i.naturalWidth, i.naturalHeight] : null; })()",
+        );
+        (!size.is_null()).then_some(size)
+    });
+    assert_eq!(thumb, json!([96, 72]));
+    assert_eq!(
+        page.eval("document.querySelectorAll('img.thumb').length"),
+        json!(1)
+    );
+    assert_eq!(page.eval("fetch('t/0').then(r => r.status)"), json!(404));
+
     // Item 8: the QR code and the link to pass the page on.
     assert_eq!(
         page.eval("document.querySelectorAll('.qr svg path').length"),
@@ -222,6 +242,7 @@ fn run(width: u32, height: u32, mobile: bool, label: &str) {
             "album/one.txt",
             "album/sub/",
             "album/sub/two.txt",
+            "beach.png",
             "holiday é.bin"
         ]
     );

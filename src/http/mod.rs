@@ -31,6 +31,7 @@ mod range;
 mod resumable;
 mod server;
 mod text;
+mod thumbs;
 mod token;
 mod upload;
 
@@ -173,6 +174,8 @@ pub(crate) struct State {
     /// The link people are given, and its QR code as inline SVG.
     pub(crate) url: String,
     pub(crate) qr_svg: String,
+    /// One thumbnail is decoded at a time.
+    pub(crate) thumb_permit: tokio::sync::Semaphore,
     pub(crate) events: Events,
     /// Uploads waiting for the person's answer.
     pub(crate) pending: Mutex<HashMap<TransferId, tokio::sync::oneshot::Sender<bool>>>,
@@ -242,6 +245,7 @@ impl ShareServer {
             device_name: config.device_name,
             texts: config.texts,
             text_budget: Mutex::default(),
+            thumb_permit: tokio::sync::Semaphore::new(1),
             qr_svg: qr::qr_svg(&url).unwrap_or_default(),
             url: url.clone(),
             events: Events(sink),

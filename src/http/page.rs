@@ -109,7 +109,7 @@ pub fn content_security_policy() -> &'static str {
         let script = between(TEMPLATE, "<script>", "</script>");
         let style = between(TEMPLATE, "<style>", "</style>");
         format!(
-            "default-src 'none'; script-src {}; style-src {}; img-src data:; connect-src 'self'; \
+            "default-src 'none'; script-src {}; style-src {}; img-src 'self' data:; connect-src 'self'; \
              form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
             csp_hash(script),
             csp_hash(style)
@@ -165,8 +165,13 @@ pub fn render(state: &State) -> String {
                 files += 1;
                 let _ = write!(
                     items,
-                    r#"<li class="item"><span class="icon" aria-hidden="true">{FILE_ICON}</span><div class="meta"><span class="name">{name}</span><span class="size">{size}</span></div><a class="btn" href="d/{i}" download aria-label="{label}">{DOWNLOAD_ICON}{text}</a></li>"#,
+                    r#"<li class="item"><span class="icon" aria-hidden="true">{FILE_ICON}{thumb}</span><div class="meta"><span class="name">{name}</span><span class="size">{size}</span></div><a class="btn" href="d/{i}" download aria-label="{label}">{DOWNLOAD_ICON}{text}</a></li>"#,
                     size = human_bytes(item.bytes),
+                    thumb = if super::thumbs::is_picture(&item.name) {
+                        format!(r#"<img class="thumb" src="t/{i}" alt="" loading="lazy">"#)
+                    } else {
+                        String::new()
+                    },
                     label = escape(&t("downloadLabel", &[("name", &item.name)])),
                     text = escape(&t("download", &[])),
                 );

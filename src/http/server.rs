@@ -32,7 +32,7 @@ use super::connections::{self, Admission, Slot};
 use super::items::ItemKind;
 use super::{
     HEADER_TIMEOUT, STALL_TIMEOUT, State, TOKEN_TIMEOUT, consent, download, page, resumable, text,
-    token, upload,
+    thumbs, token, upload,
 };
 
 /// Largest request head (request line and headers) accepted, in bytes.
@@ -292,6 +292,13 @@ async fn route(
                 .insert(header::CONNECTION, HeaderValue::from_static("close"));
             response
         }
+        ["t", i] if read => match index(i).and_then(|i| state.items.get(i)) {
+            Some(item) if item.kind == ItemKind::File && thumbs::is_picture(&item.name) => {
+                let path = item.path.clone();
+                thumbs::respond(state, path).await
+            }
+            _ => not_found(),
+        },
         ["d", "all"] if read => {
             let name = page::t("allZipName", &[("device", &state.device_name)]);
             let all = super::items::everything(&state.items, name);
