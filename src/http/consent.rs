@@ -170,10 +170,31 @@ pub async fn ask(
             return json_error(StatusCode::INTERNAL_SERVER_ERROR, &why);
         }
     };
+    let (upload, answers) = approved(id, peer, total, plans, &asked.files, shown, &tops);
+    if let Ok(mut uploads) = state.uploads.lock() {
+        uploads.insert(ticket.clone(), Arc::new(upload));
+    }
+    json(
+        StatusCode::OK,
+        serde_json::json!({ "ticket": ticket, "files": answers, "idleSeconds": UPLOAD_IDLE_LIFETIME.as_secs() }),
+    )
+}
+
+/// The approved upload, with the verdict on each file for the page; the
+/// first folder of each file is the one [`top_folders`] chose.
+fn approved(
+    id: TransferId,
+    peer: SocketAddr,
+    total: u64,
+    plans: Vec<Planned>,
+    asked: &[AskFile],
+    shown: Vec<String>,
+    tops: &HashMap<String, String>,
+) -> (Upload, Vec<serde_json::Value>) {
     let mut answers = Vec::with_capacity(plans.len());
     let mut files = Vec::with_capacity(plans.len());
     let mut failed = Vec::new();
-    for ((plan, asked), shown) in plans.into_iter().zip(&asked.files).zip(shown) {
+    for ((plan, asked), shown) in plans.into_iter().zip(asked).zip(shown) {
         match plan {
             Ok((mut folders, name)) => {
                 if let Some(top) = folders.first_mut()
@@ -200,13 +221,7 @@ pub async fn ask(
         files,
         books: Mutex::new(Books::new(open, failed)),
     };
-    if let Ok(mut uploads) = state.uploads.lock() {
-        uploads.insert(ticket.clone(), Arc::new(upload));
-    }
-    json(
-        StatusCode::OK,
-        serde_json::json!({ "ticket": ticket, "files": answers, "idleSeconds": UPLOAD_IDLE_LIFETIME.as_secs() }),
-    )
+    (upload, answers)
 }
 
 /// For each top folder of a folder upload, the folder it goes into: a new
