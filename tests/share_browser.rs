@@ -48,6 +48,7 @@ fn chromium_loads_the_page_downloads_and_uploads() {
                 max_upload_bytes: 50 << 20,
                 device_name: "test box".into(),
                 texts: Vec::new(),
+                approve_visitors: false,
                 url_host: None,
             },
             runtime.handle(),

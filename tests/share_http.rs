@@ -57,6 +57,7 @@ fn start(uploads: UploadPolicy, max_upload_bytes: u64) -> Share {
             max_upload_bytes,
             device_name: "test box".into(),
             texts: Vec::new(),
+            approve_visitors: false,
             url_host: None,
         },
         runtime.handle(),

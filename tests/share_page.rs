@@ -64,6 +64,7 @@ fn setup() -> Setup {
             max_upload_bytes: 64 << 20,
             device_name: "test box".into(),
             texts: vec!["Wi-Fi password: correct horse battery staple".into()],
+            approve_visitors: false,
             url_host: None,
         },
         runtime.handle(),

@@ -78,6 +78,7 @@ fn start() -> Share {
             max_upload_bytes: 1,
             device_name: "test box".into(),
             texts: Vec::new(),
+            approve_visitors: false,
             url_host: None,
         },
         runtime.handle(),

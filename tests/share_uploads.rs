@@ -55,6 +55,7 @@ fn start_with(max_upload_bytes: u64, uploads: UploadPolicy, texts: Vec<String>) 
             max_upload_bytes,
             device_name: "test box".into(),
             texts,
+            approve_visitors: false,
             url_host: None,
         },
         runtime.handle(),

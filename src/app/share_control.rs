@@ -138,6 +138,7 @@ impl FerryApp {
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             device_name: self.settings.alias.clone(),
             texts: Vec::new(),
+            approve_visitors: false,
             interfaces,
         };
         self.send_command(Command::StartShare(request));

@@ -55,6 +55,10 @@ pub struct ShareArgs {
     /// Do not print the QR code.
     #[arg(long)]
     pub no_qr: bool,
+    /// Ask here (y/N on standard input) before each new device may use the
+    /// link, naming its browser and address.
+    #[arg(long)]
+    pub approve_visitors: bool,
 }
 
 /// Runs `ferry share` until Ctrl-C.
@@ -85,6 +89,7 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
         interfaces: Some(interfaces),
         device_name: settings.alias,
         texts: args.text,
+        approve_visitors: args.approve_visitors,
     }));
     let started = wait_started(&engine)?;
 
@@ -123,10 +128,44 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
         let _ = stop_tx.try_send(());
     });
     let mut names: HashMap<crate::api::TransferId, String> = HashMap::new();
+    // Visitors waiting for an answer, oldest first; each line typed answers one.
+    let mut waiting: std::collections::VecDeque<crate::api::TransferId> = Default::default();
+    let answers = if args.approve_visitors {
+        read_answers()?
+    } else {
+        crossbeam_channel::never()
+    };
+    let closed = crossbeam_channel::never();
+    let mut stdin_open = true;
     loop {
         select! {
             recv(stop) -> _ => break,
+            recv(if stdin_open { &answers } else { &closed }) -> line => match (line, waiting.pop_front()) {
+                (Ok(line), Some(id)) => {
+                    let accept = matches!(line.trim(), "y" | "Y" | "yes" | "Yes");
+                    engine.send(Command::DecideUpload { id, accept });
+                    println!("{}", if accept { "Let in." } else { "Kept out." });
+                    if !waiting.is_empty() {
+                        println!("Next device: let it in? [y/N]");
+                    }
+                }
+                (Ok(_), None) => {}
+                // Standard input closed: no more answers (prompts time out).
+                (Err(_), id) => {
+                    if let Some(id) = id {
+                        waiting.push_front(id);
+                    }
+                    stdin_open = false;
+                }
+            },
             recv(engine.events()) -> event => match event {
+                Ok(Event::Share(ShareEvent::VisitorRequest { id, from, browser })) => {
+                    println!(
+                        "{browser} at {} wants to open the page. Let it in? [y/N]",
+                        from.ip().to_canonical()
+                    );
+                    waiting.push_back(id);
+                }
                 Ok(Event::Share(event)) => report(event, &mut names),
                 // A message typed on the page (texts need uploads on).
                 Ok(Event::TextReceived { from, text, .. }) => {
@@ -155,6 +194,22 @@ fn share_engine(alias: &str) -> anyhow::Result<Engine> {
         port: 0,
     };
     super::send::send_only_engine(identity, device, None)
+}
+
+/// Lines typed on standard input, read on a thread of their own (reading
+/// blocks) into a small channel; it closes when standard input does.
+fn read_answers() -> anyhow::Result<crossbeam_channel::Receiver<String>> {
+    let (tx, rx) = bounded(4);
+    std::thread::Builder::new()
+        .name("ferry-share-answers".into())
+        .spawn(move || {
+            for line in std::io::stdin().lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        })?;
+    Ok(rx)
 }
 
 /// Waits for the engine's answer to the start command.
@@ -215,6 +270,7 @@ fn report(event: ShareEvent, names: &mut HashMap<crate::api::TransferId, String>
             eprintln!("Upload failed: {why}")
         }
         ShareEvent::UploadRequest { .. }
+        | ShareEvent::VisitorRequest { .. }
         | ShareEvent::UploadProgress { .. }
         | ShareEvent::DownloadProgress { .. }
         | ShareEvent::UploadFinished { .. } => {}

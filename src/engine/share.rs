@@ -226,6 +226,7 @@ fn start_blocking(
         max_upload_bytes: request.max_upload_bytes,
         device_name: request.device_name,
         texts: request.texts,
+        approve_visitors: request.approve_visitors,
         url_host,
     };
     let mut port_taken = None;

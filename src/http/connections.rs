@@ -180,7 +180,7 @@ pub(crate) fn refuse(stream: TcpStream, peer: SocketAddr) {
 
 /// The host a connection counts against: the IPv4 address (also when
 /// IPv4-mapped), or the /64 an IPv6 address is in.
-fn host_of(ip: IpAddr) -> IpAddr {
+pub(crate) fn host_of(ip: IpAddr) -> IpAddr {
     match ip.to_canonical() {
         IpAddr::V6(v6) => {
             let prefix = u128::from(v6) & !u128::from(u64::MAX);

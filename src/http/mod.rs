@@ -34,6 +34,7 @@ mod text;
 mod thumbs;
 mod token;
 mod upload;
+mod visitors;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -103,6 +104,8 @@ pub struct ShareConfig {
     pub device_name: String,
     /// Texts the page shows for visitors to copy.
     pub texts: Vec<String>,
+    /// Ask the person before each new device may use the link.
+    pub approve_visitors: bool,
     /// The address to put in the URL; `None` picks this machine's first
     /// LAN IPv4 address (or the bound address when it is not a wildcard).
     pub url_host: Option<IpAddr>,
@@ -169,6 +172,9 @@ pub(crate) struct State {
     pub(crate) max_upload_bytes: u64,
     pub(crate) device_name: String,
     pub(crate) texts: Vec<String>,
+    pub(crate) approve_visitors: bool,
+    /// What the person said about each device, by host.
+    pub(crate) visitors: Mutex<HashMap<std::net::IpAddr, visitors::Visitor>>,
     /// Text messages lately received, per host, to keep a flood out.
     pub(crate) text_budget: Mutex<HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
     /// The link people are given, and its QR code as inline SVG.
@@ -244,6 +250,8 @@ impl ShareServer {
             max_upload_bytes: config.max_upload_bytes,
             device_name: config.device_name,
             texts: config.texts,
+            approve_visitors: config.approve_visitors,
+            visitors: Mutex::default(),
             text_budget: Mutex::default(),
             thumb_permit: tokio::sync::Semaphore::new(1),
             qr_svg: qr::qr_svg(&url).unwrap_or_default(),
@@ -322,8 +330,9 @@ impl ShareServer {
         self.state.policy
     }
 
-    /// Answers a [`ShareEvent::UploadRequest`]. Returns false if that upload
-    /// is no longer waiting (answered, timed out, or the browser left).
+    /// Answers a [`ShareEvent::UploadRequest`] or a
+    /// [`ShareEvent::VisitorRequest`]. Returns false if it is no longer
+    /// waiting (answered, timed out, or the browser left).
     pub fn decide_upload(&self, id: TransferId, accept: bool) -> bool {
         let waiting = self
             .state

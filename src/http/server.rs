@@ -32,7 +32,7 @@ use super::connections::{self, Admission, Slot};
 use super::items::ItemKind;
 use super::{
     HEADER_TIMEOUT, STALL_TIMEOUT, State, TOKEN_TIMEOUT, consent, download, page, resumable, text,
-    thumbs, token, upload,
+    thumbs, token, upload, visitors,
 };
 
 /// Largest request head (request line and headers) accepted, in bytes.
@@ -265,6 +265,9 @@ async fn route(
     let path = req.uri().path().to_string();
     if !has_token(&path, &state.token) {
         return not_found();
+    }
+    if let Some(refused) = visitors::gate(&req, &state, peer).await {
+        return refused;
     }
     let rest: Vec<&str> = path.split('/').skip(3).collect();
     let method = req.method().clone();

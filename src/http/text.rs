@@ -105,7 +105,7 @@ fn within_budget(state: &State, peer: SocketAddr) -> bool {
 }
 
 /// A short name for the browser behind a User-Agent: "Chrome on Android".
-fn browser_name(agent: &str) -> &'static str {
+pub(crate) fn browser_name(agent: &str) -> &'static str {
     let has = |needle: &str| agent.contains(needle);
     let system = if has("Android") {
         "Android"
