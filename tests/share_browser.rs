@@ -7,17 +7,15 @@
 
 mod browser;
 mod require;
+mod sharing;
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use browser::{Browser, Cdp, finished_download, wait_until};
+use browser::{Browser, finished_download, open_tab, screenshot, wait_until};
 use ferry::api::{Event, EventSink, ShareEvent, UploadPolicy};
-use ferry::http::{ShareConfig, ShareServer};
+use ferry::http::ShareServer;
 use require::require;
 use serde_json::json;
 
@@ -39,18 +37,12 @@ fn chromium_loads_the_page_downloads_and_uploads() {
     let (sink, events) = EventSink::channel(10_000, Arc::new(|| {}));
     let server = Arc::new(
         ShareServer::start(
-            ShareConfig {
-                items: vec![file.clone(), folder],
-                bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-                also_listen: Vec::new(),
-                uploads: UploadPolicy::Ask,
-                download_dir: inbox.path().to_path_buf(),
-                max_upload_bytes: 50 << 20,
-                device_name: "test box".into(),
-                texts: Vec::new(),
-                approve_visitors: false,
-                url_host: None,
-            },
+            sharing::config(
+                vec![file.clone(), folder],
+                UploadPolicy::Ask,
+                inbox.path().to_path_buf(),
+                50 << 20,
+            ),
             runtime.handle(),
             sink,
         )
@@ -89,23 +81,8 @@ fn chromium_loads_the_page_downloads_and_uploads() {
 
     let browser = Browser::launch();
     let downloads = tempfile::tempdir().expect("tmp");
-    let mut root = Cdp::connect(&browser.devtools);
-    root.call(
-        "Browser.setDownloadBehavior",
-        json!({ "behavior": "allow", "downloadPath": downloads.path() }),
-    );
-    let target = root.call("Target.createTarget", json!({ "url": "about:blank" }));
-    let target_id = target["targetId"].as_str().expect("target id").to_string();
-    let mut page = Cdp::connect(&format!(
-        "ws://{}/devtools/page/{target_id}",
-        browser.endpoint()
-    ));
-    page.call("Page.enable", json!({}));
     // A phone-sized screen.
-    page.call(
-        "Emulation.setDeviceMetricsOverride",
-        json!({ "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true }),
-    );
+    let (_root, mut page) = open_tab(&browser, downloads.path(), 390, 844, true);
     page.call("Page.navigate", json!({ "url": server.url() }));
     wait_until("the page to load", || {
         (page.eval("document.readyState") == json!("complete")).then_some(())
@@ -196,14 +173,7 @@ fn chromium_loads_the_page_downloads_and_uploads() {
     assert!(no_part_left);
     if let Some(path) = std::env::var_os("FERRY_SHARE_SCREENSHOT") {
         // For a person to look at: the page after a download and an upload.
-        let shot = page.call(
-            "Page.captureScreenshot",
-            json!({ "format": "png", "captureBeyondViewport": true }),
-        );
-        let png = STANDARD
-            .decode(shot["data"].as_str().expect("png data"))
-            .expect("base64");
-        std::fs::write(path, png).expect("write screenshot");
+        screenshot(&mut page, std::path::Path::new(&path));
     }
     let asked = asked.join().expect("consent thread");
     assert_eq!(

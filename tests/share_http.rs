@@ -8,9 +8,9 @@
 
 mod curl;
 mod require;
+mod sharing;
 
 use std::io::Read;
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
@@ -19,7 +19,7 @@ use std::time::Duration;
 use crossbeam_channel::Receiver;
 use curl::curl;
 use ferry::api::{Event, EventSink, ShareEvent, UploadPolicy};
-use ferry::http::{ShareConfig, ShareServer};
+use ferry::http::ShareServer;
 
 struct Share {
     server: ShareServer,
@@ -48,18 +48,12 @@ fn start(uploads: UploadPolicy, max_upload_bytes: u64) -> Share {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let (sink, events) = EventSink::channel(10_000, Arc::new(|| {}));
     let server = ShareServer::start(
-        ShareConfig {
-            items: vec![file, folder],
-            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            also_listen: Vec::new(),
+        sharing::config(
+            vec![file, folder],
             uploads,
-            download_dir: downloads.path().join("in"),
+            downloads.path().join("in"),
             max_upload_bytes,
-            device_name: "test box".into(),
-            texts: Vec::new(),
-            approve_visitors: false,
-            url_host: None,
-        },
+        ),
         runtime.handle(),
         sink,
     )

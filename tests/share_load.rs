@@ -7,10 +7,13 @@
 // Test helper threads need no names (clippy.toml asks it of the product).
 #![allow(clippy::disallowed_methods)]
 
+mod sharing;
+
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::process::{Command, Stdio};
+use std::net::{Ipv4Addr, SocketAddr};
 use std::time::Duration;
+
+use sharing::{FerryShare, connect_from};
 
 /// The file repeats this many bytes of noise; every read is compared with it.
 const BLOCK: usize = 1 << 20;
@@ -30,19 +33,6 @@ fn noise() -> Vec<u8> {
             (x >> 24) as u8
         })
         .collect()
-}
-
-/// A TCP connection to `to` from the loopback address `from`.
-fn connect_from(from: Ipv4Addr, to: SocketAddr) -> TcpStream {
-    let socket =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    socket
-        .bind(&SocketAddr::from((from, 0)).into())
-        .expect("bind a loopback address");
-    socket
-        .connect_timeout(&to.into(), Duration::from_secs(10))
-        .expect("connect");
-    socket.into()
 }
 
 /// Downloads `path` from `to` and checks every byte against the noise;
@@ -121,29 +111,9 @@ fn a_hundred_downloads_at_once_all_complete_byte_exact_in_bounded_memory() {
         }
         out.flush().expect("flush");
     }
-    let config = tempfile::tempdir().expect("tmp");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(["share", "--port", "0", "--no-qr"])
-        .arg(&file)
-        .env("FERRY_CONFIG_DIR", config.path())
-        .env("FERRY_INTERFACES", "lo")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ferry share");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut lines = BufReader::new(stdout).lines();
-    let url = lines
-        .by_ref()
-        .take(20)
-        .map_while(Result::ok)
-        .find_map(|line| line.trim().strip_prefix("http://").map(str::to_string))
-        .expect("a URL line");
-    // Keep reading what it prints, so it never writes into a closed pipe.
-    std::thread::spawn(move || lines.map_while(Result::ok).for_each(drop));
-    let (host_port, path) = url.split_at(url.find('/').expect("path"));
-    let to: SocketAddr = host_port.parse().expect("address");
-    let path = format!("{path}d/0");
+    let sharing = FerryShare::start(&[file.to_str().expect("utf8")]).drain();
+    let to = sharing.addr();
+    let path = format!("{}d/0", sharing.path());
     let block = std::sync::Arc::new(block);
     let started = std::time::Instant::now();
     let clients: Vec<_> = (0..CLIENTS)
@@ -157,9 +127,8 @@ fn a_hundred_downloads_at_once_all_complete_byte_exact_in_bounded_memory() {
         .into_iter()
         .map(|c| c.join().expect("client"))
         .collect();
-    let peak = peak_rss(child.id());
-    let _ = child.kill();
-    let _ = child.wait();
+    let peak = peak_rss(sharing.pid());
+    drop(sharing);
     eprintln!(
         "{CLIENTS} x {mib} MiB in {:?}; sharer peak RSS {} MiB",
         started.elapsed(),

@@ -14,21 +14,18 @@
 
 mod browser;
 mod require;
+mod sharing;
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
-use std::sync::Arc;
 
 use browser::{Browser, Cdp, click, finished_download, open_tab, screenshot, wait_until};
-use ferry::api::{Event, EventSink, UploadPolicy};
-use ferry::http::{ShareConfig, ShareServer};
+use ferry::api::{Event, UploadPolicy};
+use ferry::http::ShareConfig;
 use require::require;
 use serde_json::{Value, json};
 
 struct Setup {
-    server: ShareServer,
-    _runtime: tokio::runtime::Runtime,
-    events: crossbeam_channel::Receiver<Event>,
+    running: sharing::Running,
     _shared: tempfile::TempDir,
     inbox: tempfile::TempDir,
     downloads: tempfile::TempDir,
@@ -52,29 +49,17 @@ fn setup() -> Setup {
     std::fs::write(folder_src.path().join("trip/day1/a.txt"), b"day one").expect("write");
     std::fs::write(folder_src.path().join("trip/b.txt"), b"trip b").expect("write");
     let inbox = tempfile::tempdir().expect("tmp");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let (sink, events) = EventSink::channel(100_000, Arc::new(|| {}));
-    let server = ShareServer::start(
-        ShareConfig {
-            items: vec![file, folder, picture],
-            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            also_listen: Vec::new(),
-            uploads: UploadPolicy::Allow,
-            download_dir: inbox.path().to_path_buf(),
-            max_upload_bytes: 64 << 20,
-            device_name: "test box".into(),
-            texts: vec!["Wi-Fi password: correct horse battery staple".into()],
-            approve_visitors: false,
-            url_host: None,
-        },
-        runtime.handle(),
-        sink,
-    )
-    .expect("share");
+    let running = sharing::run(ShareConfig {
+        texts: vec!["Wi-Fi password: correct horse battery staple".into()],
+        ..sharing::config(
+            vec![file, folder, picture],
+            UploadPolicy::Allow,
+            inbox.path().to_path_buf(),
+            64 << 20,
+        )
+    });
     Setup {
-        server,
-        _runtime: runtime,
-        events,
+        running,
         _shared: shared,
         inbox,
         downloads: tempfile::tempdir().expect("tmp"),
@@ -157,7 +142,7 @@ fn run(width: u32, height: u32, mobile: bool, label: &str) {
     let s = setup();
     let browser = Browser::launch();
     let (_root, mut page) = open_tab(&browser, s.downloads.path(), width, height, mobile);
-    page.call("Page.navigate", json!({ "url": s.server.url() }));
+    page.call("Page.navigate", json!({ "url": s.running.server.url() }));
     wait_until("the page to load", || {
         (page.eval("document.readyState") == json!("complete")).then_some(())
     });
@@ -190,7 +175,7 @@ fn run(width: u32, height: u32, mobile: bool, label: &str) {
     );
     assert_eq!(
         page.eval("document.getElementById('link').textContent"),
-        json!(s.server.url())
+        json!(s.running.server.url())
     );
     click(&mut page, "#copy-link");
     let copied = wait_until("the copy to be confirmed", || {
@@ -216,7 +201,7 @@ fn run(width: u32, height: u32, mobile: bool, label: &str) {
             .then_some(())
     });
     let (from, text) = wait_until("the message at the computer", || {
-        s.events.try_iter().find_map(|e| match e {
+        s.running.events.try_iter().find_map(|e| match e {
             Event::TextReceived { from, text, .. } => Some((from, text)),
             _ => None,
         })
@@ -370,7 +355,7 @@ fn run(width: u32, height: u32, mobile: bool, label: &str) {
     );
 
     // Item 10: the page says so when sharing stops.
-    s.server.stop();
+    s.running.server.stop();
     let notice = wait_until("the stopped notice", || {
         let text = page.eval(
             "(() => { const e = document.getElementById('stopped'); \
@@ -395,7 +380,7 @@ fn resume_after_a_break(page: &mut Cdp, s: &Setup, label: &str) {
         let len = std::fs::metadata(&part).map(|m| m.len()).unwrap_or(0);
         (len > 300_000).then_some(())
     });
-    let port = s.server.local_addr().port();
+    let port = s.running.server.local_addr().port();
     let killed = std::process::Command::new("ss")
         .args(["-K", &format!("sport = :{port}")])
         .output()

@@ -11,9 +11,10 @@
 
 mod curl;
 mod require;
+mod sharing;
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -21,8 +22,9 @@ use curl::curl;
 use ferry::api::{EventSink, UploadPolicy};
 use ferry::http::{
     MAX_CONNECTIONS_PER_ADDRESS, MAX_SHARE_CONNECTIONS, MAX_WAITING, MAX_WAITING_PER_ADDRESS,
-    ShareConfig, ShareServer,
+    ShareServer,
 };
+use sharing::connect_from;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -65,22 +67,16 @@ fn start() -> Share {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let (sink, events) = EventSink::channel(10_000, Arc::new(|| {}));
     let server = ShareServer::start(
-        ShareConfig {
-            items: vec![
+        sharing::config(
+            vec![
                 dir.join("evil.html"),
                 dir.join("evil.svg"),
                 dir.join("more"),
             ],
-            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            also_listen: Vec::new(),
-            uploads: UploadPolicy::Off,
-            download_dir: dir.join("in"),
-            max_upload_bytes: 1,
-            device_name: "test box".into(),
-            texts: Vec::new(),
-            approve_visitors: false,
-            url_host: None,
-        },
+            UploadPolicy::Off,
+            dir.join("in"),
+            1,
+        ),
         runtime.handle(),
         sink,
     )
@@ -110,19 +106,6 @@ fn head_of(url: &str, from: Ipv4Addr) -> (u16, String) {
     let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
     let (headers, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
     (status.trim().parse().unwrap_or(0), headers.to_string())
-}
-
-/// A TCP connection to `to` from the loopback address `from`.
-fn connect_from(from: Ipv4Addr, to: SocketAddr) -> TcpStream {
-    let socket =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    socket
-        .bind(&SocketAddr::from((from, 0)).into())
-        .expect("bind a loopback address");
-    socket
-        .connect_timeout(&to.into(), Duration::from_secs(10))
-        .expect("connect");
-    socket.into()
 }
 
 /// Whether the server has closed `stream` (EOF or reset), reading what it

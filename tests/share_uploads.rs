@@ -12,26 +12,28 @@
 
 mod curl;
 mod require;
+mod sharing;
 
-use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::time::Duration;
 
-use crossbeam_channel::Receiver;
 use curl::curl;
-use ferry::api::{Event, EventSink, ShareEvent, UploadPolicy};
-use ferry::http::{ShareConfig, ShareServer};
+use ferry::api::{Event, ShareEvent, UploadPolicy};
+use ferry::http::ShareConfig;
 use serde_json::Value;
+use sharing::Running;
 
 struct Share {
-    server: ShareServer,
-    /// Where the server runs; dropped after it.
-    _runtime: tokio::runtime::Runtime,
-    events: Receiver<Event>,
+    running: Running,
     _shared: tempfile::TempDir,
     downloads: tempfile::TempDir,
     src: tempfile::TempDir,
+}
+
+impl std::ops::Deref for Share {
+    type Target = Running;
+    fn deref(&self) -> &Running {
+        &self.running
+    }
 }
 
 fn start(max_upload_bytes: u64) -> Share {
@@ -43,29 +45,14 @@ fn start_with(max_upload_bytes: u64, uploads: UploadPolicy, texts: Vec<String>) 
     let file = shared.path().join("shared.txt");
     std::fs::write(&file, b"shared").expect("write");
     let downloads = tempfile::tempdir().expect("tmp");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let (sink, events) = EventSink::channel(10_000, Arc::new(|| {}));
-    let server = ShareServer::start(
-        ShareConfig {
-            items: vec![file],
-            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            also_listen: Vec::new(),
-            uploads,
-            download_dir: downloads.path().join("in"),
-            max_upload_bytes,
-            device_name: "test box".into(),
-            texts,
-            approve_visitors: false,
-            url_host: None,
-        },
-        runtime.handle(),
-        sink,
-    )
-    .expect("start share");
+    let config = sharing::config(
+        vec![file],
+        uploads,
+        downloads.path().join("in"),
+        max_upload_bytes,
+    );
     Share {
-        server,
-        _runtime: runtime,
-        events,
+        running: sharing::run(ShareConfig { texts, ..config }),
         _shared: shared,
         downloads,
         src: tempfile::tempdir().expect("tmp"),
@@ -73,10 +60,6 @@ fn start_with(max_upload_bytes: u64, uploads: UploadPolicy, texts: Vec<String>) 
 }
 
 impl Share {
-    fn url(&self, rest: &str) -> String {
-        format!("{}{rest}", self.server.url())
-    }
-
     fn inbox(&self) -> PathBuf {
         self.downloads.path().join("in")
     }
@@ -141,27 +124,6 @@ impl Share {
         let (body, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
         let value = serde_json::from_str(body).unwrap_or(Value::Null);
         (status.trim().parse().unwrap_or(0), value)
-    }
-
-    /// Waits for the first share event that `want` picks.
-    fn wait_for<T>(&self, mut want: impl FnMut(ShareEvent) -> Option<T>) -> T {
-        self.wait_for_event(|event| match event {
-            Event::Share(event) => want(event),
-            _ => None,
-        })
-    }
-
-    /// Waits for the first event that `want` picks.
-    fn wait_for_event<T>(&self, mut want: impl FnMut(Event) -> Option<T>) -> T {
-        loop {
-            let event = self
-                .events
-                .recv_timeout(Duration::from_secs(20))
-                .expect("event in time");
-            if let Some(found) = want(event) {
-                return found;
-            }
-        }
     }
 }
 

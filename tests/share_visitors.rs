@@ -9,16 +9,16 @@
 
 mod curl;
 mod require;
+mod sharing;
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::net::{Ipv4Addr, SocketAddr};
-use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::Duration;
 
 use crossbeam_channel::Receiver;
-use ferry::api::{Event, EventSink, ShareEvent, TransferId, UploadPolicy};
-use ferry::http::{ShareConfig, ShareServer};
+use ferry::api::{Event, ShareEvent, TransferId, UploadPolicy};
+use ferry::http::ShareConfig;
+use sharing::FerryShare;
 
 const PHONE: &str = "Mozilla/5.0 (Linux; Android 14) Chrome/126.0 Mobile Safari/537.36";
 
@@ -66,40 +66,24 @@ fn each_new_device_waits_for_the_persons_answer() {
     let shared = tempfile::tempdir().expect("tmp");
     let file = shared.path().join("a.txt");
     std::fs::write(&file, b"for approved eyes").expect("write");
-    let runtime = tokio::runtime::Runtime::new().expect("runtime");
-    let (sink, events) = EventSink::channel(1000, Arc::new(|| {}));
-    let server = Arc::new(
-        ShareServer::start(
-            ShareConfig {
-                items: vec![file],
-                bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-                also_listen: Vec::new(),
-                uploads: UploadPolicy::Off,
-                download_dir: shared.path().join("in"),
-                max_upload_bytes: 1,
-                device_name: "test box".into(),
-                texts: Vec::new(),
-                approve_visitors: true,
-                url_host: None,
-            },
-            runtime.handle(),
-            sink,
-        )
-        .expect("share"),
-    );
+    let running = sharing::run(ShareConfig {
+        approve_visitors: true,
+        ..sharing::config(vec![file], UploadPolicy::Off, shared.path().join("in"), 1)
+    });
+    let (server, events) = (&running.server, &running.events);
     let page = server.url().to_string();
 
     // A guess at the token is a 404 and asks nobody.
     let guess = page.replace(server.token(), "AAAAAAAAAAAAAAAAAAAAAA");
     assert_eq!(status_from("127.0.0.2", &guess), 404);
-    assert!(visitor_request(&events, Duration::from_millis(300)).is_none());
+    assert!(visitor_request(events, Duration::from_millis(300)).is_none());
 
     // A new device waits; the person sees its browser and address.
     let visit =
         |from: &'static str, url: String| std::thread::spawn(move || status_from(from, &url));
     let waiting = visit("127.0.0.2", format!("{page}d/0"));
     let (id, from, browser) =
-        visitor_request(&events, Duration::from_secs(10)).expect("the person is asked");
+        visitor_request(events, Duration::from_secs(10)).expect("the person is asked");
     assert_eq!(from.ip(), Ipv4Addr::new(127, 0, 0, 2));
     assert_eq!(browser, "Chrome on Android");
     std::thread::sleep(Duration::from_millis(300));
@@ -111,15 +95,15 @@ fn each_new_device_waits_for_the_persons_answer() {
     assert_eq!(waiting.join().expect("visit"), 200);
     // Let in once, let in for the share.
     assert_eq!(status_from("127.0.0.2", &page), 200);
-    assert!(visitor_request(&events, Duration::from_millis(300)).is_none());
+    assert!(visitor_request(events, Duration::from_millis(300)).is_none());
 
     // Kept out: at once, and again later without asking.
     let refused = visit("127.0.0.3", page.clone());
-    let (id, _, _) = visitor_request(&events, Duration::from_secs(10)).expect("asked");
+    let (id, _, _) = visitor_request(events, Duration::from_secs(10)).expect("asked");
     assert!(server.decide_upload(id, false));
     assert_eq!(refused.join().expect("visit"), 403);
     assert_eq!(status_from("127.0.0.3", &page), 403);
-    assert!(visitor_request(&events, Duration::from_millis(300)).is_none());
+    assert!(visitor_request(events, Duration::from_millis(300)).is_none());
 }
 
 #[test]
@@ -130,28 +114,10 @@ fn ferry_share_asks_on_standard_input() {
     let shared = tempfile::tempdir().expect("tmp");
     let file = shared.path().join("a.txt");
     std::fs::write(&file, b"typed yes").expect("write");
-    let config = tempfile::tempdir().expect("tmp");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .args(["share", "--port", "0", "--no-qr", "--approve-visitors"])
-        .arg(&file)
-        .env("FERRY_CONFIG_DIR", config.path())
-        .env("FERRY_INTERFACES", "lo")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ferry share");
-    let mut stdin = child.stdin.take().expect("stdin");
-    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
-    let url = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .find_map(|l| {
-            l.trim()
-                .strip_prefix("http://")
-                .map(|r| format!("http://{r}"))
-        })
-        .expect("a URL line");
+    let mut sharing = FerryShare::start(&["--approve-visitors", file.to_str().expect("utf8")]);
+    let mut stdin = sharing.stdin.take().expect("stdin");
+    let mut lines = sharing.lines.take().expect("output");
+    let url = sharing.url.clone();
     let visit = {
         let url = format!("{url}d/0");
         std::thread::spawn(move || {
@@ -170,7 +136,6 @@ fn ferry_share_asks_on_standard_input() {
     );
     writeln!(stdin, "y").expect("answer");
     let body = visit.join().expect("visit");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(sharing);
     assert_eq!(body, b"typed yes");
 }
