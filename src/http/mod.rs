@@ -275,6 +275,12 @@ impl ShareServer {
                     shutdown_rx.clone(),
                 ));
             }
+            // Abandoned uploads lose their partial files even when no
+            // request comes to notice them.
+            loops.spawn(resumable::sweep_every_minute(
+                state.clone(),
+                shutdown_rx.clone(),
+            ));
             runtime.spawn(async move {
                 while loops.join_next().await.is_some() {}
                 let _ = stopped_tx.send(());

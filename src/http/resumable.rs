@@ -213,6 +213,20 @@ pub(super) fn sweep(state: &State) {
     }
 }
 
+/// Runs [`sweep`] once a minute until the share stops.
+pub(super) async fn sweep_every_minute(
+    state: Arc<State>,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = shutdown.changed() => return,
+            _ = tick.tick() => sweep(&state),
+        }
+    }
+}
+
 fn busy() -> Response<ResponseBody> {
     json_error(
         StatusCode::CONFLICT,
