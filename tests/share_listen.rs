@@ -2,7 +2,8 @@
 //! it listens only on the addresses of the interfaces Ferry is configured to
 //! use (`FERRY_INTERFACES`, `--interfaces`, the settings) and puts that
 //! address in the link; it used to listen on every address whatever the
-//! setting. Drives the real binary on loopback with curl.
+//! setting. Drives the real binary on loopback with curl; also that a
+//! closed standard output does not end it.
 
 // Test helper threads need no names (clippy.toml asks it of the product).
 #![allow(clippy::disallowed_methods)]
@@ -62,4 +63,38 @@ fn an_explicit_bind_address_still_wins() {
     let (sharing, _shared) = share(&["--bind", "0.0.0.0"]);
     let port = sharing.port();
     assert!(reachable(Ipv4Addr::new(127, 0, 0, 2), port));
+}
+
+/// Regression: `ferry share` printed with `println!`, which panics when its
+/// standard output is closed (`ferry share | head -3`), so the first message
+/// after that ended the share for everyone.
+#[test]
+fn a_closed_standard_output_does_not_end_the_share() {
+    if !curl::required() {
+        return;
+    }
+    let (mut sharing, _shared) = {
+        let shared = tempfile::tempdir().expect("tmp");
+        let file = shared.path().join("note.txt");
+        std::fs::write(&file, b"still here").expect("write");
+        let share = FerryShare::start(&["--allow-upload", file.to_str().expect("utf8")]);
+        (share, shared)
+    };
+    drop(sharing.lines.take());
+    // A message makes it print a line into the closed pipe.
+    let out = curl::curl(&[
+        "-H",
+        "Content-Type: application/json",
+        "--data-binary",
+        r#"{"text":"hello"}"#,
+        "-w",
+        "%{http_code}",
+        "-o",
+        "/dev/null",
+        &format!("{}text", sharing.url),
+    ]);
+    assert_eq!(out.stdout, b"200");
+    std::thread::sleep(Duration::from_millis(500));
+    let out = curl::curl(&[&format!("{}d/0", sharing.url)]);
+    assert_eq!(out.stdout, b"still here", "the share ended");
 }

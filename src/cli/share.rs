@@ -24,6 +24,23 @@ use crate::engine::Engine;
 use crate::http::{DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_SHARE_PORT, qr_terminal};
 use crate::secure::identity::Identity;
 
+/// `println!` that never panics: a closed standard output (`ferry share |
+/// head -3`, a terminal gone) must not end the share for everyone else.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that never panics, for the same reason.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// Arguments of `ferry share`.
 #[derive(Debug, Args)]
 pub struct ShareArgs {
@@ -98,21 +115,21 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
         .iter()
         .map(|i| i.bytes)
         .fold(0, u64::saturating_add);
-    println!(
+    say!(
         "Sharing {} item(s), {}. Open this link on a phone or computer on the same network:",
         started.items.len(),
         human_bytes(total)
     );
-    println!();
-    println!("  {}", started.url);
-    println!();
+    say!();
+    say!("  {}", started.url);
+    say!();
     if !args.no_qr
         && let Some(qr) = qr_terminal(&started.url, std::io::stdout().is_terminal())
     {
-        println!("{qr}");
+        say!("{qr}");
     }
     if started.no_lan_address {
-        println!("(No network address found: only this computer can open the link.)");
+        say!("(No network address found: only this computer can open the link.)");
     }
     let uploads = match upload {
         UploadPolicy::Off => "Uploads are off (use --allow-upload to accept files).".to_string(),
@@ -121,7 +138,7 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
             started.download_dir.display()
         ),
     };
-    println!("{uploads} Anyone with the link can use it. Press Ctrl-C to stop.");
+    say!("{uploads} Anyone with the link can use it. Press Ctrl-C to stop.");
 
     let (stop_tx, stop) = bounded::<()>(1);
     let _ = ctrlc::set_handler(move || {
@@ -144,9 +161,9 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
                 (Ok(line), Some(id)) => {
                     let accept = matches!(line.trim(), "y" | "Y" | "yes" | "Yes");
                     engine.send(Command::DecideUpload { id, accept });
-                    println!("{}", if accept { "Let in." } else { "Kept out." });
+                    say!("{}", if accept { "Let in." } else { "Kept out." });
                     if !waiting.is_empty() {
-                        println!("Next device: let it in? [y/N]");
+                        say!("Next device: let it in? [y/N]");
                     }
                 }
                 (Ok(_), None) => {}
@@ -160,7 +177,7 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
             },
             recv(engine.events()) -> event => match event {
                 Ok(Event::Share(ShareEvent::VisitorRequest { id, from, browser })) => {
-                    println!(
+                    say!(
                         "{browser} at {} wants to open the page. Let it in? [y/N]",
                         from.ip().to_canonical()
                     );
@@ -169,7 +186,7 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
                 Ok(Event::Share(event)) => report(event, &mut names),
                 // A message typed on the page (texts need uploads on).
                 Ok(Event::TextReceived { from, text, .. }) => {
-                    println!("Message from {}: {text}", from.alias);
+                    say!("Message from {}: {text}", from.alias);
                 }
                 Ok(_) => {}
                 Err(_) => break,
@@ -179,7 +196,7 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
     engine.send(Command::StopShare);
     wait_stopped(&engine);
     engine.shutdown();
-    println!("Stopped sharing.");
+    say!("Stopped sharing.");
     Ok(EXIT_OK)
 }
 
@@ -247,27 +264,27 @@ fn wait_stopped(engine: &Engine) {
 fn report(event: ShareEvent, names: &mut HashMap<crate::api::TransferId, String>) {
     match event {
         ShareEvent::DownloadStarted { id, from, name, .. } => {
-            eprintln!("{}: downloading {name}", from.ip());
+            note!("{}: downloading {name}", from.ip());
             names.insert(id, name);
         }
         ShareEvent::DownloadFinished { id, result } => {
             let name = names.remove(&id).unwrap_or_default();
             match result {
-                Ok(bytes) => eprintln!("Sent {name} ({})", human_bytes(bytes)),
-                Err(why) => eprintln!("Download of {name} stopped: {why}"),
+                Ok(bytes) => note!("Sent {name} ({})", human_bytes(bytes)),
+                Err(why) => note!("Download of {name} stopped: {why}"),
             }
         }
         ShareEvent::UploadStarted { from, size, .. } => {
             let size = size
                 .map(|s| format!(" ({})", human_bytes(s)))
                 .unwrap_or_default();
-            eprintln!("{}: uploading{size}", from.ip());
+            note!("{}: uploading{size}", from.ip());
         }
-        ShareEvent::UploadSaved { path, .. } => eprintln!("Saved {}", path.display()),
+        ShareEvent::UploadSaved { path, .. } => note!("Saved {}", path.display()),
         ShareEvent::UploadFinished {
             result: Err(why), ..
         } => {
-            eprintln!("Upload failed: {why}")
+            note!("Upload failed: {why}")
         }
         ShareEvent::UploadRequest { .. }
         | ShareEvent::VisitorRequest { .. }
