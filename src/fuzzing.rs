@@ -263,21 +263,16 @@ fn check_datagram(datagram: &[u8]) {
 /// The file name a browser puts in a multipart upload (made UTF-8 lossily,
 /// as the multipart parser only hands out strings), through the function the
 /// HTTP upload uses, under both the Unix and the Windows rules. Properties:
-/// only the last `/` or `\` segment counts; that segment is refused exactly
-/// in the documented cases (empty, `.`, `..`, a drive letter, NUL, too long)
-/// and accepted otherwise; an accepted name is one plain component that
+/// only the last `/` segment counts; that segment is refused exactly when
+/// it is empty, `.` or `..` and made storable otherwise (issue 17: a `\` is
+/// an ordinary character on Unix, over-long names are shortened); an
+/// accepted name is one plain component that
 /// never leaves the folder it is joined to, with the same guarantees as a
 /// received name (see [`check_path`]).
 pub fn upload_name(data: &[u8]) {
     let raw = String::from_utf8_lossy(data);
-    let leaf = raw.rsplit(['/', '\\']).next().unwrap_or(&raw);
-    let b = leaf.as_bytes();
-    let must_refuse = leaf.is_empty()
-        || leaf == "."
-        || leaf == ".."
-        || leaf.contains('\0')
-        || (b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':')
-        || leaf.len() > MAX_NAME_BYTES;
+    let leaf = raw.rsplit('/').next().unwrap_or(&raw);
+    let must_refuse = leaf.is_empty() || leaf == "." || leaf == "..";
     for rules in [NameRules::Unix, NameRules::Windows] {
         let name = match upload_name_for(&raw, rules) {
             Err(e) => {
@@ -303,7 +298,14 @@ pub fn upload_name(data: &[u8]) {
             Some(root),
             "{name:?} is not directly in the folder"
         );
-        check_name(&name, rules);
+        // A `\` is a plain character of a Unix name (one component, as the
+        // join above showed); every other property is a received name's.
+        let plain = if rules == NameRules::Unix {
+            name.replace('\\', "_")
+        } else {
+            name.clone()
+        };
+        check_name(&plain, rules);
     }
 }
 

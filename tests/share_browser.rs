@@ -5,164 +5,19 @@
 //! arrive byte-exact. Without /usr/bin/chromium it fails under CI (which
 //! installs it) and says it skipped, and why, elsewhere.
 
+mod browser;
 mod require;
+mod sharing;
 
-use std::io::{BufRead, BufReader};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
-use crossbeam_channel::bounded;
+use browser::{Browser, finished_download, open_tab, screenshot, wait_until};
 use ferry::api::{Event, EventSink, ShareEvent, UploadPolicy};
-use ferry::http::{ShareConfig, ShareServer};
-use require::{CHROMIUM, require};
-use serde_json::{Value, json};
-use tungstenite::{Message, WebSocket};
-
-/// A headless Chromium that talks to nothing but loopback, killed on drop.
-struct Browser {
-    child: Child,
-    devtools: String,
-    _profile: tempfile::TempDir,
-}
-
-impl Browser {
-    fn launch() -> Browser {
-        let profile = tempfile::tempdir().expect("profile dir");
-        let mut child = Command::new(CHROMIUM)
-            .args([
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-quic",
-                "--no-first-run",
-                "--no-default-browser-check",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--disable-default-apps",
-                "--disable-extensions",
-                "--disable-domain-reliability",
-                "--disable-client-side-phishing-detection",
-                "--no-proxy-server",
-                "--remote-debugging-address=127.0.0.1",
-                "--remote-debugging-port=0",
-                "--window-size=420,900",
-            ])
-            .arg(format!("--user-data-dir={}", profile.path().display()))
-            .arg("about:blank")
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start chromium");
-        let stderr = child.stderr.take().expect("stderr");
-        let (tx, rx) = bounded(1);
-        std::thread::Builder::new()
-            .name("chromium-stderr".into())
-            .spawn(move || {
-                // Keep reading so Chromium never blocks on a full pipe.
-                for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                    if let Some(at) = line.find("ws://") {
-                        let _ = tx.try_send(line[at..].trim().to_string());
-                    }
-                }
-            })
-            .expect("thread");
-        let devtools = rx
-            .recv_timeout(Duration::from_secs(60))
-            .expect("Chromium printed its DevTools address");
-        assert!(devtools.starts_with("ws://127.0.0.1:"), "{devtools}");
-        Browser {
-            child,
-            devtools,
-            _profile: profile,
-        }
-    }
-
-    /// host:port of the DevTools endpoint.
-    fn endpoint(&self) -> &str {
-        let rest = &self.devtools["ws://".len()..];
-        &rest[..rest.find('/').unwrap_or(rest.len())]
-    }
-}
-
-impl Drop for Browser {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// One DevTools connection (browser or page).
-struct Cdp {
-    ws: WebSocket<TcpStream>,
-    next: u64,
-}
-
-impl Cdp {
-    fn connect(url: &str) -> Cdp {
-        let host = &url["ws://".len()..];
-        let host = &host[..host.find('/').expect("path")];
-        let stream = TcpStream::connect(host).expect("connect to DevTools");
-        stream
-            .set_read_timeout(Some(Duration::from_secs(60)))
-            .expect("timeout");
-        let (ws, _) = tungstenite::client::client(url, stream).expect("websocket handshake");
-        Cdp { ws, next: 1 }
-    }
-
-    fn call(&mut self, method: &str, params: Value) -> Value {
-        let id = self.next;
-        self.next += 1;
-        let message = json!({ "id": id, "method": method, "params": params }).to_string();
-        self.ws.send(Message::Text(message.into())).expect("send");
-        loop {
-            let Message::Text(text) = self.ws.read().expect("read") else {
-                continue;
-            };
-            let reply: Value = serde_json::from_str(text.as_str()).expect("json");
-            if reply["id"] == json!(id) {
-                assert!(reply.get("error").is_none(), "{method} failed: {reply}");
-                return reply["result"].clone();
-            }
-        }
-    }
-
-    fn eval(&mut self, expression: &str) -> Value {
-        let result = self.call(
-            "Runtime.evaluate",
-            json!({ "expression": expression, "returnByValue": true, "awaitPromise": true }),
-        );
-        result["result"]["value"].clone()
-    }
-}
-
-fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Some(found) = check() {
-            return found;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-}
-
-/// A completed download in `dir` named `name` (no `.crdownload` left).
-fn finished_download(dir: &Path, name: &str) -> Option<Vec<u8>> {
-    let busy = std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok())
-        .any(|e| e.file_name().to_string_lossy().ends_with(".crdownload"));
-    if busy {
-        return None;
-    }
-    std::fs::read(dir.join(name)).ok()
-}
+use ferry::http::ShareServer;
+use require::require;
+use serde_json::json;
 
 #[test]
 fn chromium_loads_the_page_downloads_and_uploads() {
@@ -182,15 +37,12 @@ fn chromium_loads_the_page_downloads_and_uploads() {
     let (sink, events) = EventSink::channel(10_000, Arc::new(|| {}));
     let server = Arc::new(
         ShareServer::start(
-            ShareConfig {
-                items: vec![file.clone(), folder],
-                bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-                uploads: UploadPolicy::Ask,
-                download_dir: inbox.path().to_path_buf(),
-                max_upload_bytes: 50 << 20,
-                device_name: "test box".into(),
-                url_host: None,
-            },
+            sharing::config(
+                vec![file.clone(), folder],
+                UploadPolicy::Ask,
+                inbox.path().to_path_buf(),
+                50 << 20,
+            ),
             runtime.handle(),
             sink,
         )
@@ -229,23 +81,8 @@ fn chromium_loads_the_page_downloads_and_uploads() {
 
     let browser = Browser::launch();
     let downloads = tempfile::tempdir().expect("tmp");
-    let mut root = Cdp::connect(&browser.devtools);
-    root.call(
-        "Browser.setDownloadBehavior",
-        json!({ "behavior": "allow", "downloadPath": downloads.path() }),
-    );
-    let target = root.call("Target.createTarget", json!({ "url": "about:blank" }));
-    let target_id = target["targetId"].as_str().expect("target id").to_string();
-    let mut page = Cdp::connect(&format!(
-        "ws://{}/devtools/page/{target_id}",
-        browser.endpoint()
-    ));
-    page.call("Page.enable", json!({}));
     // A phone-sized screen.
-    page.call(
-        "Emulation.setDeviceMetricsOverride",
-        json!({ "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": true }),
-    );
+    let (_root, mut page) = open_tab(&browser, downloads.path(), 390, 844, true);
     page.call("Page.navigate", json!({ "url": server.url() }));
     wait_until("the page to load", || {
         (page.eval("document.readyState") == json!("complete")).then_some(())
@@ -336,14 +173,7 @@ fn chromium_loads_the_page_downloads_and_uploads() {
     assert!(no_part_left);
     if let Some(path) = std::env::var_os("FERRY_SHARE_SCREENSHOT") {
         // For a person to look at: the page after a download and an upload.
-        let shot = page.call(
-            "Page.captureScreenshot",
-            json!({ "format": "png", "captureBeyondViewport": true }),
-        );
-        let png = STANDARD
-            .decode(shot["data"].as_str().expect("png data"))
-            .expect("base64");
-        std::fs::write(path, png).expect("write screenshot");
+        screenshot(&mut page, std::path::Path::new(&path));
     }
     let asked = asked.join().expect("consent thread");
     assert_eq!(

@@ -11,15 +11,20 @@
 
 mod curl;
 mod require;
+mod sharing;
 
 use std::io::{ErrorKind, Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpStream};
+use std::net::{Ipv4Addr, TcpStream};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use curl::curl;
 use ferry::api::{EventSink, UploadPolicy};
-use ferry::http::{MAX_CONNECTIONS_PER_ADDRESS, MAX_SHARE_CONNECTIONS, ShareConfig, ShareServer};
+use ferry::http::{
+    MAX_CONNECTIONS_PER_ADDRESS, MAX_SHARE_CONNECTIONS, MAX_WAITING, MAX_WAITING_PER_ADDRESS,
+    ShareServer,
+};
+use sharing::connect_from;
 
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
 
@@ -62,19 +67,16 @@ fn start() -> Share {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let (sink, events) = EventSink::channel(10_000, Arc::new(|| {}));
     let server = ShareServer::start(
-        ShareConfig {
-            items: vec![
+        sharing::config(
+            vec![
                 dir.join("evil.html"),
                 dir.join("evil.svg"),
                 dir.join("more"),
             ],
-            bind: SocketAddr::from((Ipv4Addr::LOCALHOST, 0)),
-            uploads: UploadPolicy::Off,
-            download_dir: dir.join("in"),
-            max_upload_bytes: 1,
-            device_name: "test box".into(),
-            url_host: None,
-        },
+            UploadPolicy::Off,
+            dir.join("in"),
+            1,
+        ),
         runtime.handle(),
         sink,
     )
@@ -104,19 +106,6 @@ fn head_of(url: &str, from: Ipv4Addr) -> (u16, String) {
     let text = String::from_utf8_lossy(&out.stdout).to_lowercase();
     let (headers, status) = text.rsplit_once('\n').unwrap_or(("", "0"));
     (status.trim().parse().unwrap_or(0), headers.to_string())
-}
-
-/// A TCP connection to `to` from the loopback address `from`.
-fn connect_from(from: Ipv4Addr, to: SocketAddr) -> TcpStream {
-    let socket =
-        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("socket");
-    socket
-        .bind(&SocketAddr::from((from, 0)).into())
-        .expect("bind a loopback address");
-    socket
-        .connect_timeout(&to.into(), Duration::from_secs(10))
-        .expect("connect");
-    socket.into()
 }
 
 /// Whether the server has closed `stream` (EOF or reset), reading what it
@@ -210,10 +199,12 @@ fn a_flood_of_half_sent_requests_holds_no_more_descriptors_than_the_cap() {
     let share = start();
     let addr = share.server.local_addr();
     let before = open_fds();
-    // 200 clients from 25 addresses, at most the per-address cap each, so
-    // only the overall cap stops them.
-    let hosts = 200usize.div_ceil(MAX_CONNECTIONS_PER_ADDRESS);
-    let mut clients: Vec<TcpStream> = (0..200usize)
+    // Served, waiting and 100 more, from many addresses with at most the
+    // per-address cap each, so only the overall caps stop them.
+    let capacity = MAX_SHARE_CONNECTIONS + MAX_WAITING;
+    let count = capacity + 100;
+    let hosts = count.div_ceil(MAX_CONNECTIONS_PER_ADDRESS);
+    let mut clients: Vec<TcpStream> = (0..count)
         .map(|i| {
             let host = u8::try_from(10 + i % hosts).expect("small");
             let mut s = connect_from(Ipv4Addr::new(127, 0, 0, host), addr);
@@ -225,14 +216,14 @@ fn a_flood_of_half_sent_requests_holds_no_more_descriptors_than_the_cap() {
     std::thread::sleep(Duration::from_millis(1000));
     let held_by_server = open_fds().saturating_sub(before + clients.len());
     assert!(
-        held_by_server <= MAX_SHARE_CONNECTIONS + 8,
-        "the server holds {held_by_server} descriptors for 200 half-sent requests"
+        held_by_server <= capacity + 8,
+        "the server holds {held_by_server} descriptors for {count} half-sent requests"
     );
-    let over_cap = clients.len() - MAX_SHARE_CONNECTIONS;
-    let closed = count_closed(&mut clients, over_cap, Duration::from_secs(3));
+    let over = clients.len() - capacity;
+    let closed = count_closed(&mut clients, over, Duration::from_secs(3));
     assert!(
-        closed >= over_cap,
-        "only {closed} of the {over_cap} connections over the cap were closed"
+        closed >= over,
+        "only {closed} of the {over} connections over the caps were closed"
     );
 }
 
@@ -245,7 +236,8 @@ fn idle_connections_from_one_address_do_not_lock_out_another_visitor() {
     let share = start();
     let addr = share.server.local_addr();
     let attacker = Ipv4Addr::new(127, 0, 0, 2);
-    let mut idle: Vec<TcpStream> = (0..MAX_SHARE_CONNECTIONS + 8)
+    // As many as one address may hold and queue, and one more.
+    let mut idle: Vec<TcpStream> = (0..MAX_CONNECTIONS_PER_ADDRESS + MAX_WAITING_PER_ADDRESS + 1)
         .map(|_| connect_from(attacker, addr))
         .collect();
     std::thread::sleep(Duration::from_millis(300));
@@ -253,9 +245,8 @@ fn idle_connections_from_one_address_do_not_lock_out_another_visitor() {
     let (status, _) = head_of(&share.server.local_url(), Ipv4Addr::new(127, 0, 0, 3));
     assert_eq!(status, 200, "a visitor from another address gets the page");
     assert!(started.elapsed() < Duration::from_secs(3));
-    // Those over the per-address cap were closed at once.
-    let over = idle.len() - MAX_CONNECTIONS_PER_ADDRESS;
-    assert!(count_closed(&mut idle, over, Duration::from_secs(2)) >= over);
+    // The one over the address's queue was closed at once.
+    assert!(count_closed(&mut idle, 1, Duration::from_secs(2)) >= 1);
 }
 
 #[test]
@@ -286,7 +277,7 @@ fn idle_connections_from_several_addresses_give_up_their_slots_within_seconds() 
     assert_eq!(
         status,
         200,
-        "a visitor still gets 503 after {:?}",
+        "a visitor still has no page after {:?}",
         started.elapsed()
     );
     let all = idle.len();

@@ -85,7 +85,8 @@ pub enum Command {
     /// Stop the browser share: the port closes and the link stops working;
     /// answered by [`super::Event::ShareStopped`].
     StopShare,
-    /// Answer a [`super::ShareEvent::UploadRequest`].
+    /// Answer a [`super::ShareEvent::UploadRequest`] or a
+    /// [`super::ShareEvent::VisitorRequest`].
     DecideUpload {
         /// Which upload.
         id: TransferId,

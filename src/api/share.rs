@@ -41,6 +41,12 @@ pub struct ShareRequest {
     pub device_name: String,
     /// Interfaces to prefer for the link's address when `bind` is a wildcard.
     pub interfaces: Option<Vec<String>>,
+    /// Texts the page shows for visitors to copy (a Wi-Fi password, a
+    /// link), in order.
+    pub texts: Vec<String>,
+    /// Ask the person before each new device (address) may use the link:
+    /// a [`ShareEvent::VisitorRequest`], answered like an upload.
+    pub approve_visitors: bool,
 }
 
 /// One shared file or folder, as a window lists it.
@@ -120,6 +126,17 @@ pub enum ShareEvent {
         names: Vec<String>,
         /// Total bytes announced (`None` when unknown).
         size: Option<u64>,
+    },
+    /// A device that has the link wants in (only when the share was started
+    /// with `approve_visitors`); answer with [`super::Command::DecideUpload`]
+    /// in time. Its requests wait meanwhile; a "no" holds for the share.
+    VisitorRequest {
+        /// Id to answer with.
+        id: TransferId,
+        /// The device's address.
+        from: SocketAddr,
+        /// Its browser, from its User-Agent ("Chrome on Android").
+        browser: String,
     },
     /// Upload bytes start flowing (after consent, or at once with `Allow`).
     UploadStarted {

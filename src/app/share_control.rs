@@ -138,6 +138,8 @@ impl FerryApp {
             download_dir: self.settings.download_dir.clone(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             device_name: self.settings.alias.clone(),
+            texts: Vec::new(),
+            approve_visitors: false,
             interfaces,
         };
         self.send_command(Command::StartShare(request));

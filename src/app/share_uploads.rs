@@ -108,7 +108,9 @@ impl UiState {
                 };
                 effects.extend(self.end_upload(id, outcome, now_ms));
             }
-            ShareEvent::DownloadStarted { .. }
+            // The window does not ask for visitor approval (`approve_visitors` is off).
+            ShareEvent::VisitorRequest { .. }
+            | ShareEvent::DownloadStarted { .. }
             | ShareEvent::DownloadProgress { .. }
             | ShareEvent::DownloadFinished { .. } => {}
         }

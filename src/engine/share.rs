@@ -15,7 +15,7 @@
 //! their own: this module must never block the engine's command loop.
 //! [`Command::Measure`] walks folders too, on its own named thread.
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -23,7 +23,8 @@ use std::time::Duration;
 
 use crate::api::{Event, EventSink, ShareRequest, ShareStarted, SharedSummary, TransferId};
 use crate::http::{
-    ItemKind, MAX_SHARE_CONNECTIONS, ShareConfig, ShareError, ShareServer, SharedItem, lan_ipv4,
+    ItemKind, MAX_SHARE_CONNECTIONS, ShareConfig, ShareError, ShareServer, SharedItem,
+    interface_addresses, lan_ipv4,
 };
 use crate::protocol::EntryKind;
 
@@ -215,21 +216,17 @@ fn start_blocking(
 ) -> Result<(Running, ShareStarted), String> {
     let sentence = |e: ShareError| format!("Sharing could not start: {e}.");
     let runtime = runtime().map_err(|e| sentence(ShareError::Start(e)))?;
-    let mut no_lan_address = false;
-    let url_host = if request.bind.ip().is_unspecified() {
-        let host = lan_ipv4(request.interfaces.as_deref()).map(IpAddr::V4);
-        no_lan_address = host.is_none();
-        host
-    } else {
-        None
-    };
+    let (bind, also_listen, url_host, no_lan_address) = where_to_listen(&request)?;
     let mut config = ShareConfig {
         items: request.items,
-        bind: request.bind,
+        bind,
+        also_listen,
         uploads: request.uploads,
         download_dir: request.download_dir,
         max_upload_bytes: request.max_upload_bytes,
         device_name: request.device_name,
+        texts: request.texts,
+        approve_visitors: request.approve_visitors,
         url_host,
     };
     let mut port_taken = None;
@@ -254,6 +251,48 @@ fn start_blocking(
         no_lan_address,
     };
     Ok((Running { server, runtime }, started))
+}
+
+/// Where a share listens and which address its link names. An explicit
+/// address is used as given. Without one (a wildcard), the share listens
+/// only where Ferry is configured to be reachable: on the addresses of the
+/// chosen interfaces (`--interfaces`, `FERRY_INTERFACES`, the settings),
+/// the link naming the first IPv4 one; with no interface chosen, on every
+/// address, the link naming this machine's LAN address.
+fn where_to_listen(
+    request: &ShareRequest,
+) -> Result<(SocketAddr, Vec<IpAddr>, Option<IpAddr>, bool), String> {
+    if !request.bind.ip().is_unspecified() {
+        return Ok((request.bind, Vec::new(), None, false));
+    }
+    let chosen: Vec<String> = request
+        .interfaces
+        .iter()
+        .flatten()
+        .map(|n| n.trim().to_string())
+        .filter(|n| !n.is_empty())
+        .collect();
+    if chosen.is_empty() {
+        let host = lan_ipv4(None).map(IpAddr::V4);
+        return Ok((request.bind, Vec::new(), host, host.is_none()));
+    }
+    let addresses = interface_addresses(&chosen);
+    let Some((first, rest)) = addresses.split_first() else {
+        return Err(format!(
+            "Sharing could not start: the network interface{} {} {} no address.",
+            if chosen.len() == 1 { "" } else { "s" },
+            chosen.join(", "),
+            if chosen.len() == 1 { "has" } else { "have" },
+        ));
+    };
+    let bind = SocketAddr::new(*first, request.bind.port());
+    // The link: an address a phone can reach, so loopback only when nothing else is chosen.
+    let host = addresses
+        .iter()
+        .find(|ip| ip.is_ipv4() && !ip.is_loopback())
+        .or_else(|| addresses.iter().find(|ip| !ip.is_loopback()))
+        .unwrap_or(first);
+    Ok((bind, rest.to_vec(), Some(*host), host.is_loopback()))
 }
 
 fn summary(item: &SharedItem) -> SharedSummary {

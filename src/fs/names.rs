@@ -86,7 +86,9 @@ impl NameRules {
 }
 
 /// Validates one received path component and returns the name to use on disk,
-/// under this system's rules (see [`sanitize_component_for`]).
+/// under this system's rules (see [`sanitize_component_for`]). Only tests
+/// call it now that browser names go through [`clean_component_for`].
+#[cfg(test)]
 pub fn sanitize_component(raw: &str) -> Result<String, NameError> {
     sanitize_component_for(raw, NameRules::HOST)
 }
@@ -148,6 +150,34 @@ pub fn sanitize_component_for(raw: &str, rules: NameRules) -> Result<String, Nam
         return Ok(name);
     }
     Ok(shorten(&name, MAX_NAME_BYTES - NAME_HEADROOM))
+}
+
+/// Makes the name a person gave one file (a browser upload's file name)
+/// storable under `rules`, replacing what cannot be stored instead of
+/// refusing it: a browser names a file, never a path, so a `\` or `:` in
+/// it is part of the name (legal on Unix, `_` under Windows rules), control
+/// characters become `_`, and an over-long name is shortened keeping its
+/// extension. Only an empty name, `.` and `..` are refused. The result is
+/// one plain component, as [`sanitize_component_for`] would accept it.
+pub fn clean_component_for(raw: &str, rules: NameRules) -> Result<String, NameError> {
+    if raw.is_empty() || raw == "." || raw == ".." {
+        return Err(NameError::Traversal(raw.to_string()));
+    }
+    let windows = rules == NameRules::Windows;
+    let mapped: String = raw
+        .chars()
+        .map(|c| {
+            let unstorable = c.is_control() || c == '/' || (windows && matches!(c, '\\' | ':'));
+            if unstorable { '_' } else { c }
+        })
+        .collect();
+    let short = shorten(&mapped, MAX_NAME_BYTES - NAME_HEADROOM);
+    if windows {
+        // No separator, drive letter or NUL is left, and it is short enough:
+        // what remains is Windows' own list (reserved names, trailing dots).
+        return sanitize_component_for(&short, rules);
+    }
+    Ok(short)
 }
 
 /// Validates a whole received path and returns it relative to the download
@@ -291,6 +321,46 @@ mod tests {
 
     fn comps(parts: &[&str]) -> Vec<String> {
         parts.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn a_browser_file_name_is_cleaned_not_refused() {
+        // Issue 17: legal Linux names were cut at the backslash or refused.
+        let unix = NameRules::Unix;
+        assert_eq!(
+            clean_component_for("notes\\draft v2.txt", unix).as_deref(),
+            Ok("notes\\draft v2.txt")
+        );
+        assert_eq!(
+            clean_component_for("a:b.txt", unix).as_deref(),
+            Ok("a:b.txt")
+        );
+        let win = NameRules::Windows;
+        assert_eq!(
+            clean_component_for("notes\\draft v2.txt", win).as_deref(),
+            Ok("notes_draft v2.txt")
+        );
+        assert_eq!(
+            clean_component_for("a:b.txt", win).as_deref(),
+            Ok("a_b.txt")
+        );
+        assert_eq!(
+            clean_component_for("CON.txt", win).as_deref(),
+            Ok("_CON.txt")
+        );
+        assert_eq!(
+            clean_component_for("a/b\u{0}c", unix).as_deref(),
+            Ok("a_b_c")
+        );
+        // Over-long: shortened, the extension kept, room left for "(n)" and ".ferry-part".
+        let long = format!("{}.jpeg", "é".repeat(400));
+        for rules in [unix, win] {
+            let name = clean_component_for(&long, rules).expect("shortened");
+            assert!(name.ends_with("é.jpeg") && name.len() + NAME_HEADROOM <= MAX_NAME_BYTES);
+        }
+        for bad in ["", ".", ".."] {
+            assert!(clean_component_for(bad, unix).is_err(), "{bad:?}");
+        }
     }
 
     #[test]

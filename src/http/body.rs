@@ -29,7 +29,7 @@ pub const CHUNK: usize = 256 * 1024;
 
 /// Chunks a producer may run ahead of the network (memory per download:
 /// about `CHUNK * (CHANNEL_DEPTH + 1)`).
-const CHANNEL_DEPTH: usize = 4;
+const CHANNEL_DEPTH: usize = 2;
 
 /// A body that is all here already.
 pub fn full(bytes: impl Into<Bytes>) -> ResponseBody {

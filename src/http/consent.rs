@@ -1,13 +1,18 @@
-//! Consent for uploads: the page's `POST ask` (names and sizes it is about
-//! to send), the wait for the person's answer when the share says "ask",
-//! and the one-time tickets that let the approved files follow. A ticket is
-//! valid for [`TICKET_LIFETIME`], for the device that asked, for exactly the
-//! names announced and at most the bytes announced. This module writes no
-//! file; the files themselves arrive through [`super::upload`].
+//! Consent for uploads: the page's `POST ask` (names, folders and sizes it
+//! is about to send), the wait for the person's answer when the share says
+//! "ask", and the ticket that lets the approved files follow, one request
+//! each ([`super::resumable`]). A ticket is valid for the device that asked,
+//! for exactly the files announced (each at most its announced size), until
+//! it has been idle for [`UPLOAD_IDLE_LIFETIME`]. Names are cleaned here,
+//! once, by the rules of every name from the wire; a name that cannot be
+//! used fails that file alone. This module creates the top folders of an
+//! approved folder upload (after consent) and writes no file.
 
-use std::net::{IpAddr, SocketAddr};
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use http_body_util::{BodyExt, Limited};
 use hyper::body::Incoming;
@@ -15,31 +20,20 @@ use hyper::{Request, Response, StatusCode};
 use serde::Deserialize;
 
 use super::body::ResponseBody;
+use super::resumable::{Books, UPLOAD_IDLE_LIFETIME, UpFile, Upload, sweep};
 use super::server::{json, json_error};
-use super::upload::{NOT_ALLOWED, free_space, leaf_name, no_room, too_big};
+use super::upload::{NOT_ALLOWED, free_space, no_room, too_big};
 use super::{CONSENT_TIMEOUT, State, token};
 use crate::api::TransferId;
 use crate::api::{ShareEvent, UploadPolicy};
-use crate::fs::names;
+use crate::fs::names::{self, NameRules};
+use crate::protocol::limits::MAX_PATH_DEPTH;
 
 /// Most files one upload may announce.
 pub const MAX_UPLOAD_FILES: usize = 10_000;
 
-/// Largest `ask` request body (a JSON list of names and sizes).
-const MAX_ASK_BYTES: usize = 1024 * 1024;
-
-/// How long an approval (ticket) stays valid before its upload starts.
-const TICKET_LIFETIME: Duration = Duration::from_secs(10 * 60);
-
-/// An approved upload the page may now send.
-#[derive(Debug, Clone)]
-pub struct Ticket {
-    pub(super) id: TransferId,
-    pub(super) names: Vec<String>,
-    pub(super) size: u64,
-    pub(super) from: IpAddr,
-    pub(super) expires: Instant,
-}
+/// Largest `ask` request body (a JSON list of names, folders and sizes).
+const MAX_ASK_BYTES: usize = 4 * 1024 * 1024;
 
 #[derive(Debug, Deserialize)]
 struct AskBody {
@@ -49,11 +43,46 @@ struct AskBody {
 #[derive(Debug, Deserialize)]
 struct AskFile {
     name: String,
+    /// Folders above the file inside a chosen folder (`webkitRelativePath`
+    /// without the file name); empty for a single file.
+    #[serde(default)]
+    path: Vec<String>,
     size: u64,
 }
 
-/// `POST ask`: the page announces names and sizes; answers with a ticket
-/// once the upload is allowed, or a sentence why not.
+/// A file as it will be saved: cleaned folders and name, or why it cannot be.
+type Planned = Result<(Vec<String>, String), String>;
+
+/// Cleans what the page announced for one file.
+fn plan(file: &AskFile) -> Planned {
+    let shown = shown_name(file);
+    if file.path.len() >= MAX_PATH_DEPTH {
+        return Err(format!(
+            "“{shown}” is in too many folders (at most {MAX_PATH_DEPTH})."
+        ));
+    }
+    let clean = |raw: &str| {
+        names::clean_component_for(raw, NameRules::HOST)
+            .map_err(|e| format!("“{shown}” cannot be saved: {e}."))
+    };
+    let folders = file
+        .path
+        .iter()
+        .map(|p| clean(p))
+        .collect::<Result<_, _>>()?;
+    Ok((folders, clean(&file.name)?))
+}
+
+/// The name the page shows for a file: its folders and name with `/`.
+fn shown_name(file: &AskFile) -> String {
+    let mut parts = file.path.clone();
+    parts.push(file.name.clone());
+    parts.join("/")
+}
+
+/// `POST ask`: the page announces its files; answers with a ticket and, per
+/// file, whether it can be saved, once the upload is allowed, or a sentence
+/// why not.
 pub async fn ask(
     req: Request<Incoming>,
     state: Arc<State>,
@@ -62,6 +91,7 @@ pub async fn ask(
     if state.policy == UploadPolicy::Off {
         return json_error(StatusCode::FORBIDDEN, NOT_ALLOWED);
     }
+    sweep(&state);
     let bytes = match Limited::new(req.into_body(), MAX_ASK_BYTES).collect().await {
         Ok(collected) => collected.to_bytes(),
         Err(_) => return json_error(StatusCode::PAYLOAD_TOO_LARGE, "Too many files at once."),
@@ -81,10 +111,13 @@ pub async fn ask(
             &format!("At most {MAX_UPLOAD_FILES} files can be sent at once."),
         );
     }
+    let plans: Vec<Planned> = asked.files.iter().map(plan).collect();
     let total = asked
         .files
         .iter()
-        .map(|f| f.size)
+        .zip(&plans)
+        .filter(|(_, p)| p.is_ok())
+        .map(|(f, _)| f.size)
         .fold(0, u64::saturating_add);
     if total > state.max_upload_bytes {
         return json_error(
@@ -92,23 +125,27 @@ pub async fn ask(
             &too_big(total, state.max_upload_bytes),
         );
     }
-    let mut names = Vec::with_capacity(asked.files.len());
-    for f in &asked.files {
-        let leaf = leaf_name(&f.name);
-        if let Err(e) = names::sanitize_component(leaf) {
-            return json_error(
-                StatusCode::BAD_REQUEST,
-                &format!("“{leaf}” cannot be saved: {e}."),
-            );
-        }
-        names.push(leaf.to_string());
-    }
     if let Some(free) = free_space(&state.download_dir).filter(|free| *free < total) {
         return json_error(StatusCode::INSUFFICIENT_STORAGE, &no_room(total, free));
     }
+    let shown: Vec<String> = asked.files.iter().map(shown_name).collect();
+    let usable: Vec<String> = shown
+        .iter()
+        .zip(&plans)
+        .filter(|(_, p)| p.is_ok())
+        .map(|(s, _)| s.clone())
+        .collect();
+    if usable.is_empty() {
+        let why: Vec<&str> = plans
+            .iter()
+            .filter_map(|p| p.as_ref().err())
+            .map(String::as_str)
+            .collect();
+        return json_error(StatusCode::BAD_REQUEST, &why.join(" "));
+    }
     let id = TransferId::fresh();
     if state.policy == UploadPolicy::Ask
-        && let Err(why) = consent(&state, id, peer, names.clone(), Some(total)).await
+        && let Err(why) = consent(&state, id, peer, usable, Some(total)).await
     {
         return json_error(StatusCode::FORBIDDEN, &why);
     }
@@ -122,37 +159,112 @@ pub async fn ask(
             );
         }
     };
-    let mut expired = Vec::new();
-    if let Ok(mut tickets) = state.tickets.lock() {
-        let now = Instant::now();
-        tickets.retain(|_, t| {
-            let alive = t.expires > now;
-            if !alive {
-                expired.push(t.id);
-            }
-            alive
-        });
-        tickets.insert(
-            ticket.clone(),
-            Ticket {
-                id,
-                names,
-                size: total,
-                from: peer.ip(),
-                expires: now + TICKET_LIFETIME,
-            },
-        );
-    }
-    // Approved uploads whose files never came: close their rows in the window.
-    if state.policy == UploadPolicy::Ask {
-        for id in expired {
+    let tops = match top_folders(&state.download_dir, &plans).await {
+        Ok(tops) => tops,
+        Err(e) => {
+            let why = format!("The computer cannot write into its download folder: {e}.");
             state.events.emit(ShareEvent::UploadFinished {
                 id,
-                result: Err("The browser did not send the approved files.".to_string()),
+                result: Err(why.clone()),
             });
+            return json_error(StatusCode::INTERNAL_SERVER_ERROR, &why);
+        }
+    };
+    let (upload, answers) = approved(id, peer, total, plans, &asked.files, shown, &tops);
+    if let Ok(mut uploads) = state.uploads.lock() {
+        uploads.insert(ticket.clone(), Arc::new(upload));
+    }
+    json(
+        StatusCode::OK,
+        serde_json::json!({ "ticket": ticket, "files": answers, "idleSeconds": UPLOAD_IDLE_LIFETIME.as_secs() }),
+    )
+}
+
+/// The approved upload, with the verdict on each file for the page; the
+/// first folder of each file is the one [`top_folders`] chose.
+fn approved(
+    id: TransferId,
+    peer: SocketAddr,
+    total: u64,
+    plans: Vec<Planned>,
+    asked: &[AskFile],
+    shown: Vec<String>,
+    tops: &HashMap<String, String>,
+) -> (Upload, Vec<serde_json::Value>) {
+    let mut answers = Vec::with_capacity(plans.len());
+    let mut files = Vec::with_capacity(plans.len());
+    let mut failed = Vec::new();
+    for ((plan, asked), shown) in plans.into_iter().zip(asked).zip(shown) {
+        match plan {
+            Ok((mut folders, name)) => {
+                if let Some(top) = folders.first_mut()
+                    && let Some(chosen) = tops.get(top.as_str())
+                {
+                    top.clone_from(chosen);
+                }
+                let rel: PathBuf = folders.iter().collect();
+                files.push(Some(Arc::new(UpFile::new(rel, name, shown, asked.size))));
+                answers.push(serde_json::json!({}));
+            }
+            Err(why) => {
+                files.push(None);
+                answers.push(serde_json::json!({ "error": why }));
+                failed.push(why);
+            }
         }
     }
-    json(StatusCode::OK, serde_json::json!({ "ticket": ticket }))
+    let open = files.iter().flatten().count();
+    let upload = Upload {
+        id,
+        from: peer,
+        total,
+        files,
+        books: Mutex::new(Books::new(open, failed)),
+    };
+    (upload, answers)
+}
+
+/// For each top folder of a folder upload, the folder it goes into: a new
+/// one, `album (1)` when `album` exists, so an upload never mixes its files
+/// into an existing folder.
+async fn top_folders(root: &Path, plans: &[Planned]) -> std::io::Result<HashMap<String, String>> {
+    let mut wanted: Vec<String> = plans
+        .iter()
+        .filter_map(|p| p.as_ref().ok()?.0.first().cloned())
+        .collect();
+    wanted.sort();
+    wanted.dedup();
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let root = root.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&root)?;
+        let mut chosen = HashMap::new();
+        for top in wanted {
+            let mut made = None;
+            for _ in 0..100 {
+                let candidate = names::first_free(&root, &top, |c| !names::occupied(c))?;
+                match std::fs::create_dir(&candidate) {
+                    Ok(()) => {
+                        made = candidate
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned());
+                        break;
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                    Err(e) => return Err(e),
+                }
+            }
+            let made = made.ok_or_else(|| {
+                std::io::Error::new(std::io::ErrorKind::AlreadyExists, "no free folder name")
+            })?;
+            chosen.insert(top, made);
+        }
+        Ok(chosen)
+    })
+    .await
+    .map_err(std::io::Error::other)?
 }
 
 /// Removes a consent request that nobody answered when its request ends early.

@@ -24,6 +24,8 @@ pub struct SharedItem {
     pub path: PathBuf,
     pub(crate) files: Vec<FolderFile>,
     pub(crate) dirs: Vec<String>,
+    /// Modification time of a file item (ms since the epoch), for ZIP entries.
+    pub(crate) modified_ms: Option<i64>,
 }
 
 /// Whether an item is a file or a folder.
@@ -91,6 +93,7 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<SharedItem>, SourceError>
                 path: first.local.clone().unwrap_or_else(|| path.clone()),
                 files: Vec::new(),
                 dirs: Vec::new(),
+                modified_ms: first.entry.modified_ms,
             });
             continue;
         }
@@ -116,9 +119,62 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Result<Vec<SharedItem>, SourceError>
             path: path.clone(),
             files,
             dirs,
+            modified_ms: None,
         });
     }
     Ok(items)
+}
+
+/// Every item as one folder-like item for "Download everything": its
+/// entries are the items' files under their names (`report.pdf`,
+/// `album/one.jpg`), a repeated top name getting a number (`report
+/// (1).pdf`), so no two ZIP entries clash.
+pub(crate) fn everything(items: &[SharedItem], name: String) -> SharedItem {
+    let mut taken: Vec<String> = Vec::new();
+    let mut unique = |wanted: &str| {
+        let mut n = 0;
+        loop {
+            let candidate = crate::fs::names::numbered(wanted, n);
+            if !taken.contains(&candidate) {
+                taken.push(candidate.clone());
+                return candidate;
+            }
+            n += 1;
+        }
+    };
+    let (mut files, mut dirs) = (Vec::new(), Vec::new());
+    for item in items {
+        let top = unique(&item.name);
+        match item.kind {
+            ItemKind::File => files.push(FolderFile {
+                rel: top,
+                local: item.path.clone(),
+                size: item.bytes,
+                modified_ms: item.modified_ms,
+            }),
+            ItemKind::Folder { .. } => {
+                // Each rel starts with the folder's name: swap in the unique one.
+                let renamed = |rel: &str| match rel.split_once('/') {
+                    Some((_, inside)) => format!("{top}/{inside}"),
+                    None => top.clone(),
+                };
+                dirs.extend(item.dirs.iter().map(|d| renamed(d)));
+                files.extend(item.files.iter().map(|f| FolderFile {
+                    rel: renamed(&f.rel),
+                    ..f.clone()
+                }));
+            }
+        }
+    }
+    SharedItem {
+        name,
+        kind: ItemKind::Folder { files: files.len() },
+        bytes: items.iter().map(|i| i.bytes).fold(0, u64::saturating_add),
+        path: PathBuf::new(),
+        files,
+        dirs,
+        modified_ms: None,
+    }
 }
 
 /// A Content-Type for a file name, from its extension. Unknown types, and

@@ -28,9 +28,13 @@ mod page;
 pub(crate) mod part_file;
 mod qr;
 mod range;
+mod resumable;
 mod server;
+mod text;
+mod thumbs;
 mod token;
 mod upload;
+mod visitors;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -38,9 +42,10 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+pub use connections::{MAX_WAITING, MAX_WAITING_PER_ADDRESS, QUEUE_WAIT};
 pub use items::{ItemKind, SharedItem};
-pub use qr::{qr_matrix, qr_terminal};
-pub use server::lan_ipv4;
+pub use qr::{qr_matrix, qr_svg, qr_terminal};
+pub use server::{interface_addresses, lan_ipv4};
 #[doc(hidden)]
 pub use upload::upload_name_for;
 
@@ -53,13 +58,12 @@ pub const DEFAULT_SHARE_PORT: u16 = 47814;
 /// Default largest upload (all files of one upload together): 4 GiB.
 pub const DEFAULT_MAX_UPLOAD_BYTES: u64 = 4 * 1024 * 1024 * 1024;
 
-/// Most connections served at once; a connection over the cap gets a
-/// `503 Service Unavailable` written at once, before its request is read, and
-/// is closed.
+/// Most connections served at once; a connection over the cap waits for a
+/// slot (see [`MAX_WAITING`], [`QUEUE_WAIT`]).
 pub const MAX_SHARE_CONNECTIONS: usize = 32;
 
 /// Most connections served at once from one host (an IPv4 address or an
-/// IPv6 /64); more are refused like those over [`MAX_SHARE_CONNECTIONS`].
+/// IPv6 /64); more wait like those over [`MAX_SHARE_CONNECTIONS`].
 /// Browsers open at most six connections to one server.
 pub const MAX_CONNECTIONS_PER_ADDRESS: usize = 8;
 
@@ -87,6 +91,9 @@ pub struct ShareConfig {
     pub items: Vec<PathBuf>,
     /// Address to listen on; port 0 picks a free one.
     pub bind: SocketAddr,
+    /// Further addresses to listen on, on the port `bind` got (the other
+    /// addresses of the interfaces Ferry is configured to use).
+    pub also_listen: Vec<IpAddr>,
     /// Whether browsers may upload.
     pub uploads: UploadPolicy,
     /// Where uploads go (created when the first upload arrives).
@@ -95,6 +102,10 @@ pub struct ShareConfig {
     pub max_upload_bytes: u64,
     /// Name of this device, shown on the page ("Files from NAME").
     pub device_name: String,
+    /// Texts the page shows for visitors to copy.
+    pub texts: Vec<String>,
+    /// Ask the person before each new device may use the link.
+    pub approve_visitors: bool,
     /// The address to put in the URL; `None` picks this machine's first
     /// LAN IPv4 address (or the bound address when it is not a wildcard).
     pub url_host: Option<IpAddr>,
@@ -128,8 +139,13 @@ impl Events {
     /// An event that must arrive: waits a little for room, then gives up
     /// with a log line rather than stall the server behind a hung window.
     pub(crate) fn emit(&self, event: ShareEvent) {
+        self.emit_event(Event::Share(event));
+    }
+
+    /// Any event that must arrive (a browser's text message is an
+    /// [`Event::TextReceived`] like one from a Ferry peer), as [`Self::emit`].
+    pub(crate) fn emit_event(&self, mut event: Event) {
         let deadline = std::time::Instant::now() + Duration::from_secs(1);
-        let mut event = Event::Share(event);
         while let Some(back) = self.0.try_emit(event) {
             if std::time::Instant::now() >= deadline {
                 tracing::warn!("share event dropped, the receiver is not draining");
@@ -155,11 +171,22 @@ pub(crate) struct State {
     pub(crate) download_dir: PathBuf,
     pub(crate) max_upload_bytes: u64,
     pub(crate) device_name: String,
+    pub(crate) texts: Vec<String>,
+    pub(crate) approve_visitors: bool,
+    /// What the person said about each device, by host.
+    pub(crate) visitors: Mutex<HashMap<std::net::IpAddr, visitors::Visitor>>,
+    /// Text messages lately received, per host, to keep a flood out.
+    pub(crate) text_budget: Mutex<HashMap<std::net::IpAddr, (std::time::Instant, u32)>>,
+    /// The link people are given, and its QR code as inline SVG.
+    pub(crate) url: String,
+    pub(crate) qr_svg: String,
+    /// One thumbnail is decoded at a time.
+    pub(crate) thumb_permit: tokio::sync::Semaphore,
     pub(crate) events: Events,
     /// Uploads waiting for the person's answer.
     pub(crate) pending: Mutex<HashMap<TransferId, tokio::sync::oneshot::Sender<bool>>>,
     /// Uploads the page announced and that were approved, by ticket.
-    pub(crate) tickets: Mutex<HashMap<String, consent::Ticket>>,
+    pub(crate) uploads: Mutex<HashMap<String, Arc<resumable::Upload>>>,
     /// Connections being served, in all and per host.
     pub(crate) slots: Arc<connections::Slots>,
 }
@@ -183,18 +210,28 @@ impl ShareServer {
         runtime: &tokio::runtime::Handle,
         sink: EventSink,
     ) -> Result<ShareServer, ShareError> {
-        let items = items::collect(&config.items)?;
+        // A share of texts alone lists no items.
+        let items = if config.items.is_empty() && !config.texts.is_empty() {
+            Vec::new()
+        } else {
+            items::collect(&config.items)?
+        };
         let token = token::random_token().map_err(ShareError::Start)?;
-        let listener =
-            std::net::TcpListener::bind(config.bind).map_err(|source| ShareError::Bind {
-                addr: config.bind,
-                source,
-            })?;
-        let local_addr = listener.local_addr().map_err(|source| ShareError::Bind {
+        let bind = |addr: SocketAddr| {
+            let listener = std::net::TcpListener::bind(addr)
+                .map_err(|source| ShareError::Bind { addr, source })?;
+            listener.set_nonblocking(true).map_err(ShareError::Start)?;
+            Ok::<_, ShareError>(listener)
+        };
+        let first = bind(config.bind)?;
+        let local_addr = first.local_addr().map_err(|source| ShareError::Bind {
             addr: config.bind,
             source,
         })?;
-        listener.set_nonblocking(true).map_err(ShareError::Start)?;
+        let mut listeners = vec![first];
+        for ip in &config.also_listen {
+            listeners.push(bind(SocketAddr::new(*ip, local_addr.port()))?);
+        }
         let host = config.url_host.unwrap_or_else(|| {
             if local_addr.ip().is_unspecified() {
                 lan_ipv4(None)
@@ -212,20 +249,40 @@ impl ShareServer {
             download_dir: config.download_dir,
             max_upload_bytes: config.max_upload_bytes,
             device_name: config.device_name,
+            texts: config.texts,
+            approve_visitors: config.approve_visitors,
+            visitors: Mutex::default(),
+            text_budget: Mutex::default(),
+            thumb_permit: tokio::sync::Semaphore::new(1),
+            qr_svg: qr::qr_svg(&url).unwrap_or_default(),
+            url: url.clone(),
             events: Events(sink),
             pending: Mutex::default(),
-            tickets: Mutex::default(),
+            uploads: Mutex::default(),
             slots: Arc::default(),
         });
         let (shutdown, shutdown_rx) = tokio::sync::watch::channel(false);
         let (stopped_tx, stopped) = crossbeam_channel::bounded(1);
         {
             let _entered = runtime.enter();
-            let listener =
-                tokio::net::TcpListener::from_std(listener).map_err(ShareError::Start)?;
-            let state = state.clone();
+            let mut loops = tokio::task::JoinSet::new();
+            for listener in listeners {
+                let listener =
+                    tokio::net::TcpListener::from_std(listener).map_err(ShareError::Start)?;
+                loops.spawn(server::accept_loop(
+                    listener,
+                    state.clone(),
+                    shutdown_rx.clone(),
+                ));
+            }
+            // Abandoned uploads lose their partial files even when no
+            // request comes to notice them.
+            loops.spawn(resumable::sweep_every_minute(
+                state.clone(),
+                shutdown_rx.clone(),
+            ));
             runtime.spawn(async move {
-                server::accept_loop(listener, state, shutdown_rx).await;
+                while loops.join_next().await.is_some() {}
                 let _ = stopped_tx.send(());
             });
         }
@@ -279,8 +336,9 @@ impl ShareServer {
         self.state.policy
     }
 
-    /// Answers a [`ShareEvent::UploadRequest`]. Returns false if that upload
-    /// is no longer waiting (answered, timed out, or the browser left).
+    /// Answers a [`ShareEvent::UploadRequest`] or a
+    /// [`ShareEvent::VisitorRequest`]. Returns false if it is no longer
+    /// waiting (answered, timed out, or the browser left).
     pub fn decide_upload(&self, id: TransferId, accept: bool) -> bool {
         let waiting = self
             .state

@@ -24,6 +24,44 @@ use crate::api::human_bytes;
 /// The page template.
 pub const TEMPLATE: &str = include_str!("page.html");
 
+/// How often the page asks whether sharing is still on.
+const PING_INTERVAL_MS: u64 = 5_000;
+
+/// How long the page keeps trying to resume an upload after its connection broke.
+const RESUME_FOR_MS: u64 = 5 * 60 * 1000;
+
+/// The page's sentences: the one JSON block in `page.html` that both the
+/// server (for what it renders) and the page's script read, so a translation
+/// swaps one place.
+fn strings() -> &'static serde_json::Map<String, serde_json::Value> {
+    static STRINGS: OnceLock<serde_json::Map<String, serde_json::Value>> = OnceLock::new();
+    STRINGS.get_or_init(|| {
+        let block = between(
+            TEMPLATE,
+            r#"<script type="application/json" id="ferry-strings">"#,
+            "</script>",
+        );
+        serde_json::from_str(block).unwrap_or_else(|e| {
+            tracing::error!("the share page's strings are not valid JSON: {e}");
+            serde_json::Map::new()
+        })
+    })
+}
+
+/// The sentence `key` with `{name}` placeholders filled (values as given:
+/// escape them first where the result is HTML).
+pub(super) fn t(key: &str, vars: &[(&str, &str)]) -> String {
+    let mut text = strings()
+        .get(key)
+        .and_then(|v| v.as_str())
+        .unwrap_or(key)
+        .to_string();
+    for (name, value) in vars {
+        text = text.replace(&format!("{{{name}}}"), value);
+    }
+    text
+}
+
 /// Most files of one folder listed on the page (the ZIP always has them all).
 const MAX_LISTED_FILES: usize = 500;
 
@@ -71,7 +109,7 @@ pub fn content_security_policy() -> &'static str {
         let script = between(TEMPLATE, "<script>", "</script>");
         let style = between(TEMPLATE, "<style>", "</style>");
         format!(
-            "default-src 'none'; script-src {}; style-src {}; img-src data:; connect-src 'self'; \
+            "default-src 'none'; script-src {}; style-src {}; img-src 'self' data:; connect-src 'self'; \
              form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
             csp_hash(script),
             csp_hash(style)
@@ -106,11 +144,12 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
     out
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
+/// "1 file" / "3 files" from the strings `one` and `many`.
+pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
-        format!("1 {one}")
+        t(one, &[])
     } else {
-        format!("{n} {many}")
+        t(many, &[("n", &n.to_string())])
     }
 }
 
@@ -126,22 +165,32 @@ pub fn render(state: &State) -> String {
                 files += 1;
                 let _ = write!(
                     items,
-                    r#"<li class="item"><span class="icon" aria-hidden="true">{FILE_ICON}</span><div class="meta"><span class="name">{name}</span><span class="size">{size}</span></div><a class="btn" href="d/{i}" download aria-label="Download {name}">{DOWNLOAD_ICON}Download</a></li>"#,
+                    r#"<li class="item"><span class="icon" aria-hidden="true">{FILE_ICON}{thumb}</span><div class="meta"><span class="name">{name}</span><span class="size">{size}</span></div><a class="btn" href="d/{i}" download aria-label="{label}">{DOWNLOAD_ICON}{text}</a></li>"#,
                     size = human_bytes(item.bytes),
+                    thumb = if super::thumbs::is_picture(&item.name) {
+                        format!(r#"<img class="thumb" src="t/{i}" alt="" loading="lazy">"#)
+                    } else {
+                        String::new()
+                    },
+                    label = escape(&t("downloadLabel", &[("name", &item.name)])),
+                    text = escape(&t("download", &[])),
                 );
             }
             ItemKind::Folder { files: count } => {
                 folders += 1;
                 let _ = write!(
                     items,
-                    r#"<li class="item"><span class="icon" aria-hidden="true">{FOLDER_ICON}</span><div class="meta"><span class="name">{name}</span><span class="size">{count_text} · {size}</span></div><a class="btn" href="d/{i}" download aria-label="Download {name} as ZIP">{DOWNLOAD_ICON}ZIP</a>"#,
-                    count_text = plural(count, "file", "files"),
+                    r#"<li class="item"><span class="icon" aria-hidden="true">{FOLDER_ICON}</span><div class="meta"><span class="name">{name}</span><span class="size">{count_text} · {size}</span></div><a class="btn" href="d/{i}" download aria-label="{label}">{DOWNLOAD_ICON}{text}</a>"#,
+                    count_text = escape(&plural(count, "oneFile", "manyFiles")),
                     size = human_bytes(item.bytes),
+                    label = escape(&t("zipLabel", &[("name", &item.name)])),
+                    text = escape(&t("zip", &[])),
                 );
                 if count > 0 {
                     let _ = write!(
                         items,
-                        r#"<details><summary>Files one by one</summary><ul class="files">"#
+                        r#"<details><summary>{}</summary><ul class="files">"#,
+                        escape(&t("oneByOne", &[]))
                     );
                     for (j, f) in item.files.iter().take(MAX_LISTED_FILES).enumerate() {
                         let inside = f.rel.split_once('/').map_or(f.rel.as_str(), |(_, r)| r);
@@ -153,10 +202,11 @@ pub fn render(state: &State) -> String {
                         );
                     }
                     if count > MAX_LISTED_FILES {
+                        let more = (count - MAX_LISTED_FILES).to_string();
                         let _ = write!(
                             items,
-                            r#"<li class="more">and {} more — the ZIP has them all</li>"#,
-                            count - MAX_LISTED_FILES
+                            r#"<li class="more">{}</li>"#,
+                            escape(&t("more", &[("n", &more)]))
                         );
                     }
                     items.push_str("</ul></details>");
@@ -166,17 +216,21 @@ pub fn render(state: &State) -> String {
         }
     }
     if state.items.is_empty() {
-        items.push_str(r#"<li class="empty">Nothing is shared.</li>"#);
+        let _ = write!(
+            items,
+            r#"<li class="empty">{}</li>"#,
+            escape(&t("nothing", &[]))
+        );
     }
     let mut summary = Vec::new();
     if files > 0 {
-        summary.push(plural(files, "file", "files"));
+        summary.push(plural(files, "oneFile", "manyFiles"));
     }
     if folders > 0 {
-        summary.push(plural(folders, "folder", "folders"));
+        summary.push(plural(folders, "oneFolder", "manyFolders"));
     }
     summary.push(human_bytes(bytes));
-    let device = escape(&state.device_name);
+    let device = state.device_name.as_str();
     let upload = upload_section(state);
     let config = serde_json::json!({
         "uploads": match state.policy {
@@ -185,6 +239,8 @@ pub fn render(state: &State) -> String {
             UploadPolicy::Allow => "allow",
         },
         "maxUploadBytes": state.max_upload_bytes,
+        "pingMs": PING_INTERVAL_MS,
+        "resumeMs": RESUME_FOR_MS,
     })
     .to_string()
     // Keep the JSON from ever closing its <script> element.
@@ -192,13 +248,105 @@ pub fn render(state: &State) -> String {
     fill(
         TEMPLATE,
         &[
-            ("TITLE", &format!("Files from {device} · Ferry")),
-            ("HEADING", &format!("Files from {device}")),
+            ("TITLE", &escape(&t("title", &[("device", device)]))),
+            ("HEADING", &escape(&t("heading", &[("device", device)]))),
             ("SUMMARY", &escape(&summary.join(" · "))),
+            ("DOWNLOAD_TITLE", &escape(&t("downloadTitle", &[]))),
+            ("DOWNLOAD_ALL", &download_all(state)),
             ("ITEMS", &items),
             ("UPLOAD", &upload),
+            ("PASS", &pass_section(state)),
+            ("TEXTS", &texts_section(state)),
+            ("MESSAGE", &message_section(state)),
+            ("FOOTER", &escape(&t("footer", &[]))),
             ("CONFIG", &config),
         ],
+    )
+}
+
+/// "Download everything": one ZIP of every item, when there is more than
+/// one file to get.
+fn download_all(state: &State) -> String {
+    let worth_it = state.items.len() > 1
+        || state
+            .items
+            .iter()
+            .any(|i| matches!(i.kind, ItemKind::Folder { files } if files > 1));
+    if !worth_it {
+        return String::new();
+    }
+    format!(
+        r#"<div class="dl-all"><a class="btn ghost" id="download-all" href="d/all" download aria-label="{label}">{DOWNLOAD_ICON}{text}</a></div>"#,
+        label = escape(&t("downloadAllLabel", &[])),
+        text = escape(&t("downloadAll", &[])),
+    )
+}
+
+/// The texts the sharer shares, each with a "Copy" button (shown when the
+/// script runs).
+fn texts_section(state: &State) -> String {
+    if state.texts.is_empty() {
+        return String::new();
+    }
+    let mut list = String::new();
+    for (i, text) in state.texts.iter().enumerate() {
+        let n = (i + 1).to_string();
+        let _ = write!(
+            list,
+            r#"<li><p class="text-body" id="text-{i}">{text}</p><div class="row-end"><button class="btn ghost copy-text" type="button" data-for="text-{i}" aria-label="{label}" hidden>{copy}</button></div></li>"#,
+            text = escape(text),
+            label = escape(&t("copyTextLabel", &[("n", &n)])),
+            copy = escape(&t("copy", &[])),
+        );
+    }
+    format!(
+        r#"<section class="card" aria-labelledby="texts-title"><h2 id="texts-title">{title}</h2><ul class="texts">{list}</ul></section>"#,
+        title = escape(&t("textsTitle", &[])),
+    )
+}
+
+/// "Send a message" to the sharer, when the share accepts uploads.
+fn message_section(state: &State) -> String {
+    if state.policy == UploadPolicy::Off {
+        return String::new();
+    }
+    format!(
+        r#"<section class="card" aria-labelledby="msg-title">
+  <h2 id="msg-title">{title}</h2>
+  <p class="hint">{hint}</p>
+  <form id="message-form">
+    <textarea id="message" aria-label="{label}" maxlength="{max}"></textarea>
+    <div class="row-end"><p id="message-status" role="status" aria-live="polite"></p><button class="btn" type="submit">{send}</button></div>
+  </form>
+</section>"#,
+        title = escape(&t("messageTitle", &[])),
+        hint = escape(&t("messageHint", &[])),
+        label = escape(&t("messageLabel", &[])),
+        max = super::text::MAX_TEXT_CHARS,
+        send = escape(&t("sendMessage", &[])),
+    )
+}
+
+/// The QR code of the link and the link itself, to open the page on
+/// another device ("Copy link" appears when the script runs).
+fn pass_section(state: &State) -> String {
+    format!(
+        r#"<section class="card" aria-labelledby="pass-title">
+  <h2 id="pass-title">{title}</h2>
+  <div class="pass">
+    <div class="qr" role="img" aria-label="{title}">{qr}</div>
+    <div class="link-row">
+      <p class="hint">{hint}</p>
+      <div class="link" id="link">{url}</div>
+      <div><button class="btn ghost" type="button" id="copy-link" hidden>{copy}</button></div>
+    </div>
+  </div>
+</section>"#,
+        title = escape(&t("passTitle", &[])),
+        hint = escape(&t("passHint", &[])),
+        qr = state.qr_svg,
+        url = escape(&state.url),
+        copy = escape(&t("copyLink", &[])),
     )
 }
 
@@ -206,29 +354,36 @@ fn upload_section(state: &State) -> String {
     if state.policy == UploadPolicy::Off {
         return String::new();
     }
-    let ask = if state.policy == UploadPolicy::Ask {
-        " Someone at the computer will be asked to accept them."
-    } else {
-        ""
-    };
+    let max = human_bytes(state.max_upload_bytes);
+    let mut hint = t("upHint", &[("device", &state.device_name), ("max", &max)]);
+    if state.policy == UploadPolicy::Ask {
+        hint.push(' ');
+        hint.push_str(&t("upAsk", &[]));
+    }
     format!(
         r#"<section class="card" aria-labelledby="up-title">
-  <h2 id="up-title">Send files to this computer</h2>
-  <p class="hint">Files are saved in the download folder of {device}, up to {max} at once.{ask}</p>
+  <h2 id="up-title">{title}</h2>
+  <p class="hint">{hint}</p>
   <form id="upload-form" method="post" action="upload" enctype="multipart/form-data">
-    <label class="drop" id="drop">
-      <input type="file" name="file" multiple id="file-input">
+    <div class="drop" id="drop">
       {UPLOAD_ICON}
-      <span class="drop-title">Choose files</span>
-      <span class="drop-sub">or drop them here</span>
-    </label>
-    <noscript><button class="btn send" type="submit">Send</button></noscript>
+      <div class="pick">
+        <label class="btn"><input type="file" name="file" multiple id="file-input">{files}</label>
+        <label class="btn ghost" id="dir-pick" hidden><input type="file" multiple webkitdirectory id="dir-input">{folder}</label>
+      </div>
+      <span class="drop-sub">{drop}</span>
+    </div>
+    <noscript><button class="btn send" type="submit">{send}</button></noscript>
   </form>
   <p id="status" role="status" aria-live="polite"></p>
   <ul id="uploads"></ul>
 </section>"#,
-        device = escape(&state.device_name),
-        max = human_bytes(state.max_upload_bytes),
+        title = escape(&t("upTitle", &[])),
+        hint = escape(&hint),
+        files = escape(&t("chooseFiles", &[])),
+        folder = escape(&t("chooseFolder", &[])),
+        drop = escape(&t("dropHere", &[])),
+        send = escape(&t("send", &[])),
     )
 }
 
@@ -274,9 +429,12 @@ pub fn result_page(
          max-width:40rem;margin:2rem auto;padding:0 1rem}.bad{color:#b42318}</style></head><body>",
     );
     let heading = if saved.is_empty() {
-        "Nothing was saved".to_string()
+        t("resultNothing", &[])
     } else {
-        format!("Saved {}", plural(saved.len(), "file", "files"))
+        t(
+            "resultSaved",
+            &[("files", &plural(saved.len(), "oneFile", "manyFiles"))],
+        )
     };
     let _ = write!(html, "<h1>{}</h1>", escape(&heading));
     if !saved.is_empty() {
@@ -289,7 +447,11 @@ pub fn result_page(
     for line in skipped.iter().map(String::as_str).chain(error) {
         let _ = write!(html, "<p class=\"bad\">{}</p>", escape(line));
     }
-    html.push_str("<p><a href=\"./\">Back to the shared files</a></p></body></html>");
+    let _ = write!(
+        html,
+        "<p><a href=\"./\">{}</a></p></body></html>",
+        escape(&t("back", &[]))
+    );
     html_response(
         status,
         html,
@@ -330,13 +492,39 @@ mod tests {
 
     #[test]
     fn the_template_has_its_script_style_and_placeholders() {
-        for key in ["TITLE", "HEADING", "SUMMARY", "ITEMS", "UPLOAD", "CONFIG"] {
+        for key in [
+            "TITLE",
+            "HEADING",
+            "SUMMARY",
+            "DOWNLOAD_TITLE",
+            "DOWNLOAD_ALL",
+            "ITEMS",
+            "UPLOAD",
+            "PASS",
+            "TEXTS",
+            "MESSAGE",
+            "FOOTER",
+            "CONFIG",
+        ] {
             assert!(TEMPLATE.contains(&format!("{{{{{key}}}}}")), "{key}");
         }
         assert!(between(TEMPLATE, "<script>", "</script>").contains("XMLHttpRequest"));
         assert!(between(TEMPLATE, "<style>", "</style>").contains(":root"));
         let csp = content_security_policy();
         assert!(csp.contains("script-src 'sha256-") && !csp.contains("unsafe"));
+        // Every sentence the server renders is in the one strings block.
+        for key in [
+            "title",
+            "download",
+            "zipLabel",
+            "upHint",
+            "passTitle",
+            "back",
+            "stopped",
+        ] {
+            assert!(strings().contains_key(key), "{key}");
+        }
+        assert_eq!(t("manyFiles", &[("n", "3")]), "3 files");
         // No external resource of any kind: the page works offline.
         assert!(!TEMPLATE.contains("http://") && !TEMPLATE.contains("https://"));
     }

@@ -1,7 +1,8 @@
 //! One uploaded file on its way to disk: created exclusively as
 //! `NAME.ferry-part` beside the first free name (never replacing anything),
 //! synced, then given its final name with the never-overwrite rename; removed
-//! if the upload ends any other way. It reads no request; `upload` feeds it.
+//! if the upload ends any other way. It reads no request; `upload` and
+//! `resumable` feed it.
 
 use std::path::PathBuf;
 
@@ -20,10 +21,16 @@ pub(crate) struct PartFile {
 
 impl PartFile {
     /// Creates `NAME.ferry-part` beside the first name that is free (and
-    /// whose partial name is free too) in `dir`.
-    pub(crate) async fn create(dir: PathBuf, name: String) -> std::io::Result<PartFile> {
+    /// whose partial name is free too) in `root/rel`; the folders of `rel`
+    /// (cleaned names) are made one by one, never through a symlink.
+    pub(crate) async fn create(
+        root: PathBuf,
+        rel: PathBuf,
+        name: String,
+    ) -> std::io::Result<PartFile> {
         let (file, part, planned) = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&dir)?;
+            std::fs::create_dir_all(&root)?;
+            let dir = names::create_dirs_inside(&root, &rel)?;
             for _ in 0..100 {
                 let planned = names::first_free(&dir, &name, |candidate| {
                     !names::occupied(candidate) && !names::occupied(&names::part_path(candidate))

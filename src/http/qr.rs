@@ -1,5 +1,6 @@
 //! QR codes of the share URL: as a matrix of dark/light modules for the
-//! window to draw as a texture, and as text for the terminal. Pure
+//! window to draw as a texture, as text for the terminal, and as inline SVG
+//! for the page. Pure
 //! computation with the `qrcode` crate; no I/O.
 
 use qrcode::{Color, EcLevel, QrCode};
@@ -62,6 +63,24 @@ pub fn qr_terminal(text: &str, colors: bool) -> Option<String> {
     Some(out)
 }
 
+/// The QR code of `text` as an inline SVG (dark modules as one path, a
+/// quiet zone of two modules; the page puts it on white), or `None` if the
+/// text is too long for a QR code.
+pub fn qr_svg(text: &str) -> Option<String> {
+    const QUIET: usize = 2;
+    let matrix = qr_matrix(text)?;
+    let size = matrix.len() + 2 * QUIET;
+    let mut path = String::new();
+    for (y, row) in matrix.iter().enumerate() {
+        for (x, _) in row.iter().enumerate().filter(|(_, dark)| **dark) {
+            path.push_str(&format!("M{} {}h1v1h-1z", x + QUIET, y + QUIET));
+        }
+    }
+    Some(format!(
+        r##"<svg viewBox="0 0 {size} {size}" shape-rendering="crispEdges" aria-hidden="true"><rect width="{size}" height="{size}" fill="#fff"/><path fill="#000" d="{path}"/></svg>"##
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,6 +99,20 @@ mod tests {
             assert!(m[r][c] && m[r + 6][c + 6] && m[r + 3][c + 3]);
             assert!(!m[r + 1][c + 1]);
         }
+    }
+
+    #[test]
+    fn the_svg_has_one_square_per_dark_module() {
+        let text = "http://10.0.0.2:1/s/x/";
+        let svg = qr_svg(text).expect("svg");
+        let dark = qr_matrix(text)
+            .expect("qr")
+            .iter()
+            .flatten()
+            .filter(|d| **d)
+            .count();
+        assert_eq!(svg.matches("h1v1h-1z").count(), dark);
+        assert!(svg.starts_with("<svg") && svg.ends_with("</svg>"));
     }
 
     #[test]

@@ -12,7 +12,7 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::io;
-use std::net::{Ipv4Addr, SocketAddr};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,10 +28,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Sleep;
 
 use super::body::{self, ResponseBody};
-use super::connections::{self, Slot};
+use super::connections::{self, Admission, Slot};
 use super::items::ItemKind;
 use super::{
-    HEADER_TIMEOUT, STALL_TIMEOUT, State, TOKEN_TIMEOUT, consent, download, page, token, upload,
+    HEADER_TIMEOUT, STALL_TIMEOUT, State, TOKEN_TIMEOUT, consent, download, page, resumable, text,
+    thumbs, token, upload, visitors,
 };
 
 /// Largest request head (request line and headers) accepted, in bytes.
@@ -71,6 +72,27 @@ pub fn lan_ipv4(interfaces: Option<&[String]>) -> Option<Ipv4Addr> {
     candidates.first().map(|(_, ip)| *ip)
 }
 
+/// The addresses of the named interfaces to listen on: IPv4 first, then
+/// IPv6 (not link-local, which would need a scope in the link), in the
+/// order the system lists them; loopback only when the names ask for it.
+pub fn interface_addresses(names: &[String]) -> Vec<IpAddr> {
+    let Ok(all) = if_addrs::get_if_addrs() else {
+        return Vec::new();
+    };
+    let mut found: Vec<IpAddr> = all
+        .iter()
+        .filter(|i| names.iter().any(|n| n == &i.name))
+        .map(if_addrs::Interface::ip)
+        .filter(|ip| match ip {
+            IpAddr::V4(_) => true,
+            IpAddr::V6(v6) => !v6.is_unicast_link_local(),
+        })
+        .collect();
+    found.sort_by_key(IpAddr::is_ipv6);
+    found.dedup();
+    found
+}
+
 /// Accepts connections until `shutdown` flips, then cuts the connections
 /// still being served (their tasks are dropped, which removes partial
 /// uploads) and returns once they are gone.
@@ -86,11 +108,20 @@ pub async fn accept_loop(
         tokio::select! {
             _ = shutdown.changed() => break,
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) => match connections::admit(&state.slots, peer.ip()) {
-                    Some(slot) => {
+                Ok((stream, peer)) => match connections::admission(&state.slots, peer.ip()) {
+                    Admission::Now(slot) => {
                         connections.spawn(serve_connection(stream, peer, slot, state.clone()));
                     }
-                    None => connections::refuse(stream, peer),
+                    Admission::Wait(waiter) => {
+                        let state = state.clone();
+                        connections.spawn(async move {
+                            match waiter.slot(peer.ip()).await {
+                                Some(slot) => serve_connection(stream, peer, slot, state).await,
+                                None => connections::refuse(stream, peer),
+                            }
+                        });
+                    }
+                    Admission::Full => connections::refuse(stream, peer),
                 },
                 Err(e) => {
                     // Out of file descriptors and the like: back off, do not spin.
@@ -235,6 +266,9 @@ async fn route(
     if !has_token(&path, &state.token) {
         return not_found();
     }
+    if let Some(refused) = visitors::gate(&req, &state, peer).await {
+        return refused;
+    }
     let rest: Vec<&str> = path.split('/').skip(3).collect();
     let method = req.method().clone();
     let read = method == Method::GET || method == Method::HEAD;
@@ -251,6 +285,28 @@ async fn route(
             response
         }
         [""] if read => page::respond(&state, method == Method::HEAD),
+        ["ping"] if read => {
+            // "Still sharing": the page asks every few seconds; the
+            // connection is not kept, so idle pages hold no slot.
+            let mut response = with_common_headers(Response::new(body::empty()));
+            *response.status_mut() = StatusCode::NO_CONTENT;
+            response
+                .headers_mut()
+                .insert(header::CONNECTION, HeaderValue::from_static("close"));
+            response
+        }
+        ["t", i] if read => match index(i).and_then(|i| state.items.get(i)) {
+            Some(item) if item.kind == ItemKind::File && thumbs::is_picture(&item.name) => {
+                let path = item.path.clone();
+                thumbs::respond(state, path).await
+            }
+            _ => not_found(),
+        },
+        ["d", "all"] if read => {
+            let name = page::t("allZipName", &[("device", &state.device_name)]);
+            let all = super::items::everything(&state.items, name);
+            download::zip(&req, &state, peer, &all)
+        }
         ["d", i] if read => match index(i).and_then(|i| state.items.get(i)) {
             Some(item) if item.kind == ItemKind::File => {
                 download::file(&req, &state, peer, &item.name, &item.path)
@@ -272,7 +328,21 @@ async fn route(
             }
         }
         ["ask"] if method == Method::POST => consent::ask(req, state, peer).await,
+        ["text"] if method == Method::POST => text::receive(req, state, peer).await,
         ["upload"] if method == Method::POST => upload::upload(req, state, peer).await,
+        ["up", ticket, n] => {
+            let action = match method {
+                Method::PUT => resumable::Action::Put,
+                Method::GET => resumable::Action::Status,
+                Method::DELETE => resumable::Action::Cancel,
+                _ => return not_found(),
+            };
+            let (ticket, n) = (ticket.to_string(), index(n));
+            match n {
+                Some(n) => resumable::handle(req, state, peer, &ticket, n, action).await,
+                None => not_found(),
+            }
+        }
         _ => not_found(),
     }
 }

@@ -1,12 +1,12 @@
-//! Uploads from a browser into the download folder. The page posts the
-//! files as `multipart/form-data` with the ticket [`super::consent`] gave it;
-//! a client without a ticket (a plain form, curl) is asked about, when the
-//! share says so, in the same request. Each file streams into
+//! Uploads as `multipart/form-data` into the download folder: a plain form
+//! (a browser without JavaScript) or curl, asked about, when the share says
+//! so, in the same request. (The page itself sends each file on its own,
+//! resumably, through [`super::resumable`].) Each file streams into
 //! `NAME.ferry-part`, is synced, and only then takes its final name through
-//! [`resume::promote_part`], which never overwrites; names are cleaned by the
-//! same rules as TCP transfers ([`names::sanitize_component`]). An
-//! incomplete file is removed: a browser cannot resume an upload, so a
-//! partial file would only be litter. Nothing is written outside the
+//! [`resume::promote_part`], which never overwrites; names are made
+//! storable by [`names::clean_component_for`]. An incomplete file is
+//! removed: a form post cannot be resumed, so a partial file would only be
+//! litter. Nothing is written outside the
 //! download folder, and nothing before the upload is allowed.
 
 use super::part_file::PartFile;
@@ -39,19 +39,22 @@ const MULTIPART_OVERHEAD: u64 = 16 * 1024 * 1024;
 /// (the exact limit on file bytes is enforced while receiving).
 const UPFRONT_SLACK: u64 = 1024 * 1024;
 
-/// The name a browser sent, without any folder part (old browsers send
-/// `C:\Users\...\photo.jpg`, folder uploads `album/photo.jpg`).
+/// The name a browser sent, without a folder part a client may have put
+/// before a `/` (`album/photo.jpg` from a folder upload or curl). A `\` is
+/// not cut at: on Linux and macOS it is an ordinary character of a name
+/// (`notes\draft v2.txt`), and browsers send no Windows paths today.
 pub fn leaf_name(raw: &str) -> &str {
-    raw.rsplit(['/', '\\']).next().unwrap_or(raw)
+    raw.rsplit('/').next().unwrap_or(raw)
 }
 
 /// The name an upload is saved under, from the file name the browser sent:
-/// its last segment ([`leaf_name`]), cleaned by the rules TCP transfers use
-/// ([`names::sanitize_component_for`]). Hidden: public only so the
-/// `upload_name` fuzz target can reach it (see `crate::fuzzing`).
+/// its last segment ([`leaf_name`]), made storable under `rules`
+/// ([`names::clean_component_for`]: replaced, shortened, refused only when
+/// empty, `.` or `..`). Hidden: public only so the `upload_name` fuzz target
+/// can reach it (see `crate::fuzzing`).
 #[doc(hidden)]
 pub fn upload_name_for(raw: &str, rules: NameRules) -> Result<String, NameError> {
-    names::sanitize_component_for(leaf_name(raw), rules)
+    names::clean_component_for(leaf_name(raw), rules)
 }
 
 pub(super) const NOT_ALLOWED: &str = "Uploads are not allowed for this share.";
@@ -109,13 +112,6 @@ struct Received {
     fatal: Option<(StatusCode, String)>,
 }
 
-fn query_param<'a>(req: &'a Request<Incoming>, key: &str) -> Option<&'a str> {
-    req.uri().query()?.split('&').find_map(|pair| {
-        let (k, v) = pair.split_once('=')?;
-        (k == key).then_some(v)
-    })
-}
-
 /// `POST upload`: receives the files of a multipart/form-data body. The
 /// steps: refuse what cannot be an allowed upload, admit it (by ticket, or
 /// by size and consent), stream its files to disk, report and answer.
@@ -142,7 +138,7 @@ pub async fn upload(
     state.events.emit(ShareEvent::UploadStarted {
         id: admitted.id,
         from: peer,
-        names: admitted.announced.clone().unwrap_or_default(),
+        names: Vec::new(),
         size: admitted.expected,
     });
     let id = admitted.id;
@@ -180,25 +176,19 @@ fn boundary_of(req: &Request<Incoming>) -> Option<String> {
 struct Admitted {
     /// Row id of the upload.
     id: TransferId,
-    /// File names the approved ticket announced (`None` without a ticket).
-    announced: Option<Vec<String>>,
     /// Most bytes of file contents accepted.
     limit: u64,
     /// Bytes expected, when known.
     expected: Option<u64>,
 }
 
-/// Admits an upload: by its approved ticket, or (without one) by its
-/// declared size, the free space and, with [`UploadPolicy::Ask`], the
-/// person's answer. Refusals come back as (status, sentence).
+/// Admits an upload by its declared size, the free space and, with
+/// [`UploadPolicy::Ask`], the person's answer. Refusals come back as (status, sentence).
 async fn admit(
     req: &Request<Incoming>,
     state: &State,
     peer: SocketAddr,
 ) -> Result<Admitted, (StatusCode, String)> {
-    if let Some(ticket) = query_param(req, "ticket") {
-        return admit_ticket(state, peer, ticket);
-    }
     let content_length = req
         .headers()
         .get(header::CONTENT_LENGTH)
@@ -232,33 +222,9 @@ async fn admit(
     }
     Ok(Admitted {
         id,
-        announced: None,
         limit: state.max_upload_bytes,
         expected: content_length,
     })
-}
-
-/// Admits an upload the page announced and the person approved: the ticket
-/// is used up, and must come from the same address before it expires.
-fn admit_ticket(
-    state: &State,
-    peer: SocketAddr,
-    ticket: &str,
-) -> Result<Admitted, (StatusCode, String)> {
-    let taken = state.tickets.lock().ok().and_then(|mut t| t.remove(ticket));
-    match taken {
-        Some(t) if t.from == peer.ip() && t.expires > Instant::now() => Ok(Admitted {
-            id: t.id,
-            announced: Some(t.names),
-            limit: t.size.min(state.max_upload_bytes),
-            expected: Some(t.size),
-        }),
-        _ => Err((
-            StatusCode::FORBIDDEN,
-            "This upload was not approved, or its approval expired. Please choose the files again."
-                .to_string(),
-        )),
-    }
 }
 
 /// Reports how the upload ended and answers the browser.
@@ -332,8 +298,6 @@ async fn receive(body: Incoming, boundary: String, state: &State, admitted: Admi
     let mut upload = Receiving {
         state,
         id: admitted.id,
-        ticketed: admitted.announced.is_some(),
-        announced: admitted.announced,
         limit: admitted.limit,
         expected: admitted.expected,
         received: 0,
@@ -356,7 +320,9 @@ async fn receive(body: Incoming, boundary: String, state: &State, admitted: Admi
         let Some((leaf, name)) = upload.name_of(field.file_name()) else {
             continue;
         };
-        let mut part = match PartFile::create(state.download_dir.clone(), name).await {
+        let mut part = match PartFile::create(state.download_dir.clone(), PathBuf::new(), name)
+            .await
+        {
             Ok(part) => part,
             Err(e) => {
                 tracing::warn!(dir = %state.download_dir.display(), "cannot create an upload file: {e}");
@@ -387,9 +353,6 @@ async fn receive(body: Incoming, boundary: String, state: &State, admitted: Admi
 struct Receiving<'a> {
     state: &'a State,
     id: TransferId,
-    /// Names the ticket announced and that have not arrived yet.
-    announced: Option<Vec<String>>,
-    ticketed: bool,
     limit: u64,
     expected: Option<u64>,
     /// Bytes of file contents received so far.
@@ -400,28 +363,14 @@ struct Receiving<'a> {
 
 impl Receiving<'_> {
     /// The name a part is shown under and the one it is saved under, or
-    /// `None` to skip it: not a file, no file chosen, not announced, or a
-    /// name that cannot be saved (the last two are reported).
+    /// `None` to skip it: not a file, no file chosen, or a name that cannot
+    /// be saved (reported).
     fn name_of(&mut self, file_name: Option<&str>) -> Option<(String, String)> {
         let raw = file_name?; // not a file (another form field)
         if raw.is_empty() {
             return None; // a form sent without choosing a file
         }
         let leaf = leaf_name(raw).to_string();
-        if let Some(list) = self.announced.as_mut() {
-            match list.iter().position(|n| *n == leaf) {
-                Some(pos) => {
-                    list.swap_remove(pos);
-                }
-                None => {
-                    self.out.reports.push(FileReport::skipped(
-                        &leaf,
-                        "It was not part of the approved upload.".to_string(),
-                    ));
-                    return None;
-                }
-            }
-        }
         match upload_name_for(raw, NameRules::HOST) {
             Ok(name) => Some((leaf, name)),
             Err(e) => {
@@ -468,14 +417,10 @@ impl Receiving<'_> {
 
     /// Why more bytes than allowed are refused.
     fn over_limit(&self) -> String {
-        if self.ticketed {
-            "More data arrived than the upload announced.".to_string()
-        } else {
-            format!(
-                "The upload is larger than the {} this share accepts.",
-                human_bytes(self.limit)
-            )
-        }
+        format!(
+            "The upload is larger than the {} this share accepts.",
+            human_bytes(self.limit)
+        )
     }
 
     fn progress(&self, leaf: &str) {
@@ -552,7 +497,7 @@ mod tests {
     #[test]
     fn only_the_last_segment_of_a_browser_name_counts() {
         assert_eq!(leaf_name("photo.jpg"), "photo.jpg");
-        assert_eq!(leaf_name("C:\\Users\\me\\photo.jpg"), "photo.jpg");
+        assert_eq!(leaf_name("notes\\draft v2.txt"), "notes\\draft v2.txt");
         assert_eq!(leaf_name("album/2024/photo.jpg"), "photo.jpg");
         assert_eq!(leaf_name("../../etc/passwd"), "passwd");
         assert_eq!(leaf_name("dir/"), "");

@@ -108,22 +108,13 @@ async fn receive(
     let root = session.root.clone();
     let rel = dir.to_path_buf();
     // The download folder itself may not exist yet; what is below it is
-    // created without following links.
-    let folder = tokio::task::spawn_blocking(move || {
-        std::fs::create_dir_all(&root)?;
-        crate::fs::names::create_dirs_inside(&root, &rel)
-    })
-    .await
-    .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Unknown error"))?
-    .map_err(|_| {
+    // created without following links (PartFile::create does both).
+    let mut part = PartFile::create(root, rel, name).await.map_err(|_| {
         Refusal(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "Cannot create the folder",
+            "Cannot create the folder or the file",
         )
     })?;
-    let mut part = PartFile::create(folder, name)
-        .await
-        .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Cannot create the file"))?;
     let expected = meta.digest().ok().flatten();
     let mut hasher = expected.map(|_| Sha256::new());
     let mut received: u64 = 0;
