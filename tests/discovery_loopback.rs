@@ -247,6 +247,30 @@ fn a_peer_added_by_address_is_listed_and_expires() {
         .expect("configured manual peer listed");
 }
 
+/// Issue 16, item 7: a device added by address that the person removes is
+/// no longer probed, so it leaves the list although it still runs.
+#[test]
+fn a_forgotten_peer_added_by_address_is_no_longer_probed() {
+    let port_a = udp_port();
+    let port_b = udp_port();
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = engine("prober", port_a.port, dir.path(), true);
+    let b = engine("far", port_b.port, dir.path(), true);
+    let b_addr: SocketAddr = b.local_addr().expect("listens");
+    let b_id = b.device().device_id;
+    let mut w = Watch::new(&a);
+    assert!(a.send(Command::AddPeer { addr: b_addr }));
+    w.until(SOON, |live| live.contains_key(&b_id))
+        .expect("listed after a probe");
+    // Still answering, and still listed a full expiry later while probed.
+    w.drain_for(PEER_EXPIRY + Duration::from_secs(1));
+    assert!(w.live.contains_key(&b_id), "a probed peer stays listed");
+    assert!(a.send(Command::ForgetPeer { addr: b_addr }));
+    w.until(PEER_EXPIRY + SOON, |live| !live.contains_key(&b_id))
+        .expect("no longer probed, so it expires while it still runs");
+    assert!(b.local_addr().is_some(), "b kept running all along");
+}
+
 #[test]
 fn an_alias_change_reaches_peers_at_once() {
     let port = udp_port();
