@@ -77,7 +77,10 @@ fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str, actions: 
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
             offer_header(ui, prompt);
-            if !prompt.is_text_only() {
+            if prompt.is_text_only() {
+                ui.add_space(4.0);
+                message_preview(ui, &prompt.offer.texts);
+            } else {
                 ui.add_space(4.0);
                 entries(ui, prompt);
                 ui.add_space(2.0);
@@ -122,6 +125,22 @@ fn offer_header(ui: &mut egui::Ui, prompt: &PendingOffer) {
             );
         });
     });
+}
+
+/// What a message says, before the person takes it: its start, in full
+/// on hover (the whole text shows once accepted).
+fn message_preview(ui: &mut egui::Ui, texts: &[String]) {
+    let whole = texts.join("\n\n");
+    egui::Frame::new()
+        .fill(ui.visuals().faint_bg_color)
+        .corner_radius(6)
+        .inner_margin(egui::Margin::symmetric(10, 6))
+        .show(ui, |ui| {
+            ui.set_width(ui.available_width());
+            let start = super::transfers::message_start(&whole);
+            let shown = ui.add(egui::Label::new(RichText::new(start).italics()).wrap());
+            fonts::on_hover_readable(shown, &whole);
+        });
 }
 
 /// The total size, and whether the download folder has room for it.

@@ -13,6 +13,12 @@ use crate::api::human_bytes;
 use crate::api::{Direction, Outcome};
 use crate::i18n::tr;
 
+/// Width kept right of a progress bar for its percentage.
+const PERCENT_ROOM: f32 = 48.0;
+
+/// Characters of a message shown before it is cut (the rest on hover).
+pub const MESSAGE_START_CHARS: usize = 300;
+
 /// Draws the Transfers tab.
 pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     if state.transfers.is_empty() {
@@ -65,32 +71,86 @@ fn card(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
             });
         });
         if row.is_text {
-            ui.label(RichText::new(status(row)).weak());
+            message_line(ui, row);
             return;
         }
-        let fraction = row.fraction();
-        let percent = RichText::new(format!("{:.0}%", fraction * 100.0))
-            .size(12.0)
-            .color(ui.visuals().strong_text_color());
+        if let Some(fraction) = bar_fraction(row) {
+            progress_bar(ui, row, fraction);
+        }
+        status_line(ui, row);
+    });
+}
+
+/// How far the bar is filled, or `None` when a bar would say nothing: an
+/// offer that was declined, or a transfer that ended before a byte moved.
+pub fn bar_fraction(row: &TransferRow) -> Option<f32> {
+    match &row.phase {
+        Phase::Finished(Outcome::Completed { .. }) => Some(1.0),
+        Phase::Finished(Outcome::Declined(_)) => None,
+        Phase::Finished(_) if row.bytes_done == 0 => None,
+        _ => Some(row.fraction()),
+    }
+}
+
+/// The bar, with its percentage beside it (never inside, where a short bar
+/// would cut or overflow it).
+fn progress_bar(ui: &mut egui::Ui, row: &TransferRow, fraction: f32) {
+    ui.horizontal(|ui| {
+        let percent = format!("{:.0}%", fraction * 100.0);
+        let room = (ui.available_width() - PERCENT_ROOM).max(20.0);
         let bar = ProgressBar::new(fraction)
-            .desired_height(18.0)
-            .text(percent);
+            .desired_height(10.0)
+            .desired_width(room)
+            .corner_radius(5);
         let bar = match &row.phase {
             Phase::Finished(Outcome::Completed { .. }) => bar.fill(style::green()),
             Phase::Finished(_) => bar.fill(ui.visuals().weak_text_color()),
             _ => bar.fill(style::accent(ui)),
         };
         ui.add(bar);
-        let line = status(row);
-        match &row.phase {
-            Phase::Finished(Outcome::Failed(_)) => {
-                ui.label(RichText::new(line).color(style::red()));
-            }
-            _ => {
-                ui.label(RichText::new(line).weak());
+        ui.label(RichText::new(percent).small().strong());
+    });
+}
+
+/// The line under the bar. A failure's reason is the one red part; what
+/// reassures (what arrived is kept) stays quiet.
+fn status_line(ui: &mut egui::Ui, row: &TransferRow) {
+    match &row.phase {
+        Phase::Finished(Outcome::Failed(reason)) if !row.browser => {
+            ui.add(egui::Label::new(RichText::new(reason).color(style::red())).wrap());
+            if row.direction == Direction::Incoming {
+                let kept = tr!("transfers-failed-kept-note", name = &row.peer);
+                let note = ui.add(egui::Label::new(RichText::new(kept).weak()).wrap());
+                fonts::on_hover_readable(note, &row.peer);
             }
         }
-    });
+        _ => {
+            ui.add(egui::Label::new(RichText::new(status(row)).weak()).wrap());
+        }
+    }
+}
+
+/// A message's row: where it stands, then the message itself (its start).
+fn message_line(ui: &mut egui::Ui, row: &TransferRow) {
+    status_line(ui, row);
+    if let Some(text) = &row.text {
+        let shown = ui.add(
+            egui::Label::new(RichText::new(message_start(text)).italics())
+                .truncate(),
+        );
+        fonts::on_hover_readable(shown, text);
+    }
+}
+
+/// The start of a message: its first [`MESSAGE_START_CHARS`] characters,
+/// with "…" when there is more.
+pub fn message_start(text: &str) -> String {
+    let text = text.trim();
+    let mut start: String = text.chars().take(MESSAGE_START_CHARS).collect();
+    if start.len() < text.len() {
+        start.push('…');
+    }
+    start
 }
 
 fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
@@ -209,17 +269,7 @@ pub fn status(row: &TransferRow) -> String {
             }
             parts.join(" · ")
         }
-        Phase::Finished(outcome) => {
-            let sentence = style::outcome_sentence(outcome, row.direction);
-            match outcome {
-                Outcome::Failed(_) if row.direction == Direction::Incoming => tr!(
-                    "transfers-failed-kept",
-                    sentence = sentence,
-                    name = &row.peer
-                ),
-                _ => sentence,
-            }
-        }
+        Phase::Finished(outcome) => style::outcome_sentence(outcome, row.direction),
     }
 }
 
@@ -257,7 +307,7 @@ pub fn pin_dialog(
     let Some(request) = state.pin_requests.first() else {
         return;
     };
-    egui::Modal::new(egui::Id::unique("pin")).show(ctx, |ui| {
+    style::dialog(ctx, "pin").show(ctx, |ui| {
         ui.set_width(360.0);
         let heading = ui.heading(tr!("pin-title", name = &request.peer));
         fonts::on_hover_readable(heading, &request.peer);
