@@ -122,13 +122,20 @@ impl FerryApp {
             let alias = &self.settings.alias;
             let visuals = ui.visuals();
             let mut job = egui::text::LayoutJob::default();
+            let caption = tr!("top-this-device-caption");
+            // "This device: Desk", but "本机：Desk" (the wide colon has its own space).
+            let gap = if caption.ends_with(|c: char| c.is_ascii()) {
+                " "
+            } else {
+                ""
+            };
             job.append(
-                &tr!("top-this-device-caption"),
+                &caption,
                 0.0,
                 egui::TextFormat::simple(egui::FontId::proportional(12.0), visuals.weak_text_color()),
             );
             job.append(
-                &format!(" {alias}"),
+                &format!("{gap}{alias}"),
                 0.0,
                 egui::TextFormat::simple(
                     egui::FontId::proportional(19.0),

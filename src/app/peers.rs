@@ -98,9 +98,10 @@ fn empty(ui: &mut egui::Ui, discovery_on: bool, actions: &mut Vec<Action>) {
             tr!("peers-empty-check-network"),
             tr!("peers-empty-check-firewall"),
         ] {
-            ui.horizontal_wrapped(|ui| {
+            // The bullet hangs: a long hint wraps beside it, not under it.
+            ui.horizontal(|ui| {
                 ui.label(RichText::new("•").color(style::accent(ui)));
-                ui.label(hint);
+                ui.add(egui::Label::new(hint).wrap());
             });
         }
         ui.add_space(8.0);

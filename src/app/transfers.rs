@@ -133,7 +133,8 @@ fn status_line(ui: &mut egui::Ui, row: &TransferRow) {
 /// A message's row: where it stands, then the message itself (its start).
 fn message_line(ui: &mut egui::Ui, row: &TransferRow) {
     status_line(ui, row);
-    if let Some(text) = &row.text {
+    // A received message shows in its own card (and in History).
+    if let Some(text) = row.text.as_ref().filter(|_| row.direction == Direction::Outgoing) {
         let shown = ui.add(
             egui::Label::new(RichText::new(message_start(text)).italics())
                 .truncate(),

@@ -56,7 +56,8 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
                             let path = item.path.display().to_string();
                             // The full path on hover, spelled out when no font draws it.
                             let hover = fonts::readable(ui.ctx(), &path).unwrap_or(path);
-                            ui.label(name).on_hover_text(hover);
+                            // × and the size first (from the right), then the
+                            // name cut with "…" to the room left.
                             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                                 if style::close_button(ui)
                                     .on_hover_text(tr!("tray-remove"))
@@ -77,10 +78,17 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
                                         ))
                                         .weak(),
                                     ),
-                                    Some(Err(problem)) => {
-                                        ui.label(RichText::new(problem).color(style::red()))
-                                    }
+                                    Some(Err(problem)) => ui.add(
+                                        egui::Label::new(
+                                            RichText::new(problem).color(style::red()),
+                                        )
+                                        .truncate(),
+                                    ),
                                 };
+                                ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
+                                    ui.add(egui::Label::new(name).truncate())
+                                        .on_hover_text(hover);
+                                });
                             });
                         });
                     }
