@@ -49,7 +49,7 @@ struct Widget {
 /// top bar and the status bar for what lies in the scrolling middle (the
 /// scroll areas clip it there).
 fn widgets(harness: &Harness<'static, FerryApp>) -> Vec<Widget> {
-    let top = harness.get_by_label_contains("Send files…").rect().max.y;
+    let top = harness.get_by_label("🗋 Send files…").rect().max.y;
     let status = harness
         .get_by_label_contains("Ready to receive on port")
         .rect();
@@ -220,4 +220,26 @@ fn the_central_column_stays_readable_in_a_wide_window() {
         choose
     );
     assert!(clear.center().x > 900.0, "centred: {clear:?}");
+}
+
+/// Issue 16, item 11: the drop sign in tray mode reads as a line across the
+/// window, not a narrow column.
+#[test]
+fn the_drop_sign_spans_the_window() {
+    let dirs = AppDirs::new("Desk");
+    let mut harness = ui_support::harness(&dirs);
+    harness.set_size(Vec2::new(640.0, 480.0));
+    harness.run_steps(2);
+    harness.input_mut().hovered_files = vec![egui::HoveredFile {
+        path: Some(dirs.scratch().join("x.txt")),
+        mime: String::new(),
+    }];
+    harness.run_steps(4);
+    let sign = harness
+        .get_by_label("Drop to add to “To send”, then choose a device")
+        .rect();
+    assert!(sign.width() > 400.0, "{sign:?}");
+    assert!(sign.height() < 70.0, "at most two lines: {sign:?}");
+    harness.input_mut().hovered_files.clear();
+    harness.run_steps(2);
 }

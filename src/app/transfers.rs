@@ -378,4 +378,35 @@ mod tests {
         row.phase = Phase::Finished(Outcome::Cancelled { by: Party::Remote });
         assert_eq!(status(row), "Cancelled by the receiver");
     }
+
+    /// Issue 16, item 11: a bar only where it says something.
+    #[test]
+    fn declined_and_byte_less_ends_have_no_bar() {
+        let mut state = UiState::default();
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        state.start_outgoing(TransferId(1), "bob", addr, vec![PathBuf::from("/a/b")]);
+        let row = &mut state.transfers[0];
+        row.bytes_total = 100;
+        assert_eq!(bar_fraction(row), Some(0.0), "connecting: an empty bar");
+        row.phase = Phase::Finished(Outcome::Declined(String::new()));
+        assert_eq!(bar_fraction(row), None);
+        row.phase = Phase::Finished(Outcome::Cancelled { by: Party::Local });
+        assert_eq!(bar_fraction(row), None, "cancelled before a byte");
+        row.bytes_done = 50;
+        assert_eq!(bar_fraction(row), Some(0.5), "cancelled halfway");
+        row.phase = Phase::Finished(Outcome::Completed {
+            files: 1,
+            bytes: 100,
+        });
+        assert_eq!(bar_fraction(row), Some(1.0));
+    }
+
+    #[test]
+    fn message_starts_are_cut_with_an_ellipsis() {
+        assert_eq!(message_start("  hi there \n"), "hi there");
+        let long = "x".repeat(MESSAGE_START_CHARS + 5);
+        let start = message_start(&long);
+        assert_eq!(start.chars().count(), MESSAGE_START_CHARS + 1);
+        assert!(start.ends_with('…'));
+    }
 }
