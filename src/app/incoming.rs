@@ -188,7 +188,9 @@ fn pairing_line(ui: &mut egui::Ui, prompt: &PendingOffer, own_id: &str) {
 
 /// Accept, Decline, or accept and trust the device from now on.
 fn answer_buttons(ui: &mut egui::Ui, prompt: &PendingOffer, actions: &mut Vec<Action>) {
-    ui.horizontal(|ui| {
+    // Wrapped: "Always accept from <a long name>" moves to the next line in
+    // a narrow window instead of widening the card past it.
+    ui.horizontal_wrapped(|ui| {
         if ui.add(style::primary(ui, &tr!("offer-accept"))).clicked() {
             actions.push(Action::Decide {
                 id: prompt.id,

@@ -56,7 +56,8 @@ pub fn show(
         egui::ScrollArea::vertical()
             .id_salt("peers")
             .auto_shrink([false, true])
-            .max_height((ui.available_height() - 44.0).max(80.0))
+            // Room below for the buttons: one row, or two when they wrap.
+            .max_height((ui.available_height() - footer_room(ui)).max(80.0))
             .show(ui, |ui| {
                 for peer in state.peers_in_order() {
                     let name = state.display_name(&peer.device.device_id);
@@ -70,7 +71,7 @@ pub fn show(
             });
     }
     ui.add_space(6.0);
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         if ui.button(tr!("peers-add-by-address")).clicked() {
             actions.push(Action::OpenAddPeer);
         }
@@ -78,6 +79,16 @@ pub fn show(
             actions.push(Action::RunDoctor);
         }
     });
+}
+
+/// Height the buttons under the list need: "Add by address…" and "Check
+/// network" share a row in a panel wide enough for both.
+fn footer_room(ui: &egui::Ui) -> f32 {
+    if ui.available_width() >= 290.0 {
+        44.0
+    } else {
+        80.0
+    }
 }
 
 fn empty(ui: &mut egui::Ui, discovery_on: bool, actions: &mut Vec<Action>) {
