@@ -7,9 +7,9 @@
 
 mod ui_support;
 
+use egui::accesskit::Role;
 use egui::{Rect, Vec2};
 use egui_kittest::Harness;
-use egui::accesskit::Role;
 use egui_kittest::kittest::{By, NodeT, Queryable};
 use ferry::api::{AcceptPolicy, Command, TransferId};
 use ferry::app::FerryApp;
@@ -116,7 +116,11 @@ fn overlaps(widgets: &[Widget]) -> Vec<String> {
 
 fn check(harness: &mut Harness<'static, FerryApp>, view: &str, size: [f32; 2]) {
     let found = widgets(harness);
-    assert!(found.len() > 10, "{view} at {size:?}: only {} widgets", found.len());
+    assert!(
+        found.len() > 10,
+        "{view} at {size:?}: only {} widgets",
+        found.len()
+    );
     let bad = overlaps(&found);
     assert!(
         bad.is_empty(),
@@ -144,8 +148,7 @@ fn show_tab(harness: &mut Harness<'static, FerryApp>, label: &str) {
 fn no_widgets_overlap_from_640x480_to_4k() {
     let dirs = AppDirs::new("Studio desk in the back room");
     let udp_port = free_udp_port();
-    let mut kitchen =
-        TestPeer::start_beaconing("Kitchen laptop", AcceptPolicy::Everyone, udp_port);
+    let mut kitchen = TestPeer::start_beaconing("Kitchen laptop", AcceptPolicy::Everyone, udp_port);
     let mut options = dirs.options();
     options.udp_port = Some(udp_port);
     let scratch = dirs.scratch();

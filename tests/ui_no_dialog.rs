@@ -24,7 +24,8 @@ fn send_files_without_a_file_dialog_says_so() {
     harness.run_steps(2);
     harness.get_by_label("🗋 Send files…").click();
     wait_until(&mut harness, "the notice", |h| {
-        h.query_by_label_contains("cannot open a file dialog").is_some()
+        h.query_by_label_contains("cannot open a file dialog")
+            .is_some()
     });
     // The dialog is over: the buttons take clicks again.
     harness.get_by_label("🗁 Send folder…").click();

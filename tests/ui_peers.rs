@@ -99,7 +99,10 @@ fn offline_devices_sort_last_have_no_send_and_can_be_forgotten() {
         harness.get_by_label("Attic").rect(),
         harness.get_by_label("Basement").rect(),
     );
-    assert!(attic_tile.min.y > basement_tile.max.y, "offline below online");
+    assert!(
+        attic_tile.min.y > basement_tile.max.y,
+        "offline below online"
+    );
     let sends: Vec<_> = harness.get_all_by_label("Send").map(|n| n.rect()).collect();
     assert_eq!(sends.len(), 1, "no Send on the offline tile");
     assert!(basement_tile.contains_rect(sends[0]));
@@ -131,7 +134,8 @@ fn an_address_nothing_answers_at_is_explained_and_removable() {
     ui_support::type_into(&mut harness, field, &addr.to_string());
     harness.get_by_label("Add").click();
     ui_support::wait_until(&mut harness, "the explanation", |h| {
-        h.query_by_label_contains("Nothing answered at 127.0.0.1").is_some()
+        h.query_by_label_contains("Nothing answered at 127.0.0.1")
+            .is_some()
     });
     let why = harness
         .get_by_label_contains("Nothing answered at 127.0.0.1")
@@ -144,13 +148,20 @@ fn an_address_nothing_answers_at_is_explained_and_removable() {
     ui_support::wait_for_label(&mut harness, &addr.to_string());
     harness.get_by_label_contains("No Ferry answers at this address yet");
     assert!(
-        harness.state().settings().manual_peers.contains(&addr.to_string()),
+        harness
+            .state()
+            .settings()
+            .manual_peers
+            .contains(&addr.to_string()),
         "kept"
     );
     harness.get_by_label("×").click();
     harness.run_steps(2);
     assert!(harness.query_by_label(&addr.to_string()).is_none());
-    assert!(harness.state().settings().manual_peers.is_empty(), "no longer saved");
+    assert!(
+        harness.state().settings().manual_peers.is_empty(),
+        "no longer saved"
+    );
     harness.get_by_label("No devices found yet");
 }
 

@@ -105,7 +105,8 @@ fn text_message_shows_with_copy() {
     harness.get_by_label(text);
     harness.get_by_label("Accept").click();
     wait_until(&mut harness, "the prompt to close", |h| {
-        h.query_by_label("Phone wants to send you a message").is_none()
+        h.query_by_label("Phone wants to send you a message")
+            .is_none()
     });
     wait_for_label(&mut harness, text);
     harness.get_by_label("Message from Phone");
@@ -138,7 +139,10 @@ fn text_message_shows_with_copy() {
     // The message card above, and the History entry below it.
     assert_eq!(harness.get_all_by_label(text).count(), 2);
     assert!(harness.query_by_label("Open folder").is_none());
-    let copy = harness.get_all_by_label("Copy").last().expect("History's Copy");
+    let copy = harness
+        .get_all_by_label("Copy")
+        .last()
+        .expect("History's Copy");
     copy.click();
     harness.step();
     let copied = harness

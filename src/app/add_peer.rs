@@ -140,7 +140,10 @@ mod tests {
             addr,
             "Peer added by address: nothing accepts connections at 192.168.1.20:47813 (Ferry keeps trying).",
         );
-        assert!(refused.starts_with("Nothing answered at 192.168.1.20"), "{refused}");
+        assert!(
+            refused.starts_with("Nothing answered at 192.168.1.20"),
+            "{refused}"
+        );
         assert!(!refused.contains("peer"), "{refused}");
         let wrong = plain_probe_problem(
             addr,

@@ -43,7 +43,13 @@ impl FerryApp {
             .size_range(PEERS_MIN_WIDTH..=widest)
             .frame(egui::Frame::side_top_panel(ui.style()).inner_margin(Margin::same(12)))
             .show(ui, |ui| {
-                peers::show(ui, &self.state, self.discovery_on, &unanswered, &mut actions);
+                peers::show(
+                    ui,
+                    &self.state,
+                    self.discovery_on,
+                    &unanswered,
+                    &mut actions,
+                );
             });
         egui::CentralPanel::default()
             .frame(egui::Frame::central_panel(ui.style()).inner_margin(Margin::same(14)))
@@ -132,7 +138,10 @@ impl FerryApp {
             job.append(
                 &caption,
                 0.0,
-                egui::TextFormat::simple(egui::FontId::proportional(12.0), visuals.weak_text_color()),
+                egui::TextFormat::simple(
+                    egui::FontId::proportional(12.0),
+                    visuals.weak_text_color(),
+                ),
             );
             job.append(
                 &format!("{gap}{alias}"),

@@ -142,10 +142,8 @@ fn not_answering(ui: &mut egui::Ui, addr: &str, actions: &mut Vec<Action>) {
                     ui.spacing_mut().item_spacing.y = 2.0;
                     ui.add(egui::Label::new(RichText::new(addr).strong()).truncate());
                     ui.add(
-                        egui::Label::new(
-                            RichText::new(tr!("peers-not-answering")).small().weak(),
-                        )
-                        .wrap(),
+                        egui::Label::new(RichText::new(tr!("peers-not-answering")).small().weak())
+                            .wrap(),
                     );
                 });
             });
@@ -232,13 +230,7 @@ fn paint_text(
     let text_width = (rect.right() - right_room - text_left).max(20.0);
     let strong = visuals.strong_text_color();
     let weak = visuals.weak_text_color();
-    let name = one_line(
-        ui,
-        name,
-        FontId::proportional(15.5),
-        strong,
-        text_width,
-    );
+    let name = one_line(ui, name, FontId::proportional(15.5), strong, text_width);
     painter.galley(egui::pos2(text_left, rect.top() + 11.0), name, strong);
     let (dot, state) = if peer.online {
         (style::green(), tr!("peers-online"))
@@ -295,10 +287,26 @@ fn tile_actions(
     let name = fonts::readable(ui.ctx(), shown).unwrap_or_else(|| shown.to_string());
     let os = style::os_name(&peer.device.os);
     let hover = match (peer.source, peer.selected) {
-        (PeerSource::Beacon, false) => tr!("peers-tile-hover-found-select", name = name.as_str(), os = os),
-        (PeerSource::Beacon, true) => tr!("peers-tile-hover-found-unselect", name = name.as_str(), os = os),
-        (PeerSource::Manual, false) => tr!("peers-tile-hover-added-select", name = name.as_str(), os = os),
-        (PeerSource::Manual, true) => tr!("peers-tile-hover-added-unselect", name = name.as_str(), os = os),
+        (PeerSource::Beacon, false) => tr!(
+            "peers-tile-hover-found-select",
+            name = name.as_str(),
+            os = os
+        ),
+        (PeerSource::Beacon, true) => tr!(
+            "peers-tile-hover-found-unselect",
+            name = name.as_str(),
+            os = os
+        ),
+        (PeerSource::Manual, false) => tr!(
+            "peers-tile-hover-added-select",
+            name = name.as_str(),
+            os = os
+        ),
+        (PeerSource::Manual, true) => tr!(
+            "peers-tile-hover-added-unselect",
+            name = name.as_str(),
+            os = os
+        ),
     };
     let hover = if peer.online {
         hover

@@ -283,9 +283,8 @@ fn dialog_available() -> bool {
 
 /// True when `program` is an executable file in one of `PATH`'s folders.
 fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
 }
 
 /// Asks the session bus whether the desktop portal runs or can be started.

@@ -134,11 +134,13 @@ fn status_line(ui: &mut egui::Ui, row: &TransferRow) {
 fn message_line(ui: &mut egui::Ui, row: &TransferRow) {
     status_line(ui, row);
     // A received message shows in its own card (and in History).
-    if let Some(text) = row.text.as_ref().filter(|_| row.direction == Direction::Outgoing) {
-        let shown = ui.add(
-            egui::Label::new(RichText::new(message_start(text)).italics())
-                .truncate(),
-        );
+    if let Some(text) = row
+        .text
+        .as_ref()
+        .filter(|_| row.direction == Direction::Outgoing)
+    {
+        let shown =
+            ui.add(egui::Label::new(RichText::new(message_start(text)).italics()).truncate());
         fonts::on_hover_readable(shown, text);
     }
 }

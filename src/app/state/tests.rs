@@ -176,7 +176,11 @@ fn a_success_drops_the_failed_tries_it_supersedes() {
         0,
     );
     let ids: Vec<u64> = state.transfers.iter().map(|r| r.id.0).collect();
-    assert_eq!(ids, [4, 3, 2], "the failed try of the same files to bob is gone");
+    assert_eq!(
+        ids,
+        [4, 3, 2],
+        "the failed try of the same files to bob is gone"
+    );
 }
 
 /// Issue 16, item 7: a device that leaves is kept offline, with the time.

@@ -128,10 +128,7 @@ impl UiState {
             return;
         };
         self.transfers.retain(|r| {
-            r.id == id
-                || r.is_active()
-                || r.phase_is_success()
-                || !r.same_transfer_as(&done)
+            r.id == id || r.is_active() || r.phase_is_success() || !r.same_transfer_as(&done)
         });
     }
 
