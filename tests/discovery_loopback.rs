@@ -207,6 +207,20 @@ fn sigterm_makes_ferry_receive_say_goodbye() {
     assert!(status.success(), "ends like Ctrl-C: {status:?}");
 }
 
+/// Adds `b` to `a` by address and waits until `a` lists it: its address and id.
+fn add_by_address(
+    a: &ferry::engine::Engine,
+    w: &mut Watch,
+    b: &ferry::engine::Engine,
+) -> (SocketAddr, String) {
+    let b_addr: SocketAddr = b.local_addr().expect("listens");
+    let b_id = b.device().device_id;
+    assert!(a.send(Command::AddPeer { addr: b_addr }));
+    w.until(SOON, |live| live.contains_key(&b_id))
+        .expect("listed after a probe");
+    (b_addr, b_id)
+}
+
 #[test]
 fn a_peer_added_by_address_is_listed_and_expires() {
     // Different UDP ports: beacons never meet, only the hello probe links them.
@@ -215,12 +229,8 @@ fn a_peer_added_by_address_is_listed_and_expires() {
     let dir = tempfile::tempdir().expect("tmp");
     let a = engine("prober", port_a.port, dir.path(), true);
     let b = engine("far", port_b.port, dir.path(), true);
-    let b_addr: SocketAddr = b.local_addr().expect("listens");
-    let b_id = b.device().device_id;
     let mut w = Watch::new(&a);
-    assert!(a.send(Command::AddPeer { addr: b_addr }));
-    w.until(SOON, |live| live.contains_key(&b_id))
-        .expect("listed after a probe");
+    let (b_addr, b_id) = add_by_address(&a, &mut w, &b);
     let peer = &w.live[&b_id];
     assert_eq!(peer.source, PeerSource::Manual);
     assert_eq!(peer.addrs, vec![b_addr]);
@@ -256,12 +266,8 @@ fn a_forgotten_peer_added_by_address_is_no_longer_probed() {
     let dir = tempfile::tempdir().expect("tmp");
     let a = engine("prober", port_a.port, dir.path(), true);
     let b = engine("far", port_b.port, dir.path(), true);
-    let b_addr: SocketAddr = b.local_addr().expect("listens");
-    let b_id = b.device().device_id;
     let mut w = Watch::new(&a);
-    assert!(a.send(Command::AddPeer { addr: b_addr }));
-    w.until(SOON, |live| live.contains_key(&b_id))
-        .expect("listed after a probe");
+    let (b_addr, b_id) = add_by_address(&a, &mut w, &b);
     // Still answering, and still listed a full expiry later while probed.
     w.drain_for(PEER_EXPIRY + Duration::from_secs(1));
     assert!(w.live.contains_key(&b_id), "a probed peer stays listed");

@@ -112,13 +112,10 @@ fn text_message_shows_with_copy() {
     harness.get_by_label("Message from Phone");
     harness.get_by_label("Copy").click();
     harness.step();
-    let copied = harness
-        .output()
-        .platform_output
-        .commands
-        .iter()
-        .any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == text));
-    assert!(copied, "Copy puts the message on the clipboard");
+    assert!(
+        copied(&harness, text),
+        "Copy puts the message on the clipboard"
+    );
     wait_until(&mut harness, "the sender's success", |_| {
         finished(&mut peer, id).is_some()
     });
@@ -145,11 +142,18 @@ fn text_message_shows_with_copy() {
         .expect("History's Copy");
     copy.click();
     harness.step();
-    let copied = harness
+    assert!(
+        copied(&harness, text),
+        "History's Copy puts the message on the clipboard"
+    );
+}
+
+/// True when the last frame put `text` on the clipboard.
+fn copied(harness: &egui_kittest::Harness<'static, ferry::app::FerryApp>, text: &str) -> bool {
+    harness
         .output()
         .platform_output
         .commands
         .iter()
-        .any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == text));
-    assert!(copied, "History's Copy puts the message on the clipboard");
+        .any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == text))
 }

@@ -231,19 +231,15 @@ fn entry_row(ui: &mut egui::Ui, entry: &HistoryEntry, now_ms: u64, actions: &mut
 /// A message as History shows it: its words, selectable, a few lines at
 /// most before they scroll.
 fn message_text(ui: &mut egui::Ui, text: &str) {
-    egui::Frame::new()
-        .fill(ui.visuals().faint_bg_color)
-        .corner_radius(6)
-        .inner_margin(egui::Margin::symmetric(10, 6))
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            egui::ScrollArea::vertical()
-                .max_height(90.0)
-                .show(ui, |ui| {
-                    let shown = ui.add(egui::Label::new(text).selectable(true).wrap());
-                    fonts::on_hover_readable(shown, text);
-                });
-        });
+    style::message_box(ui).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        egui::ScrollArea::vertical()
+            .max_height(90.0)
+            .show(ui, |ui| {
+                let shown = ui.add(egui::Label::new(text).selectable(true).wrap());
+                fonts::on_hover_readable(shown, text);
+            });
+    });
 }
 
 #[cfg(test)]

@@ -131,16 +131,12 @@ fn offer_header(ui: &mut egui::Ui, prompt: &PendingOffer) {
 /// on hover (the whole text shows once accepted).
 fn message_preview(ui: &mut egui::Ui, texts: &[String]) {
     let whole = texts.join("\n\n");
-    egui::Frame::new()
-        .fill(ui.visuals().faint_bg_color)
-        .corner_radius(6)
-        .inner_margin(egui::Margin::symmetric(10, 6))
-        .show(ui, |ui| {
-            ui.set_width(ui.available_width());
-            let start = super::transfers::message_start(&whole);
-            let shown = ui.add(egui::Label::new(RichText::new(start).italics()).wrap());
-            fonts::on_hover_readable(shown, &whole);
-        });
+    style::message_box(ui).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        let start = super::transfers::message_start(&whole);
+        let shown = ui.add(egui::Label::new(RichText::new(start).italics()).wrap());
+        fonts::on_hover_readable(shown, &whole);
+    });
 }
 
 /// The total size, and whether the download folder has room for it.

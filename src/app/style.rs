@@ -115,6 +115,14 @@ pub fn dialog(ctx: &egui::Context, id: &'static str) -> egui::Modal {
         .backdrop_color(veil)
 }
 
+/// The quiet box a message's words sit in (in an offer, in History).
+pub fn message_box(ui: &egui::Ui) -> Frame {
+    Frame::new()
+        .fill(ui.visuals().faint_bg_color)
+        .corner_radius(6)
+        .inner_margin(Margin::symmetric(10, 6))
+}
+
 /// A primary (accent-filled) button.
 pub fn primary(_ui: &egui::Ui, text: &str) -> egui::Button<'static> {
     // The deeper blue in both themes: white text stays readable on it.
