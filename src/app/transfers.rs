@@ -117,16 +117,40 @@ fn progress_bar(ui: &mut egui::Ui, row: &TransferRow, fraction: f32) {
 fn status_line(ui: &mut egui::Ui, row: &TransferRow) {
     match &row.phase {
         Phase::Finished(Outcome::Failed(reason)) if !row.browser => {
-            ui.add(egui::Label::new(RichText::new(reason).color(style::red())).wrap());
-            if row.direction == Direction::Incoming {
-                let kept = tr!("transfers-failed-kept-note", name = &row.peer);
-                let note = ui.add(egui::Label::new(RichText::new(kept).weak()).wrap());
-                fonts::on_hover_readable(note, &row.peer);
+            let (bad, calm) = split_reassurance(reason);
+            ui.add(egui::Label::new(RichText::new(bad).color(style::red())).wrap());
+            match calm {
+                // The engine already said what was kept: said once, quietly.
+                Some(calm) => {
+                    ui.add(egui::Label::new(RichText::new(calm).weak()).wrap());
+                }
+                None if row.direction == Direction::Incoming => {
+                    let kept = tr!("transfers-failed-kept-note", name = &row.peer);
+                    let note = ui.add(egui::Label::new(RichText::new(kept).weak()).wrap());
+                    fonts::on_hover_readable(note, &row.peer);
+                }
+                None => {}
             }
         }
         _ => {
             ui.add(egui::Label::new(RichText::new(status(row)).weak()).wrap());
         }
+    }
+}
+
+/// Splits a failure's sentence into what went wrong and what reassures
+/// (the engine's "The partial file was kept: …"), so only the first is red.
+pub fn split_reassurance(reason: &str) -> (&str, Option<&str>) {
+    let calm = reason
+        .match_indices(". ")
+        .map(|(at, _)| at + 2)
+        .find(|&at| {
+            let sentence = reason[at..].split(". ").next().unwrap_or_default();
+            sentence.to_lowercase().contains("kept")
+        });
+    match calm {
+        Some(at) => (reason[..at].trim(), Some(reason[at..].trim())),
+        None => (reason.trim(), None),
     }
 }
 
@@ -401,6 +425,24 @@ mod tests {
             bytes: 100,
         });
         assert_eq!(bar_fraction(row), Some(1.0));
+    }
+
+    /// Issue 16, item 11: only the bad part of a failure is red, and what
+    /// was kept is said once.
+    #[test]
+    fn failures_split_into_the_problem_and_the_reassurance() {
+        let reason = "The connection to Mia (127.0.0.1:1) was lost. 0 of 1 file(s) had arrived.  \
+                      The partial file was kept: send again to resume.";
+        let (bad, calm) = split_reassurance(reason);
+        assert_eq!(
+            bad,
+            "The connection to Mia (127.0.0.1:1) was lost. 0 of 1 file(s) had arrived."
+        );
+        assert_eq!(
+            calm,
+            Some("The partial file was kept: send again to resume.")
+        );
+        assert_eq!(split_reassurance("Disk full."), ("Disk full.", None));
     }
 
     #[test]
