@@ -178,6 +178,15 @@ fn no_widgets_overlap_from_640x480_to_4k() {
     });
     wait_for_label(&mut harness, "Kitchen laptop wants to send you a message");
     kitchen.poll();
+    // Issue 16, item 11: this device's name is the large text of the top bar.
+    let own = harness
+        .get_by_label("This device: Studio desk in the back room")
+        .rect();
+    let brand = harness.get_by_label("Ferry").rect();
+    assert!(
+        own.height() >= 20.0 && own.height() > brand.height() * 1.4,
+        "name {own:?}, brand {brand:?}"
+    );
     for size in SIZES {
         harness.set_size(Vec2::from(size));
         harness.run_steps(4);
