@@ -194,3 +194,27 @@ fn same_named_devices_are_told_apart() {
     harness.input_mut().hovered_files.clear();
     harness.run_steps(2);
 }
+
+/// Adding by address a device that is already listed (heard by beacon)
+/// does not leave the dialog waiting for an answer it already has.
+#[test]
+fn adding_a_listed_device_by_address_closes_at_once() {
+    let (dirs, peer, mut harness) = ui_support::window_seeing_kitchen();
+    harness.get_by_label("➕ Add by address…").click();
+    let field = "Address (IP or host name, optionally :port)";
+    ui_support::wait_for_label(&mut harness, field);
+    ui_support::type_into(&mut harness, field, &peer.addr().to_string());
+    harness.get_by_label("Add").click();
+    ui_support::wait_until(&mut harness, "the dialog to close", |h| {
+        h.query_by_label(field).is_none()
+    });
+    assert!(
+        harness
+            .state()
+            .settings()
+            .manual_peers
+            .contains(&peer.addr().to_string())
+    );
+    drop(harness);
+    drop(dirs);
+}

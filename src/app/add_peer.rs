@@ -37,14 +37,25 @@ impl FerryApp {
         if let Some(at) = typed {
             self.view.pending_manual.remove(at);
         }
+        let listed = |state: &super::state::UiState, addr: SocketAddr| {
+            state.peers.values().any(|p| p.addrs.contains(&addr))
+        };
         match (result, &mut self.view.add_peer, typed) {
+            // Typed, but the dialog was closed before the lookup ended.
+            (Ok(_), None, Some(_)) => {}
+            (Ok(addr), Some(_), Some(_)) if listed(&self.state, addr) => {
+                // Already in the list (heard by beacon): nothing to wait for.
+                self.view.add_peer = None;
+                self.remember_resolved(input, addr);
+                self.save_manual(addr);
+                self.send_command(Command::AddPeer { addr });
+            }
             (Ok(addr), dialog, typed) => {
-                self.view.resolved.retain(|(t, _)| t != &input);
-                self.view.resolved.push((input, addr));
                 if let (Some(dialog), Some(_)) = (dialog, typed) {
                     // Stay open until the device answers or the probe fails.
                     dialog.probing = Some(addr);
                 }
+                self.remember_resolved(input, addr);
                 self.send_command(Command::AddPeer { addr });
             }
             (Err(_), Some(dialog), Some(_)) => {
@@ -101,6 +112,11 @@ impl FerryApp {
                 self.send_command(Command::ForgetPeer { addr });
             }
         }
+    }
+
+    fn remember_resolved(&mut self, input: String, addr: SocketAddr) {
+        self.view.resolved.retain(|(t, _)| t != &input);
+        self.view.resolved.push((input, addr));
     }
 
     fn save_manual(&mut self, addr: SocketAddr) {
