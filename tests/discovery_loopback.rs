@@ -207,6 +207,23 @@ fn sigterm_makes_ferry_receive_say_goodbye() {
     assert!(status.success(), "ends like Ctrl-C: {status:?}");
 }
 
+/// Two engines on different UDP ports ("prober" and "far"): their beacons
+/// never meet, only a hello probe can link them.
+fn prober_and_far() -> (
+    discovery_support::UdpPort,
+    discovery_support::UdpPort,
+    tempfile::TempDir,
+    ferry::engine::Engine,
+    ferry::engine::Engine,
+) {
+    let port_a = udp_port();
+    let port_b = udp_port();
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = engine("prober", port_a.port, dir.path(), true);
+    let b = engine("far", port_b.port, dir.path(), true);
+    (port_a, port_b, dir, a, b)
+}
+
 /// Adds `b` to `a` by address and waits until `a` lists it: its address and id.
 fn add_by_address(
     a: &ferry::engine::Engine,
@@ -224,11 +241,7 @@ fn add_by_address(
 #[test]
 fn a_peer_added_by_address_is_listed_and_expires() {
     // Different UDP ports: beacons never meet, only the hello probe links them.
-    let port_a = udp_port();
-    let port_b = udp_port();
-    let dir = tempfile::tempdir().expect("tmp");
-    let a = engine("prober", port_a.port, dir.path(), true);
-    let b = engine("far", port_b.port, dir.path(), true);
+    let (port_a, port_b, dir, a, b) = prober_and_far();
     let mut w = Watch::new(&a);
     let (b_addr, b_id) = add_by_address(&a, &mut w, &b);
     let peer = &w.live[&b_id];
@@ -261,11 +274,7 @@ fn a_peer_added_by_address_is_listed_and_expires() {
 /// no longer probed, so it leaves the list although it still runs.
 #[test]
 fn a_forgotten_peer_added_by_address_is_no_longer_probed() {
-    let port_a = udp_port();
-    let port_b = udp_port();
-    let dir = tempfile::tempdir().expect("tmp");
-    let a = engine("prober", port_a.port, dir.path(), true);
-    let b = engine("far", port_b.port, dir.path(), true);
+    let (_port_a, _port_b, _dir, a, b) = prober_and_far();
     let mut w = Watch::new(&a);
     let (b_addr, b_id) = add_by_address(&a, &mut w, &b);
     // Still answering, and still listed a full expiry later while probed.
