@@ -205,6 +205,8 @@ fn entry_row(ui: &mut egui::Ui, entry: &HistoryEntry, now_ms: u64, actions: &mut
                         actions.push(Action::Copy(text.clone()));
                     }
                 } else if entry.outcome.is_success()
+                    // A message saved before History kept texts: still no folder.
+                    && !matches!(entry.outcome, Outcome::Completed { files: 0, .. })
                     && let Some(folder) = &entry.folder
                     && ui.button(tr!("transfers-open-folder")).clicked()
                 {
