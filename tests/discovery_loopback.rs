@@ -207,20 +207,43 @@ fn sigterm_makes_ferry_receive_say_goodbye() {
     assert!(status.success(), "ends like Ctrl-C: {status:?}");
 }
 
-#[test]
-fn a_peer_added_by_address_is_listed_and_expires() {
-    // Different UDP ports: beacons never meet, only the hello probe links them.
+/// Two engines on different UDP ports ("prober" and "far"): their beacons
+/// never meet, only a hello probe can link them.
+fn prober_and_far() -> (
+    discovery_support::UdpPort,
+    discovery_support::UdpPort,
+    tempfile::TempDir,
+    ferry::engine::Engine,
+    ferry::engine::Engine,
+) {
     let port_a = udp_port();
     let port_b = udp_port();
     let dir = tempfile::tempdir().expect("tmp");
     let a = engine("prober", port_a.port, dir.path(), true);
     let b = engine("far", port_b.port, dir.path(), true);
+    (port_a, port_b, dir, a, b)
+}
+
+/// Adds `b` to `a` by address and waits until `a` lists it: its address and id.
+fn add_by_address(
+    a: &ferry::engine::Engine,
+    w: &mut Watch,
+    b: &ferry::engine::Engine,
+) -> (SocketAddr, String) {
     let b_addr: SocketAddr = b.local_addr().expect("listens");
     let b_id = b.device().device_id;
-    let mut w = Watch::new(&a);
     assert!(a.send(Command::AddPeer { addr: b_addr }));
     w.until(SOON, |live| live.contains_key(&b_id))
         .expect("listed after a probe");
+    (b_addr, b_id)
+}
+
+#[test]
+fn a_peer_added_by_address_is_listed_and_expires() {
+    // Different UDP ports: beacons never meet, only the hello probe links them.
+    let (port_a, port_b, dir, a, b) = prober_and_far();
+    let mut w = Watch::new(&a);
+    let (b_addr, b_id) = add_by_address(&a, &mut w, &b);
     let peer = &w.live[&b_id];
     assert_eq!(peer.source, PeerSource::Manual);
     assert_eq!(peer.addrs, vec![b_addr]);
@@ -245,6 +268,22 @@ fn a_peer_added_by_address_is_listed_and_expires() {
     let mut wd = Watch::new(&d);
     wd.until(SOON, |live| has_alias(live, "listed"))
         .expect("configured manual peer listed");
+}
+
+/// Issue 16, item 7: a device added by address that the person removes is
+/// no longer probed, so it leaves the list although it still runs.
+#[test]
+fn a_forgotten_peer_added_by_address_is_no_longer_probed() {
+    let (_port_a, _port_b, _dir, a, b) = prober_and_far();
+    let mut w = Watch::new(&a);
+    let (b_addr, b_id) = add_by_address(&a, &mut w, &b);
+    // Still answering, and still listed a full expiry later while probed.
+    w.drain_for(PEER_EXPIRY + Duration::from_secs(1));
+    assert!(w.live.contains_key(&b_id), "a probed peer stays listed");
+    assert!(a.send(Command::ForgetPeer { addr: b_addr }));
+    w.until(PEER_EXPIRY + SOON, |live| !live.contains_key(&b_id))
+        .expect("no longer probed, so it expires while it still runs");
+    assert!(b.local_addr().is_some(), "b kept running all along");
 }
 
 #[test]

@@ -101,18 +101,21 @@ fn text_message_shows_with_copy() {
         text: text.into(),
     });
     wait_for_label(&mut harness, "Phone wants to send you a message");
+    // Issue 16, item 9: the prompt shows what the message says.
+    harness.get_by_label(text);
     harness.get_by_label("Accept").click();
+    wait_until(&mut harness, "the prompt to close", |h| {
+        h.query_by_label("Phone wants to send you a message")
+            .is_none()
+    });
     wait_for_label(&mut harness, text);
     harness.get_by_label("Message from Phone");
     harness.get_by_label("Copy").click();
     harness.step();
-    let copied = harness
-        .output()
-        .platform_output
-        .commands
-        .iter()
-        .any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == text));
-    assert!(copied, "Copy puts the message on the clipboard");
+    assert!(
+        copied(&harness, text),
+        "Copy puts the message on the clipboard"
+    );
     wait_until(&mut harness, "the sender's success", |_| {
         finished(&mut peer, id).is_some()
     });
@@ -120,4 +123,37 @@ fn text_message_shows_with_copy() {
         finished(&mut peer, id),
         Some(Outcome::Completed { .. })
     ));
+    // History keeps it readable, with Copy and no folder to open.
+    wait_until(&mut harness, "the history entry", |h| {
+        !h.state().state().history.is_empty()
+    });
+    harness.get_by_label("History").click();
+    harness.run_steps(3);
+    assert_eq!(
+        harness.state().state().history[0].text.as_deref(),
+        Some(text)
+    );
+    // The message card above, and the History entry below it.
+    assert_eq!(harness.get_all_by_label(text).count(), 2);
+    assert!(harness.query_by_label("Open folder").is_none());
+    let copy = harness
+        .get_all_by_label("Copy")
+        .last()
+        .expect("History's Copy");
+    copy.click();
+    harness.step();
+    assert!(
+        copied(&harness, text),
+        "History's Copy puts the message on the clipboard"
+    );
+}
+
+/// True when the last frame put `text` on the clipboard.
+fn copied(harness: &egui_kittest::Harness<'static, ferry::app::FerryApp>, text: &str) -> bool {
+    harness
+        .output()
+        .platform_output
+        .commands
+        .iter()
+        .any(|c| matches!(c, egui::OutputCommand::CopyText(t) if t == text))
 }

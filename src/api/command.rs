@@ -72,6 +72,13 @@ pub enum Command {
         /// The device's transfer address.
         addr: SocketAddr,
     },
+    /// Stop probing a device added by address ([`Command::AddPeer`]): the
+    /// person removed it. Its tile is the window's to drop; the engine only
+    /// stops asking. Unknown addresses are ignored.
+    ForgetPeer {
+        /// The address it was added with.
+        addr: SocketAddr,
+    },
     /// Remember the PIN to present when sending to `to` (asked by the receiver).
     ProvidePin {
         /// The receiver.

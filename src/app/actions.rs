@@ -32,8 +32,15 @@ pub enum Action {
     OpenAddPeer,
     /// Look up a typed address and probe it.
     AddPeer(String),
-    /// Forget a peer that was added by address.
+    /// Keep probing an address where nothing answered yet (listed as not answering).
+    KeepTrying,
+    /// Close "Add by address…" (and stop probing what it was trying).
+    CancelAddPeer,
+    /// Forget a device (by id): off the list, and no longer probed when it
+    /// was added by address.
     ForgetPeer(String),
+    /// Stop trying an address added by hand where nothing answered.
+    ForgetAddress(String),
     /// Open the "Send text…" dialog for the selected peers (or all if none).
     OpenCompose,
     /// Send a message to these peers.
@@ -123,7 +130,10 @@ impl FerryApp {
             Action::ClearTray => self.state.tray.clear(),
             Action::OpenAddPeer => self.view.add_peer = Some(AddPeerDialog::default()),
             Action::AddPeer(input) => self.add_peer(input.trim()),
+            Action::KeepTrying => self.keep_trying(),
+            Action::CancelAddPeer => self.cancel_add_peer(),
             Action::ForgetPeer(id) => self.forget_peer(&id),
+            Action::ForgetAddress(typed) => self.forget_address(&typed),
             Action::OpenCompose => self.open_compose(),
             Action::SendText { to, text } => self.send_text(to, &text),
             Action::RunDoctor => self.run_network_check(),
@@ -193,23 +203,63 @@ impl FerryApp {
         }
     }
 
-    /// Resolves a typed address on a helper thread; the dialog waits for it.
-    fn add_peer(&mut self, input: &str) {
-        if let Some(dialog) = &mut self.view.add_peer {
-            dialog.busy = true;
-            dialog.error = None;
-        }
-        self.view.pending_manual.push(input.to_string());
-        self.tasks.resolve(input.to_string());
-    }
-
-    /// Drops a peer from the list, and from the saved peers added by address.
+    /// Drops a device from the list; when it was added by address, also from
+    /// the saved addresses, and the engine stops probing it.
     fn forget_peer(&mut self, id: &str) {
         if let Some(peer) = self.state.peers.remove(id) {
-            let addrs: Vec<String> = peer.addrs.iter().map(|a| a.to_string()).collect();
-            self.settings.manual_peers.retain(|m| !addrs.contains(m));
+            let typed: Vec<String> = self
+                .settings
+                .manual_peers
+                .iter()
+                .filter(|m| self.manual_addr(m).is_some_and(|a| peer.addrs.contains(&a)))
+                .cloned()
+                .collect();
+            for entry in typed {
+                self.forget_address(&entry);
+            }
+        }
+    }
+
+    /// Stops trying an address added by hand: no longer saved or probed.
+    fn forget_address(&mut self, typed: &str) {
+        if let Some(addr) = self.manual_addr(typed) {
+            self.send_command(Command::ForgetPeer { addr });
+        }
+        self.view.resolved.retain(|(t, _)| t != typed);
+        let before = self.settings.manual_peers.len();
+        self.settings.manual_peers.retain(|m| m != typed);
+        if self.settings.manual_peers.len() != before {
             self.save_settings();
         }
+    }
+
+    /// The address a saved entry stands for: itself when it is one, else
+    /// what its name was found at.
+    pub(super) fn manual_addr(&self, typed: &str) -> Option<std::net::SocketAddr> {
+        typed.parse().ok().or_else(|| {
+            self.view
+                .resolved
+                .iter()
+                .find(|(t, _)| t == typed)
+                .map(|(_, a)| *a)
+        })
+    }
+
+    /// Saved addresses where no listed device answers (yet), for the Devices panel.
+    pub(super) fn unanswered(&self) -> Vec<String> {
+        self.settings
+            .manual_peers
+            .iter()
+            .filter(|typed| {
+                let addr = self.manual_addr(typed);
+                !self
+                    .state
+                    .peers
+                    .values()
+                    .any(|p| addr.is_some_and(|a| p.addrs.contains(&a)))
+            })
+            .cloned()
+            .collect()
     }
 
     fn open_compose(&mut self) {
@@ -231,8 +281,11 @@ impl FerryApp {
             let Some(peer) = self.state.peers.get(&device_id) else {
                 continue;
             };
-            let (alias, addr) = (peer.device.alias.clone(), peer.addr());
-            let Some(addr) = addr else { continue };
+            let (alias, addr) = (self.state.display_name(&device_id), peer.addr());
+            let Some(addr) = addr else {
+                self.state.notice(tr!("notice-no-address", name = alias));
+                continue;
+            };
             let id = TransferId::fresh();
             self.state.start_text(id, &alias, addr, text);
             self.send_command(Command::SendText {
@@ -264,8 +317,8 @@ impl FerryApp {
             let Some(peer) = self.state.peers.get(device_id) else {
                 continue;
             };
-            let alias = peer.device.alias.clone();
-            let Some(addr) = peer.addr() else {
+            let (alias, addr) = (self.state.display_name(device_id), peer.addr());
+            let Some(addr) = addr else {
                 self.state.notice(tr!("notice-no-address", name = alias));
                 continue;
             };
@@ -319,7 +372,11 @@ impl FerryApp {
         if row.direction != Direction::Outgoing || row.is_active() || done {
             return;
         }
-        let Some(addr) = row.addr else { return };
+        let Some(addr) = row.addr else {
+            let name = row.peer.clone();
+            self.state.notice(tr!("notice-no-address", name = name));
+            return;
+        };
         let old = row.clone();
         let new_id = TransferId::fresh();
         let command = match &old.text {
@@ -405,38 +462,11 @@ impl FerryApp {
             TaskResult::ShareStopped => self.share_stopped(),
             TaskResult::Resolved { input, result } => self.resolved(input, result),
             TaskResult::Diagnosis(result) => self.network_checked(result),
-            TaskResult::Failed(sentence) => self.state.notice(sentence),
-        }
-    }
-
-    fn resolved(&mut self, input: String, result: Result<std::net::SocketAddr, String>) {
-        let typed = self.view.pending_manual.iter().position(|p| p == &input);
-        if let Some(at) = typed {
-            self.view.pending_manual.remove(at);
-        }
-        match result {
-            Ok(addr) => {
-                self.send_command(Command::AddPeer { addr });
-                if typed.is_some() {
-                    self.view.add_peer = None;
-                    let saved = addr.to_string();
-                    if !self.settings.manual_peers.contains(&saved) {
-                        self.settings.manual_peers.push(saved);
-                        self.save_settings();
-                    }
-                }
+            TaskResult::PickUnavailable(sentence) => {
+                self.view.dialog_open = false;
+                self.state.notice(sentence);
             }
-            Err(sentence) => match (&mut self.view.add_peer, typed) {
-                (Some(dialog), Some(_)) => {
-                    dialog.busy = false;
-                    dialog.error = Some(sentence);
-                }
-                _ => self.state.notice(tr!(
-                    "notice-saved-device-not-found",
-                    address = input,
-                    reason = sentence
-                )),
-            },
+            TaskResult::Failed(sentence) => self.state.notice(sentence),
         }
     }
 }

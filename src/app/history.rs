@@ -50,6 +50,9 @@ pub struct HistoryEntry {
     /// An upload from a browser through the share.
     #[serde(default)]
     pub browser: bool,
+    /// A text message's words (sent or received), to read and copy later.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
 }
 
 impl HistoryEntry {
@@ -73,8 +76,10 @@ impl HistoryEntry {
             files,
             bytes,
             outcome,
-            folder: row.folder(),
+            // A message has no folder to open.
+            folder: if row.is_text { None } else { row.folder() },
             browser: row.browser,
+            text: row.text.clone(),
         }
     }
 }
@@ -191,7 +196,17 @@ fn entry_row(ui: &mut egui::Ui, entry: &HistoryEntry, now_ms: u64, actions: &mut
             // The buttons first (right to left), then the names cut with "…"
             // to the room left, so a long name never pushes them out.
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                if entry.outcome.is_success()
+                if let Some(text) = &entry.text {
+                    if ui
+                        .button(tr!("common-copy"))
+                        .on_hover_text(tr!("history-copy-message"))
+                        .clicked()
+                    {
+                        actions.push(Action::Copy(text.clone()));
+                    }
+                } else if entry.outcome.is_success()
+                    // A message saved before History kept texts: still no folder.
+                    && !matches!(entry.outcome, Outcome::Completed { files: 0, .. })
                     && let Some(folder) = &entry.folder
                     && ui.button(tr!("transfers-open-folder")).clicked()
                 {
@@ -208,8 +223,25 @@ fn entry_row(ui: &mut egui::Ui, entry: &HistoryEntry, now_ms: u64, actions: &mut
                 });
             });
         });
+        if let Some(text) = &entry.text {
+            message_text(ui, text);
+        }
     });
     ui.add_space(6.0);
+}
+
+/// A message as History shows it: its words, selectable, a few lines at
+/// most before they scroll.
+fn message_text(ui: &mut egui::Ui, text: &str) {
+    style::message_box(ui).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        egui::ScrollArea::vertical()
+            .max_height(90.0)
+            .show(ui, |ui| {
+                let shown = ui.add(egui::Label::new(text).selectable(true).wrap());
+                fonts::on_hover_readable(shown, text);
+            });
+    });
 }
 
 #[cfg(test)]
@@ -229,6 +261,7 @@ mod tests {
             outcome: Outcome::Completed { files: 1, bytes: n },
             folder: None,
             browser: false,
+            text: None,
         }
     }
 

@@ -77,7 +77,10 @@ fn prompt_card(ui: &mut egui::Ui, prompt: &PendingOffer, actions: &mut Vec<Actio
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
             offer_header(ui, prompt);
-            if !prompt.is_text_only() {
+            if prompt.is_text_only() {
+                ui.add_space(4.0);
+                message_preview(ui, &prompt.offer.texts);
+            } else {
                 ui.add_space(4.0);
                 entries(ui, prompt);
                 ui.add_space(2.0);
@@ -121,6 +124,18 @@ fn offer_header(ui: &mut egui::Ui, prompt: &PendingOffer) {
                 .weak(),
             );
         });
+    });
+}
+
+/// What a message says, before the person takes it: its start, in full
+/// on hover (the whole text shows once accepted).
+fn message_preview(ui: &mut egui::Ui, texts: &[String]) {
+    let whole = texts.join("\n\n");
+    style::message_box(ui).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        let start = super::transfers::message_start(&whole);
+        let shown = ui.add(egui::Label::new(RichText::new(start).italics()).wrap());
+        fonts::on_hover_readable(shown, &whole);
     });
 }
 
@@ -178,7 +193,9 @@ fn pairing_line(ui: &mut egui::Ui, prompt: &PendingOffer) {
 
 /// Accept, Decline, or accept and trust the device from now on.
 fn answer_buttons(ui: &mut egui::Ui, prompt: &PendingOffer, actions: &mut Vec<Action>) {
-    ui.horizontal(|ui| {
+    // Wrapped: "Always accept from <a long name>" moves to the next line in
+    // a narrow window instead of widening the card past it.
+    ui.horizontal_wrapped(|ui| {
         if ui.add(style::primary(ui, &tr!("offer-accept"))).clicked() {
             actions.push(Action::Decide {
                 id: prompt.id,

@@ -10,6 +10,7 @@
 //! only when an event, a helper result or input arrives.
 
 mod actions;
+mod add_peer;
 mod diagnosis;
 pub mod fonts;
 pub mod history;
@@ -124,6 +125,8 @@ struct AddPeerDialog {
     input: String,
     busy: bool,
     error: Option<String>,
+    /// The address being probed for this dialog, once looked up.
+    probing: Option<SocketAddr>,
 }
 
 /// The "Send text…" dialog.
@@ -145,6 +148,8 @@ struct ViewState {
     settings: settings::Draft,
     /// Addresses typed by the person whose probe is pending (to save them once found).
     pending_manual: Vec<String>,
+    /// Where typed addresses were found (as typed, then the address).
+    resolved: Vec<(String, SocketAddr)>,
     /// The PIN being typed for a receiver that asked for one.
     pin_input: String,
     /// The "Share via browser" window is open.
@@ -393,6 +398,11 @@ impl FerryApp {
         if !dropped.is_empty() {
             self.handle(Action::Drop(dropped));
         }
+        self.state.expire_offline(now_ms());
+        if self.state.has_offline() {
+            // Let offline devices leave on time even when nothing else happens.
+            ctx.request_repaint_after(Duration::from_secs(30));
+        }
         if std::mem::take(&mut self.history_dirty) {
             // Once per frame, however many transfers ended in it.
             self.save_history();
@@ -479,7 +489,12 @@ impl FerryApp {
             Event::Measured { path, size } => {
                 return self.task_done(TaskResult::Measured { path, size });
             }
-            other => self.state.apply(other, now_ms()),
+            other => {
+                if self.add_peer_event(&other) {
+                    return;
+                }
+                self.state.apply(other, now_ms())
+            }
         };
         self.effects(effects);
     }

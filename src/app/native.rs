@@ -92,7 +92,7 @@ pub fn run(files: Vec<PathBuf>, net: NetOptions) -> anyhow::Result<()> {
         .with_title("Ferry")
         .with_app_id(APP_ID)
         .with_inner_size(geometry.size())
-        .with_min_inner_size([720.0, 480.0]);
+        .with_min_inner_size(window::MIN_SIZE);
     if let Some(icon) = style::icon_data() {
         viewport = viewport.with_icon(Arc::new(icon));
     }

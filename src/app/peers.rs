@@ -6,7 +6,7 @@
 //! [`Action`]s.
 
 use egui::{
-    Align2, Color32, CornerRadius, FontId, Id, RichText, Role, Sense, Stroke, StrokeKind, Vec2,
+    Align2, Color32, CornerRadius, FontId, RichText, Role, Sense, Stroke, StrokeKind, Vec2,
     WidgetInfo,
 };
 
@@ -18,8 +18,18 @@ use crate::i18n::tr;
 /// Height of one peer tile.
 const TILE_HEIGHT: f32 = 60.0;
 
-/// Draws the Devices panel.
-pub fn show(ui: &mut egui::Ui, state: &UiState, discovery_on: bool, actions: &mut Vec<Action>) {
+/// How strongly an offline device's tile is drawn.
+const OFFLINE_OPACITY: f32 = 0.5;
+
+/// Draws the Devices panel; `unanswered` are addresses added by hand that
+/// no device has answered at yet.
+pub fn show(
+    ui: &mut egui::Ui,
+    state: &UiState,
+    discovery_on: bool,
+    unanswered: &[String],
+    actions: &mut Vec<Action>,
+) {
     ui.horizontal(|ui| {
         ui.heading(tr!("peers-title"));
         let online = state.online_peers().count();
@@ -32,7 +42,7 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, discovery_on: bool, actions: &mu
         }
     });
     ui.add_space(2.0);
-    if state.peers.is_empty() {
+    if state.peers.is_empty() && unanswered.is_empty() {
         empty(ui, discovery_on, actions);
     } else {
         let hint = if state.peers.len() > 1 {
@@ -46,16 +56,22 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, discovery_on: bool, actions: &mu
         egui::ScrollArea::vertical()
             .id_salt("peers")
             .auto_shrink([false, true])
-            .max_height((ui.available_height() - 44.0).max(80.0))
+            // Room below for the buttons: one row, or two when they wrap.
+            .max_height((ui.available_height() - footer_room(ui)).max(80.0))
             .show(ui, |ui| {
-                for peer in state.peers.values() {
-                    tile(ui, peer, tray_full, actions);
+                for peer in state.peers_in_order() {
+                    let name = state.display_name(&peer.device.device_id);
+                    tile(ui, peer, &name, tray_full, actions);
+                    ui.add_space(6.0);
+                }
+                for addr in unanswered {
+                    not_answering(ui, addr, actions);
                     ui.add_space(6.0);
                 }
             });
     }
     ui.add_space(6.0);
-    ui.horizontal(|ui| {
+    ui.horizontal_wrapped(|ui| {
         if ui.button(tr!("peers-add-by-address")).clicked() {
             actions.push(Action::OpenAddPeer);
         }
@@ -70,6 +86,16 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, discovery_on: bool, actions: &mu
             actions.push(Action::ScanLocalSend);
         }
     });
+}
+
+/// Height the buttons under the list need: "Add by address…" and "Check
+/// network" share a row in a panel wide enough for both.
+fn footer_room(ui: &egui::Ui) -> f32 {
+    if ui.available_width() >= 290.0 {
+        44.0
+    } else {
+        80.0
+    }
 }
 
 fn empty(ui: &mut egui::Ui, discovery_on: bool, actions: &mut Vec<Action>) {
@@ -90,9 +116,10 @@ fn empty(ui: &mut egui::Ui, discovery_on: bool, actions: &mut Vec<Action>) {
             tr!("peers-empty-check-network"),
             tr!("peers-empty-check-firewall"),
         ] {
-            ui.horizontal_wrapped(|ui| {
+            // The bullet hangs: a long hint wraps beside it, not under it.
+            ui.horizontal(|ui| {
                 ui.label(RichText::new("•").color(style::accent(ui)));
-                ui.label(hint);
+                ui.add(egui::Label::new(hint).wrap());
             });
         }
         ui.add_space(8.0);
@@ -107,20 +134,59 @@ fn empty(ui: &mut egui::Ui, discovery_on: bool, actions: &mut Vec<Action>) {
     });
 }
 
-fn tile(ui: &mut egui::Ui, peer: &PeerEntry, tray_full: bool, actions: &mut Vec<Action>) {
+/// An address added by hand where nothing has answered (yet): said plainly,
+/// with × to stop trying it.
+fn not_answering(ui: &mut egui::Ui, addr: &str, actions: &mut Vec<Action>) {
+    style::card(ui).show(ui, |ui| {
+        ui.set_width(ui.available_width());
+        ui.horizontal(|ui| {
+            ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
+                let forget = style::close_button(ui).on_hover_text(tr!("peers-forget-address"));
+                if forget.clicked() {
+                    actions.push(Action::ForgetAddress(addr.to_string()));
+                }
+                ui.with_layout(egui::Layout::top_down(egui::Align::Min), |ui| {
+                    ui.spacing_mut().item_spacing.y = 2.0;
+                    ui.add(egui::Label::new(RichText::new(addr).strong()).truncate());
+                    ui.add(
+                        egui::Label::new(RichText::new(tr!("peers-not-answering")).small().weak())
+                            .wrap(),
+                    );
+                });
+            });
+        });
+    });
+}
+
+fn tile(
+    ui: &mut egui::Ui,
+    peer: &PeerEntry,
+    name: &str,
+    tray_full: bool,
+    actions: &mut Vec<Action>,
+) {
     let width = ui.available_width();
     let (rect, response) = ui.allocate_exact_size(Vec2::new(width, TILE_HEIGHT), Sense::click());
-    let alias = peer.device.alias.clone();
+    let label = name.to_string();
     response
-        .widget_info(|| WidgetInfo::selected(Role::CheckBox, true, peer.selected, alias.clone()));
-    let painter = ui.painter_at(rect);
+        .widget_info(|| WidgetInfo::selected(Role::CheckBox, true, peer.selected, label.clone()));
+    let mut painter = ui.painter_at(rect);
+    // An offline device is drawn faded: there, but not reachable now.
+    if !peer.online {
+        painter.set_opacity(OFFLINE_OPACITY);
+    }
     paint_card(ui, &painter, rect, peer, response.hovered());
-    // Room on the right: the selection ring, plus a Send button when the tray has items.
-    let right_room = if tray_full { 112.0 } else { 40.0 };
-    paint_text(ui, &painter, rect, peer, right_room);
+    // Room on the right: the selection ring, plus a Send button when the
+    // tray has items and the device is online (or × to forget it when not).
+    let right_room = match (peer.online, tray_full) {
+        (true, true) => 112.0,
+        (false, _) => 70.0,
+        (true, false) => 40.0,
+    };
+    paint_text(ui, &painter, rect, peer, name, right_room);
     let ring = rect.right_center() - Vec2::new(22.0, 0.0);
     paint_ring(ui, &painter, ring, peer.selected);
-    tile_actions(ui, response, ring, peer, tray_full, actions);
+    tile_actions(ui, response, ring, peer, name, tray_full, actions);
 }
 
 /// The card (tinted when selected or hovered) and the OS badge (dimmed offline).
@@ -159,9 +225,6 @@ fn paint_card(
         _ => peer.device.os.as_str(),
     };
     style::paint_os_badge(painter, badge, 36.0, os);
-    if !peer.online {
-        painter.circle_filled(badge, 18.0, base.gamma_multiply(0.55));
-    }
 }
 
 /// The name, and below it online or offline and the address, each cut to one line.
@@ -170,6 +233,7 @@ fn paint_text(
     painter: &egui::Painter,
     rect: egui::Rect,
     peer: &PeerEntry,
+    name: &str,
     right_room: f32,
 ) {
     let visuals = ui.visuals();
@@ -177,13 +241,7 @@ fn paint_text(
     let text_width = (rect.right() - right_room - text_left).max(20.0);
     let strong = visuals.strong_text_color();
     let weak = visuals.weak_text_color();
-    let name = one_line(
-        ui,
-        &peer.device.alias,
-        FontId::proportional(15.5),
-        strong,
-        text_width,
-    );
+    let name = one_line(ui, name, FontId::proportional(15.5), strong, text_width);
     painter.galley(egui::pos2(text_left, rect.top() + 11.0), name, strong);
     let (dot, state) = if peer.online {
         (style::green(), tr!("peers-online"))
@@ -235,44 +293,62 @@ fn paint_ring(ui: &egui::Ui, painter: &egui::Painter, ring: egui::Pos2, selected
 
 /// What the tile does: a click toggles the target, Send sends the tray to
 /// this peer, the context menu offers text and (for a manual peer) forgetting.
+#[allow(clippy::too_many_arguments)] // one tile's parts, each used once
 fn tile_actions(
     ui: &mut egui::Ui,
     response: egui::Response,
     ring: egui::Pos2,
     peer: &PeerEntry,
+    shown: &str,
     tray_full: bool,
     actions: &mut Vec<Action>,
 ) {
     let id = peer.device.device_id.clone();
-    let alias = &peer.device.alias;
     // A name no font can draw is spelled out (escaped) here instead.
-    let name = fonts::readable(ui.ctx(), alias).unwrap_or_else(|| alias.clone());
+    let name = fonts::readable(ui.ctx(), shown).unwrap_or_else(|| shown.to_string());
     let os = style::os_name(&peer.device.os);
     let hover = match (peer.source, peer.selected) {
-        (PeerSource::Beacon, false) => tr!("peers-tile-hover-found-select", name = name, os = os),
-        (PeerSource::Beacon, true) => tr!("peers-tile-hover-found-unselect", name = name, os = os),
-        (PeerSource::Manual, false) => tr!("peers-tile-hover-added-select", name = name, os = os),
-        (PeerSource::Manual, true) => tr!("peers-tile-hover-added-unselect", name = name, os = os),
-        (PeerSource::LocalSend(kind), false) => {
-            tr!(
-                "peers-tile-hover-localsend-select",
-                name = name,
-                kind = kind_word(kind)
-            )
-        }
-        (PeerSource::LocalSend(kind), true) => {
-            tr!(
-                "peers-tile-hover-localsend-unselect",
-                name = name,
-                kind = kind_word(kind)
-            )
-        }
+        (PeerSource::Beacon, false) => tr!(
+            "peers-tile-hover-found-select",
+            name = name.as_str(),
+            os = os
+        ),
+        (PeerSource::Beacon, true) => tr!(
+            "peers-tile-hover-found-unselect",
+            name = name.as_str(),
+            os = os
+        ),
+        (PeerSource::Manual, false) => tr!(
+            "peers-tile-hover-added-select",
+            name = name.as_str(),
+            os = os
+        ),
+        (PeerSource::Manual, true) => tr!(
+            "peers-tile-hover-added-unselect",
+            name = name.as_str(),
+            os = os
+        ),
+        (PeerSource::LocalSend(kind), false) => tr!(
+            "peers-tile-hover-localsend-select",
+            name = name.as_str(),
+            kind = kind_word(kind)
+        ),
+        (PeerSource::LocalSend(kind), true) => tr!(
+            "peers-tile-hover-localsend-unselect",
+            name = name.as_str(),
+            kind = kind_word(kind)
+        ),
+    };
+    let hover = if peer.online {
+        hover
+    } else {
+        format!("{hover}\n{}", tr!("peers-tile-hover-offline"))
     };
     let response = response.on_hover_text(hover);
     if response.clicked() {
         actions.push(Action::TogglePeer(id.clone()));
     }
-    if tray_full {
+    if tray_full && peer.online {
         let button =
             egui::Rect::from_center_size(ring - Vec2::new(58.0, 0.0), Vec2::new(64.0, 28.0));
         if ui
@@ -282,11 +358,32 @@ fn tile_actions(
             actions.push(Action::SendTray(vec![id.clone()]));
         }
     }
+    if !peer.online {
+        let button =
+            egui::Rect::from_center_size(ring - Vec2::new(38.0, 0.0), Vec2::new(26.0, 26.0));
+        let forget = ui
+            .place(
+                button,
+                egui::Button::new(
+                    RichText::new("×")
+                        .size(17.0)
+                        .color(ui.visuals().weak_text_color()),
+                )
+                .frame(false),
+            )
+            .on_hover_text(tr!("peers-forget-hint", name = name.as_str()));
+        if forget.clicked() {
+            actions.push(Action::ForgetPeer(id.clone()));
+        }
+    }
     response.context_menu(|ui| {
-        if ui.button(tr!("peers-menu-send-text")).clicked() {
+        if peer.online && ui.button(tr!("peers-menu-send-text")).clicked() {
             actions.push(Action::OpenCompose);
         }
-        if peer.source == PeerSource::Manual && ui.button(tr!("peers-menu-forget")).clicked() {
+        // A device that beacons would be back at once: only offline or
+        // hand-added ones can be forgotten.
+        let forgettable = !peer.online || peer.source == PeerSource::Manual;
+        if forgettable && ui.button(tr!("peers-menu-forget")).clicked() {
             actions.push(Action::ForgetPeer(id.clone()));
         }
     });
@@ -320,9 +417,8 @@ fn add_peer_dialog(ctx: &egui::Context, view: &mut ViewState, actions: &mut Vec<
     let Some(dialog) = &mut view.add_peer else {
         return;
     };
-    let mut close = false;
-    egui::Modal::new(Id::unique("add-peer")).show(ctx, |ui| {
-        ui.set_width(380.0);
+    style::dialog(ctx, "add-peer").show(ctx, |ui| {
+        ui.set_width(400.0);
         ui.heading(tr!("add-peer-title"));
         ui.label(RichText::new(tr!("add-peer-intro")).weak());
         ui.add_space(6.0);
@@ -335,10 +431,11 @@ fn add_peer_dialog(ctx: &egui::Context, view: &mut ViewState, actions: &mut Vec<
             )
             .labelled_by(label.id);
         if let Some(error) = &dialog.error {
-            ui.label(RichText::new(error).color(style::red()));
+            ui.add_space(4.0);
+            ui.add(egui::Label::new(RichText::new(error).color(style::red())).wrap());
         }
         ui.add_space(6.0);
-        ui.horizontal(|ui| {
+        ui.horizontal_wrapped(|ui| {
             let ready = !dialog.busy && !dialog.input.trim().is_empty();
             let enter = edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
             if ui
@@ -348,8 +445,18 @@ fn add_peer_dialog(ctx: &egui::Context, view: &mut ViewState, actions: &mut Vec<
             {
                 actions.push(Action::AddPeer(dialog.input.clone()));
             }
+            // Nothing answered yet: it may be switched off; keep it listed.
+            if dialog.error.is_some()
+                && dialog.probing.is_some()
+                && ui
+                    .button(tr!("add-peer-keep-trying"))
+                    .on_hover_text(tr!("add-peer-keep-trying-hint"))
+                    .clicked()
+            {
+                actions.push(Action::KeepTrying);
+            }
             if ui.button(tr!("common-cancel")).clicked() {
-                close = true;
+                actions.push(Action::CancelAddPeer);
             }
             if dialog.busy {
                 ui.spinner();
@@ -357,9 +464,6 @@ fn add_peer_dialog(ctx: &egui::Context, view: &mut ViewState, actions: &mut Vec<
             }
         });
     });
-    if close {
-        view.add_peer = None;
-    }
 }
 
 fn compose_dialog(
@@ -372,7 +476,7 @@ fn compose_dialog(
         return;
     };
     let mut close = false;
-    egui::Modal::new(Id::unique("compose")).show(ctx, |ui| {
+    style::dialog(ctx, "compose").show(ctx, |ui| {
         ui.set_width(440.0);
         ui.heading(tr!("compose-title"));
         ui.add_space(4.0);
@@ -381,11 +485,11 @@ fn compose_dialog(
         }
         ui.horizontal_wrapped(|ui| {
             ui.label(tr!("compose-to"));
-            for peer in state.peers.values() {
+            for peer in state.peers_in_order().into_iter().filter(|p| p.online) {
                 let id = &peer.device.device_id;
                 let mut on = compose.targets.contains(id);
-                let alias = &peer.device.alias;
-                if fonts::on_hover_readable(ui.checkbox(&mut on, alias), alias).changed() {
+                let alias = state.display_name(id);
+                if fonts::on_hover_readable(ui.checkbox(&mut on, &alias), &alias).changed() {
                     if on {
                         compose.targets.push(id.clone());
                     } else {

@@ -116,6 +116,27 @@ impl TransferRow {
         !matches!(self.phase, Phase::Finished(_))
     }
 
+    /// True once it ended well.
+    pub fn phase_is_success(&self) -> bool {
+        matches!(&self.phase, Phase::Finished(outcome) if outcome.is_success())
+    }
+
+    /// True when `other` moves the same thing between the same two devices
+    /// (a retry, or the sender trying again): same direction, same device
+    /// (by id when both know it, else by address), same names or text.
+    pub fn same_transfer_as(&self, other: &TransferRow) -> bool {
+        let same_device = match (&self.peer_id, &other.peer_id) {
+            (Some(a), Some(b)) => a == b,
+            _ => self.addr.is_some() && self.addr == other.addr,
+        };
+        self.direction == other.direction
+            && same_device
+            && self.is_text == other.is_text
+            && self.names == other.names
+            && self.text == other.text
+            && self.browser == other.browser
+    }
+
     /// Fraction done, 0..=1.
     pub fn fraction(&self) -> f32 {
         match &self.phase {

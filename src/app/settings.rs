@@ -176,111 +176,173 @@ pub fn show(
     });
 }
 
+/// Narrower than this, each setting's name goes above its field.
+const STACK_BELOW: f32 = 620.0;
+
+/// Widest a text field of the form grows.
+const FIELD_WIDTH: f32 = 280.0;
+
 fn form(ui: &mut egui::Ui, draft: &mut Draft, dialog_open: bool, actions: &mut Vec<Action>) {
-    egui::Grid::new("settings-form")
-        .num_columns(2)
-        .spacing([16.0, 10.0])
-        .show(ui, |ui| {
-            let label = ui.label(tr!("settings-device-name"));
-            ui.add(egui::TextEdit::singleline(&mut draft.alias).desired_width(280.0))
-                .labelled_by(label.id);
-            ui.end_row();
+    if ui.available_width() < STACK_BELOW {
+        ui.vertical(|ui| rows(ui, true, draft, dialog_open, actions));
+    } else {
+        egui::Grid::new("settings-form")
+            .num_columns(2)
+            .spacing([16.0, 10.0])
+            .show(ui, |ui| rows(ui, false, draft, dialog_open, actions));
+    }
+}
 
-            let label = ui.label(tr!("settings-download-dir"));
-            ui.horizontal(|ui| {
-                ui.add(egui::TextEdit::singleline(&mut draft.download_dir).desired_width(280.0))
-                    .labelled_by(label.id);
-                if ui
-                    .add_enabled(!dialog_open, egui::Button::new(tr!("settings-choose")))
-                    .clicked()
-                {
-                    actions.push(Action::Pick(Pick::DownloadDir));
-                }
-            });
-            ui.end_row();
+/// Ends one setting: the grid's row, or a gap when stacked.
+fn next(ui: &mut egui::Ui, stacked: bool) {
+    if stacked {
+        ui.add_space(8.0);
+    } else {
+        ui.end_row();
+    }
+}
 
-            let label = ui.label(tr!("settings-port"));
-            ui.horizontal(|ui| {
-                ui.add(egui::TextEdit::singleline(&mut draft.port).desired_width(80.0))
-                    .labelled_by(label.id);
-                ui.label(RichText::new(tr!("settings-port-hint")).small().weak());
-            });
-            ui.end_row();
+/// A field as wide as `wanted`, or the room left when that is less.
+fn field_width(ui: &egui::Ui, wanted: f32) -> f32 {
+    wanted.min(ui.available_width() - 8.0).max(60.0)
+}
 
-            let label = ui.label(tr!("settings-share-port"));
-            ui.horizontal(|ui| {
-                ui.add(egui::TextEdit::singleline(&mut draft.share_port).desired_width(80.0))
-                    .labelled_by(label.id);
-                ui.label(
-                    RichText::new(tr!("settings-share-port-hint"))
-                        .small()
-                        .weak(),
-                );
-            });
-            ui.end_row();
-
-            ui.label(tr!("settings-localsend"));
-            ui.horizontal(|ui| {
-                ui.checkbox(&mut draft.localsend, tr!("settings-localsend-on"));
-                let label = ui.label(tr!("settings-localsend-port"));
-                ui.add(egui::TextEdit::singleline(&mut draft.localsend_port).desired_width(80.0))
-                    .labelled_by(label.id);
-                ui.label(RichText::new(tr!("settings-after-restart")).small().weak());
-            });
-            ui.end_row();
-
-            let label = ui.label(tr!("settings-interfaces"));
-            ui.horizontal(|ui| {
-                ui.add(
-                    egui::TextEdit::singleline(&mut draft.interfaces)
-                        .hint_text(tr!("settings-interfaces-placeholder"))
-                        .desired_width(160.0),
-                )
-                .labelled_by(label.id);
-                ui.label(
-                    RichText::new(tr!("settings-interfaces-hint"))
-                        .small()
-                        .weak(),
-                );
-            });
-            ui.end_row();
-
-            let label = ui.label(tr!("settings-pin"));
-            ui.horizontal(|ui| {
-                ui.add(
-                    egui::TextEdit::singleline(&mut draft.pin)
-                        .hint_text(tr!("settings-pin-placeholder"))
-                        .password(true)
-                        .desired_width(120.0),
-                )
-                .labelled_by(label.id);
-                ui.label(RichText::new(tr!("settings-pin-hint")).small().weak());
-            });
-            ui.end_row();
-
-            ui.label(tr!("settings-new-devices"));
-            ui.vertical(|ui| {
-                ui.checkbox(&mut draft.trust_new, tr!("settings-trust-new"));
-                ui.label(RichText::new(tr!("settings-trust-new-hint")).small().weak());
-            });
-            ui.end_row();
-
-            ui.label(tr!("settings-theme"));
-            ui.horizontal(|ui| {
-                ui.radio_value(
-                    &mut draft.theme,
-                    Theme::System,
-                    tr!("settings-theme-system"),
-                );
-                ui.radio_value(&mut draft.theme, Theme::Light, tr!("settings-theme-light"));
-                ui.radio_value(&mut draft.theme, Theme::Dark, tr!("settings-theme-dark"));
-            });
-            ui.end_row();
-
-            let label = ui.label(tr!("settings-language"));
-            language(ui, &mut draft.language).labelled_by(label.id);
-            ui.end_row();
+/// A field with its hint: beside it in the grid, under it when stacked
+/// (so a long hint wraps under the field, never over it).
+fn with_hint(
+    ui: &mut egui::Ui,
+    stacked: bool,
+    hint: String,
+    field: impl FnOnce(&mut egui::Ui) -> egui::Response,
+    label: egui::Id,
+) {
+    let hint = RichText::new(hint).small().weak();
+    if stacked {
+        ui.vertical(|ui| {
+            field(ui).labelled_by(label);
+            ui.add(egui::Label::new(hint).wrap());
         });
+    } else {
+        ui.horizontal(|ui| {
+            field(ui).labelled_by(label);
+            ui.label(hint);
+        });
+    }
+}
+
+fn rows(
+    ui: &mut egui::Ui,
+    stacked: bool,
+    draft: &mut Draft,
+    dialog_open: bool,
+    actions: &mut Vec<Action>,
+) {
+    let label = ui.label(tr!("settings-device-name"));
+    let width = field_width(ui, FIELD_WIDTH);
+    ui.add(egui::TextEdit::singleline(&mut draft.alias).desired_width(width))
+        .labelled_by(label.id);
+    next(ui, stacked);
+
+    let label = ui.label(tr!("settings-download-dir"));
+    ui.horizontal_wrapped(|ui| {
+        let choose = egui::Button::new(tr!("settings-choose"));
+        // Room for "Choose…" beside the path, always.
+        let width = field_width(ui, FIELD_WIDTH.min(ui.available_width() - 110.0));
+        ui.add(egui::TextEdit::singleline(&mut draft.download_dir).desired_width(width))
+            .labelled_by(label.id);
+        if ui.add_enabled(!dialog_open, choose).clicked() {
+            actions.push(Action::Pick(Pick::DownloadDir));
+        }
+    });
+    next(ui, stacked);
+
+    let label = ui.label(tr!("settings-port"));
+    with_hint(
+        ui,
+        stacked,
+        tr!("settings-port-hint"),
+        |ui| ui.add(egui::TextEdit::singleline(&mut draft.port).desired_width(80.0)),
+        label.id,
+    );
+    next(ui, stacked);
+
+    let label = ui.label(tr!("settings-share-port"));
+    with_hint(
+        ui,
+        stacked,
+        tr!("settings-share-port-hint"),
+        |ui| ui.add(egui::TextEdit::singleline(&mut draft.share_port).desired_width(80.0)),
+        label.id,
+    );
+    next(ui, stacked);
+
+    ui.label(tr!("settings-localsend"));
+    ui.horizontal_wrapped(|ui| {
+        ui.checkbox(&mut draft.localsend, tr!("settings-localsend-on"));
+        let label = ui.label(tr!("settings-localsend-port"));
+        ui.add(egui::TextEdit::singleline(&mut draft.localsend_port).desired_width(80.0))
+            .labelled_by(label.id);
+        ui.label(RichText::new(tr!("settings-after-restart")).small().weak());
+    });
+    next(ui, stacked);
+
+    let label = ui.label(tr!("settings-interfaces"));
+    with_hint(
+        ui,
+        stacked,
+        tr!("settings-interfaces-hint"),
+        |ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut draft.interfaces)
+                    .hint_text(tr!("settings-interfaces-placeholder"))
+                    .desired_width(160.0),
+            )
+        },
+        label.id,
+    );
+    next(ui, stacked);
+
+    let label = ui.label(tr!("settings-pin"));
+    with_hint(
+        ui,
+        stacked,
+        tr!("settings-pin-hint"),
+        |ui| {
+            ui.add(
+                egui::TextEdit::singleline(&mut draft.pin)
+                    .hint_text(tr!("settings-pin-placeholder"))
+                    .password(true)
+                    .desired_width(120.0),
+            )
+        },
+        label.id,
+    );
+    next(ui, stacked);
+
+    ui.label(tr!("settings-new-devices"));
+    ui.vertical(|ui| {
+        ui.checkbox(&mut draft.trust_new, tr!("settings-trust-new"));
+        ui.add(
+            egui::Label::new(RichText::new(tr!("settings-trust-new-hint")).small().weak()).wrap(),
+        );
+    });
+    next(ui, stacked);
+
+    ui.label(tr!("settings-theme"));
+    ui.horizontal_wrapped(|ui| {
+        ui.radio_value(
+            &mut draft.theme,
+            Theme::System,
+            tr!("settings-theme-system"),
+        );
+        ui.radio_value(&mut draft.theme, Theme::Light, tr!("settings-theme-light"));
+        ui.radio_value(&mut draft.theme, Theme::Dark, tr!("settings-theme-dark"));
+    });
+    next(ui, stacked);
+
+    let label = ui.label(tr!("settings-language"));
+    language(ui, &mut draft.language).labelled_by(label.id);
+    next(ui, stacked);
 }
 
 /// The language choice: the system's (naming the language it gives now),

@@ -21,6 +21,7 @@ pub use super::rows::{Phase, TransferRow};
 pub use super::share_state::ShareState;
 use transfers::incoming_row;
 
+pub mod peers;
 mod transfers;
 
 /// Most notices kept; older ones drop off.
@@ -39,6 +40,9 @@ pub struct PeerEntry {
     pub source: PeerSource,
     /// Chosen as a target for drops and "Send".
     pub selected: bool,
+    /// When it went offline (ms since the Unix epoch); it leaves the list
+    /// [`peers::OFFLINE_KEEP_MS`] later.
+    pub offline_since_ms: Option<u64>,
 }
 
 impl PeerEntry {
@@ -184,7 +188,7 @@ impl UiState {
         match event {
             Event::Listening { addr } => self.listening = Some(addr),
             Event::PeerSeen(peer) => self.peer_seen(peer),
-            Event::PeerGone { device_id } => self.peer_gone(&device_id),
+            Event::PeerGone { device_id } => self.peer_gone(&device_id, now_ms),
             Event::Incoming {
                 id,
                 from,
@@ -289,10 +293,13 @@ impl UiState {
         effects
     }
 
-    /// A peer stopped beaconing or said goodbye: kept, shown offline.
-    fn peer_gone(&mut self, device_id: &str) {
-        if let Some(entry) = self.peers.get_mut(device_id) {
+    /// A peer stopped beaconing or said goodbye: kept a while, shown offline.
+    fn peer_gone(&mut self, device_id: &str, now_ms: u64) {
+        if let Some(entry) = self.peers.get_mut(device_id)
+            && entry.online
+        {
             entry.online = false;
+            entry.offline_since_ms = Some(now_ms);
         }
     }
 
@@ -317,6 +324,10 @@ impl UiState {
     /// A text message arrived; the person is asked to look.
     fn text_received(&mut self, id: TransferId, from: Device, text: String) -> Effect {
         let attention = Effect::Attention(tr!("title-message", name = &from.alias));
+        // The row keeps the text too, so History can show and copy it.
+        if let Some(row) = self.row_mut(id) {
+            row.text = Some(text.clone());
+        }
         self.messages.push(TextMessage {
             id,
             from: from.alias,
@@ -353,9 +364,11 @@ impl UiState {
                 online: true,
                 source: peer.source,
                 selected: false,
+                offline_since_ms: None,
             });
         entry.device = peer.device;
         entry.online = true;
+        entry.offline_since_ms = None;
         if peer.source == PeerSource::Beacon {
             entry.source = PeerSource::Beacon;
         }

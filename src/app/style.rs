@@ -101,6 +101,28 @@ pub fn card(ui: &egui::Ui) -> Frame {
         .inner_margin(Margin::symmetric(12, 10))
 }
 
+/// A dialog over a dimmed window: the window behind is veiled (and takes no
+/// clicks), the dialog's content sits 20 points in from its edge.
+pub fn dialog(ctx: &egui::Context, id: &'static str) -> egui::Modal {
+    let style = ctx.global_style();
+    let veil = if style.visuals.dark_mode {
+        Color32::from_black_alpha(150)
+    } else {
+        Color32::from_black_alpha(90)
+    };
+    egui::Modal::new(egui::Id::unique(id))
+        .frame(Frame::popup(&style).inner_margin(Margin::same(20)))
+        .backdrop_color(veil)
+}
+
+/// The quiet box a message's words sit in (in an offer, in History).
+pub fn message_box(ui: &egui::Ui) -> Frame {
+    Frame::new()
+        .fill(ui.visuals().faint_bg_color)
+        .corner_radius(6)
+        .inner_margin(Margin::symmetric(10, 6))
+}
+
 /// A primary (accent-filled) button.
 pub fn primary(_ui: &egui::Ui, text: &str) -> egui::Button<'static> {
     // The deeper blue in both themes: white text stays readable on it.

@@ -68,6 +68,8 @@ pub enum TaskResult {
     ShareStarted(Result<crate::api::ShareStarted, String>),
     /// A browser share stopped: its port is closed.
     ShareStopped,
+    /// No file dialog can be shown on this desktop; a sentence saying what to install.
+    PickUnavailable(String),
     /// Something could not be opened or saved; a sentence.
     Failed(String),
 }
@@ -150,9 +152,18 @@ impl Tasks {
         }
     }
 
-    /// Opens a file or folder dialog.
+    /// Opens a file or folder dialog; when the desktop has no way to show
+    /// one, says so instead of returning nothing silently.
     pub fn pick(&self, purpose: Pick) {
         self.spawn("ferry-dialog", move || {
+            if !dialog_available() {
+                let sentence = if purpose == Pick::DownloadDir {
+                    tr!("notice-no-folder-dialog")
+                } else {
+                    tr!("notice-no-file-dialog")
+                };
+                return Some(TaskResult::PickUnavailable(sentence));
+            }
             // Whatever happens in the dialog, report back: the window keeps
             // its Send buttons disabled until this result arrives.
             let paths = std::panic::catch_unwind(|| pick_blocking(purpose)).unwrap_or_else(|_| {
@@ -254,6 +265,49 @@ fn pick_blocking(purpose: Pick) -> Option<Vec<PathBuf>> {
             .pick_folder()
             .map(|p| vec![p]),
     }
+}
+
+/// Whether rfd can show a dialog here. On Linux it asks the XDG desktop
+/// portal over the session bus, else runs `zenity`; with neither it returns
+/// "nothing chosen" after a second, which would look like a cancel.
+/// Elsewhere the system's own dialogs are always there.
+fn dialog_available() -> bool {
+    if !cfg!(target_os = "linux") || on_path("zenity") {
+        return true;
+    }
+    let bus = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+        || std::env::var_os("XDG_RUNTIME_DIR")
+            .is_some_and(|dir| Path::new(&dir).join("bus").exists());
+    bus && portal_reachable()
+}
+
+/// True when `program` is an executable file in one of `PATH`'s folders.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()))
+}
+
+/// Asks the session bus whether the desktop portal runs or can be started.
+/// Without `dbus-send` to ask with, assumes it can (rfd will try).
+fn portal_reachable() -> bool {
+    const PORTAL: &str = "org.freedesktop.portal.Desktop";
+    ["ListNames", "ListActivatableNames"].iter().any(|method| {
+        let output = Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                &format!("org.freedesktop.DBus.{method}"),
+            ])
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output();
+        match output {
+            Ok(out) => String::from_utf8_lossy(&out.stdout).contains(PORTAL),
+            Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+        }
+    })
 }
 
 /// What the window hands to the network check.

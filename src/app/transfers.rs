@@ -13,6 +13,12 @@ use crate::api::human_bytes;
 use crate::api::{Direction, Outcome};
 use crate::i18n::tr;
 
+/// Width kept right of a progress bar for its percentage.
+const PERCENT_ROOM: f32 = 48.0;
+
+/// Characters of a message shown before it is cut (the rest on hover).
+pub const MESSAGE_START_CHARS: usize = 300;
+
 /// Draws the Transfers tab.
 pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     if state.transfers.is_empty() {
@@ -65,32 +71,113 @@ fn card(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
             });
         });
         if row.is_text {
-            ui.label(RichText::new(status(row)).weak());
+            message_line(ui, row);
             return;
         }
-        let fraction = row.fraction();
-        let percent = RichText::new(format!("{:.0}%", fraction * 100.0))
-            .size(12.0)
-            .color(ui.visuals().strong_text_color());
+        if let Some(fraction) = bar_fraction(row) {
+            progress_bar(ui, row, fraction);
+        }
+        status_line(ui, row);
+    });
+}
+
+/// How far the bar is filled, or `None` when a bar would say nothing: an
+/// offer that was declined, or a transfer that ended before a byte moved.
+pub fn bar_fraction(row: &TransferRow) -> Option<f32> {
+    match &row.phase {
+        Phase::Finished(Outcome::Completed { .. }) => Some(1.0),
+        Phase::Finished(Outcome::Declined(_)) => None,
+        Phase::Finished(_) if row.bytes_done == 0 => None,
+        _ => Some(row.fraction()),
+    }
+}
+
+/// The bar, with its percentage beside it (never inside, where a short bar
+/// would cut or overflow it).
+fn progress_bar(ui: &mut egui::Ui, row: &TransferRow, fraction: f32) {
+    ui.horizontal(|ui| {
+        let percent = format!("{:.0}%", fraction * 100.0);
+        let room = (ui.available_width() - PERCENT_ROOM).max(20.0);
         let bar = ProgressBar::new(fraction)
-            .desired_height(18.0)
-            .text(percent);
+            .desired_height(10.0)
+            .desired_width(room)
+            .corner_radius(5);
         let bar = match &row.phase {
             Phase::Finished(Outcome::Completed { .. }) => bar.fill(style::green()),
             Phase::Finished(_) => bar.fill(ui.visuals().weak_text_color()),
             _ => bar.fill(style::accent(ui)),
         };
         ui.add(bar);
-        let line = status(row);
-        match &row.phase {
-            Phase::Finished(Outcome::Failed(_)) => {
-                ui.label(RichText::new(line).color(style::red()));
-            }
-            _ => {
-                ui.label(RichText::new(line).weak());
+        ui.label(RichText::new(percent).small().strong());
+    });
+}
+
+/// The line under the bar. A failure's reason is the one red part; what
+/// reassures (what arrived is kept) stays quiet.
+fn status_line(ui: &mut egui::Ui, row: &TransferRow) {
+    match &row.phase {
+        Phase::Finished(Outcome::Failed(reason)) if !row.browser => {
+            let (bad, calm) = split_reassurance(reason);
+            ui.add(egui::Label::new(RichText::new(bad).color(style::red())).wrap());
+            match calm {
+                // The engine already said what was kept: said once, quietly.
+                Some(calm) => {
+                    ui.add(egui::Label::new(RichText::new(calm).weak()).wrap());
+                }
+                None if row.direction == Direction::Incoming => {
+                    let kept = tr!("transfers-failed-kept-note", name = &row.peer);
+                    let note = ui.add(egui::Label::new(RichText::new(kept).weak()).wrap());
+                    fonts::on_hover_readable(note, &row.peer);
+                }
+                None => {}
             }
         }
-    });
+        _ => {
+            ui.add(egui::Label::new(RichText::new(status(row)).weak()).wrap());
+        }
+    }
+}
+
+/// Splits a failure's sentence into what went wrong and what reassures
+/// (the engine's "The partial file was kept: …"), so only the first is red.
+pub fn split_reassurance(reason: &str) -> (&str, Option<&str>) {
+    let calm = reason
+        .match_indices(". ")
+        .map(|(at, _)| at + 2)
+        .find(|&at| {
+            let sentence = reason[at..].split(". ").next().unwrap_or_default();
+            sentence.to_lowercase().contains("kept")
+        });
+    match calm {
+        Some(at) => (reason[..at].trim(), Some(reason[at..].trim())),
+        None => (reason.trim(), None),
+    }
+}
+
+/// A message's row: where it stands, then the message itself (its start).
+fn message_line(ui: &mut egui::Ui, row: &TransferRow) {
+    status_line(ui, row);
+    // A received message shows in its own card (and in History).
+    if let Some(text) = row
+        .text
+        .as_ref()
+        .filter(|_| row.direction == Direction::Outgoing)
+    {
+        let shown =
+            ui.add(egui::Label::new(RichText::new(message_start(text)).italics()).truncate());
+        fonts::on_hover_readable(shown, text);
+    }
+}
+
+/// The start of a message: its first [`MESSAGE_START_CHARS`] characters,
+/// with "…" when there is more.
+pub fn message_start(text: &str) -> String {
+    let text = text.trim();
+    let mut start: String = text.chars().take(MESSAGE_START_CHARS).collect();
+    if start.len() < text.len() {
+        start.push('…');
+    }
+    start
 }
 
 fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
@@ -209,17 +296,7 @@ pub fn status(row: &TransferRow) -> String {
             }
             parts.join(" · ")
         }
-        Phase::Finished(outcome) => {
-            let sentence = style::outcome_sentence(outcome, row.direction);
-            match outcome {
-                Outcome::Failed(_) if row.direction == Direction::Incoming => tr!(
-                    "transfers-failed-kept",
-                    sentence = sentence,
-                    name = &row.peer
-                ),
-                _ => sentence,
-            }
-        }
+        Phase::Finished(outcome) => style::outcome_sentence(outcome, row.direction),
     }
 }
 
@@ -257,7 +334,7 @@ pub fn pin_dialog(
     let Some(request) = state.pin_requests.first() else {
         return;
     };
-    egui::Modal::new(egui::Id::unique("pin")).show(ctx, |ui| {
+    style::dialog(ctx, "pin").show(ctx, |ui| {
         ui.set_width(360.0);
         let heading = ui.heading(tr!("pin-title", name = &request.peer));
         fonts::on_hover_readable(heading, &request.peer);
@@ -326,5 +403,54 @@ mod tests {
         );
         row.phase = Phase::Finished(Outcome::Cancelled { by: Party::Remote });
         assert_eq!(status(row), "Cancelled by the receiver");
+    }
+
+    /// Issue 16, item 11: a bar only where it says something.
+    #[test]
+    fn declined_and_byte_less_ends_have_no_bar() {
+        let mut state = UiState::default();
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        state.start_outgoing(TransferId(1), "bob", addr, vec![PathBuf::from("/a/b")]);
+        let row = &mut state.transfers[0];
+        row.bytes_total = 100;
+        assert_eq!(bar_fraction(row), Some(0.0), "connecting: an empty bar");
+        row.phase = Phase::Finished(Outcome::Declined(String::new()));
+        assert_eq!(bar_fraction(row), None);
+        row.phase = Phase::Finished(Outcome::Cancelled { by: Party::Local });
+        assert_eq!(bar_fraction(row), None, "cancelled before a byte");
+        row.bytes_done = 50;
+        assert_eq!(bar_fraction(row), Some(0.5), "cancelled halfway");
+        row.phase = Phase::Finished(Outcome::Completed {
+            files: 1,
+            bytes: 100,
+        });
+        assert_eq!(bar_fraction(row), Some(1.0));
+    }
+
+    /// Issue 16, item 11: only the bad part of a failure is red, and what
+    /// was kept is said once.
+    #[test]
+    fn failures_split_into_the_problem_and_the_reassurance() {
+        let reason = "The connection to Mia (127.0.0.1:1) was lost. 0 of 1 file(s) had arrived.  \
+                      The partial file was kept: send again to resume.";
+        let (bad, calm) = split_reassurance(reason);
+        assert_eq!(
+            bad,
+            "The connection to Mia (127.0.0.1:1) was lost. 0 of 1 file(s) had arrived."
+        );
+        assert_eq!(
+            calm,
+            Some("The partial file was kept: send again to resume.")
+        );
+        assert_eq!(split_reassurance("Disk full."), ("Disk full.", None));
+    }
+
+    #[test]
+    fn message_starts_are_cut_with_an_ellipsis() {
+        assert_eq!(message_start("  hi there \n"), "hi there");
+        let long = "x".repeat(MESSAGE_START_CHARS + 5);
+        let start = message_start(&long);
+        assert_eq!(start.chars().count(), MESSAGE_START_CHARS + 1);
+        assert!(start.ends_with('…'));
     }
 }

@@ -56,7 +56,8 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
                             let path = item.path.display().to_string();
                             // The full path on hover, spelled out when no font draws it.
                             let hover = fonts::readable(ui.ctx(), &path).unwrap_or(path);
-                            ui.label(name).on_hover_text(hover);
+                            // × and the size first (from the right), then the
+                            // name cut with "…" to the room left.
                             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
                                 if style::close_button(ui)
                                     .on_hover_text(tr!("tray-remove"))
@@ -77,10 +78,17 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
                                         ))
                                         .weak(),
                                     ),
-                                    Some(Err(problem)) => {
-                                        ui.label(RichText::new(problem).color(style::red()))
-                                    }
+                                    Some(Err(problem)) => ui.add(
+                                        egui::Label::new(
+                                            RichText::new(problem).color(style::red()),
+                                        )
+                                        .truncate(),
+                                    ),
                                 };
+                                ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
+                                    ui.add(egui::Label::new(name).truncate())
+                                        .on_hover_text(hover);
+                                });
                             });
                         });
                     }
@@ -95,15 +103,15 @@ fn footer(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     ui.horizontal(|ui| match state.drop_target() {
         DropTarget::Peers(ids) => {
             let one = match ids.as_slice() {
-                [one] => state.peers.get(one).map(|p| p.device.alias.as_str()),
+                [one] if state.peers.contains_key(one) => Some(state.display_name(one)),
                 _ => None,
             };
-            let label = match one {
-                Some(name) => tr!("tray-send-to-one", name = name),
+            let label = match &one {
+                Some(name) => tr!("tray-send-to-one", name = name.as_str()),
                 None => tr!("tray-send-to-many", count = ids.len()),
             };
             let send = ui.add(style::primary(ui, &label));
-            if fonts::on_hover_readable(send, one.unwrap_or_default()).clicked() {
+            if fonts::on_hover_readable(send, one.as_deref().unwrap_or_default()).clicked() {
                 actions.push(Action::SendTray(ids));
             }
         }
@@ -138,12 +146,14 @@ fn summary(state: &UiState) -> String {
 pub fn drop_sentence(state: &UiState) -> String {
     match state.drop_target() {
         DropTarget::Peers(ids) => {
-            let names: Vec<&str> = ids
+            // Names that tell same-named devices apart ("ubuntu (3F2A)").
+            let names: Vec<String> = ids
                 .iter()
-                .filter_map(|id| state.peers.get(id).map(|p| p.device.alias.as_str()))
+                .filter(|id| state.peers.contains_key(*id))
+                .map(|id| state.display_name(id))
                 .collect();
             match names.as_slice() {
-                [one] => tr!("drop-send-to-one", name = *one),
+                [one] => tr!("drop-send-to-one", name = one.as_str()),
                 many => tr!(
                     "drop-send-to-many",
                     count = many.len(),
@@ -169,11 +179,8 @@ pub fn drop_overlay(ctx: &egui::Context, state: &UiState) {
     } else {
         style::ACCENT_LIGHT
     };
-    let veil = if dark {
-        Color32::from_black_alpha(200)
-    } else {
-        Color32::from_white_alpha(225)
-    };
+    // Opaque: rows showing through would compete with the sign.
+    let veil = ctx.global_style().visuals.panel_fill;
     painter.rect_filled(rect, 0.0, veil);
     let inner = rect.shrink(18.0);
     painter.rect_stroke(
@@ -204,10 +211,16 @@ pub fn drop_overlay(ctx: &egui::Context, state: &UiState) {
         .fixed_pos(inner.center())
         .interactable(false)
         .show(ctx, |ui| {
+            // As wide as the frame allows, so the sentence never folds into
+            // a narrow column.
+            ui.set_width((inner.width() - 48.0).max(120.0));
             ui.vertical_centered(|ui| {
-                ui.label(RichText::new(drop_sentence(state)).size(24.0).color(accent));
+                ui.add(
+                    egui::Label::new(RichText::new(drop_sentence(state)).size(24.0).color(accent))
+                        .wrap(),
+                );
                 ui.add_space(6.0);
-                ui.label(RichText::new(detail).size(15.0).color(text));
+                ui.add(egui::Label::new(RichText::new(detail).size(15.0).color(text)).wrap());
             });
         });
 }

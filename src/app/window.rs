@@ -10,8 +10,9 @@ use serde::{Deserialize, Serialize};
 /// Size a first-time window opens with, in points.
 pub const DEFAULT_SIZE: [f32; 2] = [1040.0, 700.0];
 
-/// Smallest size restored (a saved tiny window would look broken).
-const MIN_SIZE: [f32; 2] = [720.0, 480.0];
+/// Smallest size the window can take (and is restored at): every view is
+/// laid out to work from here up (`tests/ui_layout.rs`).
+pub const MIN_SIZE: [f32; 2] = [640.0, 480.0];
 
 /// Where and how large the window was.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize)]

@@ -38,6 +38,7 @@ const CONTROL_CAPACITY: usize = 64;
 #[derive(Debug)]
 enum Request {
     AddPeer(SocketAddr),
+    ForgetPeer(SocketAddr),
     Announce,
     Report(Sender<Report>),
     Stop,
@@ -54,6 +55,12 @@ impl Controller {
     /// stopped or too busy to take the request.
     pub fn add_peer(&self, addr: SocketAddr) -> bool {
         self.tx.try_send(Request::AddPeer(addr)).is_ok()
+    }
+
+    /// Stops probing `addr` (a peer added by address that the person
+    /// removed). False if discovery is stopped or too busy to take the request.
+    pub fn forget_peer(&self, addr: SocketAddr) -> bool {
+        self.tx.try_send(Request::ForgetPeer(addr)).is_ok()
     }
 
     /// Sends a beacon now (e.g. after the alias changed).

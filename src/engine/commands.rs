@@ -73,6 +73,13 @@ pub(super) fn command_loop(
                     "Cannot add {addr}: discovery is off in this engine."
                 ))),
             },
+            Command::ForgetPeer { addr } => {
+                if let Some(discovery) = &discovery
+                    && !discovery.forget_peer(addr)
+                {
+                    tracing::warn!(%addr, "discovery is busy or stopped; {addr} is still probed");
+                }
+            }
             Command::ProvidePin { to, pin } => {
                 if let Ok(mut pins) = shared.sender_pins.lock() {
                     pins.insert(to, pin);

@@ -39,7 +39,9 @@ title-upload-ended = Upload from { $name } ended
 
 ## Top bar and status bar
 
-top-this-device = This device: { $name }
+top-this-device-caption = This device:
+top-this-device-hint = The name other devices see for this computer (change it in Settings)
+top-brand = Ferry
 top-share = 🌐 Share via browser…
 top-share-hint = Share files with any phone or computer on this network through a link
 top-sharing = Sharing
@@ -65,6 +67,8 @@ notice-port-in-use = Port { $port } is in use (is Ferry already running?). This 
 notice-engine-busy = Ferry is busy and could not take that request; please try again.
 notice-engine-stopped = Ferry's engine has stopped; restart Ferry to keep transferring.
 notice-no-address = { $name } has no address to send to.
+notice-no-file-dialog = Ferry cannot open a file dialog on this desktop. Drop files on the window instead, or install “xdg-desktop-portal-gtk” (or “zenity”) and try again.
+notice-no-folder-dialog = Ferry cannot open a folder dialog on this desktop. Type the folder’s path in the field instead, or install “xdg-desktop-portal-gtk” (or “zenity”) and try again.
 notice-saved-device-not-found = A saved device { $address } cannot be found: { $reason }
 notice-cannot-save = Cannot save { $path }: { $error }.
 notice-cannot-start-thread = Cannot start a helper thread: { $error }.
@@ -101,15 +105,25 @@ peers-tile-hover-found-select = { $name } ({ $os }, found on this network). Clic
 peers-tile-hover-found-unselect = { $name } ({ $os }, found on this network). Click to unselect it as a target.
 peers-tile-hover-added-select = { $name } ({ $os }, added by address). Click to select it as a target.
 peers-tile-hover-added-unselect = { $name } ({ $os }, added by address). Click to unselect it as a target.
+peers-tile-hover-offline = Offline: not seen on the network right now. It leaves this list after a while; × forgets it now.
 peers-send = Send
 peers-menu-send-text = Send text…
 peers-menu-forget = Forget this device
+peers-forget-hint = Forget { $name }
+peers-forget-address = Stop trying this address
+peers-not-answering = No Ferry answers at this address yet. Ferry keeps trying every few seconds.
 
 add-peer-title = Add a device by address
 add-peer-intro = For a computer that does not appear by itself (another subnet, a VPN, a blocked broadcast).
 add-peer-address = Address (IP or host name, optionally :port)
 add-peer-add = Add
 add-peer-looking = Looking…
+add-peer-keep-trying = Keep trying
+add-peer-keep-trying-hint = Keep this address in the device list and try it every few seconds, e.g. while the other computer is switched off
+add-peer-error-not-found = Ferry could not find a computer called “{ $name }”. Check the spelling, or type its IP address instead (for example 192.168.1.20; the other computer’s network settings show it).
+add-peer-error-no-answer = Nothing answered at { $address }. Check that the other computer is switched on and Ferry is open there, that the address is right, and that both are on the same network. A firewall on the other computer may also be blocking Ferry (it receives on port { $port }, the number after the “:”).
+add-peer-error-not-ferry = Something answered at { $address }, but it is not Ferry (or it is a Ferry too old to talk to this one). Check the address, and the number after the “:” if you typed one: Ferry uses 47813 unless it was changed in its Settings.
+add-peer-error-itself = { $address } is this computer. Type the address of the other computer.
 
 compose-title = Send a message
 compose-no-devices = No devices yet: add one first.
@@ -263,7 +277,7 @@ transfers-rate = { $size }/s
 transfers-time-left = { $time } left
 transfers-file-of = file { $index } of { $total }
 transfers-resumed-after = resumed after { $size }
-transfers-failed-kept = { $sentence } What arrived is kept: when { $name } sends again, the transfer resumes.
+transfers-failed-kept-note = What arrived is kept: when { $name } sends again, the transfer resumes.
 
 ## How a transfer ended
 
@@ -320,6 +334,7 @@ history-count = { $count ->
    *[other] { $count } finished transfers
 }
 history-clear = Clear history
+history-copy-message = Copy the message
 history-detail = { $way } · { $when }
 history-detail-files = { $way } · { $count ->
     [one] 1 file

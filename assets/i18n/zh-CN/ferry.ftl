@@ -30,7 +30,9 @@ title-upload-ended = 来自 { $name } 的上传已结束
 
 ## Top bar and status bar
 
-top-this-device = 本机：{ $name }
+top-this-device-caption = 本机：
+top-this-device-hint = 其他设备看到的这台电脑的名称（可在“设置”中修改）
+top-brand = Ferry
 top-share = 🌐 通过浏览器共享…
 top-share-hint = 通过一个链接，把文件共享给同一网络中的任何手机或电脑
 top-sharing = 正在共享
@@ -56,6 +58,8 @@ notice-port-in-use = 端口 { $port } 已被占用（Ferry 是否已在运行？
 notice-engine-busy = Ferry 正忙，未能处理这个请求，请重试。
 notice-engine-stopped = Ferry 的引擎已停止；请重新启动 Ferry 以继续传输。
 notice-no-address = { $name } 没有可发送的地址。
+notice-no-file-dialog = Ferry 无法在此桌面上打开文件选择窗口。请直接把文件拖到窗口上，或安装 “xdg-desktop-portal-gtk”（或 “zenity”）后再试。
+notice-no-folder-dialog = Ferry 无法在此桌面上打开文件夹选择窗口。请直接在输入框中填写文件夹路径，或安装 “xdg-desktop-portal-gtk”（或 “zenity”）后再试。
 notice-saved-device-not-found = 找不到已保存的设备 { $address }：{ $reason }
 notice-cannot-save = 无法保存 { $path }：{ $error }。
 notice-cannot-start-thread = 无法启动辅助线程：{ $error }。
@@ -92,15 +96,25 @@ peers-tile-hover-found-select = { $name }（{ $os }，在此网络中发现）�
 peers-tile-hover-found-unselect = { $name }（{ $os }，在此网络中发现）。点击取消选择。
 peers-tile-hover-added-select = { $name }（{ $os }，按地址添加）。点击将其选为发送目标。
 peers-tile-hover-added-unselect = { $name }（{ $os }，按地址添加）。点击取消选择。
+peers-tile-hover-offline = 离线：目前在网络上找不到它。一段时间后会自动从列表中移除；点 × 可立即移除。
 peers-send = 发送
 peers-menu-send-text = 发送文本…
 peers-menu-forget = 移除此设备
+peers-forget-hint = 移除 { $name }
+peers-forget-address = 不再尝试此地址
+peers-not-answering = 此地址上还没有 Ferry 应答。Ferry 每隔几秒会再试一次。
 
 add-peer-title = 按地址添加设备
 add-peer-intro = 适用于不会自动出现的电脑（位于其他子网、通过 VPN 连接或广播被阻止）。
 add-peer-address = 地址（IP 或主机名，可附加 :端口）
 add-peer-add = 添加
 add-peer-looking = 正在查找…
+add-peer-keep-trying = 继续尝试
+add-peer-keep-trying-hint = 把这个地址保留在设备列表中，每隔几秒再试一次（例如对方电脑暂时关机时）
+add-peer-error-not-found = Ferry 找不到名为“{ $name }”的电脑。请检查拼写，或改为输入它的 IP 地址（例如 192.168.1.20，可在对方电脑的网络设置中找到）。
+add-peer-error-no-answer = { $address } 没有应答。请确认对方电脑已开机并打开了 Ferry、地址无误，并且两台电脑在同一网络中。对方电脑上的防火墙也可能拦截了 Ferry（它在端口 { $port } 上接收，即“:”后面的数字）。
+add-peer-error-not-ferry = { $address } 有应答，但它不是 Ferry（或是版本太旧、无法与本机通信的 Ferry）。请检查地址；如果输入了“:”后面的数字，也请检查它：除非在设置中改过，Ferry 使用 47813。
+add-peer-error-itself = { $address } 就是这台电脑。请输入另一台电脑的地址。
 
 compose-title = 发送消息
 compose-no-devices = 还没有设备：请先添加一台。
@@ -188,7 +202,7 @@ transfers-rate = { $size }/秒
 transfers-time-left = 剩余 { $time }
 transfers-file-of = 第 { $index }/{ $total } 个文件
 transfers-resumed-after = 从 { $size } 处续传
-transfers-failed-kept = { $sentence } 已到达的部分会保留：{ $name } 再次发送时，传输将从中断处继续。
+transfers-failed-kept-note = 已到达的部分会保留：{ $name } 再次发送时，传输将从中断处继续。
 
 ## How a transfer ended
 
@@ -233,6 +247,7 @@ history-empty-body = 所有发送或接收的内容都会显示在这里，Ferry
 history-latest = 最近 { $shown } 条，共 { $total } 条已结束的传输
 history-count = { $count } 条已结束的传输
 history-clear = 清除历史记录
+history-copy-message = 复制这条消息
 history-detail = { $way } · { $when }
 history-detail-files = { $way } · { $count } 个文件，{ $size } · { $when }
 history-still-running = 仍在进行中。

@@ -246,3 +246,58 @@ fn a_confirmation_waits_until_answered_or_ended_and_remembering_is_an_effect() {
     let effects = state.apply(Event::Remembered(known.clone()), 0);
     assert_eq!(effects, vec![Effect::Remember(known)]);
 }
+
+/// Issue 16, item 11: once a retry of the same files to the same device
+/// succeeded, the failed try's row goes (other devices' and files' stay).
+#[test]
+fn a_success_drops_the_failed_tries_it_supersedes() {
+    let mut state = UiState::default();
+    let addr = SocketAddr::from(([127, 0, 0, 1], 9));
+    let other = SocketAddr::from(([127, 0, 0, 1], 10));
+    let paths = vec![PathBuf::from("/a/report.pdf")];
+    state.start_outgoing(TransferId(1), "bob", addr, paths.clone());
+    state.start_outgoing(TransferId(2), "eve", other, paths.clone());
+    state.start_outgoing(TransferId(3), "bob", addr, vec![PathBuf::from("/a/x")]);
+    for id in [1, 2, 3] {
+        state.apply(
+            Event::Finished {
+                id: TransferId(id),
+                direction: Direction::Outgoing,
+                outcome: Outcome::Failed("The connection to bob was lost.".into()),
+            },
+            0,
+        );
+    }
+    state.start_outgoing(TransferId(4), "bob", addr, paths);
+    state.apply(
+        Event::Finished {
+            id: TransferId(4),
+            direction: Direction::Outgoing,
+            outcome: Outcome::Completed { files: 1, bytes: 1 },
+        },
+        0,
+    );
+    let ids: Vec<u64> = state.transfers.iter().map(|r| r.id.0).collect();
+    assert_eq!(
+        ids,
+        [4, 3, 2],
+        "the failed try of the same files to bob is gone"
+    );
+}
+
+/// Issue 16, item 7: a device that leaves is kept offline, with the time.
+#[test]
+fn a_device_that_leaves_is_marked_with_the_time() {
+    let mut state = UiState::default();
+    state.apply(seen("a", 1), 5);
+    state.apply(
+        Event::PeerGone {
+            device_id: "a".into(),
+        },
+        7,
+    );
+    assert_eq!(state.peers["a"].offline_since_ms, Some(7));
+    state.apply(seen("a", 1), 9);
+    assert_eq!(state.peers["a"].offline_since_ms, None);
+    assert!(state.peers["a"].online);
+}

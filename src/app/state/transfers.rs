@@ -138,7 +138,21 @@ impl UiState {
             }
             effects.push(Effect::Record(entry));
         }
+        if self.row_mut(id).is_some_and(|r| r.phase_is_success()) {
+            self.drop_superseded(id);
+        }
         effects
+    }
+
+    /// A transfer succeeded: earlier tries of the same thing with the same
+    /// device that failed or were cancelled say nothing useful any more.
+    fn drop_superseded(&mut self, id: TransferId) {
+        let Some(done) = self.transfers.iter().find(|r| r.id == id).cloned() else {
+            return;
+        };
+        self.transfers.retain(|r| {
+            r.id == id || r.is_active() || r.phase_is_success() || !r.same_transfer_as(&done)
+        });
     }
 
     /// A row for an event about a transfer the window never saw begin.

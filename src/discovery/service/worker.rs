@@ -82,7 +82,9 @@ pub(super) struct Service {
     probe_rx: Receiver<ProbeResult>,
     prober_stop: Option<Sender<()>>,
     prober_stop_rx: Receiver<()>,
-    probers: Vec<(SocketAddr, JoinHandle<()>)>,
+    probers: Vec<prober::Prober>,
+    /// Probers of forgotten peers, finishing their last probe; joined at the end.
+    retired: Vec<JoinHandle<()>>,
     manual: Vec<ManualStatus>,
     warned: HashSet<String>,
     send_errors: HashMap<String, String>,
@@ -132,6 +134,7 @@ impl Service {
             prober_stop: Some(prober_stop),
             prober_stop_rx,
             probers: Vec::new(),
+            retired: Vec::new(),
             manual: Vec::new(),
             warned: HashSet::new(),
             send_errors: HashMap::new(),
@@ -179,6 +182,7 @@ impl Service {
                 },
                 recv(self.control) -> got => match got {
                     Ok(Request::AddPeer(addr)) => self.add_peer(addr),
+                    Ok(Request::ForgetPeer(addr)) => self.forget_peer(addr),
                     Ok(Request::Announce) => self.next_beacon = Instant::now(),
                     Ok(Request::Report(reply)) => {
                         let _ = reply.try_send(self.report());
@@ -216,7 +220,8 @@ impl Service {
             self.broadcast(BeaconKind::Goodbye);
         }
         self.prober_stop = None;
-        for (_, handle) in self.probers.drain(..) {
+        let probers = self.probers.drain(..).map(prober::Prober::stop);
+        for handle in probers.chain(self.retired.drain(..)).collect::<Vec<_>>() {
             let _ = handle.join();
         }
     }

@@ -3,14 +3,15 @@
 //! discovery thread's side (starting probers, judging their results). A
 //! prober owns nothing but its address: it must not touch the peer table
 //! (the discovery thread alone judges and lists) and stops as soon as
-//! discovery does (its stop channel disconnects).
+//! discovery does (its stop channel disconnects) or its peer is forgotten
+//! (its own channel disconnects).
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Instant, SystemTime};
 
-use crossbeam_channel::{Receiver, RecvTimeoutError, Sender};
+use crossbeam_channel::{Receiver, Sender, bounded, select};
 
 use super::super::super::{MAX_MANUAL_PEERS, ManualStatus, PROBE_INTERVAL, probe};
 use super::Service;
@@ -18,6 +19,22 @@ use crate::api::Event;
 use crate::protocol::Hello;
 use crate::protocol::beacon::check_device;
 use crate::transfer::context::Context;
+
+/// One running prober, as the discovery thread holds it.
+pub(in super::super) struct Prober {
+    addr: SocketAddr,
+    /// Dropping it stops this prober alone.
+    forget: Sender<()>,
+    handle: thread::JoinHandle<()>,
+}
+
+impl Prober {
+    /// Tells the prober to stop (at its next wait) and hands back its thread.
+    pub(in super::super) fn stop(self) -> thread::JoinHandle<()> {
+        drop(self.forget);
+        self.handle
+    }
+}
 
 /// The result of one hello probe of a peer added by address.
 pub(super) struct ProbeResult {
@@ -29,7 +46,7 @@ impl Service {
     /// Starts a prober thread for a peer added by address (once per address,
     /// at most [`MAX_MANUAL_PEERS`]).
     pub(super) fn add_peer(&mut self, addr: SocketAddr) {
-        if self.probers.iter().any(|(a, _)| *a == addr) {
+        if self.probers.iter().any(|p| p.addr == addr) {
             return;
         }
         if self.probers.len() >= MAX_MANUAL_PEERS {
@@ -41,12 +58,17 @@ impl Service {
         let shared = self.shared.clone();
         let results = self.probe_tx.clone();
         let stop = self.prober_stop_rx.clone();
+        let (forget, forgotten) = bounded(0);
         let spawned = thread::Builder::new()
             .name("ferry-disc-probe".into())
-            .spawn(move || prober(addr, &shared, &results, &stop));
+            .spawn(move || prober(addr, &shared, &results, &stop, &forgotten));
         match spawned {
             Ok(handle) => {
-                self.probers.push((addr, handle));
+                self.probers.push(Prober {
+                    addr,
+                    forget,
+                    handle,
+                });
                 self.manual.push(ManualStatus {
                     addr,
                     device: None,
@@ -56,6 +78,26 @@ impl Service {
                 });
             }
             Err(e) => self.emit(Event::Problem(format!("Cannot start probing {addr}: {e}."))),
+        }
+    }
+
+    /// Stops probing a peer added by address: its prober ends after the
+    /// probe under way (its result is then ignored) and it is no longer
+    /// listed in reports. A device it found leaves the table when its
+    /// entry expires, as any silent device does.
+    pub(super) fn forget_peer(&mut self, addr: SocketAddr) {
+        if let Some(at) = self.probers.iter().position(|p| p.addr == addr) {
+            let prober = self.probers.remove(at);
+            self.retired.push(prober.stop());
+        }
+        self.manual.retain(|m| m.addr != addr);
+        // Join the ones that already finished, so the list stays short.
+        let (done, running) = std::mem::take(&mut self.retired)
+            .into_iter()
+            .partition::<Vec<_>, _>(|h| h.is_finished());
+        self.retired = running;
+        for handle in done {
+            let _ = handle.join();
         }
     }
 
@@ -105,7 +147,13 @@ impl Service {
 
 /// Probes one peer added by address every [`PROBE_INTERVAL`] until
 /// discovery stops (its stop channel disconnects).
-fn prober(addr: SocketAddr, shared: &Context, results: &Sender<ProbeResult>, stop: &Receiver<()>) {
+fn prober(
+    addr: SocketAddr,
+    shared: &Context,
+    results: &Sender<ProbeResult>,
+    stop: &Receiver<()>,
+    forgotten: &Receiver<()>,
+) {
     loop {
         let heard = shared.heard.read().map(|h| h.clone()).unwrap_or_default();
         let ours = Hello {
@@ -120,9 +168,11 @@ fn prober(addr: SocketAddr, shared: &Context, results: &Sender<ProbeResult>, sto
         {
             return;
         }
-        match stop.recv_timeout(PROBE_INTERVAL) {
-            Err(RecvTimeoutError::Timeout) => {}
-            _ => return,
+        // Either channel disconnecting (or a message on it) ends the prober.
+        select! {
+            recv(stop) -> _ => return,
+            recv(forgotten) -> _ => return,
+            default(PROBE_INTERVAL) => {}
         }
     }
 }
