@@ -51,11 +51,10 @@ fn the_window_switches_to_chinese_and_back_without_a_restart() {
         harness.query_by_label("Settings").is_none(),
         "no English tab left"
     );
-    assert_eq!(
-        Settings::load(&dirs.config()).language.as_deref(),
-        Some("zh-CN"),
-        "the choice is saved"
-    );
+    // Saving is a helper thread's job: the file follows shortly.
+    ui_support::wait_until(&mut harness, "the choice to be saved", |_| {
+        Settings::load(&dirs.config()).language.as_deref() == Some("zh-CN")
+    });
 
     // An offer with CJK names reads in Chinese, plural and all.
     let peer = TestPeer::start("桌面电脑", AcceptPolicy::Ask);
@@ -91,8 +90,7 @@ fn the_window_switches_to_chinese_and_back_without_a_restart() {
         harness.query_by_label("设置").is_none(),
         "no Chinese tab left"
     );
-    assert_eq!(
-        Settings::load(&dirs.config()).language.as_deref(),
-        Some("en")
-    );
+    ui_support::wait_until(&mut harness, "English to be saved", |_| {
+        Settings::load(&dirs.config()).language.as_deref() == Some("en")
+    });
 }
