@@ -395,6 +395,22 @@ share-folder-zip = { $count ->
 share-downloads = Downloads
 share-no-downloads = Nobody has downloaded anything yet.
 share-download-to = to { $address } · { $size }
+share-approve-visitors = Ask before each visitor opens the page
+share-approve-visitors-hint = Each new phone or computer waits until you let it in here.
+share-texts = Texts to share
+share-texts-hint = A Wi-Fi password, a link, a note: the page shows it for visitors to copy.
+share-text-placeholder = Type or paste a text…
+share-text-add = Add text
+share-text-remove = Do not share this text
+share-texts-shared = { $count ->
+    [one] Shared text
+   *[other] Shared texts
+}
+share-visitors-are-asked = You are asked before each new visitor opens the page.
+share-visitor-wants = { $browser } at { $address } wants to open the page
+share-visitor-let-in = Let in
+share-visitor-refuse = Refuse
+title-visitor = { $browser } at { $address } wants to open the share page
 share-stop = Stop sharing
 share-stop-hint = The link stops working; a new share gets a new link.
 share-stopped = Sharing stopped.

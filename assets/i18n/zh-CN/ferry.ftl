@@ -334,6 +334,21 @@ share-folder-zip = { $count } 个文件，{ $size }（以 ZIP 格式）
 share-downloads = 下载
 share-no-downloads = 还没有人下载。
 share-download-to = 发送给 { $address } · { $size }
+share-approve-visitors = 每位访客打开页面前先询问我
+share-approve-visitors-hint = 每台新的手机或电脑都要等你在这里允许后才能进入。
+share-texts = 要共享的文本
+share-texts-hint = Wi-Fi 密码、链接或留言：页面会显示它，供访客复制。
+share-text-placeholder = 输入或粘贴文本…
+share-text-add = 添加文本
+share-text-remove = 不共享此文本
+share-texts-shared = { $count ->
+   *[other] 共享的文本
+}
+share-visitors-are-asked = 每位新访客打开页面前都会询问你。
+share-visitor-wants = { $address } 上的 { $browser } 想要打开页面
+share-visitor-let-in = 允许进入
+share-visitor-refuse = 拒绝
+title-visitor = { $address } 上的 { $browser } 想要打开共享页面
 share-stop = 停止共享
 share-stop-hint = 链接将失效；新的共享会生成新的链接。
 share-stopped = 共享已停止。
