@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use browser::{Browser, finished_download, open_tab, screenshot, wait_until};
+use browser::{Browser, finished_download, open_tab, screenshot, stopped_notice, wait_until};
 use ferry::api::{Event, EventSink, ShareEvent, UploadPolicy};
 use ferry::http::ShareServer;
 use require::require;
@@ -224,12 +224,6 @@ fn chromium_asking_for_chinese_gets_the_page_in_chinese() {
         json!("下载")
     );
     running.server.stop();
-    let notice = wait_until("the stopped notice", || {
-        let text = page.eval(
-            "(() => { const e = document.getElementById('stopped'); \
-             return e.classList.contains('show') ? e.textContent : null; })()",
-        );
-        text.as_str().map(str::to_string)
-    });
+    let notice = stopped_notice(&mut page);
     assert!(notice.starts_with("共享已停止"), "{notice}");
 }
