@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use browser::{Browser, finished_download, open_tab, screenshot, wait_until};
+use browser::{Browser, finished_download, open_tab, screenshot, stopped_notice, wait_until};
 use ferry::api::{Event, EventSink, ShareEvent, UploadPolicy};
 use ferry::http::ShareServer;
 use require::require;
@@ -183,4 +183,47 @@ fn chromium_loads_the_page_downloads_and_uploads() {
             vec!["dropped.jpg".to_string()]
         ]
     );
+}
+
+/// A browser that asks for Chinese (`Accept-Language: zh-CN,zh`) gets the
+/// page in Chinese: what the server renders and what its script writes
+/// later (the notice when sharing stops).
+#[test]
+fn chromium_asking_for_chinese_gets_the_page_in_chinese() {
+    if !require("Chromium", require::chromium()) {
+        return;
+    }
+    let shared = tempfile::tempdir().expect("tmp");
+    let file = shared.path().join("a.txt");
+    std::fs::write(&file, b"a").expect("write");
+    let running = sharing::run(sharing::config(
+        vec![file],
+        UploadPolicy::Off,
+        shared.path().to_path_buf(),
+        1 << 20,
+    ));
+    let browser = Browser::launch();
+    let downloads = tempfile::tempdir().expect("tmp");
+    let (mut root, mut page) = open_tab(&browser, downloads.path(), 390, 844, true);
+    let version = root.call("Browser.getVersion", json!({}));
+    page.call(
+        "Emulation.setUserAgentOverride",
+        json!({ "userAgent": version["userAgent"], "acceptLanguage": "zh-CN,zh" }),
+    );
+    page.call("Page.navigate", json!({ "url": running.url("") }));
+    wait_until("the page to load", || {
+        (page.eval("document.readyState") == json!("complete")).then_some(())
+    });
+    assert_eq!(page.eval("document.documentElement.lang"), json!("zh-CN"));
+    assert_eq!(
+        page.eval("document.querySelector('h1').textContent"),
+        json!("来自 test box 的文件")
+    );
+    assert_eq!(
+        page.eval("document.querySelector('.item .btn').textContent"),
+        json!("下载")
+    );
+    running.server.stop();
+    let notice = stopped_notice(&mut page);
+    assert!(notice.starts_with("共享已停止"), "{notice}");
 }

@@ -153,6 +153,62 @@ fn upload(share: &Share, files: &[(&str, &Path)]) -> (u16, String) {
 }
 
 #[test]
+fn the_page_and_the_upload_result_speak_the_browsers_language() {
+    if !curl::required() {
+        return;
+    }
+    let share = start(UploadPolicy::Allow, 1 << 20);
+    let page = |accept: Option<&str>| {
+        let header = accept.map(|a| format!("Accept-Language: {a}"));
+        let extra: Vec<&str> = header.iter().flat_map(|h| ["-H", h.as_str()]).collect();
+        let (status, headers, body) = get(&share.url(""), &extra);
+        assert_eq!(status, 200, "{accept:?}");
+        assert!(headers.contains("vary: accept-language"), "{headers}");
+        String::from_utf8(body).expect("utf-8 page")
+    };
+    for accept in [
+        "zh-CN,zh;q=0.9",
+        "zh",
+        "zh-Hans",
+        "zh-TW",
+        "fr-FR, zh;q=0.5",
+    ] {
+        let zh = page(Some(accept));
+        assert!(zh.contains(r#"<html lang="zh-CN">"#), "{accept}");
+        // Rendered by the server, and handed to the script as JSON.
+        assert!(zh.contains("在另一台设备上打开"), "{accept}");
+        assert!(zh.contains("来自 test box 的文件"), "{accept}");
+        assert!(zh.contains(r#""stopped":"共享已停止"#), "{accept}");
+        assert!(!zh.contains("Open on another device"), "{accept}");
+    }
+    for accept in [
+        Some("en-US"),
+        Some("de-DE,fr;q=0.8"),
+        Some("zh;q=0, en"),
+        None,
+    ] {
+        let en = page(accept);
+        assert!(en.contains(r#"<html lang="en">"#), "{accept:?}");
+        assert!(en.contains("Open on another device"), "{accept:?}");
+        assert!(en.contains("Files from test box"), "{accept:?}");
+        assert!(
+            en.contains(r#""stopped":"Sharing has stopped"#),
+            "{accept:?}"
+        );
+        assert!(!en.contains("在另一台设备上打开"), "{accept:?}");
+    }
+    // A browser without JavaScript posts the form and gets the result page.
+    let note = share.shared.path().join("note.txt");
+    std::fs::write(&note, b"hello").expect("write");
+    let form = format!("file=@{}", note.display());
+    let url = share.url("upload");
+    let out = curl(&["-H", "Accept-Language: zh-CN", "-F", &form, &url]);
+    let result = String::from_utf8_lossy(&out.stdout);
+    assert!(result.contains("已保存 1 个文件"), "{result}");
+    assert!(result.contains("返回共享的文件"), "{result}");
+}
+
+#[test]
 fn a_download_is_byte_exact_with_length_type_and_utf8_name() {
     if !curl::required() {
         return;

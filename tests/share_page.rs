@@ -18,7 +18,9 @@ mod sharing;
 
 use std::path::Path;
 
-use browser::{Browser, Cdp, click, finished_download, open_tab, screenshot, wait_until};
+use browser::{
+    Browser, Cdp, click, finished_download, open_tab, screenshot, stopped_notice, wait_until,
+};
 use ferry::api::{Event, UploadPolicy};
 use ferry::http::ShareConfig;
 use require::require;
@@ -356,13 +358,7 @@ fn run(width: u32, height: u32, mobile: bool, label: &str) {
 
     // Item 10: the page says so when sharing stops.
     s.running.server.stop();
-    let notice = wait_until("the stopped notice", || {
-        let text = page.eval(
-            "(() => { const e = document.getElementById('stopped'); \
-             return e.classList.contains('show') ? e.textContent : null; })()",
-        );
-        text.as_str().map(str::to_string)
-    });
+    let notice = stopped_notice(&mut page);
     assert!(notice.starts_with("Sharing has stopped"), "{notice}");
     shot(&mut page, &format!("share-page-{label}-stopped.png"));
 }

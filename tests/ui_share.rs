@@ -19,7 +19,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use ferry::app::FerryApp;
 use ferry::app::share_state::SharePhase;
-use ui_support::{AppDirs, drag_and_drop, harness, wait_for_label, wait_until, write_file};
+use ui_support::{
+    AppDirs, drag_and_drop, harness, type_into, wait_for_label, wait_until, write_file,
+};
 
 /// The accessible name the window gives the QR code image.
 const QR_ALT: &str = "QR code of the share link";
@@ -232,4 +234,88 @@ fn with_allow_an_upload_is_saved_without_a_prompt() {
         "no prompt"
     );
     harness.get_by_label("from browser 127.0.0.1");
+}
+
+/// A phone's Chrome, as its User-Agent says.
+const ANDROID_CHROME: &str = "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+     (KHTML, like Gecko) Chrome/126.0.0.0 Mobile Safari/537.36";
+
+/// Opens the page as a phone's Chrome from the loopback address `from`;
+/// returns (HTTP status, page).
+fn visit(url: &str, from: &str) -> (u16, String) {
+    let (status, body) = curl(&["--interface", from, "-A", ANDROID_CHROME, url]);
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[test]
+fn asking_before_each_visitor_lets_one_in_and_keeps_another_out_and_texts_are_shared() {
+    if !curl::required() {
+        return;
+    }
+    let dirs = AppDirs::new("Desk");
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    let shared = dirs.scratch().join("shared.txt");
+    write_file(&shared, 1000);
+    drag_and_drop(&mut harness, &[shared]);
+    harness.get_by_label("🌐 Share via browser…").click();
+    wait_for_label(&mut harness, "Start sharing");
+    harness
+        .get_by_label("Ask before each visitor opens the page")
+        .click();
+    harness.run_steps(2);
+    assert!(harness.state().state().share.approve_visitors);
+    // A text typed on two lines, added to the share.
+    type_into(
+        &mut harness,
+        "Texts to share",
+        "Wi-Fi: harbour-42\nguest network",
+    );
+    harness.get_by_label("Add text").click();
+    harness.run_steps(2);
+    assert_eq!(
+        harness.state().state().share.texts,
+        ["Wi-Fi: harbour-42\nguest network"]
+    );
+    harness.get_by_label("Start sharing").click();
+    wait_until(&mut harness, "the share to start", |h| {
+        h.state().sharing().is_some()
+    });
+    let url = harness.state().sharing().expect("sharing").url.clone();
+    wait_for_label(&mut harness, "Shared text");
+
+    // The first visitor waits for the card's answer, then gets the page with the text.
+    let visitor = {
+        let url = url.clone();
+        std::thread::spawn(move || visit(&url, "127.0.0.1"))
+    };
+    let card = "Chrome on Android at 127.0.0.1 wants to open the page";
+    wait_for_label(&mut harness, card);
+    assert!(!visitor.is_finished(), "the page waits for the answer");
+    harness.get_by_label("Let in").click();
+    wait_until(&mut harness, "the visitor's page", |_| {
+        visitor.is_finished()
+    });
+    let (status, page) = visitor.join().expect("visitor");
+    assert_eq!(status, 200);
+    assert!(page.contains("Wi-Fi: harbour-42\nguest network"), "{page}");
+    assert!(harness.query_by_label(card).is_none(), "the card is gone");
+
+    // Another device is refused: 403, now and on its next try.
+    let other = {
+        let url = url.clone();
+        std::thread::spawn(move || visit(&url, "127.0.0.2"))
+    };
+    wait_for_label(
+        &mut harness,
+        "Chrome on Android at 127.0.0.2 wants to open the page",
+    );
+    harness.get_by_label("Refuse").click();
+    wait_until(&mut harness, "the refusal", |_| other.is_finished());
+    assert_eq!(other.join().expect("other").0, 403);
+    assert_eq!(visit(&url, "127.0.0.2").0, 403, "a no holds for the share");
+    assert!(harness.state().state().share.visitors.is_empty());
+    // The first visitor is still in, without asking again.
+    assert_eq!(visit(&url, "127.0.0.1").0, 200);
+    assert!(harness.state().state().share.visitors.is_empty());
 }

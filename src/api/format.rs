@@ -3,9 +3,13 @@
 
 use std::time::Duration;
 
+/// The units of [`human_bytes`], smallest first (the share page's script
+/// writes sizes with the same ones).
+pub const BYTE_UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+
 /// "1.5 MiB"-style sizes for people.
 pub fn human_bytes(bytes: u64) -> String {
-    const UNITS: [&str; 6] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB"];
+    const UNITS: [&str; 6] = BYTE_UNITS;
     let mut value = bytes as f64;
     let mut unit = 0;
     while value >= 1024.0 && unit + 1 < UNITS.len() {

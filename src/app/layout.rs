@@ -72,7 +72,10 @@ impl FerryApp {
             &self.state,
             &self.settings.download_dir,
             self.view.dialog_open,
-            &mut self.share.qr,
+            share::Kept {
+                qr: &mut self.share.qr,
+                text: &mut self.view.share_text,
+            },
             &mut actions,
         );
         tray::drop_overlay(ui.ctx(), &self.state);

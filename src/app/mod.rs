@@ -23,6 +23,7 @@ mod rows;
 mod settings;
 mod share;
 mod share_control;
+mod share_extras;
 mod share_qr;
 pub mod share_state;
 mod share_uploads;
@@ -154,6 +155,8 @@ struct ViewState {
     pin_input: String,
     /// The "Share via browser" window is open.
     share_open: bool,
+    /// The text being typed to share through the browser share.
+    share_text: String,
 }
 
 /// The Ferry window.
@@ -478,7 +481,13 @@ impl FerryApp {
     /// their handlers, everything else to the model.
     fn engine_event(&mut self, event: Event) {
         let effects = match event {
-            Event::Share(event) => self.state.apply_share(event, now_ms()),
+            Event::Share(event) => {
+                if matches!(event, crate::api::ShareEvent::VisitorRequest { .. }) {
+                    // The answer is asked for in the share window.
+                    self.view.share_open = true;
+                }
+                self.state.apply_share(event, now_ms())
+            }
             Event::ShareStarted(started) => {
                 return self.task_done(TaskResult::ShareStarted(Ok(*started)));
             }

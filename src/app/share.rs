@@ -5,8 +5,12 @@
 //! what is shared, a live list of downloads, and Stop sharing. Uploads show
 //! as prompts (`incoming`) and transfer rows (`transfers`), not here.
 //!
-//! Views only read state and return actions; the QR code's texture, the one
-//! thing kept between frames, is made in `share_qr`.
+//! Texts to share, the visitor approval choice and the visitors' cards are
+//! drawn by `share_extras`.
+//!
+//! Views only read state and return actions; the QR code's texture and the
+//! text being typed are the things kept between frames ([`Kept`]); the
+//! texture is made in `share_qr`.
 
 use std::path::Path;
 
@@ -17,10 +21,18 @@ use super::share_qr::{self, QrTexture};
 use super::share_state::{DownloadRow, ShareInfo, SharePhase, ShareState};
 use super::state::{TrayItem, UiState};
 use super::tasks::Pick;
-use super::{Action, fonts, style};
+use super::{Action, fonts, share_extras, style};
 use crate::api::UploadPolicy;
 use crate::api::human_bytes;
 use crate::i18n::tr;
+
+/// What the share window keeps between frames.
+pub struct Kept<'a> {
+    /// The QR code's texture.
+    pub qr: &'a mut Option<QrTexture>,
+    /// The text being typed to share.
+    pub text: &'a mut String,
+}
 
 /// Draws the share window when it is open.
 pub fn window(
@@ -29,9 +41,10 @@ pub fn window(
     state: &UiState,
     download_dir: &Path,
     dialog_open: bool,
-    qr: &mut Option<QrTexture>,
+    kept: Kept<'_>,
     actions: &mut Vec<Action>,
 ) {
+    let Kept { qr, text } = kept;
     share_qr::forget_unless(qr, state.share.info().map(|i| i.url.as_str()));
     if !*open {
         return;
@@ -56,10 +69,12 @@ pub fn window(
                         &state.tray,
                         download_dir,
                         dialog_open,
+                        text,
                         actions,
                     );
                 }
                 SharePhase::Sharing(info) => {
+                    share_extras::visitor_cards(ui, &state.share.visitors, actions);
                     sharing(ui, info, &state.share.downloads, qr, actions);
                 }
                 SharePhase::Stopping => {
@@ -78,6 +93,7 @@ fn setup(
     tray: &[TrayItem],
     download_dir: &Path,
     dialog_open: bool,
+    typed: &mut String,
     actions: &mut Vec<Action>,
 ) {
     let starting = share.phase == SharePhase::Starting;
@@ -148,9 +164,13 @@ fn setup(
             .weak(),
         );
     }
+    ui.add_space(4.0);
+    share_extras::approve_checkbox(ui, share.approve_visitors, !starting, actions);
+    ui.add_space(10.0);
+    share_extras::texts_setup(ui, &share.texts, typed, !starting, actions);
     ui.add_space(10.0);
     ui.horizontal(|ui| {
-        let ready = !starting && !share.draft.is_empty();
+        let ready = !starting && share.ready();
         if ui
             .add_enabled(ready, style::primary(ui, &tr!("share-start")))
             .clicked()
@@ -286,6 +306,7 @@ fn sharing(
             });
         }
     });
+    share_extras::sharing_extras(ui, &info.texts, info.approve_visitors);
     ui.separator();
     ui.label(RichText::new(tr!("share-downloads")).strong());
     if downloads.is_empty() {

@@ -1,7 +1,7 @@
 //! How the window runs the browser share: what the person asked for in the
 //! share window and on upload prompts ([`ShareAction`]), turning those into
 //! the engine's share commands ([`Command::StartShare`], [`Command::StopShare`],
-//! [`Command::DecideUpload`]), and folding the engine's answers
+//! [`Command::DecideUpload`], which also answers visitors), and folding the engine's answers
 //! ([`crate::api::Event::ShareStarted`] and friends) into
 //! [`super::state::UiState`]. The server, its runtime and the walking of
 //! shared folders belong to the engine: this module must not start threads,
@@ -34,6 +34,20 @@ pub enum ShareAction {
     Start,
     /// Stop sharing: the port closes and the link stops working.
     Stop,
+    /// Ask (or not) before each new visitor opens the next share's page.
+    SetApproveVisitors(bool),
+    /// Add a text to the next share (a Wi-Fi password, a link).
+    AddText(String),
+    /// Take a text out of the next share, by its place in the list.
+    RemoveText(usize),
+    /// Answer a visitor waiting to open the page (the same command the CLI
+    /// sends for its prompt).
+    DecideVisitor {
+        /// Which request.
+        id: TransferId,
+        /// Let in or keep out.
+        accept: bool,
+    },
     /// Answer a browser's upload request.
     Decide {
         /// Which request.
@@ -96,6 +110,22 @@ impl FerryApp {
             }
             ShareAction::Remove(path) => share.draft.retain(|d| d.path != path),
             ShareAction::SetUploads(policy) => share.uploads = policy,
+            ShareAction::SetApproveVisitors(on) => share.approve_visitors = on,
+            ShareAction::AddText(text) => {
+                share.add_text(&text);
+            }
+            ShareAction::RemoveText(index) => {
+                if index < share.texts.len() {
+                    share.texts.remove(index);
+                }
+            }
+            ShareAction::DecideVisitor { id, accept } => {
+                let before = share.visitors.len();
+                share.visitors.retain(|v| v.id != id);
+                if share.visitors.len() != before && self.share.started.is_some() {
+                    self.send_command(Command::DecideUpload { id, accept });
+                }
+            }
             ShareAction::Start => self.start_share(),
             ShareAction::Stop => {
                 if self.share.started.take().is_some() {
@@ -121,7 +151,7 @@ impl FerryApp {
 
     fn start_share(&mut self) {
         let share = &mut self.state.share;
-        if share.phase != SharePhase::Idle || share.draft.is_empty() {
+        if share.phase != SharePhase::Idle || !share.ready() {
             return;
         }
         share.problem = None;
@@ -138,8 +168,8 @@ impl FerryApp {
             download_dir: self.settings.download_dir.clone(),
             max_upload_bytes: DEFAULT_MAX_UPLOAD_BYTES,
             device_name: self.settings.alias.clone(),
-            texts: Vec::new(),
-            approve_visitors: false,
+            texts: share.texts.clone(),
+            approve_visitors: share.approve_visitors,
             interfaces,
         };
         self.send_command(Command::StartShare(request));
@@ -174,8 +204,11 @@ impl FerryApp {
                     uploads: started.uploads,
                     download_dir: started.download_dir.clone(),
                     note: start_note(&started),
+                    texts: std::mem::take(&mut share.texts),
+                    approve_visitors: share.approve_visitors,
                 });
                 share.draft.clear();
+                share.visitors.clear();
                 // The list is of this share's downloads.
                 share.downloads.clear();
                 self.share.started = Some(started);

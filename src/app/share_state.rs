@@ -1,8 +1,9 @@
 //! The browser share as plain window state: what the person is about to
 //! share (a draft filled from the tray or file dialogs, and the upload
 //! choice), whether a share is starting, running or stopping, the link and
-//! items of the running share, a live list of downloads, and uploads waiting
-//! for Accept / Decline. [`UiState::apply_share`] folds one [`ShareEvent`]
+//! items of the running share, a live list of downloads, uploads waiting
+//! for Accept / Decline, the texts to share, and visitors waiting for Let in
+//! / Refuse (when the share asks before each visitor). [`UiState::apply_share`] folds one [`ShareEvent`]
 //! into it; uploads, which become rows of the transfer list and go to
 //! history, are folded in `share_uploads`.
 //! No drawing, no I/O, no egui: every rule is unit-tested.
@@ -45,6 +46,10 @@ pub struct ShareInfo {
     pub download_dir: PathBuf,
     /// Something worth knowing about how it started (e.g. another port).
     pub note: Option<String>,
+    /// Texts the page shows for visitors to copy.
+    pub texts: Vec<String>,
+    /// Whether each new visitor waits for the person's answer.
+    pub approve_visitors: bool,
 }
 
 /// One shared file or folder, as the engine summarised it.
@@ -93,6 +98,17 @@ pub struct UploadPrompt {
     pub size: Option<u64>,
 }
 
+/// A device that has the link, waiting for Let in / Refuse.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VisitorPrompt {
+    /// Id to answer with.
+    pub id: TransferId,
+    /// The device's address.
+    pub from: SocketAddr,
+    /// Its browser ("Chrome on Android").
+    pub browser: String,
+}
+
 /// Everything about the browser share.
 #[derive(Debug, Default)]
 pub struct ShareState {
@@ -108,6 +124,12 @@ pub struct ShareState {
     pub downloads: Vec<DownloadRow>,
     /// Uploads waiting for an answer, oldest first.
     pub prompts: Vec<UploadPrompt>,
+    /// Ask before each new visitor opens the page (for the next share).
+    pub approve_visitors: bool,
+    /// Texts to share with the next share, in page order.
+    pub texts: Vec<String>,
+    /// Visitors waiting for an answer, oldest first.
+    pub visitors: Vec<VisitorPrompt>,
 }
 
 impl ShareState {
@@ -123,6 +145,21 @@ impl ShareState {
             }
         }
         added
+    }
+
+    /// Adds a text to share (trimmed; an empty or repeated one is not).
+    pub fn add_text(&mut self, text: &str) -> bool {
+        let text = text.trim();
+        if text.is_empty() || self.texts.iter().any(|t| t == text) {
+            return false;
+        }
+        self.texts.push(text.to_string());
+        true
+    }
+
+    /// Whether there is anything to start a share with.
+    pub fn ready(&self) -> bool {
+        !self.draft.is_empty() || !self.texts.is_empty()
     }
 
     /// The running share.
@@ -185,6 +222,18 @@ impl UiState {
                     row.end = Some(result);
                 }
             }
+            ShareEvent::VisitorRequest { id, from, browser } => {
+                effects.push(Effect::Attention(tr!(
+                    "title-visitor",
+                    browser = &browser,
+                    address = from.ip().to_canonical().to_string()
+                )));
+                if !self.share.visitors.iter().any(|v| v.id == id) {
+                    self.share
+                        .visitors
+                        .push(VisitorPrompt { id, from, browser });
+                }
+            }
             upload => effects = self.apply_upload(upload, now_ms),
         }
         effects
@@ -195,6 +244,8 @@ impl UiState {
     /// caller's to set.
     pub fn share_ended(&mut self, now_ms: u64) -> Vec<Effect> {
         let effects = self.end_open_uploads(now_ms);
+        // Unanswered visitors are kept out with the share.
+        self.share.visitors.clear();
         for row in &mut self.share.downloads {
             if row.end.is_none() {
                 row.end = Some(Err(tr!("share-stopped")));
@@ -260,6 +311,37 @@ mod tests {
             state.share.downloads.iter().all(|d| d.id != id),
             "the finished one went first"
         );
+    }
+
+    #[test]
+    fn visitors_wait_until_answered_or_the_share_ends() {
+        let mut state = UiState::default();
+        let ask = |n| ShareEvent::VisitorRequest {
+            id: TransferId(n),
+            from: from(),
+            browser: "Chrome on Android".into(),
+        };
+        let effects = state.apply_share(ask(1), 0);
+        assert!(
+            matches!(&effects[..], [Effect::Attention(s)] if s.contains("Chrome on Android") && s.contains("192.168.1.31")),
+            "{effects:?}"
+        );
+        state.apply_share(ask(1), 0);
+        state.apply_share(ask(2), 0);
+        assert_eq!(state.share.visitors.len(), 2, "one card per request");
+        state.share_ended(0);
+        assert!(state.share.visitors.is_empty());
+    }
+
+    #[test]
+    fn texts_are_trimmed_and_taken_once() {
+        let mut share = ShareState::default();
+        assert!(!share.ready());
+        assert!(!share.add_text("  \n "));
+        assert!(share.add_text(" Wi-Fi: hunter2\nsecond line \n"));
+        assert!(!share.add_text("Wi-Fi: hunter2\nsecond line"));
+        assert_eq!(share.texts, ["Wi-Fi: hunter2\nsecond line"]);
+        assert!(share.ready(), "a text alone is worth sharing");
     }
 
     #[test]

@@ -238,6 +238,8 @@ mod tests {
             uploads: UploadPolicy::Ask,
             download_dir: PathBuf::from("/in"),
             note: None,
+            texts: Vec::new(),
+            approve_visitors: false,
         });
     }
 

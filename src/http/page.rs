@@ -20,6 +20,7 @@ use super::items::ItemKind;
 use super::server::with_common_headers;
 use crate::api::UploadPolicy;
 use crate::api::human_bytes;
+use crate::i18n;
 
 /// The page template.
 pub const TEMPLATE: &str = include_str!("page.html");
@@ -30,28 +31,66 @@ const PING_INTERVAL_MS: u64 = 5_000;
 /// How long the page keeps trying to resume an upload after its connection broke.
 const RESUME_FOR_MS: u64 = 5 * 60 * 1000;
 
-/// The page's sentences: the one JSON block in `page.html` that both the
-/// server (for what it renders) and the page's script read, so a translation
-/// swaps one place.
-fn strings() -> &'static serde_json::Map<String, serde_json::Value> {
-    static STRINGS: OnceLock<serde_json::Map<String, serde_json::Value>> = OnceLock::new();
-    STRINGS.get_or_init(|| {
-        let block = between(
-            TEMPLATE,
-            r#"<script type="application/json" id="ferry-strings">"#,
-            "</script>",
-        );
-        serde_json::from_str(block).unwrap_or_else(|e| {
-            tracing::error!("the share page's strings are not valid JSON: {e}");
-            serde_json::Map::new()
-        })
-    })
+/// The page's sentences in the catalog `lang`: the `share-page-*` messages
+/// of the Fluent catalogs (the one source of each sentence, translated with
+/// the window's), keyed as the page's script asks for them (`download-label`
+/// becomes `downloadLabel`), variables left as `{name}`, plus the size
+/// units. Built once per language; both the server (for what it renders) and
+/// the page's script (which gets it as a JSON block) read it.
+fn strings(lang: &str) -> &'static serde_json::Map<String, serde_json::Value> {
+    static STRINGS: OnceLock<Vec<serde_json::Map<String, serde_json::Value>>> = OnceLock::new();
+    let all = STRINGS.get_or_init(|| {
+        i18n::CATALOGS
+            .iter()
+            .map(|&(tag, _)| {
+                let mut map: serde_json::Map<String, serde_json::Value> =
+                    i18n::messages_with_prefix(tag, "share-page-")
+                        .into_iter()
+                        .map(|(id, text)| (camel_case(&id), text.into()))
+                        .collect();
+                map.insert("unit".into(), serde_json::json!(crate::api::BYTE_UNITS));
+                map
+            })
+            .collect()
+    });
+    let index = i18n::CATALOGS
+        .iter()
+        .position(|&(tag, _)| tag == lang)
+        .unwrap_or(0);
+    &all[index.min(all.len() - 1)]
 }
 
-/// The sentence `key` with `{name}` placeholders filled (values as given:
-/// escape them first where the result is HTML).
-pub(super) fn t(key: &str, vars: &[(&str, &str)]) -> String {
-    let mut text = strings()
+/// `download-all-label` -> `downloadAllLabel`.
+fn camel_case(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    let mut upper = false;
+    for c in id.chars() {
+        if c == '-' {
+            upper = true;
+        } else if upper {
+            out.extend(c.to_uppercase());
+            upper = false;
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The language of the page for a request: the catalog that best fits its
+/// `Accept-Language`.
+pub fn language_of(headers: &hyper::HeaderMap) -> &'static str {
+    i18n::negotiate_accept_language(
+        headers
+            .get(header::ACCEPT_LANGUAGE)
+            .and_then(|v| v.to_str().ok()),
+    )
+}
+
+/// The sentence `key` in `lang` with `{name}` placeholders filled (values as
+/// given: escape them first where the result is HTML).
+pub(super) fn t(lang: &str, key: &str, vars: &[(&str, &str)]) -> String {
+    let mut text = strings(lang)
         .get(key)
         .and_then(|v| v.as_str())
         .unwrap_or(key)
@@ -145,16 +184,16 @@ fn fill(template: &str, values: &[(&str, &str)]) -> String {
 }
 
 /// "1 file" / "3 files" from the strings `one` and `many`.
-pub(super) fn plural(n: usize, one: &str, many: &str) -> String {
+pub(super) fn plural(lang: &str, n: usize, one: &str, many: &str) -> String {
     if n == 1 {
-        t(one, &[])
+        t(lang, one, &[])
     } else {
-        t(many, &[("n", &n.to_string())])
+        t(lang, many, &[("n", &n.to_string())])
     }
 }
 
 /// The page for `state`, as HTML.
-pub fn render(state: &State) -> String {
+pub fn render(state: &State, lang: &str) -> String {
     let mut items = String::new();
     let (mut files, mut folders, mut bytes) = (0, 0, 0u64);
     for (i, item) in state.items.iter().enumerate() {
@@ -172,8 +211,8 @@ pub fn render(state: &State) -> String {
                     } else {
                         String::new()
                     },
-                    label = escape(&t("downloadLabel", &[("name", &item.name)])),
-                    text = escape(&t("download", &[])),
+                    label = escape(&t(lang, "downloadLabel", &[("name", &item.name)])),
+                    text = escape(&t(lang, "download", &[])),
                 );
             }
             ItemKind::Folder { files: count } => {
@@ -181,16 +220,16 @@ pub fn render(state: &State) -> String {
                 let _ = write!(
                     items,
                     r#"<li class="item"><span class="icon" aria-hidden="true">{FOLDER_ICON}</span><div class="meta"><span class="name">{name}</span><span class="size">{count_text} · {size}</span></div><a class="btn" href="d/{i}" download aria-label="{label}">{DOWNLOAD_ICON}{text}</a>"#,
-                    count_text = escape(&plural(count, "oneFile", "manyFiles")),
+                    count_text = escape(&plural(lang, count, "oneFile", "manyFiles")),
                     size = human_bytes(item.bytes),
-                    label = escape(&t("zipLabel", &[("name", &item.name)])),
-                    text = escape(&t("zip", &[])),
+                    label = escape(&t(lang, "zipLabel", &[("name", &item.name)])),
+                    text = escape(&t(lang, "zip", &[])),
                 );
                 if count > 0 {
                     let _ = write!(
                         items,
                         r#"<details><summary>{}</summary><ul class="files">"#,
-                        escape(&t("oneByOne", &[]))
+                        escape(&t(lang, "oneByOne", &[]))
                     );
                     for (j, f) in item.files.iter().take(MAX_LISTED_FILES).enumerate() {
                         let inside = f.rel.split_once('/').map_or(f.rel.as_str(), |(_, r)| r);
@@ -206,7 +245,7 @@ pub fn render(state: &State) -> String {
                         let _ = write!(
                             items,
                             r#"<li class="more">{}</li>"#,
-                            escape(&t("more", &[("n", &more)]))
+                            escape(&t(lang, "more", &[("n", &more)]))
                         );
                     }
                     items.push_str("</ul></details>");
@@ -219,19 +258,19 @@ pub fn render(state: &State) -> String {
         let _ = write!(
             items,
             r#"<li class="empty">{}</li>"#,
-            escape(&t("nothing", &[]))
+            escape(&t(lang, "nothing", &[]))
         );
     }
     let mut summary = Vec::new();
     if files > 0 {
-        summary.push(plural(files, "oneFile", "manyFiles"));
+        summary.push(plural(lang, files, "oneFile", "manyFiles"));
     }
     if folders > 0 {
-        summary.push(plural(folders, "oneFolder", "manyFolders"));
+        summary.push(plural(lang, folders, "oneFolder", "manyFolders"));
     }
     summary.push(human_bytes(bytes));
     let device = state.device_name.as_str();
-    let upload = upload_section(state);
+    let upload = upload_section(state, lang);
     let config = serde_json::json!({
         "uploads": match state.policy {
             UploadPolicy::Off => "off",
@@ -248,25 +287,38 @@ pub fn render(state: &State) -> String {
     fill(
         TEMPLATE,
         &[
-            ("TITLE", &escape(&t("title", &[("device", device)]))),
-            ("HEADING", &escape(&t("heading", &[("device", device)]))),
+            ("TITLE", &escape(&t(lang, "title", &[("device", device)]))),
+            (
+                "HEADING",
+                &escape(&t(lang, "heading", &[("device", device)])),
+            ),
             ("SUMMARY", &escape(&summary.join(" · "))),
-            ("DOWNLOAD_TITLE", &escape(&t("downloadTitle", &[]))),
-            ("DOWNLOAD_ALL", &download_all(state)),
+            ("DOWNLOAD_TITLE", &escape(&t(lang, "downloadTitle", &[]))),
+            ("DOWNLOAD_ALL", &download_all(state, lang)),
             ("ITEMS", &items),
             ("UPLOAD", &upload),
-            ("PASS", &pass_section(state)),
-            ("TEXTS", &texts_section(state)),
-            ("MESSAGE", &message_section(state)),
-            ("FOOTER", &escape(&t("footer", &[]))),
+            ("PASS", &pass_section(state, lang)),
+            ("TEXTS", &texts_section(state, lang)),
+            ("MESSAGE", &message_section(state, lang)),
+            ("FOOTER", &escape(&t(lang, "footer", &[]))),
             ("CONFIG", &config),
+            ("LANG", lang),
+            ("STRINGS", &strings_json(lang)),
         ],
     )
 }
 
+/// The page's sentences in `lang` as the JSON its script reads, kept from
+/// ever closing its `<script>` element.
+fn strings_json(lang: &str) -> String {
+    serde_json::Value::Object(strings(lang).clone())
+        .to_string()
+        .replace('<', "\\u003c")
+}
+
 /// "Download everything": one ZIP of every item, when there is more than
 /// one file to get.
-fn download_all(state: &State) -> String {
+fn download_all(state: &State, lang: &str) -> String {
     let worth_it = state.items.len() > 1
         || state
             .items
@@ -277,14 +329,14 @@ fn download_all(state: &State) -> String {
     }
     format!(
         r#"<div class="dl-all"><a class="btn ghost" id="download-all" href="d/all" download aria-label="{label}">{DOWNLOAD_ICON}{text}</a></div>"#,
-        label = escape(&t("downloadAllLabel", &[])),
-        text = escape(&t("downloadAll", &[])),
+        label = escape(&t(lang, "downloadAllLabel", &[])),
+        text = escape(&t(lang, "downloadAll", &[])),
     )
 }
 
 /// The texts the sharer shares, each with a "Copy" button (shown when the
 /// script runs).
-fn texts_section(state: &State) -> String {
+fn texts_section(state: &State, lang: &str) -> String {
     if state.texts.is_empty() {
         return String::new();
     }
@@ -295,18 +347,18 @@ fn texts_section(state: &State) -> String {
             list,
             r#"<li><p class="text-body" id="text-{i}">{text}</p><div class="row-end"><button class="btn ghost copy-text" type="button" data-for="text-{i}" aria-label="{label}" hidden>{copy}</button></div></li>"#,
             text = escape(text),
-            label = escape(&t("copyTextLabel", &[("n", &n)])),
-            copy = escape(&t("copy", &[])),
+            label = escape(&t(lang, "copyTextLabel", &[("n", &n)])),
+            copy = escape(&t(lang, "copy", &[])),
         );
     }
     format!(
         r#"<section class="card" aria-labelledby="texts-title"><h2 id="texts-title">{title}</h2><ul class="texts">{list}</ul></section>"#,
-        title = escape(&t("textsTitle", &[])),
+        title = escape(&t(lang, "textsTitle", &[])),
     )
 }
 
 /// "Send a message" to the sharer, when the share accepts uploads.
-fn message_section(state: &State) -> String {
+fn message_section(state: &State, lang: &str) -> String {
     if state.policy == UploadPolicy::Off {
         return String::new();
     }
@@ -319,17 +371,17 @@ fn message_section(state: &State) -> String {
     <div class="row-end"><p id="message-status" role="status" aria-live="polite"></p><button class="btn" type="submit">{send}</button></div>
   </form>
 </section>"#,
-        title = escape(&t("messageTitle", &[])),
-        hint = escape(&t("messageHint", &[])),
-        label = escape(&t("messageLabel", &[])),
+        title = escape(&t(lang, "messageTitle", &[])),
+        hint = escape(&t(lang, "messageHint", &[])),
+        label = escape(&t(lang, "messageLabel", &[])),
         max = super::text::MAX_TEXT_CHARS,
-        send = escape(&t("sendMessage", &[])),
+        send = escape(&t(lang, "sendMessage", &[])),
     )
 }
 
 /// The QR code of the link and the link itself, to open the page on
 /// another device ("Copy link" appears when the script runs).
-fn pass_section(state: &State) -> String {
+fn pass_section(state: &State, lang: &str) -> String {
     format!(
         r#"<section class="card" aria-labelledby="pass-title">
   <h2 id="pass-title">{title}</h2>
@@ -342,23 +394,27 @@ fn pass_section(state: &State) -> String {
     </div>
   </div>
 </section>"#,
-        title = escape(&t("passTitle", &[])),
-        hint = escape(&t("passHint", &[])),
+        title = escape(&t(lang, "passTitle", &[])),
+        hint = escape(&t(lang, "passHint", &[])),
         qr = state.qr_svg,
         url = escape(&state.url),
-        copy = escape(&t("copyLink", &[])),
+        copy = escape(&t(lang, "copyLink", &[])),
     )
 }
 
-fn upload_section(state: &State) -> String {
+fn upload_section(state: &State, lang: &str) -> String {
     if state.policy == UploadPolicy::Off {
         return String::new();
     }
     let max = human_bytes(state.max_upload_bytes);
-    let mut hint = t("upHint", &[("device", &state.device_name), ("max", &max)]);
+    let mut hint = t(
+        lang,
+        "upHint",
+        &[("device", &state.device_name), ("max", &max)],
+    );
     if state.policy == UploadPolicy::Ask {
         hint.push(' ');
-        hint.push_str(&t("upAsk", &[]));
+        hint.push_str(&t(lang, "upAsk", &[]));
     }
     format!(
         r#"<section class="card" aria-labelledby="up-title">
@@ -378,12 +434,12 @@ fn upload_section(state: &State) -> String {
   <p id="status" role="status" aria-live="polite"></p>
   <ul id="uploads"></ul>
 </section>"#,
-        title = escape(&t("upTitle", &[])),
+        title = escape(&t(lang, "upTitle", &[])),
         hint = escape(&hint),
-        files = escape(&t("chooseFiles", &[])),
-        folder = escape(&t("chooseFolder", &[])),
-        drop = escape(&t("dropHere", &[])),
-        send = escape(&t("send", &[])),
+        files = escape(&t(lang, "chooseFiles", &[])),
+        folder = escape(&t(lang, "chooseFolder", &[])),
+        drop = escape(&t(lang, "dropHere", &[])),
+        send = escape(&t(lang, "send", &[])),
     )
 }
 
@@ -401,10 +457,14 @@ fn html_response(status: StatusCode, html: String, csp: &str) -> Response<Respon
     response
 }
 
-/// The share page (headers only for HEAD).
-pub fn respond(state: &State, head_only: bool) -> Response<ResponseBody> {
-    let html = render(state);
+/// The share page in `lang` (headers only for HEAD). It differs by the
+/// request's `Accept-Language`, which caches are told.
+pub fn respond(state: &State, lang: &str, head_only: bool) -> Response<ResponseBody> {
+    let html = render(state, lang);
     let mut response = html_response(StatusCode::OK, html.clone(), content_security_policy());
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Accept-Language"));
     if head_only {
         let len = html.len().to_string();
         *response.body_mut() = body::empty();
@@ -417,23 +477,26 @@ pub fn respond(state: &State, head_only: bool) -> Response<ResponseBody> {
 
 /// The answer to an upload from a browser without JavaScript (a plain form).
 pub fn result_page(
+    lang: &str,
     status: StatusCode,
     saved: &[String],
     skipped: &[String],
     error: Option<&str>,
 ) -> Response<ResponseBody> {
-    let mut html = String::from(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">\
+    let mut html = format!("<!doctype html><html lang=\"{lang}\">");
+    html.push_str(
+        "<head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
          <title>Upload · Ferry</title><style>body{font:16px/1.5 system-ui,sans-serif;\
          max-width:40rem;margin:2rem auto;padding:0 1rem}.bad{color:#b42318}</style></head><body>",
     );
     let heading = if saved.is_empty() {
-        t("resultNothing", &[])
+        t(lang, "resultNothing", &[])
     } else {
         t(
+            lang,
             "resultSaved",
-            &[("files", &plural(saved.len(), "oneFile", "manyFiles"))],
+            &[("files", &plural(lang, saved.len(), "oneFile", "manyFiles"))],
         )
     };
     let _ = write!(html, "<h1>{}</h1>", escape(&heading));
@@ -450,7 +513,7 @@ pub fn result_page(
     let _ = write!(
         html,
         "<p><a href=\"./\">{}</a></p></body></html>",
-        escape(&t("back", &[]))
+        escape(&t(lang, "back", &[]))
     );
     html_response(
         status,
@@ -505,6 +568,8 @@ mod tests {
             "MESSAGE",
             "FOOTER",
             "CONFIG",
+            "LANG",
+            "STRINGS",
         ] {
             assert!(TEMPLATE.contains(&format!("{{{{{key}}}}}")), "{key}");
         }
@@ -522,10 +587,47 @@ mod tests {
             "back",
             "stopped",
         ] {
-            assert!(strings().contains_key(key), "{key}");
+            assert!(strings("en").contains_key(key), "{key}");
         }
-        assert_eq!(t("manyFiles", &[("n", "3")]), "3 files");
+        assert_eq!(t("en", "manyFiles", &[("n", "3")]), "3 files");
+        assert_eq!(t("zh-CN", "manyFiles", &[("n", "3")]), "3 个文件");
+        assert_eq!(t("xx", "title", &[("device", "A")]), "Files from A · Ferry");
         // No external resource of any kind: the page works offline.
         assert!(!TEMPLATE.contains("http://") && !TEMPLATE.contains("https://"));
+    }
+
+    #[test]
+    fn every_sentence_asked_for_is_there_in_every_language() {
+        let mut asked = Vec::new();
+        for source in [TEMPLATE, include_str!("page.rs"), include_str!("server.rs")] {
+            // Not this test module's own calls.
+            let source = source.split("#[cfg(test)]").next().unwrap_or(source);
+            for marker in ["t(\"", "t(lang, \""] {
+                for (at, _) in source.match_indices(marker) {
+                    let before = source[..at].chars().next_back().unwrap_or(' ');
+                    if before.is_alphanumeric() || before == '_' {
+                        continue;
+                    }
+                    let rest = &source[at + marker.len()..];
+                    asked.push(rest[..rest.find('"').unwrap_or(0)].to_string());
+                }
+            }
+        }
+        assert!(asked.len() > 40, "found only {}", asked.len());
+        let english = strings("en");
+        for &(tag, _) in i18n::CATALOGS {
+            let map = strings(tag);
+            for key in &asked {
+                assert!(map.contains_key(key), "{tag}: {key}");
+            }
+            let keys = |m: &serde_json::Map<String, serde_json::Value>| {
+                m.keys().cloned().collect::<Vec<_>>()
+            };
+            assert_eq!(keys(map), keys(english), "{tag}");
+        }
+        // Variables stay placeholders for the script; nothing opens a tag.
+        assert_eq!(t("zh-CN", "heading", &[]), "来自 {device} 的文件");
+        assert!(strings_json("zh-CN").contains("\"hours\":\"{n} 小时 {m} 分钟\""));
+        assert_eq!(strings("en")["unit"][1], "KiB");
     }
 }

@@ -284,7 +284,11 @@ async fn route(
             }
             response
         }
-        [""] if read => page::respond(&state, method == Method::HEAD),
+        [""] if read => page::respond(
+            &state,
+            page::language_of(req.headers()),
+            method == Method::HEAD,
+        ),
         ["ping"] if read => {
             // "Still sharing": the page asks every few seconds; the
             // connection is not kept, so idle pages hold no slot.
@@ -303,7 +307,11 @@ async fn route(
             _ => not_found(),
         },
         ["d", "all"] if read => {
-            let name = page::t("allZipName", &[("device", &state.device_name)]);
+            let name = page::t(
+                page::language_of(req.headers()),
+                "allZipName",
+                &[("device", &state.device_name)],
+            );
             let all = super::items::everything(&state.items, name);
             download::zip(&req, &state, peer, &all)
         }

@@ -120,20 +120,20 @@ pub async fn upload(
     state: Arc<State>,
     peer: SocketAddr,
 ) -> Response<ResponseBody> {
-    let wants_json = wants_json(&req);
+    let reply = reply_for(&req);
     if state.policy == UploadPolicy::Off {
-        return refusal(wants_json, StatusCode::FORBIDDEN, NOT_ALLOWED);
+        return refusal(reply, StatusCode::FORBIDDEN, NOT_ALLOWED);
     }
     let Some(boundary) = boundary_of(&req) else {
         return refusal(
-            wants_json,
+            reply,
             StatusCode::BAD_REQUEST,
             "This is not a file upload (multipart/form-data was expected).",
         );
     };
     let admitted = match admit(&req, &state, peer).await {
         Ok(admitted) => admitted,
-        Err((status, why)) => return refusal(wants_json, status, &why),
+        Err((status, why)) => return refusal(reply, status, &why),
     };
     state.events.emit(ShareEvent::UploadStarted {
         id: admitted.id,
@@ -143,24 +143,35 @@ pub async fn upload(
     });
     let id = admitted.id;
     let received = receive(req.into_body(), boundary, &state, admitted).await;
-    answer(wants_json, &state, id, received)
+    answer(reply, &state, id, received)
 }
 
-/// Whether the client asked for a JSON answer (the page does) rather than a
-/// result page (a plain form post).
-fn wants_json(req: &Request<Incoming>) -> bool {
-    req.headers()
+/// How an upload is answered: JSON (the page's script asks for it) or a
+/// result page in the browser's language (a plain form post).
+#[derive(Clone, Copy)]
+enum Reply {
+    Json,
+    Page(&'static str),
+}
+
+fn reply_for(req: &Request<Incoming>) -> Reply {
+    let json = req
+        .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("application/json"))
+        .is_some_and(|v| v.contains("application/json"));
+    if json {
+        Reply::Json
+    } else {
+        Reply::Page(page::language_of(req.headers()))
+    }
 }
 
 /// A refused upload, as JSON or as a result page.
-fn refusal(wants_json: bool, status: StatusCode, message: &str) -> Response<ResponseBody> {
-    if wants_json {
-        json_error(status, message)
-    } else {
-        page::result_page(status, &[], &[], Some(message))
+fn refusal(reply: Reply, status: StatusCode, message: &str) -> Response<ResponseBody> {
+    match reply {
+        Reply::Json => json_error(status, message),
+        Reply::Page(lang) => page::result_page(lang, status, &[], &[], Some(message)),
     }
 }
 
@@ -229,7 +240,7 @@ async fn admit(
 
 /// Reports how the upload ended and answers the browser.
 fn answer(
-    wants_json: bool,
+    reply: Reply,
     state: &State,
     id: TransferId,
     received: Received,
@@ -259,18 +270,19 @@ fn answer(
         (None, Err(why)) if received.reports.is_empty() => Some(why.clone()),
         _ => None,
     };
-    if wants_json {
-        json(
+    match reply {
+        Reply::Json => json(
             status,
             serde_json::json!({ "files": received.reports, "error": error }),
-        )
-    } else {
-        let saved: Vec<String> = received
-            .reports
-            .iter()
-            .filter_map(|r| r.saved_as.clone())
-            .collect();
-        page::result_page(status, &saved, &skipped, error.as_deref())
+        ),
+        Reply::Page(lang) => {
+            let saved: Vec<String> = received
+                .reports
+                .iter()
+                .filter_map(|r| r.saved_as.clone())
+                .collect();
+            page::result_page(lang, status, &saved, &skipped, error.as_deref())
+        }
     }
 }
 

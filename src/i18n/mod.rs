@@ -209,6 +209,92 @@ pub fn negotiate(requested: &[&str]) -> &'static str {
         .map_or(CATALOGS[0].0, |&(tag, _)| tag)
 }
 
+/// The catalog that best fits an HTTP `Accept-Language` header
+/// (`zh-CN,zh;q=0.9,en;q=0.8`): its languages in order of their weight
+/// (`q`, 1 when absent; `q=0` means "not this one"), English when none fits
+/// or the header is missing or malformed.
+pub fn negotiate_accept_language(header: Option<&str>) -> &'static str {
+    let mut weighted: Vec<(f32, usize, &str)> = header
+        .unwrap_or("")
+        .split(',')
+        .enumerate()
+        .filter_map(|(order, part)| {
+            let mut fields = part.split(';').map(str::trim);
+            let tag = fields.next().filter(|t| !t.is_empty() && *t != "*")?;
+            let q = fields
+                .find_map(|f| f.strip_prefix("q="))
+                .map_or(Some(1.0), |q| q.parse::<f32>().ok())?;
+            (q > 0.0).then_some((q, order, tag))
+        })
+        .collect();
+    // Heavier first; equal weights keep the header's order.
+    weighted.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
+    let tags: Vec<&str> = weighted.iter().map(|&(_, _, tag)| tag).collect();
+    negotiate(&tags)
+}
+
+/// Every message whose id starts with `prefix`, as (id without the prefix,
+/// text in the catalog `tag`), in the English catalog's order. Variables are
+/// left in the text as `{name}` for a consumer that fills them itself (the
+/// browser share page's script); the English catalog decides which ids exist.
+pub fn messages_with_prefix(tag: &str, prefix: &str) -> Vec<(String, String)> {
+    use fluent_syntax::ast::{Entry, Pattern};
+    let Ok(resource) = fluent_syntax::parser::parse(CATALOGS[0].1) else {
+        return Vec::new();
+    };
+    resource
+        .body
+        .iter()
+        .filter_map(|entry| match entry {
+            Entry::Message(m) => {
+                let rest = m.id.name.strip_prefix(prefix)?;
+                let mut names = Vec::new();
+                if let Some(Pattern { elements }) = &m.value {
+                    variables_of(elements, &mut names);
+                }
+                let args: Vec<(&str, Arg)> = names
+                    .iter()
+                    .map(|&n| (n, Arg::Text(format!("{{{n}}}"))))
+                    .collect();
+                Some((rest.to_string(), text_in(tag, m.id.name, &args)))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The names of the variables a pattern refers to (`{ $name }`), also
+/// inside selectors and their variants.
+fn variables_of<'s>(
+    elements: &[fluent_syntax::ast::PatternElement<&'s str>],
+    out: &mut Vec<&'s str>,
+) {
+    use fluent_syntax::ast::{Expression, InlineExpression, PatternElement};
+    fn inline<'s>(e: &InlineExpression<&'s str>, out: &mut Vec<&'s str>) {
+        match e {
+            InlineExpression::VariableReference { id } => out.push(id.name),
+            InlineExpression::Placeable { expression } => expression_vars(expression, out),
+            _ => {}
+        }
+    }
+    fn expression_vars<'s>(e: &Expression<&'s str>, out: &mut Vec<&'s str>) {
+        match e {
+            Expression::Inline(i) => inline(i, out),
+            Expression::Select { selector, variants } => {
+                inline(selector, out);
+                for v in variants {
+                    variables_of(&v.value.elements, out);
+                }
+            }
+        }
+    }
+    for element in elements {
+        if let PatternElement::Placeable { expression } = element {
+            expression_vars(expression, out);
+        }
+    }
+}
+
 /// Each catalog's tag and the name of its language in that language
 /// ("English", "简体中文"), in [`CATALOGS`] order.
 pub fn languages() -> Vec<(&'static str, String)> {
@@ -253,6 +339,35 @@ mod tests {
         assert_eq!(negotiate(&["C"]), "en");
         assert_eq!(negotiate(&["POSIX", ""]), "en");
         assert_eq!(negotiate(&[]), "en");
+    }
+
+    #[test]
+    fn accept_language_headers_pick_a_catalog() {
+        for (header, want) in [
+            (Some("zh-CN,zh;q=0.9,en;q=0.8"), "zh-CN"),
+            (Some("zh"), "zh-CN"),
+            (Some("zh-Hans"), "zh-CN"),
+            (Some("zh-TW"), "zh-CN"),
+            (Some("en-US,en;q=0.9"), "en"),
+            (Some("fr-FR, zh;q=0.5"), "zh-CN"),
+            (Some("en;q=0.2, zh-CN;q=0.8"), "zh-CN"),
+            (Some("zh;q=0, en"), "en"),
+            (Some("de-DE"), "en"),
+            (Some("*"), "en"),
+            (Some(";;,q=,"), "en"),
+            (Some("zh;q=abc"), "en"),
+            (None, "en"),
+        ] {
+            assert_eq!(negotiate_accept_language(header), want, "{header:?}");
+        }
+    }
+
+    #[test]
+    fn prefixed_messages_keep_their_variables_as_placeholders() {
+        let en = messages_with_prefix("en", "language-");
+        assert_eq!(en, [("name".to_string(), "English".to_string())]);
+        let zh = messages_with_prefix("zh-CN", "language-");
+        assert_eq!(zh[0].1, "简体中文");
     }
 
     #[test]

@@ -145,6 +145,18 @@ pub fn wait_until<T>(what: &str, mut check: impl FnMut() -> Option<T>) -> T {
     }
 }
 
+/// The page's "sharing has stopped" notice, once it shows (after the
+/// script's next ping fails).
+pub fn stopped_notice(page: &mut Cdp) -> String {
+    wait_until("the stopped notice", || {
+        let text = page.eval(
+            "(() => { const e = document.getElementById('stopped'); \
+             return e.classList.contains('show') ? e.textContent : null; })()",
+        );
+        text.as_str().map(str::to_string)
+    })
+}
+
 /// A completed download in `dir` named `name` (no `.crdownload` left).
 pub fn finished_download(dir: &Path, name: &str) -> Option<Vec<u8>> {
     let busy = std::fs::read_dir(dir)
