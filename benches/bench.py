@@ -588,6 +588,7 @@ def bench_localsend(env, args, src, size, tree, count):
     small_res, small_ratio, _ = side_by_side(
         argparse.Namespace(**{**vars(args), "also": []}), dst,
         ("tar|socat|tar", "tar | socat | tar", tar_run), ("ferry over LocalSend", small_run))
+    # side_by_side's default ratio is reference time / Ferry time: a speed ratio.
     return {
         "bytes": size, "count": count,
         "big": {"socat": big_res["socat"], "ferry": big_res["ferry"], "ratio": big_ratio},
@@ -889,10 +890,8 @@ def main():
                 f"  LocalSend, {r['count']} small files sent by Ferry (medians): ferry"
                 f" {median(sm['ferry'], 'wall'):.3f} s, tar|socat|tar {median(sm['tar'], 'wall'):.3f} s"
             )
-            # The issue states this one as speed (tar's time over Ferry's).
-            inv = {k: (1 / v if isinstance(v, float) and v else v) for k, v in sm["ratio"].items()}
-            inv["min"], inv["max"] = 1 / sm["ratio"]["max"], 1 / sm["ratio"]["min"]
-            print(f"      ferry over LocalSend speed / tar|socat|tar speed: {fmt_ratio(inv, 'x')}   (target >= 0.2)")
+            # Stated as speed (tar's time over Ferry's), as the issue states it.
+            print(f"      ferry over LocalSend speed / tar|socat|tar speed: {fmt_ratio(sm['ratio'], 'x')}   (target >= 0.2)")
         if "memory" in results:
             mem = results["memory"]
             peak = max(max(v["rx_mib"], v["tx_mib"]) for v in mem.values())
