@@ -233,19 +233,27 @@ fn cancel_mid_transfer_ends_both_sides_and_leaves_no_partial() {
     }
 }
 
+/// `ferry` on the command line with its own folders under `home`, on
+/// loopback only.
+fn ferry_cli(home: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"));
+    command
+        .env("FERRY_CONFIG_DIR", home.join("cfg"))
+        .env("FERRY_DATA_DIR", home.join("data"))
+        .env("FERRY_INTERFACES", "lo")
+        .env("FERRY_UDP_PORT", "0")
+        .env("FERRY_LOCALSEND_PORT", "0")
+        .env_remove("RUST_LOG");
+    command
+}
+
 #[test]
 fn ferry_send_localsend_asks_by_address_sends_and_is_not_listed_by_the_receiver() {
     let mut receiver = Ferry::start(AcceptPolicy::Everyone, None);
     let home = tempfile::tempdir().expect("tmp");
     let file = home.path().join("note.txt");
     std::fs::write(&file, b"over LocalSend from the command line").expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .env("FERRY_CONFIG_DIR", home.path().join("cfg"))
-        .env("FERRY_DATA_DIR", home.path().join("data"))
-        .env("FERRY_INTERFACES", "lo")
-        .env("FERRY_UDP_PORT", "0")
-        .env("FERRY_LOCALSEND_PORT", "0")
-        .env_remove("RUST_LOG")
+    let out = ferry_cli(home.path())
         .args(["send", "--localsend", "--to"])
         .arg(receiver.addr().to_string())
         .arg(&file)
@@ -258,20 +266,16 @@ fn ferry_send_localsend_asks_by_address_sends_and_is_not_listed_by_the_receiver(
     assert!(stderr.contains("no terminal to confirm on"), "{stderr}");
     assert!(stderr.contains("certificate"), "{stderr}");
     assert!(
-        !receiver
-            .seen
-            .iter()
-            .any(|e| matches!(e, Event::Incoming { .. }))
+        receiver
+            .engine
+            .events()
+            .try_iter()
+            .all(|e| !matches!(e, Event::Incoming { .. })),
+        "the receiver saw an offer"
     );
     assert!(files(&receiver.downloads()).is_empty());
     // With trust on first use it goes, and the device is remembered.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .env("FERRY_CONFIG_DIR", home.path().join("cfg"))
-        .env("FERRY_DATA_DIR", home.path().join("data"))
-        .env("FERRY_INTERFACES", "lo")
-        .env("FERRY_UDP_PORT", "0")
-        .env("FERRY_LOCALSEND_PORT", "0")
-        .env_remove("RUST_LOG")
+    let out = ferry_cli(home.path())
         .args(["send", "--localsend", "--trust-new", "--to"])
         .arg(receiver.addr().to_string())
         .arg(&file)
@@ -308,10 +312,7 @@ fn ferry_send_localsend_asks_by_address_sends_and_is_not_listed_by_the_receiver(
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
     let nobody = closed.local_addr().expect("addr");
     drop(closed);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .env("FERRY_CONFIG_DIR", home.path().join("cfg"))
-        .env("FERRY_INTERFACES", "lo")
-        .env("FERRY_LOCALSEND_PORT", "0")
+    let out = ferry_cli(home.path())
         .args(["send", "--localsend", "--to"])
         .arg(nobody.to_string())
         .arg(&file)
