@@ -207,9 +207,11 @@ class Env:
         return e
 
 
-def run_pair(env, rx_cmd, tx_cmd_for_port, port=None, ferry=False, timeout=600):
+def run_pair(env, rx_cmd, tx_cmd_for_port, port=None, ferry=False, timeout=600, extra=None):
     """Starts the receiver, waits until it listens, then times the sender
-    until both have exited. Returns wall seconds and both /usr/bin/time records."""
+    until both have exited. Returns wall seconds and both /usr/bin/time records.
+    `extra` maps "rx"/"tx" to environment variables added for that side."""
+    extra = extra or {}
     rx_time = env.work / "rx.time"
     tx_time = env.work / "tx.time"
     rx_out = env.work / "rx.out"
@@ -220,7 +222,7 @@ def run_pair(env, rx_cmd, tx_cmd_for_port, port=None, ferry=False, timeout=600):
             env.prefix("rx") + [TIME, "-v", "-o", str(rx_time)] + rx_cmd,
             stdout=out,
             stderr=subprocess.STDOUT,
-            env=env.env("rx"),
+            env={**env.env("rx"), **extra.get("rx", {})},
         )
     deadline = time.monotonic() + 30
     while True:
@@ -244,7 +246,7 @@ def run_pair(env, rx_cmd, tx_cmd_for_port, port=None, ferry=False, timeout=600):
         env.prefix("tx") + [TIME, "-v", "-o", str(tx_time)] + tx_cmd_for_port(port),
         stdout=subprocess.DEVNULL,
         stderr=open(env.work / "tx.err", "w"),
-        env=env.env("tx"),
+        env={**env.env("tx"), **extra.get("tx", {})},
     )
     # Popen.wait(timeout=...) polls with sleeps of up to 50 ms, which would
     # quantise the measurement: wait without a timeout, and let a watchdog
@@ -325,6 +327,18 @@ def ferry_send(env, src, dst_dir, host="127.0.0.1", binary=None, timeout=600):
     flags = trust_new(binary)
     tx = lambda p: [binary, "send", *flags, "--to", f"{host}:{p}", str(src)]
     return run_pair(env, rx, tx, ferry=True, timeout=timeout)
+
+
+def ferry_localsend(env, src, dst_dir, binary=None, timeout=600):
+    """`ferry send --localsend` into `ferry receive`'s LocalSend server (on a
+    port chosen here), both on 127.0.0.1: LocalSend's prepare-upload and one
+    HTTPS upload per file, four files at a time."""
+    binary = binary or env.ferry
+    port = free_port()
+    rx = [binary, "receive", "--port", "0", "--once", "--yes", "--dir", str(dst_dir)]
+    tx = lambda p: [binary, "send", "--localsend", "--trust-new", "--to", f"127.0.0.1:{p}", str(src)]
+    extra = {"rx": {"FERRY_LOCALSEND_PORT": str(port)}, "tx": {"FERRY_LOCALSEND_PORT": "0"}}
+    return run_pair(env, rx, tx, port=port, timeout=timeout, extra=extra)
 
 
 def leftovers(dst_dir):
@@ -468,7 +482,9 @@ def side_by_side(args, dst, reference, ferry, size=None, ferry_over_ref=False):
     return res, ratio, also
 
 
-def bench_big(env, args, src, size, label, dst=None):
+def bench_big(env, args, src, size, label, dst=None, send=None, ferry_label="ferry (TLS, SHA-256 x2)"):
+    """One large file, `send` (ferry_send unless given) against socat."""
+    send = send or ferry_send
     log(f"\n== {label}: one {size / MiB:.0f} MiB random file, file -> file on loopback")
     want = sha256_file(src)
     dst = dst or env.work / "dst"
@@ -483,7 +499,7 @@ def bench_big(env, args, src, size, label, dst=None):
 
     def ferry_run(binary=None):
         clear_dir(dst)
-        r = ferry_send(env, src, dst, binary=binary)
+        r = send(env, src, dst, binary=binary)
         got = dst / src.name
         if sha256_file(got) != want or leftovers(dst):
             raise RuntimeError("Ferry's copy does not match (or left partial files)")
@@ -492,12 +508,17 @@ def bench_big(env, args, src, size, label, dst=None):
     log("  warm-up (untimed): identities, page cache")
     res, ratio, also = side_by_side(
         args, dst, ("socat", "socat -b 131072", socat_run),
-        ("ferry (TLS, SHA-256 x2)", ferry_run), size=size)
+        (ferry_label, ferry_run), size=size)
     return {"label": label, "bytes": size, "socat": res["socat"], "ferry": res["ferry"], "ratio": ratio,
             "also": also, "runs": res}
 
 
-def bench_small(env, args, tree, count, dst=None):
+def bench_small(env, args, tree, count, dst=None, send=None, ferry_label="ferry (every file verified)",
+                speed=False):
+    """Many small files, `send` (ferry_send unless given) against
+    tar|socat|tar; the ratio is Ferry's time over tar's, or with `speed`
+    tar's over Ferry's."""
+    send = send or ferry_send
     into = "tmpfs" if dst is None else dst
     log(f"\n== small files: {count} x {args.small_size} B in nested folders, into {into}")
     want_files, want_dirs = tree_digest(tree)
@@ -512,7 +533,7 @@ def bench_small(env, args, tree, count, dst=None):
 
     def ferry_run(binary=None):
         clear_dir(dst)
-        r = ferry_send(env, tree, dst, binary=binary)
+        r = send(env, tree, dst, binary=binary)
         files, dirs = tree_digest(dst / tree.name)
         if files != want_files or dirs != want_dirs or leftovers(dst):
             raise RuntimeError("Ferry's copy of the tree does not match")
@@ -521,9 +542,20 @@ def bench_small(env, args, tree, count, dst=None):
     log("  warm-up (untimed)")
     res, ratio, also = side_by_side(
         args, dst, ("tar|socat|tar", "tar | socat | tar", tar_run),
-        ("ferry (every file verified)", ferry_run), ferry_over_ref=True)
+        (ferry_label, ferry_run), ferry_over_ref=not speed)
     return {"count": count, "tar": res["tar|socat|tar"], "ferry": res["ferry"], "ratio": ratio,
             "also": also, "runs": res}
+
+
+def bench_localsend(env, args, src, size, tree, count):
+    """The LocalSend rows: one large file into Ferry's LocalSend server vs
+    socat, and many small files sent by Ferry over LocalSend vs tar|socat|tar
+    (as a speed ratio, the way the issue states its target)."""
+    big = bench_big(env, args, src, size, "LocalSend protocol", send=ferry_localsend,
+                    ferry_label="ferry over LocalSend")
+    small = bench_small(env, args, tree, count, send=ferry_localsend,
+                        ferry_label="ferry over LocalSend", speed=True)
+    return {"bytes": size, "count": count, "big": big, "small": small}
 
 
 def bench_memory(env, args, base):
@@ -660,6 +692,8 @@ def main():
     ap.add_argument("--big", action="store_true", help="also a 4 GiB file")
     ap.add_argument("--files", type=int, default=10000, help="small file count (default 10000)")
     ap.add_argument("--small-size", type=int, default=4096)
+    ap.add_argument("--localsend-files", type=int, default=2000,
+                    help="small file count of the LocalSend part (default 2000)")
     ap.add_argument("--disk-dir", default="/var/tmp",
                     help="where the ext4 part receives (the machine's own disk; default /var/tmp)")
     ap.add_argument("--counts", default="10,10000,100000", metavar="N,N,...",
@@ -667,7 +701,7 @@ def main():
     ap.add_argument("--million", action="store_true",
                     help="the count part also sends 1,000,000 files (about 10 more minutes, 3 GiB tmpfs)")
     ap.add_argument("--only", action="append",
-                    choices=["big", "small", "memory", "counts", "ext4", "netlab"],
+                    choices=["big", "small", "memory", "counts", "ext4", "netlab", "localsend"],
                     help="run only these parts (repeatable)")
     ap.add_argument("--no-netlab", action="store_true")
     ap.add_argument("--no-memory", action="store_true")
@@ -682,7 +716,7 @@ def main():
 
     global QUIET_WAIT
     QUIET_WAIT = args.quiet_wait
-    parts = set(args.only or ["big", "small", "memory", "counts", "ext4", "netlab"])
+    parts = set(args.only or ["big", "small", "memory", "counts", "ext4", "netlab", "localsend"])
     if args.no_netlab:
         parts.discard("netlab")
     if args.no_memory:
@@ -702,6 +736,8 @@ def main():
         need = max(need, 4096 * 2 + 256)
     if "memory" in parts:
         need += 2048 * 2 + 128
+    if "localsend" in parts:
+        need += args.localsend_files * 4 * 2 // 1024 + 64
     if "counts" in parts:
         # 4 KiB a file (1 KiB of data in a page) on each side, and inodes.
         most = max([int(c) for c in args.counts.split(",")] + ([1000000] if args.million else []))
@@ -732,7 +768,7 @@ def main():
         data = work / "src"
         data.mkdir()
         big = []
-        if parts & {"big", "netlab", "ext4"}:
+        if parts & {"big", "netlab", "ext4", "localsend"}:
             f = data / "random-1.bin"
             log(f"making {args.size_mib} MiB of random data...")
             make_random_file(f, args.size_mib * MiB, 1)
@@ -762,6 +798,13 @@ def main():
                     }
                 finally:
                     shutil.rmtree(disk, ignore_errors=True)
+            shutil.rmtree(tree)
+        if "localsend" in parts:
+            tree = data / "ls-tree"
+            log(f"making {args.localsend_files} small files for LocalSend...")
+            make_small_tree(tree, args.localsend_files, args.small_size)
+            results["localsend"] = bench_localsend(
+                env, args, big[0][0], big[0][1], tree, args.localsend_files)
             shutil.rmtree(tree)
         if "memory" in parts:
             results["memory"] = bench_memory(env, args, data)
@@ -795,6 +838,22 @@ def main():
             print(f"      ferry / tar|socat|tar wall time: {fmt_ratio(r['ratio'], 'x')}   (target <= 1.5, gate 2.0)")
             for name, ratio in r.get("also", {}).items():
                 print(f"      {name}: {fmt_ratio(ratio, 'x')}, CPU {median(r['runs'][name], 'cpu'):.2f} s")
+        if "localsend" in results:
+            r = results["localsend"]
+            b = r["big"]
+            print(
+                f"  LocalSend, {r['bytes'] / MiB:.0f} MiB file into Ferry's LocalSend server (medians):"
+                f" ferry {r['bytes'] / median(b['ferry'], 'wall') / 1e6:.0f} MB/s, socat"
+                f" {r['bytes'] / median(b['socat'], 'wall') / 1e6:.0f} MB/s"
+            )
+            print(f"      ferry over LocalSend / socat throughput: {fmt_ratio(b['ratio'], 'x')}   (target >= 0.55)")
+            sm = r["small"]
+            print(
+                f"  LocalSend, {r['count']} small files sent by Ferry (medians): ferry"
+                f" {median(sm['ferry'], 'wall'):.3f} s, tar|socat|tar {median(sm['tar'], 'wall'):.3f} s"
+            )
+            # Stated as speed (tar's time over Ferry's), as the issue states it.
+            print(f"      ferry over LocalSend speed / tar|socat|tar speed: {fmt_ratio(sm['ratio'], 'x')}   (target >= 0.2)")
         if "memory" in results:
             mem = results["memory"]
             peak = max(max(v["rx_mib"], v["tx_mib"]) for v in mem.values())

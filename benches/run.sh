@@ -3,7 +3,8 @@
 # Ferry side by side with socat (and tar|socat|tar) on 127.0.0.1, peak memory
 # (by size and by file count: 10 / 10,000 / 100,000 files), the same 1 GiB and
 # 10,000 files received onto the machine's own disk (--disk-dir, default
-# /var/tmp), and, as root, a 1 Gbit/s link in ../shared/netlab. Ratios last.
+# /var/tmp), LocalSend's protocol (1 GiB into Ferry's LocalSend server, 2,000
+# small files sent by Ferry), and, as root, a 1 Gbit/s link in ../shared/netlab. Ratios last.
 #
 #   benches/run.sh                 # everything (about 10-15 minutes)
 #   benches/run.sh --million       # the count part also sends 1,000,000 files
@@ -21,7 +22,7 @@ export FERRY_INTERFACES=lo
 args=()
 for a in "$@"; do
     if [ "$a" = --quick ]; then
-        args+=(--size-mib 256 --repeats 3 --no-netlab --no-memory --only big --only small)
+        args+=(--size-mib 256 --repeats 3 --no-netlab --no-memory --only big --only small --only localsend)
     else
         args+=("$a")
     fi

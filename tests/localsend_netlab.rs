@@ -298,7 +298,8 @@ fn files_and_folders_go_both_ways_between_ferry_and_the_spec_peer() {
     // Ferry (host 3, by alias over LocalSend) -> the spec peer.
     let out = lab
         .ferry_default(3, home.path())
-        .args(["send", "--to", "phone"])
+        // A device never confirmed: no terminal here, so trust on first use.
+        .args(["send", "--trust-new", "--to", "phone"])
         .arg(src.join("big.bin"))
         .arg(src.join("album"))
         .output()
@@ -373,7 +374,13 @@ fn ferry_to_ferry_over_localsend_moves_256_mib_and_500_files_both_ways() {
         let started = Instant::now();
         let out = lab
             .ferry_default(from, home.path())
-            .args(["send", "--localsend", "--to", &format!("10.231.0.{to}")])
+            .args([
+                "send",
+                "--localsend",
+                "--trust-new",
+                "--to",
+                &format!("10.231.0.{to}"),
+            ])
             .arg(src.join("big.bin"))
             .arg(src.join("many"))
             .output()

@@ -10,15 +10,26 @@ mod localsend_support;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
-use ferry::api::{AcceptPolicy, Command, Decision, Event, Outcome, Party, TransferId};
+use ferry::api::{
+    AcceptPolicy, Command, Decision, Event, Outcome, Party, TransferId, TrustedDevice,
+};
 use ferry::secure::identity::Identity;
+use ferry::secure::identity::short_code;
 use localsend_support::{Ferry, Spec, files};
 
 /// A sender and a receiver; the receiver made itself known to the sender
 /// with `register` (as multicast discovery would), presenting its own
 /// certificate. Returns the receiver's LocalSend address as the sender lists it.
 fn pair(accept: AcceptPolicy, pin: Option<&str>) -> (Ferry, Ferry, SocketAddr) {
-    let mut sender = Ferry::start(AcceptPolicy::Ask, None);
+    pair_with(Ferry::start(AcceptPolicy::Ask, None), accept, pin)
+}
+
+/// Like [`pair`] with a given sender.
+fn pair_with(
+    mut sender: Ferry,
+    accept: AcceptPolicy,
+    pin: Option<&str>,
+) -> (Ferry, Ferry, SocketAddr) {
     let identity = Arc::new(Identity::ephemeral().expect("identity"));
     let receiver = Ferry::start_as(accept, pin, identity.clone());
     let port = receiver.addr().port();
@@ -39,6 +50,11 @@ fn nothing_was_offered(sender: &Ferry, receiver: &Ferry) {
             .iter()
             .any(|e| matches!(e, Event::Offered { .. }))
     );
+    saw_no_offer(receiver);
+}
+
+/// The receiver saw no offer (among the events it has not read yet).
+fn saw_no_offer(receiver: &Ferry) {
     assert!(
         receiver
             .engine
@@ -222,26 +238,55 @@ fn cancel_mid_transfer_ends_both_sides_and_leaves_no_partial() {
     }
 }
 
+/// `ferry` on the command line with its own folders under `home`, on
+/// loopback only.
+fn ferry_cli(home: &std::path::Path) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"));
+    command
+        .env("FERRY_CONFIG_DIR", home.join("cfg"))
+        .env("FERRY_DATA_DIR", home.join("data"))
+        .env("FERRY_INTERFACES", "lo")
+        .env("FERRY_UDP_PORT", "0")
+        .env("FERRY_LOCALSEND_PORT", "0")
+        .env_remove("RUST_LOG");
+    command
+}
+
 #[test]
 fn ferry_send_localsend_asks_by_address_sends_and_is_not_listed_by_the_receiver() {
     let mut receiver = Ferry::start(AcceptPolicy::Everyone, None);
     let home = tempfile::tempdir().expect("tmp");
     let file = home.path().join("note.txt");
     std::fs::write(&file, b"over LocalSend from the command line").expect("write");
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .env("FERRY_CONFIG_DIR", home.path().join("cfg"))
-        .env("FERRY_DATA_DIR", home.path().join("data"))
-        .env("FERRY_INTERFACES", "lo")
-        .env("FERRY_UDP_PORT", "0")
-        .env("FERRY_LOCALSEND_PORT", "0")
-        .env_remove("RUST_LOG")
+    let out = ferry_cli(home.path())
         .args(["send", "--localsend", "--to"])
+        .arg(receiver.addr().to_string())
+        .arg(&file)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("ferry send");
+    // Never confirmed and no terminal to ask on: nothing is sent.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(stderr.contains("no terminal to confirm on"), "{stderr}");
+    assert!(stderr.contains("certificate"), "{stderr}");
+    saw_no_offer(&receiver);
+    assert!(files(&receiver.downloads()).is_empty());
+    // With trust on first use it goes, and the device is remembered.
+    let out = ferry_cli(home.path())
+        .args(["send", "--localsend", "--trust-new", "--to"])
         .arg(receiver.addr().to_string())
         .arg(&file)
         .output()
         .expect("ferry send");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
+    let settings =
+        std::fs::read_to_string(home.path().join("cfg/settings.json")).expect("settings saved");
+    assert!(
+        settings.contains(&receiver.engine.device().device_id),
+        "{settings}"
+    );
     assert!(stderr.contains("Found a LocalSend device at"), "{stderr}");
     assert!(matches!(
         receiver.finished(),
@@ -265,10 +310,7 @@ fn ferry_send_localsend_asks_by_address_sends_and_is_not_listed_by_the_receiver(
     let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("port");
     let nobody = closed.local_addr().expect("addr");
     drop(closed);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferry"))
-        .env("FERRY_CONFIG_DIR", home.path().join("cfg"))
-        .env("FERRY_INTERFACES", "lo")
-        .env("FERRY_LOCALSEND_PORT", "0")
+    let out = ferry_cli(home.path())
         .args(["send", "--localsend", "--to"])
         .arg(nobody.to_string())
         .arg(&file)
@@ -306,4 +348,163 @@ fn cancel_while_hashing_ends_at_once_and_offers_nothing() {
         asked.elapsed()
     );
     nothing_was_offered(&sender, &receiver);
+}
+
+/// What the sender asked the person: (transfer, device, code, key changed).
+fn confirmation(sender: &mut Ferry) -> (TransferId, String, String, bool) {
+    sender.wait("ConfirmPeer", |e| match e {
+        Event::ConfirmPeer {
+            id,
+            device,
+            code,
+            key_changed,
+            localsend: true,
+            ..
+        } => Some((*id, device.device_id.clone(), code.clone(), *key_changed)),
+        _ => None,
+    })
+}
+
+fn one_file() -> (tempfile::TempDir, std::path::PathBuf) {
+    let src = tempfile::tempdir().expect("tmp");
+    let path = src.path().join("hello.txt");
+    std::fs::write(&path, b"hello over LocalSend").expect("write");
+    (src, path)
+}
+
+fn send_file(sender: &Ferry, to: SocketAddr, path: &std::path::Path) -> TransferId {
+    let id = TransferId::fresh();
+    assert!(sender.engine.send(Command::Send {
+        id,
+        to,
+        paths: vec![path.to_path_buf()]
+    }));
+    id
+}
+
+fn confirming_sender(remembered: Vec<TrustedDevice>) -> Ferry {
+    let identity = Arc::new(Identity::ephemeral().expect("identity"));
+    Ferry::start_trusting(AcceptPolicy::Ask, None, identity, remembered, false)
+}
+
+#[test]
+fn a_known_alias_with_a_new_certificate_is_flagged_and_gets_nothing_unless_chosen() {
+    // "receiver" was remembered with another certificate: this one is an
+    // impostor (or LocalSend was reinstalled there).
+    let old = TrustedDevice {
+        device_id: "ab".repeat(32),
+        alias: "receiver".into(),
+    };
+    let sender = confirming_sender(vec![old]);
+    let (mut sender, receiver, to) = pair_with(sender, AcceptPolicy::Everyone, None);
+    let (_src, path) = one_file();
+    let id = send_file(&sender, to, &path);
+    let (asked, fingerprint, code, key_changed) = confirmation(&mut sender);
+    assert_eq!(asked, id);
+    assert!(key_changed, "a changed certificate is flagged");
+    assert_eq!(fingerprint, receiver.engine.device().device_id);
+    assert_eq!(
+        code,
+        short_code(&fingerprint),
+        "the code is its fingerprint"
+    );
+    // Nothing left while the question is open.
+    assert!(files(&receiver.downloads()).is_empty());
+    assert!(sender.engine.send(Command::ConfirmPeer {
+        id,
+        confirmed: false
+    }));
+    let Outcome::Failed(why) = outcome_of(&mut sender, id) else {
+        panic!("a refused device must fail the send")
+    };
+    assert!(why.contains("not confirmed"), "{why}");
+    nothing_was_offered(&sender, &receiver);
+    assert!(files(&receiver.downloads()).is_empty());
+    assert!(
+        !sender
+            .seen
+            .iter()
+            .any(|e| matches!(e, Event::Remembered(_))),
+        "a refused device is not remembered"
+    );
+}
+
+#[test]
+fn a_new_device_is_sent_to_after_confirmation_and_remembered() {
+    let sender = confirming_sender(Vec::new());
+    let (mut sender, mut receiver, to) = pair_with(sender, AcceptPolicy::Ask, None);
+    let (_src, path) = one_file();
+    let id = send_file(&sender, to, &path);
+    let (asked, fingerprint, _, key_changed) = confirmation(&mut sender);
+    assert_eq!(asked, id);
+    assert!(!key_changed);
+    assert!(sender.engine.send(Command::ConfirmPeer {
+        id,
+        confirmed: true
+    }));
+    let remembered = sender.wait("Remembered", |e| match e {
+        Event::Remembered(device) => Some(device.clone()),
+        _ => None,
+    });
+    assert_eq!(
+        remembered,
+        TrustedDevice {
+            device_id: fingerprint,
+            alias: "receiver".into()
+        }
+    );
+    receiver.decide(Decision::AcceptAll);
+    assert!(matches!(
+        outcome_of(&mut sender, id),
+        Outcome::Completed { files: 1, .. }
+    ));
+    assert_eq!(
+        files(&receiver.downloads()),
+        vec![("hello.txt".to_string(), b"hello over LocalSend".to_vec())]
+    );
+    // The second send to it asks nothing.
+    let again = send_file(&sender, to, &path);
+    receiver.decide(Decision::AcceptAll);
+    assert!(matches!(
+        outcome_of(&mut sender, again),
+        Outcome::Completed { files: 1, .. }
+    ));
+    assert!(
+        sender
+            .seen
+            .iter()
+            .filter(|e| matches!(e, Event::ConfirmPeer { .. }))
+            .count()
+            == 1
+    );
+}
+
+#[test]
+fn a_remembered_device_needs_no_confirmation() {
+    let identity = Arc::new(Identity::ephemeral().expect("identity"));
+    let known = TrustedDevice {
+        device_id: identity.device_id().to_string(),
+        // Renamed since: the certificate is what counts.
+        alias: "old name".into(),
+    };
+    let mut sender = confirming_sender(vec![known]);
+    let receiver = Ferry::start_as(AcceptPolicy::Everyone, None, identity.clone());
+    Spec::with_identity("receiver", identity, receiver.addr().port()).register(sender.addr());
+    let to = sender.wait("the receiver listed", |e| match e {
+        Event::PeerSeen(p) if p.device.alias == "receiver" => Some(p.addrs[0]),
+        _ => None,
+    });
+    let (_src, path) = one_file();
+    let id = send_file(&sender, to, &path);
+    assert!(matches!(
+        outcome_of(&mut sender, id),
+        Outcome::Completed { files: 1, .. }
+    ));
+    assert!(
+        !sender
+            .seen
+            .iter()
+            .any(|e| matches!(e, Event::ConfirmPeer { .. } | Event::Remembered(_)))
+    );
+    assert_eq!(files(&receiver.downloads()).len(), 1);
 }

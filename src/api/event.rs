@@ -52,6 +52,10 @@ pub enum Event {
         /// The receiver's name belongs to a remembered device with another
         /// key: a reinstalled device, or an impostor.
         key_changed: bool,
+        /// The receiver is a LocalSend device: it has no pairing code, so
+        /// `code` is the short form of its certificate's fingerprint (which
+        /// Ferry remembers once confirmed) and nothing can be compared.
+        localsend: bool,
     },
     /// Receiver side: a sender's person is comparing pairing codes; show
     /// `code` until the offer ([`Event::Incoming`], same id) or the end

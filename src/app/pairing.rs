@@ -41,6 +41,30 @@ pub(super) mod text {
     pub fn refuse() -> String {
         tr!("pairing-refuse")
     }
+    /// Sender card for a LocalSend device (no pairing code exists).
+    pub fn localsend_title(device: &str) -> String {
+        tr!("pairing-localsend-title", name = device)
+    }
+    /// Sender card for a LocalSend device: what Ferry can and cannot check.
+    pub fn localsend_hint(device: &str) -> String {
+        tr!("pairing-localsend-hint", name = device)
+    }
+    /// Sender card for a LocalSend device: its certificate changed.
+    pub fn localsend_key_changed(device: &str) -> String {
+        tr!("pairing-localsend-key-changed", name = device)
+    }
+    /// Sender card for a LocalSend device: send.
+    pub fn localsend_confirm() -> String {
+        tr!("pairing-localsend-confirm")
+    }
+    /// Sender card for a LocalSend device: send despite a changed certificate.
+    pub fn localsend_confirm_changed() -> String {
+        tr!("pairing-localsend-confirm-changed")
+    }
+    /// The label before a certificate fingerprint.
+    pub fn fingerprint() -> String {
+        tr!("pairing-fingerprint")
+    }
     /// Receiver card title.
     pub fn shown_title(device: &str) -> String {
         tr!("pairing-shown-title", name = device)
@@ -139,33 +163,63 @@ pub fn warning(ui: &mut egui::Ui, sentence: String) {
 
 fn confirm_card(ui: &mut egui::Ui, confirmation: &PeerConfirmation, actions: &mut Vec<Action>) {
     let alias = &confirmation.device.alias;
-    let stroke = if confirmation.key_changed {
+    let changed = confirmation.key_changed;
+    let stroke = if changed {
         style::red()
     } else {
         style::accent(ui)
+    };
+    // A LocalSend device has no pairing code: the card says what Ferry can
+    // check (its certificate, remembered from now on) instead of asking for
+    // a comparison nobody could make.
+    let (title, hint, yes) = match (confirmation.localsend, changed) {
+        (true, _) => (
+            text::localsend_title(alias),
+            text::localsend_hint(alias),
+            if changed {
+                text::localsend_confirm_changed()
+            } else {
+                text::localsend_confirm()
+            },
+        ),
+        (false, true) => (
+            text::confirm_title(alias),
+            text::confirm_hint(),
+            text::confirm_changed(),
+        ),
+        (false, false) => (
+            text::confirm_title(alias),
+            text::confirm_hint(),
+            text::confirm(),
+        ),
     };
     style::card(ui)
         .stroke(Stroke::new(2.0, stroke))
         .show(ui, |ui| {
             ui.set_width(ui.available_width());
-            ui.label(
-                RichText::new(text::confirm_title(alias))
-                    .size(16.0)
-                    .strong(),
-            );
+            ui.label(RichText::new(title).size(16.0).strong());
             where_and_who(ui, confirmation.to, &confirmation.device.device_id);
-            if confirmation.key_changed {
-                warning(ui, text::key_changed(alias));
+            if changed {
+                warning(
+                    ui,
+                    if confirmation.localsend {
+                        text::localsend_key_changed(alias)
+                    } else {
+                        text::key_changed(alias)
+                    },
+                );
             }
-            code_label(ui, &confirmation.code, 22.0);
-            ui.label(RichText::new(text::confirm_hint()).weak());
+            if confirmation.localsend {
+                ui.horizontal(|ui| {
+                    ui.label(RichText::new(text::fingerprint()).weak());
+                    ui.label(RichText::new(&confirmation.code).monospace().strong());
+                });
+            } else {
+                code_label(ui, &confirmation.code, 22.0);
+            }
+            ui.label(RichText::new(hint).weak());
             ui.add_space(6.0);
             ui.horizontal(|ui| {
-                let yes = if confirmation.key_changed {
-                    text::confirm_changed()
-                } else {
-                    text::confirm()
-                };
                 let answer = |confirmed| Action::ConfirmPeer {
                     id: confirmation.id,
                     confirmed,

@@ -83,6 +83,9 @@ pub struct PeerConfirmation {
     pub code: String,
     /// Its name belongs to a remembered device with another key.
     pub key_changed: bool,
+    /// A LocalSend device: `code` is its certificate fingerprint's short
+    /// form, with nothing on its screen to compare it to.
+    pub localsend: bool,
 }
 
 /// Receiver side: a sender's person is comparing this code now.
@@ -210,12 +213,17 @@ impl UiState {
                 device,
                 code,
                 key_changed,
+                localsend,
             } => {
-                let sentence = tr!(
-                    "title-compare-code",
-                    code = code.as_str(),
-                    name = &device.alias
-                );
+                let sentence = if localsend {
+                    tr!("title-confirm-localsend", name = &device.alias)
+                } else {
+                    tr!(
+                        "title-compare-code",
+                        code = code.as_str(),
+                        name = &device.alias
+                    )
+                };
                 effects.push(Effect::Attention(sentence));
                 self.confirmations.push(PeerConfirmation {
                     id,
@@ -223,6 +231,7 @@ impl UiState {
                     device,
                     code,
                     key_changed,
+                    localsend,
                 });
             }
             Event::PairingCode {

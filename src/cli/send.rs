@@ -294,8 +294,13 @@ fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
                 device,
                 code,
                 key_changed,
+                localsend,
             } if !confirmed_keys.contains(&device.device_id) => {
-                let confirmed = confirm_peer(&device, to, &code, key_changed);
+                let confirmed = if localsend {
+                    confirm_localsend(&device, to, &code, key_changed)
+                } else {
+                    confirm_peer(&device, to, &code, key_changed)
+                };
                 if confirmed {
                     confirmed_keys.insert(device.device_id.clone());
                 }
@@ -380,6 +385,39 @@ fn confirm_peer(device: &Device, to: SocketAddr, code: &str, key_changed: bool) 
         return false;
     }
     super::receive::ask_yes_no(&format!("Does {} show the code {code}?", device.alias))
+}
+
+/// Asks whether to send to a LocalSend device never confirmed here (or
+/// whose certificate changed): it has no pairing code to compare, so the
+/// question is whether this device is expected, with its fingerprint.
+fn confirm_localsend(device: &Device, to: SocketAddr, fingerprint: &str, changed: bool) -> bool {
+    use std::io::IsTerminal;
+    if changed {
+        eprintln!(
+            "ferry: warning: {} is remembered here with another certificate. LocalSend may have \
+             been reinstalled on it, or another device is using its name.",
+            device.alias
+        );
+    }
+    eprintln!(
+        "{} ({to}) is a LocalSend device not confirmed on this computer; its certificate \
+         fingerprint is {fingerprint}. LocalSend shows no pairing code, so nothing can be compared.",
+        device.alias
+    );
+    if !std::io::stdin().is_terminal() {
+        let how = if changed {
+            "run `ferry send` on a terminal once you know why its certificate changed"
+        } else {
+            "run `ferry send` on a terminal to confirm it, or pass --trust-new to send to devices \
+             never seen before"
+        };
+        eprintln!("ferry: nothing was sent: there is no terminal to confirm on; {how}.");
+        return false;
+    }
+    super::receive::ask_yes_no(&format!(
+        "Send to {} and remember its certificate?",
+        device.alias
+    ))
 }
 
 /// Adds a device the engine remembered to the settings file, so the next

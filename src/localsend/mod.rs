@@ -26,6 +26,7 @@ pub mod server;
 pub mod session;
 mod session_files;
 pub mod table;
+mod trust;
 pub mod wire;
 
 use std::net::{IpAddr, SocketAddr};

@@ -2,7 +2,9 @@
 //! person picked the device (its address in the table), the TLS handshake
 //! must show the certificate whose SHA-256 the device announced (a device
 //! we cannot vouch for — another certificate, or plain HTTP with nothing to
-//! check — gets nothing), then `prepare-upload` with each file's SHA-256
+//! check — gets nothing), that certificate is judged against the remembered
+//! devices (`trust`: a new one confirmed by the person, a changed one
+//! flagged), then `prepare-upload` with each file's SHA-256
 //! and the PIN when one was given, and the files streamed from disk over a
 //! few kept-alive connections in parallel, with progress, Cancel (which
 //! tells the receiver with `/cancel`) and LocalSend's answers mapped to
@@ -25,7 +27,7 @@ use tokio::sync::watch;
 use super::Shared;
 use super::client::{Conn, full};
 use super::wire::{FileMeta, PrepareAnswer, PrepareUpload};
-use crate::api::{Direction, Event, Outcome, Party, Progress, TransferId};
+use crate::api::{Decision, Direction, Event, Outcome, Party, Progress, TransferId};
 use crate::transfer::context::Control;
 
 /// Uploads in flight at once (each on its own kept-alive connection).
@@ -65,17 +67,24 @@ pub(crate) fn spawn(
 ) {
     let control = shared.ctx.register(id);
     let (cancel_tx, cancel_rx) = watch::channel(false);
-    // The person's Cancel arrives through the engine's registry.
+    let (answer_tx, answer_rx) = watch::channel(None);
+    // The person's Cancel, and their answer about a device never confirmed,
+    // arrive through the engine's registry.
     runtime.spawn_blocking(move || {
         while let Ok(message) = control.recv() {
-            if matches!(message, Control::Cancel) {
-                let _ = cancel_tx.send(true);
-                return;
+            match message {
+                Control::Cancel => {
+                    let _ = cancel_tx.send(true);
+                    return;
+                }
+                Control::Decide(decision) => {
+                    let _ = answer_tx.send(Some(decision != Decision::Decline));
+                }
             }
         }
     });
     runtime.spawn(async move {
-        let outcome = run(&shared, id, to, what, cancel_rx).await;
+        let outcome = run(&shared, id, to, what, cancel_rx, answer_rx).await;
         shared.ctx.unregister(id);
         shared.ctx.sink.emit(Event::Finished {
             id,
@@ -186,10 +195,12 @@ async fn run(
     to: SocketAddr,
     what: What,
     mut cancel: watch::Receiver<bool>,
+    mut answers: super::trust::Answers,
 ) -> Outcome {
-    let Some((expected, plain)) = shared.table.lock().ok().and_then(|t| t.at(to)) else {
+    let Some((device, plain)) = shared.table.lock().ok().and_then(|t| t.at(to)) else {
         return Outcome::Failed(format!("No LocalSend device is listed at {to} any more."));
     };
+    let expected = device.device_id.clone();
     if plain {
         return Outcome::Failed(format!(
             "The LocalSend device at {to} speaks only plain HTTP, so Ferry cannot tell that it is the device you picked. Nothing was sent; turn on encryption in its LocalSend settings."
@@ -215,6 +226,27 @@ async fn run(
         Ok(conn) => conn,
         Err(outcome) => return outcome,
     };
+    // `connect` proved the certificate; judge it before anything leaves.
+    match super::trust::vouch(
+        shared,
+        id,
+        to,
+        &device,
+        &expected,
+        &mut answers,
+        &mut cancel,
+    )
+    .await
+    {
+        Ok(super::trust::Vouched::AtOnce) => {}
+        // The person may have taken a while: the kept-alive connection may
+        // have been closed by the receiver meanwhile, so open a fresh one.
+        Ok(super::trust::Vouched::Confirmed) => match connect(shared, to, &expected).await {
+            Ok(fresh) => conn = fresh,
+            Err(outcome) => return outcome,
+        },
+        Err(outcome) => return outcome,
+    }
     let offer = outline(&items);
     shared.ctx.sink.emit(Event::Offered {
         id,

@@ -200,13 +200,13 @@ impl Table {
         peers
     }
 
-    /// The device whose server is at `addr`: its id and whether it speaks
-    /// plain HTTP.
-    pub fn at(&self, addr: SocketAddr) -> Option<(String, bool)> {
+    /// The device whose server is at `addr` (its id is the fingerprint it
+    /// announced) and whether it speaks plain HTTP.
+    pub fn at(&self, addr: SocketAddr) -> Option<(Device, bool)> {
         self.entries
-            .iter()
-            .find(|(_, e)| e.peer.addrs.contains(&addr))
-            .map(|(id, e)| (id.clone(), e.plain_http))
+            .values()
+            .find(|e| e.peer.addrs.contains(&addr))
+            .map(|e| (e.peer.device.clone(), e.plain_http))
     }
 
     /// Number of entries (shown or not).
@@ -253,7 +253,8 @@ mod tests {
             t.heard("ab", &info("Phone 2"), IP, t0, wall, false),
             Change::Seen(_)
         ));
-        assert_eq!(t.at(SocketAddr::new(IP, 53317)), Some(("ab".into(), false)));
+        let (device, plain) = t.at(SocketAddr::new(IP, 53317)).expect("listed");
+        assert_eq!((device.device_id.as_str(), plain), ("ab", false));
         assert!(t.expire(t0 + Duration::from_secs(5)).is_empty());
         assert_eq!(
             t.expire(t0 + Duration::from_secs(11)),

@@ -54,8 +54,22 @@ impl Ferry {
         )
     }
 
-    /// Like [`Ferry::start`] with a given identity.
+    /// Like [`Ferry::start`] with a given identity. As a sender it trusts
+    /// LocalSend devices on first use (the tests of trust use
+    /// [`Ferry::start_trusting`]).
     pub fn start_as(accept: AcceptPolicy, pin: Option<&str>, identity: Arc<Identity>) -> Ferry {
+        Ferry::start_trusting(accept, pin, identity, Vec::new(), true)
+    }
+
+    /// Like [`Ferry::start_as`], remembering `remembered` and sending to a
+    /// device never confirmed only if `trust_new`.
+    pub fn start_trusting(
+        accept: AcceptPolicy,
+        pin: Option<&str>,
+        identity: Arc<Identity>,
+        remembered: Vec<ferry::api::TrustedDevice>,
+        trust_new: bool,
+    ) -> Ferry {
         let dir = tempfile::tempdir().expect("tempdir");
         let udp = UdpSocket::bind((Ipv4Addr::LOCALHOST, 0)).expect("udp port");
         let udp_port = udp.local_addr().expect("addr").port();
@@ -74,8 +88,8 @@ impl Ferry {
                     accept,
                     pin: pin.map(str::to_string),
                     accept_from_anywhere: false,
-                    remembered: Vec::new(),
-                    trust_new: false,
+                    remembered,
+                    trust_new,
                 },
                 discovery: Some(DiscoveryConfig {
                     localsend: Some(LocalSendConfig {

@@ -224,6 +224,7 @@ fn a_confirmation_waits_until_answered_or_ended_and_remembering_is_an_effect() {
             device: device("bob"),
             code: "000 007".into(),
             key_changed: true,
+            localsend: false,
         },
         0,
     );

@@ -76,6 +76,7 @@ impl Sending<'_> {
                 device: Device::from(&paired.peer),
                 code: paired.display(),
                 key_changed: matches!(trust, PeerTrust::KeyChanged { .. }),
+                localsend: false,
             },
         );
         let waiter = Waiter::new(&self.pump, self.shared.timeouts.tick());
