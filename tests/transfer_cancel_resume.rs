@@ -187,16 +187,13 @@ fn an_interrupted_folder_resumes_into_the_same_folder() {
     for i in 0..6u64 {
         random_file(&top.join(format!("track{i}.flac")), 8 << 20, i);
     }
-    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
-    let slow = Relay::throttled(receiver.addr(), 8 << 20);
-    let identity = Arc::new(Identity::ephemeral().expect("identity"));
-    let mut sender = Node::sender_as("tx", identity.clone());
-    let id = TransferId::fresh();
-    sender.engine.send(Command::Send {
+    let common::ThrottledSend {
+        mut receiver,
+        mut sender,
+        relay: _relay,
         id,
-        to: slow.addr,
-        paths: vec![top.clone()],
-    });
+        identity,
+    } = common::ThrottledSend::start(&top, 8 << 20);
     wait_for_bytes(&mut receiver, 10 << 20);
     let (arrived, crossed) =
         common::cancel_and_send_again(&mut sender, &mut receiver, id, identity, vec![top.clone()]);

@@ -7,11 +7,9 @@
 mod common;
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
-use common::{Node, Relay, random_file};
-use ferry::api::{AcceptPolicy, Command, Event, Outcome, TransferId};
-use ferry::secure::identity::Identity;
+use common::{Node, random_file};
+use ferry::api::{AcceptPolicy, Event, Outcome};
 
 /// A temporary folder in RAM (Linux's /dev/shm) when there is one.
 fn ram_dir() -> tempfile::TempDir {
@@ -92,17 +90,14 @@ fn many_files_cut_half_way_resume_without_sending_the_verified_ones_again() {
         let path = top.join(format!("s{}", i % 7)).join(format!("{i:05}.raw"));
         random_file(&path, SIZE as usize, i);
     }
-    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
     // Slow enough that the cancel lands long before the end on a busy machine.
-    let slow = Relay::throttled(receiver.addr(), 2 << 20);
-    let identity = Arc::new(Identity::ephemeral().expect("identity"));
-    let mut sender = Node::sender_as("tx", identity.clone());
-    let id = TransferId::fresh();
-    sender.engine.send(Command::Send {
+    let common::ThrottledSend {
+        mut receiver,
+        mut sender,
+        relay: _relay,
         id,
-        to: slow.addr,
-        paths: vec![top.clone()],
-    });
+        identity,
+    } = common::ThrottledSend::start(&top, 2 << 20);
     let mut verified = 0u64;
     receiver.wait("half of the files", |e| {
         verified += u64::from(matches!(e, Event::FileVerified { .. }));

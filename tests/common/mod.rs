@@ -563,6 +563,46 @@ pub fn pair_as_receiver<R: Read, W: Write>(
         .expect("pairing")
 }
 
+/// A send of folder `top` from a fresh identity through a throttled relay,
+/// so that a test can cut it part way and send it again as the same device.
+#[allow(dead_code)] // not every test binary resumes
+pub struct ThrottledSend {
+    /// The receiving engine (accepts everyone).
+    pub receiver: Node,
+    /// The sending engine.
+    pub sender: Node,
+    /// Kept alive while the transfer runs.
+    pub relay: Relay,
+    /// The running transfer.
+    pub id: TransferId,
+    /// The sender's identity, for sending again as the same device.
+    pub identity: Arc<Identity>,
+}
+
+#[allow(dead_code)] // not every test binary resumes
+impl ThrottledSend {
+    /// Starts sending `top` through a relay passing `bytes_per_sec`.
+    pub fn start(top: &Path, bytes_per_sec: u64) -> ThrottledSend {
+        let receiver = Node::receiver("rx", ferry::api::AcceptPolicy::Everyone);
+        let relay = Relay::throttled(receiver.addr(), bytes_per_sec);
+        let identity = Arc::new(Identity::ephemeral().expect("identity"));
+        let sender = Node::sender_as("tx", identity.clone());
+        let id = TransferId::fresh();
+        sender.engine.send(Command::Send {
+            id,
+            to: relay.addr,
+            paths: vec![top.to_path_buf()],
+        });
+        ThrottledSend {
+            receiver,
+            sender,
+            relay,
+            id,
+            identity,
+        }
+    }
+}
+
 /// Cancels transfer `id` from `sender` (both sides must report the sender's
 /// cancel), then sends `paths` again from the same `identity` through a
 /// counting relay and waits for both sides to succeed. Returns the files
