@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The packaging part of CI, run by .ci/run after the tests: builds the release
-# binary (once), builds the .deb from it, then installs, checks and removes it
-# with packaging/check-deb.sh. Prints how long each step took.
+# The packaging part of CI, run by .ci/run after the tests: builds the .deb
+# from the binary the tests built, then installs, checks and removes it with
+# packaging/check-deb.sh. Prints how long each step took.
 # Runs as root on a fresh Debian 12 that has only Rust, Cargo and gcc: it
 # installs desktop-file-utils and appstream with apt-get, and cargo-deb.
+# It packages the binary `cargo test` built (see stage_binary for why).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,21 +35,39 @@ apt_tools() {
     fi
 }
 
-# CI checks the packaging (files, metadata, install, run, remove), not the
-# optimiser: its release build uses thin LTO and parallel codegen units,
-# which take minutes less on CI's 2 cores than the release profile's fat LTO
-# with one unit (the whole CI run must stay near 25 minutes). Packages for
-# people are built by packaging/build-deb.sh with the profile as written.
-release_build() {
-    CARGO_PROFILE_RELEASE_LTO=thin CARGO_PROFILE_RELEASE_CODEGEN_UNITS=16 \
-        cargo build --release --locked
+# CI checks the packaging (files, metadata, the launcher and icons, install,
+# `ferry --version` from PATH, removal), which the optimiser does not change.
+# So it packages the binary the test step already built (target/debug/ferry:
+# our code unoptimised, the dependencies at opt-level 2) instead of compiling
+# every dependency a third time with the release profile: that build took
+# about ten of CI's minutes on 2 cores, and the whole run must stay near 25.
+# cargo-deb takes the binary from $CARGO_TARGET_DIR/release/, so a scratch
+# target folder holds a hard link to it there (target/release, where people
+# build for real, is never touched), and --fast compresses the package
+# quickly. Packages for people: packaging/build-deb.sh, release profile.
+stage=""
+stage_binary() {
+    local built="${CARGO_TARGET_DIR:-$root/target}/debug/ferry"
+    if [ ! -x "$built" ]; then
+        cargo build --locked
+    fi
+    stage="$root/target/ci-package"
+    rm -rf "$stage"
+    mkdir -p "$stage/release"
+    ln "$built" "$stage/release/ferry" 2>/dev/null || cp "$built" "$stage/release/ferry"
 }
 
 deb=""
-package() { deb="$(packaging/build-deb.sh --no-build | tail -n 1)"; }
+package() {
+    if ! cargo deb --version >/dev/null 2>&1; then
+        cargo install cargo-deb --locked
+    fi
+    deb="$(CARGO_TARGET_DIR="$stage" cargo deb --no-build --locked --fast | tail -n 1)"
+    [ -f "$deb" ] || { echo "ci-package: cargo deb made no package (got: $deb)" >&2; exit 1; }
+}
 
 timed "apt tools" apt_tools
-timed "release build" release_build
+timed "stage the test binary" stage_binary
 timed "cargo-deb + package" package
 timed "install/check/remove" packaging/check-deb.sh "$deb"
 

@@ -399,3 +399,45 @@ fn peers_json_and_doctor_on_loopback() {
     assert!(stdout.contains("cannot reach its TCP port"), "{stdout}");
     assert!(stdout.contains("is `ferry receive`"), "{stdout}");
 }
+
+/// Issue 16, item 8: `ferry receive` still called by its host name, seeing
+/// another device of that name, announces itself with a suffix of its id;
+/// the other device (whose name was chosen) keeps its name.
+#[test]
+fn ferry_receive_with_a_clashing_host_name_takes_a_suffix() {
+    let port = udp_port();
+    let dir = tempfile::tempdir().expect("tmp");
+    let a = engine("twinhost", port.port, dir.path(), true);
+    let home = tempfile::tempdir().expect("tmp");
+    let mut w = Watch::new(&a);
+    let mut child = ferry(home.path(), port.port)
+        .env("HOSTNAME", "twinhost")
+        .args(["receive", "--port", "0", "--yes", "--dir"])
+        .arg(home.path().join("in"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start ferry receive");
+    let renamed = |live: &std::collections::HashMap<String, ferry::api::Peer>| {
+        live.values().any(|p| {
+            let alias = &p.device.alias;
+            alias.len() == "twinhost-".len() + 4 && alias.starts_with("twinhost-")
+        })
+    };
+    let seen = w.until(SOON * 2, renamed);
+    let _ = child.kill();
+    let _ = child.wait();
+    seen.expect("the receiver renamed itself to twinhost-XXXX");
+    let peer = w
+        .live
+        .values()
+        .find(|p| p.device.alias.starts_with("twinhost-"))
+        .expect("listed");
+    let suffix = &peer.device.alias["twinhost-".len()..];
+    assert_eq!(
+        suffix,
+        peer.device.device_id[..4].to_lowercase(),
+        "the suffix comes from its own id"
+    );
+    assert_eq!(a.device().alias, "twinhost", "a chosen name never changes");
+}

@@ -218,3 +218,32 @@ fn adding_a_listed_device_by_address_closes_at_once() {
     drop(harness);
     drop(dirs);
 }
+
+/// Issue 16, item 8: a window still called by the host name that sees
+/// another device of that name takes a suffix of its own id, says so,
+/// saves it and announces it; the other device keeps its chosen name.
+#[test]
+fn a_default_name_that_clashes_takes_a_suffix() {
+    let host = ferry::config::default_alias();
+    let dirs = AppDirs::new(&host);
+    let peer = TestPeer::start(&host, AcceptPolicy::Ask);
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    let own_id = harness.state().state().own_id.clone();
+    let suffix: String = own_id.chars().take(4).collect::<String>().to_lowercase();
+    let renamed = format!("{host}-{suffix}");
+    harness.get_by_label("➕ Add by address…").click();
+    let field = "Address (IP or host name, optionally :port)";
+    ui_support::wait_for_label(&mut harness, field);
+    ui_support::type_into(&mut harness, field, &peer.addr().to_string());
+    harness.get_by_label("Add").click();
+    ui_support::wait_until(&mut harness, "the renamed alias on disk", |_| {
+        ferry::config::Settings::load(&dirs.config()).alias == renamed
+    });
+    harness.get_by_label_contains(&format!("this one is now called “{renamed}”"));
+    // The top bar names this device by its new name, and the peer is
+    // still listed once.
+    harness.run_steps(2);
+    harness.get_by_label(&format!("This device: {renamed}"));
+    assert_eq!(harness.state().state().peers.len(), 1);
+}

@@ -178,3 +178,38 @@ fn a_known_name_with_another_key_gets_a_warning_card_and_nothing_unless_chosen()
     // Nothing new was remembered for that name.
     assert_eq!(harness.state().settings().remembered_devices.len(), 1);
 }
+
+/// Issue 16, item 11: while the receiver decides, the sender's row shows the
+/// pairing code on a line of its own, in the digits the offer card uses,
+/// and it is the code the receiver's engine shows.
+#[test]
+fn waiting_row_shows_the_code_as_prominently_as_the_offer() {
+    let dirs = AppDirs::new("Desk");
+    let mut peer = TestPeer::start("Laptop", AcceptPolicy::Ask);
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    add_peer_by_address(&mut harness, &peer, "Laptop");
+    harness.get_by_label("Laptop").click();
+    harness.run_steps(2);
+    let file = dirs.scratch().join("plan.txt");
+    write_file(&file, 1000);
+    drag_and_drop(&mut harness, &[file]);
+    confirm_pairing(&mut harness, &mut peer, "Laptop");
+    wait_until(&mut harness, "the offer on the peer", |_| {
+        peer.find(|e| matches!(e, Event::Incoming { .. })).is_some()
+    });
+    let Some(Event::Incoming { code, .. }) = peer.find(|e| matches!(e, Event::Incoming { .. }))
+    else {
+        unreachable!("found above")
+    };
+    assert!(!code.is_empty(), "a Ferry offer carries its pairing code");
+    wait_for_label(&mut harness, &code);
+    harness.get_by_label("Pairing code");
+    harness.get_by_label("— Laptop shows the same code if nobody is in between.");
+    let digits = harness.get_by_label(&code);
+    let size = digits.rect().height();
+    assert!(
+        size >= 20.0,
+        "the code is drawn large ({size} px high), not inside a sentence"
+    );
+}

@@ -319,3 +319,56 @@ fn asking_before_each_visitor_lets_one_in_and_keeps_another_out_and_texts_are_sh
     assert_eq!(visit(&url, "127.0.0.1").0, 200);
     assert!(harness.state().state().share.visitors.is_empty());
 }
+
+/// Issue 16, item 2: at 640×480 the share window fits the window, before
+/// and while sharing, and what does not fit scrolls inside it.
+#[test]
+fn the_share_window_fits_a_640x480_window() {
+    let dirs = AppDirs::new("Desk");
+    let mut harness = harness(&dirs);
+    harness.set_size(egui::Vec2::new(640.0, 480.0));
+    harness.run_steps(2);
+    let files: Vec<PathBuf> = (0..8)
+        .map(|i| {
+            let path = dirs
+                .scratch()
+                .join(format!("holiday photo {i} at the lake.jpg"));
+            write_file(&path, 1000 + i);
+            path
+        })
+        .collect();
+    drag_and_drop(&mut harness, &files);
+    harness.get_by_label("🌐 Share via browser…").click();
+    wait_for_label(&mut harness, "Start sharing");
+    harness.run_steps(4);
+    let screen = harness.ctx.content_rect();
+    let window = |harness: &Harness<'static, FerryApp>| {
+        harness
+            .ctx
+            .memory(|m| m.area_rect(egui::Id::unique("share-window")))
+            .expect("the share window is shown")
+    };
+    let shown = window(&harness);
+    assert!(
+        screen.expand(0.5).contains_rect(shown),
+        "setup: the share window {shown:?} leaves the window {screen:?}"
+    );
+    // The button at the end is reachable: scrolled to, it is inside too.
+    harness.get_by_label("Start sharing").scroll_to_me();
+    harness.run_steps(3);
+    let start = harness.get_by_label("Start sharing").rect();
+    assert!(
+        shown.contains_rect(start),
+        "Start sharing {start:?} scrolls into the share window {shown:?}"
+    );
+    harness.get_by_label("Start sharing").click();
+    wait_until(&mut harness, "the share to start", |h| {
+        h.state().sharing().is_some()
+    });
+    harness.run_steps(4);
+    let shown = window(&harness);
+    assert!(
+        screen.expand(0.5).contains_rect(shown),
+        "sharing: the share window {shown:?} leaves the window {screen:?}"
+    );
+}

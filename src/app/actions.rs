@@ -406,6 +406,31 @@ impl FerryApp {
         self.send_command(command);
     }
 
+    /// Another device announced our name while ours is still the host name
+    /// nobody chose: take a suffix of our id, save it, announce it and say
+    /// so (issue 16, item 8). A name the person chose is never changed.
+    pub(super) fn rename_on_clash(&mut self, seen: &str, seen_id: &str) {
+        let own_id = self.state.own_id.clone();
+        if seen_id == own_id {
+            return;
+        }
+        let default = crate::config::default_alias();
+        let Some(renamed) =
+            crate::config::alias_after_clash(&self.settings.alias, &default, seen, &own_id)
+        else {
+            return;
+        };
+        tracing::info!(from = %self.settings.alias, to = %renamed, "another device has our name");
+        if self.view.settings.alias == self.settings.alias {
+            self.view.settings.alias = renamed.clone();
+        }
+        self.settings.alias = renamed.clone();
+        self.save_settings();
+        self.send_command(Command::SetAlias(renamed.clone()));
+        self.state
+            .notice(tr!("notice-alias-clash", name = seen, renamed = renamed));
+    }
+
     fn save_draft(&mut self) {
         match self.view.settings.validate(&self.settings) {
             Ok(new) => {

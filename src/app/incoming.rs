@@ -180,7 +180,7 @@ fn pairing_line(ui: &mut egui::Ui, prompt: &PendingOffer) {
         return;
     }
     ui.horizontal(|ui| {
-        super::pairing::code_label(ui, &prompt.code, 14.0);
+        super::pairing::code_label(ui, &prompt.code, super::pairing::OFFER_CODE_SIZE);
         let same = ui.add(
             egui::Label::new(
                 RichText::new(tr!("offer-pairing-same", name = &prompt.from.alias)).weak(),

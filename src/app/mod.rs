@@ -499,6 +499,9 @@ impl FerryApp {
                 return self.task_done(TaskResult::Measured { path, size });
             }
             other => {
+                if let Event::PeerSeen(peer) = &other {
+                    self.rename_on_clash(&peer.device.alias, &peer.device.device_id);
+                }
                 if self.add_peer_event(&other) {
                     return;
                 }

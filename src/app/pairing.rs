@@ -142,6 +142,10 @@ pub fn remembered_card(ui: &mut egui::Ui, remembered: &[TrustedDevice], actions:
     });
 }
 
+/// The size of the code on an offer: the receiver's offer card and the
+/// sender's waiting row draw it alike (issue 16, item 11).
+pub const OFFER_CODE_SIZE: f32 = 20.0;
+
 /// The code in large digits.
 pub fn code_label(ui: &mut egui::Ui, code: &str, size: f32) {
     ui.horizontal(|ui| {

@@ -49,7 +49,12 @@ pub fn window(
     if !*open {
         return;
     }
-    let top_right = ctx.content_rect().right_top() + Vec2::new(-20.0, 64.0);
+    let room = ctx.content_rect();
+    let top_right = room.right_top() + Vec2::new(-20.0, 64.0);
+    // Never wider or taller than the window leaves room for (640×480 too):
+    // what does not fit scrolls inside (issue 16, item 2).
+    let width = (room.width() - 40.0).clamp(280.0, 470.0);
+    let max_height = (room.height() - 120.0).max(180.0);
     egui::Window::new(tr!("share-title"))
         // Its place stays put when the language (and so the title) changes.
         .id(egui::Id::unique("share-window"))
@@ -58,33 +63,56 @@ pub fn window(
         .resizable(false)
         .pivot(Align2::RIGHT_TOP)
         .default_pos(top_right)
-        .default_width(470.0)
+        .default_width(width)
+        .constrain(true)
         .show(ctx, |ui| {
-            ui.set_width(470.0);
-            match &state.share.phase {
-                SharePhase::Idle | SharePhase::Starting => {
-                    setup(
-                        ui,
-                        &state.share,
-                        &state.tray,
-                        download_dir,
-                        dialog_open,
-                        text,
-                        actions,
-                    );
-                }
-                SharePhase::Sharing(info) => {
-                    share_extras::visitor_cards(ui, &state.share.visitors, actions);
-                    sharing(ui, info, &state.share.downloads, qr, actions);
-                }
-                SharePhase::Stopping => {
-                    ui.horizontal(|ui| {
-                        ui.spinner();
-                        ui.label(tr!("share-stopping"));
-                    });
-                }
-            }
+            ui.set_width(width);
+            egui::ScrollArea::vertical()
+                .id_salt("share-window-body")
+                .max_height(max_height)
+                // As tall as the content up to max_height: a window's own
+                // default height would otherwise cut it short.
+                .min_scrolled_height(max_height)
+                .show(ui, |ui| {
+                    ui.set_width(width - 12.0);
+                    body(ui, state, download_dir, dialog_open, qr, text, actions);
+                });
         });
+}
+
+/// The window's content for the share's phase.
+fn body(
+    ui: &mut egui::Ui,
+    state: &UiState,
+    download_dir: &Path,
+    dialog_open: bool,
+    qr: &mut Option<QrTexture>,
+    text: &mut String,
+    actions: &mut Vec<Action>,
+) {
+    match &state.share.phase {
+        SharePhase::Idle | SharePhase::Starting => {
+            setup(
+                ui,
+                &state.share,
+                &state.tray,
+                download_dir,
+                dialog_open,
+                text,
+                actions,
+            );
+        }
+        SharePhase::Sharing(info) => {
+            share_extras::visitor_cards(ui, &state.share.visitors, actions);
+            sharing(ui, info, &state.share.downloads, qr, actions);
+        }
+        SharePhase::Stopping => {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label(tr!("share-stopping"));
+            });
+        }
+    }
 }
 
 fn setup(

@@ -134,8 +134,25 @@ fn status_line(ui: &mut egui::Ui, row: &TransferRow) {
         }
         _ => {
             ui.add(egui::Label::new(RichText::new(status(row)).weak()).wrap());
+            code_line(ui, row);
         }
     }
+}
+
+/// While the receiver decides, the pairing code in the same large digits
+/// as on the receiver's offer card, so the two people compare like with like.
+fn code_line(ui: &mut egui::Ui, row: &TransferRow) {
+    let (Phase::WaitingForAnswer, Some(code)) = (&row.phase, &row.pairing) else {
+        return;
+    };
+    ui.horizontal_wrapped(|ui| {
+        super::pairing::code_label(ui, code, super::pairing::OFFER_CODE_SIZE);
+        let same = ui.add(
+            egui::Label::new(RichText::new(tr!("offer-pairing-same", name = &row.peer)).weak())
+                .wrap(),
+        );
+        fonts::on_hover_readable(same, &row.peer);
+    });
 }
 
 /// Splits a failure's sentence into what went wrong and what reassures
@@ -300,10 +317,11 @@ pub fn status(row: &TransferRow) -> String {
     }
 }
 
-/// "Waiting for … to accept …", with the pairing code once it is known.
+/// "Waiting for … to accept …"; the pairing code gets a line of its own
+/// ([`code_line`]).
 fn waiting(row: &TransferRow) -> String {
     let name = &row.peer;
-    let waiting = if row.is_text {
+    if row.is_text {
         tr!("transfers-waiting-message", name = name)
     } else {
         tr!(
@@ -312,15 +330,6 @@ fn waiting(row: &TransferRow) -> String {
             count = row.files_total,
             size = human_bytes(row.bytes_total)
         )
-    };
-    match &row.pairing {
-        Some(code) => tr!(
-            "transfers-waiting-pairing",
-            waiting = waiting,
-            code = code,
-            name = name
-        ),
-        None => waiting,
     }
 }
 

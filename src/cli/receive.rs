@@ -238,7 +238,7 @@ impl Session {
     /// command should end.
     fn on_event(&mut self, engine: &Engine, event: Event) -> Option<i32> {
         match event {
-            Event::PeerSeen(peer) => self.peer_seen(&peer),
+            Event::PeerSeen(peer) => self.peer_seen(engine, &peer),
             Event::PeerGone { device_id } => {
                 let alias = self.peers.remove(&device_id).unwrap_or(device_id);
                 eprintln!("ferry: peer {alias:?} is gone");
@@ -307,7 +307,25 @@ impl Session {
         None
     }
 
-    fn peer_seen(&mut self, peer: &crate::api::Peer) {
+    fn peer_seen(&mut self, engine: &Engine, peer: &crate::api::Peer) {
+        // Another device with our name, while ours is the host name nobody
+        // chose: take a suffix of our id for this run (issue 16, item 8).
+        let own = engine.device();
+        if peer.device.device_id != own.device_id
+            && let Some(renamed) = crate::config::alias_after_clash(
+                &own.alias,
+                &crate::config::default_alias(),
+                &peer.device.alias,
+                &own.device_id,
+            )
+        {
+            eprintln!(
+                "ferry: another device is also called {:?}, so this one is now called {renamed:?} \
+                 (choose a name with --alias or in the window's Settings)",
+                peer.device.alias
+            );
+            engine.send(Command::SetAlias(renamed));
+        }
         let addr = peer
             .addrs
             .first()

@@ -192,6 +192,30 @@ pub fn default_alias() -> String {
     alias
 }
 
+/// The name to take when another device announces ours (issue 16, item 8):
+/// `None` unless `current` is still `default` (the host name — the person
+/// never chose a name) and `seen` is the same name; then the host name with
+/// the first four characters of our own device id ("ubuntu-1a2b"). The
+/// suffix comes from our key, so it is the same on every start and differs
+/// between the two devices even when both rename at once.
+pub fn alias_after_clash(current: &str, default: &str, seen: &str, own_id: &str) -> Option<String> {
+    let clashes = current == default && seen.trim().to_lowercase() == current.trim().to_lowercase();
+    let suffix: String = own_id
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(4)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if !clashes || suffix.is_empty() {
+        return None;
+    }
+    let mut base = current.trim().to_string();
+    while base.len() + 1 + suffix.len() > crate::protocol::limits::MAX_ALIAS_BYTES {
+        base.pop();
+    }
+    Some(format!("{base}-{suffix}"))
+}
+
 /// The user's Downloads folder, else the home folder, else the current one.
 pub fn default_download_dir() -> PathBuf {
     let dirs = directories::UserDirs::new();
@@ -381,5 +405,27 @@ mod tests {
         let first = device_id(dir.path()).expect("id");
         assert_eq!(first.len(), 64);
         assert_eq!(device_id(dir.path()).expect("id"), first);
+    }
+
+    /// Issue 16, item 8: only a name nobody chose changes, once, to a
+    /// suffix of our own id; a chosen name or another name stays.
+    #[test]
+    fn a_default_alias_takes_a_suffix_of_our_id_on_a_clash() {
+        let id = "1A2B3C4D5E6F";
+        assert_eq!(
+            alias_after_clash("ubuntu", "ubuntu", "Ubuntu", id).as_deref(),
+            Some("ubuntu-1a2b")
+        );
+        assert_eq!(alias_after_clash("ubuntu", "ubuntu", "debian", id), None);
+        assert_eq!(alias_after_clash("Studio", "ubuntu", "Studio", id), None);
+        assert_eq!(
+            alias_after_clash("ubuntu-1a2b", "ubuntu", "ubuntu-1a2b", id),
+            None
+        );
+        assert_eq!(alias_after_clash("ubuntu", "ubuntu", "ubuntu", ""), None);
+        let long = "é".repeat(crate::protocol::limits::MAX_ALIAS_BYTES / 2);
+        let renamed = alias_after_clash(&long, &long, &long, id).expect("renamed");
+        assert!(renamed.len() <= crate::protocol::limits::MAX_ALIAS_BYTES);
+        assert!(renamed.ends_with("-1a2b"));
     }
 }

@@ -64,6 +64,7 @@ tab-settings = Settings
 ## Notices (problems that belong to no transfer)
 
 notice-port-in-use = Port { $port } is in use (is Ferry already running?). This window listens on port { $fallback } instead; devices that only know port { $port } cannot reach it.
+notice-alias-clash = Another device is also called “{ $name }”, so this one is now called “{ $renamed }”. You can choose another name in Settings.
 notice-engine-busy = Ferry is busy and could not take that request; please try again.
 notice-engine-stopped = Ferry's engine has stopped; restart Ferry to keep transferring.
 notice-no-address = { $name } has no address to send to.
@@ -262,7 +263,6 @@ transfers-waiting-files = Waiting for { $name } to accept { $count ->
     [one] 1 file
    *[other] { $count } files
 }, { $size }…
-transfers-waiting-pairing = { $waiting } Pairing code { $code }: { $name } shows the same.
 transfers-sending-message = Sending the message…
 transfers-browser-waiting = Waiting for the browser to send the files…
 transfers-browser-received = { $done } received
