@@ -72,7 +72,7 @@ fn send_and_receive_once_with_yes_move_the_bytes() {
         "send failed: {}",
         String::from_utf8_lossy(&sent.stderr)
     );
-    assert!(String::from_utf8_lossy(&sent.stdout).contains("3 file(s)"));
+    assert!(String::from_utf8_lossy(&sent.stdout).contains("3 files"));
     assert!(receiver.wait().expect("receiver exits").success());
     for rel in ["pics/a.bin", "pics/deep/b.bin", "note.txt"] {
         assert_eq!(
@@ -273,4 +273,36 @@ fn a_remembered_name_answering_with_another_key_gets_a_warning_and_nothing_even_
     assert!(stderr.contains("nothing was sent"), "{stderr}");
     assert_eq!(receiver.wait().expect("exits").code(), Some(4));
     assert!(!out.join("secret.txt").exists());
+}
+
+/// `ferry receive` whose standard output is closed (`| head -1`, a terminal
+/// gone) still receives, verifies and exits 0: its lines are dropped, it
+/// never panics on them.
+#[test]
+fn a_receiver_with_a_closed_stdout_still_receives() {
+    let work = tempfile::tempdir().expect("tmp");
+    let src = work.path().join("a.bin");
+    random_file(&src, 200_000, 7);
+    let out = work.path().join("out");
+    let (mut receiver, stdout, port) = start_receiver(&work.path().join("rcfg"), &out, &["--yes"]);
+    drop(stdout);
+    let sent = ferry(&work.path().join("scfg"))
+        .args(["send", "--trust-new", "--to", &format!("127.0.0.1:{port}")])
+        .arg(&src)
+        .output()
+        .expect("run send");
+    assert!(
+        sent.status.success(),
+        "send failed: {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    let status = receiver.wait().expect("receiver exits");
+    let mut err = String::new();
+    use std::io::Read as _;
+    if let Some(mut stderr) = receiver.stderr.take() {
+        let _ = stderr.read_to_string(&mut err);
+    }
+    assert!(status.success(), "{status:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(sha256_file(&out.join("a.bin")), sha256_file(&src));
 }

@@ -56,7 +56,7 @@ fn send_while(meddle: impl FnOnce(&Path)) -> (String, String) {
     eprintln!("receiver said: {said_rx}\nsender said: {said_tx}");
     for said in [&said_rx, &said_tx] {
         assert!(
-            said.starts_with("1 of 2 file(s) failed: moving.bin:"),
+            said.starts_with("1 of 2 files failed: moving.bin:"),
             "{said}"
         );
     }

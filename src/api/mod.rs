@@ -21,7 +21,7 @@ mod transfer;
 pub use command::{Command, Decision};
 pub use device::{Device, DeviceKind, Peer, PeerSource};
 pub use event::{Event, Progress};
-pub use format::{BYTE_UNITS, human_bytes, human_duration};
+pub use format::{BYTE_UNITS, count, human_bytes, human_duration, noun};
 pub use offer::{ItemKind, OfferItem, OfferSummary};
 pub use settings::{
     AcceptPolicy, PeerTrust, ReceiveSettings, TrustVerdict, TrustedDevice, recognise, remember_in,

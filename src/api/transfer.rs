@@ -77,7 +77,11 @@ impl Outcome {
         };
         match self {
             Outcome::Completed { files, bytes } => {
-                format!("{files} file(s), {}, verified", super::human_bytes(*bytes))
+                format!(
+                    "{}, {}, verified",
+                    super::count(*files, "file", "files"),
+                    super::human_bytes(*bytes)
+                )
             }
             Outcome::Declined(reason) if reason.is_empty() => format!("Declined by {other}"),
             Outcome::Declined(reason) => format!("Declined by {other}: {reason}"),

@@ -39,8 +39,8 @@ pub fn run(args: DoctorArgs, net: &NetOptions) -> anyhow::Result<i32> {
         wait: super::seconds(args.wait),
     };
     let report = diagnose::run(&setup)?;
-    println!("Ferry doctor: {}", report.about);
-    print!("{report}");
+    say!("Ferry doctor: {}", report.about);
+    let _ = std::io::Write::write_fmt(&mut std::io::stdout(), format_args!("{report}"));
     Ok(if report.problems() == 0 {
         EXIT_OK
     } else {

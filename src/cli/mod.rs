@@ -3,6 +3,24 @@
 //! parses arguments, prints progress to the terminal and turns outcomes into
 //! exit codes; it holds no transfer logic of its own.
 
+/// `println!` that never panics: a closed standard output (`ferry receive |
+/// head -3`, a terminal gone) must not end a transfer or a share that others
+/// depend on. Every line the headless commands print goes through it.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stdout(), $($arg)*);
+    }};
+}
+
+/// `eprintln!` that never panics, for the same reason.
+macro_rules! note {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 pub mod doctor;
 pub mod peers;
 pub mod receive;

@@ -123,7 +123,7 @@ pub fn run(args: PeersArgs, net: &NetOptions) -> anyhow::Result<i32> {
             Ok(Event::PeerGone { device_id }) => {
                 live.remove(&device_id);
             }
-            Ok(Event::Problem(problem)) => eprintln!("ferry: {problem}"),
+            Ok(Event::Problem(problem)) => note!("ferry: {problem}"),
             Ok(_) => {}
             Err(_) => break,
         }
@@ -138,9 +138,9 @@ pub fn run(args: PeersArgs, net: &NetOptions) -> anyhow::Result<i32> {
             format: JSON_FORMAT,
             peers: peers.iter().map(|p| PeerJson::of(p, now)).collect(),
         };
-        println!("{}", serde_json::to_string_pretty(&doc)?);
+        say!("{}", serde_json::to_string_pretty(&doc)?);
     } else if peers.is_empty() {
-        println!("No Ferry device seen. `ferry doctor` explains what it can see.");
+        say!("No Ferry device seen. `ferry doctor` explains what it can see.");
     } else {
         let width = peers
             .iter()
@@ -148,9 +148,12 @@ pub fn run(args: PeersArgs, net: &NetOptions) -> anyhow::Result<i32> {
             .max()
             .unwrap_or(5)
             .max(5);
-        println!(
+        say!(
             "{:<width$}  {:<8}  {:<21}  {:<11}  DEVICE ID",
-            "NAME", "OS", "ADDRESS", "LAST SEEN"
+            "NAME",
+            "OS",
+            "ADDRESS",
+            "LAST SEEN"
         );
         for peer in &peers {
             let addr = peer
@@ -163,7 +166,7 @@ pub fn run(args: PeersArgs, net: &NetOptions) -> anyhow::Result<i32> {
             } else {
                 ""
             };
-            println!(
+            say!(
                 "{:<width$}  {:<8}  {:<21}  {:<11}  {}{manual}",
                 peer.device.alias,
                 peer.device.os,
@@ -175,7 +178,11 @@ pub fn run(args: PeersArgs, net: &NetOptions) -> anyhow::Result<i32> {
     }
     match args.expect {
         Some(n) if peers.len() < n => {
-            eprintln!("ferry: {} of {n} expected device(s) seen", peers.len());
+            note!(
+                "ferry: {} of {n} expected {} seen",
+                peers.len(),
+                crate::api::noun(u64::try_from(n).unwrap_or(u64::MAX), "device", "devices")
+            );
             Ok(EXIT_FAILED)
         }
         _ => Ok(EXIT_OK),

@@ -62,9 +62,9 @@ pub fn print_offer(
     key_changed: bool,
 ) {
     if key_changed {
-        println!("{}", key_changed_warning(&from.alias));
+        say!("{}", key_changed_warning(&from.alias));
     }
-    println!(
+    say!(
         "Incoming from {} ({addr}, {}), device {}, pairing code {code}:",
         from.alias,
         from.os,
@@ -83,26 +83,33 @@ pub fn print_offer(
         } else {
             ""
         };
-        println!(
+        say!(
             "  {}{slash}  ({})",
             entry.path.join("/"),
             human_bytes(entry.size)
         );
     }
     if items.len() > SHOWN {
-        println!("  ... and {} more item(s)", items.len() - SHOWN);
+        say!(
+            "  ... and {} more",
+            crate::api::count(
+                u64::try_from(items.len() - SHOWN).unwrap_or(u64::MAX),
+                "item",
+                "items"
+            )
+        );
     }
     for text in &offer.texts {
-        println!("  message: {text}");
+        say!("  message: {text}");
     }
     let free = offer
         .free_bytes
         .map(|f| format!(", {} free here", human_bytes(f)))
         .unwrap_or_default();
-    println!(
-        "  {} file(s), {} folder(s), {} in total{free}",
-        offer.files,
-        offer.folders,
+    say!(
+        "  {}, {}, {} in total{free}",
+        crate::api::count(offer.files, "file", "files"),
+        crate::api::count(offer.folders, "folder", "folders"),
         human_bytes(offer.total_bytes)
     );
 }
@@ -117,7 +124,7 @@ pub fn key_changed_warning(alias: &str) -> String {
 }
 
 pub(super) fn ask_yes_no(question: &str) -> bool {
-    print!("{question} [y/N] ");
+    let _ = write!(std::io::stdout(), "{question} [y/N] ");
     let _ = std::io::stdout().flush();
     let mut line = String::new();
     match std::io::stdin().lock().read_line(&mut line) {
@@ -149,7 +156,7 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
                 Err(_) => break,
             },
             recv(interrupted) -> _ => {
-                eprintln!("ferry: stopping");
+                note!("ferry: stopping");
                 return Ok(EXIT_OK);
             }
         };
@@ -212,7 +219,7 @@ fn start_engine(args: &ReceiveArgs, net: &NetOptions) -> anyhow::Result<Engine> 
     )?;
     if let Some(addr) = engine.local_addr() {
         // Scripts read this line to learn the port when --port 0 is used.
-        println!(
+        say!(
             "Listening on port {} as {:?}; saving to {}",
             addr.port(),
             alias,
@@ -241,7 +248,7 @@ impl Session {
             Event::PeerSeen(peer) => self.peer_seen(engine, &peer),
             Event::PeerGone { device_id } => {
                 let alias = self.peers.remove(&device_id).unwrap_or(device_id);
-                eprintln!("ferry: peer {alias:?} is gone");
+                note!("ferry: peer {alias:?} is gone");
             }
             Event::Incoming {
                 id,
@@ -265,7 +272,7 @@ impl Session {
                 ..
             } => {
                 if resumed_bytes > 0 {
-                    println!("Resuming: {} already here.", human_bytes(resumed_bytes));
+                    say!("Resuming: {} already here.", human_bytes(resumed_bytes));
                 }
                 self.bar = Some(terminal::byte_bar(bytes));
             }
@@ -276,19 +283,19 @@ impl Session {
             }
             Event::FileVerified { path, .. } => match &self.bar {
                 Some(bar) => bar.println(format!("Saved {}", path.display())),
-                None => println!("Saved {}", path.display()),
+                None => say!("Saved {}", path.display()),
             },
             Event::TextReceived { from, text, .. } => {
-                println!("Message from {}: {text}", from.alias)
+                say!("Message from {}: {text}", from.alias)
             }
             Event::PairingCode {
                 from, addr, code, ..
-            } => println!(
+            } => say!(
                 "{} ({addr}) is comparing pairing codes: this device's code is {code}.",
                 from.alias
             ),
             Event::Remembered(device) => super::send::persist_remembered(device),
-            Event::Problem(problem) => eprintln!("ferry: {problem}"),
+            Event::Problem(problem) => note!("ferry: {problem}"),
             Event::Finished {
                 direction: Direction::Incoming,
                 outcome,
@@ -319,7 +326,7 @@ impl Session {
                 &own.device_id,
             )
         {
-            eprintln!(
+            note!(
                 "ferry: another device is also called {:?}, so this one is now called {renamed:?} \
                  (choose a name with --alias or in the window's Settings)",
                 peer.device.alias
@@ -337,9 +344,10 @@ impl Session {
         } else {
             "appeared"
         };
-        eprintln!(
+        note!(
             "ferry: peer {:?} ({}) {verb} at {addr}",
-            peer.device.alias, peer.device.os
+            peer.device.alias,
+            peer.device.os
         );
         self.peers.insert(id, peer.device.alias.clone());
     }

@@ -86,7 +86,7 @@ pub fn find_by_name(engine: &Engine, name: &str) -> NameSearch {
             Ok(Event::PeerGone { device_id }) => {
                 seen.remove(&device_id);
             }
-            Ok(Event::Problem(problem)) => eprintln!("ferry: {problem}"),
+            Ok(Event::Problem(problem)) => note!("ferry: {problem}"),
             Ok(_) => {}
             Err(_) => break,
         }
@@ -200,7 +200,7 @@ fn localsend_target(engine: &Engine, to: &str) -> anyhow::Result<SocketAddr> {
             Err(_) => {}
         }
     }
-    eprintln!("Found a LocalSend device at {addr}.");
+    note!("Found a LocalSend device at {addr}.");
     Ok(addr)
 }
 
@@ -241,7 +241,7 @@ pub fn run(args: SendArgs, net: &NetOptions) -> anyhow::Result<i32> {
                 })?
             } else {
                 let addr = choose(&args.to, &found)?;
-                eprintln!("Found {:?} at {addr}.", args.to);
+                note!("Found {:?} at {addr}.", args.to);
                 addr
             }
         }
@@ -320,10 +320,10 @@ fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
                 code,
                 ..
             } => {
-                eprintln!(
-                    "Offered {} file(s), {} to {to} (device {}, pairing code {code}); waiting for \
+                note!(
+                    "Offered {}, {} to {to} (device {}, pairing code {code}); waiting for \
                      it to accept...",
-                    offer.files,
+                    crate::api::count(offer.files, "file", "files"),
                     crate::api::human_bytes(offer.total_bytes),
                     short_code(&peer_id)
                 );
@@ -334,7 +334,7 @@ fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
                 ..
             } => {
                 if resumed_bytes > 0 {
-                    eprintln!(
+                    note!(
                         "Resuming: {} already there.",
                         crate::api::human_bytes(resumed_bytes)
                     );
@@ -364,12 +364,12 @@ fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
 fn confirm_peer(device: &Device, to: SocketAddr, code: &str, key_changed: bool) -> bool {
     use std::io::IsTerminal;
     if key_changed {
-        eprintln!(
+        note!(
             "ferry: {}",
             super::receive::key_changed_warning(&device.alias)
         );
     }
-    eprintln!(
+    note!(
         "{} ({to}, device {}) has not been confirmed on this computer. Its pairing code is {code}.",
         device.alias,
         short_code(&device.device_id)
@@ -381,7 +381,7 @@ fn confirm_peer(device: &Device, to: SocketAddr, code: &str, key_changed: bool) 
             "run `ferry send` on a terminal to compare the code, or pass --trust-new to send to \
              devices never seen before without comparing"
         };
-        eprintln!("ferry: nothing was sent: there is no terminal to confirm the code on; {how}.");
+        note!("ferry: nothing was sent: there is no terminal to confirm the code on; {how}.");
         return false;
     }
     super::receive::ask_yes_no(&format!("Does {} show the code {code}?", device.alias))
@@ -393,13 +393,13 @@ fn confirm_peer(device: &Device, to: SocketAddr, code: &str, key_changed: bool) 
 fn confirm_localsend(device: &Device, to: SocketAddr, fingerprint: &str, changed: bool) -> bool {
     use std::io::IsTerminal;
     if changed {
-        eprintln!(
+        note!(
             "ferry: warning: {} is remembered here with another certificate. LocalSend may have \
              been reinstalled on it, or another device is using its name.",
             device.alias
         );
     }
-    eprintln!(
+    note!(
         "{} ({to}) is a LocalSend device not confirmed on this computer; its certificate \
          fingerprint is {fingerprint}. LocalSend shows no pairing code, so nothing can be compared.",
         device.alias
@@ -411,7 +411,7 @@ fn confirm_localsend(device: &Device, to: SocketAddr, fingerprint: &str, changed
             "run `ferry send` on a terminal to confirm it, or pass --trust-new to send to devices \
              never seen before"
         };
-        eprintln!("ferry: nothing was sent: there is no terminal to confirm on; {how}.");
+        note!("ferry: nothing was sent: there is no terminal to confirm on; {how}.");
         return false;
     }
     super::receive::ask_yes_no(&format!(
@@ -428,6 +428,6 @@ pub(super) fn persist_remembered(device: crate::api::TrustedDevice) {
     if settings.remember(device)
         && let Err(e) = settings.save(&dir)
     {
-        eprintln!("ferry: could not remember the device in the settings: {e}");
+        note!("ferry: could not remember the device in the settings: {e}");
     }
 }

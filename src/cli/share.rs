@@ -24,23 +24,6 @@ use crate::engine::Engine;
 use crate::http::{DEFAULT_MAX_UPLOAD_BYTES, DEFAULT_SHARE_PORT, qr_terminal};
 use crate::secure::identity::Identity;
 
-/// `println!` that never panics: a closed standard output (`ferry share |
-/// head -3`, a terminal gone) must not end the share for everyone else.
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stdout(), $($arg)*);
-    }};
-}
-
-/// `eprintln!` that never panics, for the same reason.
-macro_rules! note {
-    ($($arg:tt)*) => {{
-        use std::io::Write as _;
-        let _ = writeln!(std::io::stderr(), $($arg)*);
-    }};
-}
-
 /// Arguments of `ferry share`.
 #[derive(Debug, Args)]
 pub struct ShareArgs {
@@ -116,8 +99,12 @@ pub fn run(args: ShareArgs, interfaces: Option<Vec<String>>) -> anyhow::Result<i
         .map(|i| i.bytes)
         .fold(0, u64::saturating_add);
     say!(
-        "Sharing {} item(s), {}. Open this link on a phone or computer on the same network:",
-        started.items.len(),
+        "Sharing {}, {}. Open this link on a phone or computer on the same network:",
+        crate::api::count(
+            u64::try_from(started.items.len()).unwrap_or(u64::MAX),
+            "item",
+            "items"
+        ),
         human_bytes(total)
     );
     say!();

@@ -41,9 +41,9 @@ pub fn report_outcome(outcome: &Outcome, direction: Direction) -> i32 {
         Outcome::Failed(_) => EXIT_FAILED,
     };
     match (code, direction) {
-        (EXIT_OK, Direction::Outgoing) => println!("Sent: {sentence}"),
-        (EXIT_OK, Direction::Incoming) => println!("Received: {sentence}"),
-        _ => eprintln!("ferry: {sentence}"),
+        (EXIT_OK, Direction::Outgoing) => say!("Sent: {sentence}"),
+        (EXIT_OK, Direction::Incoming) => say!("Received: {sentence}"),
+        _ => note!("ferry: {sentence}"),
     }
     code
 }

@@ -193,7 +193,7 @@ impl Failures {
         self.count == 0
     }
 
-    /// "3 of 10 file(s) failed: a: ...; b: ...", naming the first few.
+    /// "3 of 10 files failed: a: ...; b: ...", naming the first few.
     pub fn sentence(&self, total: u32) -> String {
         let more = (self.count as usize).saturating_sub(self.listed.len());
         let rest = if more > 0 {
@@ -202,8 +202,9 @@ impl Failures {
             String::new()
         };
         format!(
-            "{} of {total} file(s) failed: {}{rest}.",
+            "{} of {} failed: {}{rest}.",
             self.count,
+            crate::api::count(total, "file", "files"),
             self.listed.join("; ")
         )
     }

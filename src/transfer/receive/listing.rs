@@ -176,8 +176,9 @@ impl Receiving<'_> {
                 let name = root.path.file_name().unwrap_or_default().to_string_lossy();
                 self.failures.note_many(
                     format!(
-                        "{name}: {} offered file(s) were never listed",
-                        root.left.files
+                        "{name}: {} offered {} never listed",
+                        crate::api::count(root.left.files, "file", "files"),
+                        crate::api::noun(root.left.files, "was", "were")
                     ),
                     u32::try_from(root.left.files).unwrap_or(u32::MAX),
                 );

@@ -384,8 +384,9 @@ impl Receiving<'_> {
             String::new()
         } else {
             format!(
-                " {} of {} file(s) had arrived.",
-                self.verified, self.files_total
+                " {} of {} had arrived.",
+                self.verified,
+                crate::api::count(self.files_total, "file", "files")
             )
         }
     }
