@@ -1,5 +1,6 @@
 //! The Transfers tab: one card per transfer in either direction — peer, what,
-//! progress bar, bytes, speed, ETA, current file and Cancel while it runs;
+//! progress bar, bytes, speed, ETA, current file, Pause / Resume and Cancel
+//! while it runs ("Paused by Studio desk" instead of a speed in a pause);
 //! Open folder / Show file when done; the reason in a sentence and Retry
 //! (which resumes) when it failed. Uploads from browsers through the share
 //! are rows too ("from browser 192.168.1.31"), without Cancel or Retry.
@@ -225,8 +226,49 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
             if ui.add_enabled(!row.cancelling, cancel).clicked() {
                 actions.push(Action::Cancel(row.id));
             }
+            if !row.cancelling {
+                pause_button(ui, row, actions);
+            }
         }
     }
+}
+
+/// Pause, or Resume while this device holds the pause; only on a transfer
+/// that can pause (a Ferry one whose files stream: LocalSend's protocol
+/// cannot hold a transfer, and a browser's upload is not ours to hold).
+fn pause_button(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
+    let Some(pause) = row.pause else { return };
+    if pause.local {
+        let hint = if pause.remote {
+            tr!("transfers-resume-hint-both", name = &row.peer)
+        } else {
+            tr!("transfers-resume-hint")
+        };
+        if ui
+            .button(tr!("transfers-resume"))
+            .on_hover_text(hint)
+            .clicked()
+        {
+            actions.push(Action::Resume(row.id));
+        }
+    } else if ui
+        .button(tr!("transfers-pause"))
+        .on_hover_text(tr!("transfers-pause-hint"))
+        .clicked()
+    {
+        actions.push(Action::Pause(row.id));
+    }
+}
+
+/// "Paused", "Paused by Studio desk" or "Paused by you and Studio desk"
+/// while someone holds the row's transfer.
+pub fn paused_words(row: &TransferRow) -> Option<String> {
+    let pause = row.pause.filter(|_| row.is_paused())?;
+    Some(match (pause.local, pause.remote) {
+        (true, true) => tr!("transfers-paused-both", name = &row.peer),
+        (false, true) => tr!("transfers-paused-by", name = &row.peer),
+        _ => tr!("transfers-paused"),
+    })
 }
 
 /// The line under the bar: where the transfer stands, in words and numbers.
@@ -272,11 +314,16 @@ pub fn status(row: &TransferRow) -> String {
                 done = human_bytes(row.bytes_done),
                 total = human_bytes(row.bytes_total)
             )];
-            if row.rate > 0.0 {
-                parts.push(tr!("transfers-rate", size = human_bytes(row.rate as u64)));
-            }
-            if let Some(eta) = row.eta {
-                parts.push(tr!("transfers-time-left", time = style::duration(eta)));
+            if let Some(paused) = paused_words(row) {
+                // In a pause the speed and time left mean nothing.
+                parts.push(paused);
+            } else {
+                if row.rate > 0.0 {
+                    parts.push(tr!("transfers-rate", size = human_bytes(row.rate as u64)));
+                }
+                if let Some(eta) = row.eta {
+                    parts.push(tr!("transfers-time-left", time = style::duration(eta)));
+                }
             }
             if row.files_total > 1 {
                 parts.push(tr!(
