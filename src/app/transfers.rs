@@ -492,6 +492,61 @@ mod tests {
         assert_eq!(split_reassurance("Disk full."), ("Disk full.", None));
     }
 
+    /// A running transfer to "Studio desk", with `pause` if the engine
+    /// reported one.
+    fn paused_state(pause: Option<crate::api::Pauses>) -> UiState {
+        use crate::api::Event;
+        let mut state = UiState::default();
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        let id = TransferId(1);
+        state.start_outgoing(id, "Studio desk", addr, vec![PathBuf::from("/a/b")]);
+        let started = Event::Started {
+            id,
+            direction: Direction::Outgoing,
+            files: 1,
+            bytes: 100,
+            resumed_bytes: 0,
+        };
+        state.apply(started, 0);
+        if let Some(pause) = pause {
+            state.apply(Event::PauseChanged { id, pause }, 0);
+        }
+        state
+    }
+
+    /// (Pause button, Resume button, "Paused by Studio desk") as drawn.
+    fn drawn(pause: Option<crate::api::Pauses>) -> (bool, bool, bool) {
+        use egui_kittest::kittest::Queryable;
+        let state = paused_state(pause);
+        let mut harness = egui_kittest::Harness::new_ui(move |ui| {
+            let mut actions = Vec::new();
+            show(ui, &state, &mut actions);
+        });
+        harness.run();
+        let has = |label: &str| harness.query_by_label(label).is_some();
+        let named = harness
+            .query_by_label_contains("Paused by Studio desk")
+            .is_some();
+        (has("Pause"), has("Resume"), named)
+    }
+
+    /// Issue 16, item 5: Pause only where the engine said the transfer can
+    /// pause (a LocalSend transfer never says so), Resume while this device
+    /// holds it, and the pauser named instead of a speed.
+    #[test]
+    fn pause_buttons_follow_who_holds_the_transfer() {
+        use crate::api::Pauses;
+        let pause = |local, remote| Some(Pauses { local, remote });
+        assert_eq!(drawn(None), (false, false, false), "not pausable");
+        assert_eq!(drawn(pause(false, false)), (true, false, false));
+        assert_eq!(drawn(pause(false, true)), (true, false, true));
+        assert_eq!(drawn(pause(true, false)), (false, true, false));
+        let row = |p| paused_state(p).transfers[0].clone();
+        assert!(status(&row(pause(false, true))).ends_with("Paused by Studio desk"));
+        assert!(status(&row(pause(true, true))).ends_with("Paused by you and Studio desk"));
+        assert!(status(&row(pause(true, false))).ends_with("Paused"));
+    }
+
     #[test]
     fn message_starts_are_cut_with_an_ellipsis() {
         assert_eq!(message_start("  hi there \n"), "hi there");
