@@ -237,7 +237,10 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
 /// that can pause (a Ferry one whose files stream: LocalSend's protocol
 /// cannot hold a transfer, and a browser's upload is not ours to hold).
 fn pause_button(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
-    let Some(pause) = row.pause else { return };
+    // A message is over before anyone could hold it.
+    let Some(pause) = row.pause.filter(|_| !row.is_text) else {
+        return;
+    };
     if pause.local {
         let hint = if pause.remote {
             tr!("transfers-resume-hint-both", name = &row.peer)
