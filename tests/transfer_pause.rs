@@ -239,36 +239,32 @@ fn a_pause_longer_than_the_idle_timeout_held_by_both_sides_survives() {
     finishes_whole(run);
 }
 
-#[test]
-fn a_cancel_while_paused_ends_both_sides_as_a_cancel() {
-    // The sender pauses and the receiver cancels ...
+/// One side pauses, the other cancels: both end as that side's cancel, and
+/// the file never takes its final name.
+fn cancel_while_paused(sender_pauses: bool) {
     let mut run = running(Timeouts::default());
-    run.sender.engine.send(Command::Pause { id: run.tx });
-    assert_eq!(pause_state(&mut run.receiver), BY_PEER);
-    run.receiver.engine.send(Command::Cancel { id: run.rx });
+    let (tx, rx) = (run.tx, run.rx);
+    let (pauser, canceller, pause, cancel) = if sender_pauses {
+        (&mut run.sender, &mut run.receiver, tx, rx)
+    } else {
+        (&mut run.receiver, &mut run.sender, rx, tx)
+    };
+    pauser.engine.send(Command::Pause { id: pause });
+    assert_eq!(pause_state(canceller), BY_PEER);
+    canceller.engine.send(Command::Cancel { id: cancel });
     assert_eq!(
-        run.receiver.finished(),
+        canceller.finished(),
         Outcome::Cancelled { by: Party::Local }
     );
-    assert_eq!(
-        run.sender.finished(),
-        Outcome::Cancelled { by: Party::Remote }
-    );
-    // ... and the receiver pauses and the sender cancels.
-    let mut run = running(Timeouts::default());
-    run.receiver.engine.send(Command::Pause { id: run.rx });
-    assert_eq!(pause_state(&mut run.sender), BY_PEER);
-    run.sender.engine.send(Command::Cancel { id: run.tx });
-    assert_eq!(
-        run.sender.finished(),
-        Outcome::Cancelled { by: Party::Local }
-    );
-    assert_eq!(
-        run.receiver.finished(),
-        Outcome::Cancelled { by: Party::Remote }
-    );
+    assert_eq!(pauser.finished(), Outcome::Cancelled { by: Party::Remote });
     assert!(
         !run.receiver.root().join("big.bin").exists(),
         "a cancelled file never takes its final name"
     );
+}
+
+#[test]
+fn a_cancel_while_paused_ends_both_sides_as_a_cancel() {
+    cancel_while_paused(true);
+    cancel_while_paused(false);
 }

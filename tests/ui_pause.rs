@@ -49,6 +49,16 @@ fn no_text(harness: &Harness<'static, FerryApp>, part: &str) -> bool {
     harness.query_by_label_contains(part).is_none()
 }
 
+/// Resume in the window lets the transfer go on both sides; then Cancel.
+fn resume_then_cancel(harness: &mut Harness<'static, FerryApp>, peer: &mut TestPeer) {
+    harness.get_by_label("Resume").click();
+    wait_for_label(harness, "Pause");
+    peer_reports(harness, peer, Pauses::default());
+    assert!(no_text(harness, "Paused"));
+    harness.get_by_label("Cancel").click();
+    wait_for_label(harness, "Cancelled by you");
+}
+
 #[test]
 fn pause_and_resume_while_sending_hold_the_receiver_too() {
     let dirs = AppDirs::new("Desk");
@@ -78,12 +88,7 @@ fn pause_and_resume_while_sending_hold_the_receiver_too() {
     wait_for_text(&mut harness, "· Paused");
     assert!(no_text(&harness, "/s"), "no speed in a pause");
     assert!(no_text(&harness, " left"), "no time left in a pause");
-    harness.get_by_label("Resume").click();
-    wait_for_label(&mut harness, "Pause");
-    peer_reports(&mut harness, &mut peer, Pauses::default());
-    assert!(no_text(&harness, "Paused"));
-    harness.get_by_label("Cancel").click();
-    wait_for_label(&mut harness, "Cancelled by you");
+    resume_then_cancel(&mut harness, &mut peer);
     assert!(
         harness.query_by_label("Pause").is_none(),
         "only while running"
@@ -130,10 +135,5 @@ fn a_pause_by_the_sender_is_named_and_each_side_lifts_its_own() {
         h.query_by_label_contains("Paused by").is_none() && h.query_by_label("Resume").is_some()
     });
     wait_for_text(&mut harness, "· Paused");
-    harness.get_by_label("Resume").click();
-    wait_for_label(&mut harness, "Pause");
-    peer_reports(&mut harness, &mut peer, Pauses::default());
-    assert!(no_text(&harness, "Paused"));
-    harness.get_by_label("Cancel").click();
-    wait_for_label(&mut harness, "Cancelled by you");
+    resume_then_cancel(&mut harness, &mut peer);
 }
