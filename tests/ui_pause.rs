@@ -49,6 +49,29 @@ fn no_text(harness: &Harness<'static, FerryApp>, part: &str) -> bool {
     harness.query_by_label_contains(part).is_none()
 }
 
+/// At 640×480 the paused row's title, buttons and status line stay apart
+/// and inside the window.
+fn fits_at_the_smallest_size(harness: &mut Harness<'static, FerryApp>) {
+    harness.set_size(egui::Vec2::new(640.0, 480.0));
+    harness.run_steps(4);
+    let rects = [
+        harness.get_by_label("video.mkv").rect(),
+        harness.get_by_label("Resume").rect(),
+        harness.get_by_label("Cancel").rect(),
+        harness
+            .get_by_label_contains("Paused by you and Laptop")
+            .rect(),
+    ];
+    for (i, a) in rects.iter().enumerate() {
+        assert!(a.max.x <= 640.5, "{a:?} past the right edge");
+        for b in &rects[i + 1..] {
+            assert!(!a.intersects(*b), "{a:?} overlaps {b:?}");
+        }
+    }
+    harness.set_size(egui::Vec2::new(1040.0, 700.0));
+    harness.run_steps(2);
+}
+
 /// Resume in the window lets the transfer go on both sides; then Cancel.
 fn resume_then_cancel(harness: &mut Harness<'static, FerryApp>, peer: &mut TestPeer) {
     harness.get_by_label("Resume").click();
@@ -121,6 +144,7 @@ fn a_pause_by_the_sender_is_named_and_each_side_lifts_its_own() {
     harness.get_by_label("Pause").click();
     wait_for_text(&mut harness, "Paused by you and Laptop");
     harness.get_by_label("Resume");
+    fits_at_the_smallest_size(&mut harness);
     peer_reports(
         &mut harness,
         &mut peer,

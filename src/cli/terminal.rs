@@ -82,13 +82,21 @@ impl PauseLines {
         })
     }
 
-    /// Prints [`PauseLines::line`] above `bar` (on stderr, like the bar).
+    /// Prints [`PauseLines::line`] above `bar` (on stderr, like the bar),
+    /// and while paused the bar says so instead of the file in flight (the
+    /// next progress report puts that back).
     pub fn show(&mut self, bar: Option<&ProgressBar>, id: TransferId, pause: Pauses) {
-        if let Some(line) = self.line(id, pause) {
-            match bar {
-                Some(bar) => bar.suspend(|| eprintln!("{line}")),
-                None => eprintln!("{line}"),
+        let Some(line) = self.line(id, pause) else {
+            return;
+        };
+        match bar {
+            Some(bar) => {
+                bar.suspend(|| eprintln!("{line}"));
+                if pause.remote {
+                    bar.set_message("paused");
+                }
             }
+            None => eprintln!("{line}"),
         }
     }
 
