@@ -306,3 +306,51 @@ fn a_receiver_with_a_closed_stdout_still_receives() {
     assert!(!err.contains("panicked"), "{err}");
     assert_eq!(sha256_file(&out.join("a.bin")), sha256_file(&src));
 }
+
+/// Issue #16 item 5: `ferry receive` says who paused the transfer and when
+/// it goes on, and the file still arrives whole.
+#[test]
+fn receive_says_when_the_sender_pauses_and_resumes() {
+    use ferry::api::{Command as EngineCommand, Event};
+    let work = tempfile::tempdir().expect("tmp");
+    let source = work.path().join("big.bin");
+    random_file(&source, 24 << 20, 3);
+    let out = work.path().join("out");
+    let (mut receiver, _stdout, port) = start_receiver(&work.path().join("rcfg"), &out, &["--yes"]);
+    let stderr = BufReader::new(receiver.stderr.take().expect("stderr"));
+    let (lines_tx, lines) = crossbeam_channel::bounded::<String>(256);
+    #[allow(clippy::disallowed_methods)] // a test's reader thread needs no name
+    std::thread::spawn(move || {
+        for line in stderr.lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    let target = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let relay = common::Relay::throttled(target, 6 << 20);
+    let mut sender = common::Node::sender("Laptop");
+    let id = sender.send_file(relay.addr, &source);
+    sender.wait("bytes flowing", |e| match e {
+        Event::Progress(p) if p.bytes_done >= 1 << 20 => Some(()),
+        _ => None,
+    });
+    let said = |what: &str| {
+        let deadline = std::time::Instant::now() + common::WAIT;
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = lines
+                .recv_timeout(left)
+                .unwrap_or_else(|_| panic!("ferry receive never said {what:?}"));
+            if line.contains(what) {
+                return line;
+            }
+        }
+    };
+    sender.engine.send(EngineCommand::Pause { id });
+    let paused = said("Paused by");
+    assert!(paused.starts_with("Paused by Laptop"), "{paused}");
+    sender.engine.send(EngineCommand::Resume { id });
+    said("Laptop resumed the transfer.");
+    assert!(sender.finished().is_success());
+    assert!(receiver.wait().expect("receiver exits").success());
+    assert_eq!(sha256_file(&out.join("big.bin")), sha256_file(&source));
+}

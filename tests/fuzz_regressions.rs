@@ -303,6 +303,8 @@ fn every_message() -> Vec<(&'static str, Message)> {
                 }],
             },
         ),
+        ("pause", Message::Pause),
+        ("resume", Message::Resume),
     ]
 }
 

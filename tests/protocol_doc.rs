@@ -212,6 +212,8 @@ fn messages() -> Vec<(&'static str, Message)> {
             first: 0,
             files: Vec::new(),
         },
+        Message::Pause,
+        Message::Resume,
     ];
     all.into_iter()
         .map(|m| {
@@ -234,6 +236,8 @@ fn messages() -> Vec<(&'static str, Message)> {
                 Message::PairReveal { .. } => "PairReveal",
                 Message::Page { .. } => "Page",
                 Message::Want { .. } => "Want",
+                Message::Pause => "Pause",
+                Message::Resume => "Resume",
             };
             (name, m)
         })

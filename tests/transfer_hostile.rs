@@ -607,3 +607,97 @@ fn an_unsafe_name_in_a_page_ends_the_transfer_and_writes_nothing_outside() {
         assert_eq!(std::fs::read_dir(outside.path()).expect("read").count(), 0);
     }
 }
+
+/// Issue #16 item 5: `Pause` and `Resume` where no transfer streams are
+/// refused like any message out of place, and the receiver keeps serving.
+#[test]
+fn a_pause_where_no_transfer_streams_is_refused() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
+    // As the first message of a connection: no transfer to pause.
+    let identity = Identity::ephemeral().expect("identity");
+    let id = identity.device_id().to_string();
+    let mut peer = RawPeer::connect_as(receiver.addr(), &identity, &id);
+    peer.writer.send_now(&Message::Pause).expect("pause");
+    assert!(
+        matches!(peer.reader.read_message(), Ok(Message::Decline(_))),
+        "a first Pause is declined"
+    );
+    // After pairing, instead of the offer.
+    let mut peer = RawPeer::connect(receiver.addr());
+    peer.writer.send_now(&Message::Resume).expect("resume");
+    assert!(matches!(
+        peer.reader.read_message(),
+        Ok(Message::Decline(_))
+    ));
+    // Before the person answered the offer.
+    let mut peer = RawPeer::connect(receiver.addr());
+    let offer = Offer {
+        transfer_id: 9,
+        sender: peer.device.clone(),
+        entries: vec![file(&["a.txt"], 1)],
+        pin: None,
+        contents: Vec::new(),
+    };
+    peer.writer.send_now(&Message::Offer(offer)).expect("offer");
+    receiver.wait("the offer", |e| {
+        matches!(e, Event::Incoming { .. }).then_some(())
+    });
+    peer.writer.send_now(&Message::Pause).expect("pause");
+    assert!(
+        matches!(receiver.finished(), Outcome::Failed(r) if r.contains("pause")),
+        "{:?}",
+        receiver.seen.last()
+    );
+    assert!(partials(receiver.root()).is_empty());
+    still_serves(&mut receiver);
+}
+
+/// A sender that floods Pause and Resume mid-file changes nothing but the
+/// pause: the window hears of it sparingly, and the file still arrives.
+#[test]
+fn a_flood_of_pauses_mid_file_is_harmless() {
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut peer = RawPeer::connect(receiver.addr());
+    let bytes = b"hello world";
+    let answer = peer.offer(vec![file(&["doc.txt"], 11)]).expect("answer");
+    assert!(matches!(answer, Message::Accept(_)), "{answer:?}");
+    peer.start_file(0);
+    peer.writer.send_data(&bytes[..5]).expect("data");
+    for i in 0..20_000 {
+        let message = if i % 3 == 2 {
+            Message::Resume
+        } else {
+            Message::Pause
+        };
+        peer.writer.send(&message).expect("pause");
+    }
+    // The last word is Resume, and the rest of the file follows.
+    peer.writer.send(&Message::Resume).expect("resume");
+    peer.writer.send_data(&bytes[5..]).expect("data");
+    peer.writer
+        .send(&Message::FileEnd {
+            index: 0,
+            sha256: Sha256::digest(bytes).into(),
+        })
+        .expect("end");
+    peer.writer.send_now(&Message::Done).expect("done");
+    assert!(matches!(
+        peer.reader.read_message(),
+        Ok(Message::FileResult {
+            verdict: FileVerdict::Verified,
+            ..
+        })
+    ));
+    assert!(receiver.finished().is_success());
+    assert_eq!(
+        std::fs::read(receiver.root().join("doc.txt")).expect("read"),
+        bytes
+    );
+    let told = receiver
+        .seen
+        .iter()
+        .filter(|e| matches!(e, Event::PauseChanged { .. }))
+        .count();
+    assert!(told <= 10, "{told} pause reports for one flood");
+    still_serves(&mut receiver);
+}

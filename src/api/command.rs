@@ -118,4 +118,18 @@ pub enum Command {
     },
     /// Cancel everything and stop all threads.
     Shutdown,
+    /// Hold a running Ferry transfer (either direction): no file bytes move
+    /// until it is resumed; the connection and the partial file stay.
+    /// Answered by [`super::Event::PauseChanged`]; ignored for a transfer
+    /// that cannot pause (LocalSend, or not streaming yet).
+    Pause {
+        /// Which transfer.
+        id: TransferId,
+    },
+    /// Lift this device's pause of a transfer ([`Command::Pause`]). A pause
+    /// the other device holds stays until that device lifts it.
+    Resume {
+        /// Which transfer.
+        id: TransferId,
+    },
 }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Device, Direction, OfferSummary, Outcome, Peer, ShareEvent, ShareStarted, TransferId,
+    Device, Direction, OfferSummary, Outcome, Pauses, Peer, ShareEvent, ShareStarted, TransferId,
     TrustedDevice,
 };
 
@@ -172,6 +172,16 @@ pub enum Event {
         path: PathBuf,
         /// (bytes, files), or why it cannot be read.
         size: Result<(u64, u64), String>,
+    },
+    /// Who holds a Ferry transfer paused, whenever that changes, and once
+    /// with nobody when its bytes start to flow (from then on it can be
+    /// paused; a LocalSend transfer never sends this). Each side lifts only
+    /// its own pause; bytes flow when neither holds one.
+    PauseChanged {
+        /// Which transfer.
+        id: TransferId,
+        /// Who holds it now.
+        pause: Pauses,
     },
 }
 

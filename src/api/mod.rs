@@ -28,4 +28,4 @@ pub use settings::{
 };
 pub use share::{ShareEvent, ShareRequest, ShareStarted, SharedSummary, UploadPolicy};
 pub use sink::{Backlog, EVENT_BATCH, EVENT_CAPACITY, EventSink, Waker};
-pub use transfer::{Direction, Outcome, Party, TransferId};
+pub use transfer::{Direction, Outcome, Party, Pauses, TransferId};

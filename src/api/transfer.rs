@@ -42,6 +42,45 @@ pub enum Party {
     Remote,
 }
 
+/// Who holds a transfer paused: the person here, the other device, both
+/// or nobody. Bytes flow only when nobody does.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pauses {
+    /// The person at this device paused it.
+    pub local: bool,
+    /// The other device paused it.
+    pub remote: bool,
+}
+
+impl Pauses {
+    /// True while either side holds it.
+    pub fn any(self) -> bool {
+        self.local || self.remote
+    }
+
+    /// Whether `party` holds it.
+    pub fn by(self, party: Party) -> bool {
+        match party {
+            Party::Local => self.local,
+            Party::Remote => self.remote,
+        }
+    }
+
+    /// The same with `party`'s pause set to `paused`.
+    pub fn with(self, party: Party, paused: bool) -> Pauses {
+        match party {
+            Party::Local => Pauses {
+                local: paused,
+                ..self
+            },
+            Party::Remote => Pauses {
+                remote: paused,
+                ..self
+            },
+        }
+    }
+}
+
 /// How a transfer ended.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {

@@ -72,6 +72,10 @@ pub enum Action {
     },
     /// Stop a transfer.
     Cancel(TransferId),
+    /// Hold a running transfer.
+    Pause(TransferId),
+    /// Lift this device's pause of a transfer.
+    Resume(TransferId),
     /// Send a failed or cancelled outgoing transfer again (it resumes).
     Retry(TransferId),
     /// Remove a finished row from the list (it stays in history).
@@ -149,6 +153,8 @@ impl FerryApp {
                 }
                 self.send_command(Command::Cancel { id });
             }
+            Action::Pause(id) => self.send_command(Command::Pause { id }),
+            Action::Resume(id) => self.send_command(Command::Resume { id }),
             Action::Retry(id) => self.retry(id),
             Action::Dismiss(id) => self.state.transfers.retain(|r| r.id != id || r.is_active()),
             Action::ClearFinished => self.state.transfers.retain(|r| r.is_active()),

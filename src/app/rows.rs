@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::api::{Direction, Outcome, TransferId};
+use crate::api::{Direction, Outcome, Pauses, TransferId};
 use crate::i18n::tr;
 
 /// Where a transfer is in its life.
@@ -75,6 +75,9 @@ pub struct TransferRow {
     pub cancelling: bool,
     /// An upload from a browser through the share (no Cancel, no resume).
     pub browser: bool,
+    /// Who holds it paused, once it can be paused (a Ferry transfer whose
+    /// files stream; never a LocalSend or browser one).
+    pub pause: Option<Pauses>,
 }
 
 impl TransferRow {
@@ -108,12 +111,18 @@ impl TransferRow {
             download_dir: None,
             cancelling: false,
             browser: false,
+            pause: None,
         }
     }
 
     /// True until the engine reports the end.
     pub fn is_active(&self) -> bool {
         !matches!(self.phase, Phase::Finished(_))
+    }
+
+    /// True while it runs and either side holds it paused.
+    pub fn is_paused(&self) -> bool {
+        self.is_active() && self.pause.is_some_and(Pauses::any)
     }
 
     /// True once it ended well.

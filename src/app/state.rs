@@ -290,6 +290,7 @@ impl UiState {
                 outcome,
             } => effects.extend(self.finished(id, direction, outcome, now_ms)),
             Event::Problem(sentence) => self.notice(sentence),
+            Event::PauseChanged { id, pause } => self.pause_changed(id, pause),
             Event::PinRequired { id, to, wrong } => self.pin_required(id, to, wrong),
             // The share's events and measurements: `FerryApp::engine_event`
             // routes them before this is called.

@@ -1,5 +1,6 @@
 //! The Transfers tab: one card per transfer in either direction — peer, what,
-//! progress bar, bytes, speed, ETA, current file and Cancel while it runs;
+//! progress bar, bytes, speed, ETA, current file, Pause / Resume and Cancel
+//! while it runs ("Paused by Studio desk" instead of a speed in a pause);
 //! Open folder / Show file when done; the reason in a sentence and Retry
 //! (which resumes) when it failed. Uploads from browsers through the share
 //! are rows too ("from browser 192.168.1.31"), without Cancel or Retry.
@@ -242,8 +243,52 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
             if ui.add_enabled(!row.cancelling, cancel).clicked() {
                 actions.push(Action::Cancel(row.id));
             }
+            if !row.cancelling {
+                pause_button(ui, row, actions);
+            }
         }
     }
+}
+
+/// Pause, or Resume while this device holds the pause; only on a transfer
+/// that can pause (a Ferry one whose files stream: LocalSend's protocol
+/// cannot hold a transfer, and a browser's upload is not ours to hold).
+fn pause_button(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
+    // A message is over before anyone could hold it.
+    let Some(pause) = row.pause.filter(|_| !row.is_text) else {
+        return;
+    };
+    if pause.local {
+        let hint = if pause.remote {
+            tr!("transfers-resume-hint-both", name = &row.peer)
+        } else {
+            tr!("transfers-resume-hint")
+        };
+        if ui
+            .button(tr!("transfers-resume"))
+            .on_hover_text(hint)
+            .clicked()
+        {
+            actions.push(Action::Resume(row.id));
+        }
+    } else if ui
+        .button(tr!("transfers-pause"))
+        .on_hover_text(tr!("transfers-pause-hint"))
+        .clicked()
+    {
+        actions.push(Action::Pause(row.id));
+    }
+}
+
+/// "Paused", "Paused by Studio desk" or "Paused by you and Studio desk"
+/// while someone holds the row's transfer.
+pub fn paused_words(row: &TransferRow) -> Option<String> {
+    let pause = row.pause.filter(|_| row.is_paused())?;
+    Some(match (pause.local, pause.remote) {
+        (true, true) => tr!("transfers-paused-both", name = &row.peer),
+        (false, true) => tr!("transfers-paused-by", name = &row.peer),
+        _ => tr!("transfers-paused"),
+    })
 }
 
 /// The line under the bar: where the transfer stands, in words and numbers.
@@ -289,11 +334,16 @@ pub fn status(row: &TransferRow) -> String {
                 done = human_bytes(row.bytes_done),
                 total = human_bytes(row.bytes_total)
             )];
-            if row.rate > 0.0 {
-                parts.push(tr!("transfers-rate", size = human_bytes(row.rate as u64)));
-            }
-            if let Some(eta) = row.eta {
-                parts.push(tr!("transfers-time-left", time = style::duration(eta)));
+            if let Some(paused) = paused_words(row) {
+                // In a pause the speed and time left mean nothing.
+                parts.push(paused);
+            } else {
+                if row.rate > 0.0 {
+                    parts.push(tr!("transfers-rate", size = human_bytes(row.rate as u64)));
+                }
+                if let Some(eta) = row.eta {
+                    parts.push(tr!("transfers-time-left", time = style::duration(eta)));
+                }
             }
             if row.files_total > 1 {
                 parts.push(tr!(
@@ -452,6 +502,61 @@ mod tests {
             Some("The partial file was kept: send again to resume.")
         );
         assert_eq!(split_reassurance("Disk full."), ("Disk full.", None));
+    }
+
+    /// A running transfer to "Studio desk", with `pause` if the engine
+    /// reported one.
+    fn paused_state(pause: Option<crate::api::Pauses>) -> UiState {
+        use crate::api::Event;
+        let mut state = UiState::default();
+        let addr = SocketAddr::from(([127, 0, 0, 1], 1));
+        let id = TransferId(1);
+        state.start_outgoing(id, "Studio desk", addr, vec![PathBuf::from("/a/b")]);
+        let started = Event::Started {
+            id,
+            direction: Direction::Outgoing,
+            files: 1,
+            bytes: 100,
+            resumed_bytes: 0,
+        };
+        state.apply(started, 0);
+        if let Some(pause) = pause {
+            state.apply(Event::PauseChanged { id, pause }, 0);
+        }
+        state
+    }
+
+    /// (Pause button, Resume button, "Paused by Studio desk") as drawn.
+    fn drawn(pause: Option<crate::api::Pauses>) -> (bool, bool, bool) {
+        use egui_kittest::kittest::Queryable;
+        let state = paused_state(pause);
+        let mut harness = egui_kittest::Harness::new_ui(move |ui| {
+            let mut actions = Vec::new();
+            show(ui, &state, &mut actions);
+        });
+        harness.run();
+        let has = |label: &str| harness.query_by_label(label).is_some();
+        let named = harness
+            .query_by_label_contains("Paused by Studio desk")
+            .is_some();
+        (has("Pause"), has("Resume"), named)
+    }
+
+    /// Issue 16, item 5: Pause only where the engine said the transfer can
+    /// pause (a LocalSend transfer never says so), Resume while this device
+    /// holds it, and the pauser named instead of a speed.
+    #[test]
+    fn pause_buttons_follow_who_holds_the_transfer() {
+        use crate::api::Pauses;
+        let pause = |local, remote| Some(Pauses { local, remote });
+        assert_eq!(drawn(None), (false, false, false), "not pausable");
+        assert_eq!(drawn(pause(false, false)), (true, false, false));
+        assert_eq!(drawn(pause(false, true)), (true, false, true));
+        assert_eq!(drawn(pause(true, false)), (false, true, false));
+        let row = |p| paused_state(p).transfers[0].clone();
+        assert!(status(&row(pause(false, true))).ends_with("Paused by Studio desk"));
+        assert!(status(&row(pause(true, true))).ends_with("Paused by you and Studio desk"));
+        assert!(status(&row(pause(true, false))).ends_with("Paused"));
     }
 
     #[test]

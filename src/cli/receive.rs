@@ -148,6 +148,7 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
         once: args.once,
         bar: None,
         peers: HashMap::new(),
+        pauses: terminal::PauseLines::default(),
     };
     loop {
         let event = select! {
@@ -238,6 +239,8 @@ struct Session {
     bar: Option<indicatif::ProgressBar>,
     /// Peers seen, by device id, with their names (to say who left).
     peers: HashMap<String, String>,
+    /// Who sends each transfer, to say who paused it.
+    pauses: terminal::PauseLines,
 }
 
 impl Session {
@@ -258,6 +261,7 @@ impl Session {
                 code,
                 key_changed,
             } => {
+                self.pauses.name(id, from.alias.clone());
                 print_offer(&from, addr, &offer, &code, key_changed);
                 let decision = if ask_yes_no("Accept?") {
                     Decision::AcceptAll
@@ -296,11 +300,14 @@ impl Session {
             ),
             Event::Remembered(device) => super::send::persist_remembered(device),
             Event::Problem(problem) => note!("ferry: {problem}"),
+            Event::AutoAccepted { id, from, .. } => self.pauses.name(id, from.alias),
+            Event::PauseChanged { id, pause } => self.pauses.show(self.bar.as_ref(), id, pause),
             Event::Finished {
+                id,
                 direction: Direction::Incoming,
                 outcome,
-                ..
             } => {
+                self.pauses.forget(id);
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }

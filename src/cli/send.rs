@@ -283,6 +283,7 @@ fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
     let mut exit = EXIT_OK;
     let mut bar = None;
     let mut confirmed_keys = std::collections::HashSet::new();
+    let mut pauses = terminal::PauseLines::default();
     while !pending.is_empty() {
         let Ok(event) = engine.events().recv() else {
             break;
@@ -314,12 +315,13 @@ fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
                 persist_remembered(device);
             }
             Event::Offered {
+                id,
                 to,
                 offer,
                 peer_id,
                 code,
-                ..
             } => {
+                pauses.name(id, format!("the receiver at {to}"));
                 note!(
                     "Offered {}, {} to {to} (device {}, pairing code {code}); waiting for \
                      it to accept...",
@@ -346,7 +348,9 @@ fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
                     terminal::update(bar, &report);
                 }
             }
+            Event::PauseChanged { id, pause } => pauses.show(bar.as_ref(), id, pause),
             Event::Finished { id, outcome, .. } => {
+                pauses.forget(id);
                 pending.retain(|p| *p != id);
                 if let Some(bar) = bar.take() {
                     bar.finish_and_clear();

@@ -5,8 +5,7 @@
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::{EXIT_CANCELLED, EXIT_DECLINED, EXIT_FAILED, EXIT_OK};
-use crate::api::Progress;
-use crate::api::{Direction, Outcome};
+use crate::api::{Direction, Outcome, Pauses, Progress, TransferId};
 
 /// A byte progress bar on stderr (hidden when stderr is not a terminal).
 pub fn byte_bar(total: u64) -> ProgressBar {
@@ -46,4 +45,93 @@ pub fn report_outcome(outcome: &Outcome, direction: Direction) -> i32 {
         _ => note!("ferry: {sentence}"),
     }
     code
+}
+
+/// Says on the terminal when the other device pauses or resumes a
+/// transfer, once per change ("Paused by Studio desk: …"). Remembers, per
+/// transfer, who is named and whether it held the pause.
+#[derive(Debug, Default)]
+pub struct PauseLines(std::collections::HashMap<TransferId, (String, bool)>);
+
+impl PauseLines {
+    /// Transfer `id` is with `name` (its pauses will say so).
+    pub fn name(&mut self, id: TransferId, name: String) {
+        self.0.insert(id, (name, false));
+    }
+
+    /// The pause line for a change of the other device's pause, if any.
+    pub fn line(&mut self, id: TransferId, pause: Pauses) -> Option<String> {
+        let (name, held) = self
+            .0
+            .entry(id)
+            .or_insert_with(|| ("the other device".into(), false));
+        if *held == pause.remote {
+            return None;
+        }
+        *held = pause.remote;
+        Some(if pause.remote {
+            format!("Paused by {name}: nothing moves until it resumes; what arrived is kept.")
+        } else {
+            let mut first = name.chars();
+            let upper: String = first
+                .next()
+                .into_iter()
+                .flat_map(char::to_uppercase)
+                .collect();
+            format!("{upper}{} resumed the transfer.", first.as_str())
+        })
+    }
+
+    /// Prints [`PauseLines::line`] above `bar` (on stderr, like the bar),
+    /// and while paused the bar says so instead of the file in flight (the
+    /// next progress report puts that back).
+    pub fn show(&mut self, bar: Option<&ProgressBar>, id: TransferId, pause: Pauses) {
+        let Some(line) = self.line(id, pause) else {
+            return;
+        };
+        match bar {
+            Some(bar) => {
+                bar.suspend(|| note!("{line}"));
+                if pause.remote {
+                    bar.set_message("paused");
+                }
+            }
+            None => note!("{line}"),
+        }
+    }
+
+    /// Transfer `id` ended.
+    pub fn forget(&mut self, id: TransferId) {
+        self.0.remove(&id);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pause_lines_name_the_pauser_once_per_change() {
+        let mut lines = PauseLines::default();
+        let id = TransferId(7);
+        lines.name(id, "Studio desk".into());
+        let remote = Pauses {
+            local: false,
+            remote: true,
+        };
+        assert_eq!(lines.line(id, Pauses::default()), None);
+        let paused = lines.line(id, remote).expect("a line");
+        assert!(paused.starts_with("Paused by Studio desk"), "{paused}");
+        assert_eq!(lines.line(id, remote), None, "said once");
+        // Our own pause is ours to know, not a line.
+        let both = Pauses {
+            local: true,
+            remote: true,
+        };
+        assert_eq!(lines.line(id, both), None);
+        assert_eq!(
+            lines.line(id, Pauses::default()).as_deref(),
+            Some("Studio desk resumed the transfer.")
+        );
+    }
 }

@@ -103,6 +103,8 @@ pub(super) fn command_loop(
                 ))),
             },
             Command::Shutdown => break,
+            Command::Pause { id } => deliver(&shared, id, Control::Pause(true)),
+            Command::Resume { id } => deliver(&shared, id, Control::Pause(false)),
         }
     }
     share.shutdown();

@@ -80,6 +80,8 @@ pub(crate) fn spawn(
                 Control::Decide(decision) => {
                     let _ = answer_tx.send(Some(decision != Decision::Decline));
                 }
+                // LocalSend's wire cannot hold a transfer (docs/LOCALSEND.md).
+                Control::Pause(_) => {}
             }
         }
     });

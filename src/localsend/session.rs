@@ -396,11 +396,18 @@ async fn ask(
     let mut guard = Waiting(shared.ctx.clone(), id, false);
     let timeout = shared.ctx.timeouts.prompt;
     let answer = tokio::task::spawn_blocking(move || {
-        match rx.recv_deadline(Instant::now() + timeout) {
-            Ok(crate::transfer::context::Control::Decide(decision)) => Some(decision),
-            // Cancel on an offer not yet answered: the person said no.
-            Ok(crate::transfer::context::Control::Cancel) => Some(crate::api::Decision::Decline),
-            Err(_) => None,
+        let deadline = Instant::now() + timeout;
+        loop {
+            break match rx.recv_deadline(deadline) {
+                Ok(crate::transfer::context::Control::Decide(decision)) => Some(decision),
+                // Cancel on an offer not yet answered: the person said no.
+                Ok(crate::transfer::context::Control::Cancel) => {
+                    Some(crate::api::Decision::Decline)
+                }
+                // Nothing to hold before an answer (nor on LocalSend's wire).
+                Ok(crate::transfer::context::Control::Pause(_)) => continue,
+                Err(_) => None,
+            };
         }
     })
     .await

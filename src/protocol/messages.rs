@@ -227,6 +227,14 @@ pub enum Message {
         #[serde(deserialize_with = "bounded::page_wanted")]
         files: Vec<WantedFile>,
     },
+    /// Either side, while files stream: this side's person paused the
+    /// transfer. The sender sends no file data while either side holds a
+    /// pause; pings keep the connection alive however long it lasts.
+    /// Repeating it changes nothing.
+    Pause,
+    /// Either side: this side lifts its own pause (the other side's, if it
+    /// holds one, stays). Repeating it changes nothing.
+    Resume,
 }
 
 /// Payload of [`Message::Hello`].
@@ -509,6 +517,8 @@ mod tests {
                 device: device(),
                 heard: vec!["cd".into()],
             }),
+            Message::Pause,
+            Message::Resume,
         ];
         for message in messages {
             let bytes = codec::encode(&message).expect("encode");

@@ -29,7 +29,8 @@ pub const MAGIC: [u8; 6] = *b"FERRY\0";
 /// `PairNonce`, `PairReveal`) before the offer.
 /// Version 3: an offer names the top-level items and what each folder holds;
 /// folder listings follow in pages once accepted.
-pub const PROTOCOL_VERSION: u16 = 3;
+/// Version 4: either side may pause and resume a transfer (`Pause`, `Resume`).
+pub const PROTOCOL_VERSION: u16 = 4;
 
 /// The default TCP port for transfers.
 pub const DEFAULT_TCP_PORT: u16 = 47_813;

@@ -24,6 +24,8 @@ pub(crate) enum Control {
     Decide(Decision),
     /// Stop.
     Cancel,
+    /// The person paused (`true`) or resumed (`false`) a streaming transfer.
+    Pause(bool),
 }
 
 /// Running transfers, by id, with the channel that reaches each worker.

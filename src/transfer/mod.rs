@@ -6,12 +6,13 @@
 //!
 //! `send/` is one transfer going out, `receive/` one coming in; what both
 //! use (the engine's [`context::Context`], the read [`pump`], the shared
-//! worker loop, progress and hashing) sits here beside them. Neither side
+//! worker loop, pauses, progress and hashing) sits here beside them. Neither side
 //! imports the other.
 
 pub(crate) mod context;
 pub mod hash;
 pub mod pair;
+pub(crate) mod pause;
 pub mod progress;
 pub mod pump;
 pub mod receive;

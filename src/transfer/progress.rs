@@ -63,6 +63,15 @@ impl Meter {
         self.report.files_done += 1;
     }
 
+    /// The transfer was paused or resumed: the speed starts afresh (no
+    /// speed falling towards zero through a pause, none dragged down after it).
+    pub fn restart_rate(&mut self) {
+        self.report.rate = 0.0;
+        self.report.eta = None;
+        self.window_start = Instant::now();
+        self.window_bytes = 0;
+    }
+
     /// Time since the meter started.
     pub fn elapsed(&self) -> Duration {
         self.started.elapsed()

@@ -30,6 +30,9 @@ pub(crate) enum Wake<T = ()> {
     Cancel,
     /// The person's answer to an offer (only the receiver waits for one).
     Decide(crate::api::Decision),
+    /// The person paused (`true`) or resumed (`false`); only a streaming
+    /// worker acts on it.
+    Pause(bool),
     /// The timer: flush the event backlog, ping if idle.
     Tick,
     /// The extra channel passed to [`Waiter::next_or`] had something.
@@ -81,6 +84,7 @@ impl Waiter {
                 },
                 recv(control) -> control => return match control {
                     Ok(Control::Decide(decision)) => Wake::Decide(decision),
+                    Ok(Control::Pause(paused)) => Wake::Pause(paused),
                     Ok(Control::Cancel) | Err(_) => Wake::Cancel,
                 },
                 recv(self.tick) -> _ => return Wake::Tick,
@@ -151,6 +155,8 @@ pub fn frame_name(frame: &Frame) -> &'static str {
             Message::PairReveal { .. } => "pairing reveal",
             Message::Page { .. } => "page",
             Message::Want { .. } => "want",
+            Message::Pause => "pause",
+            Message::Resume => "resume",
         },
     }
 }

@@ -536,3 +536,13 @@ share-page-nothing-saved = Nothing was saved.
 share-page-result-nothing = Nothing was saved
 share-page-result-saved = Saved { $files }
 share-page-back = Back to the shared files
+
+# --- branch pause ---
+transfers-pause = Pause
+transfers-pause-hint = Hold this transfer: nothing more is sent until you resume, and what arrived is kept
+transfers-resume = Resume
+transfers-resume-hint = Continue where it stopped
+transfers-resume-hint-both = Lift your pause; { $name } paused it too, so it continues once { $name } resumes as well
+transfers-paused = Paused
+transfers-paused-by = Paused by { $name }
+transfers-paused-both = Paused by you and { $name }

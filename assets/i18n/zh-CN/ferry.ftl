@@ -474,3 +474,13 @@ share-page-nothing-saved = 没有保存任何内容。
 share-page-result-nothing = 没有保存任何内容
 share-page-result-saved = 已保存 { $files }
 share-page-back = 返回共享的文件
+
+# --- branch pause ---
+transfers-pause = 暂停
+transfers-pause-hint = 暂停此传输：在你继续之前不再发送任何内容，已到达的部分会保留
+transfers-resume = 继续
+transfers-resume-hint = 从停下的地方继续
+transfers-resume-hint-both = 解除你的暂停；{ $name } 也暂停了它，要等 { $name } 也继续后才会恢复传输
+transfers-paused = 已暂停
+transfers-paused-by = 已被 { $name } 暂停
+transfers-paused-both = 已被你和 { $name } 暂停

@@ -8,7 +8,9 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use super::{Effect, HistoryEntry, Phase, TransferRow, UiState};
-use crate::api::{Device, Direction, ItemKind, OfferSummary, Outcome, Progress, TransferId};
+use crate::api::{
+    Device, Direction, ItemKind, OfferSummary, Outcome, Pauses, Progress, TransferId,
+};
 use crate::i18n::tr;
 
 impl UiState {
@@ -75,9 +77,25 @@ impl UiState {
             row.bytes_total = report.bytes_total;
             row.files_done = report.files_done;
             row.files_total = report.files_total;
-            row.rate = report.rate;
-            row.eta = report.eta;
+            // Bytes already on their way still land in a pause; no speed then.
+            let paused = row.pause.is_some_and(Pauses::any);
+            row.rate = if paused { 0.0 } else { report.rate };
+            row.eta = report.eta.filter(|_| !paused);
             row.current = report.current;
+        }
+    }
+
+    /// Who holds a running transfer paused changed (or, the first time,
+    /// it can be paused from now on). A pause shows no speed or time left.
+    pub(super) fn pause_changed(&mut self, id: TransferId, pause: Pauses) {
+        if let Some(row) = self.row_mut(id)
+            && row.is_active()
+        {
+            row.pause = Some(pause);
+            if pause.any() {
+                row.rate = 0.0;
+                row.eta = None;
+            }
         }
     }
 
@@ -128,6 +146,7 @@ impl UiState {
             row.rate = 0.0;
             row.eta = None;
             row.cancelling = false;
+            row.pause = None;
             row.phase = Phase::Finished(outcome);
             let entry = HistoryEntry::from_row(row, now_ms);
             if direction == Direction::Incoming && !row.is_text {

@@ -336,7 +336,7 @@ impl Receiving<'_> {
                     self.ping_if_idle()?;
                     continue;
                 }
-                Wake::Other(_) => continue,
+                Wake::Other(_) | Wake::Pause(_) => continue,
                 Wake::ReaderStopped => return Err(Stop::Lost(READER_STOPPED.into())),
             };
             match frame {

@@ -29,6 +29,7 @@ use crate::protocol::limits::MAX_FIRST_FRAME;
 use crate::protocol::{Frame, FrameReader, FrameWriter, Hello, Message, Offer, WireError};
 use crate::secure::link::{Closer, Link, LinkError, Watchdog};
 use crate::transfer::context::{Context, Control};
+use crate::transfer::pause::Hold;
 use crate::transfer::progress::Meter;
 use crate::transfer::pump::Pump;
 use crate::transfer::worker::{self, Failures, Keepalive, Writer, frame_name};
@@ -207,6 +208,7 @@ fn receive(
         prompt,
         backlog: Backlog::default(),
         code,
+        hold: Hold::new(id),
     };
     let outcome = session.run(safe_paths);
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
@@ -257,6 +259,8 @@ struct Receiving<'a> {
     backlog: Backlog,
     /// The connection's pairing code, shown with the offer.
     code: String,
+    /// Who holds the transfer paused.
+    hold: Hold,
 }
 
 /// The file being written right now.

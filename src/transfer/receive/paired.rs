@@ -164,7 +164,7 @@ impl Waiting<'_> {
                     }
                     continue;
                 }
-                Wake::Decide(_) | Wake::Other(_) => continue,
+                Wake::Decide(_) | Wake::Pause(_) | Wake::Other(_) => continue,
                 Wake::ReaderStopped => return self.end(self.lost()),
             };
             return match frame {

@@ -37,8 +37,19 @@ impl Receiving<'_> {
         current: &mut Option<Current>,
     ) -> Result<(), Stop> {
         let waiter = Waiter::new(&self.pump, VERDICT_FLUSH.min(self.shared.timeouts.tick()));
+        self.hold.announce(&self.shared.sink, &mut self.backlog);
+        let mut held = false;
         loop {
-            match self.next_frame(&waiter)? {
+            let frame = self.next_frame(&waiter)?;
+            if held != self.hold.paused() {
+                // The speed starts afresh after a pause and shows none in it.
+                held = !held;
+                meter.restart_rate();
+                if let Some(report) = meter.poll(true) {
+                    self.shared.sink.emit_lossy(Event::Progress(report));
+                }
+            }
+            match frame {
                 Frame::Data(bytes) => self.write_data(bytes, current, meter)?,
                 Frame::Message(Message::FileStart { index, offset }) => {
                     if current.is_some() {
@@ -107,14 +118,30 @@ impl Receiving<'_> {
     }
 
     /// The sender's next frame. Frames that arrived together are handled
-    /// together; Cancel and the timer are looked at between batches.
+    /// together; Cancel, pauses and the timer are looked at between batches.
+    /// The sender's Pause and Resume are taken here (not returned).
     fn next_frame(&mut self, waiter: &Waiter) -> Result<Frame, Stop> {
         loop {
             match waiter.next(&mut self.pump, self.control) {
+                Wake::Peer(Ok(Frame::Message(message @ (Message::Pause | Message::Resume)))) => {
+                    let paused = message == Message::Pause;
+                    self.hold
+                        .there(paused, &self.shared.sink, &mut self.backlog);
+                }
                 Wake::Peer(frame) => return frame.map_err(|e| self.lost(&e)),
                 Wake::Cancel => return Err(Stop::Cancelled(Party::Local)),
+                Wake::Pause(paused) => {
+                    // The sender stops; what is already on its way still lands.
+                    if let Some(message) =
+                        self.hold.here(paused, &self.shared.sink, &mut self.backlog)
+                    {
+                        self.writer.send_now(&message).map_err(|e| self.lost(&e))?;
+                        self.keepalive.wrote();
+                    }
+                }
                 Wake::Decide(_) | Wake::Other(_) => {}
                 Wake::Tick => {
+                    self.hold.report(&self.shared.sink, &mut self.backlog);
                     self.shared.sink.flush(&mut self.backlog, false);
                     self.flush_verdicts()?;
                     self.ping_if_idle()?;

@@ -148,6 +148,7 @@ impl Sending<'_> {
 
     /// The timer's work: events that waited for room, and a ping if idle.
     pub(super) fn on_tick(&mut self) -> Result<(), Stop> {
+        self.hold.report(&self.shared.sink, &mut self.backlog);
         self.shared.sink.flush(&mut self.backlog, false);
         self.keepalive
             .ping_if_idle(&mut self.writer)
@@ -181,7 +182,7 @@ impl Sending<'_> {
             match waiter.next(&mut self.pump, self.control) {
                 Wake::Peer(frame) => break frame,
                 Wake::Cancel => return Err(self.stop(Stop::Cancelled(Party::Local))),
-                Wake::Decide(_) | Wake::Other(_) => {}
+                Wake::Decide(_) | Wake::Pause(_) | Wake::Other(_) => {}
                 Wake::Tick => self.on_tick().map_err(Outcome::from)?,
                 Wake::ReaderStopped => return Err(Outcome::Failed(READER_STOPPED.into())),
             }
@@ -282,6 +283,12 @@ impl Sending<'_> {
                 }
             }
             Ok(Frame::Message(Message::Summary { .. })) => Ok(true),
+            Ok(Frame::Message(message @ (Message::Pause | Message::Resume))) => {
+                let paused = message == Message::Pause;
+                self.hold
+                    .there(paused, &self.shared.sink, &mut self.backlog);
+                Ok(false)
+            }
             Ok(Frame::Message(Message::Cancel(CancelReason::User))) => {
                 Err(Stop::Cancelled(Party::Remote))
             }
@@ -335,7 +342,10 @@ impl Sending<'_> {
             .map_err(|e| Stop::Failed(format!("Cannot start a thread: {e}.")))?;
         self.wants = Some(disk.wants);
         let reader = disk.read;
-        let waiter = Waiter::new(&self.pump, Duration::from_secs(1));
+        // The tick pings: a pause may keep the wire quiet for any time.
+        let waiter = Waiter::new(&self.pump, self.shared.timeouts.tick());
+        self.hold.announce(&self.shared.sink, &mut self.backlog);
+        let mut held = false;
         loop {
             // The peer's verdicts, answers and Cancel, without waiting: a
             // try_recv on an empty channel costs next to nothing, a select
@@ -343,13 +353,18 @@ impl Sending<'_> {
             while let Some(frame) = self.pump.ready() {
                 self.handle_peer(frame)?;
             }
-            if matches!(
-                self.control.try_recv(),
-                Ok(Control::Cancel) | Err(TryRecvError::Disconnected)
-            ) {
-                return Err(Stop::Cancelled(Party::Local));
+            match self.control.try_recv() {
+                Ok(Control::Cancel) | Err(TryRecvError::Disconnected) => {
+                    return Err(Stop::Cancelled(Party::Local));
+                }
+                Ok(Control::Pause(paused)) => self.pause_here(paused)?,
+                _ => {}
             }
-            let piece = if self.unanswered.len() >= MAX_UNANSWERED {
+            if held != self.hold.paused() {
+                held = !held;
+                self.held(held, meter)?;
+            }
+            let piece = if held || self.unanswered.len() >= MAX_UNANSWERED {
                 // A receiver that holds back its verdicts is not outrun:
                 // what waits for them stays bounded.
                 None
@@ -363,7 +378,7 @@ impl Sending<'_> {
             let piece = match piece {
                 Some(piece) => piece,
                 None => {
-                    let pieces = if self.unanswered.len() >= MAX_UNANSWERED {
+                    let pieces = if held || self.unanswered.len() >= MAX_UNANSWERED {
                         crossbeam_channel::never()
                     } else {
                         reader.pieces.clone()
@@ -375,6 +390,10 @@ impl Sending<'_> {
                             continue;
                         }
                         Wake::Cancel => return Err(Stop::Cancelled(Party::Local)),
+                        Wake::Pause(paused) => {
+                            self.pause_here(paused)?;
+                            continue;
+                        }
                         Wake::Decide(_) => continue,
                         // A slow disk must not look like a dead connection.
                         Wake::Tick => {
@@ -500,6 +519,31 @@ impl Sending<'_> {
 }
 
 impl Sending<'_> {
+    /// The person here paused or resumed: the receiver is told.
+    fn pause_here(&mut self, paused: bool) -> Result<(), Stop> {
+        if let Some(message) = self.hold.here(paused, &self.shared.sink, &mut self.backlog) {
+            self.writer
+                .send_now(&message)
+                .map_err(|e| self.wire_stop(&e))?;
+            self.keepalive.wrote();
+        }
+        Ok(())
+    }
+
+    /// Someone paused (`true`) or nobody holds it any more: what was framed
+    /// goes out now (a pause must not strand it in the buffer), and the
+    /// speed starts afresh.
+    fn held(&mut self, held: bool, meter: &mut Meter) -> Result<(), Stop> {
+        if held {
+            self.writer.flush().map_err(|e| self.wire_stop(&e))?;
+        }
+        meter.restart_rate();
+        if let Some(report) = meter.poll(true) {
+            self.shared.sink.emit_lossy(Event::Progress(report));
+        }
+        Ok(())
+    }
+
     /// A file's bytes from `offset` go out now: progress names it, and its
     /// verdict is awaited.
     fn starting(&mut self, meter: &mut Meter, sent: Sent, offset: u64) {

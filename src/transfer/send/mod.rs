@@ -21,6 +21,7 @@ use crate::protocol::{Contents, Entry, FrameReader, FrameWriter, Message, Offer,
 use crate::secure::identity::short_code;
 use crate::secure::link::{Closer, Link, LinkError};
 use crate::transfer::context::{Context, Control};
+use crate::transfer::pause::Hold;
 use crate::transfer::pump::{self, Pump};
 use crate::transfer::worker::{Failures, Keepalive, Writer};
 
@@ -150,6 +151,8 @@ struct Sending<'a> {
     wants: Option<crossbeam_channel::Sender<pages::Want>>,
     /// Events waiting for room in the engine's channel.
     backlog: Backlog,
+    /// Who holds the transfer paused.
+    hold: Hold,
 }
 
 /// An offer ready to send: the offer, each item's local path (`None` for a
@@ -269,6 +272,7 @@ fn run(
         unanswered: std::collections::VecDeque::new(),
         wants: None,
         backlog: Backlog::default(),
+        hold: Hold::new(id),
     };
     // Nothing of the transfer has left yet; it goes only to a receiver the
     // person confirmed (or remembers).

@@ -112,7 +112,7 @@ impl Sending<'_> {
                         return Ok(());
                     }
                 }
-                Wake::Other(_) => {}
+                Wake::Other(_) | Wake::Pause(_) => {}
                 Wake::ReaderStopped => return Err(Outcome::Failed(READER_STOPPED.into())),
             }
         };
