@@ -75,6 +75,9 @@ pub struct TransferRow {
     pub cancelling: bool,
     /// An upload from a browser through the share (no Cancel, no resume).
     pub browser: bool,
+    /// Failed with the connection lost: the engine resumes it by itself
+    /// when this device (its name) is back.
+    pub resume_waiting: Option<String>,
 }
 
 impl TransferRow {
@@ -108,7 +111,18 @@ impl TransferRow {
             download_dir: None,
             cancelling: false,
             browser: false,
+            resume_waiting: None,
         }
+    }
+
+    /// A failed or cancelled outgoing transfer that Retry can send again.
+    pub fn retryable(&self) -> bool {
+        self.direction == Direction::Outgoing
+            && (!self.paths.is_empty() || self.text.is_some())
+            && matches!(
+                self.phase,
+                Phase::Finished(Outcome::Failed(_) | Outcome::Cancelled { .. })
+            )
     }
 
     /// True until the engine reports the end.

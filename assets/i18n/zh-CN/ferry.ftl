@@ -474,3 +474,13 @@ share-page-nothing-saved = 没有保存任何内容。
 share-page-result-nothing = 没有保存任何内容
 share-page-result-saved = 已保存 { $files }
 share-page-back = 返回共享的文件
+
+# --- branch resume ---
+offer-resuming-after = 从 { $size } 处继续：只发送剩余部分
+transfers-retry-all = 全部重试（{ $count } 个失败）
+transfers-resume-waiting = { $name } 重新上线后将自动继续
+transfers-stop-resume = 不再继续
+transfers-stop-resume-hint = 不再等待该设备。传输保持失败状态，之后仍可重试。
+transfers-cancel-keeps-hint = 停止传输。已到达的部分会保留一周，再次发送时将从中断处继续。
+transfers-cancel-discard = 取消并丢弃
+transfers-cancel-discard-hint = 停止传输，并删除正在接收的文件已到达的部分

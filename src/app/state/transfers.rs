@@ -58,6 +58,8 @@ impl UiState {
     ) {
         self.ensure_row(id, direction);
         if let Some(row) = self.row_mut(id) {
+            // A send resumed by the engine runs again in its own row.
+            row.resume_waiting = None;
             row.phase = Phase::Running;
             row.files_total = files;
             row.bytes_total = bytes;
