@@ -400,6 +400,19 @@ pub fn partials(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The length of the one partial file kept under `root` (with its
+/// `.meta` sidecar, so that it resumes).
+pub fn kept_partial(root: &Path) -> u64 {
+    let found = partials(root);
+    let parts: Vec<&PathBuf> = found
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".ferry-part"))
+        .collect();
+    assert_eq!(parts.len(), 1, "one partial file is kept: {found:?}");
+    assert_eq!(found.len(), 2, "with its sidecar: {found:?}");
+    std::fs::metadata(parts[0]).expect("partial").len()
+}
+
 /// A TCP relay on 127.0.0.1 in front of `target`: counts the bytes it passes
 /// from client to server, can throttle them, and can flip one byte.
 pub struct Relay {
