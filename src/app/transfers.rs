@@ -143,7 +143,7 @@ fn status_line(ui: &mut egui::Ui, row: &TransferRow) {
                 None => {}
             }
             if let Some(device) = &row.resume_waiting {
-                let line = format!("⟳ {}", tr!("transfers-resume-waiting", name = device));
+                let line = tr!("transfers-resume-waiting", name = device);
                 let waiting =
                     ui.add(egui::Label::new(RichText::new(line).color(style::accent(ui))).wrap());
                 fonts::on_hover_readable(waiting, device);
