@@ -96,7 +96,7 @@ fn a_link_cut_mid_file_resumes_by_itself_when_the_device_is_back() {
     assert!(until > 29 * 60 && until <= 30 * 60, "{until}");
     assert!(matches!(receiver.finished(), Outcome::Failed(_)));
     let kept = kept_partial(receiver.root());
-    assert!(kept >= 4 << 20 && kept < SIZE, "{kept}");
+    assert!((4 << 20..SIZE).contains(&kept), "{kept}");
 
     // The device is back at the same address; nobody clicks anything.
     let back = Link::start(port, receiver.addr(), 0);
@@ -133,7 +133,7 @@ fn a_link_cut_mid_file_resumes_by_itself_when_the_device_is_back() {
     let crossed = back.forwarded.load(Ordering::SeqCst);
     let rest = SIZE - kept;
     assert!(
-        crossed >= rest && crossed < rest + (512 << 10),
+        (rest..rest + (512 << 10)).contains(&crossed),
         "{crossed} bytes crossed for the {rest} that were missing"
     );
 }

@@ -136,7 +136,7 @@ fn a_retry_after_the_receivers_cancel_sends_only_the_rest() {
     assert_eq!(receiver.finished(), Outcome::Cancelled { by: Party::Local });
     assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Remote });
     let kept = kept_partial(receiver.root());
-    assert!(kept >= 4 << 20 && kept < SIZE, "{kept}");
+    assert!((4 << 20..SIZE).contains(&kept), "{kept}");
 
     // Retry: the same device sends the same file again, counted this time.
     let counting = Relay::start(receiver.addr(), RelayOptions::default());
@@ -154,7 +154,7 @@ fn a_retry_after_the_receivers_cancel_sends_only_the_rest() {
     let crossed = counting.forwarded.load(Ordering::SeqCst);
     let rest = SIZE - kept;
     assert!(
-        crossed >= rest && crossed < rest + (512 << 10),
+        (rest..rest + (512 << 10)).contains(&crossed),
         "{crossed} bytes crossed for the {rest} that were missing"
     );
     assert!(partials(receiver.root()).is_empty());

@@ -298,18 +298,8 @@ impl UiState {
             | Event::ShareStopped
             | Event::Share(_)
             | Event::Measured { .. } => {}
-            Event::ResumeWaiting { id, device, .. } => {
-                if let Some(row) = self.row_mut(id) {
-                    row.resume_waiting = Some(device)
-                        .filter(|d| !d.is_empty())
-                        .or_else(|| Some(row.peer.clone()));
-                }
-            }
-            Event::ResumeEnded { id } => {
-                if let Some(row) = self.row_mut(id) {
-                    row.resume_waiting = None;
-                }
-            }
+            Event::ResumeWaiting { id, device, .. } => self.resume_waiting(id, Some(device)),
+            Event::ResumeEnded { id } => self.resume_waiting(id, None),
         }
         effects
     }

@@ -24,7 +24,10 @@ const MAX_REMEMBERED: usize = 64;
 /// The receiver's accepted offers whose connection was lost, by sender
 /// device id and the offer's wire `transfer_id`.
 #[derive(Clone, Default)]
-pub(crate) struct Interrupted(Arc<Mutex<HashMap<(String, u64), (Decision, Instant)>>>);
+pub(crate) struct Interrupted(Arc<Mutex<Table>>);
+
+/// (sender device id in lower case, wire transfer id) → (answer, when lost).
+type Table = HashMap<(String, u64), (Decision, Instant)>;
 
 impl Interrupted {
     /// Remembers that the offer `transfer_id` from `device_id` was accepted

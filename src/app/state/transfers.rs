@@ -68,6 +68,17 @@ impl UiState {
         }
     }
 
+    /// The engine waits to resume failed send `id` when `device` is back
+    /// (`None`: it no longer does).
+    pub(super) fn resume_waiting(&mut self, id: TransferId, device: Option<String>) {
+        if let Some(row) = self.row_mut(id) {
+            // The engine names the device as it proved itself; the row's
+            // name stands in if it had none.
+            let peer = row.peer.clone();
+            row.resume_waiting = device.map(|d| if d.is_empty() { peer } else { d });
+        }
+    }
+
     /// Progress of a running transfer; late reports after its end are ignored.
     pub(super) fn progress(&mut self, report: Progress) {
         if let Some(row) = self.row_mut(report.id)
