@@ -376,3 +376,44 @@ fn small_files_leave_no_sidecars_behind() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// Regression: a partial kept with its sidecar before its first byte
+/// arrived (a cut or cancel right after it was created) is taken over by the
+/// next send, not created again ("Cannot create …: File exists").
+#[test]
+fn an_empty_kept_partial_is_taken_over() {
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("two.bin");
+    random_file(&file, 3 << 20, 23);
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut sender = Node::sender("tx");
+    let modified_ms = std::fs::metadata(&file)
+        .and_then(|m| m.modified())
+        .expect("mtime")
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64;
+    let part = receiver.root().join("two.bin.ferry-part");
+    std::fs::write(&part, b"").expect("empty partial");
+    let sidecar = serde_json::json!({
+        "sender": sender.engine.device().device_id,
+        "size": 3 << 20,
+        "modified_ms": modified_ms,
+        "fingerprint": "",
+    });
+    std::fs::write(
+        receiver.root().join("two.bin.ferry-part.meta"),
+        sidecar.to_string(),
+    )
+    .expect("sidecar");
+    sender.send_file(receiver.addr(), &file);
+    let sent = sender.finished();
+    assert!(sent.is_success(), "{sent:?}");
+    assert!(receiver.finished().is_success());
+    assert_eq!(
+        sha256_file(&receiver.root().join("two.bin")),
+        sha256_file(&file)
+    );
+    assert!(!receiver.root().join("two (1).bin").exists());
+    assert!(partials(receiver.root()).is_empty());
+}

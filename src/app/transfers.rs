@@ -129,7 +129,14 @@ fn status_line(ui: &mut egui::Ui, row: &TransferRow) {
     match &row.phase {
         Phase::Finished(Outcome::Failed(reason)) if !row.browser => {
             let (bad, calm) = split_reassurance(reason);
-            ui.add(egui::Label::new(RichText::new(bad).color(style::red())).wrap());
+            let bad = RichText::new(bad);
+            // Waiting to resume by itself, the cause is news, not a verdict.
+            let bad = if row.resume_waiting.is_some() {
+                bad.weak()
+            } else {
+                bad.color(style::red())
+            };
+            ui.add(egui::Label::new(bad).wrap());
             match calm {
                 // The engine already said what was kept: said once, quietly.
                 Some(calm) => {
@@ -234,7 +241,12 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
                     actions.push(Action::OpenFolder(folder));
                 }
             }
-            style::outcome_label(ui, outcome, row.direction, row.browser);
+            if row.resume_waiting.is_some() {
+                // Not over: it goes on by itself, so no red verdict yet.
+                ui.label(RichText::new(tr!("transfers-interrupted")).color(style::accent(ui)));
+            } else {
+                style::outcome_label(ui, outcome, row.direction, row.browser);
+            }
         }
         // A browser's upload has no cancel on this side: Stop sharing ends it.
         _ if row.browser => {}

@@ -546,3 +546,4 @@ transfers-stop-resume-hint = Stop waiting for the device. The transfer stays fai
 transfers-cancel-keeps-hint = Stop the transfer. What already arrived is kept for a week, so sending again resumes it.
 transfers-cancel-discard = Cancel and discard
 transfers-cancel-discard-hint = Stop the transfer and delete what arrived of the file in progress
+transfers-interrupted = Interrupted

@@ -484,3 +484,4 @@ transfers-stop-resume-hint = 不再等待该设备。传输保持失败状态，
 transfers-cancel-keeps-hint = 停止传输。已到达的部分会保留一周，再次发送时将从中断处继续。
 transfers-cancel-discard = 取消并丢弃
 transfers-cancel-discard-hint = 停止传输，并删除正在接收的文件已到达的部分
+transfers-interrupted = 已中断
