@@ -7,15 +7,13 @@
 //! started again on the same port.
 
 mod common;
-mod cut_link;
 
 use std::net::Ipv4Addr;
-use std::path::Path;
+use std::path::PathBuf;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use common::{Node, kept_partial, partials, random_file, sha256_file};
-use cut_link::Link;
+use common::{Link, Node, kept_partial, partials, random_file, sha256_file};
 use ferry::api::{AcceptPolicy, Command, Decision, Event, Outcome, Party, TransferId};
 
 const SIZE: u64 = 32 << 20;
@@ -28,13 +26,19 @@ struct Setup {
     sender: Node,
     link: Link,
     id: TransferId,
+    /// The file sent (random bytes from the test's seed).
+    file: PathBuf,
+    _src: tempfile::TempDir,
 }
 
-fn start_accepted(file: &Path) -> Setup {
+fn start_accepted(seed: u64) -> Setup {
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("film.mkv");
+    random_file(&file, SIZE as usize, seed);
     let mut receiver = Node::receiver("Studio desk", AcceptPolicy::Ask);
     let link = Link::start((Ipv4Addr::LOCALHOST, 0).into(), receiver.addr(), 8 << 20);
     let sender = Node::sender("laptop");
-    let id = sender.send_file(link.addr, file);
+    let id = sender.send_file(link.addr, &file);
     let offer = receiver.wait("the offer", |e| match e {
         Event::Incoming { id, .. } => Some(*id),
         _ => None,
@@ -52,6 +56,8 @@ fn start_accepted(file: &Path) -> Setup {
         sender,
         link,
         id,
+        file,
+        _src: src,
     }
 }
 
@@ -71,15 +77,15 @@ fn events_for(node: &mut Node, window: Duration) -> Vec<Event> {
 
 #[test]
 fn a_link_cut_mid_file_resumes_by_itself_when_the_device_is_back() {
-    let src = tempfile::tempdir().expect("tmp");
-    let file = src.path().join("film.mkv");
-    random_file(&file, SIZE as usize, 41);
     let Setup {
         mut receiver,
         mut sender,
         link,
         id,
-    } = start_accepted(&file);
+        file,
+        _src: _kept,
+        ..
+    } = start_accepted(41);
     let port = link.cut();
 
     // Both sides see the loss; the sender waits to resume, naming the device.
@@ -140,15 +146,15 @@ fn a_link_cut_mid_file_resumes_by_itself_when_the_device_is_back() {
 
 #[test]
 fn another_offer_from_the_same_device_still_asks() {
-    let src = tempfile::tempdir().expect("tmp");
-    let file = src.path().join("film.mkv");
-    random_file(&file, SIZE as usize, 42);
     let Setup {
         mut receiver,
         mut sender,
         link,
         id,
-    } = start_accepted(&file);
+        file,
+        _src: _kept,
+        ..
+    } = start_accepted(42);
     let port = link.cut();
     assert!(matches!(sender.finished(), Outcome::Failed(_)));
     assert!(matches!(receiver.finished(), Outcome::Failed(_)));
@@ -174,15 +180,14 @@ fn another_offer_from_the_same_device_still_asks() {
 
 #[test]
 fn a_cancel_or_a_decline_never_resumes_by_itself() {
-    let src = tempfile::tempdir().expect("tmp");
-    let file = src.path().join("film.mkv");
-    random_file(&file, SIZE as usize, 43);
     let Setup {
         mut receiver,
         mut sender,
-        link: _link,
         id,
-    } = start_accepted(&file);
+        file,
+        _src: _kept,
+        ..
+    } = start_accepted(43);
     sender.engine.send(Command::Cancel { id });
     assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Local });
     assert_eq!(

@@ -5,14 +5,14 @@
 //! is back (no failed row stays); "Retry all failed" sends every failed row
 //! again.
 
-mod cut_link;
+mod common;
 mod ui_support;
 
 use std::fs::File;
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
 
-use cut_link::Link;
+use common::Link;
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use ferry::api::{AcceptPolicy, Command, Direction, Event, Outcome, TransferId, human_bytes};
