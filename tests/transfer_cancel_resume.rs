@@ -9,7 +9,7 @@ use std::process::{Command as Process, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use common::{Node, Relay, RelayOptions, partials, random_file, sha256_file};
+use common::{Node, Relay, RelayOptions, kept_partial, partials, random_file, sha256_file};
 use ferry::api::{AcceptPolicy, Command, Decision, Event};
 use ferry::api::{Outcome, Party, TransferId};
 use ferry::secure::identity::Identity;
@@ -90,10 +90,7 @@ fn sender_cancel_mid_file_is_reported_as_the_senders_on_both_sides() {
         Outcome::Cancelled { by: Party::Remote }
     );
     assert!(!receiver.root().join("big.bin").exists());
-    assert!(
-        partials(receiver.root()).is_empty(),
-        "a cancelled partial is removed"
-    );
+    kept_partial(receiver.root());
 }
 
 #[test]
@@ -117,7 +114,96 @@ fn receiver_cancel_mid_file_is_reported_as_the_receivers_on_both_sides() {
     assert_eq!(receiver.finished(), Outcome::Cancelled { by: Party::Local });
     assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Remote });
     assert!(!receiver.root().join("big.bin").exists());
+    kept_partial(receiver.root());
+}
+
+/// Issue #16 item 1: the receiver's person cancels mid-file; the sender's
+/// Retry (a new send of the same file) is offered as "resuming after" what
+/// arrived, and only the rest crosses the wire.
+#[test]
+fn a_retry_after_the_receivers_cancel_sends_only_the_rest() {
+    const SIZE: u64 = 32 << 20;
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("big.bin");
+    random_file(&file, SIZE as usize, 21);
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Ask);
+    let relay = Relay::throttled(receiver.addr(), 8 << 20);
+    let mut sender = Node::sender("tx");
+    sender.send_file(relay.addr, &file);
+    let first = accept_offer(&mut receiver, 0);
+    wait_for_bytes(&mut receiver, 4 << 20);
+    receiver.engine.send(Command::Cancel { id: first });
+    assert_eq!(receiver.finished(), Outcome::Cancelled { by: Party::Local });
+    assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Remote });
+    let kept = kept_partial(receiver.root());
+    assert!((4 << 20..SIZE).contains(&kept), "{kept}");
+
+    // Retry: the same device sends the same file again, counted this time.
+    let counting = Relay::start(receiver.addr(), RelayOptions::default());
+    let again = sender.send_file(counting.addr, &file);
+    accept_offer(&mut receiver, kept);
+    let resumed = sender.wait("resumed start", |e| match e {
+        Event::Started {
+            id, resumed_bytes, ..
+        } if *id == again => Some(*resumed_bytes),
+        _ => None,
+    });
+    assert_eq!(resumed, kept, "the sender skips what was kept");
+    assert!(sender.finished().is_success());
+    expect_resumed_whole(&mut receiver, kept, "big.bin", &file);
+    let crossed = counting.forwarded.load(Ordering::SeqCst);
+    let rest = SIZE - kept;
+    assert!(
+        (rest..rest + (512 << 10)).contains(&crossed),
+        "{crossed} bytes crossed for the {rest} that were missing"
+    );
     assert!(partials(receiver.root()).is_empty());
+}
+
+/// "Cancel and discard" deletes what arrived: nothing is left behind.
+#[test]
+fn cancel_and_discard_leaves_nothing_behind() {
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("big.bin");
+    random_file(&file, 32 << 20, 22);
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let relay = Relay::throttled(receiver.addr(), 8 << 20);
+    let mut sender = Node::sender("tx");
+    sender.send_file(relay.addr, &file);
+    let rx_id = receiver.wait("progress", |e| match e {
+        Event::Progress(p) if p.bytes_done >= 1 << 20 => Some(p.id),
+        _ => None,
+    });
+    assert!(!partials(receiver.root()).is_empty(), "bytes are arriving");
+    receiver
+        .engine
+        .send(Command::CancelAndDiscard { id: rx_id });
+    assert_eq!(receiver.finished(), Outcome::Cancelled { by: Party::Local });
+    assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Remote });
+    let left: Vec<_> = std::fs::read_dir(receiver.root())
+        .expect("read")
+        .map(|e| e.expect("entry").file_name())
+        .collect();
+    assert!(left.is_empty(), "nothing is left behind: {left:?}");
+}
+
+/// Waits for an offer, checks what it says is already here, and accepts it.
+fn accept_offer(receiver: &mut Node, resumed: u64) -> TransferId {
+    let id = receiver.wait("offer", |e| match e {
+        Event::Incoming { id, offer, .. } => {
+            assert_eq!(
+                offer.resumed_bytes, resumed,
+                "the offer card's 'resuming after'"
+            );
+            Some(*id)
+        }
+        _ => None,
+    });
+    receiver.engine.send(Command::Decide {
+        id,
+        decision: Decision::AcceptAll,
+    });
+    id
 }
 
 #[test]
@@ -289,4 +375,45 @@ fn small_files_leave_no_sidecars_behind() {
         .map(|e| e.path().to_path_buf())
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+/// Regression: a partial kept with its sidecar before its first byte
+/// arrived (a cut or cancel right after it was created) is taken over by the
+/// next send, not created again ("Cannot create …: File exists").
+#[test]
+fn an_empty_kept_partial_is_taken_over() {
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("two.bin");
+    random_file(&file, 3 << 20, 23);
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut sender = Node::sender("tx");
+    let modified_ms = std::fs::metadata(&file)
+        .and_then(|m| m.modified())
+        .expect("mtime")
+        .duration_since(std::time::UNIX_EPOCH)
+        .expect("after 1970")
+        .as_millis() as i64;
+    let part = receiver.root().join("two.bin.ferry-part");
+    std::fs::write(&part, b"").expect("empty partial");
+    let sidecar = serde_json::json!({
+        "sender": sender.engine.device().device_id,
+        "size": 3 << 20,
+        "modified_ms": modified_ms,
+        "fingerprint": "",
+    });
+    std::fs::write(
+        receiver.root().join("two.bin.ferry-part.meta"),
+        sidecar.to_string(),
+    )
+    .expect("sidecar");
+    sender.send_file(receiver.addr(), &file);
+    let sent = sender.finished();
+    assert!(sent.is_success(), "{sent:?}");
+    assert!(receiver.finished().is_success());
+    assert_eq!(
+        sha256_file(&receiver.root().join("two.bin")),
+        sha256_file(&file)
+    );
+    assert!(!receiver.root().join("two (1).bin").exists());
+    assert!(partials(receiver.root()).is_empty());
 }

@@ -132,4 +132,18 @@ pub enum Command {
         /// Which transfer.
         id: TransferId,
     },
+    /// Stop an incoming transfer like [`Command::Cancel`], and delete what
+    /// arrived of the file in flight instead of keeping it for a resume
+    /// (files already verified stay). For an outgoing transfer it is a
+    /// plain cancel: the receiver decides about its own disk.
+    CancelAndDiscard {
+        /// Which transfer.
+        id: TransferId,
+    },
+    /// Stop waiting to resume an interrupted send by itself (answered by
+    /// [`super::Event::ResumeEnded`]); it stays failed and can be retried.
+    StopResume {
+        /// Which transfer.
+        id: TransferId,
+    },
 }

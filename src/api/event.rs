@@ -183,6 +183,27 @@ pub enum Event {
         /// Who holds it now.
         pause: Pauses,
     },
+    /// An outgoing transfer failed because the connection was lost or the
+    /// receiver went away, after the receiver had accepted it: the engine
+    /// sends it again by itself (same id, same offer, so the receiver
+    /// resumes it without asking) when the device is seen again, with
+    /// backoff, until `until_secs` from now. Ends with a new
+    /// [`Event::Started`] for the same id, or [`Event::ResumeEnded`].
+    ResumeWaiting {
+        /// Which transfer (it has finished as failed).
+        id: TransferId,
+        /// The receiver's name, for "Will resume when … is back".
+        device: String,
+        /// Seconds left before the engine gives up.
+        until_secs: u64,
+    },
+    /// The engine no longer waits to resume this transfer: it was stopped
+    /// ([`super::Command::StopResume`]), it gave up after its time, or it
+    /// was sent again another way. Its failure stands.
+    ResumeEnded {
+        /// Which transfer.
+        id: TransferId,
+    },
 }
 
 /// A progress report, as sent to the UI.

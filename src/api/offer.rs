@@ -46,6 +46,10 @@ pub struct OfferSummary {
     pub free_bytes: Option<u64>,
     /// Text messages.
     pub texts: Vec<String>,
+    /// Bytes of the offered top-level files that this device already holds
+    /// from an earlier, interrupted try (kept partial files from the same
+    /// sender): they will not cross the wire again ("Resuming after 612 MiB").
+    pub resumed_bytes: u64,
 }
 
 impl OfferSummary {
@@ -58,6 +62,7 @@ impl OfferSummary {
             total_bytes: 0,
             free_bytes,
             texts: Vec::new(),
+            resumed_bytes: 0,
         }
     }
 

@@ -80,6 +80,13 @@ pub enum Action {
     Retry(TransferId),
     /// Remove a finished row from the list (it stays in history).
     Dismiss(TransferId),
+    /// Stop an incoming transfer and delete what arrived of the file in
+    /// flight (a plain Cancel keeps it for a resume).
+    CancelAndDiscard(TransferId),
+    /// Stop waiting to resume a send by itself.
+    StopResume(TransferId),
+    /// Send every failed or cancelled outgoing transfer again.
+    RetryAllFailed,
     /// Remove every finished row.
     ClearFinished,
     /// Open a folder in the file manager.
@@ -156,8 +163,42 @@ impl FerryApp {
             Action::Pause(id) => self.send_command(Command::Pause { id }),
             Action::Resume(id) => self.send_command(Command::Resume { id }),
             Action::Retry(id) => self.retry(id),
-            Action::Dismiss(id) => self.state.transfers.retain(|r| r.id != id || r.is_active()),
-            Action::ClearFinished => self.state.transfers.retain(|r| r.is_active()),
+            Action::Dismiss(id) => {
+                self.stop_resume(id);
+                self.state.transfers.retain(|r| r.id != id || r.is_active());
+            }
+            Action::ClearFinished => {
+                let finished: Vec<TransferId> = self
+                    .state
+                    .transfers
+                    .iter()
+                    .filter(|r| !r.is_active())
+                    .map(|r| r.id)
+                    .collect();
+                for id in finished {
+                    self.stop_resume(id);
+                }
+                self.state.transfers.retain(|r| r.is_active());
+            }
+            Action::CancelAndDiscard(id) => {
+                if let Some(row) = self.state.row_mut(id) {
+                    row.cancelling = true;
+                }
+                self.send_command(Command::CancelAndDiscard { id });
+            }
+            Action::StopResume(id) => self.stop_resume(id),
+            Action::RetryAllFailed => {
+                let failed: Vec<TransferId> = self
+                    .state
+                    .transfers
+                    .iter()
+                    .filter(|r| r.retryable())
+                    .map(|r| r.id)
+                    .collect();
+                for id in failed {
+                    self.retry(id);
+                }
+            }
             Action::OpenFolder(path) => self.tasks.open(path),
             Action::ShowFile(path) => self.tasks.show_file(path),
             Action::Copy(text) => self.copy_requests.push(text),
@@ -384,6 +425,8 @@ impl FerryApp {
             return;
         };
         let old = row.clone();
+        // Sent now by hand: the engine must not resume the old one too.
+        self.stop_resume(id);
         let new_id = TransferId::fresh();
         let command = match &old.text {
             Some(text) => {
@@ -435,6 +478,18 @@ impl FerryApp {
         self.send_command(Command::SetAlias(renamed.clone()));
         self.state
             .notice(tr!("notice-alias-clash", name = seen, renamed = renamed));
+    }
+
+    /// Tells the engine to stop waiting to resume `id`, if it does.
+    fn stop_resume(&mut self, id: TransferId) {
+        let waiting = self
+            .state
+            .row_mut(id)
+            .and_then(|row| row.resume_waiting.take())
+            .is_some();
+        if waiting {
+            self.send_command(Command::StopResume { id });
+        }
     }
 
     fn save_draft(&mut self) {

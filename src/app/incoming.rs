@@ -143,8 +143,20 @@ fn message_preview(ui: &mut egui::Ui, texts: &[String]) {
 fn offer_total(ui: &mut egui::Ui, offer: &OfferSummary) {
     ui.horizontal(|ui| {
         ui.label(RichText::new(tr!("offer-total", size = human_bytes(offer.total_bytes))).strong());
+        if offer.resumed_bytes > 0 {
+            // Kept from an earlier try that was cancelled or cut off: only
+            // the rest will cross the wire.
+            ui.label(
+                RichText::new(tr!(
+                    "offer-resuming-after",
+                    size = human_bytes(offer.resumed_bytes)
+                ))
+                .color(style::accent(ui)),
+            );
+        }
         if let Some(free) = offer.free_bytes {
-            let enough = free >= offer.total_bytes;
+            let needed = offer.total_bytes.saturating_sub(offer.resumed_bytes);
+            let enough = free >= needed;
             let text = tr!("offer-free-space", size = human_bytes(free));
             let text = RichText::new(text).weak();
             ui.label(if enough {

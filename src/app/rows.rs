@@ -78,6 +78,9 @@ pub struct TransferRow {
     /// Who holds it paused, once it can be paused (a Ferry transfer whose
     /// files stream; never a LocalSend or browser one).
     pub pause: Option<Pauses>,
+    /// Failed with the connection lost: the engine resumes it by itself
+    /// when this device (its name) is back.
+    pub resume_waiting: Option<String>,
 }
 
 impl TransferRow {
@@ -112,7 +115,18 @@ impl TransferRow {
             cancelling: false,
             browser: false,
             pause: None,
+            resume_waiting: None,
         }
+    }
+
+    /// A failed or cancelled outgoing transfer that Retry can send again.
+    pub fn retryable(&self) -> bool {
+        self.direction == Direction::Outgoing
+            && (!self.paths.is_empty() || self.text.is_some())
+            && matches!(
+                self.phase,
+                Phase::Finished(Outcome::Failed(_) | Outcome::Cancelled { .. })
+            )
     }
 
     /// True until the engine reports the end.

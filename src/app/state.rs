@@ -299,6 +299,8 @@ impl UiState {
             | Event::ShareStopped
             | Event::Share(_)
             | Event::Measured { .. } => {}
+            Event::ResumeWaiting { id, device, .. } => self.resume_waiting(id, Some(device)),
+            Event::ResumeEnded { id } => self.resume_waiting(id, None),
         }
         effects
     }

@@ -35,6 +35,17 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
             if ui.button(tr!("transfers-clear-finished")).clicked() {
                 actions.push(Action::ClearFinished);
             }
+            // Several failed sends (a device that went away, a network
+            // outage): one click sends them all again, each resuming.
+            let failed = state.transfers.iter().filter(|r| r.retryable()).count();
+            if failed >= 2
+                && ui
+                    .button(tr!("transfers-retry-all", count = failed))
+                    .on_hover_text(tr!("transfers-retry-hint"))
+                    .clicked()
+            {
+                actions.push(Action::RetryAllFailed);
+            }
         });
     }
     for row in &state.transfers {
@@ -119,7 +130,14 @@ fn status_line(ui: &mut egui::Ui, row: &TransferRow) {
     match &row.phase {
         Phase::Finished(Outcome::Failed(reason)) if !row.browser => {
             let (bad, calm) = split_reassurance(reason);
-            ui.add(egui::Label::new(RichText::new(bad).color(style::red())).wrap());
+            let bad = RichText::new(bad);
+            // Waiting to resume by itself, the cause is news, not a verdict.
+            let bad = if row.resume_waiting.is_some() {
+                bad.weak()
+            } else {
+                bad.color(style::red())
+            };
+            ui.add(egui::Label::new(bad).wrap());
             match calm {
                 // The engine already said what was kept: said once, quietly.
                 Some(calm) => {
@@ -131,6 +149,12 @@ fn status_line(ui: &mut egui::Ui, row: &TransferRow) {
                     fonts::on_hover_readable(note, &row.peer);
                 }
                 None => {}
+            }
+            if let Some(device) = &row.resume_waiting {
+                let line = tr!("transfers-resume-waiting", name = device);
+                let waiting =
+                    ui.add(egui::Label::new(RichText::new(line).color(style::accent(ui))).wrap());
+                fonts::on_hover_readable(waiting, device);
             }
         }
         _ => {
@@ -207,10 +231,15 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
             {
                 actions.push(Action::Dismiss(row.id));
             }
-            let retry = row.direction == Direction::Outgoing
-                && (!row.paths.is_empty() || row.text.is_some())
-                && matches!(outcome, Outcome::Failed(_) | Outcome::Cancelled { .. });
-            if retry
+            if row.resume_waiting.is_some()
+                && ui
+                    .button(tr!("transfers-stop-resume"))
+                    .on_hover_text(tr!("transfers-stop-resume-hint"))
+                    .clicked()
+            {
+                actions.push(Action::StopResume(row.id));
+            }
+            if row.retryable()
                 && ui
                     .button(tr!("transfers-retry"))
                     .on_hover_text(tr!("transfers-retry-hint"))
@@ -230,7 +259,12 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
                     actions.push(Action::OpenFolder(folder));
                 }
             }
-            style::outcome_label(ui, outcome, row.direction, row.browser);
+            if row.resume_waiting.is_some() {
+                // Not over: it goes on by itself, so no red verdict yet.
+                ui.label(RichText::new(tr!("transfers-interrupted")).color(style::accent(ui)));
+            } else {
+                style::outcome_label(ui, outcome, row.direction, row.browser);
+            }
         }
         // A browser's upload has no cancel on this side: Stop sharing ends it.
         _ if row.browser => {}
@@ -240,11 +274,26 @@ fn buttons(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
             } else {
                 tr!("common-cancel")
             });
-            if ui.add_enabled(!row.cancelling, cancel).clicked() {
+            let cancel = ui
+                .add_enabled(!row.cancelling, cancel)
+                .on_hover_text(tr!("transfers-cancel-keeps-hint"));
+            if cancel.clicked() {
                 actions.push(Action::Cancel(row.id));
             }
             if !row.cancelling {
                 pause_button(ui, row, actions);
+            }
+            // The receiver chooses about its own disk: keep what arrived for
+            // a resume (Cancel) or delete it.
+            if row.direction == Direction::Incoming
+                && !row.is_text
+                && !row.cancelling
+                && ui
+                    .button(tr!("transfers-cancel-discard"))
+                    .on_hover_text(tr!("transfers-cancel-discard-hint"))
+                    .clicked()
+            {
+                actions.push(Action::CancelAndDiscard(row.id));
             }
         }
     }

@@ -21,6 +21,7 @@ pub(super) fn command_loop(
     local_addr: Option<SocketAddr>,
     discovery: Option<Controller>,
     localsend: Option<std::sync::Arc<super::localsend::Service>>,
+    resumer: Sender<super::resume::Order>,
 ) {
     let share = ShareService::new(shared.sink.clone());
     while let Ok(command) = commands.recv() {
@@ -105,6 +106,19 @@ pub(super) fn command_loop(
             Command::Shutdown => break,
             Command::Pause { id } => deliver(&shared, id, Control::Pause(true)),
             Command::Resume { id } => deliver(&shared, id, Control::Pause(false)),
+            Command::CancelAndDiscard { id } => {
+                if let Ok(mut discard) = shared.discard.lock()
+                    && shared.registry.lock().is_ok_and(|map| map.contains_key(&id))
+                {
+                    discard.insert(id);
+                }
+                deliver(&shared, id, Control::Cancel);
+            }
+            Command::StopResume { id } => {
+                // A try that runs now stops too: the person said no more.
+                let _ = resumer.try_send(super::resume::Order::Stop(id));
+                deliver(&shared, id, Control::Cancel);
+            }
         }
     }
     share.shutdown();

@@ -12,6 +12,7 @@
 mod commands;
 mod listener;
 mod localsend;
+mod resume;
 mod share;
 
 pub use crate::transfer::receive::{MAX_PENDING_PROMPTS, MAX_PROMPTS_PER_ADDRESS};
@@ -134,6 +135,7 @@ impl Engine {
             }
             None => None,
         };
+        let resumer = resume::Handles::new();
         let shared = Context {
             sink: sink.clone(),
             device: Arc::new(RwLock::new(device)),
@@ -148,6 +150,9 @@ impl Engine {
             known: Default::default(),
             claimed: Arc::default(),
             prompts: Arc::default(),
+            discard: Arc::default(),
+            interrupted: Default::default(),
+            resumer: Some(resumer.reports.clone()),
         };
         let mut threads = Vec::new();
         let local_addr = listener.as_ref().map(|(_, addr)| *addr);
@@ -165,8 +170,21 @@ impl Engine {
             None => None,
         };
         let controller = discovery.as_ref().map(Discovery::controller);
+        {
+            let shared = shared.clone();
+            let discovering = discovery.is_some();
+            let (reports, orders) = (resumer.reports_rx.clone(), resumer.orders_rx.clone());
+            threads.push(
+                thread::Builder::new()
+                    .name("ferry-resume".into())
+                    .spawn(move || resume::run(shared, reports, orders, discovering))
+                    .map_err(EngineError::Thread)?,
+            );
+        }
+        let orders = resumer.orders;
         let commands_localsend = localsend.clone();
         if let Some((listener, addr)) = listener {
+            let folder = shared.receive_settings().download_dir;
             let shared = shared.clone();
             threads.push(
                 thread::Builder::new()
@@ -175,6 +193,22 @@ impl Engine {
                     .map_err(EngineError::Thread)?,
             );
             sink.emit(Event::Listening { addr });
+            // Partial files kept for a resume that nobody resumed for a
+            // week go (a short thread: the folder may be slow or large).
+            let sweeping = thread::Builder::new()
+                .name("ferry-sweep".into())
+                .spawn(move || {
+                    let swept = crate::transfer::receive::sweep::sweep(
+                        &folder,
+                        crate::transfer::receive::sweep::KEEP_PARTIALS,
+                    );
+                    if swept > 0 {
+                        tracing::info!(swept, "deleted partial files kept for over a week");
+                    }
+                });
+            if let Err(e) = sweeping {
+                tracing::warn!("cannot start the partial-file clean-up: {e}");
+            }
         }
         {
             let shared = shared.clone();
@@ -188,6 +222,7 @@ impl Engine {
                             local_addr,
                             controller,
                             commands_localsend,
+                            orders,
                         )
                     })
                     .map_err(EngineError::Thread)?,

@@ -65,6 +65,15 @@ pub(crate) struct Context {
     /// Offers waiting for the person's answer, per source address (see
     /// [`crate::transfer::receive::MAX_PENDING_PROMPTS`]).
     pub prompts: Arc<Mutex<HashMap<std::net::IpAddr, usize>>>,
+    /// Incoming transfers whose person chose "Cancel and discard": their
+    /// partial file goes instead of being kept for a resume.
+    pub discard: Arc<Mutex<HashSet<TransferId>>>,
+    /// Accepted offers whose connection was lost, and the answer given, so
+    /// the same offer from the same remembered device resumes unasked.
+    pub interrupted: crate::transfer::interrupted::Interrupted,
+    /// Where a sending worker reports a send the engine may resume by
+    /// itself (`None` in engines that do not, e.g. before it is wired).
+    pub resumer: Option<Sender<crate::transfer::interrupted::Resumable>>,
 }
 
 impl Context {
@@ -106,6 +115,12 @@ impl Context {
         rx
     }
 
+    /// True once (and only once) when the person asked to discard what
+    /// arrived of incoming transfer `id`.
+    pub fn take_discard(&self, id: TransferId) -> bool {
+        self.discard.lock().is_ok_and(|mut set| set.remove(&id))
+    }
+
     /// Forgets a finished transfer.
     pub fn unregister(&self, id: TransferId) {
         if let Ok(mut map) = self.registry.lock() {
@@ -145,6 +160,23 @@ impl KnownAddrs {
             known
                 .values()
                 .any(|(id, _)| id.eq_ignore_ascii_case(device_id))
+        })
+    }
+
+    /// Where the device with this id (any case) answers now: `preferred`
+    /// if it is one of its addresses, else any of them; `None` when it is
+    /// not listed.
+    pub fn address_of(&self, device_id: &str, preferred: SocketAddr) -> Option<SocketAddr> {
+        let known = self.0.read().ok()?;
+        let mut addrs = known
+            .iter()
+            .filter(|(_, (id, _))| id.eq_ignore_ascii_case(device_id))
+            .map(|(addr, _)| *addr);
+        let first = addrs.next()?;
+        Some(if first == preferred || addrs.any(|a| a == preferred) {
+            preferred
+        } else {
+            first
         })
     }
 

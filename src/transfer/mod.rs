@@ -11,6 +11,7 @@
 
 pub(crate) mod context;
 pub mod hash;
+pub(crate) mod interrupted;
 pub mod pair;
 pub(crate) mod pause;
 pub mod progress;

@@ -7,7 +7,7 @@
 #![allow(dead_code)]
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream};
+use std::net::{Ipv4Addr, Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -407,6 +407,19 @@ pub fn partials(root: &Path) -> Vec<PathBuf> {
         .collect()
 }
 
+/// The length of the one partial file kept under `root` (with its
+/// `.meta` sidecar, so that it resumes).
+pub fn kept_partial(root: &Path) -> u64 {
+    let found = partials(root);
+    let parts: Vec<&PathBuf> = found
+        .iter()
+        .filter(|p| p.to_string_lossy().ends_with(".ferry-part"))
+        .collect();
+    assert_eq!(parts.len(), 1, "one partial file is kept: {found:?}");
+    assert_eq!(found.len(), 2, "with its sidecar: {found:?}");
+    std::fs::metadata(parts[0]).expect("partial").len()
+}
+
 /// A TCP relay on 127.0.0.1 in front of `target`: counts the bytes it passes
 /// from client to server, can throttle them, and can flip one byte.
 pub struct Relay {
@@ -529,6 +542,83 @@ fn pipe(mut from: TcpStream, mut to: TcpStream, options: RelayOptions, counters:
         }
     }
     let _ = to.shutdown(std::net::Shutdown::Write);
+}
+
+/// A relay (like [`Relay`]) on a fixed local port that can be cut (all its connections shut
+/// at once, its port closed) and started again on the same port. Counts the
+/// bytes it passes towards the receiver and can pace them.
+pub struct Link {
+    pub addr: SocketAddr,
+    pub forwarded: Arc<AtomicU64>,
+    open: Arc<Mutex<Vec<TcpStream>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Link {
+    pub fn start(at: SocketAddr, target: SocketAddr, rate: u64) -> Link {
+        let listener = bind_again(at);
+        let addr = listener.local_addr().expect("addr");
+        let forwarded = Arc::new(AtomicU64::new(0));
+        let open = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (fwd, conns, stopping) = (forwarded.clone(), open.clone(), stop.clone());
+        thread::spawn(move || {
+            for client in listener.incoming() {
+                if stopping.load(Ordering::SeqCst) {
+                    break;
+                }
+                let Ok(client) = client else { continue };
+                let Ok(server) = TcpStream::connect(target) else {
+                    continue;
+                };
+                let mut held = conns.lock().expect("lock");
+                held.push(client.try_clone().expect("clone"));
+                held.push(server.try_clone().expect("clone"));
+                let (c2, s2) = (
+                    client.try_clone().expect("clone"),
+                    server.try_clone().expect("clone"),
+                );
+                let counters = (fwd.clone(), Arc::new(Mutex::new(Vec::new())));
+                let options = RelayOptions {
+                    rate,
+                    ..RelayOptions::default()
+                };
+                thread::spawn(move || pipe(client, server, options, Some(counters)));
+                thread::spawn(move || pipe(s2, c2, RelayOptions::default(), None));
+            }
+        });
+        Link {
+            addr,
+            forwarded,
+            open,
+            stop,
+        }
+    }
+
+    /// The cable is pulled: every connection dies and nothing answers.
+    pub fn cut(self) -> SocketAddr {
+        self.stop.store(true, Ordering::SeqCst);
+        let _ = TcpStream::connect(self.addr);
+        for conn in self.open.lock().expect("lock").drain(..) {
+            let _ = conn.shutdown(Shutdown::Both);
+        }
+        self.addr
+    }
+}
+
+/// Binds `at` (port 0 for any), retrying briefly while the old socket goes.
+fn bind_again(at: SocketAddr) -> TcpListener {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        match TcpListener::bind(at) {
+            Ok(listener) => return listener,
+            Err(e) if Instant::now() < deadline => {
+                eprintln!("rebinding {at}: {e}");
+                thread::sleep(Duration::from_millis(50));
+            }
+            Err(e) => panic!("cannot bind {at} again: {e}"),
+        }
+    }
 }
 
 /// This identity as a hand-made peer describes itself on the wire.

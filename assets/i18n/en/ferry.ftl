@@ -546,3 +546,14 @@ transfers-resume-hint-both = Lift your pause; { $name } paused it too, so it con
 transfers-paused = Paused
 transfers-paused-by = Paused by { $name }
 transfers-paused-both = Paused by you and { $name }
+
+# --- branch resume ---
+offer-resuming-after = Resuming after { $size }: only the rest will be sent
+transfers-retry-all = Retry all failed ({ $count })
+transfers-resume-waiting = Will resume when { $name } is back
+transfers-stop-resume = Don't resume
+transfers-stop-resume-hint = Stop waiting for the device. The transfer stays failed; you can retry it later.
+transfers-cancel-keeps-hint = Stop the transfer. What already arrived is kept for a week, so sending again resumes it.
+transfers-cancel-discard = Cancel and discard
+transfers-cancel-discard-hint = Stop the transfer and delete what arrived of the file in progress
+transfers-interrupted = Interrupted

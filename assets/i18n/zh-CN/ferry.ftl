@@ -484,3 +484,14 @@ transfers-resume-hint-both = 解除你的暂停；{ $name } 也暂停了它，�
 transfers-paused = 已暂停
 transfers-paused-by = 已被 { $name } 暂停
 transfers-paused-both = 已被你和 { $name } 暂停
+
+# --- branch resume ---
+offer-resuming-after = 从 { $size } 处继续：只发送剩余部分
+transfers-retry-all = 全部重试（{ $count } 个失败）
+transfers-resume-waiting = { $name } 重新上线后将自动继续
+transfers-stop-resume = 不再继续
+transfers-stop-resume-hint = 不再等待该设备。传输保持失败状态，之后仍可重试。
+transfers-cancel-keeps-hint = 停止传输。已到达的部分会保留一周，再次发送时将从中断处继续。
+transfers-cancel-discard = 取消并丢弃
+transfers-cancel-discard-hint = 停止传输，并删除正在接收的文件已到达的部分
+transfers-interrupted = 已中断

@@ -60,11 +60,24 @@ impl UiState {
     ) {
         self.ensure_row(id, direction);
         if let Some(row) = self.row_mut(id) {
+            // A send resumed by the engine runs again in its own row.
+            row.resume_waiting = None;
             row.phase = Phase::Running;
             row.files_total = files;
             row.bytes_total = bytes;
             row.bytes_done = resumed_bytes;
             row.resumed_bytes = resumed_bytes;
+        }
+    }
+
+    /// The engine waits to resume failed send `id` when `device` is back
+    /// (`None`: it no longer does).
+    pub(super) fn resume_waiting(&mut self, id: TransferId, device: Option<String>) {
+        if let Some(row) = self.row_mut(id) {
+            // The engine names the device as it proved itself; the row's
+            // name stands in if it had none.
+            let peer = row.peer.clone();
+            row.resume_waiting = device.map(|d| if d.is_empty() { peer } else { d });
         }
     }
 

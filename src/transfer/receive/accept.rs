@@ -132,17 +132,19 @@ impl Drop for Claims {
 impl Receiving<'_> {
     /// The trust rule's verdict, or else the person's answer (the link is kept
     /// alive meanwhile). `Err` is how the transfer already ended.
-    pub(super) fn decide(&mut self) -> Result<Decision, Outcome> {
+    pub(super) fn decide(&mut self, safe_paths: &[Option<PathBuf>]) -> Result<Decision, Outcome> {
         let settings = self.shared.receive_settings();
         let verdict = settings
             .accept
             .judge(&self.offer.sender.device_id, &self.offer.sender.alias);
+        let mut summary = views::outline(
+            &self.offer.entries,
+            &self.offer.contents,
+            free_space(&settings.download_dir),
+        );
+        summary.resumed_bytes =
+            resume::resumable_bytes(&settings.download_dir, &self.offer, safe_paths);
         if verdict == TrustVerdict::Accept {
-            let summary = views::outline(
-                &self.offer.entries,
-                &self.offer.contents,
-                free_space(&settings.download_dir),
-            );
             self.shared.sink.emit(Event::AutoAccepted {
                 id: self.id,
                 from: Device::from(&self.offer.sender),
@@ -161,12 +163,18 @@ impl Receiving<'_> {
                 short_code(&self.offer.sender.device_id),
                 short_code(&pinned)
             )))
+        } else if let Some(decision) = self.already_accepted(&settings.remembered) {
+            // The offer this person accepted before the connection was lost,
+            // sent again by the same remembered device: it goes on unasked.
+            self.prompt = None;
+            self.shared.sink.emit(Event::AutoAccepted {
+                id: self.id,
+                from: Device::from(&self.offer.sender),
+                addr: self.peer,
+                offer: summary,
+            });
+            Ok(decision)
         } else {
-            let summary = views::outline(
-                &self.offer.entries,
-                &self.offer.contents,
-                free_space(&settings.download_dir),
-            );
             let sender = &self.offer.sender;
             let trust = recognise(&settings.remembered, &sender.device_id, &[&sender.alias]);
             self.shared.sink.emit_queued(
@@ -199,6 +207,19 @@ impl Receiving<'_> {
                 Err(stop) => Err(self.finish_stop(stop, None)),
             }
         }
+    }
+
+    /// The answer this person gave to this very offer (same wire id, same
+    /// remembered key) before its connection was lost, within
+    /// [`crate::transfer::interrupted::RESUME_WINDOW`].
+    fn already_accepted(&self, remembered: &[TrustedDevice]) -> Option<Decision> {
+        let sender = &self.offer.sender;
+        if recognise(remembered, &sender.device_id, &[&sender.alias]) != PeerTrust::Remembered {
+            return None;
+        }
+        self.shared
+            .interrupted
+            .take(&sender.device_id, self.offer.transfer_id)
     }
 
     /// Turns the decision into a plan on disk: names picked and claimed,

@@ -23,7 +23,7 @@ use std::time::{Duration, Instant};
 use crossbeam_channel::Receiver;
 use sha2::Sha256;
 
-use crate::api::{Backlog, Device, Direction, Event, Outcome, Party, TransferId};
+use crate::api::{Backlog, Decision, Device, Direction, Event, Outcome, Party, TransferId};
 use crate::fs::folder::Folder;
 use crate::protocol::limits::MAX_FIRST_FRAME;
 use crate::protocol::{Frame, FrameReader, FrameWriter, Hello, Message, Offer, WireError};
@@ -45,6 +45,7 @@ mod paired;
 mod plan;
 pub mod resume;
 mod stream;
+pub mod sweep;
 mod verdict;
 
 pub use accept::{MAX_PENDING_PROMPTS, MAX_PROMPTS_PER_ADDRESS};
@@ -209,8 +210,11 @@ fn receive(
         backlog: Backlog::default(),
         code,
         hold: Hold::new(id),
+        accepted: None,
     };
     let outcome = session.run(safe_paths);
+    // Asked for while it was ending some other way: nothing to discard.
+    shared.take_discard(id);
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
         closer.close_write();
         session.linger();
@@ -261,6 +265,9 @@ struct Receiving<'a> {
     code: String,
     /// Who holds the transfer paused.
     hold: Hold,
+    /// The answer the offer got, remembered if the connection is lost so
+    /// the same offer resumes unasked (see [`crate::transfer::interrupted`]).
+    accepted: Option<Decision>,
 }
 
 /// The file being written right now.
@@ -291,10 +298,11 @@ impl Receiving<'_> {
     /// The whole transfer after the offer passed its checks: decide, plan
     /// and accept, stream, and turn however it ended into an outcome.
     fn run(&mut self, safe_paths: Vec<Option<PathBuf>>) -> Outcome {
-        let decision = match self.decide() {
+        let decision = match self.decide(&safe_paths) {
             Ok(decision) => decision,
             Err(outcome) => return outcome,
         };
+        self.accepted = (decision != Decision::Decline).then(|| decision.clone());
         if let Err(outcome) = self
             .plan_accepted(decision, safe_paths)
             .and_then(|()| self.send_accept())

@@ -184,6 +184,30 @@ pub(super) fn resumable_part(
         .then(|| meta.len().min(size))
 }
 
+/// Bytes of the offer's top-level files that partial files kept from an
+/// earlier try by the same sender already hold in `root_dir` (what the
+/// offer card shows as "Resuming after …"; folders' contents are found only
+/// as their pages come, so they are not counted).
+pub fn resumable_bytes(
+    root_dir: &Path,
+    offer: &crate::protocol::Offer,
+    safe_paths: &[Option<PathBuf>],
+) -> u64 {
+    let sender = offer.sender.device_id.as_str();
+    let kept = offer
+        .entries
+        .iter()
+        .zip(safe_paths)
+        .filter_map(|(entry, path)| {
+            let path = path.as_ref()?;
+            (entry.kind == crate::protocol::EntryKind::File).then(|| {
+                let part = names::part_path(&root_dir.join(path));
+                resumable_part(&part, sender, entry.size, entry.modified_ms).unwrap_or(0)
+            })
+        });
+    super::saturating_sum(kept)
+}
+
 /// Creates the planned folders (never through a symlink) and the markers of
 /// new top-level folders.
 pub fn materialize(root_dir: &Path, plan: &Plan) -> io::Result<()> {

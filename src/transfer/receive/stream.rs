@@ -285,9 +285,15 @@ impl Receiving<'_> {
             });
         }
         let part = plan.part_path();
+        // A partial kept with its sidecar before its first byte arrived (cut
+        // or cancelled right after it was created) is taken over from 0, not
+        // created again (that would fail: the name exists).
+        let empty_kept = plan.offset == 0
+            && !plan.stale_part
+            && resume::resumable_part(&part, &sender, plan.size, plan.modified_ms) == Some(0);
         // A resumed partial always has its sidecar.
-        let mut meta = plan.offset > 0;
-        let file = if plan.offset > 0 {
+        let mut meta = plan.offset > 0 || empty_kept;
+        let file = if meta {
             let mut file = OpenOptions::new()
                 .read(true)
                 .write(true)

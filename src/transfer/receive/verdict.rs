@@ -120,17 +120,32 @@ impl Receiving<'_> {
             }
         };
         match stop {
+            // A cancel keeps the partial for a resume (a retry goes on from
+            // it), unless the person chose "Cancel and discard".
             Stop::Cancelled(Party::Local) => {
                 let _ = self.writer.send_now(&Message::Cancel(CancelReason::User));
-                discard(self);
+                if self.shared.take_discard(self.id) {
+                    discard(self);
+                } else {
+                    keep(self);
+                }
                 Outcome::Cancelled { by: Party::Local }
             }
             Stop::Cancelled(Party::Remote) => {
-                discard(self);
+                keep(self);
                 Outcome::Cancelled { by: Party::Remote }
             }
             Stop::Lost(reason) => {
                 keep(self);
+                // The same offer from this device, sent again by its engine
+                // once the device is back, goes on without asking.
+                if let Some(decision) = self.accepted.take() {
+                    self.shared.interrupted.note(
+                        &self.offer.sender.device_id,
+                        self.offer.transfer_id,
+                        decision,
+                    );
+                }
                 let kept = if in_flight.is_some() {
                     " The partial file was kept: send again to resume."
                 } else {

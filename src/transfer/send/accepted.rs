@@ -27,6 +27,8 @@ impl Sending<'_> {
             Ok(wanted) => wanted,
             Err(outcome) => return outcome,
         };
+        // From here a lost connection is worth resuming by itself.
+        self.accepted = true;
         if let Err(reason) = self.check_wanted(&wanted) {
             let _ = self
                 .writer
@@ -170,10 +172,10 @@ impl Sending<'_> {
                 // The reader failed first (e.g. the receiver went silent and
                 // the reader shut the link, which is why the write failed):
                 // that is the cause to report.
-                Err(cause) => return Stop::Failed(describe_wire_error(self.to, &cause)),
+                Err(cause) => return self.lost(&cause),
             }
         }
-        Stop::Failed(describe_wire_error(self.to, e))
+        self.lost(e)
     }
 
     fn await_answer(&mut self) -> Result<Vec<WantedFile>, Outcome> {
@@ -299,8 +301,16 @@ impl Sending<'_> {
                 "The receiver sent an unexpected message ({}).",
                 frame_name(&other)
             ))),
-            Err(e) => Err(Stop::Failed(describe_wire_error(self.to, &e))),
+            Err(e) => Err(self.lost(&e)),
         }
+    }
+
+    /// A wire error as the stop it is; a connection that broke or went
+    /// silent is noted, so the engine may send again once the device is back.
+    fn lost(&mut self, e: &WireError) -> Stop {
+        // Broken or silent, not refused nor malformed.
+        self.lost |= e.is_disconnect();
+        Stop::Failed(describe_wire_error(self.to, e))
     }
 
     /// Waits for the receiver's verdicts and summary. A cancel now races the

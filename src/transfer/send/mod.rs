@@ -22,6 +22,7 @@ use crate::secure::identity::short_code;
 use crate::secure::link::{Closer, Link, LinkError};
 use crate::transfer::context::{Context, Control};
 use crate::transfer::pause::Hold;
+use crate::transfer::interrupted::{Attempt, Resumable};
 use crate::transfer::pump::{self, Pump};
 use crate::transfer::worker::{Failures, Keepalive, Writer};
 
@@ -46,22 +47,46 @@ pub enum What {
 /// Starts a sending worker on its own thread; its end is always reported as
 /// [`Event::Finished`], even if it panics.
 pub(crate) fn spawn(shared: Context, id: TransferId, to: SocketAddr, what: What) {
+    spawn_with(shared, id, to, what, None);
+}
+
+/// Like [`spawn`]; with `again` set (the offer's wire id) this is the
+/// engine's own try to resume an interrupted send: the offer keeps its wire
+/// id so the receiver recognises it, and a try that cannot reach the device
+/// is reported only to the resumer (the window keeps showing "Will resume
+/// when … is back" instead of a new failure).
+pub(crate) fn spawn_with(
+    shared: Context,
+    id: TransferId,
+    to: SocketAddr,
+    what: What,
+    again: Option<u64>,
+) {
     let control = shared.register(id);
     let worker_shared = shared.clone();
     let spawned = thread::Builder::new()
         .name(format!("ferry-send-{}", id.0))
         .spawn(move || {
             let shared = worker_shared;
-            let outcome = catch_unwind(AssertUnwindSafe(|| run(&shared, id, to, what, &control)))
-                .unwrap_or_else(|_| {
-                    Outcome::Failed("Internal error in the sending worker.".into())
-                });
+            let mut report = Report {
+                wire_id: again,
+                ..Report::default()
+            };
+            let kept = what.clone();
+            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                run(&shared, id, to, what, &control, &mut report)
+            }))
+            .unwrap_or_else(|_| Outcome::Failed("Internal error in the sending worker.".into()));
             shared.unregister(id);
-            shared.sink.emit(Event::Finished {
-                id,
-                direction: Direction::Outgoing,
-                outcome,
-            });
+            let unreached = again.is_some() && !report.reached && !outcome.is_success();
+            if !unreached {
+                shared.sink.emit(Event::Finished {
+                    id,
+                    direction: Direction::Outgoing,
+                    outcome: outcome.clone(),
+                });
+            }
+            report_to_resumer(&shared, id, to, kept, &report, &outcome, unreached);
         });
     if let Err(e) = spawned {
         shared.unregister(id);
@@ -71,6 +96,59 @@ pub(crate) fn spawn(shared: Context, id: TransferId, to: SocketAddr, what: What)
             direction: Direction::Outgoing,
             outcome,
         });
+    }
+}
+
+/// What a worker learnt that the engine's resumer needs.
+#[derive(Default)]
+struct Report {
+    /// The offer's wire id (given for a resumer's try, else picked).
+    wire_id: Option<u64>,
+    /// The receiver's proven id and name, once connected and paired.
+    peer: Option<(String, String)>,
+    /// A connection to the receiver was made.
+    reached: bool,
+    /// The receiver accepted, then the connection broke or went silent.
+    lost_after_accept: bool,
+}
+
+/// Tells the resumer how this send ended when it may go on by itself: lost
+/// after the receiver accepted, or (a resumer's try) the device still away.
+/// Resumer's tries are reported however they end, so it stops waiting.
+fn report_to_resumer(
+    shared: &Context,
+    id: TransferId,
+    to: SocketAddr,
+    what: What,
+    report: &Report,
+    outcome: &Outcome,
+    unreached: bool,
+) {
+    let (Some(resumer), Some(wire_id)) = (&shared.resumer, report.wire_id) else {
+        return;
+    };
+    let retry = matches!(outcome, Outcome::Failed(_)) && (report.lost_after_accept || unreached);
+    if !retry && report.wire_id.is_none() {
+        return;
+    }
+    let (device_id, alias) = report.peer.clone().unwrap_or_default();
+    let note = Resumable {
+        id,
+        to,
+        device_id,
+        alias,
+        what,
+        wire_id,
+        state: if !retry {
+            Attempt::Over
+        } else if unreached {
+            Attempt::Unreached
+        } else {
+            Attempt::Lost
+        },
+    };
+    if resumer.try_send(note).is_err() {
+        tracing::warn!(%id, "the resumer is busy or stopped; this send will not resume by itself");
     }
 }
 
@@ -153,6 +231,10 @@ struct Sending<'a> {
     backlog: Backlog,
     /// Who holds the transfer paused.
     hold: Hold,
+    /// The receiver accepted the offer.
+    accepted: bool,
+    /// The connection broke or went silent after the offer.
+    lost: bool,
 }
 
 /// An offer ready to send: the offer, each item's local path (`None` for a
@@ -162,7 +244,12 @@ type Prepared = (Offer, Vec<Option<PathBuf>>, Vec<PathBuf>);
 /// The summary offer for `what` (top-level items and what each folder
 /// holds; the folders are walked again, lazily, when listed), the local path
 /// of each item and the folders to list.
-fn prepare_offer(shared: &Context, to: SocketAddr, what: What) -> Result<Prepared, Outcome> {
+fn prepare_offer(
+    shared: &Context,
+    to: SocketAddr,
+    what: What,
+    wire_id: u64,
+) -> Result<Prepared, Outcome> {
     let outline = match what {
         What::Paths(paths) => {
             source::summarize(&paths).map_err(|e| Outcome::Failed(format!("Cannot send: {e}.")))?
@@ -185,7 +272,7 @@ fn prepare_offer(shared: &Context, to: SocketAddr, what: What) -> Result<Prepare
         .ok()
         .and_then(|pins| pins.get(&to).cloned());
     let offer = Offer {
-        transfer_id: crate::secure::random::random_u64(),
+        transfer_id: wire_id,
         sender: shared.device(),
         entries,
         pin,
@@ -203,9 +290,13 @@ fn run(
     to: SocketAddr,
     what: What,
     control: &Receiver<Control>,
+    report: &mut Report,
 ) -> Outcome {
     let started = Instant::now();
-    let (offer, locals, folders) = match prepare_offer(shared, to, what) {
+    let wire_id = *report
+        .wire_id
+        .get_or_insert_with(crate::secure::random::random_u64);
+    let (offer, locals, folders) = match prepare_offer(shared, to, what, wire_id) {
         Ok(prepared) => prepared,
         Err(outcome) => return outcome,
     };
@@ -234,6 +325,7 @@ fn run(
     if let Err(e) = closer.set_read_timeout(Some(shared.timeouts.idle)) {
         return Outcome::Failed(format!("Connection to {to} failed: {e}."));
     }
+    report.reached = true;
     let peer_id = link.peer_id.clone();
     let mut writer = FrameWriter::new(link.writer);
     let mut reader = FrameReader::new(link.reader);
@@ -249,6 +341,7 @@ fn run(
         Ok(paired) => paired,
         Err(outcome) => return outcome,
     };
+    report.peer = Some((peer_id.clone(), paired.peer.alias.clone()));
     let pump = match pump::start_closing(reader, format!("ferry-send-rx-{}", id.0), pump_closer) {
         Ok(pump) => pump,
         Err(e) => return Outcome::Failed(format!("Cannot start a thread: {e}.")),
@@ -273,6 +366,8 @@ fn run(
         wants: None,
         backlog: Backlog::default(),
         hold: Hold::new(id),
+        accepted: false,
+        lost: false,
     };
     // Nothing of the transfer has left yet; it goes only to a receiver the
     // person confirmed (or remembers).
@@ -305,6 +400,7 @@ fn run(
     sending.entries = offer.entries;
     sending.contents = offer.contents;
     let outcome = sending.run_accepted();
+    report.lost_after_accept = sending.accepted && sending.lost;
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
         // Let the Cancel frame reach the peer before the connection goes.
         closer.close_write();
