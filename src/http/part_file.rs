@@ -4,7 +4,7 @@
 //! if the upload ends any other way. It reads no request; `upload` and
 //! `resumable` feed it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncWriteExt;
 
@@ -28,32 +28,10 @@ impl PartFile {
         rel: PathBuf,
         name: String,
     ) -> std::io::Result<PartFile> {
-        let (file, part, planned) = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&root)?;
-            let dir = names::create_dirs_inside(&root, &rel)?;
-            for _ in 0..100 {
-                let planned = names::first_free(&dir, &name, |candidate| {
-                    !names::occupied(candidate) && !names::occupied(&names::part_path(candidate))
-                })?;
-                let part = names::part_path(&planned);
-                match std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&part)
-                {
-                    Ok(file) => return Ok((file, part, planned)),
-                    // Someone took that name a moment ago: look again.
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "no free name",
-            ))
-        })
-        .await
-        .map_err(std::io::Error::other)??;
+        let (file, part, planned) =
+            tokio::task::spawn_blocking(move || open_part(&root, &rel, &name))
+                .await
+                .map_err(std::io::Error::other)??;
         Ok(PartFile {
             file: tokio::fs::File::from_std(file),
             part,
@@ -76,6 +54,77 @@ impl PartFile {
 }
 
 impl Drop for PartFile {
+    fn drop(&mut self) {
+        if !self.done {
+            let _ = std::fs::remove_file(&self.part);
+        }
+    }
+}
+
+/// Creates the download folder if needed, the folders of `rel` without
+/// following links, and `NAME.ferry-part` exclusively beside the first free
+/// name: the file, its partial path and its planned final path.
+fn open_part(
+    root: &Path,
+    rel: &Path,
+    name: &str,
+) -> std::io::Result<(std::fs::File, PathBuf, PathBuf)> {
+    std::fs::create_dir_all(root)?;
+    let dir = names::create_dirs_inside(root, rel)?;
+    for _ in 0..100 {
+        let planned = names::first_free(&dir, name, |candidate| {
+            !names::occupied(candidate) && !names::occupied(&names::part_path(candidate))
+        })?;
+        let part = names::part_path(&planned);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&part)
+        {
+            Ok(file) => return Ok((file, part, planned)),
+            // Someone took that name a moment ago: look again.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "no free name",
+    ))
+}
+
+/// [`PartFile`] for code that already runs on a blocking thread (one hop
+/// for a whole file instead of one per step): same names, same
+/// never-overwrite promotion, same removal on drop.
+pub(crate) struct BlockingPartFile {
+    pub(crate) file: std::fs::File,
+    part: PathBuf,
+    planned: PathBuf,
+    done: bool,
+}
+
+impl BlockingPartFile {
+    /// As [`PartFile::create`], on the calling thread.
+    pub(crate) fn create(root: &Path, rel: &Path, name: &str) -> std::io::Result<BlockingPartFile> {
+        let (file, part, planned) = open_part(root, rel, name)?;
+        Ok(BlockingPartFile {
+            file,
+            part,
+            planned,
+            done: false,
+        })
+    }
+
+    /// As [`PartFile::finish`], on the calling thread.
+    pub(crate) fn finish(mut self) -> std::io::Result<PathBuf> {
+        self.file.sync_all()?;
+        let landed = resume::promote_part(&self.part, &self.planned)?;
+        self.done = true;
+        Ok(landed)
+    }
+}
+
+impl Drop for BlockingPartFile {
     fn drop(&mut self) {
         if !self.done {
             let _ = std::fs::remove_file(&self.part);
