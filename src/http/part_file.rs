@@ -14,9 +14,7 @@ use crate::transfer::receive::resume;
 /// A file being received: removed on drop unless it got its final name.
 pub(crate) struct PartFile {
     pub(crate) file: tokio::fs::File,
-    part: PathBuf,
-    planned: PathBuf,
-    done: bool,
+    partial: Partial,
 }
 
 impl PartFile {
@@ -34,9 +32,7 @@ impl PartFile {
                 .map_err(std::io::Error::other)??;
         Ok(PartFile {
             file: tokio::fs::File::from_std(file),
-            part,
-            planned,
-            done: false,
+            partial: Partial::new(part, planned),
         })
     }
 
@@ -44,16 +40,33 @@ impl PartFile {
     pub(crate) async fn finish(mut self) -> std::io::Result<PathBuf> {
         self.file.flush().await?;
         self.file.sync_all().await?;
-        let (part, planned) = (self.part.clone(), self.planned.clone());
+        let (part, planned) = (self.partial.part.clone(), self.partial.planned.clone());
         let landed = tokio::task::spawn_blocking(move || resume::promote_part(&part, &planned))
             .await
             .map_err(std::io::Error::other)??;
-        self.done = true;
+        self.partial.done = true;
         Ok(landed)
     }
 }
 
-impl Drop for PartFile {
+/// The partial's paths: removed on drop unless it got its final name.
+struct Partial {
+    part: PathBuf,
+    planned: PathBuf,
+    done: bool,
+}
+
+impl Partial {
+    fn new(part: PathBuf, planned: PathBuf) -> Partial {
+        Partial {
+            part,
+            planned,
+            done: false,
+        }
+    }
+}
+
+impl Drop for Partial {
     fn drop(&mut self) {
         if !self.done {
             let _ = std::fs::remove_file(&self.part);
@@ -98,9 +111,7 @@ fn open_part(
 /// never-overwrite promotion, same removal on drop.
 pub(crate) struct BlockingPartFile {
     pub(crate) file: std::fs::File,
-    part: PathBuf,
-    planned: PathBuf,
-    done: bool,
+    partial: Partial,
 }
 
 impl BlockingPartFile {
@@ -109,25 +120,15 @@ impl BlockingPartFile {
         let (file, part, planned) = open_part(root, rel, name)?;
         Ok(BlockingPartFile {
             file,
-            part,
-            planned,
-            done: false,
+            partial: Partial::new(part, planned),
         })
     }
 
     /// As [`PartFile::finish`], on the calling thread.
     pub(crate) fn finish(mut self) -> std::io::Result<PathBuf> {
         self.file.sync_all()?;
-        let landed = resume::promote_part(&self.part, &self.planned)?;
-        self.done = true;
+        let landed = resume::promote_part(&self.partial.part, &self.partial.planned)?;
+        self.partial.done = true;
         Ok(landed)
-    }
-}
-
-impl Drop for BlockingPartFile {
-    fn drop(&mut self) {
-        if !self.done {
-            let _ = std::fs::remove_file(&self.part);
-        }
     }
 }
