@@ -275,6 +275,8 @@ def run_pair(env, rx_cmd, tx_cmd_for_port, port=None, ferry=False, timeout=600, 
         "load": load,
         "other_cpu": other,
         "cpu": ours,
+        "rx_cpu": rx_t.get("user", 0) + rx_t.get("sys", 0),
+        "tx_cpu": tx_t.get("user", 0) + tx_t.get("sys", 0),
         "rx_rss_kib": rx_t.get("rss_kib"),
         "tx_rss_kib": tx_t.get("rss_kib"),
     }
@@ -329,16 +331,51 @@ def ferry_send(env, src, dst_dir, host="127.0.0.1", binary=None, timeout=600):
     return run_pair(env, rx, tx, ferry=True, timeout=timeout)
 
 
+PEER = HERE / "localsend_peer.py"
+
+
+def peer_cmd(env):
+    """The independent LocalSend peer (benches/localsend_peer.py: written
+    from the protocol's README with Python's standard library and curl)."""
+    return [sys.executable, str(PEER), "--cert-dir", str(env.work / "peer-cert")]
+
+
+def localsend_into_ferry(env, src, dst_dir, binary=None, timeout=600):
+    """The independent peer sends `src` the way LocalSend's CLI does (no
+    sha256, one upload after another on one connection, curl streaming
+    the bytes) into `ferry receive`'s LocalSend server, on 127.0.0.1."""
+    binary = binary or env.ferry
+    port = free_port()
+    rx = [binary, "receive", "--port", "0", "--once", "--yes", "--dir", str(dst_dir)]
+    tx = lambda p: peer_cmd(env) + ["send", "--to", f"127.0.0.1:{p}", str(src)]
+    extra = {"rx": {"FERRY_LOCALSEND_PORT": str(port)}}
+    r = run_pair(env, rx, tx, port=port, timeout=timeout, extra=extra)
+    return {**r, "ferry_cpu": r["rx_cpu"]}
+
+
+def ferry_into_localsend(env, src, dst_dir, binary=None, timeout=600):
+    """`ferry send --localsend` (prepare-upload with sha256, four uploads
+    at a time on kept-alive connections) into the independent peer's
+    LocalSend server, on 127.0.0.1."""
+    binary = binary or env.ferry
+    rx = peer_cmd(env) + ["receive", "--once", "--dir", str(dst_dir)]
+    tx = lambda p: [binary, "send", "--localsend", "--trust-new", "--to", f"127.0.0.1:{p}", str(src)]
+    extra = {"tx": {"FERRY_LOCALSEND_PORT": "0"}}
+    r = run_pair(env, rx, tx, ferry=True, timeout=timeout, extra=extra)
+    return {**r, "ferry_cpu": r["tx_cpu"]}
+
+
 def ferry_localsend(env, src, dst_dir, binary=None, timeout=600):
     """`ferry send --localsend` into `ferry receive`'s LocalSend server (on a
-    port chosen here), both on 127.0.0.1: LocalSend's prepare-upload and one
-    HTTPS upload per file, four files at a time."""
+    port chosen here), both on 127.0.0.1: Ferry on both ends, SHA-256
+    checked (the --localsend-ferry-both rows)."""
     binary = binary or env.ferry
     port = free_port()
     rx = [binary, "receive", "--port", "0", "--once", "--yes", "--dir", str(dst_dir)]
     tx = lambda p: [binary, "send", "--localsend", "--trust-new", "--to", f"127.0.0.1:{p}", str(src)]
     extra = {"rx": {"FERRY_LOCALSEND_PORT": str(port)}, "tx": {"FERRY_LOCALSEND_PORT": "0"}}
-    return run_pair(env, rx, tx, port=port, timeout=timeout, extra=extra)
+    r = run_pair(env, rx, tx, port=port, timeout=timeout, extra=extra)
+    return {**r, "ferry_cpu": r["cpu"]}
 
 
 def leftovers(dst_dir):
@@ -551,10 +588,15 @@ def bench_localsend(env, args, src, size, tree, count):
     """The LocalSend rows: one large file into Ferry's LocalSend server vs
     socat, and many small files sent by Ferry over LocalSend vs tar|socat|tar
     (as a speed ratio, the way the issue states its target)."""
-    big = bench_big(env, args, src, size, "LocalSend protocol", send=ferry_localsend,
-                    ferry_label="ferry over LocalSend")
-    small = bench_small(env, args, tree, count, send=ferry_localsend,
-                        ferry_label="ferry over LocalSend", speed=True)
+    # The other end is the independent peer (benches/localsend_peer.py), as
+    # a LocalSend device would be; --localsend-ferry-both puts Ferry there.
+    both = args.localsend_ferry_both
+    big = bench_big(env, args, src, size, "LocalSend protocol",
+                    send=ferry_localsend if both else localsend_into_ferry,
+                    ferry_label="ferry <- ferry" if both else "peer -> ferry")
+    small = bench_small(env, args, tree, count,
+                        send=ferry_localsend if both else ferry_into_localsend,
+                        ferry_label="ferry -> ferry" if both else "ferry -> peer", speed=True)
     return {"bytes": size, "count": count, "big": big, "small": small}
 
 
@@ -692,6 +734,9 @@ def main():
     ap.add_argument("--big", action="store_true", help="also a 4 GiB file")
     ap.add_argument("--files", type=int, default=10000, help="small file count (default 10000)")
     ap.add_argument("--small-size", type=int, default=4096)
+    ap.add_argument("--localsend-ferry-both", action="store_true",
+                    help="LocalSend part with Ferry on both ends (default: the independent peer "
+                         "benches/localsend_peer.py sends the big file and receives the small ones)")
     ap.add_argument("--localsend-files", type=int, default=2000,
                     help="small file count of the LocalSend part (default 2000)")
     ap.add_argument("--disk-dir", default="/var/tmp",
@@ -841,6 +886,9 @@ def main():
         if "localsend" in results:
             r = results["localsend"]
             b = r["big"]
+            peer = ("Ferry on both ends" if args.localsend_ferry_both else
+                    "other end: benches/localsend_peer.py (Python + curl, from the protocol README)")
+            print(f"  LocalSend rows, {peer}:")
             print(
                 f"  LocalSend, {r['bytes'] / MiB:.0f} MiB file into Ferry's LocalSend server (medians):"
                 f" ferry {r['bytes'] / median(b['ferry'], 'wall') / 1e6:.0f} MB/s, socat"
@@ -852,6 +900,9 @@ def main():
                 f"  LocalSend, {r['count']} small files sent by Ferry (medians): ferry"
                 f" {median(sm['ferry'], 'wall'):.3f} s, tar|socat|tar {median(sm['tar'], 'wall'):.3f} s"
             )
+            for row, part in (("1 file", b), ("small files", sm)):
+                print(f"      CPU seconds (medians), {row}: Ferry's side {median(part['ferry'], 'ferry_cpu'):.2f},"
+                      f" both ends {median(part['ferry'], 'cpu'):.2f}")
             # Stated as speed (tar's time over Ferry's), as the issue states it.
             print(f"      ferry over LocalSend speed / tar|socat|tar speed: {fmt_ratio(sm['ratio'], 'x')}   (target >= 0.2)")
         if "memory" in results:

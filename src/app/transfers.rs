@@ -117,6 +117,8 @@ fn progress_bar(ui: &mut egui::Ui, row: &TransferRow, fraction: f32) {
         let bar = match &row.phase {
             Phase::Finished(Outcome::Completed { .. }) => bar.fill(style::green()),
             Phase::Finished(_) => bar.fill(ui.visuals().weak_text_color()),
+            // Held: the bar greys out, so a paused row reads as still at a glance.
+            _ if row.is_paused() => bar.fill(ui.visuals().weak_text_color()),
             _ => bar.fill(style::accent(ui)),
         };
         ui.add(bar);

@@ -4,7 +4,7 @@
 //! if the upload ends any other way. It reads no request; `upload` and
 //! `resumable` feed it.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use tokio::io::AsyncWriteExt;
 
@@ -14,9 +14,7 @@ use crate::transfer::receive::resume;
 /// A file being received: removed on drop unless it got its final name.
 pub(crate) struct PartFile {
     pub(crate) file: tokio::fs::File,
-    part: PathBuf,
-    planned: PathBuf,
-    done: bool,
+    partial: Partial,
 }
 
 impl PartFile {
@@ -28,37 +26,13 @@ impl PartFile {
         rel: PathBuf,
         name: String,
     ) -> std::io::Result<PartFile> {
-        let (file, part, planned) = tokio::task::spawn_blocking(move || {
-            std::fs::create_dir_all(&root)?;
-            let dir = names::create_dirs_inside(&root, &rel)?;
-            for _ in 0..100 {
-                let planned = names::first_free(&dir, &name, |candidate| {
-                    !names::occupied(candidate) && !names::occupied(&names::part_path(candidate))
-                })?;
-                let part = names::part_path(&planned);
-                match std::fs::OpenOptions::new()
-                    .write(true)
-                    .create_new(true)
-                    .open(&part)
-                {
-                    Ok(file) => return Ok((file, part, planned)),
-                    // Someone took that name a moment ago: look again.
-                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-            Err(std::io::Error::new(
-                std::io::ErrorKind::AlreadyExists,
-                "no free name",
-            ))
-        })
-        .await
-        .map_err(std::io::Error::other)??;
+        let (file, part, planned) =
+            tokio::task::spawn_blocking(move || open_part(&root, &rel, &name))
+                .await
+                .map_err(std::io::Error::other)??;
         Ok(PartFile {
             file: tokio::fs::File::from_std(file),
-            part,
-            planned,
-            done: false,
+            partial: Partial::new(part, planned),
         })
     }
 
@@ -66,19 +40,95 @@ impl PartFile {
     pub(crate) async fn finish(mut self) -> std::io::Result<PathBuf> {
         self.file.flush().await?;
         self.file.sync_all().await?;
-        let (part, planned) = (self.part.clone(), self.planned.clone());
+        let (part, planned) = (self.partial.part.clone(), self.partial.planned.clone());
         let landed = tokio::task::spawn_blocking(move || resume::promote_part(&part, &planned))
             .await
             .map_err(std::io::Error::other)??;
-        self.done = true;
+        self.partial.done = true;
         Ok(landed)
     }
 }
 
-impl Drop for PartFile {
+/// The partial's paths: removed on drop unless it got its final name.
+struct Partial {
+    part: PathBuf,
+    planned: PathBuf,
+    done: bool,
+}
+
+impl Partial {
+    fn new(part: PathBuf, planned: PathBuf) -> Partial {
+        Partial {
+            part,
+            planned,
+            done: false,
+        }
+    }
+}
+
+impl Drop for Partial {
     fn drop(&mut self) {
         if !self.done {
             let _ = std::fs::remove_file(&self.part);
         }
+    }
+}
+
+/// Creates the download folder if needed, the folders of `rel` without
+/// following links, and `NAME.ferry-part` exclusively beside the first free
+/// name: the file, its partial path and its planned final path.
+fn open_part(
+    root: &Path,
+    rel: &Path,
+    name: &str,
+) -> std::io::Result<(std::fs::File, PathBuf, PathBuf)> {
+    std::fs::create_dir_all(root)?;
+    let dir = names::create_dirs_inside(root, rel)?;
+    for _ in 0..100 {
+        let planned = names::first_free(&dir, name, |candidate| {
+            !names::occupied(candidate) && !names::occupied(&names::part_path(candidate))
+        })?;
+        let part = names::part_path(&planned);
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&part)
+        {
+            Ok(file) => return Ok((file, part, planned)),
+            // Someone took that name a moment ago: look again.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(std::io::Error::new(
+        std::io::ErrorKind::AlreadyExists,
+        "no free name",
+    ))
+}
+
+/// [`PartFile`] for code that already runs on a blocking thread (one hop
+/// for a whole file instead of one per step): same names, same
+/// never-overwrite promotion, same removal on drop.
+pub(crate) struct BlockingPartFile {
+    pub(crate) file: std::fs::File,
+    partial: Partial,
+}
+
+impl BlockingPartFile {
+    /// As [`PartFile::create`], on the calling thread.
+    pub(crate) fn create(root: &Path, rel: &Path, name: &str) -> std::io::Result<BlockingPartFile> {
+        let (file, part, planned) = open_part(root, rel, name)?;
+        Ok(BlockingPartFile {
+            file,
+            partial: Partial::new(part, planned),
+        })
+    }
+
+    /// As [`PartFile::finish`], on the calling thread.
+    pub(crate) fn finish(mut self) -> std::io::Result<PathBuf> {
+        self.file.sync_all()?;
+        let landed = resume::promote_part(&self.partial.part, &self.partial.planned)?;
+        self.partial.done = true;
+        Ok(landed)
     }
 }

@@ -525,7 +525,12 @@ async fn upload_one(job: &Arc<Job>, conn: &mut Conn, item: &Item) -> Result<(), 
                 .fetch_add(text.len() as u64, Ordering::Relaxed);
             full(Bytes::from(text.clone().into_bytes()))
         }
-        (None, Some(local)) => stream_file(job.clone(), local.clone(), item.meta.file_name.clone()),
+        (None, Some(local)) => stream_file(
+            job.clone(),
+            local.clone(),
+            item.meta.size,
+            item.meta.file_name.clone(),
+        ),
         (None, None) => return Err("Nothing to read.".into()),
     };
     let (status, answer) = conn
@@ -546,30 +551,37 @@ async fn upload_one(job: &Arc<Job>, conn: &mut Conn, item: &Item) -> Result<(), 
     }
 }
 
-/// A request body that reads `path` from disk piece by piece.
-fn stream_file(job: Arc<Job>, path: PathBuf, name: String) -> super::client::ReqBody {
+/// A request body that reads `path` from disk on a blocking thread: a file
+/// of at most [`CHUNK`] bytes in one read (one hop for a small file), a
+/// larger one piece by piece, at most a few pieces ahead of the network.
+fn stream_file(job: Arc<Job>, path: PathBuf, size: u64, name: String) -> super::client::ReqBody {
     let (mut tx, body) = http_body_util::channel::Channel::<Bytes, std::io::Error>::new(4);
-    tokio::spawn(async move {
-        let file = match tokio::fs::File::open(&path).await {
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let mut file = match std::fs::File::open(&path) {
             Ok(file) => file,
             Err(e) => return tx.abort(e),
         };
-        let mut file = file;
+        let mut left = size;
         loop {
             if job.stop.load(Ordering::SeqCst) {
                 return tx.abort(std::io::Error::other("cancelled"));
             }
-            let mut buf = vec![0u8; CHUNK];
-            let n = match tokio::io::AsyncReadExt::read(&mut file, &mut buf).await {
-                Ok(0) => return,
-                Ok(n) => n,
-                Err(e) => return tx.abort(e),
-            };
-            buf.truncate(n);
-            if tx.send_data(Bytes::from(buf)).await.is_err() {
+            // Exactly the announced size: the receiver checks it, and a
+            // file that grew since it was hashed is not read past it.
+            let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
+            if want == 0 {
                 return;
             }
-            job.bytes_done.fetch_add(n as u64, Ordering::Relaxed);
+            let mut buf = vec![0u8; want];
+            if let Err(e) = file.read_exact(&mut buf) {
+                return tx.abort(e);
+            }
+            left -= want as u64;
+            if runtime.block_on(tx.send_data(Bytes::from(buf))).is_err() {
+                return;
+            }
+            job.bytes_done.fetch_add(want as u64, Ordering::Relaxed);
             job.progress(&name, false);
         }
     });

@@ -14,15 +14,17 @@ use http_body_util::BodyExt;
 use hyper::StatusCode;
 use hyper::body::Incoming;
 use sha2::{Digest, Sha256};
+use std::io::Write;
 use subtle::ConstantTimeEq;
-use tokio::io::AsyncWriteExt;
+
+use bytes::Bytes;
 
 use super::Shared;
 use super::server::{Answer, empty, message};
 use super::session::{FileState, IDLE_TIMEOUT, Session};
 use super::wire::Query;
 use crate::api::{Direction, Event, Outcome, Party, Progress};
-use crate::http::part_file::PartFile;
+use crate::http::part_file::BlockingPartFile;
 use crate::transfer::context::Control;
 
 /// Why one upload failed: the status and message LocalSend expects.
@@ -97,65 +99,163 @@ pub(crate) async fn upload(
     answer
 }
 
+/// Body bytes gathered before they go to the writer: one hop to the
+/// blocking thread and one `writev` per batch instead of one per TLS record.
+const BATCH: usize = 1024 * 1024;
+
+/// Batches queued for the writer (bounds the memory of a fast sender over a
+/// slow disk to about `QUEUE * BATCH`).
+const QUEUE: usize = 4;
+
+/// What the network side hands the writer.
+enum Piece {
+    /// Body bytes, in order.
+    Data(Vec<Bytes>),
+    /// The whole body arrived with the announced size: verify and land it.
+    End,
+}
+
+/// Receives one file: the network side (here, on the runtime) reads the
+/// body, counts it against the announced size and watches for a cancel; a
+/// blocking thread ([`write_part`]) creates `NAME.ferry-part`, hashes,
+/// writes, verifies and renames. Hashing and disk writes then overlap the
+/// TLS decryption instead of stalling the runtime thread that does it.
 async fn receive(
     shared: &Shared,
     session: &Session,
     dir: &std::path::Path,
     name: String,
     meta: &super::wire::FileMeta,
-    mut body: Incoming,
+    body: Incoming,
 ) -> Result<std::path::PathBuf, Refusal> {
-    let root = session.root.clone();
-    let rel = dir.to_path_buf();
+    let (root, rel) = (session.root.clone(), dir.to_path_buf());
+    let expected = meta.digest().ok().flatten();
+    let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
+    let writer = tokio::task::spawn_blocking(move || write_part(&root, &rel, &name, expected, rx));
+    let streamed = stream_body(shared, session, meta, body, &tx).await;
+    if streamed.is_ok() {
+        // Fails only when the writer already gave up: its answer says why.
+        let _ = tx.send(Piece::End).await;
+    }
+    // Without `End` the writer removes the partial; wait for it either way,
+    // so that the answer is given only once the disk agrees with it.
+    drop(tx);
+    let written = writer.await.unwrap_or(Err(Refusal(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Unknown error",
+    )));
+    match streamed {
+        // When the writer stopped first, its reason is the real one.
+        Ok(()) | Err(Stop::WriterGone) => written,
+        Err(Stop::Refused(refusal)) => Err(refusal),
+    }
+}
+
+/// Why the network side stopped early.
+enum Stop {
+    /// The upload is refused (cancel, wrong length, broken body).
+    Refused(Refusal),
+    /// The writer ended first (it could not create or write the file).
+    WriterGone,
+}
+
+/// Reads the body into batches for the writer, counting it against the
+/// announced size, until it ends, the session is cancelled or it breaks.
+async fn stream_body(
+    shared: &Shared,
+    session: &Session,
+    meta: &super::wire::FileMeta,
+    mut body: Incoming,
+    tx: &tokio::sync::mpsc::Sender<Piece>,
+) -> Result<(), Stop> {
+    let refuse = |status, text| Err(Stop::Refused(Refusal(status, text)));
+    let mut received: u64 = 0;
+    let mut batch: Vec<Bytes> = Vec::new();
+    let mut batched = 0usize;
+    let mut cancelled = session.cancelled.subscribe();
+    loop {
+        let frame = tokio::select! {
+            _ = cancelled.wait_for(|c| *c) => {
+                return refuse(StatusCode::CONFLICT, "Session cancelled");
+            }
+            frame = body.frame() => frame,
+        };
+        let data = match frame {
+            None => None,
+            Some(Err(_)) => return refuse(StatusCode::BAD_REQUEST, "Upload interrupted"),
+            Some(Ok(frame)) => match frame.into_data() {
+                Ok(data) => Some(data),
+                Err(_) => continue,
+            },
+        };
+        let end = data.is_none();
+        if let Some(data) = data {
+            received = received.saturating_add(data.len() as u64);
+            if received > meta.size {
+                return refuse(StatusCode::BAD_REQUEST, "Body longer than announced");
+            }
+            batched += data.len();
+            batch.push(data);
+        }
+        if batched >= BATCH || (end && !batch.is_empty()) {
+            session
+                .bytes_done
+                .fetch_add(batched as u64, Ordering::Relaxed);
+            batched = 0;
+            if tx
+                .send(Piece::Data(std::mem::take(&mut batch)))
+                .await
+                .is_err()
+            {
+                return Err(Stop::WriterGone);
+            }
+            session.touch();
+            progress(shared, session, &meta.file_name);
+        }
+        if end {
+            break;
+        }
+    }
+    if received != meta.size {
+        return refuse(StatusCode::BAD_REQUEST, "Body shorter than announced");
+    }
+    Ok(())
+}
+
+/// The blocking half of [`receive`]: creates the partial, hashes and writes
+/// each batch, and on [`Piece::End`] checks the SHA-256 (when the sender
+/// gave one), syncs and renames. The channel closing without `End` (a
+/// refused or dropped upload) drops the partial, which removes it.
+fn write_part(
+    root: &std::path::Path,
+    rel: &std::path::Path,
+    name: &str,
+    expected: Option<[u8; 32]>,
+    mut rx: tokio::sync::mpsc::Receiver<Piece>,
+) -> Result<std::path::PathBuf, Refusal> {
     // The download folder itself may not exist yet; what is below it is
-    // created without following links (PartFile::create does both).
-    let mut part = PartFile::create(root, rel, name).await.map_err(|_| {
+    // created without following links (BlockingPartFile::create does both).
+    let mut part = BlockingPartFile::create(root, rel, name).map_err(|_| {
         Refusal(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Cannot create the folder or the file",
         )
     })?;
-    let expected = meta.digest().ok().flatten();
     let mut hasher = expected.map(|_| Sha256::new());
-    let mut received: u64 = 0;
-    let mut cancelled = session.cancelled.subscribe();
+    let cannot_write = |_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Cannot write the file");
     loop {
-        let frame = tokio::select! {
-            _ = cancelled.wait_for(|c| *c) => {
-                return Err(Refusal(StatusCode::CONFLICT, "Session cancelled"));
+        match rx.blocking_recv() {
+            Some(Piece::Data(pieces)) => {
+                if let Some(hasher) = hasher.as_mut() {
+                    for piece in &pieces {
+                        hasher.update(piece);
+                    }
+                }
+                write_all_vectored(&mut part.file, &pieces).map_err(cannot_write)?;
             }
-            frame = body.frame() => frame,
-        };
-        let Some(frame) = frame else { break };
-        let frame = frame.map_err(|_| Refusal(StatusCode::BAD_REQUEST, "Upload interrupted"))?;
-        let Ok(data) = frame.into_data() else {
-            continue;
-        };
-        received = received.saturating_add(data.len() as u64);
-        if received > meta.size {
-            return Err(Refusal(
-                StatusCode::BAD_REQUEST,
-                "Body longer than announced",
-            ));
+            Some(Piece::End) => break,
+            None => return Err(Refusal(StatusCode::BAD_REQUEST, "Upload interrupted")),
         }
-        if let Some(hasher) = hasher.as_mut() {
-            hasher.update(&data);
-        }
-        part.file
-            .write_all(&data)
-            .await
-            .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Cannot write the file"))?;
-        session
-            .bytes_done
-            .fetch_add(data.len() as u64, Ordering::Relaxed);
-        session.touch();
-        progress(shared, session, &meta.file_name);
-    }
-    if received != meta.size {
-        return Err(Refusal(
-            StatusCode::BAD_REQUEST,
-            "Body shorter than announced",
-        ));
     }
     if let (Some(hasher), Some(expected)) = (hasher, expected)
         && hasher.finalize().as_slice() != expected
@@ -166,8 +266,27 @@ async fn receive(
         ));
     }
     part.finish()
-        .await
         .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Cannot save the file"))
+}
+
+/// Writes every piece, in order, with as few `writev` calls as the kernel allows.
+fn write_all_vectored(file: &mut std::fs::File, pieces: &[Bytes]) -> std::io::Result<()> {
+    // No empty pieces: a write of nothing must not look like a full disk.
+    let mut slices: Vec<std::io::IoSlice<'_>> = pieces
+        .iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| std::io::IoSlice::new(p))
+        .collect();
+    let mut slices = &mut slices[..];
+    while !slices.is_empty() {
+        match file.write_vectored(slices) {
+            Ok(0) => return Err(std::io::ErrorKind::WriteZero.into()),
+            Ok(n) => std::io::IoSlice::advance_slices(&mut slices, n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 /// At most ten progress events a second per session; dropped when the UI lags.
