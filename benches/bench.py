@@ -131,10 +131,29 @@ def tree_digest(root):
     return files, dirs
 
 
-def clear_dir(d):
+def clear_dir(d, settle=False):
+    """Empties `d`. `settle` (a folder on a disk): then writes every dirty
+    page back, untimed, so each timed run starts with no writeback left over
+    from the one before (else a run pays for its predecessor's 1 GiB)."""
     if d.exists():
         shutil.rmtree(d)
     d.mkdir(parents=True)
+    if settle:
+        os.sync()
+
+
+def fs_type(path):
+    """The file system type holding `path` (the longest matching mount point)."""
+    path = os.path.realpath(path)
+    best, kind = "", "?"
+    with open("/proc/self/mounts") as mounts:
+        for line in mounts:
+            fields = line.split()
+            point = fields[1].replace("\\040", " ")
+            inside = path == point or path.startswith(point.rstrip("/") + "/")
+            if inside and len(point) >= len(best):
+                best, kind = point, fields[2]
+    return kind
 
 
 # ---------------------------------------------------------------- running
@@ -268,6 +287,7 @@ def run_pair(env, rx_cmd, tx_cmd_for_port, port=None, ferry=False, timeout=600, 
             f"sender: {(env.work / 'tx.err').read_text()[-1500:]}"
         )
     ours = sum(t.get("user", 0) + t.get("sys", 0) for t in (rx_t, tx_t))
+    sides = {f"{side}_{k}": t.get(k) for side, t in (("rx", rx_t), ("tx", tx_t)) for k in ("user", "sys")}
     # CPU the rest of the machine used meanwhile (other developers' builds...).
     other = max(0.0, busy - ours) / (wall * NCPU)
     return {
@@ -279,6 +299,7 @@ def run_pair(env, rx_cmd, tx_cmd_for_port, port=None, ferry=False, timeout=600, 
         "tx_cpu": tx_t.get("user", 0) + tx_t.get("sys", 0),
         "rx_rss_kib": rx_t.get("rss_kib"),
         "tx_rss_kib": tx_t.get("rss_kib"),
+        **sides,
     }
 
 
@@ -419,8 +440,15 @@ def describe(name, runs, size=None):
         )
     load = ", ".join(f"{r['load']:.2f}" for r in runs)
     other = ", ".join(f"{r['other_cpu'] * 100:.0f}%" for r in runs)
+    split = ""
+    if runs[0].get("rx_sys") is not None:
+        # Where the CPU went, per side: user (hashing, TLS) and system (copies).
+        split = (
+            f" (receive {median(runs, 'rx_user'):.2f} user + {median(runs, 'rx_sys'):.2f} sys,"
+            f" send {median(runs, 'tx_user'):.2f} + {median(runs, 'tx_sys'):.2f})"
+        )
     log(
-        f"  {name:<22} {fmt_runs(runs)}{rate}, CPU {median(runs, 'cpu'):.2f} s{rss}\n"
+        f"  {name:<22} {fmt_runs(runs)}{rate}, CPU {median(runs, 'cpu'):.2f} s{split}{rss}\n"
         f"  {'':<22} load1 before each run: {load}; other processes' CPU during runs: {other}"
     )
 
@@ -524,18 +552,19 @@ def bench_big(env, args, src, size, label, dst=None, send=None, ferry_label="fer
     send = send or ferry_send
     log(f"\n== {label}: one {size / MiB:.0f} MiB random file, file -> file on loopback")
     want = sha256_file(src)
+    on_disk = dst is not None
     dst = dst or env.work / "dst"
     socat_dst = dst / "socat.bin"
 
     def socat_run():
-        clear_dir(dst)
+        clear_dir(dst, settle=on_disk)
         r = socat_file(env, src, socat_dst)
         if os.path.getsize(socat_dst) != size:
             raise RuntimeError("socat copy has the wrong size")
         return r
 
     def ferry_run(binary=None):
-        clear_dir(dst)
+        clear_dir(dst, settle=on_disk)
         r = send(env, src, dst, binary=binary)
         got = dst / src.name
         if sha256_file(got) != want or leftovers(dst):
@@ -559,17 +588,18 @@ def bench_small(env, args, tree, count, dst=None, send=None, ferry_label="ferry 
     into = "tmpfs" if dst is None else dst
     log(f"\n== small files: {count} x {args.small_size} B in nested folders, into {into}")
     want_files, want_dirs = tree_digest(tree)
+    on_disk = dst is not None
     dst = dst or env.work / "dst"
 
     def tar_run():
-        clear_dir(dst)
+        clear_dir(dst, settle=on_disk)
         r = tar_socat(env, tree, dst)
         if len(tree_digest(dst / tree.name)[0]) != count:
             raise RuntimeError("tar copy is incomplete")
         return r
 
     def ferry_run(binary=None):
-        clear_dir(dst)
+        clear_dir(dst, settle=on_disk)
         r = send(env, tree, dst, binary=binary)
         files, dirs = tree_digest(dst / tree.name)
         if files != want_files or dirs != want_dirs or leftovers(dst):
@@ -772,6 +802,13 @@ def main():
     for tool in ("socat", TIME, "tar"):
         if not shutil.which(tool):
             sys.exit(f"bench: {tool} is missing (apt-get install socat time tar)")
+    if "ext4" in parts:
+        kind = fs_type(args.disk_dir)
+        if kind in ("tmpfs", "ramfs", "?"):
+            sys.exit(f"bench: --disk-dir {args.disk_dir} is on {kind}, not a disk; the ext4 part "
+                     "receives onto the machine's own disk (try --disk-dir /var/tmp or a folder "
+                     "under your home)")
+        args.disk_fs = kind
     if not os.access(args.ferry, os.X_OK):
         sys.exit(f"bench: no Ferry binary at {args.ferry} (cargo build --release)")
 
@@ -838,7 +875,8 @@ def main():
                 try:
                     results["ext4"] = {
                         "big": bench_big(env, args, big[0][0], big[0][1],
-                                         f"{big[0][2]} onto {args.disk_dir}", dst=disk / "dst"),
+                                         f"{big[0][2]} onto {args.disk_dir} ({args.disk_fs})",
+                                         dst=disk / "dst"),
                         "small": bench_small(env, args, tree, args.files, dst=disk / "dst"),
                     }
                 finally:
@@ -921,6 +959,15 @@ def main():
                 f" socat {r['bytes'] / median(r['socat'], 'wall') / 1e6:.0f} MB/s; ferry / socat"
                 f" {fmt_ratio(r['ratio'], 'x')}   (target: within 0.05 of the tmpfs ratio)"
             )
+            print(
+                f"      receiver's system time (medians): ferry {median(r['ferry'], 'rx_sys'):.2f} s,"
+                f" socat {median(r['socat'], 'rx_sys'):.2f} s; CPU of both processes: ferry"
+                f" {median(r['ferry'], 'cpu'):.2f} s, socat {median(r['socat'], 'cpu'):.2f} s"
+            )
+            if results.get("big"):
+                tmpfs = results["big"][0]["ratio"]["median"]
+                print(f"      ext4 ratio - tmpfs ratio (medians, this run): {r['ratio']['median'] - tmpfs:+.3f}"
+                      "   (target within +-0.05; run --only big --only ext4 to compare)")
             r = results["ext4"]["small"]
             print(
                 f"  {r['count']} small files onto {args.disk_dir}: ferry / tar|socat|tar wall time"

@@ -111,7 +111,7 @@ pub(super) fn receive_loop(
     let mut buffer = [0u8; MAX_BEACON_BYTES + 1];
     let mut limiter = RateLimiter::new();
     while !halt.load(Ordering::Relaxed) && !stopping.load(Ordering::Relaxed) {
-        let received = socket.recv_from(&mut buffer);
+        let received = recv_from(&socket, &mut buffer);
         if halt.load(Ordering::Relaxed) {
             break;
         }
@@ -159,6 +159,26 @@ pub(super) fn receive_loop(
             Err(TrySendError::Disconnected(_)) => return,
         }
     }
+}
+
+/// One datagram and who sent it. On Linux, `Discovery::stop` wakes a thread
+/// blocked here by shutting the socket's read side, and the kernel then
+/// returns an empty read with no address, which std's `recv_from` turns into
+/// a panic (an assertion on the address length); rustix hands back "no
+/// address" instead, reported as `WouldBlock` so the loop looks at its stop
+/// flags again.
+#[cfg(target_os = "linux")]
+fn recv_from(socket: &UdpSocket, buffer: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    let (len, _, from) = rustix::net::recvfrom(socket, buffer, rustix::net::RecvFlags::empty())?;
+    match from.and_then(|from| SocketAddr::try_from(from).ok()) {
+        Some(from) => Ok((len, from)),
+        None => Err(io::ErrorKind::WouldBlock.into()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn recv_from(socket: &UdpSocket, buffer: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+    socket.recv_from(buffer)
 }
 
 #[cfg(test)]
