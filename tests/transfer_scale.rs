@@ -184,3 +184,61 @@ fn folder_times_survive_a_listing_of_several_pages() {
         assert_eq!(time(&got), time(dir), "{}", inside.display());
     }
 }
+
+/// Two names that sanitising makes one ("x\u{1}" and "x_": a control
+/// character becomes `_`), listed more pages apart than the sender lists
+/// ahead (so the first is written before the second is planned): each gets its own
+/// safe name, whether both are files or a file took the name before a
+/// folder, and the transfer completes. In a tmpfs a folder lists newest
+/// first, so the names made last are listed first.
+#[cfg(unix)]
+#[test]
+fn names_made_one_by_sanitising_a_page_apart_get_distinct_names() {
+    const FILLERS: usize = 2000;
+    let src = ram_dir();
+    let top = src.path().join("clash");
+    random_file(&top.join("x\u{1}").join("inner.bin"), 300, 1);
+    std::fs::write(top.join("y\u{1}"), b"first y").expect("write");
+    for i in 0..FILLERS {
+        std::fs::write(top.join(format!("f{i:04}")), i.to_string()).expect("write");
+    }
+    std::fs::write(top.join("x_"), b"a file named x_").expect("write");
+    std::fs::write(top.join("y_"), b"second y").expect("write");
+    let dest = ram_dir();
+    let mut receiver = Node::receiver_saving_to("rx", AcceptPolicy::Everyone, dest.path());
+    let mut sender = Node::sender("tx");
+    sender.send_file(receiver.addr(), &top);
+    let expected = Outcome::Completed {
+        files: FILLERS as u32 + 4,
+        bytes: (0..FILLERS)
+            .map(|i| i.to_string().len() as u64)
+            .sum::<u64>()
+            + 300
+            + 7
+            + 15
+            + 8,
+    };
+    assert_eq!(receiver.finished(), expected);
+    assert_eq!(sender.finished(), expected);
+    let got = dest.path().join("clash");
+    for i in 0..FILLERS {
+        let bytes = std::fs::read(got.join(format!("f{i:04}"))).expect("filler");
+        assert_eq!(bytes, i.to_string().into_bytes());
+    }
+    // The folder and the file named x_: one keeps the name, the other is numbered.
+    let (x, x1) = (got.join("x_"), got.join("x_ (1)"));
+    let (file, folder) = if x.is_file() { (&x, &x1) } else { (&x1, &x) };
+    assert_eq!(std::fs::read(file).expect("x file"), b"a file named x_");
+    assert_eq!(
+        common::sha256_file(&folder.join("inner.bin")),
+        common::sha256_file(&top.join("x\u{1}").join("inner.bin"))
+    );
+    let mut ys = [
+        std::fs::read(got.join("y_")).expect("y_"),
+        std::fs::read(got.join("y_ (1)")).expect("y_ (1)"),
+    ];
+    ys.sort();
+    assert_eq!(ys, [b"first y".to_vec(), b"second y".to_vec()]);
+    let names = std::fs::read_dir(&got).expect("read").count();
+    assert_eq!(names, FILLERS + 4, "nothing else, no partial left");
+}

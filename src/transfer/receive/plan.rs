@@ -127,6 +127,7 @@ pub fn plan_avoiding(
             resumed,
             modified_ms: entry.modified_ms,
             left: inside,
+            renamed: Vec::new(),
         });
     }
     Ok(result)
@@ -180,7 +181,12 @@ pub fn plan_page(
         // Swap the top component for the root actually chosen ("photos (1)").
         let mut rel = PathBuf::from(&root_name);
         rel.extend(path.components().skip(1));
+        let mut rel = inside_renamed(&mut root.renamed, rel);
         if entry.kind == EntryKind::Directory {
+            if let Some(other) = folder_elsewhere(root_dir, &rel)? {
+                root.renamed.push((rel, other.clone()));
+                rel = other;
+            }
             page.dirs
                 .push((root_dir.join(&rel), entry.modified_ms, index));
             page.create.push(rel);
@@ -207,6 +213,45 @@ pub fn plan_page(
         });
     }
     Ok(page)
+}
+
+/// `rel` inside the folders received under another name: each renamed
+/// folder that encloses it swaps in its new name. Renamed folders that do
+/// not enclose `rel` are forgotten (a listing gives a folder's contents
+/// right after it, so they are done).
+fn inside_renamed(renamed: &mut Vec<(PathBuf, PathBuf)>, mut rel: PathBuf) -> PathBuf {
+    let mut enclosing = 0;
+    for (planned, used) in renamed.iter() {
+        match rel.strip_prefix(planned) {
+            Ok(rest) if !rest.as_os_str().is_empty() => rel = used.join(rest),
+            _ => break,
+        }
+        enclosing += 1;
+    }
+    renamed.truncate(enclosing);
+    rel
+}
+
+/// Where a listed folder planned at `rel` goes when something that is not
+/// a folder already sits there (two names made one by sanitising, more
+/// than a page apart: a file took the name first): the first numbered name
+/// that is free or a folder already. `None`: `rel` itself will do.
+fn folder_elsewhere(root_dir: &Path, rel: &Path) -> Result<Option<PathBuf>, PageError> {
+    let fits = |path: &Path| match path.symlink_metadata() {
+        Ok(meta) => meta.is_dir(),
+        Err(e) => e.kind() == io::ErrorKind::NotFound,
+    };
+    if fits(&root_dir.join(rel)) {
+        return Ok(None);
+    }
+    let (Some(parent), Some(name)) = (rel.parent(), rel.file_name()) else {
+        return Ok(None);
+    };
+    let dir = root_dir.join(parent);
+    let name = name.to_string_lossy();
+    let found = names::first_free(&dir, &name, fits).map_err(PageError::Disk)?;
+    let used = found.file_name().map(|n| parent.join(n));
+    Ok(used)
 }
 
 /// Why a page cannot be planned.

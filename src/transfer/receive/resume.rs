@@ -46,6 +46,11 @@ pub struct RootPlan {
     pub modified_ms: Option<i64>,
     /// What the offer announced and no page has listed yet.
     pub left: crate::protocol::Contents,
+    /// Folders of the listing being received under another name than their
+    /// own (their name, once made safe, was a file's), outermost first, as
+    /// (planned path, path used), both relative to the download folder: only
+    /// those enclosing the last entry listed, so at most the path depth.
+    pub renamed: Vec<(PathBuf, PathBuf)>,
 }
 
 /// Where one accepted file goes.

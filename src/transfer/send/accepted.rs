@@ -510,6 +510,12 @@ impl Sending<'_> {
                 self.keepalive.wrote();
                 return Ok(false);
             }
+            Ok(Piece::Batch(pieces)) => {
+                for piece in pieces {
+                    self.forward(Ok(piece), meter, reader)?;
+                }
+                return Ok(false);
+            }
             Ok(Piece::Unlisted(sentence, files)) => {
                 self.failures.note_many(sentence, files);
                 return Ok(false);

@@ -180,6 +180,8 @@ impl Disk {
             if self.pending.is_empty() && listing.is_none() {
                 return Ok(());
             }
+            // Small files already read go to the worker before we wait.
+            self.reader.flush()?;
             let want = self.answers.recv().map_err(|_| Gone)?;
             self.answer(want)?;
         }
@@ -276,7 +278,7 @@ impl Disk {
         Ok(())
     }
 
-    fn fail<T>(&self, reason: String) -> Result<T, Gone> {
+    fn fail<T>(&mut self, reason: String) -> Result<T, Gone> {
         self.reader.send(Piece::Failed(reason))?;
         Err(Gone)
     }
@@ -287,7 +289,11 @@ impl Listing {
         Listing {
             item: folder.item,
             name: folder.name.clone(),
-            walk: Box::new(source::walk(folder.top, folder.name)),
+            walk: source::walk_ahead(
+                folder.top,
+                folder.name,
+                format!("ferry-list-{}", folder.item),
+            ),
             left: folder.budget,
         }
     }

@@ -108,7 +108,7 @@ pub fn summarize(paths: &[PathBuf]) -> Result<Outline, SourceError> {
                 fingerprint: [0; 32],
             };
             let mut print = Fingerprint::default();
-            for item in walk(top.clone(), top_name.clone()) {
+            for item in walk_ahead(top.clone(), top_name.clone(), "ferry-walk".into()) {
                 let item = item?;
                 print.add(&item.entry);
                 match item.entry.kind {
@@ -217,6 +217,51 @@ pub fn walk(
         .min_depth(1)
         .into_iter()
         .filter_map(move |item| walked(&top, &top_name, item).transpose())
+}
+
+/// Entries a walk on its own thread hands over at a time (one wake-up each).
+const WALK_CHUNK: usize = 256;
+
+/// Chunks a walk on its own thread may be ahead of its reader: with
+/// [`WALK_CHUNK`], about a thousand entries (a few hundred KiB of names).
+const WALK_AHEAD: usize = 3;
+
+/// [`walk`] on a thread of its own named `thread`, a few chunks ahead of the
+/// caller: reading folders and stat-ing their entries overlaps with what the
+/// caller does with them (hashing, reading the files, the wire). The thread
+/// stops after the first error and as soon as the iterator is dropped; it
+/// holds at most [`WALK_AHEAD`] chunks. If no thread can be started, the
+/// walk runs on the caller's.
+pub fn walk_ahead(
+    top: PathBuf,
+    top_name: String,
+    thread: String,
+) -> Box<dyn Iterator<Item = Result<SourceEntry, SourceError>> + Send> {
+    let (tx, rx) = crossbeam_channel::bounded::<Vec<Result<SourceEntry, SourceError>>>(WALK_AHEAD);
+    let (walk_top, walk_name) = (top.clone(), top_name.clone());
+    let started = std::thread::Builder::new().name(thread).spawn(move || {
+        let mut chunk = Vec::with_capacity(WALK_CHUNK);
+        for item in walk(walk_top, walk_name) {
+            let failed = item.is_err();
+            chunk.push(item);
+            if chunk.len() == WALK_CHUNK || failed {
+                let full = std::mem::replace(&mut chunk, Vec::with_capacity(WALK_CHUNK));
+                if tx.send(full).is_err() || failed {
+                    return;
+                }
+            }
+        }
+        if !chunk.is_empty() {
+            let _ = tx.send(chunk);
+        }
+    });
+    match started {
+        Ok(_) => Box::new(rx.into_iter().flatten()),
+        Err(e) => {
+            tracing::warn!("walking {} on the caller's thread: {e}", top.display());
+            Box::new(walk(top, top_name))
+        }
+    }
 }
 
 fn walked(
