@@ -13,10 +13,7 @@ use ferry::api::{AcceptPolicy, Command, Event};
 use ferry::api::{Direction, Outcome, Party, TransferId};
 use ferry::app::FerryApp;
 use ferry::app::state::Phase;
-use ui_support::{
-    AppDirs, TestPeer, add_peer_by_address, confirm_pairing, drag_and_drop, harness,
-    wait_for_label, wait_until,
-};
+use ui_support::{AppDirs, TestPeer, harness, wait_for_label, wait_until};
 
 /// Big enough to still be running when Cancel is pressed; sparse, so cheap to make.
 const BIG: u64 = 2 << 30;
@@ -30,18 +27,7 @@ fn running_with_bytes(app: &ferry::app::FerryApp) -> bool {
 
 #[test]
 fn cancel_while_sending_ends_both_sides_and_retry_sends_again() {
-    let dirs = AppDirs::new("Desk");
-    let mut peer = TestPeer::start("Laptop", AcceptPolicy::Everyone);
-    let mut harness = harness(&dirs);
-    harness.run_steps(2);
-    add_peer_by_address(&mut harness, &peer, "Laptop");
-    let big = dirs.scratch().join("disk.img");
-    File::create(&big)
-        .and_then(|f| f.set_len(BIG))
-        .expect("sparse file");
-    // The only device is the target of a drop.
-    drag_and_drop(&mut harness, &[big]);
-    confirm_pairing(&mut harness, &mut peer, "Laptop");
+    let (_dirs, mut peer, mut harness) = ui_support::window_sending_sparse(BIG);
     wait_until(&mut harness, "bytes flowing", |h| {
         running_with_bytes(h.state())
     });

@@ -13,10 +13,7 @@ use egui_kittest::kittest::Queryable;
 use ferry::api::{AcceptPolicy, Command, Event, Pauses, TransferId};
 use ferry::app::FerryApp;
 use ferry::app::state::Phase;
-use ui_support::{
-    AppDirs, TestPeer, add_peer_by_address, confirm_pairing, drag_and_drop, harness,
-    wait_for_label, wait_until,
-};
+use ui_support::{AppDirs, TestPeer, harness, wait_for_label, wait_until};
 
 /// Big enough to still be running while the test looks; sparse, so cheap.
 const BIG: u64 = 2 << 30;
@@ -84,17 +81,7 @@ fn resume_then_cancel(harness: &mut Harness<'static, FerryApp>, peer: &mut TestP
 
 #[test]
 fn pause_and_resume_while_sending_hold_the_receiver_too() {
-    let dirs = AppDirs::new("Desk");
-    let mut peer = TestPeer::start("Laptop", AcceptPolicy::Everyone);
-    let mut harness = harness(&dirs);
-    harness.run_steps(2);
-    add_peer_by_address(&mut harness, &peer, "Laptop");
-    let big = dirs.scratch().join("disk.img");
-    File::create(&big)
-        .and_then(|f| f.set_len(BIG))
-        .expect("sparse file");
-    drag_and_drop(&mut harness, &[big]);
-    confirm_pairing(&mut harness, &mut peer, "Laptop");
+    let (_dirs, mut peer, mut harness) = ui_support::window_sending_sparse(BIG);
     wait_until(&mut harness, "bytes flowing", |h| pausable(h.state()));
     assert!(harness.query_by_label("Resume").is_none());
     harness.get_by_label("Pause").click();

@@ -332,3 +332,22 @@ pub fn write_file(path: &Path, len: usize) -> Vec<u8> {
     std::fs::write(path, &bytes).expect("write");
     bytes
 }
+
+/// A window "Desk" that dropped a sparse file of `len` bytes (`disk.img`)
+/// on a new device "Laptop" (accepting everything), added by address, and
+/// confirmed its pairing code: the send is on its way when this returns.
+pub fn window_sending_sparse(len: u64) -> (AppDirs, TestPeer, Harness<'static, FerryApp>) {
+    let dirs = AppDirs::new("Desk");
+    let mut peer = TestPeer::start("Laptop", AcceptPolicy::Everyone);
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    add_peer_by_address(&mut harness, &peer, "Laptop");
+    let big = dirs.scratch().join("disk.img");
+    std::fs::File::create(&big)
+        .and_then(|f| f.set_len(len))
+        .expect("sparse file");
+    // The only device is the target of a drop.
+    drag_and_drop(&mut harness, &[big]);
+    confirm_pairing(&mut harness, &mut peer, "Laptop");
+    (dirs, peer, harness)
+}
