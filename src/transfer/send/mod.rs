@@ -21,8 +21,8 @@ use crate::protocol::{Contents, Entry, FrameReader, FrameWriter, Message, Offer,
 use crate::secure::identity::short_code;
 use crate::secure::link::{Closer, Link, LinkError};
 use crate::transfer::context::{Context, Control};
-use crate::transfer::pause::Hold;
 use crate::transfer::interrupted::{Attempt, Resumable};
+use crate::transfer::pause::Hold;
 use crate::transfer::pump::{self, Pump};
 use crate::transfer::worker::{Failures, Keepalive, Writer};
 
