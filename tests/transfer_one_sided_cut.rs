@@ -26,6 +26,9 @@ use ferry::secure::link::Link;
 
 const SIZE: u64 = 32 << 20;
 
+/// A sender-side socket and its connection's "cut" flag.
+type Cuttable = (TcpStream, Arc<AtomicBool>);
+
 /// A relay whose cut reaches only the sender: the sender's sockets are shut,
 /// the receiver's stay open and hear nothing more (what it sends is read and
 /// dropped), as when a Wi-Fi glitch is seen by one side only. New
@@ -35,7 +38,7 @@ struct OneSided {
     /// Bytes passed towards the receiver.
     forwarded: Arc<AtomicU64>,
     /// The sender-side sockets and each connection's "cut" flag.
-    conns: Arc<Mutex<Vec<(TcpStream, Arc<AtomicBool>)>>>,
+    conns: Arc<Mutex<Vec<Cuttable>>>,
     /// The receiver-side sockets, kept open.
     _held: Arc<Mutex<Vec<TcpStream>>>,
 }

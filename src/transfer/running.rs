@@ -120,3 +120,50 @@ impl Drop for Entered {
         inner.ended.notify_all();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Read;
+    use std::net::{TcpListener, TcpStream};
+
+    /// A connected pair: the server side's closer and the client side.
+    fn connection() -> (Closer, TcpStream) {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+        let client = TcpStream::connect(listener.local_addr().expect("addr")).expect("connect");
+        let (server, _) = listener.accept().expect("accept");
+        (Closer::for_test(server), client)
+    }
+
+    /// Whether the peer shut the connection within `wait`.
+    fn closed(mut client: &TcpStream, wait: Duration) -> bool {
+        client.set_read_timeout(Some(wait)).expect("timeout");
+        matches!(client.read(&mut [0u8; 1]), Ok(0))
+    }
+
+    #[test]
+    fn only_the_same_key_and_wire_id_supersede_a_session() {
+        let running = Running::default();
+        let (closer, client) = connection();
+        let first = running.enter("ABC", 7, TransferId(1), closer);
+        // Another key, or another offer, is another session.
+        let (other_closer, _other) = connection();
+        let other = running.enter("abd", 7, TransferId(2), other_closer);
+        let (third_closer, _third) = connection();
+        let third = running.enter("abc", 8, TransferId(3), third_closer);
+        assert!(!first.is_superseded() && !closed(&client, Duration::from_millis(300)));
+        assert_eq!((other.superseded_id, third.superseded_id), (None, None));
+
+        // The same offer again: the old socket is shut at once, and the new
+        // session enters once the old one ended.
+        let (closer, _again) = connection();
+        let ender = std::thread::spawn(move || {
+            assert!(closed(&client, SUPERSEDE_WAIT), "the old socket was shut");
+            assert!(first.is_superseded());
+            drop(first);
+        });
+        let again = running.enter("abc", 7, TransferId(4), closer);
+        assert_eq!(again.superseded_id, Some(TransferId(1)));
+        ender.join().expect("ender");
+    }
+}
