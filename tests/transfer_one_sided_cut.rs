@@ -19,7 +19,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use common::{Node, pair_as_sender, partials, random_file, sha256_file};
-use ferry::api::{AcceptPolicy, Command, Decision, Event, Outcome};
+use ferry::api::{AcceptPolicy, Event, Outcome};
 use ferry::protocol::{Entry, EntryKind, FrameReader, FrameWriter, Message, Offer, Timeouts};
 use ferry::secure::identity::Identity;
 use ferry::secure::link::Link;
@@ -137,14 +137,7 @@ fn a_cut_only_the_sender_sees_resumes_into_the_same_session() {
     let relay = OneSided::start(receiver.addr(), 8 << 20);
     let mut sender = Node::sender("laptop");
     let id = sender.send_file(relay.addr, &file);
-    let row = receiver.wait("the offer", |e| match e {
-        Event::Incoming { id, .. } => Some(*id),
-        _ => None,
-    });
-    receiver.engine.send(Command::Decide {
-        id: row,
-        decision: Decision::AcceptAll,
-    });
+    let row = receiver.accept_next_offer();
     receiver.wait("4 MiB arrived", |e| match e {
         Event::Progress(p) if p.bytes_done >= 4 << 20 => Some(()),
         _ => None,
@@ -245,14 +238,7 @@ fn another_key_with_the_same_wire_id_cannot_end_or_take_over_a_session() {
     let mut receiver =
         Node::receiver_with_timeouts("Studio desk", AcceptPolicy::Ask, Timeouts::default());
     let (mut victim_rx, victim_tx) = offer_as(receiver.addr(), "laptop", 77);
-    let victim = receiver.wait("the victim's offer", |e| match e {
-        Event::Incoming { id, .. } => Some(*id),
-        _ => None,
-    });
-    receiver.engine.send(Command::Decide {
-        id: victim,
-        decision: Decision::AcceptAll,
-    });
+    let victim = receiver.accept_next_offer();
     let answer = victim_rx.read_message().expect("answer");
     assert!(matches!(answer, Message::Accept(_)), "{answer:?}");
     receiver.wait("the victim's session runs", |e| match e {
