@@ -7,7 +7,7 @@
 //! no thread and touches no file (it only shuts a superseded socket down).
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
@@ -20,11 +20,20 @@ const SUPERSEDE_WAIT: Duration = Duration::from_secs(5);
 
 type Key = (String, u64);
 
+/// A session's state as seen by the one superseding it.
+const RUNNING: u8 = 0;
+/// A newer offer of it waits for it to end.
+const SUPERSEDED: u8 = 1;
+/// The newer offer stopped waiting: this one reports its own end.
+const ABANDONED: u8 = 2;
+/// It ended and leaves its row to the newer offer, which continues it.
+const HANDED_OVER: u8 = 3;
+
 struct Entry {
     token: u64,
     id: TransferId,
     closer: Closer,
-    superseded: Arc<AtomicBool>,
+    state: Arc<AtomicU8>,
 }
 
 #[derive(Default)]
@@ -43,7 +52,7 @@ pub(crate) struct Entered {
     running: Running,
     key: Key,
     token: u64,
-    superseded: Arc<AtomicBool>,
+    state: Arc<AtomicU8>,
     /// The local id of the session this one superseded, once it ended.
     pub superseded_id: Option<TransferId>,
 }
@@ -60,18 +69,28 @@ impl Running {
         let key = (device_id.to_ascii_lowercase(), wire_id);
         let deadline = Instant::now() + SUPERSEDE_WAIT;
         let mut sessions = self.0.sessions.lock().unwrap_or_else(|p| p.into_inner());
-        let mut superseded_id = None;
+        let mut waited_for: Option<(TransferId, Arc<AtomicU8>)> = None;
         while let Some(old) = sessions.get(&key) {
-            if !old.superseded.swap(true, Ordering::SeqCst) {
+            let swapped =
+                old.state
+                    .compare_exchange(RUNNING, SUPERSEDED, Ordering::SeqCst, Ordering::SeqCst);
+            if swapped.is_ok() {
                 old.closer.close();
             }
-            superseded_id = Some(old.id);
+            waited_for = Some((old.id, old.state.clone()));
             let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
+            // Giving up is only possible before the old one handed its row
+            // over (then it is about to go: wait on).
+            if left.is_zero()
+                && old
+                    .state
+                    .compare_exchange(SUPERSEDED, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
+                    .is_ok()
+            {
                 tracing::warn!("a superseded session did not end in time");
-                superseded_id = None;
                 break;
             }
+            let left = left.max(Duration::from_millis(10));
             sessions = self
                 .0
                 .ended
@@ -79,30 +98,46 @@ impl Running {
                 .unwrap_or_else(|p| p.into_inner())
                 .0;
         }
-        let superseded = Arc::new(AtomicBool::new(false));
+        let superseded_id = waited_for
+            .filter(|(_, state)| state.load(Ordering::SeqCst) == HANDED_OVER)
+            .map(|(old, _)| old);
+        let state = Arc::new(AtomicU8::new(RUNNING));
         sessions.insert(
             key.clone(),
             Entry {
                 token,
                 id,
                 closer,
-                superseded: superseded.clone(),
+                state: state.clone(),
             },
         );
         Entered {
             running: self.clone(),
             key,
             token,
-            superseded,
+            state,
             superseded_id,
         }
     }
 }
 
 impl Entered {
+    /// When a newer offer of the same session ended this one and still
+    /// waits, and `continued` (this one's answer is remembered for it),
+    /// hands this session's row over to it: true means the newer session
+    /// reports the end, so this one must not.
+    pub fn hand_over(&self, continued: bool) -> bool {
+        continued
+            && self
+                .state
+                .compare_exchange(SUPERSEDED, HANDED_OVER, Ordering::SeqCst, Ordering::SeqCst)
+                .is_ok()
+    }
+
     /// True when a newer offer of the same session ended this one.
+    #[cfg(test)]
     pub fn is_superseded(&self) -> bool {
-        self.superseded.load(Ordering::SeqCst)
+        self.state.load(Ordering::SeqCst) != RUNNING
     }
 }
 
@@ -160,6 +195,7 @@ mod tests {
         let ender = std::thread::spawn(move || {
             assert!(closed(&client, SUPERSEDE_WAIT), "the old socket was shut");
             assert!(first.is_superseded());
+            assert!(first.hand_over(true));
             drop(first);
         });
         let again = running.enter("abc", 7, TransferId(4), closer);

@@ -116,7 +116,7 @@ pub(super) fn serve(
     // Superseded by the same offer sent again, which continues the row: that
     // session reports the end.
     if entered.as_ref().is_some_and(|(session, device, wire_id)| {
-        session.is_superseded() && shared.interrupted.holds(device, *wire_id)
+        session.hand_over(shared.interrupted.holds(device, *wire_id))
     }) {
         return;
     }
@@ -137,15 +137,12 @@ pub(super) fn serve(
 
 /// Enters the session in the registry of running ones; a session of the
 /// same offer from the same key still running there is ended first, and
-/// continued by this one only if its answer was remembered (it was accepted).
+/// continued by this one only if it handed its row over (its answer was
+/// remembered: it had been accepted).
 fn enter(shared: &Context, offer: &Offer, id: TransferId, closer: &Closer) -> Option<Entered> {
     let handle = closer.try_clone().ok()?;
     let device = &offer.sender.device_id;
-    let mut entered = shared.running.enter(device, offer.transfer_id, id, handle);
-    if !shared.interrupted.holds(device, offer.transfer_id) {
-        entered.superseded_id = None;
-    }
-    Some(entered)
+    Some(shared.running.enter(device, offer.transfer_id, id, handle))
 }
 
 struct Waiting<'a> {
