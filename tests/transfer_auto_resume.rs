@@ -39,14 +39,7 @@ fn start_accepted(seed: u64) -> Setup {
     let link = Link::start((Ipv4Addr::LOCALHOST, 0).into(), receiver.addr(), 8 << 20);
     let sender = Node::sender("laptop");
     let id = sender.send_file(link.addr, &file);
-    let offer = receiver.wait("the offer", |e| match e {
-        Event::Incoming { id, .. } => Some(*id),
-        _ => None,
-    });
-    receiver.engine.send(Command::Decide {
-        id: offer,
-        decision: Decision::AcceptAll,
-    });
+    receiver.accept_next_offer();
     receiver.wait("4 MiB arrived", |e| match e {
         Event::Progress(p) if p.bytes_done >= 4 << 20 => Some(()),
         _ => None,

@@ -152,6 +152,7 @@ impl Engine {
             prompts: Arc::default(),
             discard: Arc::default(),
             interrupted: Default::default(),
+            running: Default::default(),
             resumer: Some(resumer.reports.clone()),
         };
         let mut threads = Vec::new();

@@ -221,6 +221,18 @@ impl Closer {
         self.0.set_write_timeout(timeout)
     }
 
+    /// A closer for a bare socket (unit tests of what keeps closers).
+    #[cfg(test)]
+    pub(crate) fn for_test(stream: TcpStream) -> Closer {
+        Closer(stream)
+    }
+
+    /// Another handle on the same connection (for a registry that may have
+    /// to end it while its worker still holds this one).
+    pub fn try_clone(&self) -> io::Result<Closer> {
+        self.0.try_clone().map(Closer)
+    }
+
     /// Stops sending (the peer reads EOF) but keeps reading.
     pub fn close_write(&self) {
         let _ = self.0.shutdown(Shutdown::Write);

@@ -71,6 +71,9 @@ pub(crate) struct Context {
     /// Accepted offers whose connection was lost, and the answer given, so
     /// the same offer from the same remembered device resumes unasked.
     pub interrupted: crate::transfer::interrupted::Interrupted,
+    /// Incoming sessions running, so the same offer sent again ends the
+    /// old one instead of being taken for a new offer.
+    pub running: crate::transfer::running::Running,
     /// Where a sending worker reports a send the engine may resume by
     /// itself (`None` in engines that do not, e.g. before it is wired).
     pub resumer: Option<Sender<crate::transfer::interrupted::Resumable>>,
@@ -119,6 +122,16 @@ impl Context {
     /// arrived of incoming transfer `id`.
     pub fn take_discard(&self, id: TransferId) -> bool {
         self.discard.lock().is_ok_and(|mut set| set.remove(&id))
+    }
+
+    /// Lets transfer `old`'s controls (the window's row) reach the session
+    /// `new`, which continues it.
+    pub fn adopt(&self, old: TransferId, new: TransferId) {
+        if let Ok(mut map) = self.registry.lock()
+            && let Some(tx) = map.get(&new).cloned()
+        {
+            map.insert(old, tx);
+        }
     }
 
     /// Forgets a finished transfer.

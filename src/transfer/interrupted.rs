@@ -49,6 +49,12 @@ impl Interrupted {
         );
     }
 
+    /// Whether the answer to this offer is remembered (not used up).
+    pub fn holds(&self, device_id: &str, transfer_id: u64) -> bool {
+        let table = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        table.contains_key(&(device_id.to_ascii_lowercase(), transfer_id))
+    }
+
     /// The answer given to this very offer before it was cut off, if that
     /// was less than [`RESUME_WINDOW`] ago; it is used up.
     pub fn take(&self, device_id: &str, transfer_id: u64) -> Option<Decision> {

@@ -17,5 +17,6 @@ pub(crate) mod pause;
 pub mod progress;
 pub mod pump;
 pub mod receive;
+pub(crate) mod running;
 pub mod send;
 pub(crate) mod worker;

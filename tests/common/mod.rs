@@ -294,6 +294,19 @@ impl Node {
         }
     }
 
+    /// Waits for the next offer's prompt and accepts all of it; its id.
+    pub fn accept_next_offer(&mut self) -> TransferId {
+        let id = self.wait("the offer", |e| match e {
+            Event::Incoming { id, .. } => Some(*id),
+            _ => None,
+        });
+        self.engine.send(Command::Decide {
+            id,
+            decision: Decision::AcceptAll,
+        });
+        id
+    }
+
     /// Waits for a transfer to finish and returns its outcome.
     pub fn finished(&mut self) -> ferry::api::Outcome {
         self.wait("Finished", |e| match e {

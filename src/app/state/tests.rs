@@ -302,3 +302,38 @@ fn a_device_that_leaves_is_marked_with_the_time() {
     assert_eq!(state.peers["a"].offline_since_ms, None);
     assert!(state.peers["a"].online);
 }
+
+/// The same offer sent again after a cut only the sender saw: the engine
+/// gives the new session the old row's id, and that row continues (no
+/// second row, nothing left as a failure).
+#[test]
+fn an_offer_that_continues_a_session_continues_its_row() {
+    let mut state = UiState::default();
+    let addr = SocketAddr::from(([127, 0, 0, 1], 9));
+    let accepted = |state: &mut UiState| {
+        state.apply(
+            Event::AutoAccepted {
+                id: TransferId(4),
+                from: device("bob"),
+                addr,
+                offer: offer(&[("b.txt", 10)]),
+            },
+            0,
+        );
+    };
+    accepted(&mut state);
+    state.start_outgoing(TransferId(5), "carol", addr, vec![PathBuf::from("/tmp/f")]);
+    state.apply(
+        Event::Started {
+            id: TransferId(4),
+            direction: Direction::Incoming,
+            files: 1,
+            bytes: 10,
+            resumed_bytes: 0,
+        },
+        0,
+    );
+    accepted(&mut state);
+    let ids: Vec<_> = state.transfers.iter().map(|r| r.id).collect();
+    assert_eq!(ids, vec![TransferId(5), TransferId(4)], "one row, in place");
+}

@@ -25,7 +25,12 @@ impl UiState {
         // The code shown while the sender compared it gives way to the row.
         self.codes.retain(|c| c.id != id);
         let row = incoming_row(id, from, addr, offer, None);
-        self.transfers.insert(0, row);
+        // An offer sent again after its connection was lost continues the
+        // row of the session it superseded (the engine gives it that id).
+        match self.transfers.iter().position(|r| r.id == id) {
+            Some(at) => self.transfers[at] = row,
+            None => self.transfers.insert(0, row),
+        }
     }
 
     /// Our offer reached the receiver, which now decides; the connection's

@@ -21,6 +21,7 @@ use crate::secure::pairing::Commitment;
 use crate::transfer::context::Context;
 use crate::transfer::pair::{self, PairError, Paired};
 use crate::transfer::pump::{self, Pump};
+use crate::transfer::running::Entered;
 use crate::transfer::worker::{Keepalive, Waiter, Wake, Writer, frame_name};
 
 /// Serves a connection whose first message was a pairing commitment.
@@ -67,6 +68,9 @@ pub(super) fn serve(
     };
     let offered = waiting.offer(&control);
     let shown = waiting.shown;
+    // The window's row: this session's, or that of the session it continues.
+    let mut row = id;
+    let mut entered = None;
     let outcome = match offered {
         Err(outcome) => outcome,
         Ok(offer) if offer.sender.device_id != peer_id => {
@@ -87,9 +91,15 @@ pub(super) fn serve(
             } = waiting;
             drop(slot);
             let code = paired.display();
+            let session = enter(shared, &offer, id, closer);
+            if let Some(old) = session.as_ref().and_then(|s| s.superseded_id) {
+                shared.adopt(old, id);
+                row = old;
+            }
+            entered = session.map(|s| (s, offer.sender.device_id.clone(), offer.transfer_id));
             catch_unwind(AssertUnwindSafe(|| {
                 receive(
-                    shared, id, peer, offer, pump, writer, &control, closer, code,
+                    shared, row, peer, offer, pump, writer, &control, closer, code,
                 )
             }))
             .unwrap_or_else(|_| {
@@ -100,6 +110,16 @@ pub(super) fn serve(
         }
     };
     shared.unregister(id);
+    if row != id {
+        shared.unregister(row);
+    }
+    // Superseded by the same offer sent again, which continues the row: that
+    // session reports the end.
+    if entered.as_ref().is_some_and(|(session, device, wire_id)| {
+        session.hand_over(shared.interrupted.holds(device, *wire_id))
+    }) {
+        return;
+    }
     // A shown code is a card on the screen: its end must reach the window
     // even when the offer never came (the sender's person refused the code)
     // or was refused before anyone saw it (a Problem says why).
@@ -108,11 +128,21 @@ pub(super) fn serve(
     });
     if let Some(outcome) = outcome {
         shared.sink.emit(Event::Finished {
-            id,
+            id: row,
             direction: Direction::Incoming,
             outcome,
         });
     }
+}
+
+/// Enters the session in the registry of running ones; a session of the
+/// same offer from the same key still running there is ended first, and
+/// continued by this one only if it handed its row over (its answer was
+/// remembered: it had been accepted).
+fn enter(shared: &Context, offer: &Offer, id: TransferId, closer: &Closer) -> Option<Entered> {
+    let handle = closer.try_clone().ok()?;
+    let device = &offer.sender.device_id;
+    Some(shared.running.enter(device, offer.transfer_id, id, handle))
 }
 
 struct Waiting<'a> {
