@@ -247,3 +247,21 @@ fn a_default_name_that_clashes_takes_a_suffix() {
     harness.get_by_label(&format!("This device: {renamed}"));
     assert_eq!(harness.state().state().peers.len(), 1);
 }
+
+/// With LocalSend off in Settings there is nothing to scan for: the Devices
+/// panel offers no "Scan for LocalSend devices".
+#[test]
+fn no_localsend_scan_when_localsend_is_off() {
+    let dirs = AppDirs::new("Desk");
+    let mut settings = ferry::config::Settings::load(&dirs.config());
+    settings.localsend = false;
+    settings.save(&dirs.config()).expect("save settings");
+    let mut harness = harness(&dirs);
+    harness.run_steps(2);
+    harness.get_by_label("➕ Add by address…");
+    assert!(
+        harness
+            .query_by_label("Scan for LocalSend devices")
+            .is_none()
+    );
+}

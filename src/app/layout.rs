@@ -47,6 +47,7 @@ impl FerryApp {
                     ui,
                     &self.state,
                     self.discovery_on,
+                    self.localsend_addr().is_some(),
                     &unanswered,
                     &mut actions,
                 );

@@ -22,11 +22,13 @@ const TILE_HEIGHT: f32 = 60.0;
 const OFFLINE_OPACITY: f32 = 0.5;
 
 /// Draws the Devices panel; `unanswered` are addresses added by hand that
-/// no device has answered at yet.
+/// no device has answered at yet; `localsend_on` says whether the engine
+/// talks to LocalSend devices (else there is nothing to scan for).
 pub fn show(
     ui: &mut egui::Ui,
     state: &UiState,
     discovery_on: bool,
+    localsend_on: bool,
     unanswered: &[String],
     actions: &mut Vec<Action>,
 ) {
@@ -78,10 +80,11 @@ pub fn show(
         if !state.peers.is_empty() && ui.button(tr!("peers-check-network")).clicked() {
             actions.push(Action::RunDoctor);
         }
-        if ui
-            .button(tr!("peers-scan-localsend"))
-            .on_hover_text(tr!("peers-scan-localsend-hint"))
-            .clicked()
+        if localsend_on
+            && ui
+                .button(tr!("peers-scan-localsend"))
+                .on_hover_text(tr!("peers-scan-localsend-hint"))
+                .clicked()
         {
             actions.push(Action::ScanLocalSend);
         }
