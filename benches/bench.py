@@ -274,6 +274,13 @@ def run_pair(env, rx_cmd, tx_cmd_for_port, port=None, ferry=False, timeout=600, 
     watchdog.start()
     try:
         tx_rc = tx.wait()
+        if tx_rc != 0:
+            # The sender gave up: a receiver still waiting for it (the
+            # LocalSend peer waits for its session) is not worth 10 minutes.
+            try:
+                rx.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                rx.kill()
         rx_rc = rx.wait()
     finally:
         watchdog.cancel()
