@@ -54,9 +54,14 @@ pub fn show(ui: &mut egui::Ui, state: &UiState, actions: &mut Vec<Action>) {
     }
 }
 
+/// Below this card width the buttons get a row of their own: beside two or
+/// three buttons and a state word, a 640×480 window left the file name "…".
+const NARROW_CARD: f32 = 460.0;
+
 fn card(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
     style::card(ui).show(ui, |ui| {
         ui.set_width(ui.available_width());
+        let narrow = ui.available_width() < NARROW_CARD;
         ui.horizontal(|ui| {
             let (arrow, way) = match row.direction {
                 Direction::Outgoing => ("↗", tr!("transfers-to", name = &row.peer)),
@@ -66,7 +71,9 @@ fn card(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
             // The buttons first (right to left), then the title and peer cut
             // with "…" to the room left, so a long name never pushes them out.
             ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
-                buttons(ui, row, actions);
+                if !narrow {
+                    buttons(ui, row, actions);
+                }
                 ui.with_layout(Layout::left_to_right(Align::Center), |ui| {
                     let title = row.title();
                     // At most two thirds of the room, so the peer shows too.
@@ -82,6 +89,13 @@ fn card(ui: &mut egui::Ui, row: &TransferRow, actions: &mut Vec<Action>) {
                 });
             });
         });
+        if narrow {
+            ui.horizontal(|ui| {
+                ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+                    buttons(ui, row, actions);
+                });
+            });
+        }
         if row.is_text {
             message_line(ui, row);
             return;
