@@ -11,7 +11,7 @@
 
 use super::part_file::PartFile;
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,6 +28,8 @@ use super::{STALL_TIMEOUT, State, page};
 use crate::api::TransferId;
 use crate::api::human_bytes;
 use crate::api::{ShareEvent, UploadPolicy};
+/// Bytes free where uploads go (the nearest existing folder on the way).
+pub(super) use crate::fs::free_space;
 use crate::fs::names;
 use crate::fs::names::{NameError, NameRules};
 use crate::transfer::progress::PROGRESS_INTERVAL;
@@ -65,12 +67,6 @@ pub(super) fn too_big(total: u64, max: u64) -> String {
         human_bytes(total),
         human_bytes(max)
     )
-}
-
-/// Bytes free where uploads go (the nearest existing folder on the way).
-pub(super) fn free_space(dir: &Path) -> Option<u64> {
-    let existing = dir.ancestors().find(|p| p.is_dir())?;
-    fs4::available_space(existing).ok()
 }
 
 pub(super) fn no_room(needed: u64, free: u64) -> String {

@@ -19,6 +19,7 @@ use crate::api::{
     Decision, Device, Event, Outcome, Party, PeerTrust, TrustVerdict, TrustedDevice, human_bytes,
     recognise,
 };
+use crate::fs::free_space;
 use crate::protocol::views;
 use crate::protocol::{Frame, Message, Offer, WantedFile};
 use crate::secure::identity::short_code;
@@ -381,13 +382,6 @@ fn sender_of(offer: &Offer) -> TrustedDevice {
         device_id: offer.sender.device_id.clone(),
         alias: offer.sender.alias.clone(),
     }
-}
-
-/// Free bytes at `dir` or its nearest existing ancestor.
-fn free_space(dir: &Path) -> Option<u64> {
-    dir.ancestors()
-        .find(|p| p.exists())
-        .and_then(|p| fs4::available_space(p).ok())
 }
 
 /// Checks that the folder accepts new files, without leaving anything behind.
