@@ -5,8 +5,6 @@
 
 mod ui_support;
 
-use std::fs::File;
-
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use ferry::api::{AcceptPolicy, Command, Event};
@@ -85,23 +83,7 @@ fn receive_big(
     scratch: &std::path::Path,
     name: &str,
 ) -> TransferId {
-    let to = harness.state().local_addr().expect("listening");
-    let big = scratch.join(name);
-    File::create(&big)
-        .and_then(|f| f.set_len(BIG))
-        .expect("sparse file");
-    let id = TransferId::fresh();
-    peer.engine.send(Command::Send {
-        id,
-        to,
-        paths: vec![big],
-    });
-    wait_for_label(harness, "Accept");
-    // The offer card shows the connection's pairing code.
-    let code = harness.state().state().prompts[0].code.clone();
-    assert_eq!(code.len(), 7, "{code}");
-    harness.get_by_label(&code);
-    harness.get_by_label("Accept").click();
+    let id = ui_support::accept_sparse_from(harness, peer, scratch, name, BIG);
     wait_until(harness, "bytes flowing", |h| running_with_bytes(h.state()));
     id
 }

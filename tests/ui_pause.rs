@@ -6,11 +6,9 @@
 
 mod ui_support;
 
-use std::fs::File;
-
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use ferry::api::{AcceptPolicy, Command, Event, Pauses, TransferId};
+use ferry::api::{AcceptPolicy, Command, Event, Pauses};
 use ferry::app::FerryApp;
 use ferry::app::state::Phase;
 use ui_support::{AppDirs, TestPeer, harness, wait_for_label, wait_until};
@@ -111,19 +109,7 @@ fn a_pause_by_the_sender_is_named_and_each_side_lifts_its_own() {
     let mut peer = TestPeer::start("Laptop", AcceptPolicy::Ask);
     let mut harness = harness(&dirs);
     harness.run_steps(2);
-    let to = harness.state().local_addr().expect("listening");
-    let big = dirs.scratch().join("video.mkv");
-    File::create(&big)
-        .and_then(|f| f.set_len(BIG))
-        .expect("sparse file");
-    let id = TransferId::fresh();
-    peer.engine.send(Command::Send {
-        id,
-        to,
-        paths: vec![big],
-    });
-    wait_for_label(&mut harness, "Accept");
-    harness.get_by_label("Accept").click();
+    let id = ui_support::accept_sparse_from(&mut harness, &peer, &dirs.scratch(), "video.mkv", BIG);
     wait_until(&mut harness, "bytes flowing", |h| pausable(h.state()));
     peer.engine.send(Command::Pause { id });
     wait_for_text(&mut harness, "Paused by Laptop");

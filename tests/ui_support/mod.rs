@@ -351,3 +351,33 @@ pub fn window_sending_sparse(len: u64) -> (AppDirs, TestPeer, Harness<'static, F
     confirm_pairing(&mut harness, &mut peer, "Laptop");
     (dirs, peer, harness)
 }
+
+/// `peer` offers the window a sparse file of `len` bytes called `name`
+/// (made in `scratch`, which must outlive the transfer); the offer card
+/// shows the connection's pairing code and Accept is clicked. Returns the
+/// peer's transfer id.
+pub fn accept_sparse_from(
+    harness: &mut Harness<'static, FerryApp>,
+    peer: &TestPeer,
+    scratch: &Path,
+    name: &str,
+    len: u64,
+) -> ferry::api::TransferId {
+    let to = harness.state().local_addr().expect("listening");
+    let big = scratch.join(name);
+    std::fs::File::create(&big)
+        .and_then(|f| f.set_len(len))
+        .expect("sparse file");
+    let id = ferry::api::TransferId::fresh();
+    peer.engine.send(ferry::api::Command::Send {
+        id,
+        to,
+        paths: vec![big],
+    });
+    wait_for_label(harness, "Accept");
+    let code = harness.state().state().prompts[0].code.clone();
+    assert_eq!(code.len(), 7, "{code}");
+    harness.get_by_label(&code);
+    harness.get_by_label("Accept").click();
+    id
+}
