@@ -93,6 +93,65 @@ fn sender_cancel_mid_file_is_reported_as_the_senders_on_both_sides() {
     kept_partial(receiver.root());
 }
 
+/// Regression (CI, a busy 2-core machine): on a slow link the sender's Cancel
+/// waits behind megabytes already in flight. The sender used to close 2 s
+/// after its Cancel with the receiver's verdicts unread, so the kernel reset
+/// the connection, threw the Cancel away, and the receiver reported a lost
+/// connection. Here the backlog is over 3 s of the link's pace, and
+/// verdicts on small files keep flowing back.
+#[test]
+fn a_senders_cancel_behind_seconds_of_bytes_in_flight_still_reaches_the_receiver() {
+    const PACE: u64 = 1 << 20;
+    let src = tempfile::tempdir().expect("tmp");
+    // Many files, so the receiver's verdicts keep coming back unread.
+    let top = src.path().join("shots");
+    for i in 0..4000 {
+        random_file(&top.join(format!("{i:04}.raw")), 16 << 10, i);
+    }
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let relay = Relay::throttled(receiver.addr(), PACE);
+    let mut sender = Node::sender("tx");
+    let id = TransferId::fresh();
+    sender.engine.send(Command::Send {
+        id,
+        to: relay.addr,
+        paths: vec![top.clone()],
+    });
+    let in_flight = sender.wait("3 s of bytes in flight", |e| match e {
+        Event::Progress(p) => {
+            let through = relay.forwarded.load(Ordering::SeqCst);
+            let in_flight = p.bytes_done.saturating_sub(through);
+            (in_flight >= 3 * PACE).then_some(in_flight)
+        }
+        _ => None,
+    });
+    sender.engine.send(Command::Cancel { id });
+    let asked = std::time::Instant::now();
+    assert_eq!(sender.finished(), Outcome::Cancelled { by: Party::Local });
+    // Reported at once: closing waits for the link, the person does not.
+    assert!(
+        asked.elapsed() < std::time::Duration::from_secs(2),
+        "the cancel took {:?} to report ({in_flight} bytes in flight)",
+        asked.elapsed()
+    );
+    assert_eq!(
+        receiver.finished(),
+        Outcome::Cancelled { by: Party::Remote },
+        "{in_flight} bytes were in flight"
+    );
+    // What arrived before the cancel stays, whole.
+    let kept: Vec<_> = std::fs::read_dir(receiver.root().join("shots"))
+        .expect("the folder stays")
+        .map(|entry| entry.expect("entry").path())
+        .filter(|path| path.extension().is_some_and(|e| e == "raw"))
+        .collect();
+    assert!(!kept.is_empty(), "no file had arrived");
+    for path in kept {
+        let source = top.join(path.file_name().expect("name"));
+        assert_eq!(sha256_file(&path), sha256_file(&source), "{path:?}");
+    }
+}
+
 #[test]
 fn receiver_cancel_mid_file_is_reported_as_the_receivers_on_both_sides() {
     let src = tempfile::tempdir().expect("tmp");

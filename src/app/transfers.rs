@@ -555,7 +555,7 @@ mod tests {
     /// was kept is said once.
     #[test]
     fn failures_split_into_the_problem_and_the_reassurance() {
-        let reason = "The connection to Mia (127.0.0.1:1) was lost. 0 of 1 file had arrived.  \
+        let reason = "The connection to Mia (127.0.0.1:1) was lost. 0 of 1 file had arrived. \
                       The partial file was kept: send again to resume.";
         let (bad, calm) = split_reassurance(reason);
         assert_eq!(

@@ -15,6 +15,7 @@ use crossbeam_channel::{Receiver, RecvError, select};
 use super::context::Control;
 use super::pump::{Batch, Pump};
 use crate::protocol::{Frame, FrameWriter, Message, WireError};
+use crate::secure::link::Closer;
 
 /// How a worker writes frames to its peer.
 pub(crate) type Writer = FrameWriter<Box<dyn Write + Send>>;
@@ -125,11 +126,28 @@ impl Keepalive {
     }
 }
 
-/// After our Cancel: read (and drop) what the peer still sends until it
-/// closes, briefly, so the Cancel is not lost in a reset.
-pub(crate) fn linger(pump: &mut Pump) {
-    let deadline = Instant::now() + Duration::from_secs(2);
-    while let Ok(Ok(_)) = pump.next_deadline(deadline) {}
+/// Longest a connection is kept open after our Cancel, waiting for the peer
+/// to read it and close. The idle timeout usually ends it sooner.
+const LINGER: Duration = Duration::from_secs(30);
+
+/// After our Cancel (and our half of the connection closed behind it): a
+/// thread reads and drops what the peer still sends until the peer closes,
+/// then closes. Closing while the peer's bytes sit unread makes the kernel
+/// reset the connection and throw away what we had not yet sent — the Cancel
+/// itself, which on a slow link waits behind megabytes already in flight. It
+/// runs apart so the cancel is reported at once, however slow the link.
+pub(crate) fn linger_then_close(mut pump: Pump, closer: Closer) {
+    let spawned = std::thread::Builder::new()
+        .name("ferry-linger".into())
+        .spawn(move || {
+            let deadline = Instant::now() + LINGER;
+            while let Ok(Ok(_)) = pump.next_deadline(deadline) {}
+            closer.close();
+        });
+    if let Err(e) = spawned {
+        // The connection just closes at once: the peer may see it cut.
+        tracing::warn!("cannot start a thread to close a cancelled connection: {e}");
+    }
 }
 
 /// A short name of a frame for error messages.

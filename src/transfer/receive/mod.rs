@@ -217,7 +217,10 @@ fn receive(
     shared.take_discard(id);
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
         closer.close_write();
-        session.linger();
+        match closer.try_clone() {
+            Ok(lingering) => worker::linger_then_close(session.pump, lingering),
+            Err(e) => tracing::debug!("closing a cancelled connection at once: {e}"),
+        }
     }
     // The peer needs nothing more from us: now it is fine to wait for the UI.
     shared.sink.flush(&mut session.backlog, true);
@@ -401,10 +404,6 @@ impl Receiving<'_> {
                 crate::api::count(self.files_total, "file", "files")
             )
         }
-    }
-
-    fn linger(&mut self) {
-        worker::linger(&mut self.pump);
     }
 }
 

@@ -151,11 +151,7 @@ impl Receiving<'_> {
                 } else {
                     ""
                 };
-                Outcome::Failed(
-                    format!("{reason}{} {}", self.progress_note(), kept)
-                        .trim_end()
-                        .to_string(),
-                )
+                Outcome::Failed(format!("{reason}{}{kept}", self.progress_note()))
             }
             Stop::Local(reason) => {
                 keep(self);

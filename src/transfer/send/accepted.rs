@@ -17,7 +17,7 @@ use crate::protocol::{
 };
 use crate::transfer::context::Control;
 use crate::transfer::progress::Meter;
-use crate::transfer::worker::{self, READER_STOPPED, Waiter, Wake, frame_name};
+use crate::transfer::worker::{READER_STOPPED, Waiter, Wake, frame_name};
 
 use super::{CANCEL_WRITE_TIMEOUT, Sending, Stop, describe_wire_error};
 
@@ -141,11 +141,6 @@ impl Sending<'_> {
             Stop::Cancelled(Party::Remote) => {}
         }
         stop.into()
-    }
-
-    /// After our Cancel: read (and drop) what the peer still sends until it closes, briefly.
-    pub(super) fn linger(&mut self) {
-        worker::linger(&mut self.pump);
     }
 
     /// The timer's work: events that waited for room, and a ping if idle.

@@ -24,7 +24,7 @@ use crate::transfer::context::{Context, Control};
 use crate::transfer::interrupted::{Attempt, Resumable};
 use crate::transfer::pause::Hold;
 use crate::transfer::pump::{self, Pump};
-use crate::transfer::worker::{Failures, Keepalive, Writer};
+use crate::transfer::worker::{self, Failures, Keepalive, Writer};
 
 mod accepted;
 pub mod pages;
@@ -404,7 +404,10 @@ fn run(
     if matches!(outcome, Outcome::Cancelled { by: Party::Local }) {
         // Let the Cancel frame reach the peer before the connection goes.
         closer.close_write();
-        sending.linger();
+        let mut backlog = std::mem::take(&mut sending.backlog);
+        worker::linger_then_close(sending.pump, closer);
+        shared.sink.flush(&mut backlog, true);
+        return outcome;
     }
     closer.close();
     // The connection is closed: now it is fine to wait for the UI.
