@@ -160,6 +160,10 @@ fn a_send_cut_off_waits_for_the_device_and_goes_on_by_itself() {
         rows.len() == 1 && rows[0].phase_is_success()
     });
     assert!(harness.query_by_label("Don't resume").is_none());
+    // History tells how it ended, once.
+    let history = &harness.state().state().history;
+    assert_eq!(history.len(), 1, "{history:?}");
+    assert!(history[0].outcome.is_success(), "{history:?}");
     let resumed =
         peer.find(|e| matches!(e, Event::Started { resumed_bytes, .. } if *resumed_bytes > 0));
     assert!(resumed.is_some(), "the receiver resumed: {:?}", peer.seen);

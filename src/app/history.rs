@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::state::{Phase, TransferRow};
 use super::{Action, fonts, style};
 use crate::api::human_bytes;
-use crate::api::{Direction, Outcome};
+use crate::api::{Direction, Outcome, TransferId};
 use crate::i18n::tr;
 
 /// Most entries kept; older ones are dropped when a new one is added.
@@ -53,6 +53,11 @@ pub struct HistoryEntry {
     /// A text message's words (sent or received), to read and copy later.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
+    /// The transfer's id in this run of the window. A transfer that failed
+    /// and then resumed by itself ends twice under one id; its second end
+    /// replaces the first. Not saved: ids start again at every run.
+    #[serde(skip)]
+    pub transfer: Option<TransferId>,
 }
 
 impl HistoryEntry {
@@ -80,6 +85,7 @@ impl HistoryEntry {
             folder: if row.is_text { None } else { row.folder() },
             browser: row.browser,
             text: row.text.clone(),
+            transfer: Some(row.id),
         }
     }
 }
@@ -131,8 +137,13 @@ pub fn to_json(entries: &[HistoryEntry]) -> Option<Vec<u8>> {
     }
 }
 
-/// Puts `entry` first and drops the oldest beyond [`MAX_HISTORY`].
+/// Puts `entry` first and drops the oldest beyond [`MAX_HISTORY`]. An
+/// earlier end of the same transfer (it failed, then resumed by itself and
+/// ended again) is replaced: History tells how it ended, once.
 pub fn push(entries: &mut Vec<HistoryEntry>, entry: HistoryEntry) {
+    if entry.transfer.is_some() {
+        entries.retain(|e| e.transfer != entry.transfer);
+    }
     entries.insert(0, entry);
     entries.truncate(MAX_HISTORY);
 }
@@ -262,7 +273,48 @@ mod tests {
             folder: None,
             browser: false,
             text: None,
+            transfer: None,
         }
+    }
+
+    /// Issue 16: an interrupted transfer that resumed by itself (same id)
+    /// has one entry, with how it finally ended; other transfers stay.
+    #[test]
+    fn a_transfer_that_ends_again_replaces_its_earlier_end() {
+        let mut entries = vec![entry(1)];
+        let failed = HistoryEntry {
+            outcome: Outcome::Failed("The connection was lost.".into()),
+            transfer: Some(TransferId(7)),
+            ..entry(2)
+        };
+        push(&mut entries, failed);
+        push(
+            &mut entries,
+            HistoryEntry {
+                transfer: Some(TransferId(8)),
+                ..entry(3)
+            },
+        );
+        push(
+            &mut entries,
+            HistoryEntry {
+                transfer: Some(TransferId(7)),
+                ..entry(4)
+            },
+        );
+        let ends: Vec<_> = entries
+            .iter()
+            .map(|e| (e.finished_ms, e.transfer))
+            .collect();
+        assert_eq!(
+            ends,
+            [
+                (4, Some(TransferId(7))),
+                (3, Some(TransferId(8))),
+                (1, None)
+            ]
+        );
+        assert!(entries[0].outcome.is_success());
     }
 
     #[test]
