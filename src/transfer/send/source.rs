@@ -484,6 +484,53 @@ mod tests {
         );
     }
 
+    /// Paths deeper than the protocol allows are skipped, with everything
+    /// below them; what is shallower is listed.
+    #[test]
+    fn folders_nested_too_deep_are_skipped() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let top = dir.path().join("top");
+        let mut deep = top.clone();
+        for i in 0..MAX_PATH_DEPTH + 2 {
+            deep.push(format!("{i}"));
+        }
+        std::fs::create_dir_all(&deep).expect("mkdir");
+        std::fs::write(deep.join("lost.txt"), b"x").expect("write");
+        std::fs::write(top.join("kept.txt"), b"y").expect("write");
+        let entries = collect(&[top]).expect("collect");
+        assert!(entries.iter().all(|e| e.entry.path.len() <= MAX_PATH_DEPTH));
+        let files: Vec<String> = entries
+            .iter()
+            .filter(|e| e.entry.kind == EntryKind::File)
+            .map(|e| e.entry.path.join("/"))
+            .collect();
+        assert_eq!(files, ["top/kept.txt"]);
+        // top plus folders 0..=MAX_PATH_DEPTH-2 fit in MAX_PATH_DEPTH names.
+        let folders = entries
+            .iter()
+            .filter(|e| e.entry.kind == EntryKind::Directory);
+        assert_eq!(folders.count(), MAX_PATH_DEPTH);
+    }
+
+    /// A folder that cannot be read is reported by its path (and stops
+    /// the walk) rather than skipped in silence.
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_folder_is_a_clear_error() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let top = dir.path().join("top");
+        let locked = top.join("locked");
+        std::fs::create_dir_all(&locked).expect("mkdir");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        if std::fs::read_dir(&locked).is_ok() {
+            // Root reads anything: nothing to show here.
+            return;
+        }
+        let err = collect(&[top]).expect_err("unreadable");
+        assert!(err.to_string().contains("locked"), "{err}");
+    }
+
     #[test]
     fn missing_paths_are_a_clear_error() {
         let err = collect(&[PathBuf::from("/definitely/not/here")]).expect_err("missing");
