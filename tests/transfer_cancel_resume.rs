@@ -476,3 +476,37 @@ fn an_empty_kept_partial_is_taken_over() {
     assert!(!receiver.root().join("two (1).bin").exists());
     assert!(partials(receiver.root()).is_empty());
 }
+
+/// A small file is written without a name and linked into place once
+/// verified: if its name was taken meanwhile (after planning), it takes the
+/// next numbered name and what sits there is left alone.
+#[test]
+fn a_name_taken_while_a_small_file_crosses_gets_a_number_not_overwritten() {
+    let src = tempfile::tempdir().expect("tmp");
+    let big = src.path().join("first.bin");
+    random_file(&big, 8 << 20, 31);
+    let small = src.path().join("small.txt");
+    random_file(&small, 5000, 32);
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    // Throttled so the small file is surely still to come.
+    let relay = Relay::throttled(receiver.addr(), 4 << 20);
+    let mut sender = Node::sender("tx");
+    sender.engine.send(Command::Send {
+        id: TransferId::fresh(),
+        to: relay.addr,
+        paths: vec![big.clone(), small.clone()],
+    });
+    wait_for_bytes(&mut receiver, 1 << 20);
+    std::fs::write(receiver.root().join("small.txt"), b"mine").expect("write");
+    assert!(sender.finished().is_success());
+    assert!(receiver.finished().is_success());
+    assert_eq!(
+        std::fs::read(receiver.root().join("small.txt")).expect("read"),
+        b"mine"
+    );
+    assert_eq!(
+        sha256_file(&receiver.root().join("small (1).txt")),
+        sha256_file(&small)
+    );
+    assert!(partials(receiver.root()).is_empty());
+}

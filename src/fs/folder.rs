@@ -1,8 +1,11 @@
 //! A handle on the folder received files are being written into. On Linux it
 //! holds the folder open and creates and renames files relative to it, so the
 //! kernel does not walk the whole path again for each of 10,000 small files;
-//! elsewhere it joins paths. It only creates partial files exclusively and
-//! renames without replacing: it never chooses names and never overwrites.
+//! elsewhere it joins paths. It can also create a file with no name at all
+//! (`O_TMPFILE`) and give it a name once it is complete, so a small file
+//! costs no partial name and no rename. It only creates partial files
+//! exclusively and renames or links without replacing: it never chooses
+//! names and never overwrites.
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -14,6 +17,9 @@ pub struct Folder {
     path: PathBuf,
     #[cfg(target_os = "linux")]
     fd: rustix::fd::OwnedFd,
+    /// Creating an unnamed file here failed once: not tried again.
+    #[cfg(target_os = "linux")]
+    no_unnamed: std::cell::Cell<bool>,
 }
 
 impl Folder {
@@ -28,6 +34,7 @@ impl Folder {
             Ok(Folder {
                 path: path.to_path_buf(),
                 fd,
+                no_unnamed: std::cell::Cell::new(false),
             })
         }
         #[cfg(not(target_os = "linux"))]
@@ -65,6 +72,47 @@ impl Folder {
         }
     }
 
+    /// Creates a file with no name in this folder (Linux `O_TMPFILE`), for
+    /// writing: it takes a name only through [`Folder::link_new`], and
+    /// vanishes with its last handle if it never gets one (a crash leaves
+    /// nothing behind). `None` where this system, this file system or this
+    /// process cannot create one and name it later: the caller creates a
+    /// named partial file instead.
+    pub fn create_unnamed(&self) -> Option<File> {
+        #[cfg(target_os = "linux")]
+        {
+            use rustix::fs::{Mode, OFlags};
+            if self.no_unnamed.get() {
+                return None;
+            }
+            let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
+            let fd = rustix::fs::openat(&self.fd, ".", flags, Mode::from_bits_truncate(0o666));
+            let file = fd.ok().map(File::from);
+            let named = file.filter(|file| unnamed::how(file, &self.fd).is_some());
+            self.no_unnamed.set(named.is_none());
+            named
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            None
+        }
+    }
+
+    /// Gives `file`, made by [`Folder::create_unnamed`] here, the name
+    /// `name` in this folder unless something already has it
+    /// (`AlreadyExists` then): one atomic step that never replaces.
+    pub fn link_new(&self, file: &File, name: &OsStr) -> io::Result<()> {
+        #[cfg(target_os = "linux")]
+        {
+            unnamed::link(file, &self.fd, name)
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (file, name);
+            Err(io::Error::from(io::ErrorKind::Unsupported))
+        }
+    }
+
     /// Renames `from` to `to` inside this folder unless `to` exists
     /// (`AlreadyExists` then), in one atomic step. `Ok(false)`: this system or
     /// file system cannot do that; the caller renames another way.
@@ -96,6 +144,61 @@ pub fn rename_no_replace_at<P: rustix::path::Arg, Q: rustix::path::Arg>(
         Ok(()) => Ok(true),
         Err(e) if e == rustix::io::Errno::INVAL || e == rustix::io::Errno::NOSYS => Ok(false),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// Naming a file created with `O_TMPFILE`: `linkat` with `AT_EMPTY_PATH`
+/// (allowed without privileges for the file's own opener since Linux 6.10),
+/// else through its `/proc/self/fd` entry (what open(2) documents for older
+/// kernels). Which one works is the same for the whole process: found once,
+/// with a link to "." that fails with `EEXIST` exactly when linking is
+/// allowed, so the probe creates no name.
+#[cfg(target_os = "linux")]
+mod unnamed {
+    use std::ffi::OsStr;
+    use std::fs::File;
+    use std::io;
+    use std::os::fd::AsRawFd;
+    use std::sync::OnceLock;
+
+    use rustix::fd::OwnedFd;
+    use rustix::fs::{AtFlags, CWD, linkat};
+    use rustix::io::Errno;
+
+    #[derive(Clone, Copy)]
+    pub(super) enum How {
+        EmptyPath,
+        Proc,
+    }
+
+    static HOW: OnceLock<Option<How>> = OnceLock::new();
+
+    /// How files like `file` (unnamed, in `dir`) can be named, if at all.
+    pub(super) fn how(file: &File, dir: &OwnedFd) -> Option<How> {
+        *HOW.get_or_init(|| {
+            [How::EmptyPath, How::Proc]
+                .into_iter()
+                .find(|how| link_with(*how, file, dir, OsStr::new(".")) == Err(Errno::EXIST))
+        })
+    }
+
+    pub(super) fn link(file: &File, dir: &OwnedFd, name: &OsStr) -> io::Result<()> {
+        let how = HOW
+            .get()
+            .copied()
+            .flatten()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::Unsupported))?;
+        Ok(link_with(how, file, dir, name)?)
+    }
+
+    fn link_with(how: How, file: &File, dir: &OwnedFd, name: &OsStr) -> Result<(), Errno> {
+        match how {
+            How::EmptyPath => linkat(file, "", dir, name, AtFlags::EMPTY_PATH),
+            How::Proc => {
+                let path = format!("/proc/self/fd/{}", file.as_raw_fd());
+                linkat(CWD, path.as_str(), dir, name, AtFlags::SYMLINK_FOLLOW)
+            }
+        }
     }
 }
 
@@ -139,6 +242,50 @@ mod tests {
                 std::fs::read(dir.path().join("b.txt")).expect("read"),
                 b"new"
             );
+        }
+    }
+
+    #[test]
+    fn an_unnamed_file_takes_a_free_name_only() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let folder = Folder::open(dir.path()).expect("open");
+        let Some(mut file) = folder.create_unnamed() else {
+            // Not on this system or file system: callers name files first.
+            assert!(!cfg!(target_os = "linux") || !on_tmpfs_or_ext4(dir.path()));
+            return;
+        };
+        std::io::Write::write_all(&mut file, b"new").expect("write");
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 0);
+        std::fs::write(dir.path().join("a.txt"), b"old").expect("write");
+        let taken = folder
+            .link_new(&file, OsStr::new("a.txt"))
+            .expect_err("taken");
+        assert_eq!(taken.kind(), io::ErrorKind::AlreadyExists);
+        assert_eq!(
+            std::fs::read(dir.path().join("a.txt")).expect("read"),
+            b"old"
+        );
+        folder.link_new(&file, OsStr::new("b.txt")).expect("link");
+        drop(file);
+        assert_eq!(
+            std::fs::read(dir.path().join("b.txt")).expect("read"),
+            b"new"
+        );
+        assert_eq!(std::fs::read_dir(dir.path()).expect("list").count(), 2);
+    }
+
+    /// File systems known to support `O_TMPFILE` (where tests usually run).
+    fn on_tmpfs_or_ext4(path: &Path) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            const TMPFS: u64 = 0x0102_1994;
+            const EXT4: u64 = 0xEF53;
+            rustix::fs::statfs(path).is_ok_and(|fs| matches!(fs.f_type as u64, TMPFS | EXT4))
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = path;
+            false
         }
     }
 

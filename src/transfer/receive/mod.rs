@@ -9,7 +9,7 @@
 //! (the pairing exchange, the code shown, the wait for the offer), [`offer`]
 //! (identity, PIN, names), [`accept`] (decision, plan, Accept), [`listing`]
 //! (folder pages, planned and answered one at a time), [`stream`]
-//! (partial files), [`verdict`] (checksums, final names, outcomes) and
+//! (partial files), [`landing`] (unnamed small files), [`verdict`] (checksums, final names, outcomes) and
 //! [`resume`] (where files go and what an earlier try left). It never sends
 //! files and never knows about the UI.
 
@@ -39,6 +39,7 @@ use offer::identity_mismatch;
 use resume::{FilePlan, Plan};
 
 mod accept;
+mod landing;
 mod listing;
 mod offer;
 mod paired;
@@ -281,6 +282,8 @@ struct Current {
     received: u64,
     /// Its partial file has a `.meta` sidecar (see [`resume::EAGER_META_BYTES`]).
     meta: bool,
+    /// It has no name yet, not even the partial one (see [`landing`]).
+    unnamed: bool,
 }
 
 enum Stop {

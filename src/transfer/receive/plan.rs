@@ -67,6 +67,7 @@ pub fn plan_avoiding(
         if entry.kind == EntryKind::File {
             let (size, modified_ms) = (entry.size, entry.modified_ms);
             let mut offset = 0;
+            let mut kept_part = false;
             let final_path = names::first_free(root_dir, &top, |candidate| {
                 if taken.contains(candidate) {
                     return false;
@@ -74,6 +75,7 @@ pub fn plan_avoiding(
                 let part = names::part_path(candidate);
                 if let Some(len) = resumable_part(&part, sender, size, modified_ms) {
                     offset = len;
+                    kept_part = true;
                     return true;
                 }
                 !names::occupied(candidate) && !names::occupied(&part)
@@ -88,6 +90,7 @@ pub fn plan_avoiding(
                 offset,
                 already_final: false,
                 stale_part: false,
+                kept_part,
             });
             continue;
         }
@@ -309,6 +312,7 @@ fn plan_folder_file(
     let mut offset = 0;
     let mut already_final = false;
     let mut stale_part = false;
+    let mut kept_part = false;
     let final_path = names::first_free(dir, name, |candidate| {
         if taken.contains(candidate) {
             return false;
@@ -322,6 +326,7 @@ fn plan_folder_file(
         let part = names::part_path(candidate);
         if let Some(len) = resumable_part(&part, sender, size, modified_ms) {
             offset = len;
+            kept_part = true;
             return true;
         }
         let done = candidate.symlink_metadata();
@@ -350,5 +355,6 @@ fn plan_folder_file(
         offset,
         already_final,
         stale_part,
+        kept_part,
     })
 }

@@ -74,6 +74,10 @@ pub struct FilePlan {
     /// A partial file of ours without a sidecar sits at the partial path
     /// (inside a resumed folder): it is replaced, not resumed.
     pub stale_part: bool,
+    /// A partial of ours with its sidecar sits at the partial path (it may
+    /// be empty): it is reopened and continued from `offset`, not created.
+    /// Known from planning, so opening a new file looks for nothing first.
+    pub kept_part: bool,
 }
 
 impl Plan {

@@ -11,11 +11,11 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::landing::open_folder;
 use super::resume::{self, FilePlan};
 use super::verdict::describe_io;
 use super::{Current, Receiving, Stop};
 use crate::api::{Event, Party};
-use crate::fs::folder::Folder;
 use crate::protocol::{CancelReason, FileVerdict, Frame, Message};
 use crate::transfer::hash::{HASH_PIECE, hash_in_pieces};
 use crate::transfer::progress::Meter;
@@ -74,16 +74,19 @@ impl Receiving<'_> {
                     self.settle_dirs();
                 }
                 Frame::Message(Message::FileAbandoned { index, reason }) => {
-                    let plan = match current.take() {
-                        Some(open) if open.plan.index == index => open.plan,
+                    let (plan, named) = match current.take() {
+                        Some(open) if open.plan.index == index => (open.plan, !open.unnamed),
                         Some(_) => {
                             return Err(Stop::Remote("a file was abandoned out of order".into()));
                         }
-                        None => self
-                            .take_planned(index)
-                            .ok_or_else(|| Stop::Remote("an unknown file was abandoned".into()))?,
+                        None => (
+                            self.take_planned(index).ok_or_else(|| {
+                                Stop::Remote("an unknown file was abandoned".into())
+                            })?,
+                            true,
+                        ),
                     };
-                    self.abandoned(&plan, reason)?;
+                    self.abandoned(&plan, named, reason)?;
                     self.settle_dirs();
                 }
                 Frame::Message(Message::Page {
@@ -215,9 +218,9 @@ impl Receiving<'_> {
 
     /// The sender could not send `plan`'s file: its partial goes, and the
     /// verdict says why.
-    fn abandoned(&mut self, plan: &FilePlan, reason: String) -> Result<(), Stop> {
+    fn abandoned(&mut self, plan: &FilePlan, named: bool, reason: String) -> Result<(), Stop> {
         let index = plan.index;
-        if !plan.already_final {
+        if named && !plan.already_final {
             resume::discard_part(plan);
         }
         self.failures.note(format!("{}: {reason}", plan.display()));
@@ -290,17 +293,17 @@ impl Receiving<'_> {
                 hasher,
                 received,
                 meta: true,
+                unnamed: false,
             });
         }
         let part = plan.part_path();
         // A partial kept with its sidecar before its first byte arrived (cut
         // or cancelled right after it was created) is taken over from 0, not
-        // created again (that would fail: the name exists).
-        let empty_kept = plan.offset == 0
-            && !plan.stale_part
-            && resume::resumable_part(&part, &sender, plan.size, plan.modified_ms) == Some(0);
-        // A resumed partial always has its sidecar.
-        let mut meta = plan.offset > 0 || empty_kept;
+        // created again (that would fail: the name exists). The plan found
+        // it: nothing is looked up on disk per file here. A resumed partial
+        // always has its sidecar.
+        let mut meta = plan.offset > 0 || plan.kept_part;
+        let mut unnamed = false;
         let file = if meta {
             let mut file = OpenOptions::new()
                 .read(true)
@@ -311,6 +314,10 @@ impl Receiving<'_> {
             file.set_len(plan.offset).map_err(|e| fail("resume", e))?;
             file.seek(SeekFrom::Start(plan.offset))
                 .map_err(|e| fail("resume", e))?;
+            file
+        } else if let Some(file) = self.create_unnamed(&plan) {
+            // Small and new: named only once verified (see `landing`).
+            unnamed = true;
             file
         } else {
             if plan.stale_part {
@@ -337,19 +344,9 @@ impl Receiving<'_> {
             hasher,
             received,
             meta,
+            unnamed,
         })
     }
-}
-
-/// The open folder for a file about to be written into `final_path`'s
-/// folder: the one already open, else that folder opened now (files of one
-/// folder arrive together). `None` if it cannot be opened: paths then.
-fn open_folder<'f>(slot: &'f mut Option<Folder>, final_path: &Path) -> Option<&'f Folder> {
-    let parent = final_path.parent()?;
-    if slot.as_ref().is_none_or(|open| open.path() != parent) {
-        *slot = Folder::open(parent).ok();
-    }
-    slot.as_ref()
 }
 
 fn part_file_name(part: &Path) -> &std::ffi::OsStr {

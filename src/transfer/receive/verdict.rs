@@ -22,7 +22,7 @@ impl Receiving<'_> {
         let ours: [u8; 32] = open.hasher.finalize().into();
         let verdict = if open.received != plan.size || ours != sha256 {
             drop(open.file);
-            if !plan.already_final {
+            if !plan.already_final && !open.unnamed {
                 resume::discard_part(&plan);
             }
             self.failures
@@ -35,11 +35,14 @@ impl Receiving<'_> {
             if let Some(time) = plan.modified_ms.and_then(time_from_ms) {
                 let _ = open.file.set_modified(time);
             }
-            drop(open.file);
-            match self
-                .promote_here(&plan)
-                .map_or_else(|| resume::promote(&plan), Ok)
-            {
+            let placed = if open.unnamed {
+                self.link_into_place(&plan, &open.file)
+            } else {
+                drop(open.file);
+                self.promote_here(&plan)
+                    .map_or_else(|| resume::promote(&plan), Ok)
+            };
+            match placed {
                 Ok(path) => {
                     if open.meta {
                         resume::forget_part_meta(&plan);
@@ -101,19 +104,25 @@ impl Receiving<'_> {
 
     /// Says the right thing to the peer, cleans up, and describes the end.
     pub(super) fn finish_stop(&mut self, stop: Stop, current: Option<Current>) -> Outcome {
+        // An unnamed file stays open until it is kept (named) or dropped.
         let in_flight = current.map(|open| {
-            drop(open.file);
-            (open.plan, open.meta)
+            let file = open.unnamed.then_some(open.file);
+            (open.plan, open.meta, file)
         });
-        // The partial of a small file is kept for a resume too: give it the
-        // sidecar it was created without (best effort: the disk may be full).
+        // The partial of a small file is kept for a resume too: give it its
+        // partial name if it has none yet, and the sidecar it was created
+        // without (best effort: the disk may be full).
         let keep = |this: &Self| {
-            if let Some((plan, false)) = &in_flight {
+            if let Some((plan, false, unnamed)) = &in_flight
+                && unnamed
+                    .as_ref()
+                    .is_none_or(|file| this.name_part(plan, file).is_ok())
+            {
                 let _ = resume::write_part_meta(plan, &this.offer.sender.device_id);
             }
         };
         let discard = |_: &Self| {
-            if let Some((plan, _)) = &in_flight
+            if let Some((plan, _, None)) = &in_flight
                 && !plan.already_final
             {
                 resume::discard_part(plan);

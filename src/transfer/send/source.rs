@@ -207,16 +207,134 @@ fn unreadable(path: &Path, source: std::io::Error) -> SourceError {
 /// and a folder may hold a million. Symlinks to files are sent as the file they point to;
 /// symlinks to folders or to nothing are skipped (they can loop), as are
 /// sockets, FIFOs, devices and paths nested deeper than the protocol allows.
-/// Only the current path is held, never the list.
+/// Only the open folders along the current path are held, never the list.
 pub fn walk(
     top: PathBuf,
     top_name: String,
 ) -> impl Iterator<Item = Result<SourceEntry, SourceError>> + Send + 'static {
-    walkdir::WalkDir::new(&top)
-        .follow_links(false)
-        .min_depth(1)
-        .into_iter()
-        .filter_map(move |item| walked(&top, &top_name, item).transpose())
+    Walk {
+        stack: vec![Level {
+            listing: None,
+            path: top,
+            components: vec![top_name],
+        }],
+    }
+}
+
+/// A walk in progress. Each entry is looked at relative to its open folder
+/// (`fstatat` on the folder's descriptor, through [`std::fs::DirEntry`]), so
+/// the kernel does not walk the whole path again for each of a million
+/// files, and its path in the offer is the folder's plus one name.
+struct Walk {
+    /// The folders being listed, outermost first.
+    stack: Vec<Level>,
+}
+
+struct Level {
+    /// Opened when its first entry is wanted (so a folder that cannot be
+    /// read is listed itself first, then reported).
+    listing: Option<std::fs::ReadDir>,
+    path: PathBuf,
+    components: Vec<String>,
+}
+
+impl Iterator for Walk {
+    type Item = Result<SourceEntry, SourceError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            let level = self.stack.last_mut()?;
+            let listing = match &mut level.listing {
+                Some(listing) => listing,
+                None => match std::fs::read_dir(&level.path) {
+                    Ok(listing) => level.listing.insert(listing),
+                    Err(e) => {
+                        let e = unreadable(&level.path, e);
+                        return Some(Err(self.stop(e)));
+                    }
+                },
+            };
+            let Some(item) = listing.next() else {
+                self.stack.pop();
+                continue;
+            };
+            match self.visit(item) {
+                Ok(Some(found)) => return Some(Ok(found)),
+                Ok(None) => {}
+                Err(e) => return Some(Err(self.stop(e))),
+            }
+        }
+    }
+}
+
+impl Walk {
+    /// Ends the walk after an error.
+    fn stop(&mut self, e: SourceError) -> SourceError {
+        self.stack.clear();
+        e
+    }
+
+    /// One entry of the innermost folder: what to send of it, if anything.
+    /// A folder is entered next.
+    fn visit(
+        &mut self,
+        item: std::io::Result<std::fs::DirEntry>,
+    ) -> Result<Option<SourceEntry>, SourceError> {
+        let Some(level) = self.stack.last() else {
+            return Ok(None);
+        };
+        let item = item.map_err(|e| unreadable(&level.path, e))?;
+        let path = level.path.join(item.file_name());
+        let Some(name) = item.file_name().to_str().map(str::to_string) else {
+            return Err(SourceError::NotUnicode(path));
+        };
+        if level.components.len() >= MAX_PATH_DEPTH {
+            tracing::warn!(path = %path.display(), "skipping: nested too deep");
+            return Ok(None);
+        }
+        let mut components = Vec::with_capacity(level.components.len() + 1);
+        components.extend_from_slice(&level.components);
+        components.push(name);
+        let file_type = item.file_type().map_err(|e| unreadable(&path, e))?;
+        if file_type.is_dir() {
+            let found = SourceEntry {
+                entry: Entry {
+                    path: components.clone(),
+                    kind: EntryKind::Directory,
+                    size: 0,
+                    modified_ms: item.metadata().ok().as_ref().and_then(modified_ms),
+                },
+                local: None,
+            };
+            self.stack.push(Level {
+                listing: None,
+                path,
+                components,
+            });
+            return Ok(Some(found));
+        }
+        if !(file_type.is_file() || file_type.is_symlink()) {
+            return Ok(None);
+        }
+        // A link is judged by what it points to: only regular files are sent.
+        let meta = if file_type.is_symlink() {
+            std::fs::metadata(&path)
+        } else {
+            item.metadata()
+        };
+        match meta {
+            Ok(meta) if meta.is_file() => Ok(Some(file_entry(components, &meta, path))),
+            Ok(_) => {
+                tracing::info!(path = %path.display(), "skipping a link to a folder or nothing");
+                Ok(None)
+            }
+            Err(e) if file_type.is_symlink() => {
+                tracing::info!(path = %path.display(), "skipping a link to nothing: {e}");
+                Ok(None)
+            }
+            Err(e) => Err(unreadable(&path, e)),
+        }
+    }
 }
 
 /// Entries a walk on its own thread hands over at a time (one wake-up each).
@@ -261,73 +379,6 @@ pub fn walk_ahead(
             tracing::warn!("walking {} on the caller's thread: {e}", top.display());
             Box::new(walk(top, top_name))
         }
-    }
-}
-
-fn walked(
-    top: &Path,
-    top_name: &str,
-    item: walkdir::Result<walkdir::DirEntry>,
-) -> Result<Option<SourceEntry>, SourceError> {
-    let item = item.map_err(|e| {
-        let path = e.path().unwrap_or(top).to_path_buf();
-        let source = e
-            .into_io_error()
-            .unwrap_or_else(|| std::io::Error::other("loop"));
-        SourceError::Unreadable { path, source }
-    })?;
-    let mut components = vec![top_name.to_string()];
-    for part in item
-        .path()
-        .strip_prefix(top)
-        .unwrap_or(Path::new(""))
-        .components()
-    {
-        let part = part
-            .as_os_str()
-            .to_str()
-            .ok_or_else(|| SourceError::NotUnicode(item.path().to_path_buf()))?;
-        components.push(part.to_string());
-    }
-    if components.len() > MAX_PATH_DEPTH {
-        tracing::warn!(path = %item.path().display(), "skipping: nested too deep");
-        return Ok(None);
-    }
-    let file_type = item.file_type();
-    if file_type.is_dir() {
-        return Ok(Some(SourceEntry {
-            entry: Entry {
-                path: components,
-                kind: EntryKind::Directory,
-                size: 0,
-                modified_ms: item.metadata().ok().as_ref().and_then(modified_ms),
-            },
-            local: None,
-        }));
-    }
-    if !(file_type.is_file() || file_type.is_symlink()) {
-        return Ok(None);
-    }
-    // A link is judged by what it points to: only regular files are sent.
-    let meta = if file_type.is_symlink() {
-        std::fs::metadata(item.path())
-    } else {
-        item.metadata().map_err(|e| {
-            e.into_io_error()
-                .unwrap_or_else(|| std::io::Error::other("no metadata"))
-        })
-    };
-    match meta {
-        Ok(meta) if meta.is_file() => Ok(Some(file_entry(components, &meta, item.into_path()))),
-        Ok(_) => {
-            tracing::info!(path = %item.path().display(), "skipping a link to a folder or nothing");
-            Ok(None)
-        }
-        Err(e) if file_type.is_symlink() => {
-            tracing::info!(path = %item.path().display(), "skipping a link to nothing: {e}");
-            Ok(None)
-        }
-        Err(e) => Err(unreadable(item.path(), e)),
     }
 }
 
@@ -431,6 +482,53 @@ mod tests {
                 ("top/b/z.txt".into(), 1)
             ]
         );
+    }
+
+    /// Paths deeper than the protocol allows are skipped, with everything
+    /// below them; what is shallower is listed.
+    #[test]
+    fn folders_nested_too_deep_are_skipped() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let top = dir.path().join("top");
+        let mut deep = top.clone();
+        for i in 0..MAX_PATH_DEPTH + 2 {
+            deep.push(format!("{i}"));
+        }
+        std::fs::create_dir_all(&deep).expect("mkdir");
+        std::fs::write(deep.join("lost.txt"), b"x").expect("write");
+        std::fs::write(top.join("kept.txt"), b"y").expect("write");
+        let entries = collect(&[top]).expect("collect");
+        assert!(entries.iter().all(|e| e.entry.path.len() <= MAX_PATH_DEPTH));
+        let files: Vec<String> = entries
+            .iter()
+            .filter(|e| e.entry.kind == EntryKind::File)
+            .map(|e| e.entry.path.join("/"))
+            .collect();
+        assert_eq!(files, ["top/kept.txt"]);
+        // top plus folders 0..=MAX_PATH_DEPTH-2 fit in MAX_PATH_DEPTH names.
+        let folders = entries
+            .iter()
+            .filter(|e| e.entry.kind == EntryKind::Directory);
+        assert_eq!(folders.count(), MAX_PATH_DEPTH);
+    }
+
+    /// A folder that cannot be read is reported by its path (and stops
+    /// the walk) rather than skipped in silence.
+    #[cfg(unix)]
+    #[test]
+    fn an_unreadable_folder_is_a_clear_error() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("tmp");
+        let top = dir.path().join("top");
+        let locked = top.join("locked");
+        std::fs::create_dir_all(&locked).expect("mkdir");
+        std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
+        if std::fs::read_dir(&locked).is_ok() {
+            // Root reads anything: nothing to show here.
+            return;
+        }
+        let err = collect(&[top]).expect_err("unreadable");
+        assert!(err.to_string().contains("locked"), "{err}");
     }
 
     #[test]
