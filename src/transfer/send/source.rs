@@ -523,12 +523,34 @@ mod tests {
         let locked = top.join("locked");
         std::fs::create_dir_all(&locked).expect("mkdir");
         std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o000)).expect("chmod");
-        if std::fs::read_dir(&locked).is_ok() {
-            // Root reads anything: nothing to show here.
-            return;
-        }
-        let err = collect(&[top]).expect_err("unreadable");
+        let err = without_powers_over_files(|| {
+            assert!(
+                std::fs::read_dir(&locked).is_err(),
+                "the folder is unreadable"
+            );
+            collect(&[top]).expect_err("unreadable")
+        });
         assert!(err.to_string().contains("locked"), "{err}");
+    }
+
+    /// Runs `f` on a thread without the power to read or enter any folder
+    /// regardless of its permissions (root has it: CI runs as root). The
+    /// threads `f` starts inherit that.
+    fn without_powers_over_files<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+        use rustix::thread::{CapabilitySet, capabilities, set_capabilities};
+        std::thread::scope(|scope| {
+            std::thread::Builder::new()
+                .name("unprivileged".into())
+                .spawn_scoped(scope, || {
+                    let mut sets = capabilities(None).expect("capget");
+                    sets.effective -= CapabilitySet::DAC_OVERRIDE | CapabilitySet::DAC_READ_SEARCH;
+                    set_capabilities(None, sets).expect("capset");
+                    f()
+                })
+                .expect("thread")
+                .join()
+                .expect("no panic")
+        })
     }
 
     #[test]
