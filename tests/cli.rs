@@ -354,3 +354,45 @@ fn receive_says_when_the_sender_pauses_and_resumes() {
     assert!(receiver.wait().expect("receiver exits").success());
     assert_eq!(sha256_file(&out.join("big.bin")), sha256_file(&source));
 }
+
+/// A folder of many files is not one line per file: the first 20 are named,
+/// one line says the rest are not, and the end gives the count.
+#[test]
+fn receive_names_the_first_files_then_counts_the_rest() {
+    let work = tempfile::tempdir().expect("tmp");
+    let src = work.path().join("src/shots");
+    for i in 0..30 {
+        random_file(&src.join(format!("{i:02}.raw")), 100, i);
+    }
+    let out = work.path().join("out");
+    let (mut receiver, mut stdout, port) =
+        start_receiver(&work.path().join("rcfg"), &out, &["--yes"]);
+    let sent = ferry(&work.path().join("scfg"))
+        .args(["send", "--trust-new", "--to", &format!("127.0.0.1:{port}")])
+        .arg(&src)
+        .output()
+        .expect("run send");
+    assert!(
+        sent.status.success(),
+        "{}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    assert!(receiver.wait().expect("receiver exits").success());
+    let mut printed = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut printed).expect("stdout");
+    let saved = printed.lines().filter(|l| l.starts_with("Saved ")).count();
+    assert_eq!(saved, 20, "{printed}");
+    assert_eq!(
+        printed
+            .lines()
+            .filter(|l| *l == "Saving the other files without listing each one.")
+            .count(),
+        1,
+        "{printed}"
+    );
+    assert!(printed.contains("Received: 30 files"), "{printed}");
+    assert_eq!(
+        std::fs::read_dir(out.join("shots")).expect("out").count(),
+        30
+    );
+}

@@ -16,7 +16,7 @@ use super::{EXIT_FAILED, EXIT_OK, NetOptions, terminal};
 use crate::api::Direction;
 use crate::api::human_bytes;
 use crate::api::{AcceptPolicy, Command, Decision, Event, OfferSummary, ReceiveSettings};
-use crate::api::{Device, ItemKind};
+use crate::api::{Device, ItemKind, TransferId};
 use crate::engine::{Engine, EngineConfig};
 use crate::secure::identity::short_code;
 
@@ -149,6 +149,7 @@ pub fn run(args: ReceiveArgs, net: &NetOptions) -> anyhow::Result<i32> {
         bar: None,
         peers: HashMap::new(),
         pauses: terminal::PauseLines::default(),
+        listed: HashMap::new(),
     };
     loop {
         let event = select! {
@@ -241,7 +242,12 @@ struct Session {
     peers: HashMap<String, String>,
     /// Who sends each transfer, to say who paused it.
     pauses: terminal::PauseLines,
+    /// Files saved so far, by transfer (only the first are named).
+    listed: HashMap<TransferId, u32>,
 }
+
+/// Files of one transfer named in a "Saved" line each.
+const LISTED_FILES: u32 = 20;
 
 impl Session {
     /// Prints (or asks about) one event. Returns the exit code once the
@@ -285,10 +291,25 @@ impl Session {
                     terminal::update(bar, &report);
                 }
             }
-            Event::FileVerified { path, .. } => match &self.bar {
-                Some(bar) => bar.println(format!("Saved {}", path.display())),
-                None => say!("Saved {}", path.display()),
-            },
+            Event::FileVerified { id, path } => {
+                // The first files by name, then the count at the end: a
+                // folder of a million files is not a million lines.
+                let listed = self.listed.entry(id).or_default();
+                *listed += 1;
+                let line = match *listed {
+                    n if n <= LISTED_FILES => format!("Saved {}", path.display()),
+                    n if n == LISTED_FILES + 1 => {
+                        "Saving the other files without listing each one.".to_string()
+                    }
+                    _ => return None,
+                };
+                // Above a bar drawn on a terminal; to stdout otherwise (a
+                // hidden bar's println prints nothing, and scripts read stdout).
+                match &self.bar {
+                    Some(bar) if !bar.is_hidden() => bar.println(line),
+                    _ => say!("{line}"),
+                }
+            }
             Event::TextReceived { from, text, .. } => {
                 say!("Message from {}: {text}", from.alias)
             }
@@ -308,6 +329,7 @@ impl Session {
                 outcome,
             } => {
                 self.pauses.forget(id);
+                self.listed.remove(&id);
                 if let Some(bar) = self.bar.take() {
                     bar.finish_and_clear();
                 }
