@@ -27,6 +27,7 @@ pub mod session;
 mod session_files;
 pub mod table;
 mod trust;
+mod upload_body;
 pub mod wire;
 
 use std::net::{IpAddr, SocketAddr};

@@ -26,6 +26,7 @@ use tokio::sync::watch;
 
 use super::Shared;
 use super::client::{Conn, full};
+use super::upload_body::FileBody;
 use super::wire::{FileMeta, PrepareAnswer, PrepareUpload};
 use crate::api::{Decision, Direction, Event, Outcome, Party, Progress, TransferId};
 use crate::transfer::context::Control;
@@ -33,8 +34,15 @@ use crate::transfer::context::Control;
 /// Uploads in flight at once (each on its own kept-alive connection).
 pub const PARALLEL_UPLOADS: usize = 4;
 
-/// Bytes read from disk per piece.
-const CHUNK: usize = 256 * 1024;
+/// Small files are kept in memory from the hashing pass and sent from
+/// there, without a second open, read and thread hop each: files of at most
+/// this many bytes, [`KEEP_TOTAL`] in all (so memory stays bounded whatever
+/// the count; the rest are streamed from disk). What is sent is then exactly
+/// what was hashed.
+const KEEP_FILE: u64 = 64 * 1024;
+
+/// Most bytes of small files kept at once (see [`KEEP_FILE`]).
+const KEEP_TOTAL: u64 = 16 * 1024 * 1024;
 
 /// Longest answer body read from a receiver.
 const MAX_ANSWER: usize = 64 * 1024;
@@ -54,6 +62,8 @@ struct Item {
     meta: FileMeta,
     /// Where its bytes are (`None` for a text: `text` holds them).
     local: Option<PathBuf>,
+    /// A small file's bytes, kept from the hashing pass (see [`KEEP_FILE`]).
+    kept: Option<Bytes>,
     text: Option<String>,
 }
 
@@ -114,12 +124,15 @@ fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String> {
                 metadata: None,
             },
             local: None,
+            kept: None,
             text: Some(text),
         }]),
         What::Paths(paths) => {
             let entries =
                 crate::transfer::send::source::collect(&paths).map_err(|e| e.to_string())?;
             let mut items = Vec::new();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut keep_left = KEEP_TOTAL;
             for source in entries {
                 let Some(local) = source.local else { continue };
                 if source.entry.kind != crate::protocol::EntryKind::File {
@@ -131,8 +144,13 @@ fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String> {
                         super::wire::MAX_FILES
                     ));
                 }
-                let digest = hash_file(&local, stop)
+                let size = source.entry.size;
+                let keep = size <= KEEP_FILE && size <= keep_left;
+                let (digest, kept) = hash_file(&local, size, keep, &mut buf, stop)
                     .map_err(|e| format!("cannot read {}: {e}", local.display()))?;
+                if let Some(kept) = &kept {
+                    keep_left -= kept.len() as u64;
+                }
                 items.push(Item {
                     meta: FileMeta {
                         id: items.len().to_string(),
@@ -144,6 +162,7 @@ fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String> {
                         metadata: None,
                     },
                     local: Some(local),
+                    kept,
                     text: None,
                 });
             }
@@ -157,19 +176,37 @@ fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String> {
     }
 }
 
-fn hash_file(path: &std::path::Path, stop: &AtomicBool) -> std::io::Result<String> {
+/// Hashes a file with `buf`; when `keep`, also returns its bytes if they
+/// are exactly `size` (a file that changed size since it was listed is
+/// streamed instead, and the receiver's size check decides).
+fn hash_file(
+    path: &std::path::Path,
+    size: u64,
+    keep: bool,
+    buf: &mut [u8],
+    stop: &AtomicBool,
+) -> std::io::Result<(String, Option<Bytes>)> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
+    let want = usize::try_from(size).unwrap_or(usize::MAX);
+    let mut kept = keep.then(|| Vec::with_capacity(want));
     loop {
         if stop.load(Ordering::Relaxed) {
             return Err(std::io::Error::other("cancelled"));
         }
-        let n = file.read(&mut buf)?;
+        let n = file.read(buf)?;
         if n == 0 {
-            return Ok(hex(&hasher.finalize()));
+            let kept = kept.filter(|k| k.len() == want).map(Bytes::from);
+            return Ok((hex(&hasher.finalize()), kept));
         }
         hasher.update(&buf[..n]);
+        if let Some(k) = kept.as_mut() {
+            if k.len() + n > want {
+                kept = None;
+            } else {
+                k.extend_from_slice(&buf[..n]);
+            }
+        }
     }
 }
 
@@ -487,15 +524,7 @@ async fn upload_all(job: Arc<Job>, first: Conn) -> Outcome {
 async fn worker(job: Arc<Job>, conn: Option<Conn>) {
     let mut conn = conn;
     while let Some(item) = job.next() {
-        if conn.is_none() {
-            match connect(&job.shared, job.to, &job.expected).await {
-                Ok(c) => conn = Some(c),
-                Err(Outcome::Failed(why)) => return job.fail(why),
-                Err(_) => return job.fail("Cannot connect.".into()),
-            }
-        }
-        let Some(c) = conn.as_mut() else { return };
-        match upload_one(&job, c, &item).await {
+        match upload_one(&job, &mut conn, &item).await {
             Ok(()) => {
                 job.files_done.fetch_add(1, Ordering::SeqCst);
                 job.shared.ctx.sink.emit(Event::FileVerified {
@@ -508,7 +537,19 @@ async fn worker(job: Arc<Job>, conn: Option<Conn>) {
     }
 }
 
-async fn upload_one(job: &Arc<Job>, conn: &mut Conn, item: &Item) -> Result<(), String> {
+/// This worker's connection, opened when it has none.
+async fn open<'a>(job: &Job, conn: &'a mut Option<Conn>) -> Result<&'a mut Conn, String> {
+    if conn.is_none() {
+        *conn = Some(match connect(&job.shared, job.to, &job.expected).await {
+            Ok(c) => c,
+            Err(Outcome::Failed(why)) => return Err(why),
+            Err(_) => return Err("Cannot connect.".into()),
+        });
+    }
+    conn.as_mut().ok_or_else(|| "Cannot connect.".into())
+}
+
+async fn upload_one(job: &Arc<Job>, conn: &mut Option<Conn>, item: &Item) -> Result<(), String> {
     let token = job.tokens.get(&item.meta.id).cloned().unwrap_or_default();
     let enc = |s: &str| {
         percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -520,23 +561,53 @@ async fn upload_one(job: &Arc<Job>, conn: &mut Conn, item: &Item) -> Result<(), 
         enc(&token)
     );
     let body = match (&item.text, &item.local) {
+        _ if item.kept.is_some() => {
+            let kept = item.kept.clone().unwrap_or_default();
+            job.bytes_done
+                .fetch_add(kept.len() as u64, Ordering::Relaxed);
+            job.progress(&item.meta.file_name, false);
+            full(kept)
+        }
         (Some(text), _) => {
             job.bytes_done
                 .fetch_add(text.len() as u64, Ordering::Relaxed);
             full(Bytes::from(text.clone().into_bytes()))
         }
-        (None, Some(local)) => stream_file(
-            job.clone(),
-            local.clone(),
-            item.meta.size,
-            item.meta.file_name.clone(),
-        ),
+        (None, Some(local)) => {
+            let (stop, sent, name) = (job.clone(), job.clone(), item.meta.file_name.clone());
+            FileBody::read(
+                local.clone(),
+                item.meta.size,
+                move || stop.stop.load(Ordering::SeqCst),
+                move |n| {
+                    sent.bytes_done.fetch_add(n as u64, Ordering::Relaxed);
+                    sent.progress(&name, false);
+                },
+            )
+            .boxed()
+        }
         (None, None) => return Err("Nothing to read.".into()),
     };
-    let (status, answer) = conn
-        .send(Method::POST, &path, body, Some(item.meta.size), MAX_ANSWER)
-        .await
+    let mut request = open(job, conn)
+        .await?
+        .build(Method::POST, &path, body, Some(item.meta.size))
         .map_err(|e| format!("{e}."))?;
+    let mut retried = false;
+    let (status, answer) = loop {
+        match open(job, conn).await?.try_send(request, MAX_ANSWER).await {
+            Ok(answer) => break answer,
+            // None of it was written (the kept-alive connection was closed
+            // under it): the device never saw it, so once, on a fresh one.
+            Err((e, Some(unsent))) if !retried => {
+                tracing::debug!("LocalSend upload not sent ({e}); again on a new connection");
+                (retried, request, *conn) = (true, unsent, None);
+            }
+            Err((e, _)) => {
+                *conn = None;
+                return Err(format!("{e}."));
+            }
+        }
+    };
     if status.is_success() {
         Ok(())
     } else {
@@ -549,43 +620,6 @@ async fn upload_one(job: &Arc<Job>, conn: &mut Conn, item: &Item) -> Result<(), 
                 .collect::<String>()
         ))
     }
-}
-
-/// A request body that reads `path` from disk on a blocking thread: a file
-/// of at most [`CHUNK`] bytes in one read (one hop for a small file), a
-/// larger one piece by piece, at most a few pieces ahead of the network.
-fn stream_file(job: Arc<Job>, path: PathBuf, size: u64, name: String) -> super::client::ReqBody {
-    let (mut tx, body) = http_body_util::channel::Channel::<Bytes, std::io::Error>::new(4);
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let mut file = match std::fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) => return tx.abort(e),
-        };
-        let mut left = size;
-        loop {
-            if job.stop.load(Ordering::SeqCst) {
-                return tx.abort(std::io::Error::other("cancelled"));
-            }
-            // Exactly the announced size: the receiver checks it, and a
-            // file that grew since it was hashed is not read past it.
-            let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
-            if want == 0 {
-                return;
-            }
-            let mut buf = vec![0u8; want];
-            if let Err(e) = file.read_exact(&mut buf) {
-                return tx.abort(e);
-            }
-            left -= want as u64;
-            if runtime.block_on(tx.send_data(Bytes::from(buf))).is_err() {
-                return;
-            }
-            job.bytes_done.fetch_add(want as u64, Ordering::Relaxed);
-            job.progress(&name, false);
-        }
-    });
-    body.boxed()
 }
 
 /// Tells the receiver that the session ends (after a Cancel or a failure).
