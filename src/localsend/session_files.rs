@@ -169,9 +169,28 @@ async fn receive(
     let pool = Pool::new(meta.size);
     let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
     let returns = pool.clone();
-    let writer = tokio::task::spawn_blocking(move || {
-        write_part(&root, &rel, &name, expected, rx, &returns)
-    });
+    let write = move || write_part(&root, &rel, &name, expected, rx, &returns);
+    if meta.size <= pool.size as u64 {
+        // A file that fits one batch: read it whole, then one hop to a
+        // blocking thread that creates, writes and lands it (the queue holds
+        // its one batch and `End`), instead of a writer waiting on the
+        // queue for every piece. A refused body never touches the disk.
+        stream_body(shared, session, meta, body, &tx, &pool)
+            .await
+            .map_err(|stop| match stop {
+                Stop::Refused(refusal) => refusal,
+                Stop::WriterGone => Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Unknown error"),
+            })?;
+        let _ = tx.send(Piece::End).await;
+        drop(tx);
+        return tokio::task::spawn_blocking(write)
+            .await
+            .unwrap_or(Err(Refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Unknown error",
+            )));
+    }
+    let writer = tokio::task::spawn_blocking(write);
     let streamed = stream_body(shared, session, meta, body, &tx, &pool).await;
     if streamed.is_ok() {
         // Fails only when the writer already gave up: its answer says why.
