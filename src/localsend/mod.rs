@@ -22,6 +22,7 @@ pub mod client;
 pub mod discovery;
 mod offer;
 pub mod send;
+mod send_list;
 pub mod server;
 pub mod session;
 mod session_files;

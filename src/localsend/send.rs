@@ -11,7 +11,6 @@
 //! Ferry's outcomes.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,28 +20,18 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::{Method, StatusCode};
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::Shared;
 use super::client::{Conn, full};
+use super::send_list::{Item, collect};
 use super::upload_body::FileBody;
-use super::wire::{FileMeta, PrepareAnswer, PrepareUpload};
+use super::wire::{PrepareAnswer, PrepareUpload};
 use crate::api::{Decision, Direction, Event, Outcome, Party, Progress, TransferId};
 use crate::transfer::context::Control;
 
 /// Uploads in flight at once (each on its own kept-alive connection).
 pub const PARALLEL_UPLOADS: usize = 4;
-
-/// Small files are kept in memory from the hashing pass and sent from
-/// there, without a second open, read and thread hop each: files of at most
-/// this many bytes, [`KEEP_TOTAL`] in all (so memory stays bounded whatever
-/// the count; the rest are streamed from disk). What is sent is then exactly
-/// what was hashed.
-const KEEP_FILE: u64 = 64 * 1024;
-
-/// Most bytes of small files kept at once (see [`KEEP_FILE`]).
-const KEEP_TOTAL: u64 = 16 * 1024 * 1024;
 
 /// Longest answer body read from a receiver.
 const MAX_ANSWER: usize = 64 * 1024;
@@ -54,17 +43,6 @@ pub enum What {
     Paths(Vec<PathBuf>),
     /// A text message.
     Text(String),
-}
-
-/// One file to send.
-#[derive(Debug, Clone)]
-struct Item {
-    meta: FileMeta,
-    /// Where its bytes are (`None` for a text: `text` holds them).
-    local: Option<PathBuf>,
-    /// A small file's bytes, kept from the hashing pass (see [`KEEP_FILE`]).
-    kept: Option<Bytes>,
-    text: Option<String>,
 }
 
 /// Starts a send on the runtime; it reports through the engine's events.
@@ -104,110 +82,6 @@ pub(crate) fn spawn(
             outcome,
         });
     });
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Lists and hashes what will be sent (on a blocking thread: it reads files).
-fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String> {
-    match what {
-        What::Text(text) => Ok(vec![Item {
-            meta: FileMeta {
-                id: "0".into(),
-                file_name: "message.txt".into(),
-                size: text.len() as u64,
-                file_type: "text/plain".into(),
-                sha256: Some(hex(&Sha256::digest(text.as_bytes()))),
-                preview: Some(text.clone()),
-                metadata: None,
-            },
-            local: None,
-            kept: None,
-            text: Some(text),
-        }]),
-        What::Paths(paths) => {
-            let entries =
-                crate::transfer::send::source::collect(&paths).map_err(|e| e.to_string())?;
-            let mut items = Vec::new();
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut keep_left = KEEP_TOTAL;
-            for source in entries {
-                let Some(local) = source.local else { continue };
-                if source.entry.kind != crate::protocol::EntryKind::File {
-                    continue;
-                }
-                if items.len() >= super::wire::MAX_FILES {
-                    return Err(format!(
-                        "LocalSend takes at most {} files at once.",
-                        super::wire::MAX_FILES
-                    ));
-                }
-                let size = source.entry.size;
-                let keep = size <= KEEP_FILE && size <= keep_left;
-                let (digest, kept) = hash_file(&local, size, keep, &mut buf, stop)
-                    .map_err(|e| format!("cannot read {}: {e}", local.display()))?;
-                if let Some(kept) = &kept {
-                    keep_left -= kept.len() as u64;
-                }
-                items.push(Item {
-                    meta: FileMeta {
-                        id: items.len().to_string(),
-                        file_name: source.entry.path.join("/"),
-                        size: source.entry.size,
-                        file_type: "application/octet-stream".into(),
-                        sha256: Some(digest),
-                        preview: None,
-                        metadata: None,
-                    },
-                    local: Some(local),
-                    kept,
-                    text: None,
-                });
-            }
-            if items.is_empty() {
-                return Err(
-                    "There is no file to send (LocalSend does not take empty folders).".into(),
-                );
-            }
-            Ok(items)
-        }
-    }
-}
-
-/// Hashes a file with `buf`; when `keep`, also returns its bytes if they
-/// are exactly `size` (a file that changed size since it was listed is
-/// streamed instead, and the receiver's size check decides).
-fn hash_file(
-    path: &std::path::Path,
-    size: u64,
-    keep: bool,
-    buf: &mut [u8],
-    stop: &AtomicBool,
-) -> std::io::Result<(String, Option<Bytes>)> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let want = usize::try_from(size).unwrap_or(usize::MAX);
-    let mut kept = keep.then(|| Vec::with_capacity(want));
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            return Err(std::io::Error::other("cancelled"));
-        }
-        let n = file.read(buf)?;
-        if n == 0 {
-            let kept = kept.filter(|k| k.len() == want).map(Bytes::from);
-            return Ok((hex(&hasher.finalize()), kept));
-        }
-        hasher.update(&buf[..n]);
-        if let Some(k) = kept.as_mut() {
-            if k.len() + n > want {
-                kept = None;
-            } else {
-                k.extend_from_slice(&buf[..n]);
-            }
-        }
-    }
 }
 
 /// Opens a connection and insists on the certificate the device announced.
