@@ -140,6 +140,18 @@ impl Conn {
         length: Option<u64>,
         limit: usize,
     ) -> Result<(StatusCode, Bytes), ClientError> {
+        let request = self.build(method, path, body, length)?;
+        self.try_send(request, limit).await.map_err(|(e, _)| e)
+    }
+
+    /// A request to this device (a file of `length` bytes when given, else JSON).
+    pub fn build(
+        &self,
+        method: Method,
+        path: &str,
+        body: ReqBody,
+        length: Option<u64>,
+    ) -> Result<Request<ReqBody>, ClientError> {
         let addr = self.addr;
         let mut request = Request::builder()
             .method(method)
@@ -151,23 +163,38 @@ impl Conn {
                 .header(header::CONTENT_LENGTH, length),
             None => request.header(header::CONTENT_TYPE, "application/json"),
         };
-        let request = request
+        request
             .body(body)
-            .map_err(|e| ClientError::Http(addr, e.to_string()))?;
-        self.sender
-            .ready()
-            .await
-            .map_err(|e| ClientError::Http(addr, e.to_string()))?;
-        let response = self
-            .sender
-            .send_request(request)
-            .await
-            .map_err(|e| ClientError::Http(addr, e.to_string()))?;
+            .map_err(|e| ClientError::Http(addr, e.to_string()))
+    }
+
+    /// Sends `request` and reads an answer of at most `limit` bytes. When
+    /// it fails before any of it was written (the kept-alive connection was
+    /// already closed by the device), the request comes back untouched with
+    /// the error: the device cannot have seen it, so it may be sent again on
+    /// a fresh connection. Once a byte of it left, it never comes back.
+    pub async fn try_send(
+        &mut self,
+        request: Request<ReqBody>,
+        limit: usize,
+    ) -> Result<(StatusCode, Bytes), (ClientError, Option<Request<ReqBody>>)> {
+        let addr = self.addr;
+        let http = |e: &hyper::Error| ClientError::Http(addr, e.to_string());
+        if let Err(e) = self.sender.ready().await {
+            return Err((http(&e), Some(request)));
+        }
+        let response = match self.sender.try_send_request(request).await {
+            Ok(response) => response,
+            Err(mut e) => {
+                let unsent = e.take_message();
+                return Err((http(e.error()), unsent));
+            }
+        };
         let status = response.status();
         let bytes = Limited::new(response.into_body(), limit)
             .collect()
             .await
-            .map_err(|e| ClientError::Answer(addr, e.to_string()))?
+            .map_err(|e| (ClientError::Answer(addr, e.to_string()), None))?
             .to_bytes();
         Ok((status, bytes))
     }
@@ -213,4 +240,93 @@ pub(crate) async fn register(
         return Err(ClientError::Answer(addr, "no fingerprint".into()));
     }
     Ok((info, id))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::{BufRead, BufReader, Read, Write};
+
+    /// Reads one request from `reader`: its body (by `content-length`).
+    fn read_request(reader: &mut BufReader<std::net::TcpStream>) -> Vec<u8> {
+        let mut length = 0;
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).expect("head");
+            let line = line.trim_end().to_ascii_lowercase();
+            if line.is_empty() {
+                break;
+            }
+            if let Some(n) = line.strip_prefix("content-length:") {
+                length = n.trim().parse().expect("length");
+            }
+        }
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body).expect("body");
+        body
+    }
+
+    /// A device that ends a kept-alive connection (here after one answer,
+    /// as a server with a keep-alive limit does): the next request on it
+    /// fails before any of it is written, comes back untouched, and goes
+    /// through whole on a fresh connection.
+    #[test]
+    fn a_request_the_closed_connection_never_took_comes_back_whole() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let server = std::thread::Builder::new()
+            .name("one-answer-server".into())
+            .spawn(move || {
+                // The first connection: one answer, then closed.
+                let (stream, _) = listener.accept().expect("accept");
+                let mut reader = BufReader::new(stream);
+                read_request(&mut reader);
+                let mut stream = reader.into_inner();
+                stream
+                    .write_all(b"HTTP/1.1 200 OK\r\nconnection: close\r\ncontent-length: 0\r\n\r\n")
+                    .expect("answer");
+                drop(stream);
+                // The second: echoes the body it got.
+                let (stream, _) = listener.accept().expect("accept");
+                let mut reader = BufReader::new(stream);
+                let body = read_request(&mut reader);
+                let mut stream = reader.into_inner();
+                let head = format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n", body.len());
+                stream.write_all(head.as_bytes()).expect("answer");
+                stream.write_all(&body).expect("answer");
+            })
+            .expect("thread");
+        let identity = Identity::ephemeral().expect("identity");
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async {
+            let timeout = Duration::from_secs(5);
+            let mut conn = Conn::open(&identity, addr, true, timeout)
+                .await
+                .expect("open");
+            let (status, _) = conn
+                .request(Method::POST, "/first", full("{}"), 1024)
+                .await
+                .expect("first");
+            assert_eq!(status, StatusCode::OK);
+            let request = conn
+                .build(Method::POST, "/second", full("the whole body"), Some(14))
+                .expect("request");
+            let Err((_, Some(unsent))) = conn.try_send(request, 1024).await else {
+                panic!("a request on a closed connection must come back unsent");
+            };
+            let mut fresh = Conn::open(&identity, addr, true, timeout)
+                .await
+                .expect("open");
+            let Ok((status, echo)) = fresh.try_send(unsent, 1024).await else {
+                panic!("the request sent again must go through");
+            };
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(&echo[..], b"the whole body");
+        });
+        server.join().expect("server");
+    }
 }

@@ -22,11 +22,13 @@ pub mod client;
 pub mod discovery;
 mod offer;
 pub mod send;
+mod send_list;
 pub mod server;
 pub mod session;
 mod session_files;
 pub mod table;
 mod trust;
+mod upload_body;
 pub mod wire;
 
 use std::net::{IpAddr, SocketAddr};

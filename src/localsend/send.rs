@@ -11,7 +11,6 @@
 //! Ferry's outcomes.
 
 use std::collections::BTreeMap;
-use std::io::Read;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -21,20 +20,18 @@ use std::time::Instant;
 use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::{Method, StatusCode};
-use sha2::{Digest, Sha256};
 use tokio::sync::watch;
 
 use super::Shared;
 use super::client::{Conn, full};
-use super::wire::{FileMeta, PrepareAnswer, PrepareUpload};
+use super::send_list::{Item, collect};
+use super::upload_body::FileBody;
+use super::wire::{PrepareAnswer, PrepareUpload};
 use crate::api::{Decision, Direction, Event, Outcome, Party, Progress, TransferId};
 use crate::transfer::context::Control;
 
 /// Uploads in flight at once (each on its own kept-alive connection).
 pub const PARALLEL_UPLOADS: usize = 4;
-
-/// Bytes read from disk per piece.
-const CHUNK: usize = 256 * 1024;
 
 /// Longest answer body read from a receiver.
 const MAX_ANSWER: usize = 64 * 1024;
@@ -46,15 +43,6 @@ pub enum What {
     Paths(Vec<PathBuf>),
     /// A text message.
     Text(String),
-}
-
-/// One file to send.
-#[derive(Debug, Clone)]
-struct Item {
-    meta: FileMeta,
-    /// Where its bytes are (`None` for a text: `text` holds them).
-    local: Option<PathBuf>,
-    text: Option<String>,
 }
 
 /// Starts a send on the runtime; it reports through the engine's events.
@@ -94,83 +82,6 @@ pub(crate) fn spawn(
             outcome,
         });
     });
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Lists and hashes what will be sent (on a blocking thread: it reads files).
-fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String> {
-    match what {
-        What::Text(text) => Ok(vec![Item {
-            meta: FileMeta {
-                id: "0".into(),
-                file_name: "message.txt".into(),
-                size: text.len() as u64,
-                file_type: "text/plain".into(),
-                sha256: Some(hex(&Sha256::digest(text.as_bytes()))),
-                preview: Some(text.clone()),
-                metadata: None,
-            },
-            local: None,
-            text: Some(text),
-        }]),
-        What::Paths(paths) => {
-            let entries =
-                crate::transfer::send::source::collect(&paths).map_err(|e| e.to_string())?;
-            let mut items = Vec::new();
-            for source in entries {
-                let Some(local) = source.local else { continue };
-                if source.entry.kind != crate::protocol::EntryKind::File {
-                    continue;
-                }
-                if items.len() >= super::wire::MAX_FILES {
-                    return Err(format!(
-                        "LocalSend takes at most {} files at once.",
-                        super::wire::MAX_FILES
-                    ));
-                }
-                let digest = hash_file(&local, stop)
-                    .map_err(|e| format!("cannot read {}: {e}", local.display()))?;
-                items.push(Item {
-                    meta: FileMeta {
-                        id: items.len().to_string(),
-                        file_name: source.entry.path.join("/"),
-                        size: source.entry.size,
-                        file_type: "application/octet-stream".into(),
-                        sha256: Some(digest),
-                        preview: None,
-                        metadata: None,
-                    },
-                    local: Some(local),
-                    text: None,
-                });
-            }
-            if items.is_empty() {
-                return Err(
-                    "There is no file to send (LocalSend does not take empty folders).".into(),
-                );
-            }
-            Ok(items)
-        }
-    }
-}
-
-fn hash_file(path: &std::path::Path, stop: &AtomicBool) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 64 * 1024];
-    loop {
-        if stop.load(Ordering::Relaxed) {
-            return Err(std::io::Error::other("cancelled"));
-        }
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            return Ok(hex(&hasher.finalize()));
-        }
-        hasher.update(&buf[..n]);
-    }
 }
 
 /// Opens a connection and insists on the certificate the device announced.
@@ -487,15 +398,7 @@ async fn upload_all(job: Arc<Job>, first: Conn) -> Outcome {
 async fn worker(job: Arc<Job>, conn: Option<Conn>) {
     let mut conn = conn;
     while let Some(item) = job.next() {
-        if conn.is_none() {
-            match connect(&job.shared, job.to, &job.expected).await {
-                Ok(c) => conn = Some(c),
-                Err(Outcome::Failed(why)) => return job.fail(why),
-                Err(_) => return job.fail("Cannot connect.".into()),
-            }
-        }
-        let Some(c) = conn.as_mut() else { return };
-        match upload_one(&job, c, &item).await {
+        match upload_one(&job, &mut conn, &item).await {
             Ok(()) => {
                 job.files_done.fetch_add(1, Ordering::SeqCst);
                 job.shared.ctx.sink.emit(Event::FileVerified {
@@ -508,7 +411,19 @@ async fn worker(job: Arc<Job>, conn: Option<Conn>) {
     }
 }
 
-async fn upload_one(job: &Arc<Job>, conn: &mut Conn, item: &Item) -> Result<(), String> {
+/// This worker's connection, opened when it has none.
+async fn open<'a>(job: &Job, conn: &'a mut Option<Conn>) -> Result<&'a mut Conn, String> {
+    if conn.is_none() {
+        *conn = Some(match connect(&job.shared, job.to, &job.expected).await {
+            Ok(c) => c,
+            Err(Outcome::Failed(why)) => return Err(why),
+            Err(_) => return Err("Cannot connect.".into()),
+        });
+    }
+    conn.as_mut().ok_or_else(|| "Cannot connect.".into())
+}
+
+async fn upload_one(job: &Arc<Job>, conn: &mut Option<Conn>, item: &Item) -> Result<(), String> {
     let token = job.tokens.get(&item.meta.id).cloned().unwrap_or_default();
     let enc = |s: &str| {
         percent_encoding::utf8_percent_encode(s, percent_encoding::NON_ALPHANUMERIC).to_string()
@@ -520,23 +435,53 @@ async fn upload_one(job: &Arc<Job>, conn: &mut Conn, item: &Item) -> Result<(), 
         enc(&token)
     );
     let body = match (&item.text, &item.local) {
+        _ if item.kept.is_some() => {
+            let kept = item.kept.clone().unwrap_or_default();
+            job.bytes_done
+                .fetch_add(kept.len() as u64, Ordering::Relaxed);
+            job.progress(&item.meta.file_name, false);
+            full(kept)
+        }
         (Some(text), _) => {
             job.bytes_done
                 .fetch_add(text.len() as u64, Ordering::Relaxed);
             full(Bytes::from(text.clone().into_bytes()))
         }
-        (None, Some(local)) => stream_file(
-            job.clone(),
-            local.clone(),
-            item.meta.size,
-            item.meta.file_name.clone(),
-        ),
+        (None, Some(local)) => {
+            let (stop, sent, name) = (job.clone(), job.clone(), item.meta.file_name.clone());
+            FileBody::read(
+                local.clone(),
+                item.meta.size,
+                move || stop.stop.load(Ordering::SeqCst),
+                move |n| {
+                    sent.bytes_done.fetch_add(n as u64, Ordering::Relaxed);
+                    sent.progress(&name, false);
+                },
+            )
+            .boxed()
+        }
         (None, None) => return Err("Nothing to read.".into()),
     };
-    let (status, answer) = conn
-        .send(Method::POST, &path, body, Some(item.meta.size), MAX_ANSWER)
-        .await
+    let mut request = open(job, conn)
+        .await?
+        .build(Method::POST, &path, body, Some(item.meta.size))
         .map_err(|e| format!("{e}."))?;
+    let mut retried = false;
+    let (status, answer) = loop {
+        match open(job, conn).await?.try_send(request, MAX_ANSWER).await {
+            Ok(answer) => break answer,
+            // None of it was written (the kept-alive connection was closed
+            // under it): the device never saw it, so once, on a fresh one.
+            Err((e, Some(unsent))) if !retried => {
+                tracing::debug!("LocalSend upload not sent ({e}); again on a new connection");
+                (retried, request, *conn) = (true, unsent, None);
+            }
+            Err((e, _)) => {
+                *conn = None;
+                return Err(format!("{e}."));
+            }
+        }
+    };
     if status.is_success() {
         Ok(())
     } else {
@@ -549,43 +494,6 @@ async fn upload_one(job: &Arc<Job>, conn: &mut Conn, item: &Item) -> Result<(), 
                 .collect::<String>()
         ))
     }
-}
-
-/// A request body that reads `path` from disk on a blocking thread: a file
-/// of at most [`CHUNK`] bytes in one read (one hop for a small file), a
-/// larger one piece by piece, at most a few pieces ahead of the network.
-fn stream_file(job: Arc<Job>, path: PathBuf, size: u64, name: String) -> super::client::ReqBody {
-    let (mut tx, body) = http_body_util::channel::Channel::<Bytes, std::io::Error>::new(4);
-    let runtime = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let mut file = match std::fs::File::open(&path) {
-            Ok(file) => file,
-            Err(e) => return tx.abort(e),
-        };
-        let mut left = size;
-        loop {
-            if job.stop.load(Ordering::SeqCst) {
-                return tx.abort(std::io::Error::other("cancelled"));
-            }
-            // Exactly the announced size: the receiver checks it, and a
-            // file that grew since it was hashed is not read past it.
-            let want = usize::try_from(left).unwrap_or(CHUNK).min(CHUNK);
-            if want == 0 {
-                return;
-            }
-            let mut buf = vec![0u8; want];
-            if let Err(e) = file.read_exact(&mut buf) {
-                return tx.abort(e);
-            }
-            left -= want as u64;
-            if runtime.block_on(tx.send_data(Bytes::from(buf))).is_err() {
-                return;
-            }
-            job.bytes_done.fetch_add(want as u64, Ordering::Relaxed);
-            job.progress(&name, false);
-        }
-    });
-    body.boxed()
 }
 
 /// Tells the receiver that the session ends (after a Cancel or a failure).
