@@ -6,6 +6,7 @@
 use std::io::{self, BufReader, IoSlice, Read, Write};
 
 use super::codec::{self, CodecError};
+use super::inplace::{DataBuf, SealWrite};
 use super::limits::{MAX_CONTROL_FRAME, MAX_DATA_FRAME};
 use super::messages::{LimitError, Message};
 use super::{MAGIC, PROTOCOL_VERSION};
@@ -329,6 +330,25 @@ impl<W: Write> FrameWriter<W> {
             }
         }
         self.buf.clear();
+        Ok(())
+    }
+}
+
+impl<W: SealWrite> FrameWriter<W> {
+    /// Sends `data`'s payload as one data frame, after the frames queued
+    /// before it. Over TLS its records are sealed where they lie, so the
+    /// payload is never copied; the buffer's contents are spent afterwards.
+    pub fn send_data_in_place(&mut self, data: &mut DataBuf) -> Result<(), WireError> {
+        let len = u32::try_from(data.len())
+            .ok()
+            .filter(|&len| len <= MAX_DATA_FRAME)
+            .ok_or(WireError::FrameTooLarge {
+                len: u32::MAX,
+                limit: MAX_DATA_FRAME,
+            })?;
+        data.set_header(KIND_DATA, len);
+        self.write_buffered(&[])?;
+        self.inner.write_in_place(data)?;
         Ok(())
     }
 }
