@@ -6,6 +6,7 @@
 use std::io::{self, BufReader, IoSlice, Read, Write};
 
 use super::codec::{self, CodecError};
+use super::inplace::{DataBuf, SealWrite};
 use super::limits::{MAX_CONTROL_FRAME, MAX_DATA_FRAME};
 use super::messages::{LimitError, Message};
 use super::{MAGIC, PROTOCOL_VERSION};
@@ -247,26 +248,14 @@ impl<W: Write> FrameWriter<W> {
     /// Queues one control message.
     pub fn send(&mut self, message: &Message) -> Result<(), WireError> {
         let payload = codec::encode(message)?;
-        let len = u32::try_from(payload.len())
-            .ok()
-            .filter(|&len| len <= MAX_CONTROL_FRAME)
-            .ok_or(WireError::FrameTooLarge {
-                len: u32::MAX,
-                limit: MAX_CONTROL_FRAME,
-            })?;
+        let len = frame_len(payload.len(), MAX_CONTROL_FRAME)?;
         self.queue(KIND_CONTROL, len, &payload)?;
         Ok(())
     }
 
     /// Queues one data frame; `bytes` must not exceed the data frame limit.
     pub fn send_data(&mut self, bytes: &[u8]) -> Result<(), WireError> {
-        let len = u32::try_from(bytes.len())
-            .ok()
-            .filter(|&len| len <= MAX_DATA_FRAME)
-            .ok_or(WireError::FrameTooLarge {
-                len: u32::MAX,
-                limit: MAX_DATA_FRAME,
-            })?;
+        let len = frame_len(bytes.len(), MAX_DATA_FRAME)?;
         self.queue(KIND_DATA, len, bytes)?;
         Ok(())
     }
@@ -329,6 +318,30 @@ impl<W: Write> FrameWriter<W> {
             }
         }
         self.buf.clear();
+        Ok(())
+    }
+}
+
+/// A payload's length for its frame header, if it is within `limit`.
+fn frame_len(len: usize, limit: u32) -> Result<u32, WireError> {
+    u32::try_from(len)
+        .ok()
+        .filter(|&len| len <= limit)
+        .ok_or(WireError::FrameTooLarge {
+            len: u32::MAX,
+            limit,
+        })
+}
+
+impl<W: SealWrite> FrameWriter<W> {
+    /// Sends `data`'s payload as one data frame, after the frames queued
+    /// before it. Over TLS its records are sealed where they lie, so the
+    /// payload is never copied; the buffer's contents are spent afterwards.
+    pub fn send_data_in_place(&mut self, data: &mut DataBuf) -> Result<(), WireError> {
+        let len = frame_len(data.len(), MAX_DATA_FRAME)?;
+        data.set_header(KIND_DATA, len);
+        self.write_buffered(&[])?;
+        self.inner.write_in_place(data)?;
         Ok(())
     }
 }

@@ -9,12 +9,14 @@ pub mod beacon;
 mod bounded;
 pub mod codec;
 pub mod frame;
+pub mod inplace;
 pub mod limits;
 pub mod messages;
 pub mod views;
 
 pub use beacon::{Beacon, BeaconKind};
 pub use frame::{Frame, FrameReader, FrameWriter, WireError};
+pub use inplace::{DataBuf, SealWrite};
 pub use messages::{
     CancelReason, Contents, DeviceInfo, Entry, EntryKind, FileVerdict, Hello, Message, Offer,
     WantedFile,

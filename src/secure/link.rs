@@ -4,7 +4,7 @@
 //! one thread can stream while another listens for the peer (a cancel must be
 //! heard mid-file), plus the peer's proven device id. No protocol flow here.
 
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +14,7 @@ use std::time::Duration;
 use crossbeam_channel::{RecvTimeoutError, Sender, bounded};
 
 use super::tls;
+use crate::protocol::SealWrite;
 use crate::protocol::frame::{read_greeting, write_greeting};
 use crate::protocol::{Timeouts, WireError};
 use crate::secure::identity::{Identity, fingerprint_of};
@@ -43,7 +44,7 @@ pub struct Link {
     /// Plaintext from the peer.
     pub reader: Box<dyn Read + Send>,
     /// Plaintext to the peer.
-    pub writer: Box<dyn Write + Send>,
+    pub writer: Box<dyn SealWrite + Send>,
     /// The peer's address.
     pub peer: SocketAddr,
     /// The device id the peer proved in the handshake (its certificate's SHA-256).

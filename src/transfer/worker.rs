@@ -7,18 +7,17 @@
 //! words (the two sides fail differently: a lost sender tells the receiver, a
 //! lost receiver keeps its partial files), so each keeps its own `Stop`.
 
-use std::io::Write;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::{Receiver, RecvError, select};
 
 use super::context::Control;
 use super::pump::{Batch, Pump};
-use crate::protocol::{Frame, FrameWriter, Message, WireError};
+use crate::protocol::{Frame, FrameWriter, Message, SealWrite, WireError};
 use crate::secure::link::Closer;
 
 /// How a worker writes frames to its peer.
-pub(crate) type Writer = FrameWriter<Box<dyn Write + Send>>;
+pub(crate) type Writer = FrameWriter<Box<dyn SealWrite + Send>>;
 
 /// Said when the pump's thread is gone without handing over an error.
 pub(crate) const READER_STOPPED: &str = "The connection reader stopped.";

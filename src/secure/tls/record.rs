@@ -33,6 +33,11 @@ use super::{
 /// Raw bytes read from the socket per system call (at most).
 const RAW_READ: usize = 256 * 1024;
 
+/// Reads at least this large are decrypted straight into the caller's
+/// buffer ([`TlsReader::read_direct`]): the rest of a data frame. Smaller ones
+/// (a frame reader filling its 32 KiB buffer) go through ours.
+const DIRECT_READ: usize = 40 * 1024;
+
 /// Largest plaintext in one record (RFC 8446 §5.1).
 const MAX_PLAIN: usize = 16 * 1024;
 
@@ -131,15 +136,13 @@ impl<S: Read> TlsReader<S> {
         self.schedule.fail(Some(alert), message)
     }
 
-    /// Opens the next whole record in the buffer, if there is one. Returns
-    /// false when more bytes must be read first.
-    fn open_next(&mut self) -> io::Result<bool> {
-        let available = self.end - self.start;
-        if available < HEADER {
-            return Ok(false);
-        }
-        let mut header = [0u8; HEADER];
-        header.copy_from_slice(&self.buf[self.start..self.start + HEADER]);
+    /// The length of the record at the front of `raw` (header and body)
+    /// once it is whole there, after checking its header; `None` while more
+    /// bytes must be read first.
+    fn whole_record(&self, raw: &[u8]) -> io::Result<Option<usize>> {
+        let Some(header) = raw.get(..HEADER) else {
+            return Ok(None);
+        };
         let len = u16::from_be_bytes([header[3], header[4]]) as usize;
         if header[0] != CONTENT_DATA {
             let message = format!("unexpected record type {}", header[0]);
@@ -152,49 +155,191 @@ impl<S: Read> TlsReader<S> {
             let message = format!("a record of {len} bytes, over 2^14 + 256");
             return Err(self.fail(ALERT_RECORD_OVERFLOW, message));
         }
-        if available < HEADER + len {
-            return Ok(false);
-        }
+        Ok((raw.len() >= HEADER + len).then_some(HEADER + len))
+    }
+
+    /// Opens the whole record at `buf[record..record + total]`, its
+    /// plaintext written to `buf[to..]` (`to` at most the body's start: ring
+    /// decrypts and moves in one pass). Returns the inner plaintext's content
+    /// type and the length of its content, which now starts at `to`.
+    fn open_record(
+        &mut self,
+        buf: &mut [u8],
+        to: usize,
+        record: usize,
+        total: usize,
+    ) -> io::Result<(u8, usize)> {
         if self.rx.seq >= self.rx.limit {
             let message = "the peer did not update its key in time";
             return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, message));
         }
-        let body = self.start + HEADER;
+        let mut header = [0u8; HEADER];
+        header.copy_from_slice(&buf[record..record + HEADER]);
         let nonce = self.rx.nonce();
+        let body = record + HEADER - to;
         let opened = self
             .rx
             .key
-            .open_in_place(nonce, Aad::from(header), &mut self.buf[body..body + len])
+            .open_within(
+                nonce,
+                Aad::from(header),
+                &mut buf[to..record + total],
+                body..,
+            )
             .map(|plain| plain.len());
         let Ok(opened) = opened else {
             return Err(self.fail(ALERT_BAD_RECORD_MAC, "a record failed authentication"));
         };
         self.rx.seq += 1;
-        self.start += HEADER + len;
         if opened > MAX_PLAIN + 1 {
             let message = format!("a record of {opened} bytes of plaintext, over 2^14 + 1");
             return Err(self.fail(ALERT_RECORD_OVERFLOW, message));
         }
         // The content type is the last non-zero byte; zeros after it are padding.
-        let Some(last) = self.buf[body..body + opened].iter().rposition(|&b| b != 0) else {
+        let Some(last) = buf[to..to + opened].iter().rposition(|&b| b != 0) else {
             return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, "a record without a content type"));
         };
-        let content = body..body + last;
-        match self.buf[body + last] {
-            CONTENT_DATA => {
-                if !content.is_empty() {
-                    self.key_updates = 0;
-                }
-                self.plain = content;
-            }
-            CONTENT_ALERT => self.alert(content)?,
-            CONTENT_HANDSHAKE => self.handshake(content)?,
+        Ok((buf[to + last], last))
+    }
+
+    /// Takes a record that is not application data, its content in
+    /// `self.buf[content]`.
+    fn control(&mut self, kind: u8, content: std::ops::Range<usize>) -> io::Result<()> {
+        match kind {
+            CONTENT_ALERT => self.alert(content),
+            CONTENT_HANDSHAKE => self.handshake(content),
             other => {
                 let message = format!("unexpected content type {other}");
-                return Err(self.fail(ALERT_UNEXPECTED_MESSAGE, message));
+                Err(self.fail(ALERT_UNEXPECTED_MESSAGE, message))
             }
         }
+    }
+
+    /// Opens the next whole record in the buffer, if there is one. Returns
+    /// false when more bytes must be read first.
+    fn open_next(&mut self) -> io::Result<bool> {
+        let Some(total) = self.whole_record(&self.buf[self.start..self.end])? else {
+            return Ok(false);
+        };
+        let mut buf = std::mem::take(&mut self.buf);
+        let body = self.start + HEADER;
+        let opened = self.open_record(&mut buf, body, self.start, total);
+        self.buf = buf;
+        let (kind, len) = opened?;
+        self.start += total;
+        let content = body..body + len;
+        if kind == CONTENT_DATA {
+            if !content.is_empty() {
+                self.key_updates = 0;
+            }
+            self.plain = content;
+            return Ok(true);
+        }
+        self.control(kind, content)?;
         Ok(true)
+    }
+
+    /// Reads records from the socket straight into `out` and opens them
+    /// there, each record's plaintext moved up behind the previous one's as
+    /// it is decrypted: a large read (the rest of a data frame) then costs
+    /// no copy of its bytes. Only called with no plaintext pending and less
+    /// than a whole record buffered. A record that cannot end inside `out`
+    /// goes back to the buffer, for [`TlsReader::read`]'s ordinary path.
+    /// Returns the plaintext bytes now at the front of `out`.
+    fn read_direct(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        // out[..filled]: plaintext; out[at..raw]: bytes of records not opened yet.
+        let mut raw = self.end - self.start;
+        out[..raw].copy_from_slice(&self.buf[self.start..self.end]);
+        self.start = 0;
+        self.end = 0;
+        self.plain = 0..0;
+        let mut filled = 0;
+        let mut at = 0;
+        loop {
+            if let Err(e) = self.open_direct(out, &mut filled, &mut at, raw) {
+                // What came before the bad record is handed out first; the
+                // error is the connection's and comes back on the next read.
+                return if filled > 0 { Ok(filled) } else { Err(e) };
+            }
+            if self.closed || at == raw && filled > 0 {
+                return Ok(filled);
+            }
+            if at == raw {
+                // Nothing left over: read on from the front.
+                at = 0;
+                raw = 0;
+            }
+            // With plaintext in hand this waits only for the rest of a record
+            // already begun (a peer writes records whole).
+            let need = match &out[at..raw] {
+                [_, _, _, a, b, ..] => HEADER + u16::from_be_bytes([*a, *b]) as usize,
+                _ => HEADER + MAX_BODY,
+            };
+            if out.len() - at < need {
+                self.buf[..raw - at].copy_from_slice(&out[at..raw]);
+                self.end = raw - at;
+                return Ok(filled);
+            }
+            let n = match self.socket.read(&mut out[raw..]) {
+                Ok(n) => n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    self.buf[..raw - at].copy_from_slice(&out[at..raw]);
+                    self.end = raw - at;
+                    if filled > 0 {
+                        return Ok(filled);
+                    }
+                    return Err(self.broke(e));
+                }
+            };
+            if n == 0 {
+                self.buf[..raw - at].copy_from_slice(&out[at..raw]);
+                self.end = raw - at;
+                if filled > 0 {
+                    return Ok(filled);
+                }
+                return Err(self.cut());
+            }
+            raw += n;
+        }
+    }
+
+    /// Opens the whole records in `out[at..raw]`, their application data
+    /// appended to `out[..filled]`.
+    fn open_direct(
+        &mut self,
+        out: &mut [u8],
+        filled: &mut usize,
+        at: &mut usize,
+        raw: usize,
+    ) -> io::Result<()> {
+        while !self.closed {
+            let Some(total) = self.whole_record(&out[*at..raw])? else {
+                break;
+            };
+            let (kind, len) = self.open_record(out, *filled, *at, total)?;
+            *at += total;
+            if kind == CONTENT_DATA {
+                if len > 0 {
+                    self.key_updates = 0;
+                }
+                *filled += len;
+            } else {
+                // Alerts and key updates are handled where they always are.
+                self.buf[..len].copy_from_slice(&out[*filled..*filled + len]);
+                self.control(kind, 0..len)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The stream ended without close_notify.
+    fn cut(&mut self) -> io::Error {
+        let cut = io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            "connection cut without a TLS close",
+        );
+        self.broke(cut)
     }
 
     fn alert(&mut self, content: std::ops::Range<usize>) -> io::Result<()> {
@@ -329,6 +474,14 @@ impl<S: Read> Read for TlsReader<S> {
             if filled > 0 {
                 break;
             }
+            if out.len() >= DIRECT_READ && self.early_pos == self.early.len() {
+                filled = self.read_direct(out)?;
+                if filled > 0 || self.closed {
+                    break;
+                }
+                // A record too long for what is left of `out`: it waits in
+                // our buffer, read on the ordinary way.
+            }
             if self.buf.len() - self.end < HEADER + MAX_BODY {
                 // Keep only the partial record, at the front.
                 self.buf.copy_within(self.start..self.end, 0);
@@ -336,17 +489,17 @@ impl<S: Read> Read for TlsReader<S> {
                 self.start = 0;
                 self.plain = 0..0;
             }
-            let n = match self.socket.read(&mut self.buf[self.end..]) {
+            // No more than this read needs (and a record to spare): raw
+            // bytes left here would be copied out later, where the next
+            // large read could have decrypted them in its own buffer.
+            let want = self.buf.len().min(self.end + out.len() + HEADER + MAX_BODY);
+            let n = match self.socket.read(&mut self.buf[self.end..want]) {
                 Ok(n) => n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(self.broke(e)),
             };
             if n == 0 {
-                let cut = io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    "connection cut without a TLS close",
-                );
-                return Err(self.broke(cut));
+                return Err(self.cut());
             }
             self.end += n;
         }

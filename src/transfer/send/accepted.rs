@@ -424,9 +424,10 @@ impl Sending<'_> {
         reader: &ReadAhead,
     ) -> Result<bool, Stop> {
         let message = match piece {
-            Ok(Piece::Data { buffer, len }) => {
+            Ok(Piece::Data(mut buffer)) => {
+                let len = buffer.len();
                 self.writer
-                    .send_data(&buffer[..len])
+                    .send_data_in_place(&mut buffer)
                     .map_err(|e| self.wire_stop(&e))?;
                 self.keepalive.wrote();
                 meter.advance(len as u64);

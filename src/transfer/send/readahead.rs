@@ -7,12 +7,13 @@
 //! it never touches the connection.
 
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::{self, IoSliceMut, Read};
 use std::path::PathBuf;
 
 use crossbeam_channel::{Receiver, Sender, bounded};
 use sha2::{Digest, Sha256};
 
+use crate::protocol::DataBuf;
 use crate::protocol::limits::DATA_CHUNK;
 
 /// Bytes read from the file per system call, then hashed at once while they
@@ -71,13 +72,9 @@ pub enum Piece {
         /// Its path in the offer.
         name: String,
     },
-    /// The next bytes of the current file: `buffer[..len]` (never empty).
-    Data {
-        /// A `DATA_CHUNK`-long buffer.
-        buffer: Vec<u8>,
-        /// Bytes of it that hold data.
-        len: usize,
-    },
+    /// The next bytes of the current file (never empty), laid out for
+    /// sealing in place.
+    Data(DataBuf),
     /// The current file ended; its SHA-256 from byte 0.
     End {
         /// Entry index.
@@ -135,7 +132,7 @@ pub struct ReadAhead {
     /// Pieces in wire order.
     pub pieces: Receiver<Piece>,
     /// Spent data buffers go back here.
-    pub recycle: Sender<Vec<u8>>,
+    pub recycle: Sender<DataBuf>,
 }
 
 /// The worker went away; stop.
@@ -145,11 +142,11 @@ pub(super) struct Gone;
 /// thread that drives it).
 pub(super) struct Reader {
     tx: Sender<Piece>,
-    spare: Receiver<Vec<u8>>,
+    spare: Receiver<DataBuf>,
     /// Pool buffers made so far.
     made: usize,
     /// A pool buffer the reader used itself and has not handed over.
-    held: Option<Vec<u8>>,
+    held: Option<DataBuf>,
     /// Small files read but not handed over yet, and their bytes.
     batch: Vec<Piece>,
     batch_bytes: usize,
@@ -158,7 +155,7 @@ pub(super) struct Reader {
 /// A reader and the worker's end of it.
 pub(super) fn reader() -> (Reader, ReadAhead) {
     let (tx, pieces) = bounded(READ_AHEAD);
-    let (recycle, spare) = bounded::<Vec<u8>>(POOL);
+    let (recycle, spare) = bounded::<DataBuf>(POOL);
     let reader = Reader {
         tx,
         spare,
@@ -211,7 +208,7 @@ impl Reader {
 
     /// A `DATA_CHUNK` buffer from the pool, waiting for one to come back
     /// when all are in use.
-    fn buffer(&mut self) -> Result<Vec<u8>, Gone> {
+    fn buffer(&mut self) -> Result<DataBuf, Gone> {
         if let Some(buffer) = self.held.take() {
             return Ok(buffer);
         }
@@ -220,7 +217,7 @@ impl Reader {
         }
         if self.made < POOL {
             self.made += 1;
-            return Ok(vec![0u8; DATA_CHUNK]);
+            return Ok(DataBuf::new(DATA_CHUNK));
         }
         self.spare.recv().map_err(|_| Gone)
     }
@@ -265,7 +262,7 @@ impl Reader {
             let mut buffer = self.buffer()?;
             while skipped < job.offset {
                 let want = DATA_CHUNK.min((job.offset - skipped) as usize);
-                match fill(&mut file, &mut buffer[..want], &mut hasher) {
+                match fill(&mut file, &mut buffer.scratch()[..want], &mut hasher) {
                     Ok(0) => break,
                     Ok(got) => skipped += got as u64,
                     Err(e) => {
@@ -317,7 +314,7 @@ impl Reader {
         while sent < job.size {
             let mut buffer = self.buffer()?;
             let want = DATA_CHUNK.min((job.size - sent) as usize);
-            let got = match fill(&mut file, &mut buffer[..want], &mut hasher) {
+            let got = match fill_data(&mut file, &mut buffer, want, &mut hasher) {
                 Ok(0) => {
                     return self
                         .abandon(job, "shrank on the sending device while being sent".into());
@@ -328,7 +325,7 @@ impl Reader {
                 }
             };
             sent += got as u64;
-            self.send(Piece::Data { buffer, len: got })?;
+            self.send(Piece::Data(buffer))?;
         }
         if let Some(reason) = changed_since_offer(&file, job) {
             return self.abandon(job, reason);
@@ -366,6 +363,44 @@ fn changed_since_offer(file: &File, job: &Job) -> Option<String> {
     });
     (job.modified_ms.is_some() && now_mtime.is_some() && now_mtime != job.modified_ms)
         .then(|| "changed on the sending device while being sent".into())
+}
+
+/// Reads up to `want` bytes of `file` into `data`'s payload slots in
+/// [`READ_PIECE`]s (one vectored read each), each hashed right after it
+/// arrives. Returns the bytes read, fewer than `want` only at the end of the
+/// file.
+fn fill_data(
+    file: &mut File,
+    data: &mut DataBuf,
+    want: usize,
+    hasher: &mut Sha256,
+) -> io::Result<usize> {
+    let want = want.min(data.capacity());
+    let mut filled = 0;
+    while filled < want {
+        let mut slots = data.slots_mut(filled, want.min(filled + READ_PIECE));
+        let mut slices: Vec<IoSliceMut<'_>> =
+            slots.iter_mut().map(|slot| IoSliceMut::new(slot)).collect();
+        let n = match file.read_vectored(&mut slices) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        drop(slices);
+        let mut left = n;
+        for slot in &slots {
+            let take = left.min(slot.len());
+            hasher.update(&slot[..take]);
+            left -= take;
+            if left == 0 {
+                break;
+            }
+        }
+        filled += n;
+    }
+    data.set_len(filled);
+    Ok(filled)
 }
 
 /// Fills `buffer` from `file` in [`READ_PIECE`]s, each hashed right after it

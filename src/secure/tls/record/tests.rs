@@ -127,6 +127,68 @@ fn our_key_updates_are_followed_by_the_peer() {
     assert!(c_w.tx.seq < 4, "the key was updated (seq {})", c_w.tx.seq);
 }
 
+/// Frames sealed where they lie (the sender's data path) read back as the
+/// same byte stream, across key updates, between ordinary writes, and into
+/// reads large enough to be opened in the reader's buffer (the receiver's
+/// data path) and small ones.
+#[test]
+fn frames_sealed_in_place_read_back_across_key_updates() {
+    use crate::protocol::{DataBuf, FrameWriter};
+    let (client, server) = ours();
+    let mut c_w = client.writer;
+    let mut s_r = server.reader;
+    c_w.rekey_at = 5;
+    let sizes = [
+        512 * 1024,
+        1,
+        MAX_PLAIN - 5,
+        MAX_PLAIN - 4,
+        100_003,
+        512 * 1024,
+    ];
+    let mut expected = Vec::new();
+    let mut frames = Vec::new();
+    for (i, &size) in sizes.iter().enumerate() {
+        let payload = pattern(size, i as u8);
+        let mut data = DataBuf::new(512 * 1024);
+        let mut at = 0;
+        for slot in data.slots_mut(0, size) {
+            slot.copy_from_slice(&payload[at..at + slot.len()]);
+            at += slot.len();
+        }
+        data.set_len(size);
+        frames.push(data);
+        expected.extend_from_slice(&[1, 0, 0, 0, 5]);
+        expected.extend_from_slice(b"small");
+        expected.extend_from_slice(&[1]);
+        expected.extend_from_slice(&(size as u32).to_be_bytes());
+        expected.extend_from_slice(&payload);
+    }
+    let writer = thread::spawn(move || {
+        let mut frames_out = FrameWriter::new(c_w);
+        for mut data in frames {
+            frames_out.send_data(b"small").expect("queue");
+            frames_out
+                .send_data_in_place(&mut data)
+                .expect("write in place");
+        }
+        frames_out.raw().expect("flush").tx.seq
+    });
+    let mut got = Vec::new();
+    let mut out = vec![0u8; 700_000];
+    let mut size = 7;
+    while got.len() < expected.len() {
+        size = (size * 13 + 5) % 700_000 + 1;
+        let want = size.min(expected.len() - got.len());
+        let n = s_r.read(&mut out[..want]).expect("read");
+        assert!(n > 0, "early end");
+        got.extend_from_slice(&out[..n]);
+    }
+    assert!(got == expected, "the stream differs");
+    let seq = writer.join().expect("writer");
+    assert!(seq < 40, "the key was updated (seq {seq})");
+}
+
 /// Our client against a plain rustls server: ordinary TLS 1.3 both ways,
 /// including a key update the server asks for.
 #[test]

@@ -14,6 +14,7 @@ use super::{
     CONTENT_ALERT, CONTENT_DATA, CONTENT_HANDSHAKE, HANDSHAKE_KEY_UPDATE, HEADER, MAX_PLAIN,
     Sticky, TAG,
 };
+use crate::protocol::inplace::{DataBuf, RECORD_HEADER, RECORD_PLAIN, RECORD_TRAILER, SealWrite};
 use crate::secure::tls::{Cipher, Fatal, KeySchedule};
 
 /// Most plaintext sealed per write: a data frame with its header and a few
@@ -96,12 +97,13 @@ impl TlsWriter {
         let _ = self.socket.shutdown(Shutdown::Both);
     }
 
-    /// Starts a record in `out`; returns where it starts.
-    pub(super) fn begin(&mut self) -> io::Result<usize> {
+    /// Updates the sending key when it is due or the peer asked: a
+    /// KeyUpdate(update_not_requested) sealed into `out` under the old key,
+    /// then the new key.
+    fn rekey_if_due(&mut self) -> io::Result<()> {
         if self.tx.seq >= self.rekey_at
             || self.schedule.update_requested.swap(false, Ordering::SeqCst)
         {
-            // KeyUpdate(update_not_requested) under the old key, then the new key.
             let start = self.open_record();
             self.out
                 .extend_from_slice(&[HANDSHAKE_KEY_UPDATE, 0, 0, 1, 0]);
@@ -112,6 +114,12 @@ impl TlsWriter {
                 .map_err(|e| self.schedule.fail(None, e))?;
             self.tx = Cipher::new(secrets, 0).map_err(|e| self.schedule.fail(None, e))?;
         }
+        Ok(())
+    }
+
+    /// Starts a record in `out`; returns where it starts.
+    pub(super) fn begin(&mut self) -> io::Result<usize> {
+        self.rekey_if_due()?;
         Ok(self.open_record())
     }
 
@@ -183,6 +191,71 @@ impl TlsWriter {
             self.seal(start, CONTENT_DATA)?;
         }
         Ok(total)
+    }
+}
+
+// The data buffer's layout is this layer's record geometry.
+const _: () =
+    assert!(RECORD_PLAIN == MAX_PLAIN && RECORD_HEADER == HEADER && RECORD_TRAILER == 1 + TAG);
+
+impl TlsWriter {
+    /// Seals the `plain` bytes laid out as records in `buf` (see
+    /// [`DataBuf::records_mut`]) where they lie: headers, content types and
+    /// tags go into the gaps. Returns where the last record ends.
+    fn seal_records(&mut self, buf: &mut [u8], plain: usize) -> io::Result<usize> {
+        let mut at = 0;
+        let mut done = 0;
+        while done < plain {
+            let n = MAX_PLAIN.min(plain - done);
+            if self.tx.seq >= self.tx.limit {
+                return Err(self.schedule.fail(None, "sending key used up"));
+            }
+            // n + 17 is at most 2^14 + 17: it fits.
+            let [hi, lo] = ((n + 1 + TAG) as u16).to_be_bytes();
+            let header = [CONTENT_DATA, 3, 3, hi, lo];
+            buf[at..at + HEADER].copy_from_slice(&header);
+            let body = at + HEADER;
+            buf[body + n] = CONTENT_DATA;
+            let nonce = self.tx.nonce();
+            let tag = self
+                .tx
+                .key
+                .seal_in_place_separate_tag(nonce, Aad::from(header), &mut buf[body..=body + n])
+                .map_err(|_| self.schedule.fail(None, "sealing failed"))?;
+            self.tx.seq += 1;
+            buf[body + n + 1..body + n + 1 + TAG].copy_from_slice(tag.as_ref());
+            at = body + n + 1 + TAG;
+            done += n;
+        }
+        Ok(at)
+    }
+}
+
+impl SealWrite for TlsWriter {
+    /// Seals the frame's records in its own buffer and sends them in one
+    /// go, after a key update when one is due.
+    fn write_in_place(&mut self, data: &mut DataBuf) -> io::Result<()> {
+        self.check()?;
+        let (buf, plain) = data.records_mut();
+        let sealed = self.rekey_if_due().and_then(|()| {
+            if !self.out.is_empty() {
+                self.send()?;
+            }
+            self.seal_records(buf, plain)
+        });
+        let end = match sealed {
+            Ok(end) => end,
+            Err(e) => {
+                self.out.clear();
+                self.failed = true;
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.socket.write_all(&buf[..end]) {
+            self.failed = true;
+            return Err(self.broken.set(e));
+        }
+        Ok(())
     }
 }
 
