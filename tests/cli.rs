@@ -52,6 +52,22 @@ fn start_receiver(
     (child, stdout, port)
 }
 
+/// `ferry send --trust-new` of `paths` to the receiver on `port`, which must
+/// succeed; returns what it printed on stdout.
+fn send_new_ok(config: &Path, port: u16, paths: &[&Path]) -> String {
+    let sent = ferry(config)
+        .args(["send", "--trust-new", "--to", &format!("127.0.0.1:{port}")])
+        .args(paths)
+        .output()
+        .expect("run send");
+    assert!(
+        sent.status.success(),
+        "send failed: {}",
+        String::from_utf8_lossy(&sent.stderr)
+    );
+    String::from_utf8_lossy(&sent.stdout).into_owned()
+}
+
 #[test]
 fn send_and_receive_once_with_yes_move_the_bytes() {
     let work = tempfile::tempdir().expect("tmp");
@@ -61,18 +77,12 @@ fn send_and_receive_once_with_yes_move_the_bytes() {
     std::fs::write(src.join("note.txt"), "hello").expect("write");
     let out = work.path().join("out");
     let (mut receiver, _stdout, port) = start_receiver(&work.path().join("rcfg"), &out, &["--yes"]);
-    let sent = ferry(&work.path().join("scfg"))
-        .args(["send", "--trust-new", "--to", &format!("127.0.0.1:{port}")])
-        .arg(src.join("pics"))
-        .arg(src.join("note.txt"))
-        .output()
-        .expect("run send");
-    assert!(
-        sent.status.success(),
-        "send failed: {}",
-        String::from_utf8_lossy(&sent.stderr)
+    let printed = send_new_ok(
+        &work.path().join("scfg"),
+        port,
+        &[&src.join("pics"), &src.join("note.txt")],
     );
-    assert!(String::from_utf8_lossy(&sent.stdout).contains("3 files"));
+    assert!(printed.contains("3 files"), "{printed}");
     assert!(receiver.wait().expect("receiver exits").success());
     for rel in ["pics/a.bin", "pics/deep/b.bin", "note.txt"] {
         assert_eq!(
@@ -286,16 +296,7 @@ fn a_receiver_with_a_closed_stdout_still_receives() {
     let out = work.path().join("out");
     let (mut receiver, stdout, port) = start_receiver(&work.path().join("rcfg"), &out, &["--yes"]);
     drop(stdout);
-    let sent = ferry(&work.path().join("scfg"))
-        .args(["send", "--trust-new", "--to", &format!("127.0.0.1:{port}")])
-        .arg(&src)
-        .output()
-        .expect("run send");
-    assert!(
-        sent.status.success(),
-        "send failed: {}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
+    send_new_ok(&work.path().join("scfg"), port, &[&src]);
     let status = receiver.wait().expect("receiver exits");
     let mut err = String::new();
     use std::io::Read as _;
@@ -367,16 +368,7 @@ fn receive_names_the_first_files_then_counts_the_rest() {
     let out = work.path().join("out");
     let (mut receiver, mut stdout, port) =
         start_receiver(&work.path().join("rcfg"), &out, &["--yes"]);
-    let sent = ferry(&work.path().join("scfg"))
-        .args(["send", "--trust-new", "--to", &format!("127.0.0.1:{port}")])
-        .arg(&src)
-        .output()
-        .expect("run send");
-    assert!(
-        sent.status.success(),
-        "{}",
-        String::from_utf8_lossy(&sent.stderr)
-    );
+    send_new_ok(&work.path().join("scfg"), port, &[&src]);
     assert!(receiver.wait().expect("receiver exits").success());
     let mut printed = String::new();
     std::io::Read::read_to_string(&mut stdout, &mut printed).expect("stdout");
