@@ -23,7 +23,7 @@ use common::{
 use ferry::api::Outcome;
 use ferry::api::{AcceptPolicy, Command, Decision, Event};
 use ferry::engine::MAX_TRANSFER_CONNECTIONS;
-use ferry::protocol::{Entry, EntryKind, FrameReader, FrameWriter, Message, Offer, WantedFile};
+use ferry::protocol::{FrameReader, FrameWriter, Message, WantedFile};
 use ferry::secure::identity::Identity;
 use ferry::secure::link::Link;
 
@@ -183,18 +183,7 @@ fn a_sender_that_goes_silent_mid_file_is_dropped_and_the_partial_kept() {
     let mut writer = FrameWriter::new(link.writer);
     let me = raw_device(&identity, "mute");
     pair_as_sender(&mut reader, &mut writer, &me, &link.peer_id).expect("pairing");
-    let offer = Offer {
-        transfer_id: 1,
-        sender: me,
-        entries: vec![Entry {
-            path: vec!["stalled.bin".into()],
-            kind: EntryKind::File,
-            size: 1 << 20,
-            modified_ms: None,
-        }],
-        pin: None,
-        contents: Vec::new(),
-    };
+    let offer = common::one_file_offer(1, me, "stalled.bin", 1 << 20);
     writer.send_now(&Message::Offer(offer)).expect("offer");
     assert!(matches!(
         reader.read_message().expect("answer"),

@@ -143,18 +143,7 @@ impl Raw {
 
     /// Offers one 1 KiB file and expects it accepted.
     fn offer_one(&mut self) {
-        let offer = Offer {
-            transfer_id: 7,
-            sender: self.device.clone(),
-            entries: vec![Entry {
-                path: vec!["victim.bin".into()],
-                kind: EntryKind::File,
-                size: 1024,
-                modified_ms: None,
-            }],
-            pin: None,
-            contents: Vec::new(),
-        };
+        let offer = common::one_file_offer(7, self.device.clone(), "victim.bin", 1024);
         self.writer.send_now(&Message::Offer(offer)).expect("offer");
         let answer = self.reader.read_message().expect("answer");
         assert!(matches!(answer, Message::Accept(_)), "{answer:?}");

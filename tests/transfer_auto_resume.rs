@@ -99,14 +99,7 @@ fn a_link_cut_mid_file_resumes_by_itself_when_the_device_is_back() {
 
     // The device is back at the same address; nobody clicks anything.
     let back = Link::start(port, receiver.addr(), 0);
-    let resumed = sender.wait("the same transfer starts again", |e| match e {
-        Event::Started {
-            id: again,
-            resumed_bytes,
-            ..
-        } if *again == id => Some(*resumed_bytes),
-        _ => None,
-    });
+    let resumed = sender.started_again(id);
     assert_eq!(resumed, kept, "only the missing part is sent");
     assert!(sender.finished().is_success());
     // No prompt: the receiver recognised the offer its person accepted.

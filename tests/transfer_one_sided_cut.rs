@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use common::{Node, pair_as_sender, partials, random_file, sha256_file};
 use ferry::api::{AcceptPolicy, Event, Outcome};
-use ferry::protocol::{Entry, EntryKind, FrameReader, FrameWriter, Message, Offer, Timeouts};
+use ferry::protocol::{FrameReader, FrameWriter, Message, Timeouts};
 use ferry::secure::identity::Identity;
 use ferry::secure::link::Link;
 
@@ -146,14 +146,7 @@ fn a_cut_only_the_sender_sees_resumes_into_the_same_session() {
     relay.cut_sender_side();
     let before = relay.forwarded.load(Ordering::SeqCst);
     assert!(matches!(sender.finished(), Outcome::Failed(_)));
-    let resumed = sender.wait("the same transfer starts again", |e| match e {
-        Event::Started {
-            id: again,
-            resumed_bytes,
-            ..
-        } if *again == id => Some(*resumed_bytes),
-        _ => None,
-    });
+    let resumed = sender.started_again(id);
     assert!((4 << 20..SIZE).contains(&resumed), "{resumed}");
     assert!(sender.finished().is_success());
 
@@ -215,18 +208,7 @@ fn offer_as(to: SocketAddr, alias: &str, wire_id: u64) -> (Reader, Writer) {
     let mut reader: Reader = FrameReader::new(link.reader);
     let mut writer: Writer = FrameWriter::new(link.writer);
     pair_as_sender(&mut reader, &mut writer, &device, &link.peer_id).expect("pairing");
-    let offer = Offer {
-        transfer_id: wire_id,
-        sender: device,
-        entries: vec![Entry {
-            path: vec!["film.mkv".into()],
-            kind: EntryKind::File,
-            size: 1 << 20,
-            modified_ms: None,
-        }],
-        pin: None,
-        contents: Vec::new(),
-    };
+    let offer = common::one_file_offer(wire_id, device, "film.mkv", 1 << 20);
     writer.send_now(&Message::Offer(offer)).expect("offer");
     (reader, writer)
 }

@@ -307,6 +307,20 @@ impl Node {
         id
     }
 
+    /// Waits for transfer `id` to start again (a resume) and returns the
+    /// bytes it resumed after.
+    #[allow(dead_code)] // not every test binary resumes
+    pub fn started_again(&mut self, id: TransferId) -> u64 {
+        self.wait("the same transfer starts again", |e| match e {
+            Event::Started {
+                id: again,
+                resumed_bytes,
+                ..
+            } if *again == id => Some(*resumed_bytes),
+            _ => None,
+        })
+    }
+
     /// Waits for a transfer to finish and returns its outcome.
     pub fn finished(&mut self) -> ferry::api::Outcome {
         self.wait("Finished", |e| match e {
@@ -635,6 +649,29 @@ fn bind_again(at: SocketAddr) -> TcpListener {
 }
 
 /// This identity as a hand-made peer describes itself on the wire.
+/// An offer of one file `name` of `size` bytes (for raw-protocol peers).
+#[allow(dead_code)] // not every test binary speaks the raw protocol
+pub fn one_file_offer(
+    transfer_id: u64,
+    sender: ferry::protocol::DeviceInfo,
+    name: &str,
+    size: u64,
+) -> ferry::protocol::Offer {
+    use ferry::protocol::{Entry, EntryKind, Offer};
+    Offer {
+        transfer_id,
+        sender,
+        entries: vec![Entry {
+            path: vec![name.into()],
+            kind: EntryKind::File,
+            size,
+            modified_ms: None,
+        }],
+        pin: None,
+        contents: Vec::new(),
+    }
+}
+
 pub fn raw_device(identity: &Identity, alias: &str) -> ferry::protocol::DeviceInfo {
     ferry::protocol::DeviceInfo {
         device_id: identity.device_id().to_string(),
