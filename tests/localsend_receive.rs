@@ -81,7 +81,9 @@ fn register_lists_the_sender_by_its_certificate_and_answers_with_ferrys_identity
 fn an_accepted_offer_lands_byte_exact_with_and_without_sha256_and_keeps_folders() {
     let mut ferry = Ferry::start(AcceptPolicy::Ask, None);
     let spec = Spec::new("phone");
-    let a: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    // Over 512 KiB: written piece by piece as it arrives (smaller uploads
+    // are read whole first), and hashed on the way.
+    let a: Vec<u8> = (0..1_500_000u32).map(|i| (i * 7 % 251) as u8).collect();
     let b = b"second file, no hash".to_vec();
     let offer = json!({"a": meta("a", "photo.jpg", &a, true), "b": meta("b", "album/notes.txt", &b, false)});
     let (answer, summary) = prepare_answered(&mut ferry, &spec, offer, Decision::AcceptAll);
@@ -146,10 +148,18 @@ fn a_wrong_sha256_or_size_leaves_nothing_and_says_why() {
     let good = b"the real bytes".to_vec();
     let mut bad_hash = meta("h", "h.bin", &good, true);
     bad_hash["sha256"] = Value::String("00".repeat(32));
+    // The same three faults on uploads over 512 KiB, which are written as
+    // they arrive rather than read whole first.
+    let big: Vec<u8> = (0..2_000_000u32).map(|i| (i % 253) as u8).collect();
+    let mut bad_big_hash = meta("hbig", "hbig.bin", &big, true);
+    bad_big_hash["sha256"] = Value::String("11".repeat(32));
     let offer = json!({
         "h": bad_hash,
         "long": meta("long", "long.bin", &good, false),
         "short": meta("short", "short.bin", &good, false),
+        "hbig": bad_big_hash,
+        "longbig": meta("longbig", "longbig.bin", &big[..1_000_000], false),
+        "shortbig": meta("shortbig", "shortbig.bin", &big, false),
     });
     let answer = spec.prepare(ferry.addr(), offer, None);
     assert_eq!(answer.status, 200);
@@ -172,6 +182,18 @@ fn a_wrong_sha256_or_size_leaves_nothing_and_says_why() {
             .status,
         400
     );
+    let (_, t) = token("hbig");
+    let mismatch = spec.upload(ferry.addr(), &session, "hbig", &t, &big);
+    assert_eq!(mismatch.status, 422);
+    assert_eq!(mismatch.json()["message"], "Checksum mismatch");
+    let (_, t) = token("longbig");
+    let longer = spec.upload(ferry.addr(), &session, "longbig", &t, &big);
+    assert_eq!(longer.status, 400);
+    assert_eq!(longer.json()["message"], "Body longer than announced");
+    let (_, t) = token("shortbig");
+    let shorter = spec.upload(ferry.addr(), &session, "shortbig", &t, &big[..700_000]);
+    assert_eq!(shorter.status, 400);
+    assert_eq!(shorter.json()["message"], "Body shorter than announced");
     assert!(matches!(ferry.finished(), Outcome::Failed(_)));
     assert!(files(&ferry.downloads()).is_empty(), "no file, no partial");
 }

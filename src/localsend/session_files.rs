@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
+use crate::transfer::hash::hash_in_pieces;
 use http_body_util::BodyExt;
 use hyper::StatusCode;
 use hyper::body::Incoming;
@@ -97,240 +98,184 @@ pub(crate) async fn upload(
     answer
 }
 
-/// Body bytes gathered before they go to the writer: one hop to the
-/// blocking thread and one `write` per batch instead of one per TLS record.
-const BATCH: usize = 512 * 1024;
+/// Uploads up to this size are read whole before the file is made: a
+/// refused body never touches the disk, and creating, writing and landing
+/// the file take one hop to a blocking thread.
+const SMALL_UPLOAD: u64 = 512 * 1024;
 
-/// Batches queued for the writer (bounds the memory of a fast sender over a
-/// slow disk to about `(QUEUE + 2) * BATCH`: the queue, the batch being
-/// written and the one being filled).
-const QUEUE: usize = 4;
-
-/// What the network side hands the writer.
-enum Piece {
-    /// Body bytes, in order.
-    Data(Vec<u8>),
-    /// The whole body arrived with the announced size: verify and land it.
-    End,
-}
-
-/// Batch buffers the writer hands back once written. The body's bytes are
-/// copied out of hyper's buffers into these at once: holding hyper's own
-/// `Bytes` until the writer got to them made hyper allocate fresh memory
-/// for every read (and glibc give it back and fault it in again: ~12 % of
-/// the receiver's CPU in page faults and `madvise`), while a handful of
-/// reused buffers cost one copy that stays in the cache.
-#[derive(Clone)]
-struct Pool {
-    free: Arc<std::sync::Mutex<Vec<Vec<u8>>>>,
-    /// Capacity of each buffer: a batch, or the whole file when smaller.
-    size: usize,
-}
-
-impl Pool {
-    fn new(file_size: u64) -> Pool {
-        Pool {
-            free: Arc::default(),
-            size: usize::try_from(file_size).map_or(BATCH, |n| n.min(BATCH)),
-        }
-    }
-
-    fn take(&self) -> Vec<u8> {
-        self.free
-            .lock()
-            .ok()
-            .and_then(|mut free| free.pop())
-            .unwrap_or_else(|| Vec::with_capacity(self.size))
-    }
-
-    fn give(&self, mut buffer: Vec<u8>) {
-        buffer.clear();
-        if let Ok(mut free) = self.free.lock() {
-            free.push(buffer);
-        }
-    }
-}
-
-/// Receives one file: the network side (here, on the runtime) reads the
-/// body, counts it against the announced size and watches for a cancel; a
-/// blocking thread ([`write_part`]) creates `NAME.ferry-part`, hashes,
-/// writes, verifies and renames. Hashing and disk writes then overlap the
-/// TLS decryption instead of stalling the runtime thread that does it.
+/// Receives one file into `NAME.ferry-part`, verifies it and gives it its
+/// final name.
 async fn receive(
     shared: &Shared,
     session: &Session,
     dir: &std::path::Path,
     name: String,
     meta: &super::wire::FileMeta,
-    body: Incoming,
+    mut body: Incoming,
 ) -> Result<std::path::PathBuf, Refusal> {
     let (root, rel) = (session.root.clone(), dir.to_path_buf());
     let expected = meta.digest().ok().flatten();
-    let pool = Pool::new(meta.size);
-    let (tx, rx) = tokio::sync::mpsc::channel(QUEUE);
-    let returns = pool.clone();
-    let write = move || write_part(&root, &rel, &name, expected, rx, &returns);
-    if meta.size <= pool.size as u64 {
-        // A file that fits one batch: read it whole, then one hop to a
-        // blocking thread that creates, writes and lands it (the queue holds
-        // its one batch and `End`), instead of a writer waiting on the
-        // queue for every piece. A refused body never touches the disk.
-        stream_body(shared, session, meta, body, &tx, &pool)
-            .await
-            .map_err(|stop| match stop {
-                Stop::Refused(refusal) => refusal,
-                Stop::WriterGone => Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Unknown error"),
-            })?;
-        let _ = tx.send(Piece::End).await;
-        drop(tx);
-        return tokio::task::spawn_blocking(write)
-            .await
-            .unwrap_or(Err(Refusal(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Unknown error",
-            )));
-    }
-    let writer = tokio::task::spawn_blocking(write);
-    let streamed = stream_body(shared, session, meta, body, &tx, &pool).await;
-    if streamed.is_ok() {
-        // Fails only when the writer already gave up: its answer says why.
-        let _ = tx.send(Piece::End).await;
-    }
-    // Without `End` the writer removes the partial; wait for it either way,
-    // so that the answer is given only once the disk agrees with it.
-    drop(tx);
-    let written = writer.await.unwrap_or(Err(Refusal(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Unknown error",
-    )));
-    match streamed {
-        // When the writer stopped first, its reason is the real one.
-        Ok(()) | Err(Stop::WriterGone) => written,
-        Err(Stop::Refused(refusal)) => Err(refusal),
-    }
-}
-
-/// Why the network side stopped early.
-enum Stop {
-    /// The upload is refused (cancel, wrong length, broken body).
-    Refused(Refusal),
-    /// The writer ended first (it could not create or write the file).
-    WriterGone,
-}
-
-/// Reads the body into batches for the writer, counting it against the
-/// announced size, until it ends, the session is cancelled or it breaks.
-async fn stream_body(
-    shared: &Shared,
-    session: &Session,
-    meta: &super::wire::FileMeta,
-    mut body: Incoming,
-    tx: &tokio::sync::mpsc::Sender<Piece>,
-    pool: &Pool,
-) -> Result<(), Stop> {
-    let refuse = |status, text| Err(Stop::Refused(Refusal(status, text)));
-    let mut received: u64 = 0;
-    let mut batch = pool.take();
     let mut cancelled = session.cancelled.subscribe();
+    let mut tally = Tally::new(meta.size);
+    if meta.size <= SMALL_UPLOAD {
+        // At most SMALL_UPLOAD bytes in this branch.
+        let mut whole = Vec::with_capacity(usize::try_from(meta.size).unwrap_or(0));
+        while let Some(data) = next_data(&mut body, &mut cancelled).await? {
+            tally.count(data.len())?;
+            whole.extend_from_slice(&data);
+        }
+        tally.end()?;
+        account(shared, session, meta, whole.len());
+        return blocking(move || {
+            let mut part = create_part(&root, &rel, &name)?;
+            let mut hasher = expected.map(|_| Sha256::new());
+            write_piece(&mut part, hasher.as_mut(), &whole)?;
+            land(part, hasher, expected)
+        })
+        .await;
+    }
+    let mut part = blocking(move || create_part(&root, &rel, &name)).await?;
+    let mut hasher = expected.map(|_| Sha256::new());
+    while let Some(data) = next_data(&mut body, &mut cancelled).await? {
+        tally.count(data.len())?;
+        // Hashed and written here, on the runtime thread that decrypted
+        // it, straight from hyper's buffer: handing it to a writer thread
+        // cost a copy (or, holding hyper's buffers, fresh memory for each
+        // read) and a wake-up per batch, ~10 % of this server's CPU. A
+        // write into the page cache returns in microseconds; when a slow
+        // disk makes it wait, this connection waits with it (as TCP would
+        // make the sender), and the runtime's other worker serves the rest.
+        write_piece(&mut part, hasher.as_mut(), &data)?;
+        account(shared, session, meta, data.len());
+    }
+    tally.end()?;
+    // Dropped on a refusal above, the partial removes itself; landing
+    // syncs, which may take a while on a disk: off the runtime.
+    blocking(move || land(part, hasher, expected)).await
+}
+
+/// Runs file work that may wait on the disk on a blocking thread.
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, Refusal> + Send + 'static,
+) -> Result<T, Refusal> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .unwrap_or(Err(Refusal(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "Unknown error",
+        )))
+}
+
+/// The next piece of the body (`None` at its end), unless the session was
+/// cancelled or the body broke.
+async fn next_data(
+    body: &mut Incoming,
+    cancelled: &mut tokio::sync::watch::Receiver<bool>,
+) -> Result<Option<bytes::Bytes>, Refusal> {
     loop {
         let frame = tokio::select! {
             _ = cancelled.wait_for(|c| *c) => {
-                return refuse(StatusCode::CONFLICT, "Session cancelled");
+                return Err(Refusal(StatusCode::CONFLICT, "Session cancelled"));
             }
             frame = body.frame() => frame,
         };
-        let data = match frame {
-            None => None,
-            Some(Err(_)) => return refuse(StatusCode::BAD_REQUEST, "Upload interrupted"),
-            Some(Ok(frame)) => match frame.into_data() {
-                Ok(data) => Some(data),
-                Err(_) => continue,
-            },
-        };
-        let Some(data) = data else {
-            if !batch.is_empty() {
-                hand_over(shared, session, meta, tx, std::mem::take(&mut batch)).await?;
-            }
-            break;
-        };
-        received = received.saturating_add(data.len() as u64);
-        if received > meta.size {
-            return refuse(StatusCode::BAD_REQUEST, "Body longer than announced");
-        }
-        let mut rest = &data[..];
-        while !rest.is_empty() {
-            let n = (pool.size - batch.len()).min(rest.len());
-            batch.extend_from_slice(&rest[..n]);
-            rest = &rest[n..];
-            if batch.len() >= pool.size {
-                let full = std::mem::replace(&mut batch, pool.take());
-                hand_over(shared, session, meta, tx, full).await?;
+        match frame {
+            None => return Ok(None),
+            Some(Err(_)) => return Err(Refusal(StatusCode::BAD_REQUEST, "Upload interrupted")),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    return Ok(Some(data));
+                }
+                // Trailers carry no file bytes.
             }
         }
     }
-    if received != meta.size {
-        return refuse(StatusCode::BAD_REQUEST, "Body shorter than announced");
-    }
-    Ok(())
 }
 
-/// Queues one full batch for the writer and reports the progress.
-async fn hand_over(
-    shared: &Shared,
-    session: &Session,
-    meta: &super::wire::FileMeta,
-    tx: &tokio::sync::mpsc::Sender<Piece>,
-    batch: Vec<u8>,
-) -> Result<(), Stop> {
+/// Counts a body against its announced size.
+struct Tally {
+    received: u64,
+    announced: u64,
+}
+
+impl Tally {
+    fn new(announced: u64) -> Tally {
+        Tally {
+            received: 0,
+            announced,
+        }
+    }
+
+    /// Refuses as soon as the body runs past the announced size.
+    fn count(&mut self, bytes: usize) -> Result<(), Refusal> {
+        self.received = self.received.saturating_add(bytes as u64);
+        if self.received > self.announced {
+            return Err(Refusal(
+                StatusCode::BAD_REQUEST,
+                "Body longer than announced",
+            ));
+        }
+        Ok(())
+    }
+
+    /// Refuses a body that ended short.
+    fn end(&self) -> Result<(), Refusal> {
+        if self.received != self.announced {
+            return Err(Refusal(
+                StatusCode::BAD_REQUEST,
+                "Body shorter than announced",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Counts received bytes as progress and as activity (for the idle timeout).
+fn account(shared: &Shared, session: &Session, meta: &super::wire::FileMeta, bytes: usize) {
     session
         .bytes_done
-        .fetch_add(batch.len() as u64, Ordering::Relaxed);
-    if tx.send(Piece::Data(batch)).await.is_err() {
-        return Err(Stop::WriterGone);
-    }
+        .fetch_add(bytes as u64, Ordering::Relaxed);
     session.touch();
     progress(shared, session, &meta.file_name);
-    Ok(())
 }
 
-/// The blocking half of [`receive`]: creates the partial, hashes and writes
-/// each batch (then hands its buffer back), and on [`Piece::End`] checks the
-/// SHA-256 (when the sender gave one), syncs and renames. The channel
-/// closing without `End` (a refused or dropped upload) drops the partial,
-/// which removes it.
-fn write_part(
+/// Creates `NAME.ferry-part` (the download folder itself may not exist yet;
+/// what is below it is created without following links).
+fn create_part(
     root: &std::path::Path,
     rel: &std::path::Path,
     name: &str,
-    expected: Option<[u8; 32]>,
-    mut rx: tokio::sync::mpsc::Receiver<Piece>,
-    pool: &Pool,
-) -> Result<std::path::PathBuf, Refusal> {
-    // The download folder itself may not exist yet; what is below it is
-    // created without following links (BlockingPartFile::create does both).
-    let mut part = BlockingPartFile::create(root, rel, name).map_err(|_| {
+) -> Result<BlockingPartFile, Refusal> {
+    BlockingPartFile::create(root, rel, name).map_err(|_| {
         Refusal(
             StatusCode::INTERNAL_SERVER_ERROR,
             "Cannot create the folder or the file",
         )
-    })?;
-    let mut hasher = expected.map(|_| Sha256::new());
-    let cannot_write = |_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Cannot write the file");
-    loop {
-        match rx.blocking_recv() {
-            Some(Piece::Data(batch)) => {
-                // Hashed first, then written: the kernel copies from a
-                // buffer the hash just brought into this core's cache.
-                if let Some(hasher) = hasher.as_mut() {
-                    hasher.update(&batch);
-                }
-                part.file.write_all(&batch).map_err(cannot_write)?;
-                pool.give(batch);
-            }
-            Some(Piece::End) => break,
-            None => return Err(Refusal(StatusCode::BAD_REQUEST, "Upload interrupted")),
-        }
+    })
+}
+
+/// Hashes (when the sender gave a SHA-256) and then writes one piece: the
+/// kernel copies from bytes the hash just brought into this core's cache.
+fn write_piece(
+    part: &mut BlockingPartFile,
+    hasher: Option<&mut Sha256>,
+    bytes: &[u8],
+) -> Result<(), Refusal> {
+    if let Some(hasher) = hasher {
+        hash_in_pieces(hasher, bytes);
     }
+    part.file
+        .write_all(bytes)
+        .map_err(|_| Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Cannot write the file"))
+}
+
+/// Checks the SHA-256 when the sender gave one, then syncs and renames
+/// without replacing; a mismatch drops (removes) the partial.
+fn land(
+    part: BlockingPartFile,
+    hasher: Option<Sha256>,
+    expected: Option<[u8; 32]>,
+) -> Result<std::path::PathBuf, Refusal> {
     if let (Some(hasher), Some(expected)) = (hasher, expected)
         && hasher.finalize().as_slice() != expected
     {
