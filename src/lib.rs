@@ -39,4 +39,5 @@ pub mod secure;
 pub mod transfer;
 
 pub(crate) mod fs;
+pub(crate) mod hex;
 pub(crate) mod single_instance;

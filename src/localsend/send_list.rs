@@ -34,10 +34,6 @@ pub(super) struct Item {
     pub(super) text: Option<String>,
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// Lists and hashes what will be sent (on a blocking thread: it reads files).
 pub(super) fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String> {
     match what {
@@ -47,7 +43,7 @@ pub(super) fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String
                 file_name: "message.txt".into(),
                 size: text.len() as u64,
                 file_type: "text/plain".into(),
-                sha256: Some(hex(&Sha256::digest(text.as_bytes()))),
+                sha256: Some(crate::hex::lower(&Sha256::digest(text.as_bytes()))),
                 preview: Some(text.clone()),
                 metadata: None,
             },
@@ -125,7 +121,7 @@ fn hash_file(
         let n = file.read(buf)?;
         if n == 0 {
             let kept = kept.filter(|k| k.len() == want).map(Bytes::from);
-            return Ok((hex(&hasher.finalize()), kept));
+            return Ok((crate::hex::lower(&hasher.finalize()), kept));
         }
         hasher.update(&buf[..n]);
         if let Some(k) = kept.as_mut() {

@@ -139,6 +139,8 @@ pub(super) struct Session {
     pub last_activity: Mutex<Instant>,
     pub started: Instant,
     pub last_progress: Mutex<Instant>,
+    /// The folders its small uploads land in, kept open.
+    pub folders: super::small_upload::Folders,
     ended: AtomicBool,
 }
 
@@ -190,7 +192,7 @@ impl Session {
 fn random_token() -> String {
     let mut bytes = [0u8; 16];
     let _ = getrandom::fill(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    crate::hex::lower(&bytes)
 }
 
 /// Frees the slot when a prepare ends without opening a session.
@@ -509,6 +511,7 @@ async fn open(
         last_activity: Mutex::new(Instant::now()),
         started: Instant::now(),
         last_progress: Mutex::new(Instant::now()),
+        folders: Default::default(),
         ended: AtomicBool::new(false),
     });
     let control = shared.ctx.register(id);

@@ -195,7 +195,7 @@ fn remove_stale(path: &Path) -> io::Result<()> {
 fn new_token() -> io::Result<String> {
     let mut bytes = [0u8; 16];
     getrandom::fill(&mut bytes).map_err(|e| io::Error::other(e.to_string()))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(crate::hex::lower(&bytes))
 }
 
 pub(super) fn write_port_file(path: &Path, port: u16, token: &str) -> io::Result<()> {

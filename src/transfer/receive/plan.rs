@@ -97,7 +97,7 @@ pub fn plan_avoiding(
         let Some(inside) = inside else { continue };
         // A folder root: reuse an unfinished one from the same sender and
         // folder, else a free name.
-        let print = hex(&inside.fingerprint);
+        let print = crate::hex::lower(&inside.fingerprint);
         let mut resumed = false;
         let root = names::first_free(root_dir, &top, |candidate| {
             if taken.contains(candidate) {
@@ -266,11 +266,6 @@ pub enum PageError {
     Name(String),
     /// The download folder could not be read.
     Disk(io::Error),
-}
-
-/// Lowercase hex of a fingerprint, as markers store it.
-fn hex(bytes: &[u8; 32]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Names this plan already gave out (and paths other transfers claimed), as
