@@ -19,7 +19,7 @@ pub struct Folder {
     fd: rustix::fd::OwnedFd,
     /// Creating an unnamed file here failed once: not tried again.
     #[cfg(target_os = "linux")]
-    no_unnamed: std::cell::Cell<bool>,
+    no_unnamed: std::sync::atomic::AtomicBool,
 }
 
 impl Folder {
@@ -34,7 +34,7 @@ impl Folder {
             Ok(Folder {
                 path: path.to_path_buf(),
                 fd,
-                no_unnamed: std::cell::Cell::new(false),
+                no_unnamed: std::sync::atomic::AtomicBool::new(false),
             })
         }
         #[cfg(not(target_os = "linux"))]
@@ -51,6 +51,19 @@ impl Folder {
     /// The folder's path.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// True if something (file, folder, or dangling symlink) sits at `name`
+    /// in this folder.
+    pub fn holds(&self, name: &OsStr) -> bool {
+        #[cfg(target_os = "linux")]
+        {
+            rustix::fs::statat(&self.fd, name, rustix::fs::AtFlags::SYMLINK_NOFOLLOW).is_ok()
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            super::names::occupied(&self.path.join(name))
+        }
     }
 
     /// Creates `name` in this folder for writing; fails if anything, even a
@@ -82,14 +95,15 @@ impl Folder {
         #[cfg(target_os = "linux")]
         {
             use rustix::fs::{Mode, OFlags};
-            if self.no_unnamed.get() {
+            if self.no_unnamed.load(std::sync::atomic::Ordering::Relaxed) {
                 return None;
             }
             let flags = OFlags::WRONLY | OFlags::TMPFILE | OFlags::CLOEXEC;
             let fd = rustix::fs::openat(&self.fd, ".", flags, Mode::from_bits_truncate(0o666));
             let file = fd.ok().map(File::from);
             let named = file.filter(|file| unnamed::how(file, &self.fd).is_some());
-            self.no_unnamed.set(named.is_none());
+            self.no_unnamed
+                .store(named.is_none(), std::sync::atomic::Ordering::Relaxed);
             named
         }
         #[cfg(not(target_os = "linux"))]

@@ -26,6 +26,7 @@ mod send_list;
 pub mod server;
 pub mod session;
 mod session_files;
+mod small_upload;
 pub mod table;
 mod trust;
 mod upload_body;

@@ -21,6 +21,7 @@ use subtle::ConstantTimeEq;
 use super::Shared;
 use super::server::{Answer, empty, message};
 use super::session::{FileState, IDLE_TIMEOUT, Session};
+use super::small_upload::{self, Failure};
 use super::wire::Query;
 use crate::api::{Direction, Event, Outcome, Party, Progress};
 use crate::http::part_file::BlockingPartFile;
@@ -107,7 +108,7 @@ const SMALL_UPLOAD: u64 = 512 * 1024;
 /// final name.
 async fn receive(
     shared: &Shared,
-    session: &Session,
+    session: &Arc<Session>,
     dir: &std::path::Path,
     name: String,
     meta: &super::wire::FileMeta,
@@ -126,11 +127,22 @@ async fn receive(
         }
         tally.end()?;
         account(shared, session, meta, whole.len());
+        let session = session.clone();
         return blocking(move || {
-            let mut part = create_part(&root, &rel, &name)?;
-            let mut hasher = expected.map(|_| Sha256::new());
-            write_piece(&mut part, hasher.as_mut(), &whole)?;
-            land(part, hasher, expected)
+            small_upload::land(&session.folders, &root, &rel, &name, &whole, expected).map_err(
+                |failure| match failure {
+                    Failure::Mismatch => {
+                        Refusal(StatusCode::UNPROCESSABLE_ENTITY, "Checksum mismatch")
+                    }
+                    Failure::Create => Refusal(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        "Cannot create the folder or the file",
+                    ),
+                    Failure::Save => {
+                        Refusal(StatusCode::INTERNAL_SERVER_ERROR, "Cannot save the file")
+                    }
+                },
+            )
         })
         .await;
     }
