@@ -108,7 +108,9 @@ fn open_part(
 
 /// [`PartFile`] for code that already runs on a blocking thread (one hop
 /// for a whole file instead of one per step): same names, same
-/// never-overwrite promotion, same removal on drop.
+/// never-overwrite promotion, same removal on drop. It serves LocalSend
+/// uploads, which, like Ferry's own transfers, are not forced to disk
+/// before they take their name (docs/ARCHITECTURE.md, "what is synced").
 pub(crate) struct BlockingPartFile {
     pub(crate) file: std::fs::File,
     partial: Partial,
@@ -124,9 +126,9 @@ impl BlockingPartFile {
         })
     }
 
-    /// As [`PartFile::finish`], on the calling thread.
+    /// Gives the file its final name, as [`PartFile::finish`] does but
+    /// without syncing first, on the calling thread.
     pub(crate) fn finish(mut self) -> std::io::Result<PathBuf> {
-        self.file.sync_all()?;
         let landed = resume::promote_part(&self.partial.part, &self.partial.planned)?;
         self.partial.done = true;
         Ok(landed)

@@ -1,8 +1,9 @@
 //! Lands a LocalSend upload that arrived whole (small files: the server
 //! reads a body of up to 512 KiB before touching the disk). The SHA-256 is
 //! checked in memory first, so a refused body never reaches the disk; the
-//! file is then written without a name (`O_TMPFILE`) in its folder, synced,
-//! and linked under the first free name, never replacing anything. The
+//! file is then written without a name (`O_TMPFILE`) in its folder and
+//! linked under the first free name, never replacing anything (not forced
+//! to disk first, as with Ferry's own transfers: docs/ARCHITECTURE.md). The
 //! session keeps its folders open ([`Folders`]), so 2,000 files in one
 //! folder cost no walk of their whole path each. Where a file system cannot
 //! make unnamed files, the named `.ferry-part` way is used. It reads no
@@ -89,7 +90,7 @@ pub(super) fn land(
     }
 }
 
-/// Writes and syncs an unnamed file, then links it under the first name
+/// Writes an unnamed file, then links it under the first name
 /// that is free and whose partial name is free too (a partial there
 /// belongs to another upload that planned that name).
 fn land_unnamed(
@@ -99,7 +100,6 @@ fn land_unnamed(
     bytes: &[u8],
 ) -> Result<PathBuf, Failure> {
     file.write_all(bytes).map_err(|_| Failure::Save)?;
-    file.sync_all().map_err(|_| Failure::Save)?;
     loop {
         let planned = first_free(folder, name)?;
         let taken = planned.file_name().unwrap_or_default();
@@ -112,8 +112,8 @@ fn land_unnamed(
     }
 }
 
-/// The named way: `NAME.ferry-part` created exclusively, written, synced,
-/// and renamed without replacing; removed if any step fails.
+/// The named way: `NAME.ferry-part` created exclusively, written, and
+/// renamed without replacing; removed if any step fails.
 fn land_named(folder: &Folder, name: &str, bytes: &[u8]) -> Result<PathBuf, Failure> {
     loop {
         let planned = first_free(folder, name)?;
@@ -124,7 +124,7 @@ fn land_named(folder: &Folder, name: &str, bytes: &[u8]) -> Result<PathBuf, Fail
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(_) => return Err(Failure::Create),
         };
-        let written = file.write_all(bytes).and_then(|()| file.sync_all());
+        let written = file.write_all(bytes);
         drop(file);
         let landed = written.and_then(|()| rename_or_keep_looking(folder, &part, &taken));
         match landed {
