@@ -54,32 +54,32 @@ pub(super) fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String
         What::Paths(paths) => {
             let entries =
                 crate::transfer::send::source::collect(&paths).map_err(|e| e.to_string())?;
-            let mut items = Vec::new();
-            let mut buf = vec![0u8; 64 * 1024];
-            let mut keep_left = KEEP_TOTAL;
-            for source in entries {
-                let Some(local) = source.local else { continue };
-                if source.entry.kind != crate::protocol::EntryKind::File {
-                    continue;
-                }
-                if items.len() >= super::wire::MAX_FILES {
-                    return Err(format!(
-                        "LocalSend takes at most {} files at once.",
-                        super::wire::MAX_FILES
-                    ));
-                }
-                let size = source.entry.size;
-                let keep = size <= KEEP_FILE && size <= keep_left;
-                let (digest, kept) = hash_file(&local, size, keep, &mut buf, stop)
-                    .map_err(|e| format!("cannot read {}: {e}", local.display()))?;
-                if let Some(kept) = &kept {
-                    keep_left -= kept.len() as u64;
-                }
-                items.push(Item {
+            let files: Vec<_> = entries
+                .into_iter()
+                .filter(|source| source.entry.kind == crate::protocol::EntryKind::File)
+                .filter_map(|source| Some((source.local?, source.entry)))
+                .collect();
+            if files.len() > super::wire::MAX_FILES {
+                return Err(format!(
+                    "LocalSend takes at most {} files at once.",
+                    super::wire::MAX_FILES
+                ));
+            }
+            if files.is_empty() {
+                return Err(
+                    "There is no file to send (LocalSend does not take empty folders).".into(),
+                );
+            }
+            let hashed = hash_all(&files, stop)?;
+            Ok(files
+                .into_iter()
+                .zip(hashed)
+                .enumerate()
+                .map(|(index, ((local, entry), (digest, kept)))| Item {
                     meta: FileMeta {
-                        id: items.len().to_string(),
-                        file_name: source.entry.path.join("/"),
-                        size: source.entry.size,
+                        id: index.to_string(),
+                        file_name: entry.path.join("/"),
+                        size: entry.size,
                         file_type: "application/octet-stream".into(),
                         sha256: Some(digest),
                         preview: None,
@@ -88,16 +88,63 @@ pub(super) fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String
                     local: Some(local),
                     kept,
                     text: None,
-                });
-            }
-            if items.is_empty() {
-                return Err(
-                    "There is no file to send (LocalSend does not take empty folders).".into(),
-                );
-            }
-            Ok(items)
+                })
+                .collect())
         }
     }
+}
+
+/// Threads that hash at once: the offer waits for every file's SHA-256,
+/// and for many small files opening and reading them costs more than the
+/// hash, so a second core halves the wait before the first byte.
+const HASHERS: usize = 2;
+
+/// The SHA-256 (and, for small files, the bytes) of each file, in order,
+/// on up to [`HASHERS`] threads, each over its own contiguous share and
+/// keeping at most its share of [`KEEP_TOTAL`].
+fn hash_all(
+    files: &[(PathBuf, crate::protocol::Entry)],
+    stop: &AtomicBool,
+) -> Result<Vec<(String, Option<Bytes>)>, String> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, HASHERS)
+        .min(files.len().max(1));
+    let share = files.len().div_ceil(threads);
+    let budget = KEEP_TOTAL / threads as u64;
+    let hash_share = |share: &[(PathBuf, crate::protocol::Entry)]| {
+        let mut buf = vec![0u8; 64 * 1024];
+        let mut keep_left = budget;
+        let mut out = Vec::with_capacity(share.len());
+        for (local, entry) in share {
+            let keep = entry.size <= KEEP_FILE && entry.size <= keep_left;
+            let (digest, kept) = hash_file(local, entry.size, keep, &mut buf, stop)
+                .map_err(|e| format!("cannot read {}: {e}", local.display()))?;
+            if let Some(kept) = &kept {
+                keep_left -= kept.len() as u64;
+            }
+            out.push((digest, kept));
+        }
+        Ok::<_, String>(out)
+    };
+    if threads == 1 {
+        return hash_share(files);
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = files
+            .chunks(share)
+            .map(|part| scope.spawn(move || hash_share(part)))
+            .collect();
+        let mut all = Vec::with_capacity(files.len());
+        for worker in workers {
+            all.extend(
+                worker
+                    .join()
+                    .map_err(|_| "a hashing thread failed".to_string())??,
+            );
+        }
+        Ok(all)
+    })
 }
 
 /// Hashes a file with `buf`; when `keep`, also returns its bytes if they
