@@ -10,7 +10,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Instant;
 
-use crate::transfer::hash::hash_in_pieces;
 use http_body_util::BodyExt;
 use hyper::StatusCode;
 use hyper::body::Incoming;
@@ -26,6 +25,7 @@ use super::wire::Query;
 use crate::api::{Direction, Event, Outcome, Party, Progress};
 use crate::http::part_file::BlockingPartFile;
 use crate::transfer::context::Control;
+use crate::transfer::hash::hash_in_pieces;
 
 /// Why one upload failed: the status and message LocalSend expects.
 struct Refusal(StatusCode, &'static str);
@@ -99,9 +99,9 @@ pub(crate) async fn upload(
     answer
 }
 
-/// Uploads up to this size are read whole before the file is made: a
-/// refused body never touches the disk, and creating, writing and landing
-/// the file take one hop to a blocking thread.
+/// Uploads up to this size are read whole before the file is made
+/// ([`small_upload`]): a refused body never touches the disk, and the file
+/// is created, written and named in one go.
 const SMALL_UPLOAD: u64 = 512 * 1024;
 
 /// Receives one file into `NAME.ferry-part`, verifies it and gives it its
