@@ -66,6 +66,15 @@ impl Folders {
         }
         Ok(folder)
     }
+
+    /// Closes `rel` if it is open; true if it was. A folder removed while
+    /// the session runs stays open under no name, and files cannot be made
+    /// in it: forgetting it lets the next try make it again.
+    fn forget(&self, rel: &Path) -> bool {
+        self.open
+            .lock()
+            .is_ok_and(|mut open| open.remove(rel).is_some())
+    }
 }
 
 /// Checks `bytes` against `expected`, then writes them as `name` in
@@ -83,10 +92,18 @@ pub(super) fn land(
     {
         return Err(Failure::Mismatch);
     }
-    let folder = folders.get(root, rel).map_err(|_| Failure::Create)?;
-    match folder.create_unnamed() {
-        Some(file) => land_unnamed(&folder, file, name, bytes),
-        None => land_named(&folder, name, bytes),
+    let land_in = |folder: std::io::Result<Arc<Folder>>| {
+        let folder = folder.map_err(|_| Failure::Create)?;
+        match folder.create_unnamed() {
+            Some(file) => land_unnamed(&folder, file, name, bytes),
+            None => land_named(&folder, name, bytes),
+        }
+    };
+    match land_in(folders.get(root, rel)) {
+        // The open folder may have been removed (or replaced) meanwhile:
+        // once more through its path, made again if need be.
+        Err(Failure::Create) if folders.forget(rel) => land_in(folders.get(root, rel)),
+        landed => landed,
     }
 }
 
@@ -199,6 +216,19 @@ mod tests {
             3,
             "two files and the other upload's partial: {left:?}"
         );
+    }
+
+    #[test]
+    fn a_folder_removed_during_the_session_is_made_again() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let root = dir.path().join("Downloads");
+        let folders = Folders::default();
+        let rel = Path::new("album");
+        land(&folders, &root, rel, "a.bin", b"one", None).expect("first");
+        std::fs::remove_dir_all(root.join("album")).expect("remove");
+        let again = land(&folders, &root, rel, "b.bin", b"two", None).expect("second");
+        assert_eq!(again, root.join("album/b.bin"));
+        assert_eq!(std::fs::read(&again).expect("read"), b"two");
     }
 
     #[test]
