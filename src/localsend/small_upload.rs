@@ -192,11 +192,17 @@ mod tests {
         Sha256::digest(bytes).into()
     }
 
-    #[test]
-    fn lands_under_a_free_name_and_never_replaces() {
+    /// A fresh session: its temporary folder (kept alive by the caller),
+    /// the download folder inside it (not made yet) and no folder open.
+    fn session() -> (tempfile::TempDir, PathBuf, Folders) {
         let dir = tempfile::tempdir().expect("tmp");
         let root = dir.path().join("Downloads");
-        let folders = Folders::default();
+        (dir, root, Folders::default())
+    }
+
+    #[test]
+    fn lands_under_a_free_name_and_never_replaces() {
+        let (_dir, root, folders) = session();
         let rel = Path::new("album/2026");
         let first =
             land(&folders, &root, rel, "a.jpg", b"one", Some(digest(b"one"))).expect("first");
@@ -220,9 +226,7 @@ mod tests {
 
     #[test]
     fn a_folder_removed_during_the_session_is_made_again() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let root = dir.path().join("Downloads");
-        let folders = Folders::default();
+        let (_dir, root, folders) = session();
         let rel = Path::new("album");
         land(&folders, &root, rel, "a.bin", b"one", None).expect("first");
         std::fs::remove_dir_all(root.join("album")).expect("remove");
@@ -233,9 +237,7 @@ mod tests {
 
     #[test]
     fn a_wrong_hash_touches_nothing() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let root = dir.path().join("Downloads");
-        let folders = Folders::default();
+        let (_dir, root, folders) = session();
         let wrong = land(
             &folders,
             &root,
@@ -251,13 +253,11 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn a_symlink_in_place_of_a_folder_is_refused() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let root = dir.path().join("Downloads");
+        let (dir, root, folders) = session();
         let elsewhere = dir.path().join("elsewhere");
         std::fs::create_dir_all(&root).expect("root");
         std::fs::create_dir_all(&elsewhere).expect("elsewhere");
         std::os::unix::fs::symlink(&elsewhere, root.join("album")).expect("link");
-        let folders = Folders::default();
         let refused = land(&folders, &root, Path::new("album"), "a.bin", b"abc", None);
         assert!(matches!(refused, Err(Failure::Create)));
         assert_eq!(std::fs::read_dir(&elsewhere).expect("list").count(), 0);
