@@ -1,7 +1,8 @@
 //! Guards the receiver's disk faults: a disk that fills up mid-file gives a
 //! clear "not enough space" on both sides, keeps the partial for a resume and
 //! never uses the final name; an offer that cannot fit is refused before any
-//! byte; a read-only download folder is refused before any byte. Each test
+//! byte; a disk that fills while many small files land stops cleanly and
+//! resumes; a read-only download folder is refused before any byte. Each test
 //! mounts a small tmpfs, so it needs root: under CI its absence fails the
 //! test, elsewhere the test prints why it is skipped and passes.
 
@@ -11,10 +12,12 @@ mod require;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
+use std::sync::Arc;
 
-use common::{Node, Relay, partials, random_file, sha256_file};
+use common::{Node, Relay, RelayOptions, partials, random_file, sha256_file, tree};
 use ferry::api::Outcome;
 use ferry::api::{AcceptPolicy, Event};
+use ferry::secure::identity::Identity;
 
 /// A tmpfs mounted for one test, unmounted when dropped.
 struct Mount {
@@ -103,29 +106,29 @@ fn refused_before_any_byte(dir: &Path, file: PathBuf) -> [String; 2] {
     [said_tx, said_rx]
 }
 
-#[test]
-fn a_disk_that_fills_mid_file_says_so_keeps_the_partial_and_resumes_later() {
-    let Some(mount) = tmpfs("size=16m") else {
-        return;
-    };
-    let src = tempfile::tempdir().expect("tmp");
-    let file = src.path().join("movie.bin");
-    let size = 12 << 20;
-    random_file(&file, size, 21);
+/// Sends `source` at `rate` bytes a second into a receiver saving into
+/// `mount`; once 2 MiB arrived, another program fills the disk. Both sides
+/// must fail saying there is not enough space. Gives back the receiver (it
+/// keeps serving), the sender's identity (to send again), what the receiver
+/// said, and the file that fills the disk.
+fn fill_the_disk_mid_transfer(
+    mount: &Mount,
+    source: &Path,
+    rate: u64,
+) -> (Node, Arc<Identity>, String, PathBuf) {
     let mut receiver = receiver_into(&mount.path);
-    let slow = Relay::throttled(receiver.addr(), 8 << 20);
-    let identity = std::sync::Arc::new(ferry::secure::identity::Identity::ephemeral().expect("id"));
+    let slow = Relay::throttled(receiver.addr(), rate);
+    let identity = Arc::new(Identity::ephemeral().expect("id"));
     let mut sender = Node::sender_as("tx", identity.clone());
-    sender.send_paths(slow.addr, vec![file.clone()]);
+    sender.send_paths(slow.addr, vec![source.to_path_buf()]);
     receiver.wait("progress", |e| match e {
         Event::Progress(p) if p.bytes_done >= 2 << 20 => Some(()),
         _ => None,
     });
-    // Another program fills the disk while the file is still arriving.
     let filler = mount.path.join("filler");
     {
         let mut out = std::fs::File::create(&filler).expect("filler");
-        let block = vec![0xeeu8; 256 * 1024];
+        let block = vec![0xeeu8; 64 * 1024];
         while out.write_all(&block).is_ok() {}
     }
     let Outcome::Failed(said_rx) = receiver.finished() else {
@@ -136,8 +139,22 @@ fn a_disk_that_fills_mid_file_says_so_keeps_the_partial_and_resumes_later() {
     };
     eprintln!("receiver said: {said_rx}\nsender said: {said_tx}");
     assert!(said_rx.contains("not enough space"), "{said_rx}");
-    assert!(said_rx.contains("send again to resume"), "{said_rx}");
     assert!(said_tx.contains("not enough space"), "{said_tx}");
+    (receiver, identity, said_rx, filler)
+}
+
+#[test]
+fn a_disk_that_fills_mid_file_says_so_keeps_the_partial_and_resumes_later() {
+    let Some(mount) = tmpfs("size=16m") else {
+        return;
+    };
+    let src = tempfile::tempdir().expect("tmp");
+    let file = src.path().join("movie.bin");
+    let size = 12 << 20;
+    random_file(&file, size, 21);
+    let (mut receiver, identity, said_rx, filler) =
+        fill_the_disk_mid_transfer(&mount, &file, 8 << 20);
+    assert!(said_rx.contains("send again to resume"), "{said_rx}");
     assert!(!mount.path.join("movie.bin").exists(), "no final name");
     let part = mount.path.join("movie.bin.ferry-part");
     let kept = std::fs::metadata(&part).expect("partial kept").len();
@@ -159,6 +176,59 @@ fn a_disk_that_fills_mid_file_says_so_keeps_the_partial_and_resumes_later() {
         sha256_file(&file)
     );
     assert!(partials(&mount.path).is_empty());
+}
+
+/// Small files are held in memory and landed beside the connection's
+/// thread (transfer::receive::lander). A disk that fills while they land
+/// stops the transfer with the reason on both sides; every file that has a
+/// name is whole; once there is room the same sender finishes the folder in
+/// place, and the files that had landed do not cross again.
+#[test]
+fn a_disk_that_fills_while_small_files_land_says_so_and_resumes_later() {
+    let Some(mount) = tmpfs("size=16m") else {
+        return;
+    };
+    let src = tempfile::tempdir().expect("tmp");
+    let top = src.path().join("notes");
+    std::fs::create_dir(&top).expect("mkdir");
+    let (count, size) = (600, 16 * 1024);
+    for i in 0..count {
+        random_file(&top.join(format!("n{i:03}.txt")), size, 100 + i as u64);
+    }
+    let (mut receiver, identity, _, filler) = fill_the_disk_mid_transfer(&mount, &top, 2 << 20);
+    let landed: Vec<String> = entries(&mount.path.join("notes"))
+        .into_iter()
+        .filter(|name| !name.starts_with(".ferry") && !name.contains(".ferry-part"))
+        .collect();
+    assert!(
+        !landed.is_empty() && landed.len() < count,
+        "{} landed",
+        landed.len()
+    );
+    for name in &landed {
+        assert_eq!(
+            sha256_file(&mount.path.join("notes").join(name)),
+            sha256_file(&top.join(name)),
+            "{name} has its name only if it is whole"
+        );
+    }
+
+    std::fs::remove_file(&filler).expect("remove filler");
+    let counting = Relay::start(receiver.addr(), RelayOptions::default());
+    let mut again = Node::sender_as("tx", identity);
+    again.send_paths(counting.addr, vec![top.clone()]);
+    assert!(again.finished().is_success());
+    assert!(receiver.finished().is_success());
+    // Whole, and in place: no numbered copy beside it.
+    assert_eq!(tree(&mount.path.join("notes")), tree(&top));
+    assert!(!mount.path.join("notes (1)").exists());
+    assert!(partials(&mount.path).is_empty());
+    let crossed = counting.forwarded.load(std::sync::atomic::Ordering::SeqCst);
+    let missing = ((count - landed.len()) * size) as u64;
+    assert!(
+        crossed < missing + (1 << 20),
+        "{crossed} bytes crossed for {missing} missing"
+    );
 }
 
 #[test]

@@ -13,17 +13,20 @@ use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
 use common::{
-    Node, Relay, RelayOptions, pair_as_sender, partials, random_file, raw_device, still_serves,
+    Node, Relay, RelayOptions, kept_partial, pair_as_sender, partials, random_file, raw_device,
+    still_serves,
 };
 use ferry::api::{AcceptPolicy, Command, Event};
 use ferry::api::{Outcome, TransferId};
 use ferry::protocol::frame::write_greeting;
 use ferry::protocol::{
-    CancelReason, DeviceInfo, Entry, EntryKind, FrameReader, FrameWriter, Message, Offer, WireError,
+    CancelReason, DeviceInfo, Entry, EntryKind, FileVerdict, FrameReader, FrameWriter, Message,
+    Offer, WireError,
 };
 use ferry::secure::identity::Identity;
 use ferry::secure::link::Link;
 use panic_watch::{Noise, count_worker_panics, no_worker_panicked};
+use sha2::{Digest, Sha256};
 
 #[test]
 fn a_byte_flipped_in_transit_delivers_nothing_and_both_sides_say_so() {
@@ -123,7 +126,12 @@ struct Raw {
 impl Raw {
     /// Connected and paired: what follows is where the offer belongs.
     fn connect(addr: SocketAddr) -> Raw {
-        let mut raw = Raw::unpaired(addr);
+        Raw::connect_as(addr, &Identity::ephemeral().expect("identity"))
+    }
+
+    /// As [`Raw::connect`], proving `identity` (the same device again).
+    fn connect_as(addr: SocketAddr, identity: &Identity) -> Raw {
+        let mut raw = Raw::unpaired_as(addr, identity);
         let peer_id = raw.peer_id.clone();
         pair_as_sender(&mut raw.reader, &mut raw.writer, &raw.device, &peer_id).expect("pairing");
         raw
@@ -131,12 +139,15 @@ impl Raw {
 
     /// Connected, TLS done, nothing said: what follows is the first message.
     fn unpaired(addr: SocketAddr) -> Raw {
-        let identity = Identity::ephemeral().expect("identity");
-        let link = Link::connect(addr, &identity).expect("connect");
+        Raw::unpaired_as(addr, &Identity::ephemeral().expect("identity"))
+    }
+
+    fn unpaired_as(addr: SocketAddr, identity: &Identity) -> Raw {
+        let link = Link::connect(addr, identity).expect("connect");
         Raw {
             reader: FrameReader::new(link.reader),
             writer: FrameWriter::new(link.writer),
-            device: raw_device(&identity, "chaos"),
+            device: raw_device(identity, "chaos"),
             peer_id: link.peer_id,
         }
     }
@@ -360,4 +371,147 @@ fn bug_offer_sizes_overflowing_u64_killed_the_worker() {
     assert!(said.starts_with("Not enough space"), "{said}");
     no_worker_panicked();
     assert_eq!(std::fs::read_dir(receiver.root()).expect("read").count(), 0);
+}
+
+/// A small new file is held in memory until its last byte and landed beside
+/// the connection's thread (transfer::receive::lander). A connection cut in
+/// the middle of one still leaves what arrived as a partial with its
+/// sidecar, never under the final name, and the next try resumes from it.
+#[test]
+fn a_small_file_cut_mid_way_is_kept_and_resumed_where_it_stopped() {
+    count_worker_panics();
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let identity = Identity::ephemeral().expect("identity");
+    let body: Vec<u8> = (0..100u8).collect();
+    let mut peer = Raw::connect_as(receiver.addr(), &identity);
+    let offer = common::one_file_offer(7, peer.device.clone(), "notes.txt", 100);
+    peer.writer
+        .send_now(&Message::Offer(offer.clone()))
+        .expect("offer");
+    let answer = peer.reader.read_message().expect("answer");
+    assert!(
+        matches!(answer, Message::Accept(ref w) if w.len() == 1 && w[0].offset == 0),
+        "{answer:?}"
+    );
+    let start = Message::FileStart {
+        index: 0,
+        offset: 0,
+    };
+    peer.writer.send(&start).expect("start");
+    peer.writer.send_data(&body[..40]).expect("data");
+    peer.writer.flush().expect("flush");
+    drop(peer);
+    let Outcome::Failed(said) = receiver.finished() else {
+        panic!("a cut mid-file must fail the transfer")
+    };
+    assert!(said.contains("partial file was kept"), "{said}");
+    assert!(!receiver.root().join("notes.txt").exists());
+    assert_eq!(kept_partial(receiver.root()), 40);
+
+    let mut again = Raw::connect_as(receiver.addr(), &identity);
+    again
+        .writer
+        .send_now(&Message::Offer(offer))
+        .expect("offer");
+    let answer = again.reader.read_message().expect("answer");
+    assert!(
+        matches!(answer, Message::Accept(ref w) if w.len() == 1 && w[0].offset == 40),
+        "only the missing bytes are asked for: {answer:?}"
+    );
+    let resume = Message::FileStart {
+        index: 0,
+        offset: 40,
+    };
+    again.writer.send(&resume).expect("start");
+    again.writer.send_data(&body[40..]).expect("data");
+    let sha256 = Sha256::digest(&body).into();
+    let end = Message::FileEnd { index: 0, sha256 };
+    again.writer.send(&end).expect("end");
+    again.writer.send_now(&Message::Done).expect("done");
+    assert_eq!(
+        again.reader.read_message().expect("verdict"),
+        Message::FileResult {
+            index: 0,
+            verdict: FileVerdict::Verified
+        }
+    );
+    assert_eq!(
+        again.reader.read_message().expect("summary"),
+        Message::Summary {
+            verified: 1,
+            failed: 0
+        }
+    );
+    assert!(receiver.finished().is_success());
+    let landed = std::fs::read(receiver.root().join("notes.txt")).expect("landed");
+    assert_eq!(landed, body);
+    assert!(partials(receiver.root()).is_empty());
+    no_worker_panicked();
+}
+
+/// Verdicts must reach the sender in the order its files went (the sender
+/// ends the transfer otherwise). A small file's verdict comes from the
+/// landing thread, later than the connection's own: a file the sender gives
+/// up right after it must still be answered second.
+#[test]
+fn verdicts_come_back_in_the_order_the_files_went() {
+    count_worker_panics();
+    let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+    let mut peer = Raw::connect(receiver.addr());
+    let entry = |name: &str, size: u64| Entry {
+        path: vec![name.into()],
+        kind: EntryKind::File,
+        size,
+        modified_ms: None,
+    };
+    let mut offer = common::one_file_offer(7, peer.device.clone(), "a.txt", 5);
+    offer.entries.push(entry("b.txt", 10));
+    peer.writer.send_now(&Message::Offer(offer)).expect("offer");
+    let answer = peer.reader.read_message().expect("answer");
+    assert!(
+        matches!(answer, Message::Accept(ref w) if w.len() == 2),
+        "{answer:?}"
+    );
+    let start = Message::FileStart {
+        index: 0,
+        offset: 0,
+    };
+    peer.writer.send(&start).expect("start");
+    peer.writer.send_data(b"hello").expect("data");
+    let sha256 = Sha256::digest(b"hello").into();
+    peer.writer
+        .send(&Message::FileEnd { index: 0, sha256 })
+        .expect("end");
+    let gone = Message::FileAbandoned {
+        index: 1,
+        reason: "it vanished".into(),
+    };
+    peer.writer.send(&gone).expect("abandon");
+    peer.writer.send_now(&Message::Done).expect("done");
+    let verdicts: Vec<Message> = (0..3)
+        .map(|_| peer.reader.read_message().expect("message"))
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            Message::FileResult {
+                index: 0,
+                verdict: FileVerdict::Verified
+            },
+            Message::FileResult {
+                index: 1,
+                verdict: FileVerdict::Failed("it vanished".into())
+            },
+            Message::Summary {
+                verified: 1,
+                failed: 1
+            }
+        ]
+    );
+    assert!(matches!(receiver.finished(), Outcome::Failed(_)));
+    assert_eq!(
+        std::fs::read(receiver.root().join("a.txt")).expect("a"),
+        b"hello"
+    );
+    no_worker_panicked();
 }

@@ -112,6 +112,15 @@ impl Folder {
         }
     }
 
+    /// Makes this folder behave as on a file system without unnamed files
+    /// (tests of the named-partial path on systems that have them).
+    #[cfg(test)]
+    pub fn forget_unnamed(&self) {
+        #[cfg(target_os = "linux")]
+        self.no_unnamed
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Gives `file`, made by [`Folder::create_unnamed`] here, the name
     /// `name` in this folder unless something already has it
     /// (`AlreadyExists` then): one atomic step that never replaces.

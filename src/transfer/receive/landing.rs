@@ -11,6 +11,7 @@
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use super::Receiving;
 use super::resume::{self, FilePlan};
@@ -30,16 +31,8 @@ impl Receiving<'_> {
     /// Gives the verified unnamed `file` its final name, or the next free
     /// numbered one if the planned name was taken meanwhile; never replaces.
     pub(super) fn link_into_place(&self, plan: &FilePlan, file: &File) -> io::Result<PathBuf> {
-        let (folder, name) = self.folder_of(plan)?;
-        match folder.link_new(file, name) {
-            Ok(()) => Ok(plan.final_path.clone()),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                // Rare: the partial name, then the usual numbered search.
-                folder.link_new(file, &folder::part_name(name))?;
-                resume::promote(plan)
-            }
-            Err(e) => Err(e),
-        }
+        let (folder, _) = self.folder_of(plan)?;
+        link_into_place(folder, plan, file)
     }
 
     /// Gives the unnamed `file` of an interrupted transfer its partial
@@ -56,7 +49,7 @@ impl Receiving<'_> {
     ) -> io::Result<(&'f Folder, &'f std::ffi::OsStr)> {
         let folder = self
             .folder
-            .as_ref()
+            .as_deref()
             .filter(|open| plan.final_path.parent() == Some(open.path()));
         let name = plan.final_path.file_name();
         folder
@@ -65,16 +58,39 @@ impl Receiving<'_> {
     }
 }
 
+/// Gives the verified unnamed `file`, made in `folder`, the final name of
+/// `plan` (which is in `folder`), or the next free numbered one if that was
+/// taken meanwhile; never replaces.
+pub(super) fn link_into_place(
+    folder: &Folder,
+    plan: &FilePlan,
+    file: &File,
+) -> io::Result<PathBuf> {
+    let name = plan
+        .final_path
+        .file_name()
+        .ok_or_else(|| io::Error::other("the file has no name"))?;
+    match folder.link_new(file, name) {
+        Ok(()) => Ok(plan.final_path.clone()),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            // Rare: the partial name, then the usual numbered search.
+            folder.link_new(file, &folder::part_name(name))?;
+            resume::promote(plan)
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The open folder for a file about to be written into `final_path`'s
 /// folder: the one already open, else that folder opened now (files of one
 /// folder arrive together). `None` if it cannot be opened: paths then.
 pub(super) fn open_folder<'f>(
-    slot: &'f mut Option<Folder>,
+    slot: &'f mut Option<Arc<Folder>>,
     final_path: &Path,
-) -> Option<&'f Folder> {
+) -> Option<&'f Arc<Folder>> {
     let parent = final_path.parent()?;
     if slot.as_ref().is_none_or(|open| open.path() != parent) {
-        *slot = Folder::open(parent).ok();
+        *slot = Folder::open(parent).ok().map(Arc::new);
     }
     slot.as_ref()
 }

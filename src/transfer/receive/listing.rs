@@ -195,6 +195,8 @@ impl Receiving<'_> {
             .front()
             .and_then(|page| page.front())
             .map_or(self.listing.next_index, |next| next.index);
+        // A file still with the lander is not in its folder yet.
+        let due = self.lander.oldest().map_or(due, |landing| due.min(landing));
         while self
             .listing
             .closing

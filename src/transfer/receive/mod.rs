@@ -9,7 +9,8 @@
 //! (the pairing exchange, the code shown, the wait for the offer), [`offer`]
 //! (identity, PIN, names), [`accept`] (decision, plan, Accept), [`listing`]
 //! (folder pages, planned and answered one at a time), [`stream`]
-//! (partial files), [`landing`] (unnamed small files), [`verdict`] (checksums, final names, outcomes) and
+//! (partial files), [`landing`] (unnamed small files), [`lander`] (small
+//! files landed on a thread of their own), [`verdict`] (checksums, final names, outcomes) and
 //! [`resume`] (where files go and what an earlier try left). It never sends
 //! files and never knows about the UI.
 
@@ -18,6 +19,7 @@ use std::fs::File;
 use std::io;
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_channel::Receiver;
@@ -34,11 +36,13 @@ use crate::transfer::progress::Meter;
 use crate::transfer::pump::Pump;
 use crate::transfer::worker::{self, Failures, Keepalive, Writer, frame_name};
 use accept::{Claims, PromptSlot};
+use lander::Lander;
 use listing::Listing;
 use offer::identity_mismatch;
 use resume::{FilePlan, Plan};
 
 mod accept;
+mod lander;
 mod landing;
 mod listing;
 mod offer;
@@ -189,6 +193,7 @@ fn receive(
     let mut session = Receiving {
         shared,
         folder: None,
+        lander: Lander::default(),
         id,
         peer,
         offer,
@@ -231,7 +236,9 @@ fn receive(
 struct Receiving<'a> {
     shared: &'a Context,
     /// The folder the current files are written into, held open.
-    folder: Option<Folder>,
+    folder: Option<Arc<Folder>>,
+    /// Lands small files beside this thread.
+    lander: Lander,
     id: TransferId,
     peer: SocketAddr,
     offer: Offer,
@@ -277,13 +284,23 @@ struct Receiving<'a> {
 /// The file being written right now.
 struct Current {
     plan: FilePlan,
-    file: File,
+    body: Body,
     hasher: Sha256,
     received: u64,
     /// Its partial file has a `.meta` sidecar (see [`resume::EAGER_META_BYTES`]).
     meta: bool,
     /// It has no name yet, not even the partial one (see [`landing`]).
     unnamed: bool,
+}
+
+/// Where the current file's bytes go.
+enum Body {
+    /// Its file: a partial (named or not yet), or the final file whose
+    /// checksum an earlier try left to confirm.
+    Disk(File),
+    /// Held until complete, then checked and landed by [`lander`] (a small
+    /// new file); not hashed on this thread.
+    Held { bytes: Vec<u8>, folder: Arc<Folder> },
 }
 
 enum Stop {

@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use super::lander::{Job, Landed, MAX_HELD_BYTES};
 use super::landing::open_folder;
 use super::resume::{self, FilePlan};
 use super::verdict::describe_io;
-use super::{Current, Receiving, Stop};
+use super::{Body, Current, Receiving, Stop};
 use crate::api::{Event, Party};
 use crate::protocol::{CancelReason, FileVerdict, Frame, Message};
 use crate::transfer::hash::{HASH_PIECE, hash_in_pieces};
@@ -40,7 +41,7 @@ impl Receiving<'_> {
         self.hold.announce(&self.shared.sink, &mut self.backlog);
         let mut held = false;
         loop {
-            let frame = self.next_frame(&waiter)?;
+            let frame = self.next_frame(&waiter, meter)?;
             if held != self.hold.paused() {
                 // The speed starts afresh after a pause and shows none in it.
                 held = !held;
@@ -69,13 +70,16 @@ impl Receiving<'_> {
                     if open.plan.index != index {
                         return Err(Stop::Remote("a file ended out of order".into()));
                     }
-                    self.finish_file(open, sha256)?;
-                    meter.file_done();
+                    self.finish_file(open, sha256, meter)?;
                     self.settle_dirs();
                 }
                 Frame::Message(Message::FileAbandoned { index, reason }) => {
                     let (plan, named) = match current.take() {
-                        Some(open) if open.plan.index == index => (open.plan, !open.unnamed),
+                        Some(open) if open.plan.index == index => {
+                            // Held bytes were never on disk: nothing to remove.
+                            let named = !open.unnamed && matches!(open.body, Body::Disk(_));
+                            (open.plan, named)
+                        }
                         Some(_) => {
                             return Err(Stop::Remote("a file was abandoned out of order".into()));
                         }
@@ -86,6 +90,8 @@ impl Receiving<'_> {
                             true,
                         ),
                     };
+                    // Verdicts go in the order the files came.
+                    self.take_ready(meter, true)?;
                     self.abandoned(&plan, named, reason)?;
                     self.settle_dirs();
                 }
@@ -100,6 +106,7 @@ impl Receiving<'_> {
                             "the transfer ended in the middle of a file".into(),
                         ));
                     }
+                    self.take_ready(meter, true)?;
                     return self.send_summary();
                 }
                 Frame::Message(Message::Cancel(CancelReason::User)) => {
@@ -123,7 +130,7 @@ impl Receiving<'_> {
     /// The sender's next frame. Frames that arrived together are handled
     /// together; Cancel, pauses and the timer are looked at between batches.
     /// The sender's Pause and Resume are taken here (not returned).
-    fn next_frame(&mut self, waiter: &Waiter) -> Result<Frame, Stop> {
+    fn next_frame(&mut self, waiter: &Waiter, meter: &mut Meter) -> Result<Frame, Stop> {
         loop {
             match waiter.next(&mut self.pump, self.control) {
                 Wake::Peer(Ok(Frame::Message(message @ (Message::Pause | Message::Resume)))) => {
@@ -144,6 +151,7 @@ impl Receiving<'_> {
                 }
                 Wake::Decide(_) | Wake::Other(_) => {}
                 Wake::Tick => {
+                    self.take_ready(meter, false)?;
                     self.hold.report(&self.shared.sink, &mut self.backlog);
                     self.shared.sink.flush(&mut self.backlog, false);
                     self.flush_verdicts()?;
@@ -197,14 +205,20 @@ impl Receiving<'_> {
         // buffer cost twice socat's (the extra system time on ext4). If a
         // write fails the transfer ends, so the hash running ahead of the
         // file by one piece never matters.
-        for piece in bytes.chunks(HASH_PIECE) {
-            open.hasher.update(piece);
-            if let Err(e) = open.file.write_all(piece) {
-                return Err(Stop::Local(format!(
-                    "Cannot write {}: {}.",
-                    plan.display(),
-                    describe_io(&e)
-                )));
+        match &mut open.body {
+            // Hashed with the rest once complete, by the lander.
+            Body::Held { bytes: held, .. } => held.extend_from_slice(&bytes),
+            Body::Disk(file) => {
+                for piece in bytes.chunks(HASH_PIECE) {
+                    open.hasher.update(piece);
+                    if let Err(e) = file.write_all(piece) {
+                        return Err(Stop::Local(format!(
+                            "Cannot write {}: {}.",
+                            plan.display(),
+                            describe_io(&e)
+                        )));
+                    }
+                }
             }
         }
         open.received += bytes.len() as u64;
@@ -289,7 +303,7 @@ impl Receiving<'_> {
             let received = plan.offset;
             return Ok(Current {
                 plan,
-                file,
+                body: Body::Disk(file),
                 hasher,
                 received,
                 meta: true,
@@ -304,7 +318,9 @@ impl Receiving<'_> {
         // always has its sidecar.
         let mut meta = plan.offset > 0 || plan.kept_part;
         let mut unnamed = false;
-        let file = if meta {
+        let body = if let Some(held) = self.held_body(&plan) {
+            held
+        } else if meta {
             let mut file = OpenOptions::new()
                 .read(true)
                 .write(true)
@@ -314,11 +330,11 @@ impl Receiving<'_> {
             file.set_len(plan.offset).map_err(|e| fail("resume", e))?;
             file.seek(SeekFrom::Start(plan.offset))
                 .map_err(|e| fail("resume", e))?;
-            file
+            Body::Disk(file)
         } else if let Some(file) = self.create_unnamed(&plan) {
             // Small and new: named only once verified (see `landing`).
             unnamed = true;
-            file
+            Body::Disk(file)
         } else {
             if plan.stale_part {
                 // Ours, from a try cut before it had a sidecar; removing a
@@ -335,17 +351,81 @@ impl Receiving<'_> {
                 resume::write_part_meta(&plan, &sender).map_err(|e| fail("create", e))?;
                 meta = true;
             }
-            file
+            Body::Disk(file)
         };
         let received = plan.offset;
         Ok(Current {
             plan,
-            file,
+            body,
             hasher,
             received,
             meta,
             unnamed,
         })
+    }
+}
+
+impl Receiving<'_> {
+    /// An empty buffer for `plan` if it is a small new file the lander can
+    /// take once complete (its folder opens).
+    fn held_body(&mut self, plan: &FilePlan) -> Option<Body> {
+        let fresh = plan.offset == 0 && !plan.kept_part && !plan.stale_part && !plan.already_final;
+        if !fresh || plan.size > MAX_HELD_BYTES {
+            return None;
+        }
+        let folder = open_folder(&mut self.folder, &plan.final_path)?.clone();
+        // The size is the offer's, bounded by MAX_HELD_BYTES just above.
+        let bytes = Vec::with_capacity(plan.size as usize);
+        Some(Body::Held { bytes, folder })
+    }
+
+    /// Hands a complete held file to the lander, first taking back (and
+    /// answering) landed files until there is room for it.
+    pub(super) fn hand_over(&mut self, job: Job, meter: &mut Meter) -> Result<(), Stop> {
+        while !self.lander.has_room(job.plan.size) {
+            match self.lander.next(true) {
+                Some(landed) => self.take_landed(landed, meter)?,
+                None => break,
+            }
+        }
+        self.lander.hand_over(job);
+        self.take_ready(meter, false)
+    }
+
+    /// Answers the files the lander has finished (`all`: waits for every
+    /// one still on its way).
+    pub(super) fn take_ready(&mut self, meter: &mut Meter, all: bool) -> Result<(), Stop> {
+        let mut any = false;
+        while let Some(landed) = self.lander.next(all) {
+            self.take_landed(landed, meter)?;
+            any = true;
+        }
+        if any {
+            self.settle_dirs();
+        }
+        Ok(())
+    }
+
+    /// Counts one landed file and queues its verdict for the sender.
+    fn take_landed(&mut self, landed: Landed, meter: &mut Meter) -> Result<(), Stop> {
+        let (index, verdict) = match landed {
+            Landed::Verified(plan, path) => {
+                self.count_verified(&plan, path);
+                (plan.index, FileVerdict::Verified)
+            }
+            Landed::Mismatch(plan) => {
+                self.failures
+                    .note(format!("{}: checksum mismatch", plan.display()));
+                (plan.index, FileVerdict::Mismatch)
+            }
+            Landed::Failed(plan, reason) => {
+                self.failures.note(format!("{}: {reason}", plan.display()));
+                (plan.index, FileVerdict::Failed(reason))
+            }
+            Landed::Stopped(reason) => return Err(Stop::Local(reason)),
+        };
+        meter.file_done();
+        self.reply(Message::FileResult { index, verdict })
     }
 }
 

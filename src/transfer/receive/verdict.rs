@@ -6,23 +6,55 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::Digest;
 
+use super::lander::{Job, Landed};
 use super::resume::{self, FilePlan};
-use super::{Current, Receiving, Stop};
+use super::{Body, Current, Receiving, Stop};
 use crate::api::{Event, Outcome, Party};
-use crate::fs::folder;
+use crate::fs::folder::{self, Folder};
 use crate::protocol::{CancelReason, FileVerdict, Message};
+use crate::transfer::progress::Meter;
 
 impl Receiving<'_> {
-    pub(super) fn finish_file(&mut self, open: Current, sha256: [u8; 32]) -> Result<(), Stop> {
-        let plan = open.plan;
-        let ours: [u8; 32] = open.hasher.finalize().into();
-        let verdict = if open.received != plan.size || ours != sha256 {
-            drop(open.file);
-            if !plan.already_final && !open.unnamed {
+    /// Checks the file that just ended against the sender's `sha256` and
+    /// names it, or hands it to the lander if it was held in memory.
+    pub(super) fn finish_file(
+        &mut self,
+        open: Current,
+        sha256: [u8; 32],
+        meter: &mut Meter,
+    ) -> Result<(), Stop> {
+        let Current {
+            plan,
+            body,
+            hasher,
+            received,
+            meta,
+            unnamed,
+        } = open;
+        let file = match body {
+            Body::Disk(file) => file,
+            Body::Held { bytes, folder } => {
+                let job = Job {
+                    plan,
+                    folder,
+                    bytes,
+                    sha256,
+                };
+                return self.hand_over(job, meter);
+            }
+        };
+        // Verdicts go in the order the files came: the lander's first.
+        self.take_ready(meter, true)?;
+        meter.file_done();
+        let ours: [u8; 32] = hasher.finalize().into();
+        let verdict = if received != plan.size || ours != sha256 {
+            drop(file);
+            if !plan.already_final && !unnamed {
                 resume::discard_part(&plan);
             }
             self.failures
@@ -33,18 +65,18 @@ impl Receiving<'_> {
             FileVerdict::Verified
         } else {
             if let Some(time) = plan.modified_ms.and_then(time_from_ms) {
-                let _ = open.file.set_modified(time);
+                let _ = file.set_modified(time);
             }
-            let placed = if open.unnamed {
-                self.link_into_place(&plan, &open.file)
+            let placed = if unnamed {
+                self.link_into_place(&plan, &file)
             } else {
-                drop(open.file);
+                drop(file);
                 self.promote_here(&plan)
                     .map_or_else(|| resume::promote(&plan), Ok)
             };
             match placed {
                 Ok(path) => {
-                    if open.meta {
+                    if meta {
                         resume::forget_part_meta(&plan);
                     }
                     self.count_verified(&plan, path);
@@ -78,11 +110,26 @@ impl Receiving<'_> {
         }
     }
 
-    fn count_verified(&mut self, plan: &FilePlan, path: PathBuf) {
+    pub(super) fn count_verified(&mut self, plan: &FilePlan, path: PathBuf) {
         self.verified += 1;
         self.verified_bytes += plan.size;
         let event = Event::FileVerified { id: self.id, path };
         self.shared.sink.emit_batched(&mut self.backlog, event);
+    }
+
+    /// A file the lander finished after the transfer stopped: counted (its
+    /// verdict cannot go any more; a resume finds it in place).
+    fn count_landed_at_stop(&mut self, landed: Landed) {
+        match landed {
+            Landed::Verified(plan, path) => self.count_verified(&plan, path),
+            Landed::Mismatch(plan) => self
+                .failures
+                .note(format!("{}: checksum mismatch", plan.display())),
+            Landed::Failed(plan, reason) => {
+                self.failures.note(format!("{}: {reason}", plan.display()));
+            }
+            Landed::Stopped(..) => {}
+        }
     }
 
     /// The end of a transfer that ran to the sender's `Done`: complete only
@@ -104,25 +151,37 @@ impl Receiving<'_> {
 
     /// Says the right thing to the peer, cleans up, and describes the end.
     pub(super) fn finish_stop(&mut self, stop: Stop, current: Option<Current>) -> Outcome {
-        // An unnamed file stays open until it is kept (named) or dropped.
+        // Files already complete are landed (and counted) whatever the stop.
+        for landed in self.lander.finish() {
+            self.count_landed_at_stop(landed);
+        }
+        // An unnamed file stays open until it is kept (named) or dropped; a
+        // held one was never on disk.
         let in_flight = current.map(|open| {
-            let file = open.unnamed.then_some(open.file);
-            (open.plan, open.meta, file)
+            let partial = match open.body {
+                Body::Held { bytes, folder } => Partial::Held(bytes, folder),
+                Body::Disk(file) if open.unnamed => Partial::Unnamed(file),
+                Body::Disk(_) => Partial::Named,
+            };
+            (open.plan, open.meta, partial)
         });
         // The partial of a small file is kept for a resume too: give it its
         // partial name if it has none yet, and the sidecar it was created
         // without (best effort: the disk may be full).
         let keep = |this: &Self| {
-            if let Some((plan, false, unnamed)) = &in_flight
-                && unnamed
-                    .as_ref()
-                    .is_none_or(|file| this.name_part(plan, file).is_ok())
-            {
-                let _ = resume::write_part_meta(plan, &this.offer.sender.device_id);
+            if let Some((plan, false, partial)) = &in_flight {
+                let named = match partial {
+                    Partial::Named => true,
+                    Partial::Unnamed(file) => this.name_part(plan, file).is_ok(),
+                    Partial::Held(bytes, folder) => keep_held(plan, folder, bytes).is_ok(),
+                };
+                if named {
+                    let _ = resume::write_part_meta(plan, &this.offer.sender.device_id);
+                }
             }
         };
         let discard = |_: &Self| {
-            if let Some((plan, _, None)) = &in_flight
+            if let Some((plan, _, Partial::Named)) = &in_flight
                 && !plan.already_final
             {
                 resume::discard_part(plan);
@@ -187,6 +246,29 @@ impl Receiving<'_> {
             }
         }
     }
+}
+
+/// Where the file being received when the transfer stopped is.
+enum Partial {
+    /// Under its partial name.
+    Named,
+    /// Open, with no name yet.
+    Unnamed(std::fs::File),
+    /// In memory only (a small new file).
+    Held(Vec<u8>, Arc<Folder>),
+}
+
+/// Writes what arrived of a held file under its partial name, so a resume
+/// continues it like any other partial; never replaces anything.
+fn keep_held(plan: &FilePlan, folder: &Folder, bytes: &[u8]) -> io::Result<()> {
+    let name = plan.final_path.file_name().unwrap_or_default();
+    let mut file = folder.create_new(&folder::part_name(name))?;
+    if let Err(e) = io::Write::write_all(&mut file, bytes) {
+        drop(file);
+        resume::discard_part(plan);
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// The time a peer gave in ms since 1970, if this system can represent it
