@@ -16,7 +16,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::thread::JoinHandle;
 
 use crossbeam_channel::{Receiver, Sender};
@@ -38,6 +38,11 @@ const MAX_IN_FLIGHT: usize = 256;
 
 /// Bytes of those files, at most (one file over it still goes alone).
 const MAX_IN_FLIGHT_BYTES: u64 = 2 * 1024 * 1024;
+
+/// Folders those files are in, at most: each job keeps its folder open, and
+/// a tree of one file per folder must not hold hundreds of descriptors per
+/// transfer (there may be many transfers at once).
+const MAX_FOLDERS_IN_FLIGHT: usize = 4;
 
 /// A complete small file and what it must be.
 pub(super) struct Job {
@@ -66,24 +71,51 @@ pub(super) struct Lander {
     jobs: Option<Sender<Job>>,
     results: Option<Receiver<Landed>>,
     thread: Option<JoinHandle<()>>,
-    /// Indexes of the files handed over, oldest first, with their sizes.
-    in_flight: VecDeque<(u32, u64)>,
+    /// The files handed over, oldest first.
+    in_flight: VecDeque<InFlight>,
     bytes: u64,
+    /// Jobs in flight whose folder differs from the job's before it.
+    folders: usize,
+    /// The folder of the last job handed over (weak: only to compare).
+    last_folder: Option<Weak<Folder>>,
     /// Results of files landed on the caller's thread (no thread could start).
     landed_here: VecDeque<Landed>,
 }
 
+struct InFlight {
+    index: u32,
+    size: u64,
+    /// Its folder differs from the job's before it.
+    new_folder: bool,
+}
+
 impl Lander {
-    /// Whether a file of `size` bytes can be handed over without waiting.
-    pub fn has_room(&self, size: u64) -> bool {
+    /// Whether `job` can be handed over without waiting.
+    pub fn has_room(&self, job: &Job) -> bool {
         self.in_flight.is_empty()
             || (self.in_flight.len() < MAX_IN_FLIGHT
-                && self.bytes.saturating_add(size) <= MAX_IN_FLIGHT_BYTES)
+                && self.bytes.saturating_add(job.plan.size) <= MAX_IN_FLIGHT_BYTES
+                && (!self.is_new_folder(&job.folder) || self.folders < MAX_FOLDERS_IN_FLIGHT))
+    }
+
+    fn is_new_folder(&self, folder: &Arc<Folder>) -> bool {
+        self.last_folder
+            .as_ref()
+            .is_none_or(|last| !std::ptr::eq(last.as_ptr(), Arc::as_ptr(folder)))
     }
 
     /// Hands `job` over; call only when [`Lander::has_room`].
     pub fn hand_over(&mut self, job: Job) {
-        self.in_flight.push_back((job.plan.index, job.plan.size));
+        let new_folder = self.is_new_folder(&job.folder);
+        if new_folder {
+            self.folders += 1;
+            self.last_folder = Some(Arc::downgrade(&job.folder));
+        }
+        self.in_flight.push_back(InFlight {
+            index: job.plan.index,
+            size: job.plan.size,
+            new_folder,
+        });
         self.bytes = self.bytes.saturating_add(job.plan.size);
         let job = match self.sender() {
             Some(jobs) => match jobs.send(job) {
@@ -98,7 +130,7 @@ impl Lander {
 
     /// The oldest file handed over and not yet taken back, if any.
     pub fn oldest(&self) -> Option<u32> {
-        self.in_flight.front().map(|(index, _)| *index)
+        self.in_flight.front().map(|job| job.index)
     }
 
     /// The next result if one is ready (`wait`: waits for it while files are
@@ -120,8 +152,9 @@ impl Lander {
         };
         match landed {
             Some(landed) => {
-                if let Some((_, size)) = self.in_flight.pop_front() {
-                    self.bytes = self.bytes.saturating_sub(size);
+                if let Some(job) = self.in_flight.pop_front() {
+                    self.bytes = self.bytes.saturating_sub(job.size);
+                    self.folders -= usize::from(job.new_folder);
                 }
                 Some(landed)
             }
@@ -130,6 +163,7 @@ impl Lander {
                 // design; if it did, its files never got a name).
                 self.in_flight.clear();
                 self.bytes = 0;
+                self.folders = 0;
                 None
             }
             None => None,
@@ -341,7 +375,7 @@ mod tests {
         for index in 0..total {
             let body = format!("file {index}");
             let job = job(&folder, index, &format!("f{index}"), body.as_bytes());
-            while !lander.has_room(job.plan.size) {
+            while !lander.has_room(&job) {
                 assert_eq!(lander.in_flight.len(), MAX_IN_FLIGHT);
                 landed.push(lander.next(true).expect("a result"));
             }
@@ -365,11 +399,51 @@ mod tests {
         // Big files: the byte bound, not the count, makes room run out.
         let big = vec![7u8; MAX_HELD_BYTES as usize];
         let mut count = 0;
-        while lander.has_room(MAX_HELD_BYTES) {
-            lander.hand_over(job(&folder, count, &format!("big{count}"), &big));
+        loop {
+            let next = job(&folder, count, &format!("big{count}"), &big);
+            if !lander.has_room(&next) {
+                break;
+            }
+            lander.hand_over(next);
             count += 1;
         }
         assert_eq!(u64::from(count), MAX_IN_FLIGHT_BYTES / MAX_HELD_BYTES);
         assert_eq!(lander.finish().len(), count as usize);
+    }
+
+    #[test]
+    fn few_folders_are_held_open_at_once() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut lander = Lander::default();
+        let mut handed = 0;
+        for index in 0..40u32 {
+            // One file per folder, as in a tree of tiny folders.
+            let path = dir.path().join(format!("d{index}"));
+            std::fs::create_dir(&path).expect("mkdir");
+            let folder = Arc::new(Folder::open(&path).expect("open"));
+            let next = job(&folder, index, "f", b"x");
+            if !lander.has_room(&next) {
+                break;
+            }
+            lander.hand_over(next);
+            handed += 1;
+        }
+        assert_eq!(handed, MAX_FOLDERS_IN_FLIGHT);
+        // A folder opened again is another descriptor, so another folder;
+        // more files of the same open folder always fit.
+        let last = Arc::new(Folder::open(&dir.path().join("d3")).expect("open"));
+        let first = job(&last, 100, "g", b"y");
+        assert!(
+            !lander.has_room(&first),
+            "another Arc is another descriptor"
+        );
+        let landed = lander.finish();
+        assert_eq!(landed.len(), MAX_FOLDERS_IN_FLIGHT);
+        lander.hand_over(first);
+        let same = job(&last, 101, "h", b"z");
+        assert!(lander.has_room(&same));
+        lander.hand_over(same);
+        assert_eq!(lander.finish().len(), 2);
+        assert_eq!(std::fs::read(dir.path().join("d3/h")).expect("read"), b"z");
     }
 }

@@ -382,7 +382,7 @@ impl Receiving<'_> {
     /// Hands a complete held file to the lander, first taking back (and
     /// answering) landed files until there is room for it.
     pub(super) fn hand_over(&mut self, job: Job, meter: &mut Meter) -> Result<(), Stop> {
-        while !self.lander.has_room(job.plan.size) {
+        while !self.lander.has_room(&job) {
             match self.lander.next(true) {
                 Some(landed) => self.take_landed(landed, meter)?,
                 None => break,
