@@ -280,6 +280,20 @@ fn write_and_name(plan: &FilePlan, folder: &Folder, bytes: &[u8]) -> Result<Path
     }
 }
 
+/// Writes what arrived of a held file that will not be completed under its
+/// partial name, so a resume continues it like any other partial; never
+/// replaces anything, and leaves nothing if the write fails.
+pub(super) fn keep_partial(plan: &FilePlan, folder: &Folder, bytes: &[u8]) -> io::Result<()> {
+    let name = plan.final_path.file_name().unwrap_or_default();
+    let mut file = folder.create_new(&folder::part_name(name))?;
+    if let Err(e) = file.write_all(bytes) {
+        drop(file);
+        resume::discard_part(plan);
+        return Err(e);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,10 @@
 //! Streaming the accepted files: each `FileStart` opens (or reopens, for a
 //! resume) a partial file, data frames are written and hashed as they come,
 //! and each `FileEnd` hands the file to [`super::verdict`]. The sender must
-//! keep to the plan's order; anything else ends the transfer. This is the
-//! only place that writes file contents, and only into partial files.
+//! keep to the plan's order; anything else ends the transfer. Apart from
+//! [`super::lander`], which writes small new files this module held in
+//! memory until complete, this is the only place that writes file contents,
+//! and only into partial files.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};

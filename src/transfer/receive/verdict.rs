@@ -11,7 +11,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use sha2::Digest;
 
-use super::lander::{Job, Landed};
+use super::lander::{Job, Landed, keep_partial};
 use super::resume::{self, FilePlan};
 use super::{Body, Current, Receiving, Stop};
 use crate::api::{Event, Outcome, Party};
@@ -173,7 +173,7 @@ impl Receiving<'_> {
                 let named = match partial {
                     Partial::Named => true,
                     Partial::Unnamed(file) => this.name_part(plan, file).is_ok(),
-                    Partial::Held(bytes, folder) => keep_held(plan, folder, bytes).is_ok(),
+                    Partial::Held(bytes, folder) => keep_partial(plan, folder, bytes).is_ok(),
                 };
                 if named {
                     let _ = resume::write_part_meta(plan, &this.offer.sender.device_id);
@@ -256,19 +256,6 @@ enum Partial {
     Unnamed(std::fs::File),
     /// In memory only (a small new file).
     Held(Vec<u8>, Arc<Folder>),
-}
-
-/// Writes what arrived of a held file under its partial name, so a resume
-/// continues it like any other partial; never replaces anything.
-fn keep_held(plan: &FilePlan, folder: &Folder, bytes: &[u8]) -> io::Result<()> {
-    let name = plan.final_path.file_name().unwrap_or_default();
-    let mut file = folder.create_new(&folder::part_name(name))?;
-    if let Err(e) = io::Write::write_all(&mut file, bytes) {
-        drop(file);
-        resume::discard_part(plan);
-        return Err(e);
-    }
-    Ok(())
 }
 
 /// The time a peer gave in ms since 1970, if this system can represent it
