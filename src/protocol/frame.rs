@@ -18,7 +18,7 @@ pub const KIND_DATA: u8 = 1;
 
 /// Size of the buffer that gathers small frames before they go to the
 /// stream. Large data frames bypass it (their header rides along).
-const WRITE_BUFFER: usize = 256 * 1024;
+const WRITE_BUFFER: usize = 64 * 1024;
 
 /// Size of the buffer between the stream and a frame reader: large enough to
 /// take many small frames per read, small enough that the start of a large

@@ -11,6 +11,7 @@ use ring::aead::Aad;
 use rustls::ConnectionTrafficSecrets;
 use rustls::crypto::cipher::{AeadKey, Iv};
 
+use super::record::{RAW_READ_ANSWERS, RAW_READ_BULK};
 use super::{Cipher, KeySchedule, Rekey, TlsReader};
 
 /// The known key schedule: generation `g` is AES-256-GCM with key and IV
@@ -159,7 +160,21 @@ fn read_back(data: &[u8]) -> Option<(Vec<u8>, Option<io::Error>)> {
         wire: &peer.wire,
         step: usize::from(seed),
     };
-    let mut reader = TlsReader::new(socket, &[], Vec::new(), rx, schedule.clone(), false);
+    // Both buffer sizes a reader can have, by turns.
+    let raw_read = if seed % 2 == 0 {
+        RAW_READ_BULK
+    } else {
+        RAW_READ_ANSWERS
+    };
+    let mut reader = TlsReader::new(
+        socket,
+        &[],
+        Vec::new(),
+        rx,
+        schedule.clone(),
+        false,
+        raw_read,
+    );
     let mut got = Vec::new();
     let mut out = vec![0u8; 70_001];
     let mut size = usize::from(seed) + 1;

@@ -18,6 +18,7 @@ use rustls::unbuffered::{
 };
 use rustls::{ClientConfig, ServerConfig, SupportedCipherSuite};
 
+use super::record::{RAW_READ_ANSWERS, RAW_READ_BULK};
 use super::{Cipher, Established, KeySchedule, TlsReader, TlsWriter, tls_error};
 
 /// Makes the handshake as client on `stream` and splits the connection.
@@ -27,13 +28,13 @@ pub fn connect(
     name: ServerName<'static>,
 ) -> io::Result<Established> {
     let conn = UnbufferedClientConnection::new(config, name).map_err(tls_error)?;
-    establish(conn, stream)
+    establish(conn, stream, RAW_READ_ANSWERS)
 }
 
 /// Makes the handshake as server on `stream` and splits the connection.
 pub fn accept(stream: TcpStream, config: Arc<ServerConfig>) -> io::Result<Established> {
     let conn = UnbufferedServerConnection::new(config).map_err(tls_error)?;
-    establish(conn, stream)
+    establish(conn, stream, RAW_READ_BULK)
 }
 
 /// The two kinds of unbuffered connection, as the handshake driver needs them.
@@ -93,8 +94,13 @@ enum Next {
     Done { peer_closed: bool },
 }
 
-/// Drives the handshake to its end, then hands the connection to the halves.
-fn establish<C: Handshaking>(mut conn: C, mut stream: TcpStream) -> io::Result<Established>
+/// Drives the handshake to its end, then hands the connection to the halves
+/// (the reader reading up to `raw_read` bytes at a time).
+fn establish<C: Handshaking>(
+    mut conn: C,
+    mut stream: TcpStream,
+    raw_read: usize,
+) -> io::Result<Established>
 where
     KernelConnection<C::Data>: Send,
 {
@@ -107,7 +113,7 @@ where
         .and_then(|certs| certs.first())
         .map(|cert| cert.as_ref().to_vec())
         .ok_or_else(|| tls_error("the peer presented no certificate"))?;
-    let (reader, writer) = split(conn, stream, leftover)?;
+    let (reader, writer) = split(conn, stream, leftover, raw_read)?;
     Ok(Established {
         reader,
         writer,
@@ -233,6 +239,7 @@ fn split<C: Handshaking>(
     conn: C,
     stream: TcpStream,
     leftover: Leftover,
+    raw_read: usize,
 ) -> io::Result<(TlsReader, TlsWriter)>
 where
     KernelConnection<C::Data>: Send,
@@ -253,6 +260,7 @@ where
         Cipher::new(rx_secrets, rx_seq)?,
         schedule.clone(),
         leftover.peer_closed,
+        raw_read,
     );
     let writer = TlsWriter::new(stream, Cipher::new(tx_secrets, tx_seq)?, limit, schedule);
     Ok((reader, writer))

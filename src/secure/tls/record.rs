@@ -30,8 +30,16 @@ use super::{
     Cipher, KeySchedule,
 };
 
-/// Raw bytes read from the socket per system call (at most).
-const RAW_READ: usize = 256 * 1024;
+/// Raw bytes read from the socket per system call (at most) by a reader that
+/// takes a transfer's bytes: the server's side.
+pub(super) const RAW_READ_BULK: usize = 256 * 1024;
+
+/// The same for a reader that takes only answers (the client's side: a
+/// sender reading the receiver's verdicts, a probe reading one reply). Its
+/// buffer is touched in full over a long transfer, so a bulk-sized one would
+/// add a quarter MiB to a sender of many small files for nothing: 32 KiB
+/// still takes hundreds of verdicts per read.
+pub(super) const RAW_READ_ANSWERS: usize = 32 * 1024;
 
 /// Reads at least this large are decrypted straight into the caller's
 /// buffer ([`TlsReader::read_direct`]): the rest of a data frame. Smaller ones
@@ -104,7 +112,8 @@ impl<S: Read> TlsReader<S> {
     /// The read half. `pending`: raw bytes read past the handshake's end (a
     /// partial record rustls left alone); `early`: plaintext rustls opened
     /// while finishing the handshake; `closed`: the peer already sent
-    /// close_notify.
+    /// close_notify; `raw_read`: bytes read per system call at most
+    /// ([`RAW_READ_BULK`] or [`RAW_READ_ANSWERS`]).
     pub(super) fn new(
         socket: S,
         pending: &[u8],
@@ -112,8 +121,9 @@ impl<S: Read> TlsReader<S> {
         rx: Cipher,
         schedule: Arc<KeySchedule>,
         closed: bool,
+        raw_read: usize,
     ) -> TlsReader<S> {
-        let mut buf = vec![0u8; RAW_READ.max(pending.len()) + HEADER + MAX_BODY];
+        let mut buf = vec![0u8; raw_read.max(pending.len()) + HEADER + MAX_BODY];
         buf[..pending.len()].copy_from_slice(pending);
         TlsReader {
             socket,
