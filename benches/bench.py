@@ -382,7 +382,7 @@ def localsend_into_ferry(env, src, dst_dir, binary=None, timeout=600):
 
 
 def ferry_into_localsend(env, src, dst_dir, binary=None, timeout=600):
-    """`ferry send --localsend` (prepare-upload with sha256, four uploads
+    """`ferry send --localsend` (prepare-upload with sha256, eight uploads
     at a time on kept-alive connections) into the independent peer's
     LocalSend server, on 127.0.0.1."""
     binary = binary or env.ferry

@@ -30,8 +30,12 @@ use super::wire::{PrepareAnswer, PrepareUpload};
 use crate::api::{Decision, Direction, Event, Outcome, Party, Progress, TransferId};
 use crate::transfer::context::Control;
 
-/// Uploads in flight at once (each on its own kept-alive connection).
-pub const PARALLEL_UPLOADS: usize = 4;
+/// Uploads in flight at once (each on its own kept-alive connection). Eight,
+/// not four: 2,000 × 4 KiB into Ferry's own server took 0.167 s instead of
+/// 0.184 s (medians of 10 alternating runs), since each small upload waits a
+/// round trip for its answer; a receiver's per-address limit (Ferry's: 16)
+/// still leaves room for `/cancel`.
+pub const PARALLEL_UPLOADS: usize = 8;
 
 /// Longest answer body read from a receiver.
 const MAX_ANSWER: usize = 64 * 1024;
