@@ -72,8 +72,27 @@ fn data_flows_both_ways_and_close_notify_ends_the_stream() {
         c_w
     });
     assert_eq!(read_all(&mut s_r, big.len()), big);
-    s_w.write_all(b"and back").expect("write");
-    assert_eq!(read_all(&mut c_r, 8), b"and back");
+    // Back through the client's reader, whose buffer is answer-sized
+    // (32 KiB): many records, some straddling its reads.
+    let back = pattern(1024 * 1024 + 33, 2);
+    let sent_back = back.clone();
+    let server_writes = thread::spawn(move || {
+        s_w.write_all(&sent_back).expect("write");
+        s_w
+    });
+    // Small reads, so the bytes go through that buffer rather than being
+    // decrypted straight into ours.
+    let mut got = Vec::with_capacity(back.len());
+    for size in [1000, 17_000, 5, 30_000].iter().cycle() {
+        if got.len() == back.len() {
+            break;
+        }
+        let mut piece = vec![0u8; (*size).min(back.len() - got.len())];
+        c_r.read_exact(&mut piece).expect("read back");
+        got.extend_from_slice(&piece);
+    }
+    assert_eq!(got, back);
+    let s_w = server_writes.join().expect("server writer");
     drop(writer.join().expect("writer"));
     let mut rest = Vec::new();
     assert_eq!(s_r.read_to_end(&mut rest).expect("clean close"), 0);
