@@ -92,7 +92,8 @@ fn data_flows_both_ways_and_close_notify_ends_the_stream() {
         got.extend_from_slice(&piece);
     }
     assert_eq!(got, back);
-    let s_w = server_writes.join().expect("server writer");
+    // Kept open to the end, as before: only the client closes first.
+    let _s_w = server_writes.join().expect("server writer");
     drop(writer.join().expect("writer"));
     let mut rest = Vec::new();
     assert_eq!(s_r.read_to_end(&mut rest).expect("clean close"), 0);
