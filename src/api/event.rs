@@ -85,6 +85,18 @@ pub enum Event {
         /// What is offered (counts, and the top-level entries only).
         offer: OfferSummary,
     },
+    /// Sender side, before the offer: the picked folders are being walked
+    /// to count their files and bytes (a million files on a slow disk take
+    /// a while). Sent about ten times a second once counting has taken more
+    /// than a tenth of one, so small sends never see it; may be dropped.
+    Counting {
+        /// Which transfer.
+        id: TransferId,
+        /// Files counted so far.
+        files: u64,
+        /// Their bytes.
+        bytes: u64,
+    },
     /// An outgoing offer was sent; waiting for the receiver's answer.
     Offered {
         /// Which transfer.

@@ -15,6 +15,14 @@ use crate::i18n::tr;
 /// Where a transfer is in its life.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Phase {
+    /// Outgoing: counting the picked folders' files before the offer (shown
+    /// once counting takes a while).
+    Counting {
+        /// Files counted so far.
+        files: u64,
+        /// Their bytes.
+        bytes: u64,
+    },
     /// Outgoing: connecting and offering.
     Connecting,
     /// Outgoing: offered; the receiver has not answered yet.

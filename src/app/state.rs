@@ -265,6 +265,7 @@ impl UiState {
                 addr,
                 offer,
             } => self.auto_accepted(id, &from, addr, &offer),
+            Event::Counting { id, files, bytes } => self.counting(id, files, bytes),
             Event::Offered {
                 id,
                 offer,

@@ -359,6 +359,11 @@ pub fn paused_words(row: &TransferRow) -> Option<String> {
 /// The line under the bar: where the transfer stands, in words and numbers.
 pub fn status(row: &TransferRow) -> String {
     match &row.phase {
+        Phase::Counting { files, bytes } => tr!(
+            "transfers-counting",
+            count = *files,
+            size = human_bytes(*bytes)
+        ),
         Phase::Connecting => tr!("transfers-connecting", name = &row.peer),
         Phase::WaitingForAnswer => waiting(row),
         Phase::Running if row.is_text => tr!("transfers-sending-message"),
@@ -502,7 +507,7 @@ pub fn pin_dialog(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::api::{Party, TransferId};
+    use crate::api::{Event, Party, TransferId};
     use std::net::SocketAddr;
     use std::path::PathBuf;
 
@@ -511,8 +516,24 @@ mod tests {
         let mut state = UiState::default();
         let addr = SocketAddr::from(([127, 0, 0, 1], 1));
         state.start_outgoing(TransferId(1), "bob", addr, vec![PathBuf::from("/a/b")]);
+        assert_eq!(status(&state.transfers[0]), "Connecting to bob…");
+        // A long count before the offer: the engine's reports move the row.
+        let count = |files, bytes| Event::Counting {
+            id: TransferId(1),
+            files,
+            bytes,
+        };
+        state.apply(count(1, 4096), 0);
+        assert_eq!(
+            status(&state.transfers[0]),
+            "Counting the files to send: 1 file, 4.0 KiB so far…"
+        );
+        state.apply(count(250_000, 3 << 30), 0);
+        assert_eq!(
+            status(&state.transfers[0]),
+            "Counting the files to send: 250000 files, 3.0 GiB so far…"
+        );
         let row = &mut state.transfers[0];
-        assert_eq!(status(row), "Connecting to bob…");
         row.phase = Phase::Running;
         row.bytes_total = 2048;
         row.bytes_done = 1024;

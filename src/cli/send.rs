@@ -284,10 +284,17 @@ fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
     let mut bar = None;
     let mut confirmed_keys = std::collections::HashSet::new();
     let mut pauses = terminal::PauseLines::default();
+    // The "Counting the files..." line, until the next step of the send.
+    let mut counting: Option<indicatif::ProgressBar> = None;
     while !pending.is_empty() {
         let Ok(event) = engine.events().recv() else {
             break;
         };
+        if !matches!(event, Event::Counting { .. })
+            && let Some(line) = counting.take()
+        {
+            line.finish_and_clear();
+        }
         match event {
             Event::ConfirmPeer {
                 id,
@@ -342,6 +349,10 @@ fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
                     );
                 }
                 bar = Some(terminal::byte_bar(bytes));
+            }
+            Event::Counting { files, bytes, .. } => {
+                let line = counting.get_or_insert_with(terminal::counting_line);
+                terminal::update_count(line, files, bytes);
             }
             Event::Progress(report) => {
                 if let Some(bar) = &bar {

@@ -19,6 +19,27 @@ pub fn byte_bar(total: u64) -> ProgressBar {
     bar
 }
 
+/// A spinner line on stderr while the picked folders are counted (hidden
+/// when stderr is not a terminal): a million files on a slow disk take a
+/// while, and a silent wait looks like a hang.
+pub fn counting_line() -> ProgressBar {
+    let line = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template("{spinner} {msg}") {
+        line.set_style(style);
+    }
+    line
+}
+
+/// Moves a counting line to the latest count.
+pub fn update_count(line: &ProgressBar, files: u64, bytes: u64) {
+    line.set_message(format!(
+        "Counting the files to send: {}, {} so far...",
+        crate::api::count(files, "file", "files"),
+        crate::api::human_bytes(bytes)
+    ));
+    line.tick();
+}
+
 /// Moves a bar to a progress report.
 pub fn update(bar: &ProgressBar, report: &Progress) {
     bar.set_length(report.bytes_total);

@@ -53,6 +53,11 @@ pub const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_sec
 /// alive by pings cannot hold a connection (and a prompt slot) forever.
 pub const PROMPT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10 * 60);
 
+/// A sender counting a big pick (a million files on a slow disk take
+/// minutes) tells its person how far it got this often, once the count has
+/// run this long: ten times a second, and never for a small pick.
+pub const COUNT_REPORT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// The connection timers of one engine. Normally the constants above
 /// ([`Timeouts::default`]); tests shorten them (see `docs/RELIABILITY.md`) so a
 /// dead peer can be shown to be noticed without waiting half a minute.
@@ -66,6 +71,10 @@ pub struct Timeouts {
     pub idle: std::time::Duration,
     /// How long an offer waits for the person's answer ([`PROMPT_TIMEOUT`]).
     pub prompt: std::time::Duration,
+    /// How often a sender reports a long count of the picked folders to its
+    /// person, and how long a count runs before the first report
+    /// ([`COUNT_REPORT_EVERY`]; nothing on the wire). Zero: at every step.
+    pub count_report: std::time::Duration,
 }
 
 impl Default for Timeouts {
@@ -75,6 +84,7 @@ impl Default for Timeouts {
             ping: PING_INTERVAL,
             idle: IDLE_TIMEOUT,
             prompt: PROMPT_TIMEOUT,
+            count_report: COUNT_REPORT_EVERY,
         }
     }
 }
@@ -91,6 +101,7 @@ impl Timeouts {
             ping: self.ping.max(floor).min(idle / 3),
             idle,
             prompt: self.prompt.max(floor),
+            count_report: self.count_report,
         }
     }
 

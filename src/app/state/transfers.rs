@@ -54,6 +54,15 @@ impl UiState {
         }
     }
 
+    /// The sender is still counting the picked folders' files.
+    pub(super) fn counting(&mut self, id: TransferId, files: u64, bytes: u64) {
+        if let Some(row) = self.row_mut(id)
+            && matches!(row.phase, Phase::Connecting | Phase::Counting { .. })
+        {
+            row.phase = Phase::Counting { files, bytes };
+        }
+    }
+
     /// Data starts to flow (after `resumed_bytes` already there).
     pub(super) fn started(
         &mut self,

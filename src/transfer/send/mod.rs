@@ -237,6 +237,43 @@ struct Sending<'a> {
     lost: bool,
 }
 
+/// Watches the count of the picked folders: reports it to the person while
+/// it lasts ([`Event::Counting`], every `Timeouts::count_report`) and stops
+/// it on Cancel.
+struct CountWatch<'a> {
+    shared: &'a Context,
+    id: TransferId,
+    control: &'a Receiver<Control>,
+    last_report: Instant,
+}
+
+impl<'a> CountWatch<'a> {
+    fn new(shared: &'a Context, id: TransferId, control: &'a Receiver<Control>) -> Self {
+        CountWatch {
+            shared,
+            id,
+            control,
+            last_report: Instant::now(),
+        }
+    }
+
+    /// False once the person cancelled.
+    fn go_on(&mut self, counted: source::Counted) -> bool {
+        if matches!(self.control.try_recv(), Ok(Control::Cancel)) {
+            return false;
+        }
+        if self.last_report.elapsed() >= self.shared.timeouts.count_report {
+            self.last_report = Instant::now();
+            self.shared.sink.emit_lossy(Event::Counting {
+                id: self.id,
+                files: counted.files,
+                bytes: counted.bytes,
+            });
+        }
+        true
+    }
+}
+
 /// An offer ready to send: the offer, each item's local path (`None` for a
 /// text) and the folders to list once accepted.
 type Prepared = (Offer, Vec<Option<PathBuf>>, Vec<PathBuf>);
@@ -246,13 +283,20 @@ type Prepared = (Offer, Vec<Option<PathBuf>>, Vec<PathBuf>);
 /// of each item and the folders to list.
 fn prepare_offer(
     shared: &Context,
-    to: SocketAddr,
+    (id, to): (TransferId, SocketAddr),
     what: What,
     wire_id: u64,
+    control: &Receiver<Control>,
 ) -> Result<Prepared, Outcome> {
     let outline = match what {
         What::Paths(paths) => {
-            source::summarize(&paths).map_err(|e| Outcome::Failed(format!("Cannot send: {e}.")))?
+            let mut watch = CountWatch::new(shared, id, control);
+            source::summarize_watched(&paths, &mut |counted| watch.go_on(counted)).map_err(|e| {
+                match e {
+                    source::SourceError::Stopped => Outcome::Cancelled { by: Party::Local },
+                    e => Outcome::Failed(format!("Cannot send: {e}.")),
+                }
+            })?
         }
         What::Text(text) => source::Outline {
             entries: vec![source::text_entry(text)],
@@ -296,7 +340,7 @@ fn run(
     let wire_id = *report
         .wire_id
         .get_or_insert_with(crate::secure::random::random_u64);
-    let (offer, locals, folders) = match prepare_offer(shared, to, what, wire_id) {
+    let (offer, locals, folders) = match prepare_offer(shared, (id, to), what, wire_id, control) {
         Ok(prepared) => prepared,
         Err(outcome) => return outcome,
     };

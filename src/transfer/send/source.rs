@@ -47,7 +47,24 @@ pub enum SourceError {
     /// Nothing picked.
     #[error("nothing to send")]
     Empty,
+    /// The watcher of [`summarize_watched`] asked to stop (Cancel).
+    #[error("stopped while counting the files")]
+    Stopped,
 }
+
+/// How far counting what was picked has come: files and their bytes so far.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Counted {
+    /// Files counted.
+    pub files: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// Entries counted between two calls of a [`summarize_watched`] watcher:
+/// often enough for ten reports a second on a slow disk, rarely enough to
+/// cost nothing on a fast one.
+const WATCH_EVERY: u64 = 256;
 
 fn modified_ms(meta: &std::fs::Metadata) -> Option<i64> {
     let modified = meta.modified().ok()?;
@@ -86,6 +103,16 @@ pub struct Outline {
 /// ([`walk`]); nothing of the walk is kept, so memory does not grow with the
 /// number of files.
 pub fn summarize(paths: &[PathBuf]) -> Result<Outline, SourceError> {
+    summarize_watched(paths, &mut |_| true)
+}
+
+/// [`summarize`], telling `go_on` the running count every few hundred
+/// entries (a million files on a cold disk take minutes to count); the count
+/// stops with [`SourceError::Stopped`] when `go_on` returns false.
+pub fn summarize_watched(
+    paths: &[PathBuf],
+    go_on: &mut dyn FnMut(Counted) -> bool,
+) -> Result<Outline, SourceError> {
     if paths.is_empty() {
         return Err(SourceError::Empty);
     }
@@ -93,10 +120,14 @@ pub fn summarize(paths: &[PathBuf]) -> Result<Outline, SourceError> {
         return Err(SourceError::TooMany);
     }
     let mut outline = Outline::default();
+    let mut counted = Counted::default();
+    let mut seen = 0u64;
     for top in paths {
         let top_name = name_of(top)?;
         let meta = std::fs::metadata(top).map_err(|e| unreadable(top, e))?;
         if meta.is_file() {
+            counted.files += 1;
+            counted.bytes = counted.bytes.saturating_add(meta.len());
             outline
                 .entries
                 .push(file_entry(vec![top_name], &meta, top.clone()));
@@ -115,8 +146,14 @@ pub fn summarize(paths: &[PathBuf]) -> Result<Outline, SourceError> {
                     EntryKind::File => {
                         contents.files += 1;
                         contents.bytes = contents.bytes.saturating_add(item.entry.size);
+                        counted.files += 1;
+                        counted.bytes = counted.bytes.saturating_add(item.entry.size);
                     }
                     _ => contents.folders += 1,
+                }
+                seen += 1;
+                if seen.is_multiple_of(WATCH_EVERY) && !go_on(counted) {
+                    return Err(SourceError::Stopped);
                 }
             }
             contents.fingerprint = print.finish();
@@ -413,6 +450,46 @@ pub fn text_entry(text: String) -> SourceEntry {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A count of 1,000 files in ten folders and one picked file: the
+    /// watcher sees the running count grow (every 256 entries), the outline
+    /// has the same totals, and a watcher that says stop ends the count with
+    /// `Stopped` at its first call.
+    #[test]
+    fn a_watched_count_reports_as_it_goes_and_stops_when_told() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let top = dir.path().join("top");
+        for i in 0..1000 {
+            let folder = top.join(format!("d{}", i % 10));
+            std::fs::create_dir_all(&folder).expect("mkdir");
+            std::fs::write(folder.join(format!("{i:04}")), [1u8; 3]).expect("write");
+        }
+        let single = dir.path().join("single.bin");
+        std::fs::write(&single, [2u8; 100]).expect("write");
+        let picked = [single, top];
+        let mut seen = Vec::new();
+        let outline = summarize_watched(&picked, &mut |counted| {
+            seen.push(counted);
+            true
+        })
+        .expect("count");
+        // 1,010 entries in the folder: calls after 256, 512 and 768.
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        assert!(seen.windows(2).all(|w| w[0].files < w[1].files), "{seen:?}");
+        assert!(
+            seen.iter().all(|c| c.bytes == 100 + (c.files - 1) * 3),
+            "{seen:?}"
+        );
+        assert_eq!(outline.contents[0].files, 1000);
+        assert_eq!(outline.contents[0].bytes, 3000);
+        let mut calls = 0;
+        let stopped = summarize_watched(&picked, &mut |_| {
+            calls += 1;
+            false
+        });
+        assert!(matches!(stopped, Err(SourceError::Stopped)), "{stopped:?}");
+        assert_eq!(calls, 1);
+    }
 
     /// Many files plus links: every size lands on its own entry, in walk
     /// order, only links to regular files are kept (as the file they point
