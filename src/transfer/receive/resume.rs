@@ -144,9 +144,17 @@ pub(super) fn read_provenance(path: &Path) -> Option<Provenance> {
     serde_json::from_slice(&fs::read(path).ok()?).ok()
 }
 
+/// Writes a sidecar or marker. One that cannot be written whole (a full
+/// disk) is removed: an empty or cut one would make its partial look like
+/// somebody else's, so the next try would neither resume nor replace it but
+/// leave it and take a numbered name beside it.
 fn write_provenance(path: &Path, provenance: &Provenance) -> io::Result<()> {
     let bytes = serde_json::to_vec(provenance).map_err(io::Error::other)?;
-    fs::write(path, bytes)
+    let written = fs::write(path, bytes);
+    if written.is_err() {
+        let _ = fs::remove_file(path);
+    }
+    written
 }
 
 /// Records what a partial file belongs to, so a later offer can resume it.
@@ -432,6 +440,24 @@ mod tests {
         // People are shown the names the files really get.
         assert_eq!(p.files[0].display(), "report (1).pdf");
         assert_eq!(p.files[1].display(), "photos (1)/a.jpg");
+    }
+
+    /// A sidecar that cannot be written whole (here: its name leads to
+    /// /dev/full, which fails every write with "no space") leaves nothing
+    /// under its name. An empty one, as a full disk left it before, made the
+    /// next try skip its partial and take "big (1).bin" beside it.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_sidecar_the_disk_has_no_room_for_leaves_nothing() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let o = offer(vec![entry("big.bin", EntryKind::File, 100)]);
+        let plan = &plan_all(dir.path(), &o).files[0];
+        fs::write(plan.part_path(), [0u8; 40]).expect("write");
+        let meta = meta_path(&plan.part_path());
+        std::os::unix::fs::symlink("/dev/full", &meta).expect("symlink");
+        let e = write_part_meta(plan, "s1").expect_err("no space");
+        assert_eq!(e.raw_os_error(), Some(28), "{e}"); // ENOSPC
+        assert!(meta.symlink_metadata().is_err(), "nothing left at {meta:?}");
     }
 
     #[test]

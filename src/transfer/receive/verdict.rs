@@ -167,16 +167,22 @@ impl Receiving<'_> {
         });
         // The partial of a small file is kept for a resume too: give it its
         // partial name if it has none yet, and the sidecar it was created
-        // without (best effort: the disk may be full).
+        // without (best effort: the disk may be full). A partial whose
+        // sidecar cannot be written goes: without it the next try could not
+        // tell it is ours. A held file of which nothing arrived is not kept.
         let keep = |this: &Self| {
             if let Some((plan, false, partial)) = &in_flight {
                 let named = match partial {
                     Partial::Named => true,
                     Partial::Unnamed(file) => this.name_part(plan, file).is_ok(),
+                    Partial::Held(bytes, _) if bytes.is_empty() => false,
                     Partial::Held(bytes, folder) => keep_partial(plan, folder, bytes).is_ok(),
                 };
-                if named {
-                    let _ = resume::write_part_meta(plan, &this.offer.sender.device_id);
+                if named
+                    && resume::write_part_meta(plan, &this.offer.sender.device_id).is_err()
+                    && !plan.already_final
+                {
+                    resume::discard_part(plan);
                 }
             }
         };
