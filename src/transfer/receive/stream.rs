@@ -208,8 +208,24 @@ impl Receiving<'_> {
         // write fails the transfer ends, so the hash running ahead of the
         // file by one piece never matters.
         match &mut open.body {
-            // Hashed with the rest once complete, by the lander.
-            Body::Held { bytes: held, .. } => held.extend_from_slice(&bytes),
+            // Hashed with the rest once complete, by the lander. A file
+            // that arrives in one frame keeps that frame's buffer (no copy)
+            // unless the buffer is much bigger than the file: the landing
+            // queue's bound counts bytes, so it must not hold slack.
+            Body::Held { bytes: held, .. } => {
+                let len = bytes.len();
+                if held.is_empty() && len as u64 == plan.size && bytes.capacity() <= len + len / 8 {
+                    *held = bytes;
+                    open.received += len as u64;
+                    meter.advance(len as u64);
+                    return self.report(meter);
+                }
+                if held.capacity() == 0 {
+                    // The size is the offer's, at most MAX_HELD_BYTES.
+                    held.reserve_exact(plan.size as usize);
+                }
+                held.extend_from_slice(&bytes);
+            }
             Body::Disk(file) => {
                 for piece in bytes.chunks(HASH_PIECE) {
                     open.hasher.update(piece);
@@ -226,6 +242,11 @@ impl Receiving<'_> {
         open.received += bytes.len() as u64;
         meter.advance(bytes.len() as u64);
         let _ = self.pump.recycle.try_send(bytes);
+        self.report(meter)
+    }
+
+    /// Progress, as often as the meter allows.
+    fn report(&mut self, meter: &mut Meter) -> Result<(), Stop> {
         if let Some(report) = meter.poll(false) {
             self.shared.sink.emit_lossy(Event::Progress(report));
         }
@@ -376,9 +397,11 @@ impl Receiving<'_> {
             return None;
         }
         let folder = open_folder(&mut self.folder, &plan.final_path)?.clone();
-        // The size is the offer's, bounded by MAX_HELD_BYTES just above.
-        let bytes = Vec::with_capacity(plan.size as usize);
-        Some(Body::Held { bytes, folder })
+        // Allocated by the first data frame (or taken from it).
+        Some(Body::Held {
+            bytes: Vec::new(),
+            folder,
+        })
     }
 
     /// Hands a complete held file to the lander, first taking back (and
