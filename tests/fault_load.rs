@@ -8,7 +8,7 @@ mod common;
 use std::collections::BTreeSet;
 
 use common::{Node, partials, random_file, sha256_file};
-use ferry::api::{AcceptPolicy, Command, Event};
+use ferry::api::{AcceptPolicy, Command};
 use ferry::api::{Outcome, TransferId};
 
 #[test]
@@ -43,11 +43,7 @@ fn fifty_senders_into_one_receiver_all_verify_under_distinct_names() {
     }
     let failed: Vec<&Outcome> = outcomes.iter().filter(|o| !o.is_success()).collect();
     assert!(failed.is_empty(), "{failed:#?}");
-    let verified = receiver
-        .seen
-        .iter()
-        .filter(|e| matches!(e, Event::FileVerified { .. }))
-        .count();
+    let verified = common::verified_files(&receiver.seen);
     assert_eq!(verified, SENDERS);
     let names: Vec<String> = std::fs::read_dir(receiver.root())
         .expect("read")

@@ -334,11 +334,7 @@ fn bug_a_paused_ui_stalled_a_transfer_of_many_files() {
     assert!(outcome.is_success(), "{outcome:?}");
     let outcome = receiver.finished();
     assert!(outcome.is_success(), "{outcome:?}");
-    let verified = receiver
-        .seen
-        .iter()
-        .filter(|e| matches!(e, Event::FileVerified { .. }))
-        .count();
+    let verified = common::verified_files(&receiver.seen);
     assert_eq!(verified, FILES, "no event lost");
     let arrived = std::fs::read_dir(saved.path().join("many")).expect("read");
     assert_eq!(arrived.count(), FILES);

@@ -125,12 +125,15 @@ pub enum Event {
     },
     /// Throttled progress (about ten a second per transfer; may be dropped).
     Progress(Progress),
-    /// One file passed its checksum (receiver: final path; sender: relative name).
-    FileVerified {
+    /// Files passed their checksums, in the order they did (receiver: final
+    /// paths; sender: relative names). A transfer of many small files
+    /// delivers them [`crate::api::EVENT_BATCH`] at a time: one event and one
+    /// wake-up of the UI's thread per batch, not per file.
+    FilesVerified {
         /// Which transfer.
         id: TransferId,
-        /// Where it is.
-        path: PathBuf,
+        /// Where they are, at least one.
+        paths: Vec<PathBuf>,
     },
     /// A text message arrived.
     TextReceived {

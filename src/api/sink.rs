@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use crossbeam_channel::{Receiver, Sender, TrySendError, bounded};
 
-use super::Event;
+use super::{Event, TransferId};
+use std::path::PathBuf;
 
 /// Called after every event so a sleeping UI wakes up to drain it.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
@@ -18,8 +19,8 @@ pub type Waker = Arc<dyn Fn() + Send + Sync>;
 /// own backlog instead). Its slots are allocated up front, ~200 bytes each.
 pub const EVENT_CAPACITY: usize = 1024;
 
-/// Events of one kind a worker gathers before delivering them together (see
-/// [`EventSink::emit_batched`]).
+/// Verified files a worker gathers into one [`Event::FilesVerified`] (see
+/// [`EventSink::emit_verified`]).
 pub const EVENT_BATCH: usize = 64;
 
 /// Where workers send events; wakes the UI after each one.
@@ -72,17 +73,29 @@ impl EventSink {
         self.flush(backlog, false);
     }
 
-    /// Like [`EventSink::emit_queued`] for the many small events nobody waits
-    /// on (one per verified file): they gather in `backlog` and go out
-    /// [`EVENT_BATCH`] at a time, or with the next [`EventSink::flush`] (the
-    /// workers flush on their timer tick and at the end). A UI thread woken
-    /// once per file would take a core's time slices from the transfer: with
-    /// 10,000 small files that cost a sixth of the wall time.
-    pub fn emit_batched(&self, backlog: &mut Backlog, event: Event) {
-        backlog.0.push_back(event);
-        if backlog.0.len() >= EVENT_BATCH {
-            self.flush(backlog, false);
+    /// Like [`EventSink::emit_queued`] for what nobody waits on and comes
+    /// once per file: a verified file joins the [`Event::FilesVerified`] at
+    /// the end of `backlog` (a new one after any other event, so the order
+    /// holds), which goes out once it names [`EVENT_BATCH`] files, or with
+    /// the next [`EventSink::flush`] (the workers flush on their timer tick
+    /// and at the end). One channel message per batch: a UI or CLI thread
+    /// parked on the channel is woken by each message, and woken once per
+    /// file it takes a core's time slices from the transfer (with 10,000
+    /// small files that once cost a sixth of the wall time).
+    pub fn emit_verified(&self, backlog: &mut Backlog, id: TransferId, path: PathBuf) {
+        if let Some(Event::FilesVerified { id: last, paths }) = backlog.0.back_mut()
+            && *last == id
+            && paths.len() < EVENT_BATCH
+        {
+            paths.push(path);
+            if paths.len() == EVENT_BATCH {
+                self.flush(backlog, false);
+            }
+            return;
         }
+        let mut paths = Vec::with_capacity(EVENT_BATCH);
+        paths.push(path);
+        backlog.0.push_back(Event::FilesVerified { id, paths });
     }
 
     /// Sends what waits in `backlog`, in order; with `wait`, until all of it
@@ -114,10 +127,7 @@ pub struct Backlog(std::collections::VecDeque<Event>);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::path::PathBuf;
     use std::sync::atomic::{AtomicUsize, Ordering};
-
-    use crate::api::TransferId;
 
     fn sink(capacity: usize) -> (EventSink, Receiver<Event>, Arc<AtomicUsize>) {
         let wakes = Arc::new(AtomicUsize::new(0));
@@ -131,58 +141,85 @@ mod tests {
         (sink, rx, wakes)
     }
 
-    fn verified(n: usize) -> Event {
-        Event::FileVerified {
-            id: TransferId(1),
-            path: PathBuf::from(n.to_string()),
-        }
+    fn verify(sink: &EventSink, backlog: &mut Backlog, id: u64, n: usize) {
+        sink.emit_verified(backlog, TransferId(id), PathBuf::from(n.to_string()));
     }
 
-    fn names(rx: &Receiver<Event>) -> Vec<String> {
+    /// Each delivered event as text: a batch as `id:` and its names.
+    fn delivered(rx: &Receiver<Event>) -> Vec<String> {
         rx.try_iter()
             .map(|event| match event {
-                Event::FileVerified { path, .. } => path.display().to_string(),
+                Event::FilesVerified { id, paths } => {
+                    let names: Vec<String> =
+                        paths.iter().map(|p| p.display().to_string()).collect();
+                    format!("{}:{}", id.0, names.join(","))
+                }
                 Event::Problem(text) => text,
                 other => format!("{other:?}"),
             })
             .collect()
     }
 
-    #[test]
-    fn batched_events_go_out_a_batch_at_a_time_in_order() {
-        let (sink, rx, wakes) = sink(EVENT_BATCH * 4);
-        let mut backlog = Backlog::default();
-        for n in 0..EVENT_BATCH - 1 {
-            sink.emit_batched(&mut backlog, verified(n));
-        }
-        assert!(rx.is_empty(), "nothing before a whole batch");
-        assert_eq!(wakes.load(Ordering::SeqCst), 0);
-        sink.emit_batched(&mut backlog, verified(EVENT_BATCH - 1));
-        let first: Vec<String> = (0..EVENT_BATCH).map(|n| n.to_string()).collect();
-        assert_eq!(names(&rx), first);
-        // A queued event pushes the waiting ones out ahead of itself.
-        sink.emit_batched(&mut backlog, verified(EVENT_BATCH));
-        sink.emit_queued(&mut backlog, Event::Problem("after".into()));
-        assert_eq!(names(&rx), [EVENT_BATCH.to_string(), "after".to_string()]);
-        // The end of a transfer delivers whatever is left.
-        sink.emit_batched(&mut backlog, verified(7));
-        sink.flush(&mut backlog, true);
-        assert_eq!(names(&rx), ["7"]);
+    fn batch(id: u64, names: std::ops::Range<usize>) -> String {
+        let names: Vec<String> = names.map(|n| n.to_string()).collect();
+        format!("{id}:{}", names.join(","))
     }
 
     #[test]
-    fn a_full_channel_keeps_batched_events_for_later() {
-        let (sink, rx, _) = sink(EVENT_BATCH / 2);
+    fn verified_files_go_out_a_batch_per_event_in_order() {
+        let (sink, rx, wakes) = sink(EVENT_BATCH * 4);
         let mut backlog = Backlog::default();
-        for n in 0..EVENT_BATCH {
-            sink.emit_batched(&mut backlog, verified(n));
+        for n in 0..EVENT_BATCH - 1 {
+            verify(&sink, &mut backlog, 1, n);
         }
-        let got = names(&rx);
-        assert_eq!(got.len(), EVENT_BATCH / 2);
+        assert!(rx.is_empty(), "nothing before a whole batch");
+        assert_eq!(wakes.load(Ordering::SeqCst), 0);
+        verify(&sink, &mut backlog, 1, EVENT_BATCH - 1);
+        // One event, one wake-up, for the whole batch.
+        assert_eq!(delivered(&rx), [batch(1, 0..EVENT_BATCH)]);
+        assert_eq!(wakes.load(Ordering::SeqCst), 1);
+        // A queued event pushes the waiting ones out ahead of itself, and a
+        // file verified after it starts a new batch behind it.
+        verify(&sink, &mut backlog, 1, EVENT_BATCH);
+        sink.emit_queued(&mut backlog, Event::Problem("after".into()));
+        verify(&sink, &mut backlog, 1, 7);
+        // Another transfer's files never join this transfer's batch.
+        verify(&sink, &mut backlog, 2, 8);
+        verify(&sink, &mut backlog, 1, 9);
+        assert_eq!(
+            delivered(&rx),
+            [batch(1, EVENT_BATCH..EVENT_BATCH + 1), "after".to_string()]
+        );
+        // The end of a transfer delivers whatever is left.
+        sink.flush(&mut backlog, true);
+        assert_eq!(delivered(&rx), ["1:7", "2:8", "1:9"]);
+    }
+
+    #[test]
+    fn a_full_channel_keeps_verified_files_for_later_in_whole_batches() {
+        let (sink, rx, _) = sink(2);
+        let mut backlog = Backlog::default();
+        for n in 0..EVENT_BATCH * 5 {
+            verify(&sink, &mut backlog, 1, n);
+        }
+        // Two batches fit; the other three wait, none grown past a batch.
+        let got = delivered(&rx);
+        assert_eq!(
+            got,
+            [
+                batch(1, 0..EVENT_BATCH),
+                batch(1, EVENT_BATCH..2 * EVENT_BATCH)
+            ]
+        );
+        assert_eq!(backlog.0.len(), 3);
         sink.flush(&mut backlog, false);
-        let rest = names(&rx);
-        let all: Vec<String> = got.into_iter().chain(rest).collect();
-        let expected: Vec<String> = (0..EVENT_BATCH).map(|n| n.to_string()).collect();
+        let mut all = got;
+        all.extend(delivered(&rx));
+        sink.flush(&mut backlog, false);
+        all.extend(delivered(&rx));
+        let expected: Vec<String> = (0..5)
+            .map(|b| batch(1, b * EVENT_BATCH..(b + 1) * EVENT_BATCH))
+            .collect();
         assert_eq!(all, expected);
     }
 }

@@ -281,7 +281,7 @@ impl UiState {
                 resumed_bytes,
             } => self.started(id, direction, files, bytes, resumed_bytes),
             Event::Progress(report) => self.progress(report),
-            Event::FileVerified { id, path } => self.file_verified(id, path),
+            Event::FilesVerified { id, paths } => self.files_verified(id, paths),
             Event::TextReceived { id, from, text } => {
                 effects.push(self.text_received(id, from, text));
             }

@@ -250,6 +250,28 @@ struct Session {
 const LISTED_FILES: u32 = 20;
 
 impl Session {
+    /// Lists a saved file: the first files by name, then the count at the
+    /// end (a folder of a million files is not a million lines). False once
+    /// no more are listed.
+    fn saved(&mut self, id: TransferId, path: &std::path::Path) -> bool {
+        let listed = self.listed.entry(id).or_default();
+        *listed += 1;
+        let line = match *listed {
+            n if n <= LISTED_FILES => format!("Saved {}", path.display()),
+            n if n == LISTED_FILES + 1 => {
+                "Saving the other files without listing each one.".to_string()
+            }
+            _ => return false,
+        };
+        // Above a bar drawn on a terminal; to stdout otherwise (a hidden
+        // bar's println prints nothing, and scripts read stdout).
+        match &self.bar {
+            Some(bar) if !bar.is_hidden() => bar.println(line),
+            _ => say!("{line}"),
+        }
+        true
+    }
+
     /// Prints (or asks about) one event. Returns the exit code once the
     /// command should end.
     fn on_event(&mut self, engine: &Engine, event: Event) -> Option<i32> {
@@ -291,23 +313,11 @@ impl Session {
                     terminal::update(bar, &report);
                 }
             }
-            Event::FileVerified { id, path } => {
-                // The first files by name, then the count at the end: a
-                // folder of a million files is not a million lines.
-                let listed = self.listed.entry(id).or_default();
-                *listed += 1;
-                let line = match *listed {
-                    n if n <= LISTED_FILES => format!("Saved {}", path.display()),
-                    n if n == LISTED_FILES + 1 => {
-                        "Saving the other files without listing each one.".to_string()
+            Event::FilesVerified { id, paths } => {
+                for path in paths {
+                    if !self.saved(id, &path) {
+                        break;
                     }
-                    _ => return None,
-                };
-                // Above a bar drawn on a terminal; to stdout otherwise (a
-                // hidden bar's println prints nothing, and scripts read stdout).
-                match &self.bar {
-                    Some(bar) if !bar.is_hidden() => bar.println(line),
-                    _ => say!("{line}"),
                 }
             }
             Event::TextReceived { from, text, .. } => {

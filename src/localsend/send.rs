@@ -405,9 +405,9 @@ async fn worker(job: Arc<Job>, conn: Option<Conn>) {
         match upload_one(&job, &mut conn, &item).await {
             Ok(()) => {
                 job.files_done.fetch_add(1, Ordering::SeqCst);
-                job.shared.ctx.sink.emit(Event::FileVerified {
+                job.shared.ctx.sink.emit(Event::FilesVerified {
                     id: job.id,
-                    path: PathBuf::from(&item.meta.file_name),
+                    paths: vec![PathBuf::from(&item.meta.file_name)],
                 });
             }
             Err(why) => return job.fail(why),

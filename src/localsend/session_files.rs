@@ -83,9 +83,9 @@ pub(crate) async fn upload(
     let answer = match result {
         Ok(path) => {
             session.files_done.fetch_add(1, Ordering::SeqCst);
-            shared.ctx.sink.emit(Event::FileVerified {
+            shared.ctx.sink.emit(Event::FilesVerified {
                 id: session.transfer,
-                path,
+                paths: vec![path],
             });
             empty(StatusCode::OK)
         }

@@ -62,6 +62,17 @@ pub fn device(name: &str) -> Device {
     }
 }
 
+/// How many files the events in `seen` report verified.
+#[allow(dead_code)]
+pub fn verified_files(seen: &[Event]) -> usize {
+    seen.iter()
+        .map(|e| match e {
+            Event::FilesVerified { paths, .. } => paths.len(),
+            _ => 0,
+        })
+        .sum()
+}
+
 impl Node {
     /// A receiving engine on 127.0.0.1 (port 0) with the given policy.
     pub fn receiver(name: &str, accept: AcceptPolicy) -> Node {
@@ -769,11 +780,7 @@ pub fn cancel_and_send_again(
         receiver.finished(),
         Outcome::Cancelled { by: Party::Remote }
     );
-    let arrived = receiver
-        .seen
-        .iter()
-        .filter(|e| matches!(e, Event::FileVerified { .. }))
-        .count() as u64;
+    let arrived = verified_files(&receiver.seen) as u64;
     let counting = Relay::start(receiver.addr(), RelayOptions::default());
     let mut second = Node::sender_as("tx", identity);
     second.engine.send(Command::Send {

@@ -127,16 +127,16 @@ impl UiState {
     }
 
     /// A received file passed its check and is saved at `path`.
-    pub(super) fn file_verified(&mut self, id: TransferId, path: PathBuf) {
+    pub(super) fn files_verified(&mut self, id: TransferId, paths: Vec<PathBuf>) {
         // A row names its transfer by the offer's items; the saved paths
         // only stand in for missing names, and a few do that: a million
         // files must not become a million paths in the window.
         if let Some(row) = self.row_mut(id)
             && row.direction == Direction::Incoming
             && row.names.is_empty()
-            && row.saved.len() < SAVED_LISTED
         {
-            row.saved.push(path);
+            let room = SAVED_LISTED.saturating_sub(row.saved.len());
+            row.saved.extend(paths.into_iter().take(room));
         }
     }
 

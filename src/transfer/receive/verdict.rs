@@ -14,7 +14,7 @@ use sha2::Digest;
 use super::lander::{Job, Landed, keep_partial};
 use super::resume::{self, FilePlan};
 use super::{Body, Current, Receiving, Stop};
-use crate::api::{Event, Outcome, Party};
+use crate::api::{Outcome, Party};
 use crate::fs::folder::{self, Folder};
 use crate::protocol::{CancelReason, FileVerdict, Message};
 use crate::transfer::progress::Meter;
@@ -113,8 +113,7 @@ impl Receiving<'_> {
     pub(super) fn count_verified(&mut self, plan: &FilePlan, path: PathBuf) {
         self.verified += 1;
         self.verified_bytes += plan.size;
-        let event = Event::FileVerified { id: self.id, path };
-        self.shared.sink.emit_batched(&mut self.backlog, event);
+        (self.shared.sink).emit_verified(&mut self.backlog, self.id, path);
     }
 
     /// A file the lander finished after the transfer stopped: counted (its

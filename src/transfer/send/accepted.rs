@@ -253,11 +253,8 @@ impl Sending<'_> {
                     FileVerdict::Verified => {
                         self.verified += 1;
                         self.verified_bytes += sent.size;
-                        let event = Event::FileVerified {
-                            id: self.id,
-                            path: PathBuf::from(name),
-                        };
-                        self.shared.sink.emit_batched(&mut self.backlog, event);
+                        let path = PathBuf::from(name);
+                        (self.shared.sink).emit_verified(&mut self.backlog, self.id, path);
                     }
                     FileVerdict::Mismatch => {
                         self.failures.note(format!("{name}: checksum mismatch"))
