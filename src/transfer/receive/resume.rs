@@ -343,7 +343,7 @@ mod tests {
             .filter(|e| e.kind == EntryKind::Directory)
             .map(|e| {
                 let mine = inside.iter().filter(|i| i.path[0] == e.path[0]);
-                let mut print = crate::transfer::send::source::Fingerprint::default();
+                let mut print = crate::transfer::send::count::Fingerprint::default();
                 let mut contents = Contents {
                     files: 0,
                     folders: 0,

@@ -27,6 +27,7 @@ use crate::transfer::pump::{self, Pump};
 use crate::transfer::worker::{self, Failures, Keepalive, Writer};
 
 mod accepted;
+pub mod count;
 pub mod pages;
 pub mod readahead;
 pub mod source;
@@ -258,7 +259,7 @@ impl<'a> CountWatch<'a> {
     }
 
     /// False once the person cancelled.
-    fn go_on(&mut self, counted: source::Counted) -> bool {
+    fn go_on(&mut self, counted: count::Counted) -> bool {
         if matches!(self.control.try_recv(), Ok(Control::Cancel)) {
             return false;
         }
@@ -291,19 +292,19 @@ fn prepare_offer(
     let outline = match what {
         What::Paths(paths) => {
             let mut watch = CountWatch::new(shared, id, control);
-            source::summarize_watched(&paths, &mut |counted| watch.go_on(counted)).map_err(|e| {
+            count::summarize_watched(&paths, &mut |counted| watch.go_on(counted)).map_err(|e| {
                 match e {
                     source::SourceError::Stopped => Outcome::Cancelled { by: Party::Local },
                     e => Outcome::Failed(format!("Cannot send: {e}.")),
                 }
             })?
         }
-        What::Text(text) => source::Outline {
+        What::Text(text) => count::Outline {
             entries: vec![source::text_entry(text)],
-            ..source::Outline::default()
+            ..count::Outline::default()
         },
     };
-    let source::Outline {
+    let count::Outline {
         entries: mut sources,
         contents,
         folders,

@@ -7,10 +7,8 @@
 use std::path::{Path, PathBuf};
 use std::time::UNIX_EPOCH;
 
-use sha2::{Digest, Sha256};
-
 use crate::protocol::limits::{MAX_OFFER_ITEMS, MAX_PATH_DEPTH};
-use crate::protocol::{Contents, Entry, EntryKind};
+use crate::protocol::{Entry, EntryKind};
 
 /// One offered entry and, for files, the local file behind it.
 #[derive(Debug, Clone)]
@@ -47,26 +45,12 @@ pub enum SourceError {
     /// Nothing picked.
     #[error("nothing to send")]
     Empty,
-    /// The watcher of [`summarize_watched`] asked to stop (Cancel).
+    /// The watcher of [`super::count::summarize_watched`] asked to stop (Cancel).
     #[error("stopped while counting the files")]
     Stopped,
 }
 
-/// How far counting what was picked has come: files and their bytes so far.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Counted {
-    /// Files counted.
-    pub files: u64,
-    /// Their bytes.
-    pub bytes: u64,
-}
-
-/// Entries counted between two calls of a [`summarize_watched`] watcher:
-/// often enough for ten reports a second on a slow disk, rarely enough to
-/// cost nothing on a fast one.
-const WATCH_EVERY: u64 = 256;
-
-fn modified_ms(meta: &std::fs::Metadata) -> Option<i64> {
+pub(super) fn modified_ms(meta: &std::fs::Metadata) -> Option<i64> {
     let modified = meta.modified().ok()?;
     match modified.duration_since(UNIX_EPOCH) {
         Ok(after) => i64::try_from(after.as_millis()).ok(),
@@ -76,7 +60,7 @@ fn modified_ms(meta: &std::fs::Metadata) -> Option<i64> {
     }
 }
 
-fn name_of(path: &Path) -> Result<String, SourceError> {
+pub(super) fn name_of(path: &Path) -> Result<String, SourceError> {
     let name = path
         .file_name()
         .ok_or_else(|| SourceError::Nameless(path.to_path_buf()))?;
@@ -85,105 +69,12 @@ fn name_of(path: &Path) -> Result<String, SourceError> {
         .ok_or_else(|| SourceError::NotUnicode(path.to_path_buf()))
 }
 
-/// The offer's top-level side of what a person picked: one entry per
-/// picked file or folder, where its bytes are, and what each folder holds.
-#[derive(Debug, Default)]
-pub struct Outline {
-    /// The top-level entries, in the order picked.
-    pub entries: Vec<SourceEntry>,
-    /// What each folder among `entries` holds, in order.
-    pub contents: Vec<Contents>,
-    /// Where each folder among `entries` is, in order.
-    pub folders: Vec<PathBuf>,
-}
-
-/// Summarises files and folders picked by a person: their top-level entries
-/// and, for each folder, the counts, bytes and fingerprint of everything
-/// inside it. Folders are walked once here and once more while sending
-/// ([`walk`]); nothing of the walk is kept, so memory does not grow with the
-/// number of files.
-pub fn summarize(paths: &[PathBuf]) -> Result<Outline, SourceError> {
-    summarize_watched(paths, &mut |_| true)
-}
-
-/// [`summarize`], telling `go_on` the running count every few hundred
-/// entries (a million files on a cold disk take minutes to count); the count
-/// stops with [`SourceError::Stopped`] when `go_on` returns false.
-pub fn summarize_watched(
-    paths: &[PathBuf],
-    go_on: &mut dyn FnMut(Counted) -> bool,
-) -> Result<Outline, SourceError> {
-    if paths.is_empty() {
-        return Err(SourceError::Empty);
-    }
-    if paths.len() > MAX_OFFER_ITEMS {
-        return Err(SourceError::TooMany);
-    }
-    let mut outline = Outline::default();
-    let mut counted = Counted::default();
-    let mut seen = 0u64;
-    for top in paths {
-        let top_name = name_of(top)?;
-        let meta = std::fs::metadata(top).map_err(|e| unreadable(top, e))?;
-        if meta.is_file() {
-            counted.files += 1;
-            counted.bytes = counted.bytes.saturating_add(meta.len());
-            outline
-                .entries
-                .push(file_entry(vec![top_name], &meta, top.clone()));
-        } else if meta.is_dir() {
-            let mut contents = Contents {
-                files: 0,
-                folders: 0,
-                bytes: 0,
-                fingerprint: [0; 32],
-            };
-            let mut print = Fingerprint::default();
-            for item in walk_ahead(top.clone(), top_name.clone(), "ferry-walk".into()) {
-                let item = item?;
-                print.add(&item.entry);
-                match item.entry.kind {
-                    EntryKind::File => {
-                        contents.files += 1;
-                        contents.bytes = contents.bytes.saturating_add(item.entry.size);
-                        counted.files += 1;
-                        counted.bytes = counted.bytes.saturating_add(item.entry.size);
-                    }
-                    _ => contents.folders += 1,
-                }
-                seen += 1;
-                if seen.is_multiple_of(WATCH_EVERY) && !go_on(counted) {
-                    return Err(SourceError::Stopped);
-                }
-            }
-            contents.fingerprint = print.finish();
-            outline.entries.push(SourceEntry {
-                entry: Entry {
-                    path: vec![top_name],
-                    kind: EntryKind::Directory,
-                    size: 0,
-                    modified_ms: modified_ms(&meta),
-                },
-                local: None,
-            });
-            outline.contents.push(contents);
-            outline.folders.push(top.clone());
-        } else {
-            tracing::info!(path = %top.display(), "skipping: not a file or folder");
-        }
-    }
-    if outline.entries.is_empty() {
-        return Err(SourceError::Empty);
-    }
-    Ok(outline)
-}
-
 /// Every entry of what a person picked, folders walked in full, parents
 /// first and in name order: the whole list at once, for a snapshot that serves files by
-/// index (the share page). A transfer never needs it: it uses [`summarize`]
-/// and [`walk`], which hold no list.
+/// index (the share page). A transfer never needs it: it uses
+/// [`super::count::summarize`] and [`walk`], which hold no list.
 pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
-    let outline = summarize(paths)?;
+    let outline = super::count::summarize(paths)?;
     let mut folders = outline.folders.iter();
     let mut out = Vec::new();
     for item in outline.entries {
@@ -202,35 +93,7 @@ pub fn collect(paths: &[PathBuf]) -> Result<Vec<SourceEntry>, SourceError> {
     Ok(out)
 }
 
-/// The fingerprint of a folder's listing (docs/PROTOCOL.md, `Contents`):
-/// SHA-256 over each entry's path, size, time and kind, in listing order.
-#[derive(Default)]
-pub struct Fingerprint(Sha256);
-
-impl Fingerprint {
-    /// Adds the next entry of the listing.
-    pub fn add(&mut self, entry: &Entry) {
-        for (i, name) in entry.path.iter().enumerate() {
-            if i > 0 {
-                self.0.update(b"/");
-            }
-            self.0.update(name.as_bytes());
-        }
-        self.0.update([0]);
-        self.0.update(entry.size.to_le_bytes());
-        self.0
-            .update(entry.modified_ms.unwrap_or(i64::MIN).to_le_bytes());
-        self.0
-            .update([u8::from(entry.kind == EntryKind::Directory)]);
-    }
-
-    /// The SHA-256 of everything added.
-    pub fn finish(self) -> [u8; 32] {
-        self.0.finalize().into()
-    }
-}
-
-fn unreadable(path: &Path, source: std::io::Error) -> SourceError {
+pub(super) fn unreadable(path: &Path, source: std::io::Error) -> SourceError {
     SourceError::Unreadable {
         path: path.to_path_buf(),
         source,
@@ -332,45 +195,73 @@ impl Walk {
         let mut components = Vec::with_capacity(level.components.len() + 1);
         components.extend_from_slice(&level.components);
         components.push(name);
-        let file_type = item.file_type().map_err(|e| unreadable(&path, e))?;
-        if file_type.is_dir() {
-            let found = SourceEntry {
-                entry: Entry {
-                    path: components.clone(),
-                    kind: EntryKind::Directory,
-                    size: 0,
-                    modified_ms: item.metadata().ok().as_ref().and_then(modified_ms),
-                },
-                local: None,
-            };
-            self.stack.push(Level {
-                listing: None,
-                path,
-                components,
-            });
-            return Ok(Some(found));
-        }
-        if !(file_type.is_file() || file_type.is_symlink()) {
-            return Ok(None);
-        }
-        // A link is judged by what it points to: only regular files are sent.
-        let meta = if file_type.is_symlink() {
-            std::fs::metadata(&path)
-        } else {
-            item.metadata()
-        };
-        match meta {
-            Ok(meta) if meta.is_file() => Ok(Some(file_entry(components, &meta, path))),
-            Ok(_) => {
-                tracing::info!(path = %path.display(), "skipping a link to a folder or nothing");
-                Ok(None)
+        match classify(&item, &level.path)? {
+            Some(Found::Folder { modified_ms }) => {
+                let found = SourceEntry {
+                    entry: Entry {
+                        path: components.clone(),
+                        kind: EntryKind::Directory,
+                        size: 0,
+                        modified_ms,
+                    },
+                    local: None,
+                };
+                self.stack.push(Level {
+                    listing: None,
+                    path,
+                    components,
+                });
+                Ok(Some(found))
             }
-            Err(e) if file_type.is_symlink() => {
-                tracing::info!(path = %path.display(), "skipping a link to nothing: {e}");
-                Ok(None)
-            }
-            Err(e) => Err(unreadable(&path, e)),
+            Some(Found::File(meta)) => Ok(Some(file_entry(components, &meta, path))),
+            None => Ok(None),
         }
+    }
+}
+
+/// What an entry of a folder is to a transfer (see [`classify`]).
+pub(super) enum Found {
+    /// A folder, entered (never a link to one).
+    Folder {
+        /// Its modification time.
+        modified_ms: Option<i64>,
+    },
+    /// A regular file, or a link to one (the metadata is the file's).
+    File(std::fs::Metadata),
+}
+
+/// Judges `item`, an entry of folder `dir`, the one way both the count
+/// ([`super::count`]) and the listing ([`walk`]) do, so what the offer
+/// counted is what the listing lists: folders are entered, regular files
+/// and links to them are sent, links to folders or to nothing are skipped
+/// (they can loop), as are sockets, FIFOs and devices.
+pub(super) fn classify(item: &std::fs::DirEntry, dir: &Path) -> Result<Option<Found>, SourceError> {
+    let path = || dir.join(item.file_name());
+    let file_type = item.file_type().map_err(|e| unreadable(&path(), e))?;
+    if file_type.is_dir() {
+        let modified_ms = item.metadata().ok().as_ref().and_then(modified_ms);
+        return Ok(Some(Found::Folder { modified_ms }));
+    }
+    if !(file_type.is_file() || file_type.is_symlink()) {
+        return Ok(None);
+    }
+    // A link is judged by what it points to: only regular files are sent.
+    let meta = if file_type.is_symlink() {
+        std::fs::metadata(path())
+    } else {
+        item.metadata()
+    };
+    match meta {
+        Ok(meta) if meta.is_file() => Ok(Some(Found::File(meta))),
+        Ok(_) => {
+            tracing::info!(path = %path().display(), "skipping a link to a folder or nothing");
+            Ok(None)
+        }
+        Err(e) if file_type.is_symlink() => {
+            tracing::info!(path = %path().display(), "skipping a link to nothing: {e}");
+            Ok(None)
+        }
+        Err(e) => Err(unreadable(&path(), e)),
     }
 }
 
@@ -422,7 +313,11 @@ pub fn walk_ahead(
     }
 }
 
-fn file_entry(path: Vec<String>, meta: &std::fs::Metadata, local: PathBuf) -> SourceEntry {
+pub(super) fn file_entry(
+    path: Vec<String>,
+    meta: &std::fs::Metadata,
+    local: PathBuf,
+) -> SourceEntry {
     SourceEntry {
         entry: Entry {
             path,
@@ -449,47 +344,8 @@ pub fn text_entry(text: String) -> SourceEntry {
 
 #[cfg(test)]
 mod tests {
+    use super::super::count::summarize;
     use super::*;
-
-    /// A count of 1,000 files in ten folders and one picked file: the
-    /// watcher sees the running count grow (every 256 entries), the outline
-    /// has the same totals, and a watcher that says stop ends the count with
-    /// `Stopped` at its first call.
-    #[test]
-    fn a_watched_count_reports_as_it_goes_and_stops_when_told() {
-        let dir = tempfile::tempdir().expect("tmp");
-        let top = dir.path().join("top");
-        for i in 0..1000 {
-            let folder = top.join(format!("d{}", i % 10));
-            std::fs::create_dir_all(&folder).expect("mkdir");
-            std::fs::write(folder.join(format!("{i:04}")), [1u8; 3]).expect("write");
-        }
-        let single = dir.path().join("single.bin");
-        std::fs::write(&single, [2u8; 100]).expect("write");
-        let picked = [single, top];
-        let mut seen = Vec::new();
-        let outline = summarize_watched(&picked, &mut |counted| {
-            seen.push(counted);
-            true
-        })
-        .expect("count");
-        // 1,010 entries in the folder: calls after 256, 512 and 768.
-        assert_eq!(seen.len(), 3, "{seen:?}");
-        assert!(seen.windows(2).all(|w| w[0].files < w[1].files), "{seen:?}");
-        assert!(
-            seen.iter().all(|c| c.bytes == 100 + (c.files - 1) * 3),
-            "{seen:?}"
-        );
-        assert_eq!(outline.contents[0].files, 1000);
-        assert_eq!(outline.contents[0].bytes, 3000);
-        let mut calls = 0;
-        let stopped = summarize_watched(&picked, &mut |_| {
-            calls += 1;
-            false
-        });
-        assert!(matches!(stopped, Err(SourceError::Stopped)), "{stopped:?}");
-        assert_eq!(calls, 1);
-    }
 
     /// Many files plus links: every size lands on its own entry, in walk
     /// order, only links to regular files are kept (as the file they point
