@@ -185,6 +185,55 @@ fn wrong_bytes_are_a_mismatch_and_never_take_the_final_name() {
     assert!(partials(receiver.root()).is_empty(), "bad data is deleted");
 }
 
+/// A small file is held in memory and hashed frame by frame as it arrives;
+/// a sender may cut it into any number of data frames (Ferry sends one).
+/// Three frames with the right SHA-256 land byte-exact; the same three with
+/// one byte changed in the middle one are a mismatch and leave nothing.
+#[test]
+fn a_small_file_in_several_frames_is_checked_as_a_whole() {
+    let bytes: Vec<u8> = (0..10_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    let sha: [u8; 32] = Sha256::digest(&bytes).into();
+    for damaged in [false, true] {
+        let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);
+        let mut peer = RawPeer::connect(receiver.addr());
+        let answer = peer.offer(vec![file(&["notes.txt"], bytes.len() as u64)]);
+        assert!(matches!(answer, Ok(Message::Accept(_))), "{answer:?}");
+        peer.start_file(0);
+        let mut sent = bytes.clone();
+        if damaged {
+            sent[5_000] ^= 1;
+        }
+        for piece in [&sent[..3_000], &sent[3_000..7_000], &sent[7_000..]] {
+            peer.writer.send_data(piece).expect("data");
+        }
+        peer.writer
+            .send(&Message::FileEnd {
+                index: 0,
+                sha256: sha,
+            })
+            .expect("end");
+        peer.writer.send_now(&Message::Done).expect("done");
+        let verdict = if damaged {
+            FileVerdict::Mismatch
+        } else {
+            FileVerdict::Verified
+        };
+        assert_eq!(
+            peer.reader.read_message().expect("verdict"),
+            Message::FileResult { index: 0, verdict }
+        );
+        let landed = receiver.root().join("notes.txt");
+        if damaged {
+            assert!(!receiver.finished().is_success());
+            assert!(!landed.exists());
+            assert!(partials(receiver.root()).is_empty(), "bad data is deleted");
+        } else {
+            assert!(receiver.finished().is_success());
+            assert_eq!(std::fs::read(&landed).expect("landed"), bytes);
+        }
+    }
+}
+
 #[test]
 fn more_bytes_than_announced_end_the_transfer() {
     let mut receiver = Node::receiver("rx", AcceptPolicy::Everyone);

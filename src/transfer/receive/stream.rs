@@ -208,11 +208,12 @@ impl Receiving<'_> {
         // write fails the transfer ends, so the hash running ahead of the
         // file by one piece never matters.
         match &mut open.body {
-            // Hashed with the rest once complete, by the lander. A file
+            // Hashed here, checked by the lander once complete. A file
             // that arrives in one frame keeps that frame's buffer (no copy)
             // unless the buffer is much bigger than the file: the landing
             // queue's bound counts bytes, so it must not hold slack.
             Body::Held { bytes: held, .. } => {
+                open.hasher.update(&bytes);
                 let len = bytes.len();
                 if held.is_empty() && len as u64 == plan.size && bytes.capacity() <= len + len / 8 {
                     *held = bytes;

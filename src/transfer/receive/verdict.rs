@@ -43,6 +43,7 @@ impl Receiving<'_> {
                     plan,
                     folder,
                     bytes,
+                    digest: hasher.finalize().into(),
                     sha256,
                 };
                 return self.hand_over(job, meter);
