@@ -34,9 +34,12 @@ pub(super) const MAX_HELD_BYTES: u64 = 128 * 1024;
 /// Files handed over and not yet landed, at most.
 const MAX_IN_FLIGHT: usize = 256;
 
-/// Bytes of those files, at most (one file over it still goes alone). For
-/// files up to 4 KiB the count binds first; 2 MiB measured no faster.
-const MAX_IN_FLIGHT_BYTES: u64 = 1024 * 1024;
+/// Bytes of those files, at most (one file over it still goes alone). This
+/// thread sets the pace with many small files, so what waits only evens out
+/// jitter: 512 KiB measured as fast as 1 MiB (10,000 files of 4 KiB, since
+/// their hashing moved to the connection's thread) and the receiver's peak
+/// RSS 0.66 MiB lower; 2 MiB was no faster either.
+const MAX_IN_FLIGHT_BYTES: u64 = 512 * 1024;
 
 /// Folders those files are in, at most: each job keeps its folder open, and
 /// a tree of one file per folder must not hold hundreds of descriptors per
