@@ -345,7 +345,9 @@ fn count_folder(
 fn count(shared: &Shared, report: &mut dyn FnMut(Counted)) -> Tally {
     let mut tally = Tally::default();
     while let Some(folder) = shared.next_folder() {
+        let taken = Taken(shared);
         let counted = count_in(shared, &folder, &mut tally, report);
+        std::mem::forget(taken);
         shared.done_with(counted);
     }
     tally.add_to_running(shared, report);
@@ -404,6 +406,18 @@ fn count_in(
         }
     }
     Ok(())
+}
+
+/// A folder a counter took from the queue. Dropped only if counting it
+/// panicked: the others must not wait for it (they would wait forever for
+/// the last busy counter), and the panic reaches the caller when the
+/// counter is joined.
+struct Taken<'a>(&'a Shared);
+
+impl Drop for Taken<'_> {
+    fn drop(&mut self) {
+        self.0.done_with(Err(SourceError::Stopped));
+    }
 }
 
 impl Tally {
