@@ -350,6 +350,53 @@ fn cancel_while_hashing_ends_at_once_and_offers_nothing() {
     nothing_was_offered(&sender, &receiver);
 }
 
+/// Before a LocalSend offer every file is read for its SHA-256; for a big
+/// file that takes seconds, and the sender reports how far it got (growing,
+/// against the right totals) until it is cancelled.
+#[test]
+fn hashing_a_big_file_is_reported_as_it_goes() {
+    let (mut sender, receiver, to) = pair(AcceptPolicy::Everyone, None);
+    let src = tempfile::tempdir().expect("tmp");
+    let path = src.path().join("big.bin");
+    let file = std::fs::File::create(&path).expect("create");
+    // Sparse: no disk, but every byte is read and hashed (a few seconds).
+    const SIZE: u64 = 8 * 1024 * 1024 * 1024;
+    file.set_len(SIZE).expect("sparse 8 GiB");
+    let id = send_file(&sender, to, &path);
+    let mut reports = Vec::new();
+    while reports.len() < 3 {
+        let report = sender.wait("a report of the hashing", |e| match e {
+            Event::Checksumming {
+                id: hashing,
+                files,
+                bytes,
+                total_files,
+                total_bytes,
+            } if *hashing == id => Some((*files, *bytes, *total_files, *total_bytes)),
+            Event::Finished { .. } | Event::Offered { .. } => panic!("ended early: {e:?}"),
+            _ => None,
+        });
+        reports.push(report);
+    }
+    assert!(
+        reports
+            .iter()
+            .all(|&(files, bytes, total_files, total_bytes)| files == 0
+                && bytes < SIZE
+                && total_files == 1
+                && total_bytes == SIZE),
+        "{reports:?}"
+    );
+    assert!(reports.windows(2).all(|w| w[0].1 <= w[1].1), "{reports:?}");
+    assert!(reports[2].1 > reports[0].1, "{reports:?}");
+    assert!(sender.engine.send(Command::Cancel { id }));
+    assert_eq!(
+        outcome_of(&mut sender, id),
+        Outcome::Cancelled { by: Party::Local }
+    );
+    nothing_was_offered(&sender, &receiver);
+}
+
 /// What the sender asked the person: (transfer, device, code, key changed).
 fn confirmation(sender: &mut Ferry) -> (TransferId, String, String, bool) {
     sender.wait("ConfirmPeer", |e| match e {

@@ -97,6 +97,22 @@ pub enum Event {
         /// Their bytes.
         bytes: u64,
     },
+    /// Sender side, a send to a LocalSend device, before its offer: every
+    /// picked file is read for its SHA-256 (LocalSend's offer carries each
+    /// file's), which takes a while for big files. Sent about ten times a
+    /// second once that has taken more than a tenth of one; may be dropped.
+    Checksumming {
+        /// Which transfer.
+        id: TransferId,
+        /// Files read in full so far.
+        files: u64,
+        /// Bytes read so far.
+        bytes: u64,
+        /// Files to read.
+        total_files: u64,
+        /// Their bytes.
+        total_bytes: u64,
+    },
     /// An outgoing offer was sent; waiting for the receiver's answer.
     Offered {
         /// Which transfer.

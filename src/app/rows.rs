@@ -23,6 +23,18 @@ pub enum Phase {
         /// Their bytes.
         bytes: u64,
     },
+    /// Outgoing to a LocalSend device: reading the picked files for their
+    /// SHA-256 before the offer (shown once that takes a while).
+    Checksumming {
+        /// Files read in full so far.
+        files: u64,
+        /// Bytes read so far.
+        bytes: u64,
+        /// Files to read.
+        total_files: u64,
+        /// Their bytes.
+        total_bytes: u64,
+    },
     /// Outgoing: connecting and offering.
     Connecting,
     /// Outgoing: offered; the receiver has not answered yet.

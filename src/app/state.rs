@@ -266,6 +266,7 @@ impl UiState {
                 offer,
             } => self.auto_accepted(id, &from, addr, &offer),
             Event::Counting { id, files, bytes } => self.counting(id, files, bytes),
+            report @ Event::Checksumming { .. } => self.checksumming(report),
             Event::Offered {
                 id,
                 offer,

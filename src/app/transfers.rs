@@ -364,6 +364,18 @@ pub fn status(row: &TransferRow) -> String {
             count = *files,
             size = human_bytes(*bytes)
         ),
+        Phase::Checksumming {
+            files,
+            bytes,
+            total_files,
+            total_bytes,
+        } => tr!(
+            "transfers-checksumming",
+            done = *files,
+            count = *total_files,
+            size = human_bytes(*bytes),
+            total = human_bytes(*total_bytes)
+        ),
         Phase::Connecting => tr!("transfers-connecting", name = &row.peer),
         Phase::WaitingForAnswer => waiting(row),
         Phase::Running if row.is_text => tr!("transfers-sending-message"),
@@ -532,6 +544,21 @@ mod tests {
         assert_eq!(
             status(&state.transfers[0]),
             "Counting the files to send: 250000 files, 3.0 GiB so far…"
+        );
+        // To a LocalSend device: reading the files for their checksums.
+        state.apply(
+            Event::Checksumming {
+                id: TransferId(1),
+                files: 2,
+                bytes: 1536 << 20,
+                total_files: 3,
+                total_bytes: 4 << 30,
+            },
+            0,
+        );
+        assert_eq!(
+            status(&state.transfers[0]),
+            "Reading the files to send for their checksums: 2 of 3 files, 1.5 GiB of 4.0 GiB…"
         );
         let row = &mut state.transfers[0];
         row.phase = Phase::Running;

@@ -284,13 +284,14 @@ fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
     let mut bar = None;
     let mut confirmed_keys = std::collections::HashSet::new();
     let mut pauses = terminal::PauseLines::default();
-    // The "Counting the files..." line, until the next step of the send.
+    // The "Counting the files..." (or, to a LocalSend device, "Reading the
+    // files ... for their checksums") line, until the next step of the send.
     let mut counting: Option<indicatif::ProgressBar> = None;
     while !pending.is_empty() {
         let Ok(event) = engine.events().recv() else {
             break;
         };
-        if !matches!(event, Event::Counting { .. })
+        if !matches!(event, Event::Counting { .. } | Event::Checksumming { .. })
             && let Some(line) = counting.take()
         {
             line.finish_and_clear();
@@ -353,6 +354,16 @@ fn follow(engine: &Engine, mut pending: Vec<TransferId>) -> i32 {
             Event::Counting { files, bytes, .. } => {
                 let line = counting.get_or_insert_with(terminal::counting_line);
                 terminal::update_count(line, files, bytes);
+            }
+            Event::Checksumming {
+                files,
+                bytes,
+                total_files,
+                total_bytes,
+                ..
+            } => {
+                let line = counting.get_or_insert_with(terminal::counting_line);
+                terminal::update_checksums(line, (files, total_files), (bytes, total_bytes));
             }
             Event::Progress(report) => {
                 if let Some(bar) = &bar {

@@ -40,6 +40,19 @@ pub fn update_count(line: &ProgressBar, files: u64, bytes: u64) {
     line.tick();
 }
 
+/// Moves a counting line to how far reading the files for their checksums
+/// came (before a LocalSend offer): files and bytes, each done and in all.
+pub fn update_checksums(line: &ProgressBar, files: (u64, u64), bytes: (u64, u64)) {
+    line.set_message(format!(
+        "Reading the files to send for their checksums: {} of {}, {} of {}...",
+        files.0,
+        crate::api::count(files.1, "file", "files"),
+        crate::api::human_bytes(bytes.0),
+        crate::api::human_bytes(bytes.1)
+    ));
+    line.tick();
+}
+
 /// Moves a bar to a progress report.
 pub fn update(bar: &ProgressBar, report: &Progress) {
     bar.set_length(report.bytes_total);

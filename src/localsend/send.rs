@@ -24,7 +24,7 @@ use tokio::sync::watch;
 
 use super::Shared;
 use super::client::{Conn, full};
-use super::send_list::{Item, collect};
+use super::send_list::{Hashing, Item, collect};
 use super::upload_body::FileBody;
 use super::wire::{PrepareAnswer, PrepareUpload};
 use crate::api::{Decision, Direction, Event, Outcome, Party, Progress, TransferId};
@@ -36,6 +36,10 @@ use crate::transfer::context::Control;
 /// round trip for its answer; a receiver's per-address limit (Ferry's: 16)
 /// still leaves room for `/cancel`.
 pub const PARALLEL_UPLOADS: usize = 8;
+
+/// Reports of the hashing before the offer come at most this often (the
+/// engine's `count_report`, which tests set to zero, is the usual interval).
+const MIN_REPORT_EVERY: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// Longest answer body read from a receiver.
 const MAX_ANSWER: usize = 64 * 1024;
@@ -123,16 +127,31 @@ async fn run(
             "The LocalSend device at {to} speaks only plain HTTP, so Ferry cannot tell that it is the device you picked. Nothing was sent; turn on encryption in its LocalSend settings."
         ));
     }
-    // Hashing a big file takes a while: Cancel must not wait for it.
-    let stop = Arc::new(AtomicBool::new(false));
-    let stop_hashing = stop.clone();
-    let collecting = tokio::task::spawn_blocking(move || collect(what, &stop_hashing));
-    let collected = tokio::select! {
-        _ = cancel.wait_for(|c| *c) => {
-            stop.store(true, Ordering::SeqCst);
-            return Outcome::Cancelled { by: Party::Local };
+    // Hashing a big file takes a while: Cancel must not wait for it, and
+    // the person sees how far it got.
+    let hashing = Arc::new(Hashing::default());
+    let hashing_here = hashing.clone();
+    let mut collecting = tokio::task::spawn_blocking(move || collect(what, &hashing_here));
+    let every = shared.ctx.timeouts.count_report.max(MIN_REPORT_EVERY);
+    let collected = loop {
+        tokio::select! {
+            _ = cancel.wait_for(|c| *c) => {
+                hashing.stop.store(true, Ordering::SeqCst);
+                return Outcome::Cancelled { by: Party::Local };
+            }
+            collected = &mut collecting => break collected,
+            () = tokio::time::sleep(every) => {
+                if let Some((files, bytes, total_files, total_bytes)) = hashing.so_far() {
+                    shared.ctx.sink.emit_lossy(Event::Checksumming {
+                        id,
+                        files,
+                        bytes,
+                        total_files,
+                        total_bytes,
+                    });
+                }
+            }
         }
-        collected = collecting => collected,
     };
     let items = match collected {
         Ok(Ok(items)) => items,

@@ -5,7 +5,7 @@
 
 use std::io::Read;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
@@ -34,8 +34,37 @@ pub(super) struct Item {
     pub(super) text: Option<String>,
 }
 
+/// How far hashing the picked files has come, shared between the threads
+/// that hash and the send that waits for them (and reports it).
+#[derive(Debug, Default)]
+pub(super) struct Hashing {
+    /// Set on Cancel: hashing stops at its next read.
+    pub(super) stop: AtomicBool,
+    /// Files to hash, once the picked paths are listed (0 until then).
+    total_files: AtomicU64,
+    total_bytes: AtomicU64,
+    /// Files hashed in full, and bytes read, so far.
+    files: AtomicU64,
+    bytes: AtomicU64,
+}
+
+impl Hashing {
+    /// (files, bytes, total files, total bytes), once the files are listed.
+    pub(super) fn so_far(&self) -> Option<(u64, u64, u64, u64)> {
+        let total_files = self.total_files.load(Ordering::Relaxed);
+        (total_files > 0).then(|| {
+            (
+                self.files.load(Ordering::Relaxed),
+                self.bytes.load(Ordering::Relaxed),
+                total_files,
+                self.total_bytes.load(Ordering::Relaxed),
+            )
+        })
+    }
+}
+
 /// Lists and hashes what will be sent (on a blocking thread: it reads files).
-pub(super) fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String> {
+pub(super) fn collect(what: What, hashing: &Hashing) -> Result<Vec<Item>, String> {
     match what {
         What::Text(text) => Ok(vec![Item {
             meta: FileMeta {
@@ -70,7 +99,12 @@ pub(super) fn collect(what: What, stop: &AtomicBool) -> Result<Vec<Item>, String
                     "There is no file to send (LocalSend does not take empty folders).".into(),
                 );
             }
-            let hashed = hash_all(&files, stop)?;
+            let bytes = files.iter().map(|(_, entry)| entry.size).sum();
+            hashing.total_bytes.store(bytes, Ordering::Relaxed);
+            hashing
+                .total_files
+                .store(files.len() as u64, Ordering::Relaxed);
+            let hashed = hash_all(&files, hashing)?;
             Ok(files
                 .into_iter()
                 .zip(hashed)
@@ -104,7 +138,7 @@ const HASHERS: usize = 2;
 /// keeping at most its share of [`KEEP_TOTAL`].
 fn hash_all(
     files: &[(PathBuf, crate::protocol::Entry)],
-    stop: &AtomicBool,
+    hashing: &Hashing,
 ) -> Result<Vec<(String, Option<Bytes>)>, String> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -118,11 +152,12 @@ fn hash_all(
         let mut out = Vec::with_capacity(share.len());
         for (local, entry) in share {
             let keep = entry.size <= KEEP_FILE && entry.size <= keep_left;
-            let (digest, kept) = hash_file(local, entry.size, keep, &mut buf, stop)
+            let (digest, kept) = hash_file(local, entry.size, keep, &mut buf, hashing)
                 .map_err(|e| format!("cannot read {}: {e}", local.display()))?;
             if let Some(kept) = &kept {
                 keep_left -= kept.len() as u64;
             }
+            hashing.files.fetch_add(1, Ordering::Relaxed);
             out.push((digest, kept));
         }
         Ok::<_, String>(out)
@@ -155,17 +190,18 @@ fn hash_file(
     size: u64,
     keep: bool,
     buf: &mut [u8],
-    stop: &AtomicBool,
+    hashing: &Hashing,
 ) -> std::io::Result<(String, Option<Bytes>)> {
     let mut file = std::fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let want = usize::try_from(size).unwrap_or(usize::MAX);
     let mut kept = keep.then(|| Vec::with_capacity(want));
     loop {
-        if stop.load(Ordering::Relaxed) {
+        if hashing.stop.load(Ordering::Relaxed) {
             return Err(std::io::Error::other("cancelled"));
         }
         let n = file.read(buf)?;
+        hashing.bytes.fetch_add(n as u64, Ordering::Relaxed);
         if n == 0 {
             let kept = kept.filter(|k| k.len() == want).map(Bytes::from);
             return Ok((crate::hex::lower(&hasher.finalize()), kept));
@@ -177,6 +213,34 @@ fn hash_file(
             } else {
                 k.extend_from_slice(&buf[..n]);
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Nothing is reported before the picked paths are listed; once all is
+    /// hashed the counts are the totals, and each digest is the file's.
+    #[test]
+    fn hashing_counts_files_and_bytes_up_to_the_totals() {
+        let dir = tempfile::tempdir().expect("tmp");
+        let mut sizes = 0u64;
+        for (i, size) in [0usize, 5, 100_000, 300_000].into_iter().enumerate() {
+            std::fs::write(dir.path().join(format!("f{i}")), vec![i as u8; size]).expect("write");
+            sizes += size as u64;
+        }
+        let hashing = Hashing::default();
+        assert_eq!(hashing.so_far(), None);
+        let items =
+            collect(What::Paths(vec![dir.path().to_path_buf()]), &hashing).expect("collect");
+        assert_eq!(items.len(), 4);
+        assert_eq!(hashing.so_far(), Some((4, sizes, 4, sizes)));
+        for item in &items {
+            let bytes = std::fs::read(item.local.as_ref().expect("local")).expect("read");
+            let digest = crate::hex::lower(&Sha256::digest(&bytes));
+            assert_eq!(item.meta.sha256.as_deref(), Some(digest.as_str()));
         }
     }
 }

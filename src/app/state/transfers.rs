@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use super::{Effect, HistoryEntry, Phase, TransferRow, UiState};
 use crate::api::{
-    Device, Direction, ItemKind, OfferSummary, Outcome, Pauses, Progress, TransferId,
+    Device, Direction, Event, ItemKind, OfferSummary, Outcome, Pauses, Progress, TransferId,
 };
 use crate::i18n::tr;
 
@@ -56,10 +56,41 @@ impl UiState {
 
     /// The sender is still counting the picked folders' files.
     pub(super) fn counting(&mut self, id: TransferId, files: u64, bytes: u64) {
-        if let Some(row) = self.row_mut(id)
-            && matches!(row.phase, Phase::Connecting | Phase::Counting { .. })
+        self.before_offer(id, Phase::Counting { files, bytes });
+    }
+
+    /// The sender (to a LocalSend device) is still reading the picked files
+    /// for their checksums; `report` is that event.
+    pub(super) fn checksumming(&mut self, report: Event) {
+        if let Event::Checksumming {
+            id,
+            files,
+            bytes,
+            total_files,
+            total_bytes,
+        } = report
         {
-            row.phase = Phase::Counting { files, bytes };
+            let phase = Phase::Checksumming {
+                files,
+                bytes,
+                total_files,
+                total_bytes,
+            };
+            self.before_offer(id, phase);
+        }
+    }
+
+    /// A report from before the offer moves the row to `phase`, only while
+    /// nothing later (the offer, the answer) has been reported: reports may
+    /// arrive late.
+    fn before_offer(&mut self, id: TransferId, phase: Phase) {
+        if let Some(row) = self.row_mut(id)
+            && matches!(
+                row.phase,
+                Phase::Connecting | Phase::Counting { .. } | Phase::Checksumming { .. }
+            )
+        {
+            row.phase = phase;
         }
     }
 
