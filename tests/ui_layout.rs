@@ -220,6 +220,26 @@ fn settings_keep_choose_and_hints_at_every_size() {
     }
 }
 
+/// The status bar names the port the window listens on as a number people
+/// type, never grouped like a count ("47813", not "47,813"): counts are
+/// grouped, ports are passed as text.
+#[test]
+fn the_status_bar_writes_the_port_as_digits() {
+    let dirs = AppDirs::new("Desk");
+    let mut harness = ui_support::harness(&dirs);
+    harness.run_steps(2);
+    let status = harness.get_by_label_contains("Ready to receive on port");
+    let ak = status.accesskit_node();
+    let line = ak.label().or_else(|| ak.value()).unwrap_or_default();
+    let port = line
+        .split("on port ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_default();
+    // Port 0 was asked for: the system picked one above 1023.
+    assert!(port.parse::<u16>().is_ok_and(|p| p > 1023), "{line:?}");
+}
+
 #[test]
 fn the_central_column_stays_readable_in_a_wide_window() {
     let dirs = AppDirs::new("Desk");

@@ -140,7 +140,7 @@ pub fn plain_probe_problem(addr: SocketAddr, engine_sentence: &str) -> String {
         tr!(
             "add-peer-error-no-answer",
             address = address,
-            port = addr.port()
+            port = addr.port().to_string()
         )
     }
 }

@@ -242,7 +242,10 @@ impl FerryApp {
             .show(ui, |ui| {
                 ui.horizontal(|ui| {
                     let (listening, colour) = match self.state.listening {
-                        Some(addr) => (tr!("status-ready", port = addr.port()), style::green()),
+                        Some(addr) => (
+                            tr!("status-ready", port = addr.port().to_string()),
+                            style::green(),
+                        ),
                         None => (tr!("status-not-receiving"), style::red()),
                     };
                     let (rect, _) = ui.allocate_exact_size(Vec2::splat(10.0), Sense::hover());

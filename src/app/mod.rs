@@ -256,8 +256,13 @@ impl FerryApp {
                 let engine = Engine::start(fallback, waker.clone())?;
                 notices.push(tr!(
                     "notice-port-in-use",
-                    port = port,
-                    fallback = engine.local_addr().map(|a| a.port()).unwrap_or(0)
+                    // Ports are names: written as text, never grouped.
+                    port = port.to_string(),
+                    fallback = engine
+                        .local_addr()
+                        .map(|a| a.port())
+                        .unwrap_or(0)
+                        .to_string()
                 ));
                 engine
             }

@@ -241,8 +241,8 @@ fn start_note(started: &ShareStarted) -> Option<String> {
     if let Some(wanted) = started.port_taken {
         notes.push(tr!(
             "share-note-port-taken",
-            wanted = wanted,
-            port = started.local_addr.port()
+            wanted = wanted.to_string(),
+            port = started.local_addr.port().to_string()
         ));
     }
     if started.no_lan_address {

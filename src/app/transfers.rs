@@ -543,7 +543,7 @@ mod tests {
         state.apply(count(250_000, 3 << 30), 0);
         assert_eq!(
             status(&state.transfers[0]),
-            "Counting the files to send: 250000 files, 3.0 GiB so far…"
+            "Counting the files to send: 250,000 files, 3.0 GiB so far…"
         );
         // To a LocalSend device: reading the files for their checksums.
         state.apply(

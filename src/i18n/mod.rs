@@ -37,7 +37,8 @@ static BUNDLES: OnceLock<Vec<FluentBundle<FluentResource>>> = OnceLock::new();
 /// form) or a text shown as it is (names, sizes already formatted).
 #[derive(Debug, Clone)]
 pub enum Arg {
-    /// A number, written without grouping ("1234").
+    /// A number, its thousands grouped ("1,234"; see [`grouped`]). Pass
+    /// numbers that are names, such as ports, as text.
     Number(f64),
     /// Shown as given.
     Text(String),
@@ -105,6 +106,7 @@ fn bundle(tag: &str, source: &str) -> FluentBundle<FluentResource> {
     let mut bundle = FluentBundle::new_concurrent(vec![id]);
     // No Unicode isolation marks around values: egui would draw them as boxes.
     bundle.set_use_isolating(false);
+    bundle.set_formatter(Some(grouped));
     let resource = FluentResource::try_new(source.to_string()).unwrap_or_else(|(partial, e)| {
         tracing::warn!("the {tag} catalog has {} syntax errors", e.len());
         partial
@@ -113,6 +115,38 @@ fn bundle(tag: &str, source: &str) -> FluentBundle<FluentResource> {
         tracing::warn!("the {tag} catalog has {} errors: {e:?}", e.len());
     }
     bundle
+}
+
+/// Writes a whole number of 1,000 or more with its thousands grouped
+/// ("250,000 files" reads at a glance where "250000 files" does not);
+/// fluent-bundle itself writes digits only. The separator is a comma, which
+/// is right for both catalogs (English and Simplified Chinese); a catalog
+/// for a language that groups otherwise needs its own rule here. Fractions,
+/// numbers asked for without grouping (`NUMBER($n, useGrouping: "false")`)
+/// and anything else are left to fluent-bundle. Plural forms are chosen
+/// from the number, not from this text.
+fn grouped<M>(value: &FluentValue, _intls: &M) -> Option<String> {
+    let FluentValue::Number(number) = value else {
+        return None;
+    };
+    let n = number.value;
+    let whole = n.fract() == 0.0 && n.abs() >= 1000.0 && n.abs() < 9.0e15;
+    if !whole || !number.options.use_grouping || number.options.minimum_fraction_digits.is_some() {
+        return None;
+    }
+    // Exact: a whole number below 2^53.
+    let digits = (n.abs() as u64).to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3 + 1);
+    if n < 0.0 {
+        out.push('-');
+    }
+    for (i, digit) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(digit);
+    }
+    Some(out)
 }
 
 /// The message `key` in the active language (English when that catalog
@@ -322,6 +356,54 @@ pub fn message_ids(source: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counts of 1,000 and more are grouped in both catalogs, the plural
+    /// form still follows the number, and a port passed as text is not.
+    #[test]
+    fn counts_are_grouped_and_ports_are_not() {
+        let count = |tag, n: u64| {
+            let size = "3.0 GiB";
+            text_in(
+                tag,
+                "transfers-counting",
+                &[("count", Arg::from(n)), ("size", size.into())],
+            )
+        };
+        assert_eq!(
+            count("en", 1),
+            "Counting the files to send: 1 file, 3.0 GiB so far…"
+        );
+        assert_eq!(
+            count("en", 999),
+            "Counting the files to send: 999 files, 3.0 GiB so far…"
+        );
+        assert_eq!(
+            count("en", 250_000),
+            "Counting the files to send: 250,000 files, 3.0 GiB so far…"
+        );
+        assert_eq!(
+            count("en", 1_000_000),
+            "Counting the files to send: 1,000,000 files, 3.0 GiB so far…"
+        );
+        assert!(
+            count("zh-CN", 1_234_567).contains("1,234,567"),
+            "{}",
+            count("zh-CN", 1_234_567)
+        );
+        let port = text_in("en", "status-ready", &[("port", Arg::from("47813"))]);
+        assert_eq!(port, "Ready to receive on port 47813");
+        let cases = [
+            (0.0, None),
+            (1000.0, Some("1,000")),
+            (-12_345.0, Some("-12,345")),
+        ];
+        for (n, want) in cases {
+            let value = FluentValue::from(n);
+            assert_eq!(grouped(&value, &()).as_deref(), want, "{n}");
+        }
+        assert_eq!(grouped(&FluentValue::from(1234.5), &()), None);
+        assert_eq!(grouped(&FluentValue::from("1234"), &()), None);
+    }
 
     #[test]
     fn system_locales_pick_a_catalog() {

@@ -7,6 +7,8 @@
 # network-check, notice, title, common...). Variables are snake_case:
 # $name (a device's name), $count (a number that chooses the plural form),
 # $size (a size already written as "4.2 MiB"), $folder, $address, $port.
+# Numbers of 1,000 and more are written grouped ("250,000"); a port comes
+# as text, so it never is.
 
 # The language's own name, shown in Settings.
 language-name = English
