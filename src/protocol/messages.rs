@@ -74,7 +74,7 @@ pub struct Offer {
 
 /// What one top-level folder of an offer holds (below it, itself not
 /// counted): the receiver decides, checks space and bounds the listing by it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contents {
     /// Files inside, at any depth.
     pub files: u64,

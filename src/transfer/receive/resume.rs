@@ -344,12 +344,7 @@ mod tests {
             .map(|e| {
                 let mine = inside.iter().filter(|i| i.path[0] == e.path[0]);
                 let mut print = crate::transfer::send::count::Fingerprint::default();
-                let mut contents = Contents {
-                    files: 0,
-                    folders: 0,
-                    bytes: 0,
-                    fingerprint: [0; 32],
-                };
+                let mut contents = Contents::default();
                 for entry in mine {
                     print.add(entry);
                     if entry.kind == EntryKind::File {

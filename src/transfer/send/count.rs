@@ -319,12 +319,7 @@ fn count_folder(
     if let Some(error) = queue.error {
         return Err(error);
     }
-    let mut contents = Contents {
-        files: 0,
-        folders: 0,
-        bytes: 0,
-        fingerprint: [0; 32],
-    };
+    let mut contents = Contents::default();
     let mut print = Fingerprint::default();
     for tally in &tallies {
         contents.files += tally.files;
@@ -573,12 +568,7 @@ mod tests {
         std::fs::write(&outside, [3u8; 99]).expect("write");
         std::os::unix::fs::symlink(&outside, top.join("link-to-file")).expect("link");
         std::os::unix::fs::symlink(dir.path(), top.join("link-to-folder")).expect("link");
-        let mut listed = Contents {
-            files: 0,
-            folders: 0,
-            bytes: 0,
-            fingerprint: [0; 32],
-        };
+        let mut listed = Contents::default();
         let mut print = Fingerprint::default();
         for item in super::super::source::walk(top.clone(), "top".into()) {
             let entry = item.expect("walk").entry;
